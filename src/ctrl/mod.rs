@@ -1,0 +1,1 @@
+//! ctrl: to be built.

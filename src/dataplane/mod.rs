@@ -1,0 +1,1 @@
+//! dataplane: to be built.

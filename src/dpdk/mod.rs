@@ -1,0 +1,1 @@
+//! dpdk: to be built.

@@ -1,0 +1,1 @@
+//! ipvs: to be built.
