@@ -1,1 +1,93 @@
-fn main() {}
+//! rvsd: the rvs director daemon.
+//!
+//! Reads the TOML config, starts EAL, ports and one worker per configured core, serves metrics,
+//! and stops cleanly on SIGINT/SIGTERM (exit 0). A start failure exits non-zero with one line
+//! that says what to do.
+
+use anyhow::Context;
+use clap::Parser;
+use rvs::config::Config;
+use rvs::daemon::Director;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The lab configuration shipped with rvs (conf/rvs.toml).
+const LAB_CONFIG: &str = include_str!("../../conf/rvs.toml");
+
+#[derive(Parser, Debug)]
+#[command(name = "rvsd", version = long_version(), about = "rvs director daemon (DPDK layer-4 load balancer)")]
+struct Args {
+    /// Config file (TOML). Without it, the embedded lab config (conf/rvs.toml) is used.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Validate the config and exit, without starting DPDK.
+    #[arg(long)]
+    check: bool,
+    /// Print the embedded lab config and exit.
+    #[arg(long)]
+    print_lab_config: bool,
+}
+
+fn long_version() -> &'static str {
+    Box::leak(
+        format!(
+            "{} (git {}, DPDK {})",
+            rvs::build_info::VERSION,
+            rvs::build_info::GIT_REV,
+            rvs::build_info::DPDK_VERSION
+        )
+        .into_boxed_str(),
+    )
+}
+
+fn load(args: &Args) -> anyhow::Result<Config> {
+    match &args.config {
+        Some(path) => Ok(Config::load(path)?),
+        None => Config::from_toml_str(LAB_CONFIG).context("the embedded lab config"),
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    if args.print_lab_config {
+        print!("{LAB_CONFIG}");
+        return Ok(());
+    }
+    let cfg = load(&args)?;
+    if args.check {
+        println!("config ok: {} port(s), {} worker(s)", cfg.ports().len(), cfg.workers().len());
+        return Ok(());
+    }
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
+    }
+    let director = Director::start(&cfg)?;
+    tracing::info!("rvsd {} running; SIGINT or SIGTERM stops it", long_version());
+    while !term.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tracing::info!("stopping");
+    director.shutdown()?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RVS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rvsd: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

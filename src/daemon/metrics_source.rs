@@ -1,0 +1,99 @@
+//! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters.
+
+use crate::dataplane::stats::{CoreStats, LoopStat, NET_EVENTS};
+use crate::dpdk;
+use crate::metrics::{Family, MetricsSource};
+use crate::net::DropReason;
+use prometheus::proto::MetricFamily;
+use std::sync::Arc;
+
+/// The director's metrics, read at scrape time from the workers' published blocks and the ports.
+pub struct DirectorMetrics {
+    cores: Vec<Arc<CoreStats>>,
+    port_names: Vec<String>,
+    port_ids: Vec<u16>,
+}
+
+impl DirectorMetrics {
+    /// Metrics over `cores` (index = core) and the ports (config names and DPDK ids, same order).
+    pub fn new(cores: Vec<Arc<CoreStats>>, port_names: Vec<String>, port_ids: Vec<u16>) -> Self {
+        DirectorMetrics { cores, port_names, port_ids }
+    }
+
+    fn core_families(&self, out: &mut Vec<MetricFamily>) {
+        let loop_metrics: [(LoopStat, &str, &str); 5] = [
+            (LoopStat::BusyPolls, "rvs_core_busy_polls_total", "Polls that received packets."),
+            (LoopStat::IdlePolls, "rvs_core_idle_polls_total", "Polls that received nothing."),
+            (LoopStat::Sleeps, "rvs_core_sleeps_total", "Idle-backoff sleeps."),
+            (LoopStat::RxPackets, "rvs_core_rx_packets_total", "Packets received by the worker."),
+            (LoopStat::TxPackets, "rvs_core_tx_packets_total", "Packets sent by the worker."),
+        ];
+        for (stat, name, help) in loop_metrics {
+            let mut f = Family::counter(name, help);
+            for (i, c) in self.cores.iter().enumerate() {
+                let core = i.to_string();
+                f.sample(&[("core", &core)], c.loop_stat(stat) as f64);
+            }
+            out.push(f.build());
+        }
+        for (idx, ev) in NET_EVENTS.iter().enumerate() {
+            let mut f = Family::counter(ev.metric, ev.help);
+            for (i, c) in self.cores.iter().enumerate() {
+                let core = i.to_string();
+                f.sample(&[("core", &core)], c.net_event(idx) as f64);
+            }
+            out.push(f.build());
+        }
+        let mut f = Family::counter("rvs_net_drops_total", "Packets dropped, by core and reason.");
+        for (i, c) in self.cores.iter().enumerate() {
+            let core = i.to_string();
+            for r in DropReason::ALL {
+                f.sample(&[("core", &core), ("reason", r.name())], c.drops(r) as f64);
+            }
+        }
+        out.push(f.build());
+    }
+
+    fn port_families(&self, out: &mut Vec<MetricFamily>) {
+        let stats: Vec<_> = self.port_ids.iter().map(|&id| dpdk::port_stats(id).ok()).collect();
+        type Get = fn(&dpdk::PortStats) -> u64;
+        let port_metrics: [(&str, &str, Get); 8] = [
+            ("rvs_port_rx_packets_total", "Packets received by the port.", |s| s.ipackets),
+            ("rvs_port_tx_packets_total", "Packets sent by the port.", |s| s.opackets),
+            ("rvs_port_rx_bytes_total", "Bytes received by the port.", |s| s.ibytes),
+            ("rvs_port_tx_bytes_total", "Bytes sent by the port.", |s| s.obytes),
+            ("rvs_port_rx_missed_total", "Packets the NIC dropped: rx ring full.", |s| s.imissed),
+            ("rvs_port_rx_errors_total", "Erroneous packets received.", |s| s.ierrors),
+            ("rvs_port_tx_errors_total", "Failed transmissions.", |s| s.oerrors),
+            ("rvs_port_rx_nombuf_total", "Rx mbuf allocation failures.", |s| s.rx_nombuf),
+        ];
+        for (name, help, get) in port_metrics {
+            let mut f = Family::counter(name, help);
+            for (pname, s) in self.port_names.iter().zip(&stats) {
+                if let Some(s) = s {
+                    f.sample(&[("port", pname)], get(s) as f64);
+                }
+            }
+            out.push(f.build());
+        }
+    }
+}
+
+impl MetricsSource for DirectorMetrics {
+    fn families(&self) -> Vec<MetricFamily> {
+        let mut out = Vec::new();
+        let mut info = Family::gauge("rvs_build_info", "Build of the running rvsd (value 1).");
+        info.sample(
+            &[
+                ("version", crate::build_info::VERSION),
+                ("git", crate::build_info::GIT_REV),
+                ("dpdk", crate::build_info::DPDK_VERSION),
+            ],
+            1.0,
+        );
+        out.push(info.build());
+        self.core_families(&mut out);
+        self.port_families(&mut out);
+        out
+    }
+}

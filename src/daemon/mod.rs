@@ -1,0 +1,232 @@
+//! The director process: what starts in what order, and how it stops.
+//!
+//! Owns the start sequence of `rvsd` — EAL, packet pool, ports, the L2/L3 tables, one worker per
+//! configured core, the metrics exporter — and the orderly stop: workers first, then ports, then
+//! pools, then EAL. Every start failure is a [`StartError`] whose message says what to do. It maps
+//! the checked config onto the types of `net` and `dpdk`; it holds no packet logic itself.
+
+mod metrics_source;
+mod plumbing;
+
+pub use metrics_source::DirectorMetrics;
+pub use plumbing::{build_ifaces, build_routes, neigh_params, static_neighs};
+
+use crate::config::Config;
+use crate::dataplane::backoff::{BackoffParams, IdleBackoff};
+use crate::dataplane::pipeline::Pipeline;
+use crate::dataplane::stats::CoreStats;
+use crate::dataplane::worker::{RxSlot, Worker};
+use crate::dpdk::{self, ConfiguredPort, DpdkError, Eal, LaunchHandle, Mempool, Port, PortConfig};
+use crate::metrics::{Exporter, MetricsError};
+use crate::net::Stack;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use thiserror::Error;
+use tracing::{info, warn};
+
+/// Bytes of buffer per mbuf: DPDK's default (2048 of data + 128 of headroom), enough for a
+/// 1500-byte MTU frame. Jumbo MTUs need a larger value.
+const MBUF_DATA_ROOM: u16 = 2048 + 128;
+
+/// Why the director could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// DPDK refused something; the message says what and what to check.
+    #[error(transparent)]
+    Dpdk(#[from] DpdkError),
+    /// The config names something that does not fit the machine.
+    #[error("{0}")]
+    Setup(String),
+    /// The metrics exporter could not start.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+}
+
+/// A running director.
+pub struct Director {
+    stop: Arc<AtomicBool>,
+    workers: Vec<LaunchHandle>,
+    ports: Vec<ConfiguredPort>,
+    exporter: Option<Exporter>,
+    stats: Vec<Arc<CoreStats>>,
+    // Declared last: dropped after the ports and workers that use them.
+    pool: Option<Mempool>,
+    eal: Option<Eal>,
+}
+
+impl Director {
+    /// Starts everything `cfg` describes. On error, whatever was started is stopped again.
+    pub fn start(cfg: &Config) -> Result<Director, StartError> {
+        let args = cfg.eal_args();
+        info!("starting EAL: {}", args.join(" "));
+        let eal = Eal::init(&args)?;
+        let dp = cfg.dataplane();
+        let pool = Mempool::new("rvs_pkt", dp.mbufs, dp.mbuf_cache, MBUF_DATA_ROOM, None)?;
+        let mut d = Director {
+            stop: Arc::new(AtomicBool::new(false)),
+            workers: Vec::new(),
+            ports: Vec::new(),
+            exporter: None,
+            stats: Vec::new(),
+            pool: Some(pool.clone()),
+            eal: Some(eal),
+        };
+        d.start_ports(cfg, &pool)?;
+        d.start_workers(cfg, &pool)?;
+        if let Some(addr) = cfg.metrics().listen {
+            let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
+            let ids = d.ports.iter().map(|p| p.id()).collect();
+            let source = DirectorMetrics::new(d.stats.clone(), names, ids);
+            let ex = Exporter::start(addr, Arc::new(source))?;
+            info!("metrics on http://{}/metrics", ex.local_addr());
+            d.exporter = Some(ex);
+        }
+        Ok(d)
+    }
+
+    fn start_ports(&mut self, cfg: &Config, pool: &Mempool) -> Result<(), StartError> {
+        for p in cfg.ports() {
+            let port = Port::by_name(p.device.name())?;
+            let pc = PortConfig {
+                rx_queues: p.rx_queues,
+                tx_queues: p.tx_queues,
+                rx_desc: p.rx_desc,
+                tx_desc: p.tx_desc,
+                mtu: Some(p.mtu),
+                mac: p.mac,
+                promiscuous: p.promiscuous,
+                rss: p.rx_queues > 1,
+                rx_offloads: 0,
+                tx_offloads: 0,
+            };
+            let configured = port.configure(&pc, pool)?;
+            let mac = configured.mac()?;
+            let info = configured.info();
+            info!(
+                "port {} ({}, driver {}): mac {}, {} rx / {} tx queues, {:?}",
+                p.name,
+                p.device.name(),
+                info.driver,
+                crate::wire::MacAddr(mac),
+                p.rx_queues,
+                p.tx_queues,
+                configured.report().rss
+            );
+            for note in &configured.report().notes {
+                warn!("port {}: {note}", p.name);
+            }
+            match configured.link() {
+                Ok(l) => info!("port {}: link {:?}", p.name, l),
+                Err(e) => warn!("port {}: link status unknown: {e}", p.name),
+            }
+            let steer = dpdk::probe_steering(configured.id(), 0);
+            info!("port {}: FULLNAT reply steering: {}", p.name, steer.summary());
+            self.ports.push(configured);
+        }
+        Ok(())
+    }
+
+    fn start_workers(&mut self, cfg: &Config, pool: &Mempool) -> Result<(), StartError> {
+        let macs: Vec<[u8; 6]> =
+            self.ports.iter().map(|p| p.mac()).collect::<Result<_, DpdkError>>()?;
+        let ifaces = Arc::new(
+            build_ifaces(cfg, &macs).map_err(|e| StartError::Setup(format!("addresses: {e}")))?,
+        );
+        let routes = Arc::new(
+            build_routes(cfg, &ifaces).map_err(|e| StartError::Setup(format!("routes: {e}")))?,
+        );
+        let statics = static_neighs(cfg);
+        let backoff = cfg.dataplane().idle_backoff.map(|b| BackoffParams {
+            empty_polls: b.empty_polls,
+            sleep: b.sleep,
+        });
+        for (core, w) in cfg.workers().iter().enumerate() {
+            let mut rx = Vec::new();
+            for q in &w.rx {
+                let port = self.port_mut(q.port)?;
+                rx.push(RxSlot { port: q.port, queue: port.rx_queue(q.queue)? });
+            }
+            let mut tx = Vec::new();
+            for port in &mut self.ports {
+                tx.push(port.tx_queue(w.tx_queue)?);
+            }
+            let stack = Stack::new(ifaces.clone(), routes.clone(), &statics, neigh_params(cfg))
+                .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?;
+            let stats = Arc::new(CoreStats::default());
+            self.stats.push(stats.clone());
+            let mut worker = Worker::new(
+                core,
+                rx,
+                tx,
+                pool.clone(),
+                Pipeline::new(stack),
+                IdleBackoff::new(backoff),
+                core == 0,
+                stats,
+                self.stop.clone(),
+            );
+            let lcore = w.lcore;
+            let handle = dpdk::launch(lcore, move || {
+                info!("worker {core} running on lcore {lcore}");
+                let c = worker.run();
+                info!("worker {core} stopped: {c:?}");
+                0
+            })?;
+            self.workers.push(handle);
+        }
+        Ok(())
+    }
+
+    fn port_mut(&mut self, index: u16) -> Result<&mut ConfiguredPort, StartError> {
+        self.ports
+            .get_mut(usize::from(index))
+            .ok_or_else(|| StartError::Setup(format!("port index {index} was not started")))
+    }
+
+    /// A flag that stops the workers when set (for signal handlers).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Published counters of every worker core.
+    pub fn core_stats(&self) -> &[Arc<CoreStats>] {
+        &self.stats
+    }
+
+    /// Stops workers, then ports, pools and EAL. Returns an error if a worker failed.
+    pub fn shutdown(mut self) -> Result<(), StartError> {
+        self.stop_all()
+    }
+
+    fn stop_all(&mut self) -> Result<(), StartError> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut first_err = None;
+        for h in self.workers.drain(..) {
+            let lcore = h.lcore();
+            match h.join() {
+                Ok(0) => {}
+                Ok(code) => warn!("worker on lcore {lcore} exited with {code}"),
+                Err(e) => {
+                    warn!("worker on lcore {lcore} failed: {e}");
+                    first_err.get_or_insert(StartError::Dpdk(e));
+                }
+            }
+        }
+        self.exporter = None;
+        for p in &mut self.ports {
+            if let Err(e) = p.stop() {
+                warn!("stopping port {}: {e}", p.id());
+            }
+        }
+        self.ports.clear();
+        self.pool = None;
+        self.eal = None;
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Director {
+    fn drop(&mut self) {
+        let _ = self.stop_all();
+    }
+}

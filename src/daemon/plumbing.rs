@@ -1,0 +1,74 @@
+//! Maps the checked config onto the tables of `net`.
+
+use crate::config::{self, Config};
+use crate::net::{
+    AddrKind, IfAddr, Iface, IfaceError, IfaceTable, NeighParams, Route, RouteError, RouteTable,
+    StaticNeigh,
+};
+use crate::wire::MacAddr;
+
+/// The interface table: each configured port with the MAC it runs with and its addresses.
+pub fn build_ifaces(cfg: &Config, macs: &[[u8; 6]]) -> Result<IfaceTable, IfaceError> {
+    let ifaces = cfg
+        .ports()
+        .iter()
+        .zip(macs)
+        .map(|(p, mac)| Iface {
+            port: p.index,
+            mac: MacAddr(*mac),
+            mtu: p.mtu,
+            addrs: cfg
+                .addrs()
+                .iter()
+                .filter(|a| a.port == p.index)
+                .map(|a| IfAddr {
+                    ip: a.ip,
+                    prefix_len: a.prefix_len,
+                    kind: match a.kind {
+                        config::AddrKind::Host => AddrKind::Host,
+                        config::AddrKind::Vip => AddrKind::Vip,
+                        config::AddrKind::Local => AddrKind::Local,
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    IfaceTable::new(ifaces)
+}
+
+/// The route table: connected routes from the interfaces plus the configured static routes.
+pub fn build_routes(cfg: &Config, ifaces: &IfaceTable) -> Result<RouteTable, RouteError> {
+    let routes: Vec<Route> = cfg
+        .routes()
+        .iter()
+        .map(|r| Route {
+            dst: r.dst.network(),
+            prefix_len: r.dst.prefix_len(),
+            via: r.via,
+            port: r.port,
+            metric: r.metric,
+        })
+        .collect();
+    RouteTable::build(ifaces, &routes)
+}
+
+/// Static neighbours from the config.
+pub fn static_neighs(cfg: &Config) -> Vec<StaticNeigh> {
+    cfg.static_neighs()
+        .iter()
+        .map(|n| StaticNeigh { ip: n.ip, port: n.port, mac: MacAddr(n.mac) })
+        .collect()
+}
+
+/// Neighbour table tunables from the config.
+pub fn neigh_params(cfg: &Config) -> NeighParams {
+    let n = cfg.neigh();
+    NeighParams {
+        timeout: n.timeout,
+        retry: n.retry,
+        probes: n.probes,
+        pending_per_neigh: n.pending_per_neigh as usize,
+        pending_total: n.pending_total as usize,
+        max_entries: n.max_entries as usize,
+    }
+}

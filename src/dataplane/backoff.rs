@@ -1,0 +1,85 @@
+//! Idle backoff for a poll-mode worker.
+//!
+//! Owns the decision "sleep now, and for how long" after empty polls. A bare-metal director busy-polls
+//! (no backoff configured); a shared machine (a laptop, CI, a 2-core lab) sets a threshold of empty
+//! polls after which the worker sleeps, so kernel clients and servers on the same cores get CPU.
+//! Pure logic: the worker loop does the sleeping.
+
+use core::time::Duration;
+
+/// When to sleep: after `empty_polls` empty polls in a row, sleep `sleep` before polling again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffParams {
+    /// Empty polls in a row before the first sleep (at least 1).
+    pub empty_polls: u32,
+    /// How long each sleep lasts.
+    pub sleep: Duration,
+}
+
+/// The state of one worker's backoff.
+#[derive(Debug, Clone)]
+pub struct IdleBackoff {
+    params: Option<BackoffParams>,
+    empty_in_row: u32,
+}
+
+impl IdleBackoff {
+    /// Busy polling: never sleeps.
+    pub fn busy() -> Self {
+        IdleBackoff { params: None, empty_in_row: 0 }
+    }
+
+    /// Sleeps per `params`; `None` means busy polling.
+    pub fn new(params: Option<BackoffParams>) -> Self {
+        let params = params.map(|p| BackoffParams { empty_polls: p.empty_polls.max(1), ..p });
+        IdleBackoff { params, empty_in_row: 0 }
+    }
+
+    /// Records one poll that received `received` packets; returns how long to sleep, if at all.
+    #[inline]
+    pub fn after_poll(&mut self, received: usize) -> Option<Duration> {
+        let p = self.params?;
+        if received > 0 {
+            self.empty_in_row = 0;
+            return None;
+        }
+        self.empty_in_row = self.empty_in_row.saturating_add(1);
+        (self.empty_in_row >= p.empty_polls).then_some(p.sleep)
+    }
+
+    /// Whether this backoff ever sleeps.
+    pub fn is_busy_polling(&self) -> bool {
+        self.params.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_polling_never_sleeps() {
+        let mut b = IdleBackoff::busy();
+        assert!(b.is_busy_polling());
+        assert!((0..10_000).all(|_| b.after_poll(0).is_none()));
+    }
+
+    #[test]
+    fn sleeps_after_threshold_and_resets_on_traffic() {
+        let sleep = Duration::from_micros(200);
+        let mut b = IdleBackoff::new(Some(BackoffParams { empty_polls: 3, sleep }));
+        assert_eq!(b.after_poll(0), None);
+        assert_eq!(b.after_poll(0), None);
+        assert_eq!(b.after_poll(0), Some(sleep));
+        assert_eq!(b.after_poll(0), Some(sleep));
+        assert_eq!(b.after_poll(5), None);
+        assert_eq!(b.after_poll(0), None);
+    }
+
+    #[test]
+    fn zero_threshold_is_treated_as_one() {
+        let sleep = Duration::from_micros(1);
+        let mut b = IdleBackoff::new(Some(BackoffParams { empty_polls: 0, sleep }));
+        assert_eq!(b.after_poll(0), Some(sleep));
+    }
+}

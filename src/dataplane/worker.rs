@@ -1,0 +1,226 @@
+//! The DPDK worker loop: one per configured core.
+//!
+//! Owns the loop `rx burst -> pipeline -> tx burst`, the tx batches, the timer cadence, idle
+//! backoff and publishing of the core's counters. It is the only code that touches ports and the
+//! clock on a worker core; what happens to a packet is decided by the sans-IO [`Pipeline`].
+//!
+//! Ports are named by their index in the config (`port` in the stack) and mapped to DPDK port ids
+//! only here, by the position of each [`TxQueue`] in the worker's tx list.
+
+use super::backoff::IdleBackoff;
+use super::pipeline::Pipeline;
+use super::stats::{net_slots, CoreStats, LoopCounters, LoopStat};
+use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxQueue};
+use crate::net::{DropReason, NetIo};
+use crate::time::{self, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often timers run (neighbour probes, expiry).
+const TIMER_PERIOD: Duration = Duration::from_millis(1);
+/// Loop iterations between two publications of the counters while busy.
+const PUBLISH_EVERY: u32 = 1024;
+
+/// An rx queue the worker polls, and the port index its packets arrive on.
+pub struct RxSlot {
+    /// Port index in the config.
+    pub port: u16,
+    /// The queue.
+    pub queue: RxQueue,
+}
+
+/// A tx queue and the packets waiting for it.
+struct TxSlot {
+    queue: TxQueue,
+    batch: MbufBatch,
+}
+
+/// Everything one worker owns.
+pub struct Worker {
+    core: usize,
+    rx: Vec<RxSlot>,
+    tx: Vec<TxSlot>,
+    pool: Mempool,
+    pipeline: Pipeline<Mbuf>,
+    backoff: IdleBackoff,
+    announce: bool,
+    counters: LoopCounters,
+    stats: Arc<CoreStats>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    /// A worker for core index `core`, polling `rx`, sending on `tx` (one queue per port, in port
+    /// index order), allocating from `pool`. `announce` makes this worker send the gratuitous ARPs
+    /// at start (one worker per director does).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        core: usize,
+        rx: Vec<RxSlot>,
+        tx: Vec<TxQueue>,
+        pool: Mempool,
+        pipeline: Pipeline<Mbuf>,
+        backoff: IdleBackoff,
+        announce: bool,
+        stats: Arc<CoreStats>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        let tx = tx.into_iter().map(|queue| TxSlot { queue, batch: MbufBatch::default() }).collect();
+        Worker {
+            core,
+            rx,
+            tx,
+            pool,
+            pipeline,
+            backoff,
+            announce,
+            counters: LoopCounters::default(),
+            stats,
+            stop,
+        }
+    }
+
+    /// Core index of this worker.
+    pub fn core(&self) -> usize {
+        self.core
+    }
+
+    /// Runs until the stop flag is set. Returns the final loop counters.
+    pub fn run(&mut self) -> LoopCounters {
+        if self.announce {
+            let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+            self.pipeline.start(&mut io);
+            let full = io.tx_full;
+            self.count_tx_full(full);
+            self.flush();
+        }
+        let mut last_timer = Instant::ZERO;
+        let mut since_publish = 0u32;
+        while !self.stop.load(Ordering::Relaxed) {
+            let now = time::now();
+            let got = self.poll_once(now);
+            if now.saturating_since(last_timer) >= TIMER_PERIOD {
+                let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+                self.pipeline.poll(now, &mut io);
+                let full = io.tx_full;
+                self.count_tx_full(full);
+                self.flush();
+                last_timer = now;
+            }
+            since_publish += 1;
+            let sleep = self.backoff.after_poll(got);
+            if sleep.is_some() || since_publish >= PUBLISH_EVERY {
+                self.publish();
+                since_publish = 0;
+            }
+            if let Some(d) = sleep {
+                self.counters.sleeps += 1;
+                std::thread::sleep(d);
+            }
+        }
+        self.flush();
+        self.publish();
+        self.counters
+    }
+
+    /// Polls every rx queue once, processes what arrived and flushes tx. Returns packets received.
+    pub fn poll_once(&mut self, now: Instant) -> usize {
+        let mut batch: MbufBatch = MbufBatch::default();
+        let mut got = 0;
+        for i in 0..self.rx.len() {
+            let Some(slot) = self.rx.get_mut(i) else { break };
+            let port = slot.port;
+            let n = slot.queue.rx_burst(&mut batch);
+            if n == 0 {
+                continue;
+            }
+            got += n;
+            let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+            for pkt in batch.drain() {
+                self.pipeline.input(port, pkt, now, &mut io);
+            }
+            let full = io.tx_full;
+            self.count_tx_full(full);
+        }
+        if got > 0 {
+            self.counters.busy_polls += 1;
+            self.counters.rx_packets += got as u64;
+            self.flush();
+        } else {
+            self.counters.idle_polls += 1;
+        }
+        got
+    }
+
+    /// Hands every waiting packet to its tx queue once; what the NIC does not take stays queued.
+    fn flush(&mut self) {
+        for slot in &mut self.tx {
+            if !slot.batch.is_empty() {
+                let n = slot.queue.tx_burst(&mut slot.batch);
+                self.counters.tx_packets += n as u64;
+            }
+        }
+    }
+
+    fn count_tx_full(&mut self, n: u64) {
+        for _ in 0..n {
+            self.pipeline.count_drop(DropReason::TxFull);
+        }
+    }
+
+    /// Publishes the counters for readers on other threads (plain stores, single writer).
+    pub fn publish(&self) {
+        let loop_vals: [u64; LoopStat::ALL.len()] = LoopStat::ALL.map(|s| s.get(&self.counters));
+        self.stats.looping.store(&loop_vals);
+        self.stats.net.store(&net_slots(self.pipeline.net_counters()));
+    }
+
+    /// The pipeline (for tests and inspection between polls).
+    pub fn pipeline(&self) -> &Pipeline<Mbuf> {
+        &self.pipeline
+    }
+}
+
+/// The worker's [`NetIo`]: tx into per-port batches, alloc from the pool, drop by freeing.
+struct WorkerIo<'a> {
+    tx: &'a mut [TxSlot],
+    pool: &'a Mempool,
+    counters: &'a mut LoopCounters,
+    tx_full: u64,
+}
+
+impl<'a> WorkerIo<'a> {
+    fn new(tx: &'a mut [TxSlot], pool: &'a Mempool, counters: &'a mut LoopCounters) -> Self {
+        WorkerIo { tx, pool, counters, tx_full: 0 }
+    }
+}
+
+impl NetIo<Mbuf> for WorkerIo<'_> {
+    #[inline]
+    fn tx(&mut self, port: u16, pkt: Mbuf) {
+        let Some(slot) = self.tx.get_mut(usize::from(port)) else {
+            self.tx_full += 1;
+            return;
+        };
+        let Err(pkt) = slot.batch.push(pkt) else { return };
+        // The batch is full: hand it to the NIC and try again; if the NIC's ring is full too,
+        // the packet is dropped (and counted as tx_full by the caller).
+        let n = slot.queue.tx_burst(&mut slot.batch);
+        self.counters.tx_packets += n as u64;
+        if let Err(pkt) = slot.batch.push(pkt) {
+            drop(pkt);
+            self.tx_full += 1;
+        }
+    }
+
+    #[inline]
+    fn alloc(&mut self) -> Option<Mbuf> {
+        self.pool.alloc()
+    }
+
+    #[inline]
+    fn drop_pkt(&mut self, pkt: Mbuf, _reason: DropReason) {
+        drop(pkt);
+    }
+}
