@@ -26,15 +26,23 @@ use thiserror::Error;
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod gue;
 pub mod icmpv4;
 pub mod ip;
+pub mod ipip;
 pub mod ipv4;
+pub mod ipv6;
+pub mod tcp;
+pub mod udp;
 
 pub use arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
 pub use ethernet::{EtherType, Frame as EthernetFrame, MacAddr, Repr as EthernetRepr};
 pub use icmpv4::{Message as Icmpv4Message, Packet as Icmpv4Packet, Repr as Icmpv4Repr};
 pub use ip::IpProtocol;
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
+pub use ipv6::{Packet as Ipv6Packet, Repr as Ipv6Repr};
+pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr, TcpOption};
+pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 /// Why bytes could not be viewed or parsed as a header. Each variant is a separate drop counter
 /// for the data plane.
@@ -59,6 +67,9 @@ pub enum Error {
     /// A field holds a value the protocol does not allow.
     #[error("malformed header: {0}")]
     Malformed(&'static str),
+    /// No room to write: the header would exceed its maximum length or the buffer is too short.
+    #[error("no room in the header or buffer")]
+    NoSpace,
     /// Well formed, but a variant this module does not handle (for example ARP for other than
     /// Ethernet/IPv4).
     #[error("unsupported header variant")]
