@@ -1,14 +1,27 @@
 //! Zero-copy views of packet headers, and the Internet checksum.
 //!
-//! Owns byte layout only: where each field of Ethernet, ARP, IPv4, ICMPv4 (and the L4 and tunnel
-//! headers) sits, how to read and write it, and how to compute and incrementally update the
-//! one's-complement checksum. It must not know about services, conns, routes or DPDK; its input
-//! is any byte slice (`&[u8]`, `&mut [u8]`, a `Vec<u8>`, the data of a [`crate::buf::PacketBuf`]).
+//! Owns byte layout only: where each field of Ethernet (+802.1Q), ARP, IPv4, IPv6, ICMPv4, TCP,
+//! UDP and the tunnel headers (IP-in-IP, GUE) sits, how to read and write it, and how to compute
+//! and incrementally update the one's-complement checksum ([`checksum`]). It must not know about
+//! services, conns, routes, neighbours or DPDK; its input is any byte slice (`&[u8]`,
+//! `&mut [u8]`, a `Vec<u8>`, the data of a [`crate::buf::PacketBuf`]). The tunnel modules
+//! ([`ipip`], [`gue`]) also take a `PacketBuf` to use its headroom for the outer headers.
+//!
+//! | file | holds |
+//! |------|-------|
+//! | [`checksum`] | RFC 1071 sum, pseudo-headers, RFC 1624 incremental updates |
+//! | [`ethernet`] | [`MacAddr`], [`EtherType`], `Frame`, `VlanTag` |
+//! | [`arp`] | Ethernet/IPv4 ARP |
+//! | [`ip`] | [`IpProtocol`] numbers |
+//! | [`ipv4`], [`ipv6`] | IP headers; IPv4 NAT rewrites with incremental checksum |
+//! | [`icmpv4`] | echo, destination unreachable, time exceeded, quoted header |
+//! | [`tcp`], [`udp`] | L4 headers, options (TCP), checksums, NAT rewrites |
+//! | [`ipip`], [`gue`] | outer headers of the tunnel forwarding mode |
 //!
 //! Every protocol follows the same shape:
 //! - a private `mod field` names the byte ranges once;
 //! - a view (`Packet<T: AsRef<[u8]>>`, `Frame` for Ethernet) whose `new_checked` validates the
-//!   lengths once and returns an [`Error`] for malformed input. After a successful `new_checked`
+//!   lengths once and returns an [`enum@Error`] for malformed input. After a successful `new_checked`
 //!   no accessor panics, whatever the bytes are. `new_unchecked` skips the checks and is meant for
 //!   buffers the caller sized itself (for example before a `Repr::emit`); accessors on such a view
 //!   may panic if the buffer is too short;
