@@ -1,1 +1,154 @@
-//! config: to be built.
+//! The configuration of `rvsd`: the TOML file, parsed and validated into checked types.
+//!
+//! Owns parsing and validation only. [`Config::load`] (or [`Config::from_toml_str`]) reads the file
+//! into serde structs that deny unknown keys, then checks every rule that the daemon would
+//! otherwise trip over later, halfway through starting DPDK: references to ports that do not
+//! exist, rx queues polled by two workers or by none, overlapping connected networks, next hops
+//! off-link, packet pools too small for the rings. A refused file gives a [`ConfigError`] naming
+//! the file, the key (`port[1].rx_queues`, `worker[0].rx[1]`) and the fix.
+//!
+//! A [`Config`] can only be obtained that way, so its consumers trust it: every port index points
+//! at a port, every rx queue of every port has exactly one worker, worker `i` owns tx queue `i` on
+//! every port. This module does not touch DPDK, the data plane or the system (it does not resolve
+//! group names or open sockets); [`Config::eal_args`] only builds the EAL argument vector.
+//!
+//! The sections (see `conf/rvs.toml` for the lab and `conf/bare-metal.toml` for a real director):
+//! `[eal]`, `[[port]]`, `[[addr]]`, `[[route]]`, `[[worker]]`, `[dataplane]`, `[neigh]` with its
+//! `[[neigh.static]]` entries, `[ctrl]`, `[metrics]`.
+
+mod check;
+mod checked;
+mod eal_args;
+mod error;
+mod ip;
+mod raw;
+
+use std::path::{Path, PathBuf};
+
+pub use checked::{
+    Addr, AddrKind, Ctrl, Dataplane, Device, Eal, IdleBackoff, Metrics, NeighParams, Port, Route,
+    RxQueue, StaticNeigh, Worker,
+};
+pub use error::ConfigError;
+pub use ip::{format_mac, parse_mac, Ipv4Net, Ipv4NetError};
+
+/// A validated configuration. Built only by [`Config::load`] and [`Config::from_toml_str`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    eal: Eal,
+    ports: Vec<Port>,
+    addrs: Vec<Addr>,
+    routes: Vec<Route>,
+    neighs: Vec<StaticNeigh>,
+    workers: Vec<Worker>,
+    dataplane: Dataplane,
+    neigh: NeighParams,
+    ctrl: Ctrl,
+    metrics: Metrics,
+}
+
+/// The path shown in errors for a config given as a string.
+const INLINE: &str = "<inline>";
+
+impl Config {
+    /// Reads and validates the file at `path`; errors name the file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates a config given as TOML text; errors name the file `<inline>`.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new(INLINE))
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| error::line_column(text, s.start));
+            ConfigError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().trim_end().to_owned(),
+            }
+        })?;
+        check::check(raw).map_err(|e| ConfigError::Invalid {
+            path: PathBuf::from(path),
+            key: e.key,
+            message: e.message,
+        })
+    }
+
+    /// `[eal]`.
+    pub fn eal(&self) -> &Eal {
+        &self.eal
+    }
+
+    /// `[[port]]`, in file order: `ports()[i].index == i`.
+    pub fn ports(&self) -> &[Port] {
+        &self.ports
+    }
+
+    /// `[[addr]]`, in file order.
+    pub fn addrs(&self) -> &[Addr] {
+        &self.addrs
+    }
+
+    /// `[[route]]`, in file order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// `[[neigh.static]]`, in file order.
+    pub fn static_neighs(&self) -> &[StaticNeigh] {
+        &self.neighs
+    }
+
+    /// `[[worker]]`, in file order: `workers()[i].index == i == workers()[i].tx_queue`.
+    pub fn workers(&self) -> &[Worker] {
+        &self.workers
+    }
+
+    /// `[dataplane]`, with `mbufs` filled in when the file leaves it out.
+    pub fn dataplane(&self) -> &Dataplane {
+        &self.dataplane
+    }
+
+    /// `[neigh]` parameters.
+    pub fn neigh(&self) -> &NeighParams {
+        &self.neigh
+    }
+
+    /// `[ctrl]`.
+    pub fn ctrl(&self) -> &Ctrl {
+        &self.ctrl
+    }
+
+    /// `[metrics]`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The smallest packet pool this config can run with: every rx descriptor filled, every tx
+    /// descriptor holding a sent mbuf, each worker's rx and tx burst, each lcore's mempool cache
+    /// at 1.5 times its size, and the packets waiting for neighbour resolution:
+    ///
+    /// `Σ_ports (rx_queues·rx_desc + tx_queues·tx_desc) + workers·burst·2
+    ///  + (workers + 1)·⌈1.5·mbuf_cache⌉ + neigh.pending_total`
+    ///
+    /// `dataplane().mbufs` is at least this.
+    pub fn min_mbufs(&self) -> u64 {
+        check::min_mbufs(
+            &self.ports,
+            self.workers.len(),
+            self.dataplane.burst,
+            self.dataplane.mbuf_cache,
+            self.neigh.pending_total,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,34 @@
+//! The rules: from the file as written ([`RawConfig`]) to a checked [`Config`], or the first
+//! rule it breaks, with the key and the fix.
+//!
+//! One file per group of sections; this one runs them in dependency order (ports before what
+//! refers to ports, addresses before routes and neighbours, workers before pool sizing).
+
+mod dataplane;
+mod eal;
+mod net;
+mod port;
+mod worker;
+
+use super::error::Invalid;
+use super::raw::RawConfig;
+use super::Config;
+
+pub(crate) use dataplane::min_mbufs;
+
+/// Validates a parsed file.
+pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
+    let eal = eal::check_eal(raw.eal)?;
+    let ports = port::check_ports(raw.ports, &eal, raw.workers.len())?;
+    let addrs = net::check_addrs(raw.addrs, &ports)?;
+    let routes = net::check_routes(raw.routes, &ports, &addrs)?;
+    let neigh = dataplane::check_neigh(&raw.neigh)?;
+    let neighs = net::check_static_neighs(raw.neigh.statics, &ports, &addrs)?;
+    let busy_polling = raw.dataplane.idle_backoff.is_none();
+    let workers = worker::check_workers(raw.workers, &ports, eal.main_lcore, busy_polling)?;
+    let dataplane =
+        dataplane::check_dataplane(raw.dataplane, &ports, workers.len(), neigh.pending_total)?;
+    let ctrl = dataplane::check_ctrl(raw.ctrl)?;
+    let metrics = dataplane::check_metrics(raw.metrics)?;
+    Ok(Config { eal, ports, addrs, routes, neighs, workers, dataplane, neigh, ctrl, metrics })
+}

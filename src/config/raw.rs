@@ -1,0 +1,233 @@
+//! The TOML file as written: serde structs that mirror the sections and keys one to one.
+//!
+//! Owns the key names and their defaults, and nothing else: every struct denies unknown keys, and
+//! values stay as the user wrote them (strings for addresses, names for ports) so that the checks
+//! in [`super::check`] can name the offending key when they reject one. Nothing outside `config`
+//! sees these types.
+
+use serde::Deserialize;
+
+/// The whole file. Array sections are named in the singular, as they are written (`[[port]]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub eal: RawEal,
+    #[serde(default, rename = "port")]
+    pub ports: Vec<RawPort>,
+    #[serde(default, rename = "addr")]
+    pub addrs: Vec<RawAddr>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RawRoute>,
+    #[serde(default, rename = "worker")]
+    pub workers: Vec<RawWorker>,
+    #[serde(default)]
+    pub dataplane: RawDataplane,
+    #[serde(default)]
+    pub neigh: RawNeigh,
+    #[serde(default)]
+    pub ctrl: RawCtrl,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+/// `[eal]`: how the DPDK environment is started.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawEal {
+    pub main_lcore: u32,
+    /// CPU the main lcore runs on; absent = the same number as `main_lcore`.
+    pub main_cpu: Option<u32>,
+    pub no_huge: bool,
+    pub no_pci: bool,
+    pub memory_mb: Option<u32>,
+    pub file_prefix: String,
+    pub vdevs: Vec<String>,
+    pub allow: Vec<String>,
+    pub hugepage_dir: Option<String>,
+    pub telemetry: bool,
+    pub extra_args: Vec<String>,
+}
+
+impl Default for RawEal {
+    fn default() -> Self {
+        RawEal {
+            main_lcore: 0,
+            main_cpu: None,
+            no_huge: false,
+            no_pci: false,
+            memory_mb: None,
+            file_prefix: "rvs".to_owned(),
+            vdevs: Vec::new(),
+            allow: Vec::new(),
+            hugepage_dir: None,
+            telemetry: false,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+fn one() -> u16 {
+    1
+}
+fn desc_default() -> u16 {
+    1024
+}
+fn mtu_default() -> u16 {
+    1500
+}
+
+/// `[[port]]`: one Ethernet port.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPort {
+    pub name: String,
+    pub device: String,
+    #[serde(default = "one")]
+    pub rx_queues: u16,
+    /// Absent = one per worker.
+    #[serde(default)]
+    pub tx_queues: Option<u16>,
+    #[serde(default = "desc_default")]
+    pub rx_desc: u16,
+    #[serde(default = "desc_default")]
+    pub tx_desc: u16,
+    #[serde(default = "mtu_default")]
+    pub mtu: u16,
+    #[serde(default)]
+    pub mac: Option<String>,
+    #[serde(default)]
+    pub promiscuous: bool,
+}
+
+/// `kind` of an `[[addr]]`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawAddrKind {
+    Host,
+    Vip,
+    Local,
+}
+
+/// `[[addr]]`: an address the director owns on a port.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAddr {
+    pub port: String,
+    pub ip: String,
+    pub kind: RawAddrKind,
+}
+
+/// `[[route]]`: a static route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub dst: String,
+    #[serde(default)]
+    pub via: Option<String>,
+    pub port: String,
+    #[serde(default)]
+    pub metric: u32,
+}
+
+/// `[[neigh.static]]`: a neighbour whose MAC is fixed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStaticNeigh {
+    pub ip: String,
+    pub mac: String,
+    pub port: String,
+}
+
+/// One `{ port, queue }` entry of a worker's `rx` list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRxQueue {
+    pub port: String,
+    pub queue: u16,
+}
+
+/// `[[worker]]`: one polling lcore.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorker {
+    pub lcore: u32,
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    #[serde(default)]
+    pub rx: Vec<RawRxQueue>,
+}
+
+/// `[dataplane].idle_backoff`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdleBackoff {
+    pub empty_polls: u32,
+    pub sleep_us: u32,
+}
+
+/// `[dataplane]`: worker loop and packet memory.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawDataplane {
+    pub burst: u16,
+    /// Absent = the minimum the ports and workers need, rounded up to 2^n - 1.
+    pub mbufs: Option<u32>,
+    pub mbuf_cache: u32,
+    pub idle_backoff: Option<RawIdleBackoff>,
+}
+
+impl Default for RawDataplane {
+    fn default() -> Self {
+        RawDataplane { burst: 32, mbufs: None, mbuf_cache: 256, idle_backoff: None }
+    }
+}
+
+/// `[neigh]`: neighbour (ARP) table parameters, and `[[neigh.static]]` entries.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawNeigh {
+    pub timeout_s: u32,
+    pub pending_per_neigh: u32,
+    pub pending_total: u32,
+    pub max_entries: u32,
+    pub retry_ms: u32,
+    pub probes: u32,
+    #[serde(rename = "static")]
+    pub statics: Vec<RawStaticNeigh>,
+}
+
+impl Default for RawNeigh {
+    fn default() -> Self {
+        RawNeigh {
+            timeout_s: 300,
+            pending_per_neigh: 16,
+            pending_total: 1024,
+            max_entries: 4096,
+            retry_ms: 1000,
+            probes: 3,
+            statics: Vec::new(),
+        }
+    }
+}
+
+/// `[ctrl]`: the control socket.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawCtrl {
+    pub socket: String,
+    pub group: Option<String>,
+}
+
+impl Default for RawCtrl {
+    fn default() -> Self {
+        RawCtrl { socket: "/run/rvs/rvs.sock".to_owned(), group: None }
+    }
+}
+
+/// `[metrics]`: the Prometheus exporter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawMetrics {
+    pub listen: Option<String>,
+}
