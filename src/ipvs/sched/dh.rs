@@ -2,8 +2,9 @@
 //! (multiplicative hash of the address), the bucket names the dest. Meant for caches and
 //! gateways where a given target should always go through the same server.
 //!
-//! Buckets are dealt by weight (see `bucket.rs`; with equal weights, plain round robin as in
-//! IPVS). If the bucket's dest is quiescent or overloaded the answer is `None`: `dh` never
+//! Buckets are dealt by weight (see `bucket.rs`). IPVS deals `dh` buckets round robin whatever
+//! the weights; with equal weights the two are the same table order, and with unequal ones rvs
+//! honours the weights as `sh` does. If the bucket's dest is quiescent or overloaded the answer is `None`: `dh` never
 //! falls back, so a target's traffic never silently moves.
 
 use super::bucket::{BucketTable, BUCKET_BITS};

@@ -30,7 +30,7 @@ const LOOKUP_KEY: (u64, u64) = (0x6d61_676c_6576_2d33, 0x7276_732d_6c6f_6f6b);
 #[derive(Debug, Clone)]
 pub struct Maglev {
     table: Vec<u32>,
-    size: u32,
+    size: MhTableSize,
     fallback: bool,
     port: bool,
 }
@@ -98,12 +98,7 @@ pub fn build_table(dests: &[DestView], size: MhTableSize) -> Vec<u32> {
 impl Maglev {
     /// Maglev hashing with the service's `-b` flags (`mh-fallback`, `mh-port`) and table size.
     pub fn new(flags: SchedFlags, size: MhTableSize) -> Self {
-        Maglev {
-            table: Vec::new(),
-            size: size.get(),
-            fallback: flags.mh_fallback(),
-            port: flags.mh_port(),
-        }
+        Maglev { table: Vec::new(), size, fallback: flags.mh_fallback(), port: flags.mh_port() }
     }
 
     /// The lookup table: slot -> dest index (`u32::MAX` = empty, only when no dest has weight).
@@ -144,9 +139,7 @@ impl Scheduler for Maglev {
     }
 
     fn update(&mut self, dests: &[DestView]) {
-        // `size` was checked prime by `MhTableSize`; rebuild through it again.
-        let size = MhTableSize::new(self.size).unwrap_or_default();
-        self.table = build_table(dests, size);
+        self.table = build_table(dests, self.size);
     }
 }
 

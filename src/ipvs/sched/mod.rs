@@ -99,7 +99,8 @@ pub struct SchedKey {
     pub src: IpAddr,
     /// Client port.
     pub src_port: u16,
-    /// Address the client sent to (the virtual address, or for `dh`/`lblc` caches, the target).
+    /// Address the client sent to: the virtual address, or with a firewall-mark service in front
+    /// of transparent caches, the real target (what `dh`, `lblc` and `lblcr` key on).
     pub dst: IpAddr,
     /// Port the client sent to.
     pub dst_port: u16,
@@ -312,6 +313,9 @@ mod tests {
                             Some(i) => {
                                 prop_assert!(i < dests.len(), "{kind}: index {i} out of range");
                                 prop_assert!(dests[i].is_eligible(), "{kind}: picked ineligible {:?}", dests[i]);
+                                if kind == SchedKind::Ovf {
+                                    prop_assert!(dests[i].active <= dests[i].weight);
+                                }
                             }
                             None => prop_assert!(
                                 !(any_eligible && always_finds(kind, flags)),
