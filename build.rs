@@ -13,8 +13,7 @@ fn main() {
     println!("cargo:rustc-env=RVS_GIT_REV={rev}");
     watch_git_head();
 
-    let dpdk =
-        run("pkg-config", &["--modversion", "libdpdk"]).unwrap_or_else(|| "unknown".into());
+    let dpdk = run("pkg-config", &["--modversion", "libdpdk"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=RVS_DPDK_VERSION={dpdk}");
 }
 

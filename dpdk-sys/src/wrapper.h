@@ -68,7 +68,8 @@ static const uint64_t RVS_ETH_TX_OFFLOAD_MULTI_SEGS = RTE_ETH_TX_OFFLOAD_MULTI_S
 static const uint64_t RVS_ETH_TX_OFFLOAD_MBUF_FAST_FREE = RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 static const uint64_t RVS_ETH_TX_OFFLOAD_OUTER_UDP_CKSUM = RTE_ETH_TX_OFFLOAD_OUTER_UDP_CKSUM;
 
-/* Link speeds and states (RTE_BIT32-based or plain). */
-static const uint32_t RVS_ETH_LINK_SPEED_UNKNOWN = RTE_ETH_SPEED_NUM_UNKNOWN;
+/* Name length limits (computed from other macros), terminating NUL included. */
+static const uint32_t RVS_RING_NAMESIZE = RTE_RING_NAMESIZE;
+static const uint32_t RVS_MEMPOOL_NAMESIZE = RTE_MEMPOOL_NAMESIZE;
 
 #endif
