@@ -1,1 +1,39 @@
-//! net: to be built.
+//! The director's own L2/L3 duties, sans-IO.
+//!
+//! Owns what a director must do as a host on its links, before and after load balancing:
+//! interfaces and the addresses it owns ([`iface`]), static routes with longest-prefix match
+//! ([`route`]), the per-core ARP neighbour table with its bounded queue of packets waiting for
+//! resolution ([`neigh`]), ARP answers, learning and announcements ([`arp`]), ICMP echo and ICMP
+//! error messages ([`icmp`]), the per-core entry point that validates and dispatches received
+//! frames and sends the director's packets ([`stack`]), and the counters and drop reasons of all
+//! of it ([`counters`]).
+//!
+//! It must not know services, dests or conns (that is `ipvs`): an IPv4 packet that is not an ARP
+//! or ICMP echo duty goes back to the caller as [`Input::Ipv4`]. It must not know DPDK or clocks:
+//! packets are any [`crate::buf::PacketBuf`], the time is a [`crate::time::Instant`] passed in,
+//! and all transmission, allocation and freeing goes through [`NetIo`]. Headers are read and
+//! written only through [`crate::wire`]'s views.
+//!
+//! Its data comes from the configuration, mapped by the dataplane into [`Iface`]s, [`Route`]s,
+//! [`StaticNeigh`]s and [`NeighParams`]; the interface and route tables are built once and shared
+//! read-only by every core's [`Stack`], the neighbour table and counters are per core.
+
+pub mod arp;
+pub mod counters;
+pub mod icmp;
+pub mod iface;
+pub mod io;
+pub mod neigh;
+pub mod route;
+pub mod stack;
+
+#[cfg(test)]
+mod testutil;
+
+pub use counters::{DropReason, NetCounters};
+pub use icmp::IcmpError;
+pub use iface::{AddrKind, IfAddr, Iface, IfaceError, IfaceTable};
+pub use io::{Ctx, NetIo};
+pub use neigh::{NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh};
+pub use route::{Route, RouteError, RouteHit, RouteTable};
+pub use stack::{Input, Stack};

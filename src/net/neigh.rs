@@ -1,0 +1,479 @@
+//! The per-core neighbour (ARP) table and the queue of packets waiting for resolution.
+//!
+//! Owns [`NeighTable`]: IPv4 neighbour -> MAC per port, with static entries that never expire,
+//! learned entries that expire after `timeout`, and incomplete entries that are probed with an ARP
+//! request every `retry` up to `probes` times, then fail and drop what waited on them. Packets for
+//! an unresolved neighbour wait in a fixed pool shared by all entries, bounded per neighbour and in
+//! total; when the table, a neighbour's queue or the pool is full the packet is dropped and counted,
+//! nothing grows. All memory is reserved at construction; the per-packet path does not allocate.
+//!
+//! It does not route (the caller gives the next hop and port) and does not parse ARP (`arp.rs`
+//! calls [`NeighTable::learn`]). Its parameters and static entries come from the configuration
+//! through the dataplane; each core has its own table and learns on its own.
+//!
+//! Convention for queued and sent packets: the packet starts with a 14-byte Ethernet header whose
+//! EtherType the caller has set; this table writes the destination and source MACs.
+
+use core::time::Duration;
+use std::net::Ipv4Addr;
+
+use hashbrown::HashMap;
+use thiserror::Error;
+
+use super::arp;
+use super::counters::DropReason;
+use super::io::{Ctx, NetIo};
+use crate::buf::PacketBuf;
+use crate::time::Instant;
+use crate::wire::{EthernetFrame, MacAddr};
+
+/// Tunables of the neighbour table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighParams {
+    /// Lifetime of a learned entry from the moment it was last confirmed.
+    pub timeout: Duration,
+    /// Interval between ARP requests for an unresolved neighbour.
+    pub retry: Duration,
+    /// ARP requests sent before resolution fails (at least 1).
+    pub probes: u32,
+    /// Packets that may wait for one neighbour.
+    pub pending_per_neigh: usize,
+    /// Packets that may wait for all neighbours of this core together.
+    pub pending_total: usize,
+    /// Entries (static included) the table holds at most.
+    pub max_entries: usize,
+}
+
+impl Default for NeighParams {
+    fn default() -> Self {
+        NeighParams {
+            timeout: Duration::from_secs(300),
+            retry: Duration::from_secs(1),
+            probes: 3,
+            pending_per_neigh: 16,
+            pending_total: 1024,
+            max_entries: 4096,
+        }
+    }
+}
+
+/// A neighbour fixed by configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StaticNeigh {
+    /// The neighbour's address.
+    pub ip: Ipv4Addr,
+    /// The port it is reached on.
+    pub port: u16,
+    /// Its MAC address.
+    pub mac: MacAddr,
+}
+
+/// Why a neighbour table could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NeighError {
+    /// `max_entries` is zero or `probes` is zero.
+    #[error("neighbour table: max_entries and probes must be at least 1 (got {max_entries} and {probes})")]
+    BadParams { max_entries: usize, probes: u32 },
+    /// `pending_total` does not fit the pool's 32-bit indices.
+    #[error("neighbour table: pending_total {0} is too large (at most 4294967294)")]
+    PendingTooLarge(usize),
+    /// More static entries than `max_entries`.
+    #[error("neighbour table: {statics} static entries do not fit max_entries {max_entries}")]
+    TooManyStatic { statics: usize, max_entries: usize },
+    /// The same static neighbour twice.
+    #[error("static neighbour {ip} on port {port} is configured twice")]
+    DuplicateStatic { ip: Ipv4Addr, port: u16 },
+    /// A static entry with a MAC no neighbour can have.
+    #[error("static neighbour {ip}: MAC {mac} is multicast, broadcast or all-zero")]
+    BadStaticMac { ip: Ipv4Addr, mac: MacAddr },
+}
+
+/// State of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NeighState {
+    /// Being resolved: ARP requests are out, packets may be waiting.
+    Incomplete,
+    /// Learned from ARP; valid until it expires.
+    Reachable,
+    /// From configuration; never expires, never overwritten by ARP.
+    Static,
+}
+
+/// What the table knows about a neighbour right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Usable MAC (static, or learned and not expired).
+    Resolved(MacAddr),
+    /// Resolution is under way.
+    Incomplete,
+    /// No usable entry (never seen, failed, or expired).
+    Unknown,
+}
+
+/// A snapshot of one entry, for listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighInfo {
+    /// Neighbour address.
+    pub ip: Ipv4Addr,
+    /// Port.
+    pub port: u16,
+    /// State.
+    pub state: NeighState,
+    /// MAC, unless incomplete.
+    pub mac: Option<MacAddr>,
+    /// When a learned entry expires (`None` for static and incomplete ones).
+    pub expires: Option<Instant>,
+    /// Packets waiting for this neighbour.
+    pub pending: usize,
+}
+
+const NIL: u32 = u32::MAX;
+
+/// A FIFO of pool slots, linked through [`Slot::next`].
+#[derive(Debug, Clone, Copy)]
+struct Queue {
+    head: u32,
+    tail: u32,
+    len: u32,
+}
+
+impl Queue {
+    const EMPTY: Queue = Queue { head: NIL, tail: NIL, len: 0 };
+}
+
+#[derive(Debug)]
+struct Slot<B> {
+    pkt: Option<B>,
+    next: u32,
+}
+
+/// Fixed pool of waiting-packet slots with an intrusive free list.
+#[derive(Debug)]
+struct Pool<B> {
+    slots: Vec<Slot<B>>,
+    free: u32,
+    used: usize,
+}
+
+impl<B> Pool<B> {
+    fn new(cap: usize) -> Self {
+        let slots = (0..cap)
+            .map(|i| Slot { pkt: None, next: if i + 1 < cap { (i + 1) as u32 } else { NIL } })
+            .collect();
+        Pool { slots, free: if cap > 0 { 0 } else { NIL }, used: 0 }
+    }
+
+    /// Appends `pkt` to `q`, or gives it back when the pool is full.
+    fn push(&mut self, q: &mut Queue, pkt: B) -> Result<(), B> {
+        let idx = self.free;
+        let Some(slot) = self.slots.get_mut(idx as usize) else { return Err(pkt) };
+        self.free = slot.next;
+        slot.pkt = Some(pkt);
+        slot.next = NIL;
+        match self.slots.get_mut(q.tail as usize) {
+            Some(tail) => tail.next = idx,
+            None => q.head = idx,
+        }
+        q.tail = idx;
+        q.len += 1;
+        self.used += 1;
+        Ok(())
+    }
+
+    /// Takes the oldest packet of `q`.
+    fn pop(&mut self, q: &mut Queue) -> Option<B> {
+        let idx = q.head;
+        let slot = self.slots.get_mut(idx as usize)?;
+        let pkt = slot.pkt.take();
+        q.head = slot.next;
+        slot.next = self.free;
+        self.free = idx;
+        if q.head == NIL {
+            q.tail = NIL;
+        }
+        q.len = q.len.saturating_sub(1);
+        self.used = self.used.saturating_sub(1);
+        pkt
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    mac: MacAddr,
+    state: NeighState,
+    /// Reachable: when it expires. Incomplete: when the next probe (or failure) is due.
+    deadline: Instant,
+    probes_sent: u32,
+    queue: Queue,
+}
+
+/// Entry key: port, then the neighbour's address as a `u32`.
+type Key = (u16, u32);
+
+/// The per-core neighbour table. `B` is the packet buffer type of the packets that wait in it.
+#[derive(Debug)]
+pub struct NeighTable<B> {
+    params: NeighParams,
+    entries: HashMap<Key, Entry>,
+    pool: Pool<B>,
+    /// No deadline of any entry is earlier than this; `poll` does nothing before it.
+    next_deadline: Instant,
+}
+
+impl<B: PacketBuf> NeighTable<B> {
+    /// A table with `statics` installed and all memory reserved.
+    pub fn new(params: NeighParams, statics: &[StaticNeigh]) -> Result<Self, NeighError> {
+        if params.max_entries == 0 || params.probes == 0 {
+            return Err(NeighError::BadParams { max_entries: params.max_entries, probes: params.probes });
+        }
+        if params.pending_total >= NIL as usize {
+            return Err(NeighError::PendingTooLarge(params.pending_total));
+        }
+        if statics.len() > params.max_entries {
+            return Err(NeighError::TooManyStatic { statics: statics.len(), max_entries: params.max_entries });
+        }
+        // Twice the bound: hashbrown then always rehashes in place when tombstones pile up
+        // (it grows only when more than half of its capacity is live), so inserting never allocates.
+        let mut entries = HashMap::with_capacity(params.max_entries.saturating_mul(2));
+        for s in statics {
+            if !s.mac.is_unicast() || s.mac == MacAddr::ZERO {
+                return Err(NeighError::BadStaticMac { ip: s.ip, mac: s.mac });
+            }
+            let e = Entry {
+                mac: s.mac,
+                state: NeighState::Static,
+                deadline: Instant::ZERO,
+                probes_sent: 0,
+                queue: Queue::EMPTY,
+            };
+            if entries.insert((s.port, u32::from(s.ip)), e).is_some() {
+                return Err(NeighError::DuplicateStatic { ip: s.ip, port: s.port });
+            }
+        }
+        Ok(NeighTable { params, entries, pool: Pool::new(params.pending_total), next_deadline: Instant::from_micros(u64::MAX) })
+    }
+
+    /// The table's parameters.
+    pub fn params(&self) -> &NeighParams {
+        &self.params
+    }
+
+    /// What is known about `ip` on `port` at `now`, without side effects.
+    #[inline]
+    pub fn resolve(&self, ip: Ipv4Addr, port: u16, now: Instant) -> Resolution {
+        match self.entries.get(&(port, u32::from(ip))) {
+            Some(e) => match e.state {
+                NeighState::Static => Resolution::Resolved(e.mac),
+                NeighState::Reachable if now < e.deadline => Resolution::Resolved(e.mac),
+                NeighState::Reachable => Resolution::Unknown,
+                NeighState::Incomplete => Resolution::Incomplete,
+            },
+            None => Resolution::Unknown,
+        }
+    }
+
+    /// Sends `pkt` to neighbour `ip` on `port`: at once if resolved, else queues it and starts
+    /// (or continues) resolution. `pkt` must start with an Ethernet header whose EtherType is set.
+    pub fn output(
+        &mut self,
+        mut pkt: B,
+        ip: Ipv4Addr,
+        port: u16,
+        now: Instant,
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+    ) {
+        let Some(src) = ctx.ifaces.iface(port).map(|i| i.mac) else {
+            return ctx.drop(pkt, DropReason::NoRoute);
+        };
+        if pkt.len() < crate::wire::ethernet::HEADER_LEN {
+            return ctx.drop(pkt, DropReason::EthTruncated);
+        }
+        let key = (port, u32::from(ip));
+        let fresh_probe = match self.entries.get_mut(&key) {
+            Some(e) => match e.state {
+                NeighState::Static => {
+                    set_macs(&mut pkt, e.mac, src);
+                    return ctx.io.tx(port, pkt);
+                }
+                NeighState::Reachable if now < e.deadline => {
+                    set_macs(&mut pkt, e.mac, src);
+                    return ctx.io.tx(port, pkt);
+                }
+                NeighState::Reachable => {
+                    // Expired but not yet collected: resolve again.
+                    e.state = NeighState::Incomplete;
+                    e.probes_sent = 0;
+                    true
+                }
+                NeighState::Incomplete => false,
+            },
+            None => {
+                if self.entries.len() >= self.params.max_entries {
+                    return ctx.drop(pkt, DropReason::NeighTableFull);
+                }
+                let e = Entry {
+                    mac: MacAddr::ZERO,
+                    state: NeighState::Incomplete,
+                    deadline: now,
+                    probes_sent: 0,
+                    queue: Queue::EMPTY,
+                };
+                self.entries.insert(key, e);
+                true
+            }
+        };
+        let Some(e) = self.entries.get_mut(&key) else {
+            return ctx.drop(pkt, DropReason::NeighUnresolved);
+        };
+        if e.queue.len as usize >= self.params.pending_per_neigh {
+            ctx.drop(pkt, DropReason::NeighQueueFull);
+        } else if let Err(pkt) = self.pool.push(&mut e.queue, pkt) {
+            ctx.drop(pkt, DropReason::NeighQueueFull);
+        }
+        if fresh_probe {
+            arp::send_request(ctx, port, ip);
+            e.probes_sent = 1;
+            e.deadline = now + self.params.retry;
+            self.next_deadline = self.next_deadline.min(e.deadline);
+        }
+    }
+
+    /// Records that `ip` on `port` has `mac` (from ARP). Updates an existing entry (unless static);
+    /// creates one only when `create` (the RFC 826 rule: the packet was addressed to us). Packets
+    /// waiting for it are sent. Returns whether an entry now holds `mac` because of this call.
+    pub fn learn(
+        &mut self,
+        ip: Ipv4Addr,
+        port: u16,
+        mac: MacAddr,
+        create: bool,
+        now: Instant,
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+    ) -> bool {
+        if !mac.is_unicast() || mac == MacAddr::ZERO {
+            return false;
+        }
+        let key = (port, u32::from(ip));
+        let deadline = now + self.params.timeout;
+        let e = match self.entries.get_mut(&key) {
+            Some(e) if e.state == NeighState::Static => return false,
+            Some(e) => e,
+            None => {
+                if !create || self.entries.len() >= self.params.max_entries {
+                    return false;
+                }
+                let e = Entry { mac, state: NeighState::Reachable, deadline, probes_sent: 0, queue: Queue::EMPTY };
+                self.entries.insert(key, e);
+                self.next_deadline = self.next_deadline.min(deadline);
+                return true;
+            }
+        };
+        e.mac = mac;
+        e.state = NeighState::Reachable;
+        e.deadline = deadline;
+        e.probes_sent = 0;
+        self.next_deadline = self.next_deadline.min(deadline);
+        let src = ctx.ifaces.iface(port).map(|i| i.mac);
+        while let Some(mut pkt) = self.pool.pop(&mut e.queue) {
+            match src {
+                Some(src) => {
+                    set_macs(&mut pkt, mac, src);
+                    ctx.counters.neigh_released += 1;
+                    ctx.io.tx(port, pkt);
+                }
+                None => ctx.drop(pkt, DropReason::NoRoute),
+            }
+        }
+        true
+    }
+
+    /// Timer work due at `now`: probes incomplete entries again, fails those out of probes
+    /// (dropping their packets as [`DropReason::NeighUnresolved`]), removes expired entries.
+    /// Cheap when nothing is due.
+    pub fn poll(&mut self, now: Instant, ctx: &mut Ctx<'_, impl NetIo<B>>) {
+        if now < self.next_deadline {
+            return;
+        }
+        let mut next = Instant::from_micros(u64::MAX);
+        let params = self.params;
+        let pool = &mut self.pool;
+        self.entries.retain(|&(port, ip), e| match e.state {
+            NeighState::Static => true,
+            NeighState::Reachable => {
+                if now >= e.deadline {
+                    return false;
+                }
+                next = next.min(e.deadline);
+                true
+            }
+            NeighState::Incomplete => {
+                if now < e.deadline {
+                    next = next.min(e.deadline);
+                    return true;
+                }
+                if e.probes_sent >= params.probes {
+                    while let Some(pkt) = pool.pop(&mut e.queue) {
+                        ctx.drop(pkt, DropReason::NeighUnresolved);
+                    }
+                    return false;
+                }
+                arp::send_request(ctx, port, Ipv4Addr::from(ip));
+                e.probes_sent += 1;
+                e.deadline = now + params.retry;
+                next = next.min(e.deadline);
+                true
+            }
+        });
+        self.next_deadline = next;
+    }
+
+    /// Drops every waiting packet (as [`DropReason::NeighUnresolved`]) and forgets every learned
+    /// and incomplete entry; static ones stay. For shutdown, so buffers go back to their pool.
+    pub fn flush(&mut self, ctx: &mut Ctx<'_, impl NetIo<B>>) {
+        let pool = &mut self.pool;
+        self.entries.retain(|_, e| {
+            while let Some(pkt) = pool.pop(&mut e.queue) {
+                ctx.drop(pkt, DropReason::NeighUnresolved);
+            }
+            e.state == NeighState::Static
+        });
+    }
+
+    /// Number of entries, static ones included.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Packets waiting for resolution, over all neighbours.
+    pub fn pending_len(&self) -> usize {
+        self.pool.used
+    }
+
+    /// Snapshot of every entry (allocates; for listings, not the packet path).
+    pub fn entries(&self) -> Vec<NeighInfo> {
+        self.entries
+            .iter()
+            .map(|(&(port, ip), e)| NeighInfo {
+                ip: Ipv4Addr::from(ip),
+                port,
+                state: e.state,
+                mac: (e.state != NeighState::Incomplete).then_some(e.mac),
+                expires: (e.state == NeighState::Reachable).then_some(e.deadline),
+                pending: e.queue.len as usize,
+            })
+            .collect()
+    }
+}
+
+/// Writes the Ethernet destination and source of `pkt` (at least a header long, checked by callers).
+fn set_macs<B: PacketBuf>(pkt: &mut B, dst: MacAddr, src: MacAddr) {
+    if let Ok(mut f) = EthernetFrame::new_checked(pkt.data_mut()) {
+        f.set_dst_addr(dst);
+        f.set_src_addr(src);
+    }
+}
