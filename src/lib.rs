@@ -11,6 +11,7 @@
 
 pub mod buf;
 pub mod config;
+pub mod daemon;
 pub mod ctrl;
 pub mod dataplane;
 pub mod dpdk;

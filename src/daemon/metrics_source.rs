@@ -21,12 +21,13 @@ impl DirectorMetrics {
     }
 
     fn core_families(&self, out: &mut Vec<MetricFamily>) {
-        let loop_metrics: [(LoopStat, &str, &str); 5] = [
+        let loop_metrics: [(LoopStat, &str, &str); 6] = [
             (LoopStat::BusyPolls, "rvs_core_busy_polls_total", "Polls that received packets."),
             (LoopStat::IdlePolls, "rvs_core_idle_polls_total", "Polls that received nothing."),
             (LoopStat::Sleeps, "rvs_core_sleeps_total", "Idle-backoff sleeps."),
             (LoopStat::RxPackets, "rvs_core_rx_packets_total", "Packets received by the worker."),
             (LoopStat::TxPackets, "rvs_core_tx_packets_total", "Packets sent by the worker."),
+            (LoopStat::TxDropped, "rvs_core_tx_dropped_total", "Packets dropped: tx ring full."),
         ];
         for (stat, name, help) in loop_metrics {
             let mut f = Family::counter(name, help);
@@ -55,7 +56,7 @@ impl DirectorMetrics {
     }
 
     fn port_families(&self, out: &mut Vec<MetricFamily>) {
-        let stats: Vec<_> = self.port_ids.iter().map(|&id| dpdk::port_stats(id).ok()).collect();
+        let stats: Vec<_> = self.port_ids.iter().map(|&id| dpdk::Port::by_id(id).and_then(|p| p.stats()).ok()).collect();
         type Get = fn(&dpdk::PortStats) -> u64;
         let port_metrics: [(&str, &str, Get); 8] = [
             ("rvs_port_rx_packets_total", "Packets received by the port.", |s| s.ipackets),

@@ -120,7 +120,10 @@ impl Director {
                 Err(e) => warn!("port {}: link status unknown: {e}", p.name),
             }
             let steer = dpdk::probe_steering(configured.id(), 0);
-            info!("port {}: FULLNAT reply steering: {}", p.name, steer.summary());
+            info!(
+                "port {}: rte_flow steering for FULLNAT replies: tcp {:?}, udp {:?}",
+                p.name, steer.tcp, steer.udp
+            );
             self.ports.push(configured);
         }
         Ok(())

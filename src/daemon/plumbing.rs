@@ -38,15 +38,18 @@ pub fn build_ifaces(cfg: &Config, macs: &[[u8; 6]]) -> Result<IfaceTable, IfaceE
 
 /// The route table: connected routes from the interfaces plus the configured static routes.
 pub fn build_routes(cfg: &Config, ifaces: &IfaceTable) -> Result<RouteTable, RouteError> {
-    let routes: Vec<Route> = cfg
-        .routes()
-        .iter()
+    // The lowest metric wins among routes to one destination; the others are standbys the
+    // table does not hold yet.
+    let mut sorted: Vec<_> = cfg.routes().iter().collect();
+    sorted.sort_by_key(|r| (r.dst.network(), r.dst.prefix_len(), r.metric));
+    sorted.dedup_by_key(|r| r.dst);
+    let routes: Vec<Route> = sorted
+        .into_iter()
         .map(|r| Route {
-            dst: r.dst.network(),
+            prefix: r.dst.network(),
             prefix_len: r.dst.prefix_len(),
-            via: r.via,
+            gateway: r.via,
             port: r.port,
-            metric: r.metric,
         })
         .collect();
     RouteTable::build(ifaces, &routes)

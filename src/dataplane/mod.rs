@@ -6,3 +6,5 @@
 
 pub mod backoff;
 pub mod stats;
+pub mod pipeline;
+pub mod worker;

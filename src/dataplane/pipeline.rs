@@ -38,8 +38,7 @@ impl<B: PacketBuf> Pipeline<B> {
                     Some(AddrKind::Vip | AddrKind::Local) => DropReason::NoService,
                     Some(AddrKind::Host) | None => DropReason::NotForUs,
                 };
-                self.stack.count_drop(reason);
-                io.drop_pkt(pkt, reason);
+                self.stack.drop_pkt(pkt, reason, io);
             }
         }
     }
@@ -52,10 +51,5 @@ impl<B: PacketBuf> Pipeline<B> {
     /// The stack's counters.
     pub fn net_counters(&self) -> &NetCounters {
         self.stack.counters()
-    }
-
-    /// Counts a drop the caller decided (for example a full tx queue).
-    pub fn count_drop(&mut self, reason: DropReason) {
-        self.stack.count_drop(reason);
     }
 }

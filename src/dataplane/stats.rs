@@ -22,6 +22,8 @@ pub struct LoopCounters {
     pub rx_packets: u64,
     /// Packets handed to the NIC.
     pub tx_packets: u64,
+    /// Packets dropped because the NIC's tx ring stayed full.
+    pub tx_dropped: u64,
 }
 
 /// A slot per counter; the layout is fixed so a reader can walk it by index.
@@ -38,12 +40,20 @@ pub enum LoopStat {
     RxPackets,
     /// See [`LoopCounters::tx_packets`].
     TxPackets,
+    /// See [`LoopCounters::tx_dropped`].
+    TxDropped,
 }
 
 impl LoopStat {
     /// Every loop counter, in slot order.
-    pub const ALL: [LoopStat; 5] =
-        [Self::BusyPolls, Self::IdlePolls, Self::Sleeps, Self::RxPackets, Self::TxPackets];
+    pub const ALL: [LoopStat; 6] = [
+        Self::BusyPolls,
+        Self::IdlePolls,
+        Self::Sleeps,
+        Self::RxPackets,
+        Self::TxPackets,
+        Self::TxDropped,
+    ];
 
     /// The counter's value in `c`.
     pub fn get(self, c: &LoopCounters) -> u64 {
@@ -53,6 +63,7 @@ impl LoopStat {
             Self::Sleeps => c.sleeps,
             Self::RxPackets => c.rx_packets,
             Self::TxPackets => c.tx_packets,
+            Self::TxDropped => c.tx_dropped,
         }
     }
 }
@@ -206,9 +217,16 @@ mod tests {
 
     #[test]
     fn loop_stat_reads_each_field() {
-        let c = LoopCounters { busy_polls: 1, idle_polls: 2, sleeps: 3, rx_packets: 4, tx_packets: 5 };
+        let c = LoopCounters {
+            busy_polls: 1,
+            idle_polls: 2,
+            sleeps: 3,
+            rx_packets: 4,
+            tx_packets: 5,
+            tx_dropped: 6,
+        };
         let v: Vec<u64> = LoopStat::ALL.iter().map(|s| s.get(&c)).collect();
-        assert_eq!(v, vec![1, 2, 3, 4, 5]);
+        assert_eq!(v, vec![1, 2, 3, 4, 5, 6]);
     }
 
     #[test]

@@ -164,9 +164,7 @@ impl Worker {
     }
 
     fn count_tx_full(&mut self, n: u64) {
-        for _ in 0..n {
-            self.pipeline.count_drop(DropReason::TxFull);
-        }
+        self.counters.tx_dropped += n;
     }
 
     /// Publishes the counters for readers on other threads (plain stores, single writer).

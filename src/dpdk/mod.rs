@@ -28,6 +28,7 @@ pub mod lcore;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+mod port_stats;
 pub mod ring;
 
 pub use eal::Eal;
