@@ -10,6 +10,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/wrapper.h");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG");
 
     let lib = pkg_config::Config::new()
         .atleast_version(MIN_VERSION)
@@ -25,11 +26,7 @@ fn main() {
 
     // Every token of `pkg-config --cflags`, verbatim: it carries `-include rte_config.h` and
     // `-march=...`, which change struct layouts (rte_mbuf) if left out.
-    let cflags = pkg_config::get_variable("libdpdk", "cflags").ok();
-    let cflags = match cflags {
-        Some(c) if !c.trim().is_empty() => c,
-        _ => run_pkg_config(&["--cflags", "libdpdk"]),
-    };
+    let cflags = run_pkg_config(&["--cflags", "libdpdk"]);
     let mut clang_args: Vec<String> = cflags.split_whitespace().map(str::to_owned).collect();
     // Wrappers call a few functions DPDK still marks experimental.
     clang_args.push("-DALLOW_EXPERIMENTAL_API".into());
@@ -112,7 +109,8 @@ fn main() {
 }
 
 fn run_pkg_config(args: &[&str]) -> String {
-    let out = std::process::Command::new("pkg-config")
+    let tool = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
+    let out = std::process::Command::new(&tool)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run pkg-config {args:?}: {e}"));

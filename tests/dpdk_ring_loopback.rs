@@ -24,7 +24,8 @@ fn net_ring_loopback_returns_frames_byte_identical() {
     let mut tx = port.tx_queue(0).unwrap();
     let start = pool.avail_count();
 
-    let frames: Vec<Vec<u8>> = (0..20u8).map(|i| common::frame(i, 18 + 61 * usize::from(i))).collect();
+    let frames: Vec<Vec<u8>> =
+        (0..20u8).map(|i| common::frame(i, 18 + 61 * usize::from(i))).collect();
     let mut out: MbufBatch = MbufBatch::new();
     for f in &frames {
         out.push(common::mbuf_with(&pool, f)).unwrap();

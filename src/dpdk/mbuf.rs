@@ -187,7 +187,7 @@ impl Mbuf {
     /// `RTE_MBUF_F_TX_*` flags, replacing earlier tx checksum requests. The port must have the
     /// matching `RTE_ETH_TX_OFFLOAD_*_CKSUM` enabled; L4 checksum fields must hold the
     /// pseudo-header checksum. `l2_len` is at most 127, `l3_len` at most 511 (bitfield widths);
-    /// larger values are refused and leave the mbuf unchanged.
+    /// larger values are refused (returns false) and leave the mbuf unchanged.
     pub fn set_tx_offload(&mut self, l2_len: u8, l3_len: u16, l3: TxL3, l4: TxL4) -> bool {
         if l2_len > 127 || l3_len > 511 {
             return false;
@@ -486,8 +486,7 @@ impl<const N: usize> MbufBatch<N> {
             return;
         }
         // SAFETY: the first len slots are owned mbufs; after this call len is 0 so they are
-        // never touched again. len <= N fits in u32 for any realistic N (checked by as u32 of
-        // a usize bounded by the array length).
+        // never touched again. Batches are burst-sized, so len fits in u32.
         unsafe { dpdk_sys::rte_pktmbuf_free_bulk(self.ptrs.as_mut_ptr(), self.len as u32) };
         self.len = 0;
     }

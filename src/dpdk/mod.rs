@@ -31,6 +31,9 @@ pub mod port;
 mod port_stats;
 pub mod ring;
 
+/// The raw bindings, for constants (`RTE_MBUF_F_*`, ...) the safe types do not wrap.
+pub use dpdk_sys as sys;
+
 pub use eal::Eal;
 pub use error::{DpdkError, Errno};
 pub use flow::{

@@ -802,3 +802,63 @@ impl TxQueue {
         n
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Toeplitz hash as the RSS definition states it: for every set bit of the input, XOR in
+    /// the 32 key bits starting at that bit position.
+    fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
+        let key_bit = |i: usize| (key[i / 8] >> (7 - i % 8)) & 1;
+        let mut hash = 0u32;
+        for (i, byte) in input.iter().enumerate() {
+            for b in 0..8 {
+                if byte & (0x80 >> b) != 0 {
+                    let start = i * 8 + b;
+                    let window =
+                        (0..32).fold(0u32, |w, k| (w << 1) | u32::from(key_bit(start + k)));
+                    hash ^= window;
+                }
+            }
+        }
+        hash
+    }
+
+    fn tuple(src: u32, dst: u32, sport: u16, dport: u16) -> Vec<u8> {
+        [&src.to_be_bytes()[..], &dst.to_be_bytes(), &sport.to_be_bytes(), &dport.to_be_bytes()]
+            .concat()
+    }
+
+    #[test]
+    fn key_is_the_repeated_pattern() {
+        let k = symmetric_rss_key(40);
+        assert_eq!(k.len(), 40);
+        assert!(k.chunks(2).all(|c| c == [0x6d, 0x5a]));
+        assert_eq!(symmetric_rss_key(52).len(), 52);
+    }
+
+    #[test]
+    fn a_non_symmetric_key_separates_directions() {
+        // An arbitrary key without the 16-bit period: shows the property below can fail.
+        let key: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37).wrapping_add(0x6d)).collect();
+        let a = toeplitz(&key, &tuple(0x0a000001, 0x0a000002, 1234, 80));
+        let b = toeplitz(&key, &tuple(0x0a000002, 0x0a000001, 80, 1234));
+        assert_ne!(a, b);
+    }
+
+    proptest! {
+        #[test]
+        fn symmetric_key_hashes_both_directions_alike(
+            src: u32, dst: u32, sport: u16, dport: u16,
+        ) {
+            let key = symmetric_rss_key(40);
+            prop_assert_eq!(
+                toeplitz(&key, &tuple(src, dst, sport, dport)),
+                toeplitz(&key, &tuple(dst, src, dport, sport))
+            );
+            prop_assert_eq!(toeplitz(&key, &tuple(src, dst, 0, 0)), toeplitz(&key, &tuple(dst, src, 0, 0)));
+        }
+    }
+}
