@@ -7,7 +7,7 @@
 //! address kind (host, VIP, local) but only on the port the address lives on.
 //!
 //! It does not hold neighbour state ([`super::neigh`] does) nor parse headers itself (the views are
-//! [`crate::wire`]'s). Addresses and MACs come from the [`IfaceTable`].
+//! [`crate::wire`]'s). Addresses and MACs come from the [`super::IfaceTable`].
 
 use std::net::Ipv4Addr;
 
@@ -52,6 +52,10 @@ pub(crate) fn input<B: PacketBuf>(
     let Some(our_mac) = ctx.ifaces.iface(port).map(|i| i.mac) else {
         return ctx.drop(pkt, DropReason::ArpNotForUs);
     };
+    if req.sender_mac == our_mac {
+        // Our own broadcast (a gratuitous ARP or probe) looped back by a bridge or tap.
+        return ctx.drop(pkt, DropReason::ArpNotForUs);
+    }
     let for_us = matches!(ctx.ifaces.owns(req.target_ip), Some((p, _)) if p == port);
 
     // Merge rule. Never learn our own addresses (a conflict, not a neighbour) nor senders that
@@ -65,7 +69,8 @@ pub(crate) fn input<B: PacketBuf>(
         ctx.counters.arp_learned += 1;
     }
 
-    if is_request && for_us {
+    // A gratuitous request (sender = target) announces; it asks nothing, so it gets no reply.
+    if is_request && for_us && req.sender_ip != req.target_ip {
         let reply = ArpRepr {
             operation: ArpOperation::Reply,
             sender_mac: our_mac,
@@ -304,6 +309,35 @@ mod tests {
             eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &arp(2, PEER_MAC, VIP, MacAddr::ZERO, VIP));
         rx(&mut s, &mut io, 0, &claim);
         assert_eq!(s.neigh().len(), 0);
+    }
+
+    #[test]
+    fn own_and_gratuitous_announcements_get_no_reply() {
+        let mut s = stack();
+        let mut io = TestIo::default();
+        s.start(&mut io);
+        let ours: Vec<Vec<u8>> = io.tx.drain(..).map(|(_, p)| data(&p).to_vec()).collect();
+        for f in &ours {
+            rx(&mut s, &mut io, 0, f);
+        }
+        assert!(io.tx.is_empty(), "our own looped-back announcements are not answered");
+        assert_eq!(io.dropped.len(), ours.len());
+        // Someone else's gratuitous ARP claiming our address: no reply, no learning.
+        let claim =
+            eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &arp(1, PEER_MAC, VIP, MacAddr::ZERO, VIP));
+        rx(&mut s, &mut io, 0, &claim);
+        assert!(io.tx.is_empty());
+        assert_eq!(s.neigh().len(), 0);
+        // A neighbour's own gratuitous ARP refreshes an entry we have, and is not answered.
+        let rep = eth(MAC0, PEER_MAC, 0x0806, &arp(2, PEER_MAC, PEER, MAC0, HOST0));
+        rx(&mut s, &mut io, 0, &rep);
+        let newer = MacAddr([0x52, 0, 0, 0, 0, 0x77]);
+        let garp =
+            eth(MacAddr::BROADCAST, newer, 0x0806, &arp(1, newer, PEER, MacAddr::ZERO, PEER));
+        rx(&mut s, &mut io, 0, &garp);
+        assert!(io.tx.is_empty());
+        assert_eq!(s.neigh().resolve(PEER, 0, Instant::from_secs(1)), Resolution::Resolved(newer));
+        assert_eq!(io.freed.len(), 2);
     }
 
     #[test]
