@@ -7,7 +7,7 @@
 //! address kind (host, VIP, local) but only on the port the address lives on.
 //!
 //! It does not hold neighbour state ([`super::neigh`] does) nor parse headers itself (the views are
-//! [`crate::wire`]'s). Addresses and MACs come from the [`IfaceTable`].
+//! [`crate::wire`]'s). Addresses and MACs come from the [`super::IfaceTable`].
 
 use std::net::Ipv4Addr;
 
@@ -16,7 +16,10 @@ use super::io::{Ctx, NetIo};
 use super::neigh::NeighTable;
 use crate::buf::PacketBuf;
 use crate::time::Instant;
-use crate::wire::{arp, ethernet, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, MacAddr};
+use crate::wire::{
+    arp, ethernet, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr,
+    MacAddr,
+};
 
 /// Length of the ARP frames the director builds: the Ethernet minimum without FCS (42 bytes of
 /// headers, zero padding after), so no driver has to pad a runt.
@@ -49,19 +52,25 @@ pub(crate) fn input<B: PacketBuf>(
     let Some(our_mac) = ctx.ifaces.iface(port).map(|i| i.mac) else {
         return ctx.drop(pkt, DropReason::ArpNotForUs);
     };
+    if req.sender_mac == our_mac {
+        // Our own broadcast (a gratuitous ARP or probe) looped back by a bridge or tap.
+        return ctx.drop(pkt, DropReason::ArpNotForUs);
+    }
     let for_us = matches!(ctx.ifaces.owns(req.target_ip), Some((p, _)) if p == port);
 
     // Merge rule. Never learn our own addresses (a conflict, not a neighbour) nor senders that
     // cannot be hosts (an ARP probe has sender 0.0.0.0).
     let spa = req.sender_ip;
-    let learnable = !(spa.is_unspecified() || spa.is_broadcast() || spa.is_multicast() || spa.is_loopback())
-        && ctx.ifaces.owns(spa).is_none();
+    let learnable =
+        !(spa.is_unspecified() || spa.is_broadcast() || spa.is_multicast() || spa.is_loopback())
+            && ctx.ifaces.owns(spa).is_none();
     let learned = learnable && neigh.learn(spa, port, req.sender_mac, for_us, now, ctx);
     if learned {
         ctx.counters.arp_learned += 1;
     }
 
-    if is_request && for_us {
+    // A gratuitous request (sender = target) announces; it asks nothing, so it gets no reply.
+    if is_request && for_us && req.sender_ip != req.target_ip {
         let reply = ArpRepr {
             operation: ArpOperation::Reply,
             sender_mac: our_mac,
@@ -69,7 +78,8 @@ pub(crate) fn input<B: PacketBuf>(
             target_mac: req.sender_mac,
             target_ip: req.sender_ip,
         };
-        let eth = EthernetRepr { src_addr: our_mac, dst_addr: req.sender_mac, ethertype: EtherType::Arp };
+        let eth =
+            EthernetRepr { src_addr: our_mac, dst_addr: req.sender_mac, ethertype: EtherType::Arp };
         if write_frame(pkt.data_mut(), &eth, &reply) {
             ctx.counters.arp_requests_answered += 1;
             ctx.io.tx(port, pkt);
@@ -96,7 +106,12 @@ fn write_frame(data: &mut [u8], eth: &EthernetRepr, a: &ArpRepr) -> bool {
 
 /// Allocates a [`FRAME_LEN`] buffer holding `eth` + `a`, zero padded, and transmits it on `port`.
 /// Counts [`DropReason::NoMbuf`] and returns false when no buffer is available.
-fn send<B: PacketBuf>(port: u16, eth: &EthernetRepr, a: &ArpRepr, ctx: &mut Ctx<'_, impl NetIo<B>>) -> bool {
+fn send<B: PacketBuf>(
+    port: u16,
+    eth: &EthernetRepr,
+    a: &ArpRepr,
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+) -> bool {
     let Some(mut pkt) = ctx.io.alloc() else {
         ctx.counters.count_drop(DropReason::NoMbuf);
         return false;
@@ -117,7 +132,11 @@ fn send<B: PacketBuf>(port: u16, eth: &EthernetRepr, a: &ArpRepr, ctx: &mut Ctx<
 
 /// Broadcasts an ARP request for `target` on `port`, from the port's host address that shares a
 /// prefix with it (else its first host address, else 0.0.0.0).
-pub(crate) fn send_request<B: PacketBuf>(ctx: &mut Ctx<'_, impl NetIo<B>>, port: u16, target: Ipv4Addr) {
+pub(crate) fn send_request<B: PacketBuf>(
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+    port: u16,
+    target: Ipv4Addr,
+) {
     let Some(iface) = ctx.ifaces.iface(port) else { return };
     let a = ArpRepr {
         operation: ArpOperation::Request,
@@ -126,7 +145,11 @@ pub(crate) fn send_request<B: PacketBuf>(ctx: &mut Ctx<'_, impl NetIo<B>>, port:
         target_mac: MacAddr::ZERO,
         target_ip: target,
     };
-    let eth = EthernetRepr { src_addr: iface.mac, dst_addr: MacAddr::BROADCAST, ethertype: EtherType::Arp };
+    let eth = EthernetRepr {
+        src_addr: iface.mac,
+        dst_addr: MacAddr::BROADCAST,
+        ethertype: EtherType::Arp,
+    };
     if send(port, &eth, &a, ctx) {
         ctx.counters.arp_requests_sent += 1;
     }
@@ -145,10 +168,198 @@ pub(crate) fn send_gratuitous<B: PacketBuf>(ctx: &mut Ctx<'_, impl NetIo<B>>) {
                 target_mac: MacAddr::ZERO,
                 target_ip: addr.ip,
             };
-            let eth = EthernetRepr { src_addr: iface.mac, dst_addr: MacAddr::BROADCAST, ethertype: EtherType::Arp };
+            let eth = EthernetRepr {
+                src_addr: iface.mac,
+                dst_addr: MacAddr::BROADCAST,
+                ethertype: EtherType::Arp,
+            };
             if send(iface.port, &eth, &a, ctx) {
                 ctx.counters.gratuitous_sent += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::stack::Input;
+    use crate::net::testutil::*;
+    use crate::net::Resolution;
+
+    #[test]
+    fn arp_request_for_owned_address_is_answered_in_place() {
+        for (target, port, mac) in
+            [(VIP, 0, MAC0), (HOST0, 0, MAC0), (LADDR, 0, MAC0), (HOST1, 1, MAC1)]
+        {
+            let mut s = stack();
+            let mut io = TestIo::default();
+            let mut req = eth(
+                MacAddr::BROADCAST,
+                PEER_MAC,
+                0x0806,
+                &arp(1, PEER_MAC, PEER, MacAddr::ZERO, target),
+            );
+            req.extend_from_slice(&[0xee; 18]); // Ethernet padding to 60 bytes
+            assert!(matches!(rx(&mut s, &mut io, port, &req), Input::Consumed));
+            assert_eq!(io.tx.len(), 1);
+            let (p, reply) = &io.tx[0];
+            assert_eq!(*p, port);
+            let r = data(reply);
+            assert_eq!(r.len(), 60, "same buffer, same length");
+            assert_eq!(&r[0..6], &PEER_MAC.0, "eth dst = requester");
+            assert_eq!(&r[6..12], &mac.0, "eth src = our port MAC");
+            assert_eq!(&r[12..14], &[0x08, 0x06]);
+            assert_eq!(&r[14..20], &[0, 1, 8, 0, 6, 4], "htype, ptype, hlen, plen");
+            assert_eq!(&r[20..22], &[0, 2], "op reply");
+            assert_eq!(&r[22..28], &mac.0, "sha = our MAC");
+            assert_eq!(&r[28..32], &target.octets(), "spa = asked address");
+            assert_eq!(&r[32..38], &PEER_MAC.0, "tha = requester MAC");
+            assert_eq!(&r[38..42], &PEER.octets(), "tpa = requester IP");
+            assert_eq!(&r[42..], &[0xee; 18], "padding untouched");
+            assert_eq!(s.counters().arp_requests_answered, 1);
+            // The request was addressed to us, so its sender was learned (RFC 826).
+            assert_eq!(
+                s.neigh().resolve(PEER, port, Instant::from_secs(1)),
+                Resolution::Resolved(PEER_MAC)
+            );
+            assert_eq!(s.counters().arp_learned, 1);
+            assert!(io.dropped.is_empty() && io.freed.is_empty());
+        }
+    }
+
+    #[test]
+    fn arp_not_for_us_is_dropped_and_not_learned() {
+        let other = Ipv4Addr::new(10, 0, 0, 9);
+        let req = eth(
+            MacAddr::BROADCAST,
+            PEER_MAC,
+            0x0806,
+            &arp(1, PEER_MAC, PEER, MacAddr::ZERO, other),
+        );
+        dropped_as(&req, 0, DropReason::ArpNotForUs);
+        // Owned, but on the other port.
+        let req = eth(
+            MacAddr::BROADCAST,
+            PEER_MAC,
+            0x0806,
+            &arp(1, PEER_MAC, PEER, MacAddr::ZERO, HOST1),
+        );
+        dropped_as(&req, 0, DropReason::ArpNotForUs);
+        let mut s = stack();
+        let mut io = TestIo::default();
+        rx(&mut s, &mut io, 0, &req);
+        assert_eq!(s.neigh().len(), 0, "no entry created for a request not addressed to us");
+    }
+
+    #[test]
+    fn arp_malformed() {
+        let good = arp(1, PEER_MAC, PEER, MacAddr::ZERO, VIP);
+        dropped_as(
+            &eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &good[..27]),
+            0,
+            DropReason::ArpMalformed,
+        );
+        let mut bad_htype = good.clone();
+        bad_htype[1] = 6;
+        dropped_as(
+            &eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &bad_htype),
+            0,
+            DropReason::ArpMalformed,
+        );
+        let mut bad_op = good.clone();
+        bad_op[7] = 3;
+        dropped_as(
+            &eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &bad_op),
+            0,
+            DropReason::ArpMalformed,
+        );
+        let mcast_sender = arp(1, MacAddr::BROADCAST, PEER, MacAddr::ZERO, VIP);
+        dropped_as(
+            &eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &mcast_sender),
+            0,
+            DropReason::ArpMalformed,
+        );
+    }
+
+    #[test]
+    fn arp_reply_to_us_is_learned_and_freed() {
+        let mut s = stack();
+        let mut io = TestIo::default();
+        let rep = eth(MAC0, PEER_MAC, 0x0806, &arp(2, PEER_MAC, PEER, MAC0, HOST0));
+        assert!(matches!(rx(&mut s, &mut io, 0, &rep), Input::Consumed));
+        assert_eq!(io.freed.len(), 1);
+        assert!(io.tx.is_empty() && io.dropped.is_empty());
+        assert_eq!(
+            s.neigh().resolve(PEER, 0, Instant::from_secs(1)),
+            Resolution::Resolved(PEER_MAC)
+        );
+        // A probe (sender 0.0.0.0) or a claim on our own address is never learned.
+        let mut s = stack();
+        let mut io = TestIo::default();
+        let probe = eth(
+            MacAddr::BROADCAST,
+            PEER_MAC,
+            0x0806,
+            &arp(1, PEER_MAC, Ipv4Addr::UNSPECIFIED, MacAddr::ZERO, VIP),
+        );
+        rx(&mut s, &mut io, 0, &probe);
+        assert_eq!(io.tx.len(), 1, "a probe for our address is answered (we defend it)");
+        let claim =
+            eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &arp(2, PEER_MAC, VIP, MacAddr::ZERO, VIP));
+        rx(&mut s, &mut io, 0, &claim);
+        assert_eq!(s.neigh().len(), 0);
+    }
+
+    #[test]
+    fn own_and_gratuitous_announcements_get_no_reply() {
+        let mut s = stack();
+        let mut io = TestIo::default();
+        s.start(&mut io);
+        let ours: Vec<Vec<u8>> = io.tx.drain(..).map(|(_, p)| data(&p).to_vec()).collect();
+        for f in &ours {
+            rx(&mut s, &mut io, 0, f);
+        }
+        assert!(io.tx.is_empty(), "our own looped-back announcements are not answered");
+        assert_eq!(io.dropped.len(), ours.len());
+        // Someone else's gratuitous ARP claiming our address: no reply, no learning.
+        let claim =
+            eth(MacAddr::BROADCAST, PEER_MAC, 0x0806, &arp(1, PEER_MAC, VIP, MacAddr::ZERO, VIP));
+        rx(&mut s, &mut io, 0, &claim);
+        assert!(io.tx.is_empty());
+        assert_eq!(s.neigh().len(), 0);
+        // A neighbour's own gratuitous ARP refreshes an entry we have, and is not answered.
+        let rep = eth(MAC0, PEER_MAC, 0x0806, &arp(2, PEER_MAC, PEER, MAC0, HOST0));
+        rx(&mut s, &mut io, 0, &rep);
+        let newer = MacAddr([0x52, 0, 0, 0, 0, 0x77]);
+        let garp =
+            eth(MacAddr::BROADCAST, newer, 0x0806, &arp(1, newer, PEER, MacAddr::ZERO, PEER));
+        rx(&mut s, &mut io, 0, &garp);
+        assert!(io.tx.is_empty());
+        assert_eq!(s.neigh().resolve(PEER, 0, Instant::from_secs(1)), Resolution::Resolved(newer));
+        assert_eq!(io.freed.len(), 2);
+    }
+
+    #[test]
+    fn gratuitous_arp_for_every_owned_address() {
+        let mut s = stack();
+        let mut io = TestIo::default();
+        s.start(&mut io);
+        let expect = [(0u16, MAC0, HOST0), (0, MAC0, VIP), (0, MAC0, LADDR), (1, MAC1, HOST1)];
+        assert_eq!(io.tx.len(), expect.len());
+        for ((port, pkt), (eport, mac, ip)) in io.tx.iter().zip(expect) {
+            assert_eq!(*port, eport);
+            let mut want =
+                eth(MacAddr::BROADCAST, mac, 0x0806, &arp(1, mac, ip, MacAddr::ZERO, ip));
+            want.resize(60, 0);
+            assert_eq!(data(pkt), &want[..]);
+        }
+        assert_eq!(s.counters().gratuitous_sent, 4);
+        assert_eq!(io.allocs, 4);
+        // Out of buffers: counted, nothing sent.
+        let mut io = TestIo { alloc_budget: Some(1), ..TestIo::default() };
+        s.start(&mut io);
+        assert_eq!(io.tx.len(), 1);
+        assert_eq!(s.counters().drop_count(DropReason::NoMbuf), 3);
     }
 }

@@ -220,7 +220,11 @@ mod tests {
         for r in DropReason::ALL {
             let n = r.name();
             assert!(seen.insert(n), "duplicate name {n}");
-            assert!(!n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{n}");
+            assert!(
+                !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{n}"
+            );
         }
     }
 

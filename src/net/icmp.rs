@@ -14,7 +14,10 @@ use thiserror::Error;
 use super::counters::DropReason;
 use crate::buf::{BufError, PacketBuf};
 use crate::wire::icmpv4::{self, DstUnreachable, TimeExceeded};
-use crate::wire::{checksum, ethernet, ipv4, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, Ipv4Repr, MacAddr};
+use crate::wire::{
+    checksum, ethernet, ipv4, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, Ipv4Repr,
+    MacAddr,
+};
 
 /// TTL of packets the director originates (echo replies, errors).
 pub const DEFAULT_TTL: u8 = 64;
@@ -118,7 +121,8 @@ pub(crate) fn echo_input<B: PacketBuf>(mut pkt: B, l3: usize, our_mac: MacAddr) 
 pub fn error_destination(offending: &[u8]) -> Option<Ipv4Addr> {
     let ip = Ipv4Packet::new_checked_header(offending).ok()?;
     let (src, dst) = (ip.src_addr(), ip.dst_addr());
-    let not_a_host = |a: Ipv4Addr| a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback();
+    let not_a_host =
+        |a: Ipv4Addr| a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback();
     if not_a_host(src) || dst.is_broadcast() || dst.is_multicast() || ip.frag_offset() != 0 {
         return None;
     }
@@ -145,7 +149,8 @@ pub fn build_error<B: PacketBuf>(
     let off = Ipv4Packet::new_checked_header(offending).map_err(BuildError::Offending)?;
     let hl = off.header_len();
     let quote_len = (hl + 8).min(usize::from(off.total_len()).max(hl)).min(offending.len());
-    let quote = offending.get(..quote_len).ok_or(BuildError::Offending(crate::wire::Error::Truncated))?;
+    let quote =
+        offending.get(..quote_len).ok_or(BuildError::Offending(crate::wire::Error::Truncated))?;
     let icmp_len = icmpv4::HEADER_LEN + quote_len;
     let ip_repr = Ipv4Repr {
         src_addr: src,
@@ -161,15 +166,20 @@ pub fn build_error<B: PacketBuf>(
     };
     let (ty, code, mtu) = match kind {
         IcmpError::DestUnreachable(c) => (Icmpv4Message::DstUnreachable, u8::from(c), None),
-        IcmpError::FragNeeded { mtu } => (Icmpv4Message::DstUnreachable, u8::from(DstUnreachable::FragRequired), Some(mtu)),
-        IcmpError::TimeExceeded => (Icmpv4Message::TimeExceeded, u8::from(TimeExceeded::TtlExpired), None),
+        IcmpError::FragNeeded { mtu } => {
+            (Icmpv4Message::DstUnreachable, u8::from(DstUnreachable::FragRequired), Some(mtu))
+        }
+        IcmpError::TimeExceeded => {
+            (Icmpv4Message::TimeExceeded, u8::from(TimeExceeded::TtlExpired), None)
+        }
     };
 
     pkt.set_len(0)?;
     let total = ethernet::HEADER_LEN + ipv4::HEADER_LEN + icmp_len;
     let data = pkt.append(total)?;
     data.fill(0);
-    let ip_bytes = data.get_mut(ethernet::HEADER_LEN..).ok_or(BufError::TooShort { wanted: total, len: 0 })?;
+    let ip_bytes =
+        data.get_mut(ethernet::HEADER_LEN..).ok_or(BufError::TooShort { wanted: total, len: 0 })?;
     let (ip_hdr, icmp_bytes) = ip_bytes.split_at_mut(ipv4::HEADER_LEN.min(ip_bytes.len()));
     // `ip_hdr` is exactly 20 bytes (the append above made room), so emit cannot panic.
     ip_repr.emit(&mut Ipv4Packet::new_unchecked(ip_hdr));
@@ -241,7 +251,13 @@ mod tests {
         assert_eq!(naive_checksum(icmp), 0, "checksum over the message verifies");
 
         let off = offending(20);
-        build_error(&mut b, &off, HOST0, IcmpError::DestUnreachable(DstUnreachable::PortUnreachable)).unwrap();
+        build_error(
+            &mut b,
+            &off,
+            HOST0,
+            IcmpError::DestUnreachable(DstUnreachable::PortUnreachable),
+        )
+        .unwrap();
         let icmp = &b.data()[34..];
         assert_eq!((icmp[0], icmp[1]), (3, 3));
         assert_eq!(icmp.len(), 8 + 28);
@@ -251,9 +267,15 @@ mod tests {
     #[test]
     fn build_refuses_garbage_and_small_buffers() {
         let mut b = VecBuf::with_capacity(0, 512);
-        assert!(matches!(build_error(&mut b, &[0x45, 0, 0], HOST0, IcmpError::TimeExceeded), Err(BuildError::Offending(_))));
+        assert!(matches!(
+            build_error(&mut b, &[0x45, 0, 0], HOST0, IcmpError::TimeExceeded),
+            Err(BuildError::Offending(_))
+        ));
         let mut small = VecBuf::with_capacity(0, 40);
-        assert!(matches!(build_error(&mut small, &offending(8), HOST0, IcmpError::TimeExceeded), Err(BuildError::Buf(_))));
+        assert!(matches!(
+            build_error(&mut small, &offending(8), HOST0, IcmpError::TimeExceeded),
+            Err(BuildError::Buf(_))
+        ));
     }
 
     #[test]
@@ -272,7 +294,10 @@ mod tests {
         assert_eq!(error_destination(&frag), None);
         // Broadcast destination, multicast or unspecified source.
         assert_eq!(error_destination(&ipv4(peer, Ipv4Addr::BROADCAST, 17, 9, &[0; 8])), None);
-        assert_eq!(error_destination(&ipv4(Ipv4Addr::new(224, 0, 0, 5), VIP, 17, 9, &[0; 8])), None);
+        assert_eq!(
+            error_destination(&ipv4(Ipv4Addr::new(224, 0, 0, 5), VIP, 17, 9, &[0; 8])),
+            None
+        );
         assert_eq!(error_destination(&ipv4(Ipv4Addr::UNSPECIFIED, VIP, 17, 9, &[0; 8])), None);
         assert_eq!(error_destination(&[1, 2, 3]), None);
     }

@@ -82,7 +82,9 @@ pub enum IfaceError {
     #[error("address {ip} on port {port} cannot be owned: it is unspecified, broadcast, multicast or loopback")]
     BadAddr { ip: Ipv4Addr, port: u16 },
     /// A MAC address that cannot be a station's own.
-    #[error("port {port}: MAC {mac} is multicast, broadcast or all-zero; use the port's unicast MAC")]
+    #[error(
+        "port {port}: MAC {mac} is multicast, broadcast or all-zero; use the port's unicast MAC"
+    )]
     BadMac { port: u16, mac: MacAddr },
     /// MTU too small to carry an IPv4 header and a minimal payload.
     #[error("port {port}: MTU {mtu} is below the IPv4 minimum of 68")]
@@ -106,7 +108,9 @@ impl IfaceTable {
         let mut by_port = vec![None; max_port];
         let mut owned: HashMap<Ipv4Addr, (u16, AddrKind)> = HashMap::new();
         for (idx, iface) in ifaces.iter().enumerate() {
-            let slot = by_port.get_mut(usize::from(iface.port)).ok_or(IfaceError::DuplicatePort(iface.port))?;
+            let slot = by_port
+                .get_mut(usize::from(iface.port))
+                .ok_or(IfaceError::DuplicatePort(iface.port))?;
             if slot.is_some() {
                 return Err(IfaceError::DuplicatePort(iface.port));
             }
@@ -119,9 +123,17 @@ impl IfaceTable {
             }
             for a in &iface.addrs {
                 if a.prefix_len > 32 {
-                    return Err(IfaceError::BadPrefixLen { ip: a.ip, prefix_len: a.prefix_len, port: iface.port });
+                    return Err(IfaceError::BadPrefixLen {
+                        ip: a.ip,
+                        prefix_len: a.prefix_len,
+                        port: iface.port,
+                    });
                 }
-                if a.ip.is_unspecified() || a.ip.is_broadcast() || a.ip.is_multicast() || a.ip.is_loopback() {
+                if a.ip.is_unspecified()
+                    || a.ip.is_broadcast()
+                    || a.ip.is_multicast()
+                    || a.ip.is_loopback()
+                {
                     return Err(IfaceError::BadAddr { ip: a.ip, port: iface.port });
                 }
                 if let Some(&(first, _)) = owned.get(&a.ip) {
@@ -212,7 +224,10 @@ mod tests {
                 port: 3,
                 mac: mac(2),
                 mtu: 9000,
-                addrs: vec![addr([192, 168, 1, 1], 24, AddrKind::Host), addr([192, 168, 1, 50], 24, AddrKind::Local)],
+                addrs: vec![
+                    addr([192, 168, 1, 1], 24, AddrKind::Host),
+                    addr([192, 168, 1, 50], 24, AddrKind::Local),
+                ],
             },
         ])
         .unwrap()
@@ -239,8 +254,14 @@ mod tests {
         assert_eq!(t.source_addr(3), Some(Ipv4Addr::new(192, 168, 1, 1)));
         assert_eq!(t.source_addr(7), None);
         let i0 = t.iface(0).unwrap();
-        assert_eq!(i0.source_addr_for(Ipv4Addr::new(10, 0, 0, 9)), Some(Ipv4Addr::new(10, 0, 0, 1)));
-        assert_eq!(i0.source_addr_for(Ipv4Addr::new(172, 16, 0, 9)), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(
+            i0.source_addr_for(Ipv4Addr::new(10, 0, 0, 9)),
+            Some(Ipv4Addr::new(10, 0, 0, 1))
+        );
+        assert_eq!(
+            i0.source_addr_for(Ipv4Addr::new(172, 16, 0, 9)),
+            Some(Ipv4Addr::new(10, 0, 0, 1))
+        );
     }
 
     #[test]
@@ -252,7 +273,10 @@ mod tests {
         i1.addrs.push(a);
         let mut i2 = ok(2);
         i2.addrs.push(a);
-        assert!(matches!(IfaceTable::new(vec![i1, i2]), Err(IfaceError::DuplicateAddr { first: 1, second: 2, .. })));
+        assert!(matches!(
+            IfaceTable::new(vec![i1, i2]),
+            Err(IfaceError::DuplicateAddr { first: 1, second: 2, .. })
+        ));
         let mut i = ok(0);
         i.addrs.push(addr([10, 0, 0, 1], 33, AddrKind::Host));
         assert!(matches!(IfaceTable::new(vec![i]), Err(IfaceError::BadPrefixLen { .. })));

@@ -27,7 +27,12 @@ pub trait NetIo<B> {
 
 /// Counts `reason` and hands `pkt` to [`NetIo::drop_pkt`]: the one way the stack drops.
 #[inline]
-pub(crate) fn drop_counted<B>(counters: &mut NetCounters, io: &mut impl NetIo<B>, pkt: B, reason: DropReason) {
+pub(crate) fn drop_counted<B>(
+    counters: &mut NetCounters,
+    io: &mut impl NetIo<B>,
+    pkt: B,
+    reason: DropReason,
+) {
     counters.count_drop(reason);
     io.drop_pkt(pkt, reason);
 }

@@ -34,6 +34,8 @@ pub use counters::{DropReason, NetCounters};
 pub use icmp::IcmpError;
 pub use iface::{AddrKind, IfAddr, Iface, IfaceError, IfaceTable};
 pub use io::{Ctx, NetIo};
-pub use neigh::{NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh};
+pub use neigh::{
+    NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh,
+};
 pub use route::{Route, RouteError, RouteHit, RouteTable};
 pub use stack::{Input, Stack};

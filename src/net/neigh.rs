@@ -224,13 +224,19 @@ impl<B: PacketBuf> NeighTable<B> {
     /// A table with `statics` installed and all memory reserved.
     pub fn new(params: NeighParams, statics: &[StaticNeigh]) -> Result<Self, NeighError> {
         if params.max_entries == 0 || params.probes == 0 {
-            return Err(NeighError::BadParams { max_entries: params.max_entries, probes: params.probes });
+            return Err(NeighError::BadParams {
+                max_entries: params.max_entries,
+                probes: params.probes,
+            });
         }
         if params.pending_total >= NIL as usize {
             return Err(NeighError::PendingTooLarge(params.pending_total));
         }
         if statics.len() > params.max_entries {
-            return Err(NeighError::TooManyStatic { statics: statics.len(), max_entries: params.max_entries });
+            return Err(NeighError::TooManyStatic {
+                statics: statics.len(),
+                max_entries: params.max_entries,
+            });
         }
         // Twice the bound: hashbrown then always rehashes in place when tombstones pile up
         // (it grows only when more than half of its capacity is live), so inserting never allocates.
@@ -250,7 +256,12 @@ impl<B: PacketBuf> NeighTable<B> {
                 return Err(NeighError::DuplicateStatic { ip: s.ip, port: s.port });
             }
         }
-        Ok(NeighTable { params, entries, pool: Pool::new(params.pending_total), next_deadline: Instant::from_micros(u64::MAX) })
+        Ok(NeighTable {
+            params,
+            entries,
+            pool: Pool::new(params.pending_total),
+            next_deadline: Instant::from_micros(u64::MAX),
+        })
     }
 
     /// The table's parameters.
@@ -362,7 +373,13 @@ impl<B: PacketBuf> NeighTable<B> {
                 if !create || self.entries.len() >= self.params.max_entries {
                     return false;
                 }
-                let e = Entry { mac, state: NeighState::Reachable, deadline, probes_sent: 0, queue: Queue::EMPTY };
+                let e = Entry {
+                    mac,
+                    state: NeighState::Reachable,
+                    deadline,
+                    probes_sent: 0,
+                    queue: Queue::EMPTY,
+                };
                 self.entries.insert(key, e);
                 self.next_deadline = self.next_deadline.min(deadline);
                 return true;
@@ -475,5 +492,253 @@ fn set_macs<B: PacketBuf>(pkt: &mut B, dst: MacAddr, src: MacAddr) {
     if let Ok(mut f) = EthernetFrame::new_checked(pkt.data_mut()) {
         f.set_dst_addr(dst);
         f.set_src_addr(src);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buf::{PacketBuf, VecBuf};
+    use crate::net::counters::NetCounters;
+    use crate::net::iface::IfaceTable;
+    use crate::net::testutil::*;
+
+    const P2: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 8);
+
+    struct Fixture {
+        ifaces: IfaceTable,
+        counters: NetCounters,
+        io: TestIo,
+        table: NeighTable<VecBuf>,
+    }
+
+    impl Fixture {
+        fn new(params: NeighParams, statics: &[StaticNeigh]) -> Self {
+            Fixture {
+                ifaces: ifaces(),
+                counters: NetCounters::default(),
+                io: TestIo::default(),
+                table: NeighTable::new(params, statics).unwrap(),
+            }
+        }
+        fn output(&mut self, ip: Ipv4Addr, tag: u8, now: Instant) {
+            let mut ctx =
+                Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io: &mut self.io };
+            // The caller (the stack) sets the EtherType; the table fills in the MACs.
+            let mut pkt = outgoing(ip, tag);
+            pkt.data_mut()[12..14].copy_from_slice(&[8, 0]);
+            self.table.output(pkt, ip, 0, now, &mut ctx);
+        }
+        fn learn(&mut self, ip: Ipv4Addr, mac: MacAddr, create: bool, now: Instant) -> bool {
+            let mut ctx =
+                Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io: &mut self.io };
+            self.table.learn(ip, 0, mac, create, now, &mut ctx)
+        }
+        fn poll(&mut self, now: Instant) {
+            let mut ctx =
+                Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io: &mut self.io };
+            self.table.poll(now, &mut ctx);
+        }
+        /// Targets of the ARP requests transmitted so far.
+        fn arp_targets(&self) -> Vec<Ipv4Addr> {
+            self.io
+                .tx
+                .iter()
+                .filter(|(_, p)| data(p).get(12..14) == Some(&[8, 6]))
+                .map(|(_, p)| {
+                    let d = data(p);
+                    Ipv4Addr::new(d[38], d[39], d[40], d[41])
+                })
+                .collect()
+        }
+        fn ip_tx(&self) -> Vec<&VecBuf> {
+            self.io
+                .tx
+                .iter()
+                .filter(|(_, p)| data(p).get(12..14) == Some(&[8, 0]))
+                .map(|(_, p)| p)
+                .collect()
+        }
+    }
+
+    fn params() -> NeighParams {
+        NeighParams {
+            timeout: Duration::from_secs(60),
+            retry: Duration::from_secs(1),
+            probes: 3,
+            pending_per_neigh: 2,
+            pending_total: 3,
+            max_entries: 3,
+        }
+    }
+
+    const T0: Instant = Instant::from_secs(100);
+
+    fn at(ms: u64) -> Instant {
+        T0 + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn queue_bounds_per_neighbour_and_total() {
+        let mut f = Fixture::new(params(), &[]);
+        for tag in 0..3 {
+            f.output(PEER, tag, T0);
+        }
+        assert_eq!(
+            f.io.drop_reasons(),
+            vec![DropReason::NeighQueueFull],
+            "third packet for one neighbour"
+        );
+        assert_eq!(f.table.pending_len(), 2);
+        f.output(P2, 10, T0);
+        f.output(P2, 11, T0);
+        assert_eq!(f.table.pending_len(), 3, "the pool holds 3 in all");
+        assert_eq!(f.io.drop_reasons(), vec![DropReason::NeighQueueFull; 2]);
+        assert_eq!(f.counters.drop_count(DropReason::NeighQueueFull), 2);
+        assert_eq!(f.arp_targets(), vec![PEER, P2], "one request per neighbour, not per packet");
+        // The dropped packets were the newest ones: resolution releases tags 0, 1 and 10.
+        assert!(f.learn(PEER, PEER_MAC, false, T0));
+        assert!(f.learn(P2, PEER_MAC, false, T0));
+        let tags: Vec<u8> = f.ip_tx().iter().map(|p| *data(p).last().unwrap()).collect();
+        assert_eq!(tags, vec![0, 1, 10]);
+        assert_eq!(f.table.pending_len(), 0);
+        // Slots are reusable after release.
+        f.output(Ipv4Addr::new(10, 0, 0, 9), 20, T0);
+        assert_eq!(f.table.pending_len(), 1);
+    }
+
+    #[test]
+    fn retries_then_failure_drops_queued() {
+        let mut f = Fixture::new(params(), &[]);
+        f.output(PEER, 1, T0);
+        f.output(PEER, 2, at(100));
+        assert_eq!(f.arp_targets().len(), 1);
+        f.poll(at(999));
+        assert_eq!(f.arp_targets().len(), 1, "nothing due before the retry interval");
+        f.poll(at(1000));
+        assert_eq!(f.arp_targets().len(), 2);
+        f.poll(at(1500));
+        f.poll(at(2000));
+        assert_eq!(f.arp_targets().len(), 3, "three probes in all");
+        assert_eq!(f.table.resolve(PEER, 0, at(2500)), Resolution::Incomplete);
+        f.poll(at(2999));
+        assert!(f.io.dropped.is_empty());
+        f.poll(at(3000));
+        assert_eq!(f.arp_targets().len(), 3, "no fourth probe");
+        assert_eq!(f.io.drop_reasons(), vec![DropReason::NeighUnresolved; 2]);
+        assert_eq!(f.counters.drop_count(DropReason::NeighUnresolved), 2);
+        assert_eq!(f.table.resolve(PEER, 0, at(3000)), Resolution::Unknown);
+        assert_eq!((f.table.len(), f.table.pending_len()), (0, 0));
+        assert_eq!(f.counters.arp_requests_sent, 3);
+        // A new packet starts over.
+        f.output(PEER, 3, at(4000));
+        assert_eq!(f.arp_targets().len(), 4);
+    }
+
+    #[test]
+    fn learned_entries_expire() {
+        let mut f = Fixture::new(params(), &[]);
+        assert!(!f.learn(PEER, PEER_MAC, false, T0), "not created without an entry or create");
+        assert!(f.learn(PEER, PEER_MAC, true, T0));
+        assert_eq!(f.table.resolve(PEER, 0, at(59_999)), Resolution::Resolved(PEER_MAC));
+        assert_eq!(f.table.resolve(PEER, 1, at(0)), Resolution::Unknown, "per port");
+        // Refreshed by a later ARP packet.
+        let other = MacAddr([0x52, 0, 0, 0, 0, 9]);
+        assert!(f.learn(PEER, other, false, at(30_000)));
+        assert_eq!(f.table.resolve(PEER, 0, at(89_999)), Resolution::Resolved(other));
+        assert_eq!(f.table.resolve(PEER, 0, at(90_000)), Resolution::Unknown);
+        f.poll(at(89_999));
+        assert_eq!(f.table.len(), 1);
+        f.poll(at(90_000));
+        assert_eq!(f.table.len(), 0);
+        f.output(PEER, 1, at(90_001));
+        assert_eq!(f.arp_targets(), vec![PEER], "expired: resolved again");
+    }
+
+    #[test]
+    fn expired_but_not_collected_entry_is_resolved_again() {
+        let mut f = Fixture::new(params(), &[]);
+        f.learn(PEER, PEER_MAC, true, T0);
+        f.output(PEER, 1, at(60_000));
+        assert!(f.ip_tx().is_empty());
+        assert_eq!(f.arp_targets(), vec![PEER]);
+        assert_eq!(f.table.pending_len(), 1);
+    }
+
+    #[test]
+    fn static_entries_never_expire_nor_change() {
+        let st = [StaticNeigh { ip: PEER, port: 0, mac: PEER_MAC }];
+        let mut f = Fixture::new(params(), &st);
+        let far = T0 + Duration::from_secs(10 * 365 * 86_400);
+        f.poll(far);
+        assert_eq!(f.table.resolve(PEER, 0, far), Resolution::Resolved(PEER_MAC));
+        assert!(!f.learn(PEER, MacAddr([0x52, 0, 0, 0, 0, 9]), true, far));
+        f.output(PEER, 7, far);
+        let sent = f.ip_tx();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(&data(sent[0])[0..12], &[PEER_MAC.0, MAC0.0].concat()[..]);
+        assert!(f.arp_targets().is_empty());
+        let mut ctx = Ctx { ifaces: &f.ifaces, counters: &mut f.counters, io: &mut f.io };
+        f.table.flush(&mut ctx);
+        assert_eq!(f.table.entries().len(), 1);
+        assert_eq!(f.table.entries()[0].state, NeighState::Static);
+    }
+
+    #[test]
+    fn table_full_drops_without_growing() {
+        let mut f = Fixture::new(params(), &[]);
+        let cap = f.table.entries.capacity();
+        f.output(PEER, 1, T0);
+        f.output(P2, 1, T0);
+        f.output(Ipv4Addr::new(10, 0, 0, 9), 1, T0);
+        f.output(Ipv4Addr::new(10, 0, 0, 10), 1, T0);
+        assert_eq!(f.table.len(), 3);
+        assert_eq!(f.io.drop_reasons().last(), Some(&DropReason::NeighTableFull));
+        assert!(!f.learn(Ipv4Addr::new(10, 0, 0, 11), PEER_MAC, true, T0), "full: not learned");
+        // Churn: entries fail and are replaced many times; the map never reallocates.
+        let mut now = T0;
+        for round in 0..200u32 {
+            now = now + Duration::from_secs(5);
+            f.poll(now);
+            for k in 0..3u32 {
+                let ip = Ipv4Addr::from(0x0a00_1000 + round * 3 + k);
+                f.output(ip, 0, now);
+            }
+            assert!(f.table.len() <= 3);
+            assert!(f.table.pending_len() <= 3);
+        }
+        assert_eq!(f.table.entries.capacity(), cap);
+        assert_eq!(f.table.pool.slots.capacity(), 3);
+    }
+
+    #[test]
+    fn construction_errors() {
+        let new = |p: NeighParams, s: &[StaticNeigh]| NeighTable::<VecBuf>::new(p, s).err();
+        assert!(matches!(
+            new(NeighParams { max_entries: 0, ..params() }, &[]),
+            Some(NeighError::BadParams { .. })
+        ));
+        assert!(matches!(
+            new(NeighParams { probes: 0, ..params() }, &[]),
+            Some(NeighError::BadParams { .. })
+        ));
+        let s =
+            |last: u8| StaticNeigh { ip: Ipv4Addr::new(10, 0, 0, last), port: 0, mac: PEER_MAC };
+        assert!(matches!(
+            new(NeighParams { max_entries: 1, ..params() }, &[s(1), s(2)]),
+            Some(NeighError::TooManyStatic { .. })
+        ));
+        assert!(matches!(new(params(), &[s(1), s(1)]), Some(NeighError::DuplicateStatic { .. })));
+        let bad = StaticNeigh { mac: MacAddr::BROADCAST, ..s(1) };
+        assert!(matches!(new(params(), &[bad]), Some(NeighError::BadStaticMac { .. })));
+        assert!(new(NeighParams { pending_total: 0, ..params() }, &[]).is_none());
+    }
+
+    #[test]
+    fn zero_pool_still_resolves() {
+        let mut f = Fixture::new(NeighParams { pending_total: 0, ..params() }, &[]);
+        f.output(PEER, 1, T0);
+        assert_eq!(f.io.drop_reasons(), vec![DropReason::NeighQueueFull]);
+        assert_eq!(f.arp_targets(), vec![PEER]);
     }
 }

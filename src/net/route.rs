@@ -54,7 +54,9 @@ pub enum RouteError {
     #[error("route {prefix}/{prefix_len}: host bits are set; did you mean {masked}/{prefix_len}?")]
     HostBitsSet { prefix: Ipv4Addr, prefix_len: u8, masked: Ipv4Addr },
     /// The same prefix twice (configured, or configured over a connected network).
-    #[error("route {prefix}/{prefix_len} is defined twice (also a connected network counts); keep one")]
+    #[error(
+        "route {prefix}/{prefix_len} is defined twice (also a connected network counts); keep one"
+    )]
     Duplicate { prefix: Ipv4Addr, prefix_len: u8 },
     /// A route on a port without an interface.
     #[error("route {prefix}/{prefix_len}: port {port} has no interface")]
@@ -101,7 +103,12 @@ impl RouteTable {
         for iface in ifaces.iter() {
             for a in iface.addrs.iter().filter(|a| a.kind == AddrKind::Host) {
                 let masked = Ipv4Addr::from(u32::from(a.ip) & prefix_mask(a.prefix_len));
-                let r = Route { prefix: masked, prefix_len: a.prefix_len, port: iface.port, gateway: None };
+                let r = Route {
+                    prefix: masked,
+                    prefix_len: a.prefix_len,
+                    port: iface.port,
+                    gateway: None,
+                };
                 match t.get(masked, a.prefix_len) {
                     Some(e) if e.port == iface.port => continue,
                     _ => t.add(r)?,
@@ -115,10 +122,11 @@ impl RouteTable {
                 port: r.port,
             })?;
             if let Some(gw) = r.gateway {
-                let on_link = iface
-                    .addrs
-                    .iter()
-                    .any(|a| a.kind == AddrKind::Host && a.prefix_len < 32 && prefix_contains(a.ip, a.prefix_len, gw));
+                let on_link = iface.addrs.iter().any(|a| {
+                    a.kind == AddrKind::Host
+                        && a.prefix_len < 32
+                        && prefix_contains(a.ip, a.prefix_len, gw)
+                });
                 if !on_link {
                     return Err(RouteError::GatewayNotOnLink {
                         prefix: r.prefix,
@@ -142,7 +150,11 @@ impl RouteTable {
         let net = u32::from(prefix);
         let masked = net & prefix_mask(prefix_len);
         if masked != net {
-            return Err(RouteError::HostBitsSet { prefix, prefix_len, masked: Ipv4Addr::from(masked) });
+            return Err(RouteError::HostBitsSet {
+                prefix,
+                prefix_len,
+                masked: Ipv4Addr::from(masked),
+            });
         }
         let l = usize::from(prefix_len);
         let map = self.by_len.get_mut(l).ok_or(RouteError::BadPrefixLen { prefix, prefix_len })?;
@@ -211,9 +223,15 @@ mod tests {
     }
 
     fn ifaces() -> IfaceTable {
-        let host = |ip: [u8; 4], l| IfAddr { ip: Ipv4Addr::from(ip), prefix_len: l, kind: AddrKind::Host };
+        let host =
+            |ip: [u8; 4], l| IfAddr { ip: Ipv4Addr::from(ip), prefix_len: l, kind: AddrKind::Host };
         IfaceTable::new(vec![
-            Iface { port: 0, mac: MacAddr([2, 0, 0, 0, 0, 1]), mtu: 1500, addrs: vec![host([10, 0, 0, 1], 24)] },
+            Iface {
+                port: 0,
+                mac: MacAddr([2, 0, 0, 0, 0, 1]),
+                mtu: 1500,
+                addrs: vec![host([10, 0, 0, 1], 24)],
+            },
             Iface {
                 port: 1,
                 mac: MacAddr([2, 0, 0, 0, 0, 2]),
@@ -232,15 +250,27 @@ mod tests {
     fn connected_and_configured() {
         let t = RouteTable::build(
             &ifaces(),
-            &[r([0, 0, 0, 0], 0, 0, Some([10, 0, 0, 254])), r([172, 16, 0, 0], 12, 1, Some([192, 168, 7, 7]))],
+            &[
+                r([0, 0, 0, 0], 0, 0, Some([10, 0, 0, 254])),
+                r([172, 16, 0, 0], 12, 1, Some([192, 168, 7, 7])),
+            ],
         )
         .unwrap();
         // Two connected (the VIP's prefix is not a route, duplicate host prefix merged) + 2 configured.
         assert_eq!(t.len(), 4);
         let hit = |a: [u8; 4]| t.lookup(Ipv4Addr::from(a)).unwrap();
-        assert_eq!(hit([10, 0, 0, 77]), RouteHit { port: 0, next_hop: Ipv4Addr::new(10, 0, 0, 77) });
-        assert_eq!(hit([192, 168, 9, 9]), RouteHit { port: 1, next_hop: Ipv4Addr::new(192, 168, 9, 9) });
-        assert_eq!(hit([172, 20, 1, 1]), RouteHit { port: 1, next_hop: Ipv4Addr::new(192, 168, 7, 7) });
+        assert_eq!(
+            hit([10, 0, 0, 77]),
+            RouteHit { port: 0, next_hop: Ipv4Addr::new(10, 0, 0, 77) }
+        );
+        assert_eq!(
+            hit([192, 168, 9, 9]),
+            RouteHit { port: 1, next_hop: Ipv4Addr::new(192, 168, 9, 9) }
+        );
+        assert_eq!(
+            hit([172, 20, 1, 1]),
+            RouteHit { port: 1, next_hop: Ipv4Addr::new(192, 168, 7, 7) }
+        );
         assert_eq!(hit([8, 8, 8, 8]), RouteHit { port: 0, next_hop: Ipv4Addr::new(10, 0, 0, 254) });
         let routes: Vec<Route> = t.iter().collect();
         assert_eq!(routes.first().map(|r| r.prefix_len), Some(24));
@@ -261,13 +291,22 @@ mod tests {
             RouteTable::build(&i, &[r([10, 0, 0, 1], 24, 0, None)]),
             Err(RouteError::HostBitsSet { masked, .. }) if masked == Ipv4Addr::new(10, 0, 0, 0)
         ));
-        assert!(matches!(RouteTable::build(&i, &[r([10, 0, 0, 0], 24, 0, None)]), Err(RouteError::Duplicate { .. })));
-        assert!(matches!(RouteTable::build(&i, &[r([1, 0, 0, 0], 8, 5, None)]), Err(RouteError::NoSuchPort { .. })));
+        assert!(matches!(
+            RouteTable::build(&i, &[r([10, 0, 0, 0], 24, 0, None)]),
+            Err(RouteError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            RouteTable::build(&i, &[r([1, 0, 0, 0], 8, 5, None)]),
+            Err(RouteError::NoSuchPort { .. })
+        ));
         assert!(matches!(
             RouteTable::build(&i, &[r([1, 0, 0, 0], 8, 0, Some([192, 168, 0, 1]))]),
             Err(RouteError::GatewayNotOnLink { .. })
         ));
-        assert!(matches!(RouteTable::new().add(r([1, 0, 0, 0], 33, 0, None)), Err(RouteError::BadPrefixLen { .. })));
+        assert!(matches!(
+            RouteTable::new().add(r([1, 0, 0, 0], 33, 0, None)),
+            Err(RouteError::BadPrefixLen { .. })
+        ));
     }
 
     fn naive(routes: &[Route], dst: Ipv4Addr) -> Option<RouteHit> {

@@ -6,8 +6,11 @@ use std::net::Ipv4Addr;
 use super::counters::DropReason;
 use super::iface::{AddrKind, IfAddr, Iface, IfaceTable};
 use super::io::NetIo;
+use super::neigh::NeighParams;
 use super::route::{Route, RouteTable};
+use super::stack::{Input, Stack};
 use crate::buf::{PacketBuf, VecBuf};
+use crate::time::Instant;
 use crate::wire::MacAddr;
 
 /// Records everything the stack does with packets.
@@ -67,7 +70,11 @@ pub fn ifaces() -> IfaceTable {
             port: 0,
             mac: MAC0,
             mtu: 1500,
-            addrs: vec![a(HOST0, 24, AddrKind::Host), a(VIP, 32, AddrKind::Vip), a(LADDR, 24, AddrKind::Local)],
+            addrs: vec![
+                a(HOST0, 24, AddrKind::Host),
+                a(VIP, 32, AddrKind::Vip),
+                a(LADDR, 24, AddrKind::Local),
+            ],
         },
         Iface { port: 1, mac: MAC1, mtu: 1500, addrs: vec![a(HOST1, 24, AddrKind::Host)] },
     ])
@@ -76,8 +83,11 @@ pub fn ifaces() -> IfaceTable {
 
 /// Connected routes plus a default route via 10.0.0.254 on port 0.
 pub fn routes(ifaces: &IfaceTable) -> RouteTable {
-    RouteTable::build(ifaces, &[Route { prefix: Ipv4Addr::UNSPECIFIED, prefix_len: 0, port: 0, gateway: Some(GW) }])
-        .unwrap()
+    RouteTable::build(
+        ifaces,
+        &[Route { prefix: Ipv4Addr::UNSPECIFIED, prefix_len: 0, port: 0, gateway: Some(GW) }],
+    )
+    .unwrap()
 }
 
 /// RFC 1071 checksum the slow, obvious way: add 16-bit words in a u64, fold, complement.
@@ -152,4 +162,28 @@ pub fn outgoing(dst: Ipv4Addr, tag: u8) -> VecBuf {
 
 pub fn data(b: &VecBuf) -> &[u8] {
     b.data()
+}
+
+pub const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 50);
+
+/// A stack over [`ifaces`] and [`routes`] with default neighbour parameters.
+pub fn stack() -> Stack<VecBuf> {
+    let i = ifaces();
+    let r = routes(&i);
+    Stack::new(i, r, &[], NeighParams::default()).unwrap()
+}
+
+pub fn rx(s: &mut Stack<VecBuf>, io: &mut TestIo, port: u16, frame: &[u8]) -> Input<VecBuf> {
+    s.input(port, buf(frame), Instant::from_secs(1), io)
+}
+
+/// Asserts that `frame` received on `port` is dropped for `reason` alone, and counted once.
+pub fn dropped_as(frame: &[u8], port: u16, reason: DropReason) {
+    let mut s = stack();
+    let mut io = TestIo::default();
+    assert!(matches!(rx(&mut s, &mut io, port, frame), Input::Consumed));
+    assert_eq!(io.drop_reasons(), vec![reason], "frame {frame:02x?}");
+    assert!(io.tx.is_empty());
+    assert_eq!(s.counters().drop_count(reason), 1);
+    assert_eq!(s.counters().total_drops(), 1);
 }
