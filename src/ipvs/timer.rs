@@ -40,9 +40,10 @@ pub fn tick_of(now: Instant) -> Tick {
     (now.as_micros() / TICK_MICROS) as u32
 }
 
-/// A delay of `secs` seconds in ticks, clamped to [`MAX_DELAY_TICKS`].
+/// A delay of `secs` seconds in ticks, clamped to 1..=[`MAX_DELAY_TICKS`] (a zero delay
+/// would let an entry that re-arms itself on expiry come due again in the same call).
 pub fn delay_ticks(secs: u32) -> u32 {
-    secs.saturating_mul(TICKS_PER_SEC).min(MAX_DELAY_TICKS)
+    secs.saturating_mul(TICKS_PER_SEC).clamp(1, MAX_DELAY_TICKS)
 }
 
 /// Whether `deadline` has been reached at `now`.
@@ -96,11 +97,7 @@ impl Default for TimerNode {
 
 impl TimerNode {
     /// A node not in the wheel.
-    pub const UNARMED: TimerNode = TimerNode {
-        prev: NIL,
-        next: NIL,
-        deadline: 0,
-    };
+    pub const UNARMED: TimerNode = TimerNode { prev: NIL, next: NIL, deadline: 0 };
 
     /// Whether the node is in the wheel.
     pub fn is_armed(&self) -> bool {
@@ -154,11 +151,7 @@ pub struct TimerWheel {
 impl TimerWheel {
     /// A wheel whose time starts at `now`.
     pub fn new(now: Tick) -> Self {
-        TimerWheel {
-            heads: Box::new([NIL; HEADS]),
-            cur: now,
-            armed: 0,
-        }
+        TimerWheel { heads: Box::new([NIL; HEADS]), cur: now, armed: 0 }
     }
 
     /// Number of entries in the wheel.
@@ -336,7 +329,12 @@ mod tests {
     }
 
     /// Advances one tick at a time and records the tick each entry came out at.
-    fn fire_ticks(w: &mut TimerWheel, nodes: &mut [TimerNode], from: Tick, to: Tick) -> BTreeMap<u32, Tick> {
+    fn fire_ticks(
+        w: &mut TimerWheel,
+        nodes: &mut [TimerNode],
+        from: Tick,
+        to: Tick,
+    ) -> BTreeMap<u32, Tick> {
         let mut m = BTreeMap::new();
         let mut t = from;
         while t != to.wrapping_add(1) {
@@ -354,6 +352,7 @@ mod tests {
         assert_eq!(tick_of(Instant::from_secs(2)), 20);
         assert_eq!(delay_ticks(900), 9000);
         assert_eq!(delay_ticks(u32::MAX), MAX_DELAY_TICKS);
+        assert_eq!(delay_ticks(0), 1);
         assert!(is_due(5, 5));
         assert!(is_due(5, 6));
         assert!(!is_due(6, 5));
@@ -367,8 +366,8 @@ mod tests {
     fn entries_fire_at_their_tick_across_level_boundaries() {
         // Delays on both sides of every level boundary, and past the top level.
         let delays: Vec<u32> = vec![
-            0, 1, 2, 254, 255, 256, 257, 511, 512, 16_383, 16_384, 16_385, 40_000,
-            1_048_575, 1_048_576, 1_048_577, 3_000_000,
+            0, 1, 2, 254, 255, 256, 257, 511, 512, 16_383, 16_384, 16_385, 40_000, 1_048_575,
+            1_048_576, 1_048_577, 3_000_000,
         ];
         for start in [0u32, 1, 255, 256, 16_383, 16_384, 1_000_003, u32::MAX - 20_000] {
             let mut nodes = vec![TimerNode::UNARMED; delays.len()];

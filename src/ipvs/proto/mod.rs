@@ -50,6 +50,30 @@ impl ConnState {
     pub const fn is_active(self) -> bool {
         is_active(self)
     }
+
+    /// One-byte encoding (TCP states by discriminant, UDP as 0x80), for compact entries.
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            ConnState::Tcp(s) => s as u8,
+            ConnState::Udp(_) => 0x80,
+        }
+    }
+
+    /// Decodes [`ConnState::to_u8`]; an unknown byte decodes as TCP CLOSE, the state that
+    /// forgets a connection soonest.
+    pub const fn from_u8(v: u8) -> ConnState {
+        if v == 0x80 {
+            return ConnState::Udp(UdpState::Normal);
+        }
+        let mut i = 0;
+        while i < TcpState::COUNT {
+            if TcpState::ALL[i] as u8 == v {
+                return ConnState::Tcp(TcpState::ALL[i]);
+            }
+            i += 1;
+        }
+        ConnState::Tcp(TcpState::Close)
+    }
 }
 
 /// Whether a connection in `state` counts in `ActiveConn` (true) or `InActConn` (false):
@@ -93,7 +117,8 @@ impl Transition {
 }
 
 /// The largest timeout accepted, in seconds (about 3.4 years); the timer wheel's reach.
-pub const MAX_TIMEOUT_SECS: u32 = crate::ipvs::timer::MAX_DELAY_TICKS / crate::ipvs::timer::TICKS_PER_SEC;
+pub const MAX_TIMEOUT_SECS: u32 =
+    crate::ipvs::timer::MAX_DELAY_TICKS / crate::ipvs::timer::TICKS_PER_SEC;
 
 /// Why a timeout was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -127,10 +152,7 @@ impl Default for Timeouts {
         for s in TcpState::ALL {
             tcp[s as usize] = s.default_timeout();
         }
-        Timeouts {
-            tcp,
-            udp: udp::DEFAULT_TIMEOUT,
-        }
+        Timeouts { tcp, udp: udp::DEFAULT_TIMEOUT }
     }
 }
 
@@ -175,11 +197,7 @@ impl Timeouts {
 
     /// The three values `ipvsadm -L --timeout` prints: ESTABLISHED, FIN_WAIT, UDP.
     pub fn ipvsadm(&self) -> (u32, u32, u32) {
-        (
-            self.tcp(TcpState::Established),
-            self.tcp(TcpState::FinWait),
-            self.udp,
-        )
+        (self.tcp(TcpState::Established), self.tcp(TcpState::FinWait), self.udp)
     }
 
     /// Sets the timeout of one TCP state (at least 1 s).
@@ -188,10 +206,7 @@ impl Timeouts {
             return Err(TimeoutError::Zero { which: s.name() });
         }
         if secs > MAX_TIMEOUT_SECS {
-            return Err(TimeoutError::TooLarge {
-                which: s.name(),
-                secs,
-            });
+            return Err(TimeoutError::TooLarge { which: s.name(), secs });
         }
         self.tcp[s as usize] = secs;
         Ok(())
@@ -229,13 +244,7 @@ mod tests {
     fn set_refuses_too_large_atomically() {
         let mut t = Timeouts::default();
         let e = t.set(10, MAX_TIMEOUT_SECS + 1, 10).unwrap_err();
-        assert_eq!(
-            e,
-            TimeoutError::TooLarge {
-                which: "tcpfin",
-                secs: MAX_TIMEOUT_SECS + 1
-            }
-        );
+        assert_eq!(e, TimeoutError::TooLarge { which: "tcpfin", secs: MAX_TIMEOUT_SECS + 1 });
         assert!(e.to_string().contains("tcpfin timeout"));
         assert_eq!(t, Timeouts::default());
         t.set(MAX_TIMEOUT_SECS, 0, 0).unwrap();
@@ -259,5 +268,11 @@ mod tests {
         assert_eq!(ConnState::initial(IPPROTO_TCP), Some(ConnState::Tcp(TcpState::None)));
         assert_eq!(ConnState::initial(IPPROTO_UDP).map(|s| s.name()), Some("UDP"));
         assert_eq!(ConnState::initial(1), None);
+        for s in TcpState::ALL {
+            assert_eq!(ConnState::from_u8(ConnState::Tcp(s).to_u8()), ConnState::Tcp(s));
+        }
+        let u = ConnState::Udp(UdpState::Normal);
+        assert_eq!(ConnState::from_u8(u.to_u8()), u);
+        assert_eq!(ConnState::from_u8(200), ConnState::Tcp(TcpState::Close));
     }
 }

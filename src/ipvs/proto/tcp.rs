@@ -178,9 +178,10 @@ pub enum TcpDir {
     InputOnly = 2,
 }
 
+// No transition enters NONE or SYNACK, so they have no short name here.
 use TcpState::{
     Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, Listen as LI,
-    None as NO, SynAck as SA, SynRecv as SR, SynSent as SS, TimeWait as TW,
+    SynRecv as SR, SynSent as SS, TimeWait as TW,
 };
 
 /// `TABLE[dir][event][state]` is the next state. Columns follow the [`TcpState`]
@@ -348,10 +349,7 @@ mod tests {
     fn nat_server_closes_first() {
         use TcpDir::{Input as I, Output as O};
         use TcpState::*;
-        let got = run(
-            Established,
-            &[(O, FIN | ACK), (I, ACK), (I, FIN | ACK), (O, ACK)],
-        );
+        let got = run(Established, &[(O, FIN | ACK), (I, ACK), (I, FIN | ACK), (O, ACK)]);
         assert_eq!(got, [FinWait, FinWait, TimeWait, TimeWait]);
     }
 
@@ -359,10 +357,7 @@ mod tests {
     fn dr_input_only_sequence() {
         use TcpDir::InputOnly as IO;
         use TcpState::*;
-        let got = run(
-            None,
-            &[(IO, SYN), (IO, ACK), (IO, ACK | PSH), (IO, FIN | ACK), (IO, ACK)],
-        );
+        let got = run(None, &[(IO, SYN), (IO, ACK), (IO, ACK | PSH), (IO, FIN | ACK), (IO, ACK)]);
         assert_eq!(got, [SynRecv, Established, Established, FinWait, FinWait]);
         // A client FIN right after its SYN (handshake never completed) goes to TIME_WAIT.
         assert_eq!(next_state(SynRecv, IO, FIN | ACK), TimeWait);
@@ -390,18 +385,9 @@ mod tests {
 
     #[test]
     fn bare_ack_on_new_conn_closes_from_client_but_establishes_from_server() {
-        assert_eq!(
-            next_state(TcpState::None, TcpDir::Input, ACK),
-            TcpState::Close
-        );
-        assert_eq!(
-            next_state(TcpState::None, TcpDir::InputOnly, ACK),
-            TcpState::Close
-        );
-        assert_eq!(
-            next_state(TcpState::None, TcpDir::Output, ACK),
-            TcpState::Established
-        );
+        assert_eq!(next_state(TcpState::None, TcpDir::Input, ACK), TcpState::Close);
+        assert_eq!(next_state(TcpState::None, TcpDir::InputOnly, ACK), TcpState::Close);
+        assert_eq!(next_state(TcpState::None, TcpDir::Output, ACK), TcpState::Established);
     }
 
     #[test]
@@ -419,24 +405,9 @@ mod tests {
         assert_eq!(
             diffs,
             [
-                (
-                    TcpState::Established,
-                    TcpEvent::Fin,
-                    TcpState::CloseWait,
-                    TcpState::FinWait
-                ),
-                (
-                    TcpState::FinWait,
-                    TcpEvent::Fin,
-                    TcpState::TimeWait,
-                    TcpState::FinWait
-                ),
-                (
-                    TcpState::SynAck,
-                    TcpEvent::Rst,
-                    TcpState::SynRecv,
-                    TcpState::Close
-                ),
+                (TcpState::Established, TcpEvent::Fin, TcpState::CloseWait, TcpState::FinWait),
+                (TcpState::FinWait, TcpEvent::Fin, TcpState::TimeWait, TcpState::FinWait),
+                (TcpState::SynAck, TcpEvent::Rst, TcpState::SynRecv, TcpState::Close),
             ]
         );
     }
