@@ -605,3 +605,42 @@ proptest! {
 fn timeouts_default_used_by_new_table() {
     assert_eq!(*table(1).timeouts(), Timeouts::default());
 }
+
+#[test]
+fn index_never_reallocates_under_churn_at_full_load() {
+    // Keep the table full and replace entries over and over: deletions leave tombstones in
+    // the index, which must be recycled in place, never by growing.
+    let cap = 256u32;
+    let mut t = table(cap);
+    let bytes = t.memory_bytes();
+    let mut ids = vec![];
+    for i in 0..cap {
+        let s = spec(FwdMethod::FullNat, (ip((i % 250) as u8), i as u16));
+        ids.push(t.insert(&s, T0, never).unwrap());
+    }
+    let mut port = 10_000u16;
+    for round in 0..200_000u32 {
+        let k = (round.wrapping_mul(2_654_435_761) % cap) as usize;
+        assert!(t.remove(ids[k], |_| {}));
+        port = port.wrapping_add(1);
+        let s = spec(FwdMethod::FullNat, (ip((round % 250) as u8), port));
+        ids[k] = t.insert(&s, T0, never).unwrap();
+        assert_eq!(t.memory_bytes(), bytes, "round {round}");
+    }
+    assert_eq!(t.len(), cap);
+    t.check_invariants();
+}
+
+#[test]
+fn expire_at_most_bounds_the_work() {
+    let mut t = table(16);
+    for i in 0..10 {
+        t.insert(&spec(FwdMethod::Nat, (ip(i), 1)), T0, never).unwrap();
+    }
+    let later = T0 + secs(5);
+    assert_eq!(t.expire_at_most(later, 3, |_| {}), 3);
+    assert_eq!(t.len(), 7);
+    assert_eq!(t.expire_at_most(later, 100, |_| {}), 7);
+    assert!(t.is_empty());
+    assert_eq!(t.stats().expired, 10);
+}
