@@ -2,4 +2,7 @@
 //! machines, schedulers, forwarding modes and local address pools live here, sans-IO: they work on
 //! packet buffers and a clock handed in, never on DPDK, sockets or the system clock.
 
+pub mod conn;
+pub mod proto;
 pub mod sched;
+pub mod timer;
