@@ -11,8 +11,8 @@
 
 pub mod buf;
 pub mod config;
-pub mod daemon;
 pub mod ctrl;
+pub mod daemon;
 pub mod dataplane;
 pub mod dpdk;
 pub mod health;

@@ -27,6 +27,10 @@ fn hex(f: &[u8]) -> String {
     f.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The MAC address net_pcap gives its first port (it cannot be changed: the driver refuses
+/// `rte_eth_dev_default_mac_addr_set`).
+const PCAP_MAC: [u8; 6] = [0x02, 0x70, 0x63, 0x61, 0x70, 0x00];
+
 #[test]
 fn arp_and_echo_golden() {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
@@ -52,7 +56,7 @@ tx_queues = 1
 rx_desc = 256
 tx_desc = 256
 mtu = 1500
-mac = "02:00:00:00:00:01"
+
 
 [[addr]]
 port = "p0"
@@ -81,6 +85,11 @@ idle_backoff = {{ empty_polls = 8, sleep_us = 100 }}
     );
     let cfg = Config::from_toml_str(&cfg).expect("test config is valid");
     let director = Director::start(&cfg).expect("director starts on net_pcap");
+    assert_eq!(
+        director.port_macs(),
+        vec![PCAP_MAC],
+        "net_pcap's MAC (the captures are addressed to it)"
+    );
     let want_rx = frames(&input).len() as u64;
     let deadline = Instant::now() + Duration::from_secs(20);
     let stats = director.core_stats()[0].clone();
@@ -89,6 +98,12 @@ idle_backoff = {{ empty_polls = 8, sleep_us = 100 }}
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(50));
+    let drops: Vec<_> = DropReason::ALL
+        .iter()
+        .filter(|r| stats.drops(**r) > 0)
+        .map(|r| (r.name(), stats.drops(*r)))
+        .collect();
+    eprintln!("drops: {drops:?}");
     assert_eq!(stats.drops(DropReason::Ipv4BadChecksum), 1);
     assert_eq!(stats.drops(DropReason::Ipv4Truncated), 1);
     assert_eq!(stats.drops(DropReason::Ipv4BadIhl), 1);

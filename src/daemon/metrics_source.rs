@@ -56,7 +56,11 @@ impl DirectorMetrics {
     }
 
     fn port_families(&self, out: &mut Vec<MetricFamily>) {
-        let stats: Vec<_> = self.port_ids.iter().map(|&id| dpdk::Port::by_id(id).and_then(|p| p.stats()).ok()).collect();
+        let stats: Vec<_> = self
+            .port_ids
+            .iter()
+            .map(|&id| dpdk::Port::by_id(id).and_then(|p| p.stats()).ok())
+            .collect();
         type Get = fn(&dpdk::PortStats) -> u64;
         let port_metrics: [(&str, &str, Get); 8] = [
             ("rvs_port_rx_packets_total", "Packets received by the port.", |s| s.ipackets),

@@ -139,10 +139,10 @@ impl Director {
             build_routes(cfg, &ifaces).map_err(|e| StartError::Setup(format!("routes: {e}")))?,
         );
         let statics = static_neighs(cfg);
-        let backoff = cfg.dataplane().idle_backoff.map(|b| BackoffParams {
-            empty_polls: b.empty_polls,
-            sleep: b.sleep,
-        });
+        let backoff = cfg
+            .dataplane()
+            .idle_backoff
+            .map(|b| BackoffParams { empty_polls: b.empty_polls, sleep: b.sleep });
         for (core, w) in cfg.workers().iter().enumerate() {
             let mut rx = Vec::new();
             for q in &w.rx {
@@ -184,6 +184,11 @@ impl Director {
         self.ports
             .get_mut(usize::from(index))
             .ok_or_else(|| StartError::Setup(format!("port index {index} was not started")))
+    }
+
+    /// The MAC address each port runs with, in config order.
+    pub fn port_macs(&self) -> Vec<[u8; 6]> {
+        self.ports.iter().map(|p| p.mac().unwrap_or([0; 6])).collect()
     }
 
     /// A flag that stops the workers when set (for signal handlers).

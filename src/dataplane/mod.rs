@@ -5,6 +5,6 @@
 //! calls is sans-IO.
 
 pub mod backoff;
-pub mod stats;
 pub mod pipeline;
+pub mod stats;
 pub mod worker;

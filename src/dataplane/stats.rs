@@ -231,8 +231,7 @@ mod tests {
 
     #[test]
     fn net_slots_lay_out_events_then_drops() {
-        let mut c = NetCounters::default();
-        c.echo_replies = 7;
+        let mut c = NetCounters { echo_replies: 7, ..Default::default() };
         c.count_drop(DropReason::Ipv4BadChecksum);
         c.count_drop(DropReason::Ipv4BadChecksum);
         let stats = CoreStats::default();

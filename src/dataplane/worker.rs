@@ -66,7 +66,8 @@ impl Worker {
         stats: Arc<CoreStats>,
         stop: Arc<AtomicBool>,
     ) -> Self {
-        let tx = tx.into_iter().map(|queue| TxSlot { queue, batch: MbufBatch::default() }).collect();
+        let tx =
+            tx.into_iter().map(|queue| TxSlot { queue, batch: MbufBatch::default() }).collect();
         Worker {
             core,
             rx,

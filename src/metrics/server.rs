@@ -12,7 +12,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum MetricsError {
     /// The listen address could not be bound.
-    #[error("cannot listen for metrics on {addr}: {reason} (change [metrics] listen or free the port)")]
+    #[error(
+        "cannot listen for metrics on {addr}: {reason} (change [metrics] listen or free the port)"
+    )]
     Bind { addr: SocketAddr, reason: String },
     /// The exporter thread could not be spawned.
     #[error("cannot start the metrics thread: {0}")]
@@ -28,7 +30,10 @@ pub struct Exporter {
 
 impl Exporter {
     /// Binds `addr` and serves `/metrics` from `source` until dropped.
-    pub fn start(addr: SocketAddr, source: Arc<dyn MetricsSource>) -> Result<Exporter, MetricsError> {
+    pub fn start(
+        addr: SocketAddr,
+        source: Arc<dyn MetricsSource>,
+    ) -> Result<Exporter, MetricsError> {
         let server = tiny_http::Server::http(addr)
             .map_err(|e| MetricsError::Bind { addr, reason: e.to_string() })?;
         let addr = server.server_addr().to_ip().unwrap_or(addr);
