@@ -285,3 +285,7 @@ pub fn list_local_addrs(list: &[ServiceLocalAddrs]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "format_tests.rs"]
+mod tests;
