@@ -304,7 +304,7 @@ impl Parser<'_> {
         let st = &mut self.st;
         match spec.tag {
             Tag::Cmd(_) | Tag::Help | Tag::Version => {
-                return Err(CliError::UnknownOption(shown.to_string()))
+                return Err(CliError::InvalidOption(shown.to_string()))
             }
             Tag::Tcp | Tag::Udp => {
                 self.opts.set(Opt::Service)?;
@@ -737,6 +737,10 @@ Firewall-mark services (-f) do not exist in rvs: DPDK has no netfilter marks.
         pers = DEFAULT_PERSISTENCE_S,
     )
 }
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;
 
 /// Version line.
 pub fn version(program: &str) -> String {

@@ -21,6 +21,9 @@ pub enum CliError {
     /// An option that needs a value got none.
     #[error("{0}: missing argument")]
     MissingArgument(String),
+    /// A command option after the command (`-A ... -L`).
+    #[error("invalid option `{0}'")]
+    InvalidOption(String),
     /// A value given to an option that takes none (`--numeric=1`).
     #[error("{0}: option does not take an argument")]
     UnexpectedValue(String),
