@@ -145,10 +145,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S], names: &dyn Names) -> Result<Command, Cl
     let program = argv.first().map_or("rvsadm", |s| s.as_ref());
     let args: Vec<&str> = argv.iter().skip(1).map(|s| s.as_ref()).collect();
     if args.is_empty() {
-        return Ok(Command::List {
-            what: ListWhat::All,
-            format: ListFormat::default(),
-        });
+        return Ok(Command::List { what: ListWhat::All, format: ListFormat::default() });
     }
     parse_args(program, &args, names, false)
 }
@@ -287,7 +284,12 @@ fn bounded(v: &str, max: u32) -> Option<u32> {
 
 impl Parser<'_> {
     /// Record one option. Returns `true` when the line is complete (help, version).
-    fn option(&mut self, spec: &Spec, shown: &str, value: Option<String>) -> Result<bool, CliError> {
+    fn option(
+        &mut self,
+        spec: &Spec,
+        shown: &str,
+        value: Option<String>,
+    ) -> Result<bool, CliError> {
         let v = value.unwrap_or_default();
         if self.cmd.is_none() {
             // The first option must be the command.
@@ -308,13 +310,9 @@ impl Parser<'_> {
             }
             Tag::Tcp | Tag::Udp => {
                 self.opts.set(Opt::Service)?;
-                let proto = if spec.tag == Tag::Tcp {
-                    Protocol::Tcp
-                } else {
-                    Protocol::Udp
-                };
-                let hp = parse_hostport(&v, proto, self.names)
-                    .ok_or(CliError::IllegalServiceAddress)?;
+                let proto = if spec.tag == Tag::Tcp { Protocol::Tcp } else { Protocol::Udp };
+                let hp =
+                    parse_hostport(&v, proto, self.names).ok_or(CliError::IllegalServiceAddress)?;
                 st.service = Some((proto, hp));
             }
             Tag::Sctp => return Err(CliError::SctpUnsupported),
@@ -451,16 +449,13 @@ impl Parser<'_> {
         let mut timeouts = Timeouts::default();
         if cmd == Cmd::Set {
             // ipvsadm takes all three words before checking any of them.
-            let (Some(a), Some(b), Some(c)) = (positional.next(), positional.next(), positional.next())
+            let (Some(a), Some(b), Some(c)) =
+                (positional.next(), positional.next(), positional.next())
             else {
                 return Err(CliError::SetNeedsThreeValues);
             };
             let t = |v: String| bounded(&v, MAX_TIMEOUT_S).ok_or(CliError::InvalidTimeout(v));
-            timeouts = Timeouts {
-                tcp: t(a)?,
-                tcpfin: t(b)?,
-                udp: t(c)?,
-            };
+            timeouts = Timeouts { tcp: t(a)?, tcpfin: t(b)?, udp: t(c)? };
         }
         if let Some(extra) = positional.next() {
             return Err(CliError::UnexpectedArgument(extra));
@@ -485,17 +480,14 @@ impl Parser<'_> {
         };
         let laddr = match &st.laddr {
             Some(z) => Some(
-                parse_hostport(z, proto, self.names)
-                    .ok_or(CliError::IllegalLocalAddress)?
-                    .addr,
+                parse_hostport(z, proto, self.names).ok_or(CliError::IllegalLocalAddress)?.addr,
             ),
             None => None,
         };
         let netmask = match (&st.netmask, service) {
-            (Some(m), Some(ServiceKey {
-                addr: IpAddr::V6(_),
-                ..
-            })) => Netmask::V6(parse_netmask_v6(m).ok_or(CliError::IllegalIpv6Netmask)?),
+            (Some(m), Some(ServiceKey { addr: IpAddr::V6(_), .. })) => {
+                Netmask::V6(parse_netmask_v6(m).ok_or(CliError::IllegalIpv6Netmask)?)
+            }
             (Some(m), _) => {
                 Netmask::V4(parse_netmask_v4(m, self.names).ok_or(CliError::IllegalNetmask)?)
             }
@@ -507,24 +499,12 @@ impl Parser<'_> {
 
         // The legality table guarantees the compulsory values below; a missing one is refused
         // with the table's own message rather than unwrapped.
-        let need_service = || {
-            service.ok_or(CliError::MissingOption {
-                opt: Opt::Service.name(),
-                cmd: cmd.name(),
-            })
-        };
-        let need_real = || {
-            real.ok_or(CliError::MissingOption {
-                opt: Opt::RealServer.name(),
-                cmd: cmd.name(),
-            })
-        };
-        let need_laddr = || {
-            laddr.ok_or(CliError::MissingOption {
-                opt: Opt::Laddr.name(),
-                cmd: cmd.name(),
-            })
-        };
+        let need_service =
+            || service.ok_or(CliError::MissingOption { opt: Opt::Service.name(), cmd: cmd.name() });
+        let need_real =
+            || real.ok_or(CliError::MissingOption { opt: Opt::RealServer.name(), cmd: cmd.name() });
+        let need_laddr =
+            || laddr.ok_or(CliError::MissingOption { opt: Opt::Laddr.name(), cmd: cmd.name() });
 
         Ok(match cmd {
             Cmd::Add | Cmd::Edit => {
@@ -592,23 +572,15 @@ impl Parser<'_> {
                 } else {
                     ListWhat::All
                 };
-                Command::List {
-                    what,
-                    format: st.format,
-                }
+                Command::List { what, format: st.format }
             }
             Cmd::Restore if in_restore => return Err(CliError::NestedRestore),
             Cmd::Restore => Command::Restore,
-            Cmd::Save => Command::Save {
-                numeric: st.format.numeric,
-            },
+            Cmd::Save => Command::Save { numeric: st.format.numeric },
             Cmd::Zero => Command::Zero(service),
             Cmd::AddLaddr | Cmd::DelLaddr => {
                 let service = need_service()?;
-                let laddr = LocalAddrSpec {
-                    addr: need_laddr()?,
-                    ifname: st.ifname.clone(),
-                };
+                let laddr = LocalAddrSpec { addr: need_laddr()?, ifname: st.ifname.clone() };
                 if cmd == Cmd::AddLaddr {
                     Command::AddLocalAddr { service, laddr }
                 } else {
@@ -624,22 +596,12 @@ impl Parser<'_> {
         let st = &self.st;
         let fwd = st.fwd.unwrap_or(FwdMethod::Route);
         // DR and TUN cannot change the port: the real server listens on the virtual port.
-        let port = if fwd.keeps_port() {
-            service.port
-        } else {
-            real.port.unwrap_or(service.port)
-        };
+        let port = if fwd.keeps_port() { service.port } else { real.port.unwrap_or(service.port) };
         if real.addr.is_ipv4() != service.addr.is_ipv4() && fwd != FwdMethod::Tunnel {
             return Err(ModelError::DifferentFamily.into());
         }
         let o = self.opts;
-        let tun_opts = [
-            Opt::TunType,
-            Opt::TunPort,
-            Opt::TunNoCsum,
-            Opt::TunCsum,
-            Opt::TunRemCsum,
-        ];
+        let tun_opts = [Opt::TunType, Opt::TunPort, Opt::TunNoCsum, Opt::TunCsum, Opt::TunRemCsum];
         if tun_opts.iter().any(|t| o.has(*t)) && fwd != FwdMethod::Tunnel {
             return Err(ModelError::TunnelOptionsConflict.into());
         }
@@ -679,18 +641,8 @@ fn check_tunnel_options(kind: TunType, o: OptSet) -> Result<(), CliError> {
     let mut first: Option<Opt> = None;
     for (opt, rule) in cols.iter().zip(row.iter()) {
         match (o.has(*opt), rule) {
-            (false, b'+') => {
-                return Err(CliError::MissingTunnelOption {
-                    opt: opt.name(),
-                    tun,
-                })
-            }
-            (true, b'x') => {
-                return Err(CliError::IllegalTunnelOption {
-                    opt: opt.name(),
-                    tun,
-                })
-            }
+            (false, b'+') => return Err(CliError::MissingTunnelOption { opt: opt.name(), tun }),
+            (true, b'x') => return Err(CliError::IllegalTunnelOption { opt: opt.name(), tun }),
             (true, b'1') => match first {
                 None => first = Some(*opt),
                 Some(other) => {

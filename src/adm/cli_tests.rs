@@ -22,11 +22,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn tcp(addr: &str, port: u16) -> ServiceKey {
-    ServiceKey {
-        proto: Protocol::Tcp,
-        addr: ip(addr),
-        port,
-    }
+    ServiceKey { proto: Protocol::Tcp, addr: ip(addr), port }
 }
 
 fn add_svc(addr: &str, port: u16, sched: &str) -> Command {
@@ -42,20 +38,11 @@ fn add_dest(vip: &str, vport: u16, rip: &str, rport: u16, fwd: FwdMethod, w: u32
     if fwd == FwdMethod::Tunnel {
         d.tun = Some(TunInfo::default());
     }
-    Command::AddDest {
-        service: tcp(vip, vport),
-        dest: d,
-    }
+    Command::AddDest { service: tcp(vip, vport), dest: d }
 }
 
 fn list(what: ListWhat, numeric: bool) -> Command {
-    Command::List {
-        what,
-        format: ListFormat {
-            numeric,
-            ..ListFormat::default()
-        },
-    }
+    Command::List { what, format: ListFormat { numeric, ..ListFormat::default() } }
 }
 
 #[test]
@@ -188,11 +175,8 @@ fn service_options() {
         Ok(Command::EditService(s))
     );
     // UDP, one-packet scheduling; default scheduler wlc.
-    let mut u = ServiceSpec::new(ServiceKey {
-        proto: Protocol::Udp,
-        addr: ip("10.0.0.53"),
-        port: 53,
-    });
+    let mut u =
+        ServiceSpec::new(ServiceKey { proto: Protocol::Udp, addr: ip("10.0.0.53"), port: 53 });
     u.one_packet = true;
     assert_eq!(p("rvsadm -A -u 10.0.0.53:53 -o"), Ok(Command::AddService(u.clone())));
     assert_eq!(p("rvsadm -A --udp-service 10.0.0.53:53 --ops"), Ok(Command::AddService(u)));
@@ -200,14 +184,8 @@ fn service_options() {
     let mut v6 = ServiceSpec::new(tcp("2001:db8::1", 443));
     v6.persistence = Some(DEFAULT_PERSISTENCE_S);
     v6.netmask = Netmask::V6(64);
-    assert_eq!(
-        p("rvsadm -A -t [2001:db8::1]:443 -p -M 64"),
-        Ok(Command::AddService(v6))
-    );
-    assert_eq!(
-        p("rvsadm -D -t 10.0.0.1:80"),
-        Ok(Command::DeleteService(tcp("10.0.0.1", 80)))
-    );
+    assert_eq!(p("rvsadm -A -t [2001:db8::1]:443 -p -M 64"), Ok(Command::AddService(v6)));
+    assert_eq!(p("rvsadm -D -t 10.0.0.1:80"), Ok(Command::DeleteService(tcp("10.0.0.1", 80))));
     let mut pe = ServiceSpec::new(tcp("10.0.0.1", 80));
     pe.pe = Some("sip".into());
     assert_eq!(p("rvsadm -A -t 10.0.0.1:80 --pe sip"), Ok(Command::AddService(pe)));
@@ -223,10 +201,7 @@ fn dest_options() {
     let svc = tcp("10.0.0.1", 80);
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9:8080 -b -w 0 -x 1000 -y 10"),
-        Ok(Command::AddDest {
-            service: svc,
-            dest: d.clone()
-        })
+        Ok(Command::AddDest { service: svc, dest: d.clone() })
     );
     assert_eq!(
         p("rvsadm --edit-server -t 10.0.0.1:80 --real-server 10.0.0.9:8080 --fullnat --weight 0 --u-threshold 1000 --l-threshold 10"),
@@ -238,38 +213,25 @@ fn dest_options() {
     d.fwd = FwdMethod::Snat;
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9:8080 -J -w 0 -x 1000 -y 10"),
-        Ok(Command::AddDest {
-            service: svc,
-            dest: d
-        })
+        Ok(Command::AddDest { service: svc, dest: d })
     );
     // NAT keeps an explicit port and takes the virtual port when none is given.
     let mut m = DestSpec::new(ip("10.0.0.9"), 80);
     m.fwd = FwdMethod::Masq;
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9 --masquerading"),
-        Ok(Command::AddDest {
-            service: svc,
-            dest: m
-        })
+        Ok(Command::AddDest { service: svc, dest: m })
     );
     // DR ignores the real server's port: it must be the virtual one.
     let r = DestSpec::new(ip("10.0.0.9"), 80);
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9:8080"),
-        Ok(Command::AddDest {
-            service: svc,
-            dest: r
-        })
+        Ok(Command::AddDest { service: svc, dest: r })
     );
     // GUE tunnel with port and checksum, IPv6 real server behind an IPv4 service.
     let mut t = DestSpec::new(ip("2001:db8::9"), 80);
     t.fwd = FwdMethod::Tunnel;
-    t.tun = Some(TunInfo {
-        kind: TunType::Gue,
-        port: 6080,
-        csum: TunCsum::RemCsum,
-    });
+    t.tun = Some(TunInfo { kind: TunType::Gue, port: 6080, csum: TunCsum::RemCsum });
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r [2001:db8::9]:80 -i --tun-type gue --tun-port 6080 --tun-remcsum"),
         Ok(Command::AddDest {
@@ -280,28 +242,16 @@ fn dest_options() {
     // Delete with an explicit port keeps it.
     assert_eq!(
         p("rvsadm -d -t 10.0.0.1:80 -r 10.0.0.9:8080"),
-        Ok(Command::DeleteDest {
-            service: svc,
-            addr: ip("10.0.0.9"),
-            port: 8080
-        })
+        Ok(Command::DeleteDest { service: svc, addr: ip("10.0.0.9"), port: 8080 })
     );
 }
 
 #[test]
 fn list_forms() {
-    let f = |numeric, stats, exact| ListFormat {
-        numeric,
-        stats,
-        exact,
-        ..ListFormat::default()
-    };
+    let f = |numeric, stats, exact| ListFormat { numeric, stats, exact, ..ListFormat::default() };
     assert_eq!(
         p("rvsadm -L -n --stats --exact"),
-        Ok(Command::List {
-            what: ListWhat::All,
-            format: f(true, true, true)
-        })
+        Ok(Command::List { what: ListWhat::All, format: f(true, true, true) })
     );
     assert_eq!(
         p("rvsadm -Ln -t 10.0.0.1:80 --stats"),
@@ -310,14 +260,8 @@ fn list_forms() {
             format: f(true, true, false)
         })
     );
-    assert_eq!(
-        p("rvsadm -l --timeout"),
-        Ok(list(ListWhat::Timeouts, false))
-    );
-    assert_eq!(
-        p("rvsadm --list --numeric --connection"),
-        Ok(list(ListWhat::Conns, true))
-    );
+    assert_eq!(p("rvsadm -l --timeout"), Ok(list(ListWhat::Timeouts, false)));
+    assert_eq!(p("rvsadm --list --numeric --connection"), Ok(list(ListWhat::Conns, true)));
     assert_eq!(p("rvsadm -L --daemon"), Ok(list(ListWhat::Daemon, false)));
     let all = ListFormat {
         numeric: true,
@@ -330,27 +274,17 @@ fn list_forms() {
     };
     assert_eq!(
         p("rvsadm -L -n --rate --thresholds --persistent-conn --tun-info --nosort --sort"),
-        Ok(Command::List {
-            what: ListWhat::All,
-            format: all
-        })
+        Ok(Command::List { what: ListWhat::All, format: all })
     );
     assert_eq!(p("rvsadm -S -n"), Ok(Command::Save { numeric: true }));
     assert_eq!(p("rvsadm --save"), Ok(Command::Save { numeric: false }));
     assert_eq!(p("rvsadm --clear"), Ok(Command::Clear));
     assert_eq!(p("rvsadm --restore"), Ok(Command::Restore));
     assert_eq!(p("rvsadm -Z"), Ok(Command::Zero(None)));
-    assert_eq!(
-        p("rvsadm --zero -t 10.0.0.1:80"),
-        Ok(Command::Zero(Some(tcp("10.0.0.1", 80))))
-    );
+    assert_eq!(p("rvsadm --zero -t 10.0.0.1:80"), Ok(Command::Zero(Some(tcp("10.0.0.1", 80)))));
     assert_eq!(
         p("rvsadm --set 900 0 300"),
-        Ok(Command::SetTimeouts(Timeouts {
-            tcp: 900,
-            tcpfin: 0,
-            udp: 300
-        }))
+        Ok(Command::SetTimeouts(Timeouts { tcp: 900, tcpfin: 0, udp: 300 }))
     );
     assert_eq!(p("rvsadm -h"), Ok(Command::Help));
     assert_eq!(p("rvsadm --version"), Ok(Command::Version));
@@ -363,36 +297,21 @@ fn local_address_extension() {
         p("rvsadm -P -t 10.0.0.1:80 -z 172.16.0.250 -F dpdk0"),
         Ok(Command::AddLocalAddr {
             service: svc,
-            laddr: LocalAddrSpec {
-                addr: ip("172.16.0.250"),
-                ifname: Some("dpdk0".into())
-            }
+            laddr: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: Some("dpdk0".into()) }
         })
     );
     assert_eq!(
         p("rvsadm --del-laddr -t 10.0.0.1:80 --laddr 172.16.0.250"),
         Ok(Command::DelLocalAddr {
             service: svc,
-            laddr: LocalAddrSpec {
-                addr: ip("172.16.0.250"),
-                ifname: None
-            }
+            laddr: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: None }
         })
     );
-    assert_eq!(
-        p("rvsadm -G"),
-        Ok(Command::ListLocalAddrs { service: None })
-    );
-    assert_eq!(
-        p("rvsadm -G -t 10.0.0.1:80"),
-        Ok(Command::ListLocalAddrs { service: Some(svc) })
-    );
+    assert_eq!(p("rvsadm -G"), Ok(Command::ListLocalAddrs { service: None }));
+    assert_eq!(p("rvsadm -G -t 10.0.0.1:80"), Ok(Command::ListLocalAddrs { service: Some(svc) }));
     assert_eq!(
         p("rvsadm -P -t 10.0.0.1:80"),
-        Err(CliError::MissingOption {
-            opt: "laddr",
-            cmd: "add-laddr"
-        })
+        Err(CliError::MissingOption { opt: "laddr", cmd: "add-laddr" })
     );
 }
 
@@ -478,15 +397,14 @@ fn ipvsadm_error_messages() {
 
 #[test]
 fn fwmark_is_refused_with_the_rvs_alternative() {
-    for line in ["rvsadm -A -f 1 -s rr", "rvsadm -a -f 1 -r 10.0.0.2", "rvsadm -A --fwmark-service 7"] {
+    for line in
+        ["rvsadm -A -f 1 -s rr", "rvsadm -a -f 1 -r 10.0.0.2", "rvsadm -A --fwmark-service 7"]
+    {
         let e = p(line).unwrap_err();
         assert_eq!(e, CliError::Model(ModelError::FwmarkUnsupported), "{line}");
         let msg = e.to_string();
         assert!(msg.contains("DPDK has no netfilter marks"), "{msg}");
-        assert!(
-            msg.contains("a match service (-J / SNAT match) or a per-port service"),
-            "{msg}"
-        );
+        assert!(msg.contains("a match service (-J / SNAT match) or a per-port service"), "{msg}");
     }
 }
 

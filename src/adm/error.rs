@@ -167,11 +167,7 @@ mod tests {
     #[test]
     fn messages_are_ipvsadms() {
         assert_eq!(
-            CliError::IllegalOption {
-                opt: "weight",
-                cmd: "add-service"
-            }
-            .to_string(),
+            CliError::IllegalOption { opt: "weight", cmd: "add-service" }.to_string(),
             "Illegal 'weight' option with the 'add-service' command"
         );
         assert_eq!(

@@ -37,15 +37,19 @@ pub(crate) fn cut(mut s: String, n: usize) -> String {
 }
 
 /// `addr:port` as ipvsadm prints it: IPv6 in brackets; names unless `numeric`; at most 59 bytes.
-pub fn addrport(addr: IpAddr, port: u16, proto: Protocol, numeric: bool, names: &dyn Names) -> String {
+pub fn addrport(
+    addr: IpAddr,
+    port: u16,
+    proto: Protocol,
+    numeric: bool,
+    names: &dyn Names,
+) -> String {
     let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
     let s = if numeric {
         format!("{open}{addr}{close}:{port}")
     } else {
         let host = names.host_name(addr).unwrap_or_else(|| addr.to_string());
-        let serv = names
-            .service_name(port, proto)
-            .unwrap_or_else(|| port.to_string());
+        let serv = names.service_name(port, proto).unwrap_or_else(|| port.to_string());
         format!("{open}{host}{close}:{serv}")
     };
     cut(s, 59)
@@ -240,7 +244,12 @@ pub fn service_entry(out: &mut String, s: &ServiceInfo, fmt: &ListFormat, names:
 }
 
 /// `-L` of the whole table: banner (`size` is the connection hash size), title, services.
-pub fn list_all(size: u32, services: &[ServiceInfo], fmt: &ListFormat, names: &dyn Names) -> String {
+pub fn list_all(
+    size: u32,
+    services: &[ServiceInfo],
+    fmt: &ListFormat,
+    names: &dyn Names,
+) -> String {
     let mut out = format!("IP Virtual Server version {IPVS_VERSION} (size={size})\n");
     out.push_str(&title(fmt));
     for s in ordered(services, fmt.nosort) {

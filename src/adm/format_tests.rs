@@ -25,31 +25,15 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn key(proto: Protocol, addr: &str, port: u16) -> ServiceKey {
-    ServiceKey {
-        proto,
-        addr: ip(addr),
-        port,
-    }
+    ServiceKey { proto, addr: ip(addr), port }
 }
 
 fn stats(v: [u64; 5]) -> Stats {
-    Stats {
-        conns: v[0],
-        inpkts: v[1],
-        outpkts: v[2],
-        inbytes: v[3],
-        outbytes: v[4],
-    }
+    Stats { conns: v[0], inpkts: v[1], outpkts: v[2], inbytes: v[3], outbytes: v[4] }
 }
 
 fn rates(v: [u64; 5]) -> Rates {
-    Rates {
-        cps: v[0],
-        inpps: v[1],
-        outpps: v[2],
-        inbps: v[3],
-        outbps: v[4],
-    }
+    Rates { cps: v[0], inpps: v[1], outpps: v[2], inbps: v[3], outbps: v[4] }
 }
 
 fn dest(addr: &str, port: u16, fwd: FwdMethod, weight: u32) -> DestInfo {
@@ -74,11 +58,7 @@ pub(super) fn scenario() -> Vec<ServiceInfo> {
     long6.spec.port = 8443;
     let mut t4 = dest("10.9.9.9", 443, FwdMethod::Tunnel, 1);
     t4.spec.tun = tun(TunType::Ipip, 0, TunCsum::NoCsum);
-    v6.dests = vec![
-        dest("2001:db8::20", 443, FwdMethod::Route, 1),
-        long6,
-        t4,
-    ];
+    v6.dests = vec![dest("2001:db8::20", 443, FwdMethod::Route, 1), long6, t4];
 
     // 192.168.0.38 TCP 80 wrr
     let mut www = ServiceInfo::new(ServiceSpec::new(key(Protocol::Tcp, "192.168.0.38", 80)));
@@ -110,10 +90,8 @@ pub(super) fn scenario() -> Vec<ServiceInfo> {
     let mut rr = ServiceInfo::new(ServiceSpec::new(key(Protocol::Tcp, "10.0.0.2", 80)));
     rr.spec.scheduler = "rr".into();
     rr.spec.flags = SchedFlags(SchedFlags::FLAG_3);
-    rr.dests = vec![
-        dest("10.0.0.10", 80, FwdMethod::Local, 1),
-        dest("10.0.0.9", 80, FwdMethod::Snat, 1),
-    ];
+    rr.dests =
+        vec![dest("10.0.0.10", 80, FwdMethod::Local, 1), dest("10.0.0.9", 80, FwdMethod::Snat, 1)];
 
     // 10.0.0.1 TCP 0 sh
     let mut sh = ServiceInfo::new(ServiceSpec::new(key(Protocol::Tcp, "10.0.0.1", 0)));
@@ -144,10 +122,7 @@ fn names() -> StaticNames {
 }
 
 fn numeric() -> ListFormat {
-    ListFormat {
-        numeric: true,
-        ..ListFormat::default()
-    }
+    ListFormat { numeric: true, ..ListFormat::default() }
 }
 
 #[test]
@@ -164,86 +139,51 @@ fn list_with_names_golden() {
 
 #[test]
 fn list_stats_golden() {
-    let f = ListFormat {
-        stats: true,
-        ..numeric()
-    };
+    let f = ListFormat { stats: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
     assert_eq!(got, golden(include_str!("../../tests/data/adm/list_stats.txt")));
 }
 
 #[test]
 fn list_stats_exact_golden() {
-    let f = ListFormat {
-        stats: true,
-        exact: true,
-        ..numeric()
-    };
+    let f = ListFormat { stats: true, exact: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(
-        got,
-        golden(include_str!("../../tests/data/adm/list_stats_exact.txt"))
-    );
+    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_stats_exact.txt")));
 }
 
 #[test]
 fn list_rate_golden() {
-    let f = ListFormat {
-        rate: true,
-        ..numeric()
-    };
+    let f = ListFormat { rate: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
     assert_eq!(got, golden(include_str!("../../tests/data/adm/list_rate.txt")));
 }
 
 #[test]
 fn stats_wins_over_rate_like_ipvsadm() {
-    let f = ListFormat {
-        stats: true,
-        rate: true,
-        ..numeric()
-    };
+    let f = ListFormat { stats: true, rate: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
     assert_eq!(got, golden(include_str!("../../tests/data/adm/list_stats.txt")));
 }
 
 #[test]
 fn list_thresholds_golden() {
-    let f = ListFormat {
-        thresholds: true,
-        ..numeric()
-    };
+    let f = ListFormat { thresholds: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(
-        got,
-        golden(include_str!("../../tests/data/adm/list_thresholds.txt"))
-    );
+    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_thresholds.txt")));
 }
 
 #[test]
 fn list_persistent_conn_golden() {
-    let f = ListFormat {
-        persistent_conn: true,
-        ..numeric()
-    };
+    let f = ListFormat { persistent_conn: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(
-        got,
-        golden(include_str!("../../tests/data/adm/list_persistent_conn.txt"))
-    );
+    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_persistent_conn.txt")));
 }
 
 #[test]
 fn list_tun_info_golden() {
-    let f = ListFormat {
-        tun_info: true,
-        ..numeric()
-    };
+    let f = ListFormat { tun_info: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(
-        got,
-        golden(include_str!("../../tests/data/adm/list_tun_info.txt"))
-    );
+    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_tun_info.txt")));
 }
 
 #[test]
@@ -293,15 +233,7 @@ fn conns() -> Vec<ConnEntry> {
             "192.168.0.18:80",
             None,
         ),
-        conn(
-            Protocol::Udp,
-            "UDP",
-            300,
-            "10.1.1.6:5000",
-            "10.0.0.53:53",
-            "10.1.1.1:5353",
-            None,
-        ),
+        conn(Protocol::Udp, "UDP", 300, "10.1.1.6:5000", "10.0.0.53:53", "10.1.1.1:5353", None),
         conn(
             Protocol::Tcp,
             "FIN_WAIT",
@@ -356,10 +288,7 @@ fn conns_reference_example() {
     );
     assert_eq!(list_conns(&c, &numeric(), &NoNames), want);
     // With --persistent-conn the header has the pe columns; rows without pe data do not.
-    let f = ListFormat {
-        persistent_conn: true,
-        ..numeric()
-    };
+    let f = ListFormat { persistent_conn: true, ..numeric() };
     let got = list_conns(&c, &f, &NoNames);
     let header = format!(
         "pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n",
@@ -389,15 +318,10 @@ TCP  192.168.0.38:80 wrr$
 
 #[test]
 fn nosort_keeps_given_order() {
-    let f = ListFormat {
-        nosort: true,
-        ..numeric()
-    };
+    let f = ListFormat { nosort: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    let services: Vec<&str> = got
-        .lines()
-        .filter(|l| l.starts_with("TCP") || l.starts_with("UDP"))
-        .collect();
+    let services: Vec<&str> =
+        got.lines().filter(|l| l.starts_with("TCP") || l.starts_with("UDP")).collect();
     assert_eq!(
         services,
         [
@@ -424,10 +348,7 @@ fn one_service_has_no_banner() {
 
 #[test]
 fn timeouts_line() {
-    assert_eq!(
-        list_timeouts(&Timeouts::default()),
-        "Timeout (tcp tcpfin udp): 900 120 300\n"
-    );
+    assert_eq!(list_timeouts(&Timeouts::default()), "Timeout (tcp tcpfin udp): 900 120 300\n");
 }
 
 #[test]
@@ -435,10 +356,7 @@ fn local_address_listing() {
     let list = vec![ServiceLocalAddrs {
         key: key(Protocol::Tcp, "10.0.0.1", 80),
         laddrs: vec![LocalAddrInfo {
-            spec: LocalAddrSpec {
-                addr: ip("172.16.0.250"),
-                ifname: Some("dpdk0".into()),
-            },
+            spec: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: Some("dpdk0".into()) },
             conflicts: 3,
             conns: 42,
         }],

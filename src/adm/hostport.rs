@@ -73,13 +73,7 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
 
 /// An IPv4 address literal, else a host name resolved to IPv4.
 fn v4_or_name(s: &str, names: &dyn Names) -> Option<Ipv4Addr> {
-    inet_aton(s).or_else(|| {
-        if s.is_empty() {
-            None
-        } else {
-            names.host_addr(s)
-        }
-    })
+    inet_aton(s).or_else(|| if s.is_empty() { None } else { names.host_addr(s) })
 }
 
 /// Parse `host[:port]`, `[v6addr]:port` or a bare IPv6 literal, as ipvsadm does. `proto` selects
@@ -99,26 +93,17 @@ pub fn parse_hostport(s: &str, proto: Protocol, names: &dyn Names) -> Option<Hos
         let (host, after) = rest.split_once(']')?;
         let port = after.strip_prefix(':')?;
         let addr: Ipv6Addr = host.parse().ok()?;
-        return Some(HostPort {
-            addr: IpAddr::V6(addr),
-            port: Some(port_of(port)?),
-        });
+        return Some(HostPort { addr: IpAddr::V6(addr), port: Some(port_of(port)?) });
     }
     if let Ok(v6) = s.parse::<Ipv6Addr>() {
-        return Some(HostPort {
-            addr: IpAddr::V6(v6),
-            port: None,
-        });
+        return Some(HostPort { addr: IpAddr::V6(v6), port: None });
     }
     match s.rsplit_once(':') {
         Some((host, port)) => Some(HostPort {
             addr: IpAddr::V4(v4_or_name(host, names)?),
             port: Some(port_of(port)?),
         }),
-        None => Some(HostPort {
-            addr: IpAddr::V4(v4_or_name(s, names)?),
-            port: None,
-        }),
+        None => Some(HostPort { addr: IpAddr::V4(v4_or_name(s, names)?), port: None }),
     }
 }
 
@@ -157,10 +142,7 @@ mod tests {
         parse_hostport(s, Protocol::Tcp, &n)
     }
     fn v4(a: u8, b: u8, c: u8, d: u8, port: Option<u16>) -> Option<HostPort> {
-        Some(HostPort {
-            addr: IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
-            port,
-        })
+        Some(HostPort { addr: IpAddr::V4(Ipv4Addr::new(a, b, c, d)), port })
     }
 
     #[test]
@@ -173,17 +155,11 @@ mod tests {
         assert_eq!(hp("lb:8080"), v4(10, 2, 3, 4, Some(8080)));
         assert_eq!(hp("10.1:80"), v4(10, 0, 0, 1, Some(80)));
         assert_eq!(hp("0x0a.0.0.010:80"), v4(10, 0, 0, 8, Some(80)));
-        let v6 = Some(HostPort {
-            addr: "2001:db8::1".parse().unwrap(),
-            port: Some(443),
-        });
+        let v6 = Some(HostPort { addr: "2001:db8::1".parse().unwrap(), port: Some(443) });
         assert_eq!(hp("[2001:db8::1]:443"), v6);
         assert_eq!(
             hp("2001:db8::1"),
-            Some(HostPort {
-                addr: "2001:db8::1".parse().unwrap(),
-                port: None
-            })
+            Some(HostPort { addr: "2001:db8::1".parse().unwrap(), port: None })
         );
     }
 

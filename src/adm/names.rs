@@ -120,10 +120,7 @@ impl Names for StaticNames {
             .map(|s| s.1)
     }
     fn host_name(&self, addr: IpAddr) -> Option<String> {
-        self.hosts
-            .iter()
-            .find(|(a, _)| *a == addr)
-            .and_then(|(_, names)| names.first().cloned())
+        self.hosts.iter().find(|(a, _)| *a == addr).and_then(|(_, names)| names.first().cloned())
     }
     fn service_name(&self, port: u16, proto: Protocol) -> Option<String> {
         self.services
@@ -142,17 +139,12 @@ pub struct SystemNames {
 impl SystemNames {
     /// Load `/etc/hosts` and `/etc/services` once.
     pub fn load() -> SystemNames {
-        SystemNames {
-            files: StaticNames::from_system(),
-        }
+        SystemNames { files: StaticNames::from_system() }
     }
 }
 
 impl Names for SystemNames {
     fn host_addr(&self, name: &str) -> Option<Ipv4Addr> {
-        if let Some(a) = self.files.host_addr(name) {
-            return Some(a);
-        }
         (name, 0u16).to_socket_addrs().ok()?.find_map(|sa| match sa.ip() {
             IpAddr::V4(a) => Some(a),
             IpAddr::V6(_) => None,
@@ -178,10 +170,7 @@ pub struct CachedNames<'a> {
 impl<'a> CachedNames<'a> {
     /// Wrap `inner`.
     pub fn new(inner: &'a dyn Names) -> CachedNames<'a> {
-        CachedNames {
-            inner,
-            hosts: Default::default(),
-        }
+        CachedNames { inner, hosts: Default::default() }
     }
 }
 
@@ -209,7 +198,8 @@ impl Names for CachedNames<'_> {
 mod tests {
     use super::*;
 
-    const HOSTS: &str = "127.0.0.1 localhost\n# c\n192.168.0.18 web1 web1.lan\n2001:db8::5 v6host\n";
+    const HOSTS: &str =
+        "127.0.0.1 localhost\n# c\n192.168.0.18 web1 web1.lan\n2001:db8::5 v6host\n";
     const SERVICES: &str =
         "http 80/tcp www # WorldWideWeb\nhttp 80/udp\ndomain 53/udp\nbad line\nx 99999/tcp\n";
 

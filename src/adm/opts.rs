@@ -208,16 +208,10 @@ impl OptSet {
             let present = self.has(*o);
             match (present, rule) {
                 (false, b'+') => {
-                    return Err(CliError::MissingOption {
-                        opt: o.name(),
-                        cmd: cmd.name(),
-                    })
+                    return Err(CliError::MissingOption { opt: o.name(), cmd: cmd.name() })
                 }
                 (true, b'x') => {
-                    return Err(CliError::IllegalOption {
-                        opt: o.name(),
-                        cmd: cmd.name(),
-                    })
+                    return Err(CliError::IllegalOption { opt: o.name(), cmd: cmd.name() })
                 }
                 (true, b'1') => match exclusive {
                     None => exclusive = Some(*o),
@@ -301,12 +295,7 @@ pub(crate) struct Spec {
 }
 
 const fn spec(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag) -> Spec {
-    Spec {
-        long,
-        short,
-        arg,
-        tag,
-    }
+    Spec { long, short, arg, tag }
 }
 
 use ArgKind::{None as N, Optional as O, Required as R};
@@ -427,10 +416,7 @@ mod tests {
         let mut s = OptSet::default();
         assert_eq!(
             s.check(Cmd::Add),
-            Err(CliError::MissingOption {
-                opt: "service-address",
-                cmd: "add-service"
-            })
+            Err(CliError::MissingOption { opt: "service-address", cmd: "add-service" })
         );
         s.set(Opt::Service).unwrap();
         s.set(Opt::Scheduler).unwrap();
@@ -444,10 +430,7 @@ mod tests {
         s.set(Opt::Weight).unwrap();
         assert_eq!(
             s.check(Cmd::Add),
-            Err(CliError::IllegalOption {
-                opt: "weight",
-                cmd: "add-service"
-            })
+            Err(CliError::IllegalOption { opt: "weight", cmd: "add-service" })
         );
     }
 
@@ -490,10 +473,7 @@ mod tests {
         assert_eq!(s.check(Cmd::EditDest), Ok(()));
         assert_eq!(
             s.check(Cmd::DelDest),
-            Err(CliError::IllegalOption {
-                opt: "forwarding-method",
-                cmd: "delete-server"
-            })
+            Err(CliError::IllegalOption { opt: "forwarding-method", cmd: "delete-server" })
         );
     }
 

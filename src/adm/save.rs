@@ -49,12 +49,9 @@ pub fn save(services: &[ServiceInfo], numeric: bool, names: &dyn Names) -> Strin
                 let t = ds.tun.unwrap_or_default();
                 let _ = match t.kind {
                     TunType::Ipip => write!(out, " --tun-type ipip"),
-                    TunType::Gue => write!(
-                        out,
-                        " --tun-type gue --tun-port {} {}",
-                        t.port,
-                        t.csum.option()
-                    ),
+                    TunType::Gue => {
+                        write!(out, " --tun-type gue --tun-port {} {}", t.port, t.csum.option())
+                    }
                     TunType::Gre => write!(out, " --tun-type gre {}", t.csum.option()),
                 };
             }

@@ -28,9 +28,8 @@ pub const MAX_THRESHOLD: u32 = i32::MAX as u32;
 /// Scheduler used when `-s` is not given.
 pub const DEFAULT_SCHEDULER: &str = "wlc";
 /// Schedulers rvs implements, by their LVS names.
-pub const SCHEDULERS: [&str; 14] = [
-    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
-];
+pub const SCHEDULERS: [&str; 14] =
+    ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
 /// What rvs offers instead of firewall-mark services; part of the message users see.
 pub const FWMARK_ALTERNATIVE: &str =
     "a match service (-J / SNAT match) or a per-port service (-t|-u host:port)";
@@ -243,17 +242,10 @@ impl SchedFlags {
         let table: &[(u8, &str)] = match scheduler {
             "sh" => &[(Self::FLAG_1, "sh-fallback"), (Self::FLAG_2, "sh-port")],
             "mh" => &[(Self::FLAG_1, "mh-fallback"), (Self::FLAG_2, "mh-port")],
-            _ => &[
-                (Self::FLAG_1, "flag-1"),
-                (Self::FLAG_2, "flag-2"),
-                (Self::FLAG_3, "flag-3"),
-            ],
+            _ => &[(Self::FLAG_1, "flag-1"), (Self::FLAG_2, "flag-2"), (Self::FLAG_3, "flag-3")],
         };
-        let names: Vec<&str> = table
-            .iter()
-            .filter(|(bit, _)| self.0 & bit != 0)
-            .map(|(_, n)| *n)
-            .collect();
+        let names: Vec<&str> =
+            table.iter().filter(|(bit, _)| self.0 & bit != 0).map(|(_, n)| *n).collect();
         names.join(",")
     }
 }
@@ -371,15 +363,7 @@ pub struct DestSpec {
 impl DestSpec {
     /// A dest with ipvsadm's defaults: direct routing, weight 1, no thresholds.
     pub fn new(addr: IpAddr, port: u16) -> DestSpec {
-        DestSpec {
-            addr,
-            port,
-            fwd: FwdMethod::Route,
-            weight: 1,
-            upper: 0,
-            lower: 0,
-            tun: None,
-        }
+        DestSpec { addr, port, fwd: FwdMethod::Route, weight: 1, upper: 0, lower: 0, tun: None }
     }
 
     /// Rules every dest of `service` must satisfy.
@@ -483,12 +467,7 @@ pub struct ServiceInfo {
 impl ServiceInfo {
     /// A service with zero counters and no dests.
     pub fn new(spec: ServiceSpec) -> ServiceInfo {
-        ServiceInfo {
-            spec,
-            stats: Stats::default(),
-            rates: Rates::default(),
-            dests: Vec::new(),
-        }
+        ServiceInfo { spec, stats: Stats::default(), rates: Rates::default(), dests: Vec::new() }
     }
 }
 
@@ -525,11 +504,7 @@ pub struct Timeouts {
 impl Default for Timeouts {
     /// The IPVS defaults: 900 120 300.
     fn default() -> Self {
-        Timeouts {
-            tcp: 900,
-            tcpfin: 120,
-            udp: 300,
-        }
+        Timeouts { tcp: 900, tcpfin: 120, udp: 300 }
     }
 }
 
@@ -608,7 +583,9 @@ pub enum ModelError {
     #[error("illegal l_threshold specified")]
     IllegalLThreshold,
     /// Lower threshold above the upper one (the kernel answers ERANGE).
-    #[error("Numerical result out of range (lower threshold -y is higher than upper threshold -x)")]
+    #[error(
+        "Numerical result out of range (lower threshold -y is higher than upper threshold -x)"
+    )]
     ThresholdOrder,
     /// Port 0 needs persistence.
     #[error("Zero port specified for non-persistent service")]
@@ -652,11 +629,7 @@ mod tests {
     use super::*;
 
     fn key(port: u16) -> ServiceKey {
-        ServiceKey {
-            proto: Protocol::Tcp,
-            addr: "10.0.0.1".parse().unwrap(),
-            port,
-        }
+        ServiceKey { proto: Protocol::Tcp, addr: "10.0.0.1".parse().unwrap(), port }
     }
 
     #[test]
@@ -748,8 +721,7 @@ mod tests {
     #[test]
     fn serde_round_trip() {
         let mut s = ServiceInfo::new(ServiceSpec::new(key(80)));
-        s.dests
-            .push(DestInfo::new(DestSpec::new("10.0.0.2".parse().unwrap(), 80)));
+        s.dests.push(DestInfo::new(DestSpec::new("10.0.0.2".parse().unwrap(), 80)));
         let text = toml::to_string(&s).unwrap();
         let back: ServiceInfo = toml::from_str(&text).unwrap();
         assert_eq!(back, s);
@@ -757,10 +729,7 @@ mod tests {
 
     #[test]
     fn addr_range_contains() {
-        let r = AddrRange {
-            first: "10.0.0.1".parse().unwrap(),
-            last: "10.0.0.9".parse().unwrap(),
-        };
+        let r = AddrRange { first: "10.0.0.1".parse().unwrap(), last: "10.0.0.9".parse().unwrap() };
         assert!(r.contains("10.0.0.5".parse().unwrap()));
         assert!(!r.contains("10.0.0.10".parse().unwrap()));
         assert!(!r.contains("::1".parse().unwrap()));
