@@ -1,7 +1,7 @@
 //! The ipvsadm-compatible command line of rvsadm: argv in, a typed [`Command`] out.
 //!
 //! Owns: tokenising argv the way ipvsadm's option library does, turning options into a
-//! [`Command`] with ipvsadm's defaults (direct routing, weight 1, `wlc`, persistence 360 s when
+//! [`Command`] with ipvsadm's defaults (direct routing, weight 1, `wlc`, persistence 300 s when
 //! `-p` has no value) and ipvsadm's checks in ipvsadm's order, so the first error is the one
 //! ipvsadm would print. Must not touch: the daemon, the socket, output formatting.
 //!

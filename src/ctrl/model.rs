@@ -18,9 +18,10 @@ use thiserror::Error;
 
 /// Longest timeout ipvsadm accepts for `-p` and `--set`, in seconds (31 days).
 pub const MAX_TIMEOUT_S: u32 = 86_400 * 31;
-/// Persistence timeout used when `-p` is given without a value. ipvsadm 1.31 sends 360 s
-/// (its manual page says 300, its library sends `6*60`); we send what it sends.
-pub const DEFAULT_PERSISTENCE_S: u32 = 360;
+/// Persistence timeout used when `-p` is given without a value: 300 s, as ipvsadm documents it
+/// (its manual page) and as rvs's CLI reference fixes it. ipvsadm 1.31's library actually sends
+/// `6*60` = 360 s; rvs follows the documented value.
+pub const DEFAULT_PERSISTENCE_S: u32 = 300;
 /// Largest real-server weight.
 pub const MAX_WEIGHT: u32 = 65_535;
 /// Largest connection threshold (`-x`, `-y`), C `INT_MAX`.
