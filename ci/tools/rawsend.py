@@ -124,9 +124,11 @@ def build_kinds(dst_mac: bytes, src_mac: bytes, src_ip: str, dst_ip: str, other_
         ("eth_truncated", "eth_truncated", dst_mac + src_mac[:4]),
         # Ethernet-complete, IPv4 type, only 10 bytes of IPv4 header.
         ("ipv4_truncated", "ipv4_truncated", eth + good_ip[:10]),
-        ("ipv4_total_len_over_frame", "ipv4_truncated", eth + long_total + icmp),
+        # The header is whole but claims more bytes than arrived: a bad total length.
+        ("ipv4_total_len_over_frame", "ipv4_bad_length", eth + long_total + icmp),
         ("ipv4_bad_ihl", "ipv4_bad_ihl", eth + bad_ihl + icmp),
-        ("ipv4_ihl_over_total_len", "ipv4_bad_ihl", eth + ihl_over_total),
+        # A total length shorter than the header it carries: a bad total length.
+        ("ipv4_ihl_over_total_len", "ipv4_bad_length", eth + ihl_over_total),
         ("ipv4_bad_checksum", "ipv4_bad_checksum", eth + bytes(bad_csum) + icmp),
         # Well-formed echo request to an address the director does not own.
         ("not_for_us", "not_for_us", eth + ipv4_header(src_ip, other_ip, len(icmp)) + icmp),
