@@ -71,8 +71,11 @@ impl Director {
             pool: Some(pool.clone()),
             eal: Some(eal),
         };
-        d.start_ports(cfg, &pool)?;
-        d.start_workers(cfg, &pool)?;
+        // The local handle goes before `d` can drop on an error, so that EAL's cleanup sees no
+        // pool left alive.
+        let started = d.start_ports(cfg, &pool).and_then(|()| d.start_workers(cfg, &pool));
+        drop(pool);
+        started?;
         if let Some(addr) = cfg.metrics().listen {
             let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
             let ids = d.ports.iter().map(|p| p.id()).collect();
