@@ -1,1 +1,4 @@
 //! ipvs: to be built.
+
+pub mod laddr;
+
