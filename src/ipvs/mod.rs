@@ -1,4 +1,4 @@
 //! ipvs: to be built.
 
 pub mod laddr;
-
+pub mod toa;
