@@ -3,6 +3,8 @@
 //! packet buffers and a clock handed in, never on DPDK, sockets or the system clock.
 
 pub mod conn;
+pub mod laddr;
 pub mod proto;
 pub mod sched;
 pub mod timer;
+pub mod toa;
