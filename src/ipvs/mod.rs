@@ -8,3 +8,4 @@ pub mod proto;
 pub mod sched;
 pub mod timer;
 pub mod toa;
+pub mod xmit;
