@@ -8,6 +8,9 @@ counted under the right reason. Standard library only; needs CAP_NET_RAW (root i
         malformed --count 10
     ip netns exec rvs-client python3 ci/tools/rawsend.py --iface eth0 --dst-mac MAC hex 'ffff...'
 
+    ip netns exec rvs-client python3 ci/tools/rawsend.py --iface eth0 tunnel --rs 192.168.100.12 \\
+        --vip 192.168.100.100 --encap gue --inner syn --port 80
+
 Every malformed frame is addressed to the director (destination MAC given or learned by ARP, IPv4
 destination --dst-ip) and carries exactly one defect; KINDS below maps each kind to the drop reason
 the director is expected to count (`rvs_net_drops_total{reason=...}`).
@@ -21,6 +24,16 @@ Kernel facts this relies on (Linux 6.x, veth + bridge, checked in the lab):
   net.bridge.bridge-nf-call-iptables=1 in the bridge's namespace; `ci/lab` turns that off.
 
 Output: one line per kind, `kind=K reason=R sent=N bytes=L`, then `total sent=N`.
+
+`tunnel` plays the director of the TUN forwarding mode, to test a real server's decapsulation
+(ci/tools/tun_decap.py) without rvsd: it sends the real server (--rs, MAC learned by ARP) an outer
+IPv4 packet from this host, carrying IPIP (protocol 4) or GUE (UDP to --gue-port, variant 0 with
+proto 4, or --gue-variant 1: the bare IPv4 packet) around an inner packet from this host to the VIP:
+an ICMP echo request (--inner icmp) or a TCP SYN to --port (--inner syn). The real server's kernel
+answers the inner packet itself, from the VIP, straight to this host; `tunnel` waits --timeout
+seconds for that answer (an echo reply with the same id, or a SYN-ACK to the SYN's port), prints
+`reply from VIP ...` and exits 0, or prints `no reply ...` and exits 1. This host's kernel answers a
+SYN-ACK it did not ask for with a reset, which is harmless.
 """
 
 import argparse
@@ -35,6 +48,9 @@ import time
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
 IPPROTO_ICMP = 1
+IPPROTO_IPIP = 4
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
 SIOCGIFADDR = 0x8915
 
 
@@ -82,13 +98,13 @@ def eth_header(dst: bytes, src: bytes, ethertype: int) -> bytes:
 
 
 def ipv4_header(src: str, dst: str, payload_len: int, ihl: int = 5, total_len=None, options=b"",
-                ident: int = 0x1234) -> bytes:
+                ident: int = 0x1234, proto: int = IPPROTO_ICMP) -> bytes:
     """An IPv4 header of ihl*4 bytes (options padded with zeros) with a correct checksum over it."""
     hlen = ihl * 4
     if total_len is None:
         total_len = max(hlen, 20) + payload_len
     head = struct.pack("!BBHHHBBH4s4s", (4 << 4) | ihl, 0, total_len, ident, 0x4000, 64,
-                       IPPROTO_ICMP, 0, socket.inet_aton(src), socket.inet_aton(dst))
+                       proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
     opts = options.ljust(max(hlen - 20, 0), b"\x00")
     head += opts
     csum = checksum(head[:max(hlen, 20)])
@@ -198,6 +214,82 @@ def send_frames(iface: str, frames, count: int, gap: float):
     return total
 
 
+def tcp_syn(src: str, dst: str, sport: int, dport: int, seq: int) -> bytes:
+    """A TCP SYN (with an MSS option) whose checksum covers the IPv4 pseudo-header."""
+    head = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, (6 << 4), 0x02, 64240, 0, 0)
+    head += struct.pack("!BBH", 2, 4, 1460)  # MSS 1460
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, IPPROTO_TCP, len(head))
+    csum = checksum(pseudo + head)
+    return head[:16] + struct.pack("!H", csum) + head[18:]
+
+
+def udp_datagram(src: str, dst: str, sport: int, dport: int, payload: bytes, with_csum: bool) -> bytes:
+    length = 8 + len(payload)
+    head = struct.pack("!HHHH", sport, dport, length, 0)
+    if not with_csum:
+        return head + payload
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, IPPROTO_UDP, length)
+    csum = checksum(pseudo + head + payload) or 0xFFFF
+    return head[:6] + struct.pack("!H", csum) + payload
+
+
+def tunnel(args) -> int:
+    """Send one encapsulated packet to --rs, wait for the real server's direct answer from --vip."""
+    src_mac = iface_mac(args.iface)
+    me = args.src_ip or iface_ipv4(args.iface)
+    rs_mac = mac_bytes(args.dst_mac) if args.dst_mac else arp_resolve(args.iface, src_mac, me, args.rs)
+    ident = os.getpid() & 0xFFFF
+    sport = 40000 + ident % 20000
+    if args.inner == "icmp":
+        body = icmp_echo(ident, 1)
+        inner_proto = IPPROTO_ICMP
+        listen = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_ICMP)
+    else:
+        body = tcp_syn(me, args.vip, sport, args.port, 0x52565300 + ident)
+        inner_proto = IPPROTO_TCP
+        listen = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_TCP)
+    inner = ipv4_header(me, args.vip, len(body), ident=ident, proto=inner_proto) + body
+    if args.encap == "ipip":
+        payload, outer_proto = inner, IPPROTO_IPIP
+    else:
+        gue = inner if args.gue_variant == 1 else struct.pack("!BBH", 0, IPPROTO_IPIP, 0) + inner
+        payload = udp_datagram(me, args.rs, sport, args.gue_port, gue, args.udp_csum)
+        outer_proto = IPPROTO_UDP
+    outer = ipv4_header(me, args.rs, len(payload), ident=ident ^ 0xFFFF, proto=outer_proto) + payload
+    frame = eth_header(rs_mac, src_mac, ETH_P_IP) + outer
+    what = (f"{args.encap}{' variant ' + str(args.gue_variant) if args.encap == 'gue' else ''} to {args.rs}: "
+            f"inner {args.inner} {me} -> {args.vip}{':' + str(args.port) if args.inner == 'syn' else ''}")
+    out = open_socket(args.iface, ETH_P_IP)
+    try:
+        out.send(frame)
+        print(f"sent {what} ({len(frame)} bytes)", flush=True)
+        deadline = time.monotonic() + args.timeout
+        while (left := deadline - time.monotonic()) > 0:
+            listen.settimeout(left)
+            try:
+                pkt = listen.recv(65535)
+            except socket.timeout:
+                break
+            if len(pkt) < 20 or socket.inet_ntoa(pkt[12:16]) != args.vip:
+                continue
+            l4 = pkt[(pkt[0] & 0x0F) * 4:]
+            if args.inner == "icmp":
+                if len(l4) >= 8 and l4[0] == 0 and struct.unpack("!H", l4[4:6])[0] == ident:
+                    print(f"reply from {args.vip}: icmp echo reply id {ident}", flush=True)
+                    return 0
+            elif len(l4) >= 14:
+                rsport, rdport = struct.unpack("!HH", l4[:4])
+                flags = l4[13]
+                if rsport == args.port and rdport == sport and flags & 0x12 == 0x12:
+                    print(f"reply from {args.vip}:{rsport}: SYN-ACK to port {sport}", flush=True)
+                    return 0
+    finally:
+        out.close()
+        listen.close()
+    print(f"no reply from {args.vip} within {args.timeout}s to {what}", flush=True)
+    return 1
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--iface", default="eth0", help="interface to send on (default eth0)")
@@ -215,8 +307,20 @@ def main(argv=None) -> int:
     h = sub.add_parser("hex", help="send one frame given as hex (whitespace ignored) --count times")
     h.add_argument("frame", help="the whole Ethernet frame in hex, destination MAC first")
     h.add_argument("--count", type=int, default=1)
+    t = sub.add_parser("tunnel", help="IPIP/GUE packet to a TUN-mode real server; wait for its answer")
+    t.add_argument("--rs", required=True, help="the real server's own address (outer destination)")
+    t.add_argument("--vip", default="192.168.100.100", help="inner destination (default 192.168.100.100)")
+    t.add_argument("--encap", choices=["ipip", "gue"], default="ipip")
+    t.add_argument("--gue-port", type=int, default=6080)
+    t.add_argument("--gue-variant", type=int, choices=[0, 1], default=0)
+    t.add_argument("--udp-csum", action="store_true", help="GUE: fill the outer UDP checksum (else 0)")
+    t.add_argument("--inner", choices=["icmp", "syn"], default="icmp")
+    t.add_argument("--port", type=int, default=80, help="inner SYN's destination port (default 80)")
+    t.add_argument("--timeout", type=float, default=3.0)
     args = p.parse_args(argv)
 
+    if args.mode == "tunnel":
+        return tunnel(args)
     if args.mode == "hex":
         try:
             frame = bytes.fromhex("".join(args.frame.split()))
