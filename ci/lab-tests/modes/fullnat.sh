@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Lab test of the FULLNAT forwarding mode: lab `fullnat`, rvsd on conf/lab-fullnat.toml (two ports,
+# two workers, local addresses 192.168.200.250-252, TOA on).
+#
+# From rvs-client, through the VIP 192.168.100.100 (the real servers have no route to the client):
+#   - ping of the VIP; a real server pings a local address (the director answers);
+#   - RR_N (8) HTTP requests: rs1 and rs2 only, alternating exactly per worker (replies that land
+#     on the other worker's queue are handed to the owner, which sends them);
+#   - TOA: captured on both real servers, the first data segment of every request carries TCP
+#     option 254 with the client's address and the port curl used;
+#   - the HTTP servers logged local addresses only;
+#   - UDP echo on :9000 naming a local address as the peer; a BIG_MB (100) MB download by sha256;
+#   - `ci/lab stop`: rvsd exits 0.
+# Output and life cycle as foundation.sh. Not run by run-all.sh until the load balancer is in.
+MODE=fullnat
+# shellcheck source-path=SCRIPTDIR source=common.bash
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+
+VIP=192.168.100.100
+CLIENT=192.168.100.2
+LOCAL_RE='192\.168\.200\.25[0-2]'
+
+lab_start fullnat
+check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
+check "ping local address 192.168.200.251 from rvs-rs1" in_ns rs1 ping -c 2 -W 2 -w 10 192.168.200.251
+
+# TOA: capture what reaches the real servers (headers only) during the round-robin requests.
+pcap_pids=()
+for rs in rs1 rs2; do
+	ip netns exec "rvs-$rs" timeout 120 tcpdump -Z root -s 160 -U -nn -i eth0 -w "$TMP/$rs.pcap" 'tcp dst port 80' 2>"$TMP/$rs.err" &
+	BG_PIDS+=($!)
+	pcap_pids+=($!)
+done
+wait_for 5 grep -q "listening on" "$TMP/rs1.err" && wait_for 5 grep -q "listening on" "$TMP/rs2.err" ||
+	echo "# warning: tcpdump on the real servers did not report readiness"
+rr_check client "http://$VIP/" "$RR_N" rs1 rs2
+# Requests with a known client port, for the TOA check.
+ports=""
+for _ in 1 2 3 4; do
+	p=$(in_ns client curl -s -o /dev/null --max-time 5 -w '%{local_port}' "http://$VIP/") && ports+="$p "
+done
+sleep 0.5
+kill -TERM "${pcap_pids[@]}" 2>/dev/null
+wait "${pcap_pids[@]}" 2>/dev/null
+for rs in rs1 rs2; do python3 "$TOOLS/pcap_toa.py" "$TMP/$rs.pcap"; done >"$TMP/toa.txt" 2>&1
+missing=""
+for p in $ports; do
+	grep -qE " toa=${CLIENT//./\\.}:$p\$" "$TMP/toa.txt" || missing+="$p "
+done
+wrong=$(grep -vE " toa=(none|${CLIENT//./\\.}:[0-9]+)\$" "$TMP/toa.txt" | head -n 3)
+if [[ -n $ports && -z $missing && -z $wrong ]]; then
+	ok "TOA: option 254 carried $CLIENT and the client's port for client ports $ports"
+else
+	not_ok "TOA: option 254 carried $CLIENT and the client's port (ports: ${ports:-none}; missing: ${missing:-none}; wrong: ${wrong:-none})"
+	show "$TMP/toa.txt"
+fi
+if grep -qE "^$LOCAL_RE:[0-9]+ > " "$TMP/toa.txt" && ! grep -vqE "^$LOCAL_RE:[0-9]+ > " "$TMP/toa.txt"; then
+	ok "segments reaching the real servers come from local addresses"
+else
+	not_ok "segments reaching the real servers come from local addresses"
+	show "$TMP/toa.txt"
+fi
+
+client_seen_check "real servers saw local addresses only" "$LOCAL_RE" \
+	"$LOGS/rs1-http80.log" "$LOGS/rs2-http80.log"
+
+udp_check client "$VIP" 9000 4 "rs[12] peer=$LOCAL_RE:[0-9]+ hello-$MODE"
+
+sha=$(make_big rs1 rs2)
+download_check client "http://$VIP/big.bin" "$sha"
+rm -f "$WWW/big.bin" "$WWW"/*/big.bin
+
+stop_check
+summary
+((FAIL == 0))

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Lab test of SNAT: lab `snat`, rvsd on conf/lab-snat.toml (two ports, two workers; inside hosts
+# 192.168.200.0/24 leave through the WAN address 192.168.100.200).
+#
+# From the inside hosts rvs-in1 and rvs-in2 (default gateway 192.168.200.1, the director):
+#   - ping of the gateway;
+#   - HTTP requests to the outside server 192.168.100.50 ("srv"), which has no route to the inside
+#     network: answered, and the server logged 192.168.100.200 only;
+#   - UDP echo to the server's :9000 naming 192.168.100.200 as the peer;
+#   - a BIG_MB (100) MB download from the server by sha256;
+#   - `ci/lab stop`: rvsd exits 0.
+# Output and life cycle as foundation.sh. Not run by run-all.sh until the load balancer is in.
+MODE=snat
+# shellcheck source-path=SCRIPTDIR source=common.bash
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+
+SRV=192.168.100.50
+WAN=192.168.100.200
+
+lab_start snat
+check "ping the director's inside address 192.168.200.1 from rvs-in1" in_ns in1 ping -c 2 -W 2 -w 10 192.168.200.1
+
+for host in in1 in2; do
+	answers=""
+	for _ in 1 2 3; do
+		answers+="$(in_ns "$host" curl -sS --max-time 5 "http://$SRV/" 2>&1 | head -c 80) "
+	done
+	if [[ $answers == "srv srv srv " ]]; then
+		ok "3 HTTP requests from rvs-$host to $SRV answered"
+	else
+		not_ok "3 HTTP requests from rvs-$host to $SRV answered (got: $answers)"
+	fi
+done
+client_seen_check "the outside server saw the WAN address only" "${WAN//./\\.}" "$LOGS/srv-http80.log"
+
+udp_check in1 "$SRV" 9000 3 "srv peer=${WAN//./\\.}:[0-9]+ hello-$MODE"
+udp_check in2 "$SRV" 9000 3 "srv peer=${WAN//./\\.}:[0-9]+ hello-$MODE"
+
+sha=$(make_big srv)
+download_check in1 "http://$SRV/big.bin" "$sha"
+rm -f "$WWW/big.bin" "$WWW"/*/big.bin
+
+stop_check
+summary
+((FAIL == 0))
