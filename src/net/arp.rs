@@ -25,14 +25,28 @@ use crate::wire::{
 /// headers, zero padding after), so no driver has to pad a runt.
 pub const FRAME_LEN: usize = 60;
 
+/// What [`input`] may do with an ARP frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArpRole {
+    /// The frame arrived on this core's queue: learn, answer, count.
+    Receive,
+    /// A copy of a frame another core received: learn only (that core answered and counted).
+    Observe,
+}
+
 /// Handles an ARP frame received on `port` (Ethernet header already checked to be ARP).
 pub(crate) fn input<B: PacketBuf>(
     mut pkt: B,
     port: u16,
     now: Instant,
+    role: ArpRole,
     neigh: &mut NeighTable<B>,
     ctx: &mut Ctx<'_, impl NetIo<B>>,
 ) {
+    if role == ArpRole::Observe {
+        observe(pkt, port, now, neigh, ctx);
+        return;
+    }
     let parsed = pkt
         .data()
         .get(ethernet::HEADER_LEN..)
@@ -91,6 +105,38 @@ pub(crate) fn input<B: PacketBuf>(
     } else {
         ctx.drop(pkt, DropReason::ArpNotForUs);
     }
+}
+
+/// Learns from a copy of an ARP frame another core received, with the same merge rule, and frees
+/// it. Nothing is answered or counted as a drop: the receiving core did that.
+fn observe<B: PacketBuf>(
+    pkt: B,
+    port: u16,
+    now: Instant,
+    neigh: &mut NeighTable<B>,
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+) {
+    let parsed = pkt
+        .data()
+        .get(ethernet::HEADER_LEN..)
+        .and_then(|b| ArpPacket::new_checked(b).ok())
+        .and_then(|a| ArpRepr::parse(&a).ok());
+    if let Some(a) = parsed {
+        let our_mac = ctx.ifaces.iface(port).map(|i| i.mac);
+        let spa = a.sender_ip;
+        let for_us = matches!(ctx.ifaces.owns(a.target_ip), Some((p, _)) if p == port);
+        let learnable = Some(a.sender_mac) != our_mac
+            && a.sender_mac.is_unicast()
+            && !(spa.is_unspecified()
+                || spa.is_broadcast()
+                || spa.is_multicast()
+                || spa.is_loopback())
+            && ctx.ifaces.owns(spa).is_none();
+        if learnable && neigh.learn(spa, port, a.sender_mac, for_us, now, ctx) {
+            ctx.counters.arp_learned += 1;
+        }
+    }
+    ctx.io.free(pkt);
 }
 
 /// Writes an Ethernet header and an ARP packet at the start of `data`; false if it is too short.

@@ -38,4 +38,4 @@ pub use neigh::{
     NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh,
 };
 pub use route::{Route, RouteError, RouteHit, RouteTable};
-pub use stack::{Input, Stack};
+pub use stack::{is_arp_frame, Input, Stack};

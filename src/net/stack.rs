@@ -81,6 +81,14 @@ impl<B: PacketBuf> Stack<B> {
         arp::send_gratuitous(&mut Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io });
     }
 
+    /// Learns from a copy of an ARP frame that another core received on `port` (RSS sends all
+    /// ARP to one queue, while every core keeps its own neighbour table). Answers nothing and
+    /// counts no drop; the copy is freed. See [`is_arp_frame`].
+    pub fn observe_arp(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
+        arp::input(pkt, port, now, arp::ArpRole::Observe, &mut self.neigh, &mut ctx);
+    }
+
     /// Runs the neighbour timers (probe retries, failures, expiry). Call every few milliseconds.
     pub fn poll(&mut self, now: Instant, io: &mut impl NetIo<B>) {
         self.neigh.poll(now, &mut Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io });
@@ -103,7 +111,7 @@ impl<B: PacketBuf> Stack<B> {
         match ethertype {
             EtherType::Arp => {
                 let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
-                arp::input(pkt, port, now, &mut self.neigh, &mut ctx);
+                arp::input(pkt, port, now, arp::ArpRole::Receive, &mut self.neigh, &mut ctx);
                 Input::Consumed
             }
             EtherType::Ipv4 => self.ipv4_input(port, our_mac, pkt, io),
@@ -446,6 +454,49 @@ mod tests {
     }
 
     #[test]
+    fn observed_arp_copy_teaches_this_core_and_answers_nothing() {
+        // Core B queued packets for PEER; the ARP reply arrived on core A's queue and a copy
+        // reaches core B through observe_arp.
+        let mut b = stack();
+        let mut io = TestIo::default();
+        let t0 = Instant::from_secs(10);
+        b.send_ipv4(outgoing(PEER, 1), PEER, t0, &mut io);
+        io.tx.clear();
+        let rep = eth(MAC0, PEER_MAC, 0x0806, &arp(2, PEER_MAC, PEER, MAC0, HOST0));
+        assert!(is_arp_frame(&rep));
+        b.observe_arp(0, buf(&rep), t0, &mut io);
+        assert_eq!(io.tx.len(), 1, "only the released packet goes out");
+        assert_eq!(&data(&io.tx[0].1)[0..6], &PEER_MAC.0);
+        assert_eq!(io.freed.len(), 1, "the copy is freed");
+        assert!(io.dropped.is_empty());
+        assert_eq!(b.counters().arp_requests_answered, 0);
+
+        // A request for our address seen as a copy: learned (addressed to us), never answered.
+        let mut c = stack();
+        let mut io = TestIo::default();
+        let req = eth(
+            MacAddr::BROADCAST,
+            PEER_MAC,
+            0x0806,
+            &arp(1, PEER_MAC, PEER, MacAddr::ZERO, HOST0),
+        );
+        c.observe_arp(0, buf(&req), t0, &mut io);
+        assert!(io.tx.is_empty());
+        assert_eq!(c.counters().arp_learned, 1);
+        // A request for someone else from a stranger: nothing learned, nothing counted.
+        let other = eth(
+            MacAddr::BROADCAST,
+            PEER_MAC,
+            0x0806,
+            &arp(1, PEER_MAC, CLIENT, MacAddr::ZERO, Ipv4Addr::new(10, 0, 0, 99)),
+        );
+        c.observe_arp(0, buf(&other), t0, &mut io);
+        assert_eq!(c.counters().arp_learned, 1);
+        assert_eq!(c.counters().total_drops(), 0);
+        assert!(!is_arp_frame(&eth(MAC0, PEER_MAC, 0x0800, &[0; 20])));
+    }
+
+    #[test]
     fn send_ipv4_resolves_then_releases() {
         let mut s = stack();
         let mut io = TestIo::default();
@@ -656,4 +707,11 @@ mod tests {
             prop_assert_eq!(inputs + io.allocs, io.tx.len() + io.dropped.len() + io.freed.len() + returned);
         }
     }
+}
+
+/// Whether `frame` is an Ethernet frame carrying ARP (the cheap test the worker makes before it
+/// hands copies of ARP frames to the other cores).
+#[inline]
+pub fn is_arp_frame(frame: &[u8]) -> bool {
+    frame.get(12..14) == Some(&[0x08, 0x06][..])
 }
