@@ -263,6 +263,13 @@ fn ipv4_reason(e: wire::Error) -> DropReason {
     }
 }
 
+/// Whether `frame` is an Ethernet frame carrying ARP (the cheap test the worker makes before it
+/// hands copies of ARP frames to the other cores).
+#[inline]
+pub fn is_arp_frame(frame: &[u8]) -> bool {
+    frame.get(12..14) == Some(&[0x08, 0x06][..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,11 +714,4 @@ mod tests {
             prop_assert_eq!(inputs + io.allocs, io.tx.len() + io.dropped.len() + io.freed.len() + returned);
         }
     }
-}
-
-/// Whether `frame` is an Ethernet frame carrying ARP (the cheap test the worker makes before it
-/// hands copies of ARP frames to the other cores).
-#[inline]
-pub fn is_arp_frame(frame: &[u8]) -> bool {
-    frame.get(12..14) == Some(&[0x08, 0x06][..])
 }
