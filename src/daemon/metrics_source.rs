@@ -21,13 +21,24 @@ impl DirectorMetrics {
     }
 
     fn core_families(&self, out: &mut Vec<MetricFamily>) {
-        let loop_metrics: [(LoopStat, &str, &str); 6] = [
+        let loop_metrics: [(LoopStat, &str, &str); 9] = [
             (LoopStat::BusyPolls, "rvs_core_busy_polls_total", "Polls that received packets."),
             (LoopStat::IdlePolls, "rvs_core_idle_polls_total", "Polls that received nothing."),
             (LoopStat::Sleeps, "rvs_core_sleeps_total", "Idle-backoff sleeps."),
             (LoopStat::RxPackets, "rvs_core_rx_packets_total", "Packets received by the worker."),
             (LoopStat::TxPackets, "rvs_core_tx_packets_total", "Packets sent by the worker."),
             (LoopStat::TxDropped, "rvs_core_tx_dropped_total", "Packets dropped: tx ring full."),
+            (LoopStat::CrossedIn, "rvs_core_crossed_in_total", "Packets taken from other cores."),
+            (
+                LoopStat::ArpCopiesLost,
+                "rvs_core_arp_copies_lost_total",
+                "ARP copies for other cores that could not be queued.",
+            ),
+            (
+                LoopStat::RedirectsLost,
+                "rvs_core_redirects_lost_total",
+                "Packets for another core dropped: its ring was full.",
+            ),
         ];
         for (stat, name, help) in loop_metrics {
             let mut f = Family::counter(name, help);

@@ -13,6 +13,7 @@ pub use plumbing::{build_ifaces, build_routes, neigh_params, static_neighs};
 
 use crate::config::Config;
 use crate::dataplane::backoff::{BackoffParams, IdleBackoff};
+use crate::dataplane::crossing::Crossing;
 use crate::dataplane::pipeline::Pipeline;
 use crate::dataplane::stats::CoreStats;
 use crate::dataplane::worker::{RxSlot, Worker};
@@ -27,6 +28,9 @@ use tracing::{info, warn};
 /// Bytes of buffer per mbuf: DPDK's default (2048 of data + 128 of headroom), enough for a
 /// 1500-byte MTU frame. Jumbo MTUs need a larger value.
 const MBUF_DATA_ROOM: u16 = 2048 + 128;
+
+/// Packets each ring between two worker cores holds.
+const CROSSING_RING_SIZE: u32 = 1024;
 
 /// Why the director could not start.
 #[derive(Debug, Error)]
@@ -146,7 +150,9 @@ impl Director {
             .dataplane()
             .idle_backoff
             .map(|b| BackoffParams { empty_polls: b.empty_polls, sleep: b.sleep });
+        let mut crossings = Crossing::build(cfg.workers().len(), CROSSING_RING_SIZE)?.into_iter();
         for (core, w) in cfg.workers().iter().enumerate() {
+            let crossing = crossings.next().unwrap_or_default();
             let mut rx = Vec::new();
             for q in &w.rx {
                 let port = self.port_mut(q.port)?;
@@ -168,6 +174,7 @@ impl Director {
                 Pipeline::new(stack),
                 IdleBackoff::new(backoff),
                 core == 0,
+                crossing,
                 stats,
                 self.stop.clone(),
             );

@@ -43,6 +43,11 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
+    /// Learns from a copy of an ARP frame another core received on `port`.
+    pub fn observe_arp(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        self.stack.observe_arp(port, pkt, now, io);
+    }
+
     /// Runs timers (neighbour probes and expiry).
     pub fn poll(&mut self, now: Instant, io: &mut impl NetIo<B>) {
         self.stack.poll(now, io);

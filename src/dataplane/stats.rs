@@ -24,6 +24,12 @@ pub struct LoopCounters {
     pub tx_packets: u64,
     /// Packets dropped because the NIC's tx ring stayed full.
     pub tx_dropped: u64,
+    /// Packets taken from other cores' rings (redirects and ARP copies).
+    pub crossed_in: u64,
+    /// ARP copies for other cores that could not be made or queued.
+    pub arp_copies_lost: u64,
+    /// Packets for another core dropped because its ring was full.
+    pub redirects_lost: u64,
 }
 
 /// A slot per counter; the layout is fixed so a reader can walk it by index.
@@ -42,17 +48,26 @@ pub enum LoopStat {
     TxPackets,
     /// See [`LoopCounters::tx_dropped`].
     TxDropped,
+    /// See [`LoopCounters::crossed_in`].
+    CrossedIn,
+    /// See [`LoopCounters::arp_copies_lost`].
+    ArpCopiesLost,
+    /// See [`LoopCounters::redirects_lost`].
+    RedirectsLost,
 }
 
 impl LoopStat {
     /// Every loop counter, in slot order.
-    pub const ALL: [LoopStat; 6] = [
+    pub const ALL: [LoopStat; 9] = [
         Self::BusyPolls,
         Self::IdlePolls,
         Self::Sleeps,
         Self::RxPackets,
         Self::TxPackets,
         Self::TxDropped,
+        Self::CrossedIn,
+        Self::ArpCopiesLost,
+        Self::RedirectsLost,
     ];
 
     /// The counter's value in `c`.
@@ -64,6 +79,9 @@ impl LoopStat {
             Self::RxPackets => c.rx_packets,
             Self::TxPackets => c.tx_packets,
             Self::TxDropped => c.tx_dropped,
+            Self::CrossedIn => c.crossed_in,
+            Self::ArpCopiesLost => c.arp_copies_lost,
+            Self::RedirectsLost => c.redirects_lost,
         }
     }
 }
@@ -224,9 +242,12 @@ mod tests {
             rx_packets: 4,
             tx_packets: 5,
             tx_dropped: 6,
+            crossed_in: 7,
+            arp_copies_lost: 8,
+            redirects_lost: 9,
         };
         let v: Vec<u64> = LoopStat::ALL.iter().map(|s| s.get(&c)).collect();
-        assert_eq!(v, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(v, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //! only here, by the position of each [`TxQueue`] in the worker's tx list.
 
 use super::backoff::IdleBackoff;
+use super::crossing::{Arrival, Crossing};
 use super::pipeline::Pipeline;
 use super::stats::{net_slots, CoreStats, LoopCounters, LoopStat};
+use crate::buf::PacketBuf;
 use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxQueue};
-use crate::net::{DropReason, NetIo};
+use crate::net::{is_arp_frame, DropReason, NetIo};
 use crate::time::{self, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,6 +47,7 @@ pub struct Worker {
     pipeline: Pipeline<Mbuf>,
     backoff: IdleBackoff,
     announce: bool,
+    crossing: Crossing,
     counters: LoopCounters,
     stats: Arc<CoreStats>,
     stop: Arc<AtomicBool>,
@@ -63,6 +66,7 @@ impl Worker {
         pipeline: Pipeline<Mbuf>,
         backoff: IdleBackoff,
         announce: bool,
+        crossing: Crossing,
         stats: Arc<CoreStats>,
         stop: Arc<AtomicBool>,
     ) -> Self {
@@ -76,6 +80,7 @@ impl Worker {
             pipeline,
             backoff,
             announce,
+            crossing,
             counters: LoopCounters::default(),
             stats,
             stop,
@@ -125,10 +130,11 @@ impl Worker {
         self.counters
     }
 
-    /// Polls every rx queue once, processes what arrived and flushes tx. Returns packets received.
+    /// Polls the other cores' rings and every rx queue once, processes what arrived and flushes
+    /// tx. Returns packets received (from the NIC and from other cores).
     pub fn poll_once(&mut self, now: Instant) -> usize {
         let mut batch: MbufBatch = MbufBatch::default();
-        let mut got = 0;
+        let mut got = self.poll_crossings(&mut batch, now);
         for i in 0..self.rx.len() {
             let Some(slot) = self.rx.get_mut(i) else { break };
             let port = slot.port;
@@ -137,8 +143,14 @@ impl Worker {
                 continue;
             }
             got += n;
+            let share = self.crossing.has_peers();
             let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
             for pkt in batch.drain() {
+                if share && is_arp_frame(pkt.data()) {
+                    let pool = io.pool;
+                    let lost = self.crossing.share_arp(port, pkt.data(), || pool.alloc());
+                    io.counters.arp_copies_lost += lost;
+                }
                 self.pipeline.input(port, pkt, now, &mut io);
             }
             let full = io.tx_full;
@@ -152,6 +164,24 @@ impl Worker {
             self.counters.idle_polls += 1;
         }
         got
+    }
+
+    /// Takes what other cores handed over: ARP copies to learn from, redirected packets to
+    /// process as if received here.
+    fn poll_crossings(&mut self, batch: &mut MbufBatch, now: Instant) -> usize {
+        if !self.crossing.has_peers() {
+            return 0;
+        }
+        let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+        let pipeline = &mut self.pipeline;
+        let n = self.crossing.drain(batch, |kind, port, pkt| match kind {
+            Arrival::ArpCopy => pipeline.observe_arp(port, pkt, now, &mut io),
+            Arrival::Redirect => pipeline.input(port, pkt, now, &mut io),
+        });
+        let full = io.tx_full;
+        self.count_tx_full(full);
+        self.counters.crossed_in += n as u64;
+        n
     }
 
     /// Hands every waiting packet to its tx queue once; what the NIC does not take stays queued.
