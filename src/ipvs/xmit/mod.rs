@@ -112,7 +112,9 @@ pub enum XmitError {
 }
 
 pub mod dr;
+pub mod fullnat;
 pub mod nat;
 mod rewrite;
+pub mod snat;
 #[cfg(test)]
 mod testutil;
