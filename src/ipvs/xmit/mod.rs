@@ -148,3 +148,123 @@ pub fn forward<B: PacketBuf>(
         FwdMethod::Snat => snat::xmit(pkt, l3, ctx),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::buf::VecBuf;
+    use proptest::prelude::*;
+
+    const MODES: [FwdMethod; 5] =
+        [FwdMethod::Nat, FwdMethod::Dr, FwdMethod::Tun, FwdMethod::FullNat, FwdMethod::Snat];
+
+    fn arb_ctx() -> impl Strategy<Value = XmitCtx> {
+        let sock = || any::<([u8; 4], u16)>().prop_map(|(a, p)| sa(a, p));
+        let encap = prop_oneof![
+            Just(TunEncap::Ipip),
+            (any::<u16>(), 0u8..3).prop_map(|(port, c)| TunEncap::Gue {
+                port,
+                csum: [TunCsum::NoCsum, TunCsum::Csum, TunCsum::RemCsum][usize::from(c)],
+            }),
+        ];
+        (
+            (any::<bool>(), prop_oneof![Just(1u8), Just(6u8), Just(17u8), any::<u8>()]),
+            (sock(), sock(), sock(), proptest::option::of(sock())),
+            proptest::option::of((encap, any::<[u8; 4]>())),
+            (any::<u16>(), any::<bool>()),
+        )
+            .prop_map(|((out, proto), (client, vip, dest, local), tun, (mtu, toa))| {
+                XmitCtx {
+                    dir: if out { Direction::Out } else { Direction::In },
+                    proto,
+                    client,
+                    vip,
+                    dest,
+                    local,
+                    tun: tun.map(|(e, a)| (e, a.into())),
+                    mtu,
+                    toa,
+                }
+            })
+    }
+
+    /// A well-formed frame of any kind the modes see, so mutations reach deep checks.
+    fn arb_frame() -> impl Strategy<Value = Vec<u8>> {
+        let sock = || any::<([u8; 4], u16)>().prop_map(|(a, p)| sa(a, p));
+        (sock(), sock(), 0u8..5, proptest::collection::vec(any::<u8>(), 0..80), any::<u8>())
+            .prop_map(|(s, d, kind, payload, flags)| match kind {
+                0 => Spec::tcp(s, d, flags, &payload).frame(),
+                1 => Spec::udp(s, d, &payload).frame(),
+                2 => Spec::echo(s, d, flags & 1 == 0, &payload).frame(),
+                3 => {
+                    let q = Spec::tcp(d, s, flags, &payload).ip();
+                    icmp_error(s.ip().octets(), d.ip().octets(), 3, 4, [0, 0, 5, 0], &q)
+                }
+                _ => {
+                    let q = Spec::udp(d, s, &payload).ip();
+                    let cut = q.len().min(28 + usize::from(flags % 8));
+                    icmp_error(s.ip().octets(), d.ip().octets(), 11, 0, [0; 4], &q[..cut])
+                }
+            })
+    }
+
+    /// Every mode and the ICMP translation on `bytes`: no panic, and a refusal leaves the
+    /// buffer as it was.
+    fn every_mode_on(bytes: &[u8], l3: usize, headroom: usize, cx: &XmitCtx) {
+        let mut base = VecBuf::with_capacity(headroom, headroom + bytes.len() + 64);
+        base.append(bytes.len()).unwrap().copy_from_slice(bytes);
+        for fwd in MODES {
+            let mut b = base.clone();
+            if forward(fwd, &mut b, l3, cx).is_err() {
+                assert_eq!(b, base, "{fwd:?} refused but changed the buffer");
+            }
+            let mut b = base.clone();
+            if icmp::translate(fwd, &mut b, l3, cx).is_err() {
+                assert_eq!(b, base, "{fwd:?} translate refused but changed the buffer");
+            }
+        }
+        let _ = icmp::embedded_tuple(bytes, l3);
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..120), l3 in 0usize..80,
+            headroom in 0usize..40, cx in arb_ctx(),
+        ) {
+            every_mode_on(&bytes, l3, headroom, &cx);
+        }
+
+        #[test]
+        fn mutated_packets_never_panic(
+            frame in arb_frame(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in any::<usize>(), headroom in 0usize..40, cx in arb_ctx(),
+        ) {
+            let mut f = frame;
+            for (at, v) in flips {
+                let n = f.len();
+                f[at % n] = v;
+            }
+            let keep = f.len() - cut % 8;
+            f.truncate(keep);
+            every_mode_on(&f, L3, headroom, &cx);
+        }
+    }
+
+    #[test]
+    fn forward_dispatches_by_mode() {
+        let spec = Spec::tcp(client(), vip(), SYN, &[]);
+        let route = |fwd| {
+            let mut b = VecBuf::from_slice(&spec.frame());
+            forward(fwd, &mut b, L3, &ctx(Direction::In, 6)).map(|x| (x.route_to, b.len()))
+        };
+        let len = spec.frame().len();
+        assert_eq!(route(FwdMethod::Nat), Ok((*rs().ip(), len)));
+        assert_eq!(route(FwdMethod::Dr), Ok((*rs().ip(), len)));
+        assert_eq!(route(FwdMethod::Tun), Ok((*rs().ip(), len + 20)));
+        assert_eq!(route(FwdMethod::FullNat), Ok((*rs().ip(), len)));
+        // SNAT routes to the packet's own destination (here the VIP of the test frame).
+        assert_eq!(route(FwdMethod::Snat), Ok((*vip().ip(), len)));
+    }
+}
