@@ -3,8 +3,12 @@
 //!
 //! - `In` (client:cport -> VIP:vport): source becomes the local address and port
 //!   (`ctx.local`), destination RS:port; `route_to` is the real server. With `ctx.toa` the
-//!   client's address is put in a TOA option (see [`crate::ipvs::toa`]) when the packet is a
-//!   TCP segment carrying data; [`Xmit::toa_inserted`] tells the caller it is done.
+//!   client's address is put in a TOA option (see [`crate::ipvs::toa`]) in any TCP segment
+//!   but a SYN or RST: the handshake-completing ACK too, as the real server's TOA module reads
+//!   the option from the segment that creates its socket (that ACK, or the first data segment
+//!   when the ACK was lost). [`Xmit::toa_inserted`] says the option is in this packet; the
+//!   caller decides how long to keep asking (`ctx.toa`), at least until a segment carrying
+//!   data has had it.
 //! - `Out` (RS:port -> laddr:lport): source becomes VIP:vport, destination client:cport;
 //!   `route_to` is the client.
 //!
@@ -16,6 +20,10 @@ use super::rewrite::{self, PROTO_TCP, PROTO_UDP};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 use crate::ipvs::toa::{self, ToaOutcome};
+use crate::wire::Ipv4Packet;
+
+const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
 
 /// Rewrites one FULLNAT packet in place; see the module doc. On error the buffer is unchanged.
 /// `ctx.local` is required ([`XmitError::Malformed`] without it).
@@ -31,12 +39,7 @@ pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit,
     match ctx.dir {
         Direction::In => {
             rewrite::nat(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
-            let toa_inserted = ctx.toa
-                && ctx.proto == PROTO_TCP
-                && matches!(
-                    toa::insert_toa(pkt, l3, ctx.client, usize::from(ctx.mtu)),
-                    ToaOutcome::Inserted | ToaOutcome::Replaced
-                );
+            let toa_inserted = ctx.toa && ctx.proto == PROTO_TCP && add_toa(pkt, l3, ctx);
             Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted })
         }
         Direction::Out => {
@@ -44,6 +47,56 @@ pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit,
             Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false })
         }
     }
+}
+
+/// Puts the client's address in a TOA option of the (already rewritten) TCP segment at `l3`
+/// unless it is a SYN or RST; whether the option is now there.
+///
+/// [`toa::insert_toa`] only takes segments with payload, but the real server's TOA module
+/// reads the option from the ACK that completes the handshake, which has none. For such a
+/// segment two zero bytes stand in as payload while it runs: zeros add nothing to the
+/// checksum, and the Total Length (and so the pseudo-header length) is raised and lowered
+/// again without touching either checksum, so the incremental updates insert_toa makes
+/// account for exactly its own change.
+fn add_toa<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> bool {
+    const STAND_IN: usize = 2;
+    let Ok(ip) = rewrite::check_ipv4(pkt.data(), l3) else {
+        return false;
+    };
+    let tcp_at = l3 + ip.hl;
+    let (Some(&doff), Some(&flags)) = (pkt.data().get(tcp_at + 12), pkt.data().get(tcp_at + 13))
+    else {
+        return false;
+    };
+    if flags & (TCP_SYN | TCP_RST) != 0 {
+        return false;
+    }
+    let mtu = usize::from(ctx.mtu);
+    let done = |o: ToaOutcome| matches!(o, ToaOutcome::Inserted | ToaOutcome::Replaced);
+    if ip.hl + usize::from(doff >> 4) * 4 < ip.total {
+        return done(toa::insert_toa(pkt, l3, ctx.client, mtu));
+    }
+    let end = l3 + ip.total;
+    if ip.total + STAND_IN + toa::TOA_LEN > usize::from(u16::MAX) {
+        return false;
+    }
+    if pkt.set_len(end + STAND_IN).is_err() {
+        return false;
+    }
+    if let Some(b) = pkt.data_mut().get_mut(end..end + STAND_IN) {
+        b.fill(0);
+    }
+    let set_total = |pkt: &mut B, total: usize| {
+        if let Some(h) = pkt.data_mut().get_mut(l3..l3 + ip.hl) {
+            Ipv4Packet::new_unchecked(h).set_total_len(total as u16);
+        }
+    };
+    set_total(pkt, ip.total + STAND_IN);
+    let outcome = toa::insert_toa(pkt, l3, ctx.client, mtu + STAND_IN);
+    let grown = if outcome == ToaOutcome::Inserted { toa::TOA_LEN } else { 0 };
+    set_total(pkt, ip.total + grown);
+    let _ = pkt.set_len(end + grown);
+    done(outcome)
 }
 
 #[cfg(test)]
@@ -91,13 +144,45 @@ mod tests {
         let cout = ctx(Direction::Out, 6);
         check(&Spec::tcp(c, v, SYN, &[]), &cin, l, r, false);
         check(&Spec::tcp(r, l, SYN | ACK, &[]), &cout, v, c, false);
-        check(&Spec::tcp(c, v, ACK, &[]), &cin, l, r, false);
         check(&Spec::tcp(c, v, PSH | ACK, b"GET / HTTP/1.0\r\n\r\n"), &cin, l, r, true);
         let cin_done = XmitCtx { toa: false, ..cin };
         check(&Spec::tcp(c, v, PSH | ACK, b"more"), &cin_done, l, r, false);
         check(&Spec::tcp(r, l, PSH | ACK, b"HTTP/1.0 200 OK\r\n\r\n"), &cout, v, c, false);
         check(&Spec::tcp(c, v, FIN | ACK, &[]), &cin_done, l, r, false);
         check(&Spec::tcp(r, l, FIN | ACK, &[]), &cout, v, c, false);
+    }
+
+    #[test]
+    fn toa_on_the_handshake_ack_but_never_on_syn_or_rst() {
+        let (c, v, r, l) = (client(), vip(), rs(), laddr());
+        let cin = XmitCtx { toa: true, ..ctx(Direction::In, 6) };
+        check(&Spec::tcp(c, v, ACK, &[]), &cin, l, r, true);
+        check(&Spec::tcp(c, v, SYN, &[]), &cin, l, r, false);
+        check(&Spec::tcp(c, v, 0x04 | ACK, &[]), &cin, l, r, false);
+        // With Ethernet padding behind the pure ACK, and with an odd payload.
+        let spec = Spec::tcp(c, v, ACK, &[]);
+        let mut f = spec.frame();
+        f.extend_from_slice(&[0x55; 6]);
+        let mut b = VecBuf::from_slice(&f);
+        assert!(xmit(&mut b, L3, &cin).unwrap().toa_inserted);
+        assert_checksums(&b.data()[L3..]);
+        assert_eq!(b.len(), L3 + 48);
+        check(&Spec::tcp(c, v, PSH | ACK, b"odd"), &cin, l, r, true);
+        // A pure ACK too big for the MTU with the option goes without it.
+        let small = XmitCtx { mtu: 47, ..cin };
+        check(&Spec::tcp(c, v, ACK, &[]), &small, l, r, false);
+        // A client-sent TOA in a pure ACK is overwritten with the real address.
+        let mut forged = Spec::tcp(c, v, ACK, &[]);
+        forged.options = vec![254, 8, 0, 1, 1, 2, 3, 4];
+        let mut b = VecBuf::from_slice(&forged.frame());
+        assert!(xmit(&mut b, L3, &cin).unwrap().toa_inserted);
+        let ip = &b.data()[L3..];
+        assert_checksums(ip);
+        assert_eq!(seen(ip).total, 48, "replaced in place");
+        let mut want = vec![254, 8];
+        want.extend_from_slice(&c.port().to_be_bytes());
+        want.extend_from_slice(&c.ip().octets());
+        assert_eq!(&ip[40..48], &want[..]);
     }
 
     #[test]
@@ -143,7 +228,7 @@ mod tests {
             let sn = seen(ip);
             let want = if out { (v, c) } else { (l, r) };
             prop_assert_eq!((sn.src, sn.dst, x.route_to), (want.0, want.1, *want.1.ip()));
-            prop_assert_eq!(x.toa_inserted, toa && !udp && !out && !payload.is_empty());
+            prop_assert_eq!(x.toa_inserted, toa && !udp && !out);
         }
     }
 }

@@ -62,8 +62,9 @@ pub struct XmitCtx {
     pub tun: Option<(TunEncap, Ipv4Addr)>,
     /// MTU of the port the packet will leave by (for TUN's fragmentation-needed check).
     pub mtu: u16,
-    /// FULLNAT: insert TOA (client address as TCP option 254) if this packet carries data and
-    /// the connection has not had it yet.
+    /// FULLNAT: insert TOA (client address as TCP option 254) into this packet if it is a TCP
+    /// segment other than SYN or RST (see [`fullnat`]); the caller keeps it set until a
+    /// data-bearing segment has had it.
     pub toa: bool,
 }
 
