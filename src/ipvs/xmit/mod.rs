@@ -6,6 +6,13 @@
 //! load balancer) owns those, and hands the rewritten packet to the L2/L3 stack with the
 //! [`Xmit::route_to`] address, which the stack routes and resolves with ARP.
 //!
+//! Beside the modes, [`icmp`] finds the connection an ICMP error is about and translates the
+//! error to match the mode; the steps they share (checks, the incremental rewrite) are in
+//! `rewrite.rs`. Common rules, as in the kernel's IPVS: every mode decrements the TTL (the
+//! inner one for TUN) and refuses a packet that would reach zero ([`XmitError::TtlExpired`]),
+//! checks the egress MTU, and refuses fragments; a refused packet is left byte for byte as it
+//! came.
+//!
 //! Buffer convention: the packet arrives as a whole Ethernet frame (`l3` is the offset of the
 //! IPv4 header, 14 without VLAN) and leaves the same way, with the Ethernet header's bytes still
 //! reserved in front of the (possibly new, outer) IPv4 header for the stack to fill in. Every
