@@ -6,6 +6,13 @@
 //! load balancer) owns those, and hands the rewritten packet to the L2/L3 stack with the
 //! [`Xmit::route_to`] address, which the stack routes and resolves with ARP.
 //!
+//! Beside the modes, [`icmp`] finds the connection an ICMP error is about and translates the
+//! error to match the mode; the steps they share (checks, the incremental rewrite) are in
+//! `rewrite.rs`. Common rules, as in the kernel's IPVS: every mode decrements the TTL (the
+//! inner one for TUN) and refuses a packet that would reach zero ([`XmitError::TtlExpired`]),
+//! checks the egress MTU, and refuses fragments; a refused packet is left byte for byte as it
+//! came.
+//!
 //! Buffer convention: the packet arrives as a whole Ethernet frame (`l3` is the offset of the
 //! IPv4 header, 14 without VLAN) and leaves the same way, with the Ethernet header's bytes still
 //! reserved in front of the (possibly new, outer) IPv4 header for the stack to fill in. Every
@@ -62,8 +69,9 @@ pub struct XmitCtx {
     pub tun: Option<(TunEncap, Ipv4Addr)>,
     /// MTU of the port the packet will leave by (for TUN's fragmentation-needed check).
     pub mtu: u16,
-    /// FULLNAT: insert TOA (client address as TCP option 254) if this packet carries data and
-    /// the connection has not had it yet.
+    /// FULLNAT: insert TOA (client address as TCP option 254) into this packet if it is a TCP
+    /// segment other than SYN or RST (see [`fullnat`]); the caller keeps it set until a
+    /// data-bearing segment has had it.
     pub toa: bool,
 }
 
@@ -97,4 +105,174 @@ pub enum XmitError {
     /// The mode does not forward in this direction (DR and TUN replies bypass the director).
     #[error("this forwarding mode does not carry packets in this direction")]
     WrongDirection,
+    /// The IPv4 TTL is 0 or 1, so forwarding would take it to zero: the caller drops the packet
+    /// and may answer with ICMP time exceeded (never for an ICMP error).
+    #[error("TTL expired in transit")]
+    TtlExpired,
+    /// The packet (encapsulated, for TUN) is larger than the egress MTU and the director does not
+    /// fragment: with DF clear the caller drops it; ICMP errors that do not fit end here too.
+    #[error("packet larger than the egress MTU, and fragmentation is not done here")]
+    TooBig,
+    /// An IPv4 fragment: the rewrite needs the transport header of a whole datagram, so the
+    /// caller reassembles first (or drops).
+    #[error("IPv4 fragment; reassemble before forwarding")]
+    Fragment,
+}
+
+pub mod dr;
+pub mod fullnat;
+pub mod icmp;
+pub mod nat;
+mod rewrite;
+pub mod snat;
+#[cfg(test)]
+mod testutil;
+pub mod tun;
+
+use crate::buf::PacketBuf;
+use crate::ipvs::conn::FwdMethod;
+
+/// Rewrites `pkt` (an Ethernet frame whose IPv4 header starts at `l3`) for the connection
+/// described by `ctx`, forwarded with `fwd`: the mode's `xmit`. On error the buffer is
+/// unchanged, byte for byte.
+///
+/// Common rules of every mode: the IPv4 TTL (the inner one for TUN) is decremented as any
+/// forwarding hop does, and a packet arriving with TTL 0 or 1 is refused with
+/// [`XmitError::TtlExpired`]; the result is checked against `ctx.mtu`
+/// ([`XmitError::FragNeeded`] with DF set, [`XmitError::TooBig`] without); fragments are
+/// refused with [`XmitError::Fragment`]; a packet whose protocol is not `ctx.proto` (NAT,
+/// FULLNAT, SNAT) is [`XmitError::Malformed`].
+pub fn forward<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    match fwd {
+        FwdMethod::Nat => nat::xmit(pkt, l3, ctx),
+        FwdMethod::Dr => dr::xmit(pkt, l3, ctx),
+        FwdMethod::Tun => tun::xmit(pkt, l3, ctx),
+        FwdMethod::FullNat => fullnat::xmit(pkt, l3, ctx),
+        FwdMethod::Snat => snat::xmit(pkt, l3, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::buf::VecBuf;
+    use proptest::prelude::*;
+
+    const MODES: [FwdMethod; 5] =
+        [FwdMethod::Nat, FwdMethod::Dr, FwdMethod::Tun, FwdMethod::FullNat, FwdMethod::Snat];
+
+    fn arb_ctx() -> impl Strategy<Value = XmitCtx> {
+        let sock = || any::<([u8; 4], u16)>().prop_map(|(a, p)| sa(a, p));
+        let encap = prop_oneof![
+            Just(TunEncap::Ipip),
+            (any::<u16>(), 0u8..3).prop_map(|(port, c)| TunEncap::Gue {
+                port,
+                csum: [TunCsum::NoCsum, TunCsum::Csum, TunCsum::RemCsum][usize::from(c)],
+            }),
+        ];
+        (
+            (any::<bool>(), prop_oneof![Just(1u8), Just(6u8), Just(17u8), any::<u8>()]),
+            (sock(), sock(), sock(), proptest::option::of(sock())),
+            proptest::option::of((encap, any::<[u8; 4]>())),
+            (any::<u16>(), any::<bool>()),
+        )
+            .prop_map(|((out, proto), (client, vip, dest, local), tun, (mtu, toa))| {
+                XmitCtx {
+                    dir: if out { Direction::Out } else { Direction::In },
+                    proto,
+                    client,
+                    vip,
+                    dest,
+                    local,
+                    tun: tun.map(|(e, a)| (e, a.into())),
+                    mtu,
+                    toa,
+                }
+            })
+    }
+
+    /// A well-formed frame of any kind the modes see, so mutations reach deep checks.
+    fn arb_frame() -> impl Strategy<Value = Vec<u8>> {
+        let sock = || any::<([u8; 4], u16)>().prop_map(|(a, p)| sa(a, p));
+        (sock(), sock(), 0u8..5, proptest::collection::vec(any::<u8>(), 0..80), any::<u8>())
+            .prop_map(|(s, d, kind, payload, flags)| match kind {
+                0 => Spec::tcp(s, d, flags, &payload).frame(),
+                1 => Spec::udp(s, d, &payload).frame(),
+                2 => Spec::echo(s, d, flags & 1 == 0, &payload).frame(),
+                3 => {
+                    let q = Spec::tcp(d, s, flags, &payload).ip();
+                    icmp_error(s.ip().octets(), d.ip().octets(), 3, 4, [0, 0, 5, 0], &q)
+                }
+                _ => {
+                    let q = Spec::udp(d, s, &payload).ip();
+                    let cut = q.len().min(28 + usize::from(flags % 8));
+                    icmp_error(s.ip().octets(), d.ip().octets(), 11, 0, [0; 4], &q[..cut])
+                }
+            })
+    }
+
+    /// Every mode and the ICMP translation on `bytes`: no panic, and a refusal leaves the
+    /// buffer as it was.
+    fn every_mode_on(bytes: &[u8], l3: usize, headroom: usize, cx: &XmitCtx) {
+        let mut base = VecBuf::with_capacity(headroom, headroom + bytes.len() + 64);
+        base.append(bytes.len()).unwrap().copy_from_slice(bytes);
+        for fwd in MODES {
+            let mut b = base.clone();
+            if forward(fwd, &mut b, l3, cx).is_err() {
+                assert_eq!(b, base, "{fwd:?} refused but changed the buffer");
+            }
+            let mut b = base.clone();
+            if icmp::translate(fwd, &mut b, l3, cx).is_err() {
+                assert_eq!(b, base, "{fwd:?} translate refused but changed the buffer");
+            }
+        }
+        let _ = icmp::embedded_tuple(bytes, l3);
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..120), l3 in 0usize..80,
+            headroom in 0usize..40, cx in arb_ctx(),
+        ) {
+            every_mode_on(&bytes, l3, headroom, &cx);
+        }
+
+        #[test]
+        fn mutated_packets_never_panic(
+            frame in arb_frame(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in any::<usize>(), headroom in 0usize..40, cx in arb_ctx(),
+        ) {
+            let mut f = frame;
+            for (at, v) in flips {
+                let n = f.len();
+                f[at % n] = v;
+            }
+            let keep = f.len() - cut % 8;
+            f.truncate(keep);
+            every_mode_on(&f, L3, headroom, &cx);
+        }
+    }
+
+    #[test]
+    fn forward_dispatches_by_mode() {
+        let spec = Spec::tcp(client(), vip(), SYN, &[]);
+        let route = |fwd| {
+            let mut b = VecBuf::from_slice(&spec.frame());
+            forward(fwd, &mut b, L3, &ctx(Direction::In, 6)).map(|x| (x.route_to, b.len()))
+        };
+        let len = spec.frame().len();
+        assert_eq!(route(FwdMethod::Nat), Ok((*rs().ip(), len)));
+        assert_eq!(route(FwdMethod::Dr), Ok((*rs().ip(), len)));
+        assert_eq!(route(FwdMethod::Tun), Ok((*rs().ip(), len + 20)));
+        assert_eq!(route(FwdMethod::FullNat), Ok((*rs().ip(), len)));
+        // SNAT routes to the packet's own destination (here the VIP of the test frame).
+        assert_eq!(route(FwdMethod::Snat), Ok((*vip().ip(), len)));
+    }
 }
