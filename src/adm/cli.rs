@@ -517,6 +517,7 @@ impl Parser<'_> {
                     netmask,
                     one_packet: st.one_packet,
                     pe: st.pe.clone(),
+                    toa: false,
                 };
                 if key.port == 0 && spec.persistence.is_none() {
                     return Err(ModelError::ZeroPortNotPersistent.into());

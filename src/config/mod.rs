@@ -14,7 +14,10 @@
 //!
 //! The sections (see `conf/rvs.toml` for the lab and `conf/bare-metal.toml` for a real director):
 //! `[eal]`, `[[port]]`, `[[addr]]`, `[[route]]`, `[[worker]]`, `[dataplane]`, `[neigh]` with its
-//! `[[neigh.static]]` entries, `[ctrl]`, `[metrics]`.
+//! `[[neigh.static]]` entries, `[ctrl]`, `[metrics]`; and the virtual services: `[timeouts]`,
+//! `[[service]]` with its `[[service.dest]]` entries, `[[snat]]` (see [`to_toml`] for the shape).
+//! Services are checked by applying the commands `rvsadm` would send to an
+//! [`crate::adm::table::ServiceTable`], so the file and the command line obey the same rules.
 
 mod check;
 mod checked;
@@ -22,6 +25,7 @@ mod eal_args;
 mod error;
 mod ip;
 mod raw;
+mod services;
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +35,10 @@ pub use checked::{
 };
 pub use error::ConfigError;
 pub use ip::{format_mac, parse_mac, Ipv4Net, Ipv4NetError};
+pub use services::to_toml;
+
+use crate::adm::table::ServiceTable;
+use crate::ctrl::model::{SnatRule, Timeouts};
 
 /// A validated configuration. Built only by [`Config::load`] and [`Config::from_toml_str`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +53,8 @@ pub struct Config {
     neigh: NeighParams,
     ctrl: Ctrl,
     metrics: Metrics,
+    services: ServiceTable,
+    snat: Vec<SnatRule>,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -129,6 +139,22 @@ impl Config {
     /// `[metrics]`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// `[[service]]` with their dests and local addresses, and `[timeouts]`: the table the
+    /// daemon starts from, as `rvsadm -A`, `-a`, `-P` and `--set` would have built it.
+    pub fn services(&self) -> &ServiceTable {
+        &self.services
+    }
+
+    /// `[[snat]]`, in file order.
+    pub fn snat_rules(&self) -> &[SnatRule] {
+        &self.snat
+    }
+
+    /// `[timeouts]`, the defaults (900 120 300) where absent or 0.
+    pub fn timeouts(&self) -> Timeouts {
+        self.services.timeouts()
     }
 
     /// The smallest packet pool this config can run with: every rx descriptor filled, every tx

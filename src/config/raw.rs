@@ -7,6 +7,8 @@
 
 use serde::Deserialize;
 
+pub(crate) use super::services::raw::{RawService, RawSnat, RawTimeouts};
+
 /// The whole file. Array sections are named in the singular, as they are written (`[[port]]`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +31,12 @@ pub(crate) struct RawConfig {
     pub ctrl: RawCtrl,
     #[serde(default)]
     pub metrics: RawMetrics,
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+    #[serde(default, rename = "service")]
+    pub services: Vec<RawService>,
+    #[serde(default, rename = "snat")]
+    pub snats: Vec<RawSnat>,
 }
 
 /// `[eal]`: how the DPDK environment is started.

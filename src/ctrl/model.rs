@@ -300,6 +300,10 @@ pub struct ServiceSpec {
     pub one_packet: bool,
     /// Persistence engine name, if any.
     pub pe: Option<String>,
+    /// FULLNAT: carry the client's address to the real server in TCP option 254 (TOA). Not an
+    /// ipvsadm option: set from rvsd's config (`toa = true`), absent from `-S` output.
+    #[serde(default)]
+    pub toa: bool,
 }
 
 impl ServiceSpec {
@@ -313,6 +317,7 @@ impl ServiceSpec {
             netmask: Netmask::host(key.addr),
             one_packet: false,
             pe: None,
+            toa: false,
         }
     }
 
@@ -558,6 +563,38 @@ impl AddrRange {
     }
 }
 
+/// Protocols a source-NAT rule matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum SnatProto {
+    /// TCP, UDP and ICMP (the default).
+    #[default]
+    Any,
+    /// TCP only.
+    Tcp,
+    /// UDP only.
+    Udp,
+    /// ICMP only (echo; the identifier plays the port's part).
+    Icmp,
+}
+
+impl SnatProto {
+    /// Lower-case name as rvsd's config writes it: `any`, `tcp`, `udp`, `icmp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SnatProto::Any => "any",
+            SnatProto::Tcp => "tcp",
+            SnatProto::Udp => "udp",
+            SnatProto::Icmp => "icmp",
+        }
+    }
+    /// Parse `any`, `tcp`, `udp` or `icmp`.
+    pub fn from_name(s: &str) -> Option<SnatProto> {
+        [SnatProto::Any, SnatProto::Tcp, SnatProto::Udp, SnatProto::Icmp]
+            .into_iter()
+            .find(|p| p.name() == s)
+    }
+}
+
 /// A source-NAT rule: traffic matching it leaves from `out_addr`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnatRule {
@@ -565,8 +602,8 @@ pub struct SnatRule {
     pub src: Option<AddrRange>,
     /// Destination addresses matched; `None` = any.
     pub dst: Option<AddrRange>,
-    /// Protocol matched; `None` = TCP and UDP.
-    pub proto: Option<Protocol>,
+    /// Protocols matched.
+    pub proto: SnatProto,
     /// Source address used on the way out.
     pub out_addr: IpAddr,
 }

@@ -2,7 +2,8 @@
 //! rule it breaks, with the key and the fix.
 //!
 //! One file per group of sections; this one runs them in dependency order (ports before what
-//! refers to ports, addresses before routes and neighbours, workers before pool sizing).
+//! refers to ports, addresses before routes and neighbours, workers before pool sizing, addresses
+//! before the services and SNAT rules that must use them).
 
 mod dataplane;
 mod eal;
@@ -12,6 +13,7 @@ mod worker;
 
 use super::error::Invalid;
 use super::raw::RawConfig;
+use super::services::{check_services, check_snats};
 use super::Config;
 
 pub(crate) use dataplane::min_mbufs;
@@ -30,5 +32,20 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         dataplane::check_dataplane(raw.dataplane, &ports, workers.len(), neigh.pending_total)?;
     let ctrl = dataplane::check_ctrl(raw.ctrl)?;
     let metrics = dataplane::check_metrics(raw.metrics)?;
-    Ok(Config { eal, ports, addrs, routes, neighs, workers, dataplane, neigh, ctrl, metrics })
+    let services = check_services(raw.timeouts, raw.services, &addrs, &ports)?;
+    let snat = check_snats(raw.snats, &addrs, &ports)?;
+    Ok(Config {
+        eal,
+        ports,
+        addrs,
+        routes,
+        neighs,
+        workers,
+        dataplane,
+        neigh,
+        ctrl,
+        metrics,
+        services,
+        snat,
+    })
 }

@@ -2,6 +2,8 @@
 //! robustness against arbitrary text. Rejections are in `reject.rs`.
 
 mod reject;
+mod services;
+mod services_reject;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,134 @@
+//! Refusals of the service table, as config errors: ipvsadm's words, then the key and the fix.
+//!
+//! Owns the mapping from [`TableError`] and [`ModelError`] to the offending key of a
+//! `[[service]]` and what to change. The rules themselves are the table's and the model's.
+
+use crate::adm::cli::Command;
+use crate::adm::table::{ServiceTable, TableError};
+use crate::config::error::{invalid, Invalid};
+use crate::ctrl::model::{
+    ModelError, ServiceKey, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
+    SCHEDULERS,
+};
+
+/// Which command of `service[i]` the table refused.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Blame {
+    /// The service itself (`-A`).
+    Service,
+    /// `dest[k]` (`-a`).
+    Dest(usize),
+    /// `laddrs[k]` (`-P`).
+    Laddr(usize),
+}
+
+/// The key of `field` of what `blame` names in `service[i]`.
+fn key(i: usize, blame: Blame, field: &str) -> String {
+    match blame {
+        Blame::Service | Blame::Laddr(_) => format!("service[{i}].{field}"),
+        Blame::Dest(k) => format!("service[{i}].dest[{k}].{field}"),
+    }
+}
+
+/// The field a model rule is about, and how to satisfy it.
+pub(super) fn model_fix(e: &ModelError) -> (&'static str, String) {
+    match e {
+        ModelError::WeightRange(_) => {
+            ("weight", format!("give 0 to {MAX_WEIGHT} (0 takes no new connections)"))
+        }
+        ModelError::IllegalUThreshold => ("upper", format!("give 0 (no limit) to {MAX_THRESHOLD}")),
+        ModelError::IllegalLThreshold => ("lower", format!("give 0 (no limit) to {MAX_THRESHOLD}")),
+        ModelError::ThresholdOrder => {
+            ("lower", "make lower at most upper (with no upper, lower must be 0)".to_owned())
+        }
+        ModelError::ZeroPortNotPersistent => (
+            "vip",
+            "port 0 means every port and needs persistence: add persistence = 300 (seconds) or give the VIP a port".to_owned(),
+        ),
+        ModelError::OnePacketNotUdp => {
+            ("one_packet", "set proto = \"udp\" or remove one_packet".to_owned())
+        }
+        ModelError::InvalidTimeout(_) => (
+            "persistence",
+            format!("give seconds from 1 to {MAX_TIMEOUT_S}, or remove persistence"),
+        ),
+        ModelError::IllegalNetmask | ModelError::IllegalIpv6Netmask => {
+            ("netmask", "write a dotted mask such as \"255.255.255.0\"".to_owned())
+        }
+        ModelError::SchedulerNotFound => {
+            ("scheduler", format!("use one of {}", SCHEDULERS.join(", ")))
+        }
+        ModelError::InvalidSchedFlag(_) => (
+            "flags",
+            "write one flag per string: flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port".to_owned(),
+        ),
+        ModelError::IncompatibleSchedFlag(_) => (
+            "flags",
+            "sh-* flags need scheduler = \"sh\", mh-* flags scheduler = \"mh\"; others take flag-1..3".to_owned(),
+        ),
+        ModelError::DifferentFamily => {
+            ("addr", "give an IPv4 real server, or use fwd = \"tun\"".to_owned())
+        }
+        ModelError::TunnelOptionsConflict => {
+            ("tun_type", "tunnel keys need fwd = \"tun\": remove them or set fwd".to_owned())
+        }
+        ModelError::FwmarkUnsupported => {
+            ("fwmark", format!("remove fwmark and declare {FWMARK_ALTERNATIVE}"))
+        }
+    }
+}
+
+/// `e`, the table's refusal of `cmd` for `service[i]`, as a config error. `table` is the table
+/// as it was before the command: it tells which earlier entry clashes.
+pub(super) fn table_error(
+    i: usize,
+    blame: Blame,
+    cmd: &Command,
+    e: TableError,
+    table: &ServiceTable,
+) -> Invalid {
+    let service = |key: &ServiceKey| table.services().iter().position(|s| s.spec.key == *key);
+    match (e, cmd, blame) {
+        (TableError::Invalid(m), _, _) => {
+            let (field, fix) = model_fix(&m);
+            invalid(key(i, blame, field), format!("{m}: {fix}"))
+        }
+        (e @ TableError::ServiceExists, Command::AddService(spec), _) => {
+            let k = &spec.key;
+            invalid(
+                format!("service[{i}]"),
+                format!(
+                    "{e}: service[{}] is also {} {}:{}; put all its dests in one [[service]], or change proto or vip",
+                    service(k).unwrap_or(0),
+                    k.proto.services_name(),
+                    k.addr,
+                    k.port
+                ),
+            )
+        }
+        (e @ TableError::DestExists, Command::AddDest { service: svc, dest }, Blame::Dest(k)) => {
+            let j = service(svc)
+                .and_then(|s| table.services().get(s))
+                .and_then(|s| {
+                    s.dests
+                        .iter()
+                        .position(|d| d.spec.addr == dest.addr && d.spec.port == dest.port)
+                })
+                .unwrap_or(0);
+            invalid(
+                format!("service[{i}].dest[{k}].addr"),
+                format!(
+                    "{e}: dest[{j}] of this service is also {}:{}; list each real server once",
+                    dest.addr, dest.port
+                ),
+            )
+        }
+        (e @ TableError::LocalAddrExists, Command::AddLocalAddr { laddr, .. }, Blame::Laddr(k)) => {
+            invalid(
+                format!("service[{i}].laddrs[{k}]"),
+                format!("{e}: {} is listed twice; list each local address once", laddr.addr),
+            )
+        }
+        (e, _, _) => invalid(key(i, blame, "").trim_end_matches('.').to_owned(), e.to_string()),
+    }
+}
