@@ -24,6 +24,8 @@ pub struct LoopCounters {
     pub tx_packets: u64,
     /// Packets dropped because the NIC's tx ring stayed full.
     pub tx_dropped: u64,
+    /// Packets for another core freed because no redirect ring is set up.
+    pub redirect_dropped: u64,
 }
 
 /// A slot per counter; the layout is fixed so a reader can walk it by index.
@@ -224,6 +226,7 @@ mod tests {
             rx_packets: 4,
             tx_packets: 5,
             tx_dropped: 6,
+            redirect_dropped: 7,
         };
         let v: Vec<u64> = LoopStat::ALL.iter().map(|s| s.get(&c)).collect();
         assert_eq!(v, vec![1, 2, 3, 4, 5, 6]);

@@ -138,11 +138,21 @@ impl Worker {
             }
             got += n;
             let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+            let mut unplumbed = 0;
             for pkt in batch.drain() {
-                self.pipeline.input(port, pkt, now, &mut io);
+                if let Some((pkt, core)) = self.pipeline.input(port, pkt, now, &mut io) {
+                    // Hook for the per-core redirect rings: the packet belongs to worker
+                    // `core` (a FULLNAT/SNAT reply to a port it owns), whose loop feeds it to
+                    // `Pipeline::input_redirected`. Until the rings exist it is freed here and
+                    // counted (the balancer also counts it as redirected).
+                    let _ = core;
+                    drop(pkt);
+                    unplumbed += 1;
+                }
             }
             let full = io.tx_full;
             self.count_tx_full(full);
+            self.counters.redirect_dropped += unplumbed;
         }
         if got > 0 {
             self.counters.busy_polls += 1;
