@@ -97,4 +97,22 @@ pub enum XmitError {
     /// The mode does not forward in this direction (DR and TUN replies bypass the director).
     #[error("this forwarding mode does not carry packets in this direction")]
     WrongDirection,
+    /// The IPv4 TTL is 0 or 1, so forwarding would take it to zero: the caller drops the packet
+    /// and may answer with ICMP time exceeded (never for an ICMP error).
+    #[error("TTL expired in transit")]
+    TtlExpired,
+    /// The packet (encapsulated, for TUN) is larger than the egress MTU and the director does not
+    /// fragment: with DF clear the caller drops it; ICMP errors that do not fit end here too.
+    #[error("packet larger than the egress MTU, and fragmentation is not done here")]
+    TooBig,
+    /// An IPv4 fragment: the rewrite needs the transport header of a whole datagram, so the
+    /// caller reassembles first (or drops).
+    #[error("IPv4 fragment; reassemble before forwarding")]
+    Fragment,
 }
+
+pub mod dr;
+pub mod nat;
+mod rewrite;
+#[cfg(test)]
+mod testutil;

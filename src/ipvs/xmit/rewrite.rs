@@ -1,0 +1,186 @@
+//! The steps the forwarding modes share: checking that the IPv4 packet at `l3` can be forwarded
+//! (well formed, not a fragment, TTL left, fits the MTU), and the in-place address and port
+//! rewrite with RFC 1624 incremental checksums that NAT, FULLNAT and SNAT are made of.
+//!
+//! Every check runs before anything is written, so a mode that fails leaves the buffer as it
+//! was; the rewrite itself cannot fail once the checks passed.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::XmitError;
+use crate::wire::icmpv4::Message;
+use crate::wire::{Icmpv4Packet, Ipv4Packet, TcpPacket, UdpPacket};
+
+/// IP protocol numbers the modes handle.
+pub(super) const PROTO_ICMP: u8 = 1;
+pub(super) const PROTO_TCP: u8 = 6;
+pub(super) const PROTO_UDP: u8 = 17;
+
+/// Smallest MTU an IPv4 link may have (RFC 791); a fragmentation-needed MTU below it is not
+/// reported.
+pub(super) const MIN_MTU: u16 = 68;
+
+/// What the checks learnt about the IPv4 packet at `l3`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ip {
+    /// Header length.
+    pub hl: usize,
+    /// Total Length (the buffer may hold Ethernet padding after it).
+    pub total: usize,
+    pub ttl: u8,
+    pub dont_frag: bool,
+    pub proto: u8,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+}
+
+/// Views the IPv4 packet at `l3`: [`XmitError::Malformed`] unless `new_checked` accepts it,
+/// [`XmitError::Fragment`] for any fragment.
+pub(super) fn check_ipv4(data: &[u8], l3: usize) -> Result<Ip, XmitError> {
+    let bytes = data.get(l3..).ok_or(XmitError::Malformed)?;
+    let p = Ipv4Packet::new_checked(bytes).map_err(|_| XmitError::Malformed)?;
+    if p.is_fragment() {
+        return Err(XmitError::Fragment);
+    }
+    Ok(Ip {
+        hl: p.header_len(),
+        total: usize::from(p.total_len()),
+        ttl: p.ttl(),
+        dont_frag: p.dont_frag(),
+        proto: u8::from(p.protocol()),
+        src: p.src_addr(),
+        dst: p.dst_addr(),
+    })
+}
+
+/// [`XmitError::TtlExpired`] when decrementing would leave the TTL at zero.
+pub(super) fn check_ttl(ip: &Ip) -> Result<(), XmitError> {
+    if ip.ttl <= 1 {
+        return Err(XmitError::TtlExpired);
+    }
+    Ok(())
+}
+
+/// Checks that the packet plus `overhead` bytes of new outer headers fits `mtu`. Too big with
+/// DF set: [`XmitError::FragNeeded`] with the MTU the sender should use (`mtu - overhead`),
+/// unless that is below 68; otherwise [`XmitError::TooBig`].
+pub(super) fn check_mtu(ip: &Ip, mtu: u16, overhead: usize) -> Result<(), XmitError> {
+    if ip.total + overhead <= usize::from(mtu) {
+        return Ok(());
+    }
+    let inner_mtu = usize::from(mtu).saturating_sub(overhead);
+    match u16::try_from(inner_mtu) {
+        Ok(m) if ip.dont_frag && m >= MIN_MTU => Err(XmitError::FragNeeded { mtu: m }),
+        _ => Err(XmitError::TooBig),
+    }
+}
+
+/// The transport header found after the checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum L4 {
+    Tcp,
+    Udp,
+    /// ICMP echo request (`true`) or reply (`false`); the identifier stands for the ports.
+    Echo {
+        request: bool,
+    },
+}
+
+/// Checks that the packet carries `proto` with a whole transport header inside Total Length:
+/// TCP (header and options), UDP (header, Length inside the IP payload), or an ICMP echo
+/// request/reply when `allow_echo`. [`XmitError::Malformed`] otherwise.
+pub(super) fn check_l4(
+    data: &[u8],
+    l3: usize,
+    ip: &Ip,
+    proto: u8,
+    allow_echo: bool,
+) -> Result<L4, XmitError> {
+    if ip.proto != proto {
+        return Err(XmitError::Malformed);
+    }
+    let payload = data.get(l3 + ip.hl..l3 + ip.total).ok_or(XmitError::Malformed)?;
+    match proto {
+        PROTO_TCP => {
+            TcpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
+            Ok(L4::Tcp)
+        }
+        PROTO_UDP => {
+            UdpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
+            Ok(L4::Udp)
+        }
+        PROTO_ICMP if allow_echo => {
+            let icmp = Icmpv4Packet::new_checked(payload).map_err(|_| XmitError::Malformed)?;
+            match icmp.msg_type() {
+                Message::EchoRequest => Ok(L4::Echo { request: true }),
+                Message::EchoReply => Ok(L4::Echo { request: false }),
+                _ => Err(XmitError::Malformed),
+            }
+        }
+        _ => Err(XmitError::Malformed),
+    }
+}
+
+/// Decrements the TTL and replaces the source and/or destination address and port, keeping
+/// the IPv4 header checksum and the TCP/UDP checksum (pseudo-header included) right with
+/// incremental updates. For an ICMP echo the identifier is the requester's port: a request
+/// takes `new_src`'s port, a reply `new_dst`'s; the ICMP checksum covers no pseudo-header.
+///
+/// Only call after [`check_ipv4`] and [`check_l4`] accepted the same bytes.
+pub(super) fn nat(
+    data: &mut [u8],
+    l3: usize,
+    ip: &Ip,
+    l4: L4,
+    new_src: Option<SocketAddrV4>,
+    new_dst: Option<SocketAddrV4>,
+) {
+    let Some(bytes) = data.get_mut(l3..l3 + ip.total) else {
+        return;
+    };
+    let (hdr, seg) = bytes.split_at_mut(ip.hl.min(bytes.len()));
+    if hdr.len() < crate::wire::ipv4::HEADER_LEN {
+        return;
+    }
+    let mut iph = Ipv4Packet::new_unchecked(hdr);
+    iph.decrement_ttl();
+    if let Some(s) = new_src {
+        iph.rewrite_src_addr(*s.ip());
+    }
+    if let Some(d) = new_dst {
+        iph.rewrite_dst_addr(*d.ip());
+    }
+    match l4 {
+        L4::Tcp => {
+            let Ok(mut t) = TcpPacket::new_checked(seg) else { return };
+            if let Some(s) = new_src {
+                t.update_checksum_addr_v4(ip.src, *s.ip());
+                t.rewrite_src_port(s.port());
+            }
+            if let Some(d) = new_dst {
+                t.update_checksum_addr_v4(ip.dst, *d.ip());
+                t.rewrite_dst_port(d.port());
+            }
+        }
+        L4::Udp => {
+            let Ok(mut u) = UdpPacket::new_checked(seg) else { return };
+            if let Some(s) = new_src {
+                u.update_checksum_addr_v4(ip.src, *s.ip());
+                u.rewrite_src_port(s.port());
+            }
+            if let Some(d) = new_dst {
+                u.update_checksum_addr_v4(ip.dst, *d.ip());
+                u.rewrite_dst_port(d.port());
+            }
+        }
+        L4::Echo { request } => {
+            let Ok(mut e) = Icmpv4Packet::new_checked(seg) else { return };
+            let ident = if request { new_src } else { new_dst }.map(|a| a.port());
+            if let Some(id) = ident {
+                let c = crate::wire::checksum::update_u16(e.checksum(), e.echo_ident(), id);
+                e.set_echo_ident(id);
+                e.set_checksum(c);
+            }
+        }
+    }
+}
