@@ -40,7 +40,7 @@ pub enum IpvsDropReason {
     /// Packet to a local (FULLNAT/SNAT) address and port of no connection on the core that
     /// owns the port.
     NoConn,
-    /// SNAT: TTL would reach zero (an ICMP time exceeded is sent).
+    /// TTL would reach zero on the way through (an ICMP time exceeded is sent).
     Ttl,
     /// The forwarding mode could not rewrite the packet (malformed for its connection, no
     /// buffer room).
@@ -48,6 +48,8 @@ pub enum IpvsDropReason {
     /// TUN: the encapsulated packet would exceed the MTU and DF is set (an ICMP fragmentation
     /// needed is sent).
     FragNeeded,
+    /// Larger than the egress MTU with DF clear: the director does not fragment.
+    TooBig,
     /// TUN: no route to the real server to pick the outer source address from.
     NoRoute,
     /// A packet redirected from another core is not this core's either.
@@ -56,7 +58,7 @@ pub enum IpvsDropReason {
 
 impl IpvsDropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 19;
 
     /// Every reason, in discriminant order.
     pub const ALL: [IpvsDropReason; IpvsDropReason::COUNT] = [
@@ -76,6 +78,7 @@ impl IpvsDropReason {
         Self::Ttl,
         Self::XmitError,
         Self::FragNeeded,
+        Self::TooBig,
         Self::NoRoute,
         Self::RedirectLoop,
     ];
@@ -99,6 +102,7 @@ impl IpvsDropReason {
             Self::Ttl => "ttl",
             Self::XmitError => "xmit_error",
             Self::FragNeeded => "frag_needed",
+            Self::TooBig => "too_big",
             Self::NoRoute => "no_route",
             Self::RedirectLoop => "redirect_loop",
         }

@@ -507,16 +507,23 @@ fn insert_reason(e: InsertError) -> R {
 fn xmit_error_verdict(e: XmitError) -> (R, Option<IcmpError>) {
     match e {
         XmitError::FragNeeded { mtu } => (R::FragNeeded, Some(IcmpError::FragNeeded { mtu })),
-        _ => (R::XmitError, None),
+        XmitError::TtlExpired => (R::Ttl, Some(IcmpError::TimeExceeded)),
+        XmitError::TooBig => (R::TooBig, None),
+        XmitError::Fragment => (R::Fragment, None),
+        XmitError::Malformed | XmitError::NoRoom | XmitError::WrongDirection => (R::XmitError, None),
     }
 }
 
-/// Until the forwarding modes are merged: refuse everything.
+/// The forwarding mode of `fwd` (modes not merged yet refuse).
 fn xmit_forward<B: PacketBuf>(
-    _fwd: FwdMethod,
-    _pkt: &mut B,
-    _l3: usize,
-    _ctx: &XmitCtx,
+    fwd: FwdMethod,
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
 ) -> Result<xmit::Xmit, XmitError> {
-    Err(XmitError::Malformed)
+    match fwd {
+        FwdMethod::Nat => xmit::nat::xmit(pkt, l3, ctx),
+        FwdMethod::Dr => xmit::dr::xmit(pkt, l3, ctx),
+        _ => Err(XmitError::Malformed),
+    }
 }
