@@ -112,7 +112,38 @@ pub enum XmitError {
 }
 
 pub mod dr;
+pub mod fullnat;
 pub mod nat;
 mod rewrite;
+pub mod snat;
 #[cfg(test)]
 mod testutil;
+pub mod tun;
+
+use crate::buf::PacketBuf;
+use crate::ipvs::conn::FwdMethod;
+
+/// Rewrites `pkt` (an Ethernet frame whose IPv4 header starts at `l3`) for the connection
+/// described by `ctx`, forwarded with `fwd`: the mode's `xmit`. On error the buffer is
+/// unchanged, byte for byte.
+///
+/// Common rules of every mode: the IPv4 TTL (the inner one for TUN) is decremented as any
+/// forwarding hop does, and a packet arriving with TTL 0 or 1 is refused with
+/// [`XmitError::TtlExpired`]; the result is checked against `ctx.mtu`
+/// ([`XmitError::FragNeeded`] with DF set, [`XmitError::TooBig`] without); fragments are
+/// refused with [`XmitError::Fragment`]; a packet whose protocol is not `ctx.proto` (NAT,
+/// FULLNAT, SNAT) is [`XmitError::Malformed`].
+pub fn forward<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    match fwd {
+        FwdMethod::Nat => nat::xmit(pkt, l3, ctx),
+        FwdMethod::Dr => dr::xmit(pkt, l3, ctx),
+        FwdMethod::Tun => tun::xmit(pkt, l3, ctx),
+        FwdMethod::FullNat => fullnat::xmit(pkt, l3, ctx),
+        FwdMethod::Snat => snat::xmit(pkt, l3, ctx),
+    }
+}

@@ -28,6 +28,7 @@ pub(super) struct Ip {
     /// Total Length (the buffer may hold Ethernet padding after it).
     pub total: usize,
     pub ttl: u8,
+    pub ident: u16,
     pub dont_frag: bool,
     pub proto: u8,
     pub src: Ipv4Addr,
@@ -46,6 +47,7 @@ pub(super) fn check_ipv4(data: &[u8], l3: usize) -> Result<Ip, XmitError> {
         hl: p.header_len(),
         total: usize::from(p.total_len()),
         ttl: p.ttl(),
+        ident: p.ident(),
         dont_frag: p.dont_frag(),
         proto: u8::from(p.protocol()),
         src: p.src_addr(),

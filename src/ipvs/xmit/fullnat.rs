@@ -1,0 +1,149 @@
+//! FULLNAT (ipvsadm `-b` on a dest): both addresses change, so the real server needs no route
+//! back through the director: it answers the director's local address.
+//!
+//! - `In` (client:cport -> VIP:vport): source becomes the local address and port
+//!   (`ctx.local`), destination RS:port; `route_to` is the real server. With `ctx.toa` the
+//!   client's address is put in a TOA option (see [`crate::ipvs::toa`]) when the packet is a
+//!   TCP segment carrying data; [`Xmit::toa_inserted`] tells the caller it is done.
+//! - `Out` (RS:port -> laddr:lport): source becomes VIP:vport, destination client:cport;
+//!   `route_to` is the client.
+//!
+//! TCP and UDP. Both pseudo-header addresses change; each is folded into the TCP/UDP checksum
+//! incrementally along with the ports. TTL decremented, MTU checked (TOA is only added when
+//! the grown packet still fits).
+
+use super::rewrite::{self, PROTO_TCP, PROTO_UDP};
+use super::{Direction, Xmit, XmitCtx, XmitError};
+use crate::buf::PacketBuf;
+use crate::ipvs::toa::{self, ToaOutcome};
+
+/// Rewrites one FULLNAT packet in place; see the module doc. On error the buffer is unchanged.
+/// `ctx.local` is required ([`XmitError::Malformed`] without it).
+pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP) {
+        return Err(XmitError::Malformed);
+    }
+    let local = ctx.local.ok_or(XmitError::Malformed)?;
+    let ip = rewrite::check_ipv4(pkt.data(), l3)?;
+    let l4 = rewrite::check_l4(pkt.data(), l3, &ip, ctx.proto, false)?;
+    rewrite::check_ttl(&ip)?;
+    rewrite::check_mtu(&ip, ctx.mtu, 0)?;
+    match ctx.dir {
+        Direction::In => {
+            rewrite::nat(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
+            let toa_inserted = ctx.toa
+                && ctx.proto == PROTO_TCP
+                && matches!(
+                    toa::insert_toa(pkt, l3, ctx.client, usize::from(ctx.mtu)),
+                    ToaOutcome::Inserted | ToaOutcome::Replaced
+                );
+            Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted })
+        }
+        Direction::Out => {
+            rewrite::nat(pkt.data_mut(), l3, &ip, l4, Some(ctx.vip), Some(ctx.client));
+            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buf::VecBuf;
+    use crate::ipvs::xmit::testutil::*;
+    use proptest::prelude::*;
+    use std::net::SocketAddrV4;
+
+    fn check(spec: &Spec, cx: &XmitCtx, src: SocketAddrV4, dst: SocketAddrV4, toa: bool) {
+        let before = seen(&spec.ip());
+        let mut b = VecBuf::from_slice(&spec.frame());
+        let r = xmit(&mut b, L3, cx);
+        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: toa }));
+        let ip = &b.data()[L3..];
+        assert_checksums(ip);
+        let after = seen(ip);
+        let grow = if toa { 8 } else { 0 };
+        let want = Seen {
+            src,
+            dst,
+            ttl: before.ttl - 1,
+            total: before.total + grow,
+            l4_hl: before.l4_hl + grow,
+            ..before.clone()
+        };
+        assert_eq!(after, want);
+        if toa {
+            // The option sits right after the fixed TCP header (the test segments have none).
+            let opt = &ip[40..48];
+            let mut want = vec![254, 8];
+            want.extend_from_slice(&client().port().to_be_bytes());
+            want.extend_from_slice(&client().ip().octets());
+            assert_eq!(opt, &want[..]);
+        } else if spec.proto == 6 {
+            assert!(!ip[40..40 + after.l4_hl - 20].contains(&254));
+        }
+    }
+
+    #[test]
+    fn tcp_connection_both_ways_with_toa_on_first_data() {
+        let (c, v, r, l) = (client(), vip(), rs(), laddr());
+        let cin = XmitCtx { toa: true, ..ctx(Direction::In, 6) };
+        let cout = ctx(Direction::Out, 6);
+        check(&Spec::tcp(c, v, SYN, &[]), &cin, l, r, false);
+        check(&Spec::tcp(r, l, SYN | ACK, &[]), &cout, v, c, false);
+        check(&Spec::tcp(c, v, ACK, &[]), &cin, l, r, false);
+        check(&Spec::tcp(c, v, PSH | ACK, b"GET / HTTP/1.0\r\n\r\n"), &cin, l, r, true);
+        let cin_done = XmitCtx { toa: false, ..cin };
+        check(&Spec::tcp(c, v, PSH | ACK, b"more"), &cin_done, l, r, false);
+        check(&Spec::tcp(r, l, PSH | ACK, b"HTTP/1.0 200 OK\r\n\r\n"), &cout, v, c, false);
+        check(&Spec::tcp(c, v, FIN | ACK, &[]), &cin_done, l, r, false);
+        check(&Spec::tcp(r, l, FIN | ACK, &[]), &cout, v, c, false);
+    }
+
+    #[test]
+    fn toa_that_would_pass_the_mtu_is_left_out() {
+        let spec = Spec::tcp(client(), vip(), PSH | ACK, &[1; 60]);
+        let cx = XmitCtx { toa: true, mtu: 100, ..ctx(Direction::In, 6) };
+        check(&spec, &cx, laddr(), rs(), false);
+    }
+
+    #[test]
+    fn udp_both_ways() {
+        let (c, v, r, l) = (client(), vip(), rs(), laddr());
+        let cin = XmitCtx { toa: true, ..ctx(Direction::In, 17) };
+        check(&Spec::udp(c, v, b"query"), &cin, l, r, false);
+        check(&Spec::udp(r, l, b"answer"), &ctx(Direction::Out, 17), v, c, false);
+    }
+
+    #[test]
+    fn without_local_address_nothing_happens() {
+        let f = Spec::tcp(client(), vip(), SYN, &[]).frame();
+        let mut b = VecBuf::from_slice(&f);
+        let cx = XmitCtx { local: None, ..ctx(Direction::In, 6) };
+        assert_eq!(xmit(&mut b, L3, &cx), Err(XmitError::Malformed));
+        assert_eq!(b.data(), &f[..]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_tuple_keeps_checksums_right(
+            c in any::<([u8; 4], u16)>(), v in any::<([u8; 4], u16)>(), r in any::<([u8; 4], u16)>(),
+            l in any::<([u8; 4], u16)>(), payload in proptest::collection::vec(any::<u8>(), 0..64),
+            udp in any::<bool>(), out in any::<bool>(), toa in any::<bool>(),
+        ) {
+            let (c, v, r, l) = (sa(c.0, c.1), sa(v.0, v.1), sa(r.0, r.1), sa(l.0, l.1));
+            let (s, d) = if out { (r, l) } else { (c, v) };
+            let spec = if udp { Spec::udp(s, d, &payload) } else { Spec::tcp(s, d, ACK, &payload) };
+            let dir = if out { Direction::Out } else { Direction::In };
+            let cx = XmitCtx { client: c, vip: v, dest: r, local: Some(l), toa, ..ctx(dir, spec.proto) };
+            let mut b = VecBuf::from_slice(&spec.frame());
+            let x = xmit(&mut b, L3, &cx).unwrap();
+            let ip = &b.data()[L3..];
+            assert_checksums(ip);
+            let sn = seen(ip);
+            let want = if out { (v, c) } else { (l, r) };
+            prop_assert_eq!((sn.src, sn.dst, x.route_to), (want.0, want.1, *want.1.ip()));
+            prop_assert_eq!(x.toa_inserted, toa && !udp && !out && !payload.is_empty());
+        }
+    }
+}
