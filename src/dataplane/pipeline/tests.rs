@@ -789,3 +789,173 @@ proptest! {
         }
     }
 }
+
+// ---- TUN, FULLNAT, SNAT ----
+
+#[test]
+fn tun_ipip_wraps_the_request_for_the_real_server() {
+    let s = svc(Protocol::Tcp, 80, "rr");
+    let u = svc(Protocol::Udp, 53, "rr");
+    let d = [dest(3, 80, model::FwdMethod::Tunnel, 1)];
+    let ud = [dest(3, 53, model::FwdMethod::Tunnel, 1)];
+    let mut lab = Lab::new(snapshot(&[(&s, &d), (&u, &ud)], &[], &[]));
+    let syn = tcp(CLIENT, 50000, VIP, 80, SYN, 9, 0, &[]);
+    for (inner_in, state) in [
+        (syn.clone(), "SYN_RECV"),
+        (tcp(CLIENT, 50000, VIP, 80, ACK, 10, 1, b"hello"), "ESTABLISHED"),
+    ] {
+        let (port, f) = lab.one(0, &from_client(&inner_in));
+        assert_eq!(port, 1);
+        assert_eq!((mac(&f[0..6]), mac(&f[6..12])), (rs_mac(3), MAC1));
+        let outer = &f[14..34];
+        assert_eq!(outer[0], 0x45);
+        assert_eq!(naive_checksum(outer), 0, "outer IPv4 checksum");
+        assert_eq!(outer[9], 4, "IP-in-IP");
+        assert_eq!(&outer[12..16], &HOST1.octets(), "from the director's address toward the RS");
+        assert_eq!(&outer[16..20], &rs(3).octets());
+        assert_eq!(usize::from(u16::from_be_bytes([outer[2], outer[3]])), f.len() - 14);
+        // The inner packet: the original, TTL one lower, checksums valid.
+        let mut inner_frame = f[..14].to_vec();
+        inner_frame.extend_from_slice(&f[34..]);
+        let inner = seen(&inner_frame);
+        assert_eq!((inner.src, inner.sport, inner.dst, inner.dport, inner.ttl), (CLIENT, 50000, VIP, 80, 63));
+        assert_eq!(&f[34 + 20..], &inner_in[20..], "transport untouched");
+        assert_eq!(lab.states(), [state]);
+    }
+    assert_eq!(lab.dest_counts(3), (1, 0));
+    let (_, f) = lab.one(0, &from_client(&udp(CLIENT, 5000, VIP, 53, b"q")));
+    assert_eq!(f[14 + 9], 4);
+    assert_eq!(&f[34 + 20 + 8..], b"q");
+}
+
+fn fullnat_lab(range: Option<(u16, u16)>) -> Lab {
+    let s = svc(Protocol::Tcp, 80, "rr");
+    let u = svc(Protocol::Udp, 53, "rr");
+    let d = [dest(0, 8080, model::FwdMethod::FullNat, 1)];
+    let ud = [dest(0, 5353, model::FwdMethod::FullNat, 1)];
+    let mut cfg = BalancerConfig { conn_capacity: 64, hash_seed: HashSeed::from_u64(5), ..BalancerConfig::new(0, 1) };
+    if let Some((lo, hi)) = range {
+        cfg.local_ports = crate::ipvs::laddr::PortRange::new(lo, hi).unwrap();
+    }
+    Lab::with(cfg, snapshot(&[(&s, &d), (&u, &ud)], &[laddrs(&s, &[LADDR]), laddrs(&u, &[LADDR])], &[]))
+}
+
+#[test]
+fn fullnat_tcp_with_toa() {
+    let mut lab = fullnat_lab(None);
+    let (port, f) = lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, SYN, 100, 0, &[])));
+    let s = seen(&f);
+    assert_eq!(port, 1);
+    assert_eq!((s.dst_mac, s.src, s.dst, s.dport), (rs_mac(0), LADDR, rs(0), 8080));
+    let lport = s.sport;
+    assert!(lport >= 1024);
+    assert!(s.opts.is_empty(), "no TOA on a SYN");
+    let info = &lab.lb().conns_snapshot(lab.now, 10)[0];
+    assert_eq!(info.local, Some(std::net::SocketAddr::new(LADDR.into(), lport)));
+
+    let (port, f) = lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, SYN | ACK, 700, 101, &[])));
+    let r = seen(&f);
+    assert_eq!(port, 0);
+    assert_eq!((r.dst_mac, r.src, r.sport, r.dst, r.dport), (CLIENT_MAC, VIP, 80, CLIENT, 51000));
+    assert_eq!((r.flags, r.seq, r.ack), (SYN | ACK, 700, 101));
+    lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, ACK, 101, 701, &[])));
+    assert_eq!(lab.states(), ["ESTABLISHED"]);
+
+    // First data segment: TOA carries the client's address and port.
+    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, ACK | PSH, 101, 701, b"data")));
+    let s = seen(&f);
+    let mut want = vec![254, 8];
+    want.extend_from_slice(&51000u16.to_be_bytes());
+    want.extend_from_slice(&CLIENT.octets());
+    assert_eq!(s.opts, want);
+    assert_eq!((s.src, s.sport, s.payload.as_slice()), (LADDR, lport, &b"data"[..]));
+    // Then no more.
+    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, ACK | PSH, 105, 701, b"more")));
+    assert!(seen(&f).opts.is_empty());
+    let (_, f) = lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, ACK | PSH, 701, 109, b"resp")));
+    assert_eq!(seen(&f).payload, b"resp");
+
+    lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, FIN | ACK, 705, 109, &[])));
+    assert_eq!(lab.states(), ["FIN_WAIT"]);
+    lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, FIN | ACK, 109, 706, &[])));
+    assert_eq!(lab.states(), ["TIME_WAIT"]);
+    assert_eq!(lab.dest_counts(0), (0, 1));
+}
+
+#[test]
+fn fullnat_udp_and_local_ports_come_back_when_connections_end() {
+    // One local port in all.
+    let mut lab = fullnat_lab(Some((5000, 5000)));
+    let (_, f) = lab.one(0, &from_client(&udp(CLIENT, 6000, VIP, 53, b"q")));
+    let s = seen(&f);
+    assert_eq!((s.src, s.sport, s.dst, s.dport), (LADDR, 5000, rs(0), 5353));
+    let (_, f) = lab.one(1, &from_rs(0, &udp(rs(0), 5353, LADDR, 5000, b"a")));
+    let r = seen(&f);
+    assert_eq!((r.src, r.sport, r.dst, r.dport, r.payload.as_slice()), (VIP, 53, CLIENT, 6000, &b"a"[..]));
+    // A second client finds the port taken.
+    assert!(lab.send(0, &from_client(&udp(CLIENT, 6001, VIP, 53, b"q"))).is_empty());
+    assert_eq!(lab.drops(R::LaddrExhausted), 1);
+    // The first flow times out and gives its port back.
+    lab.advance(301);
+    let (_, f) = lab.one(0, &from_client(&udp(CLIENT, 6001, VIP, 53, b"q")));
+    assert_eq!(seen(&f).sport, 5000);
+}
+
+#[test]
+fn snat_takes_inside_hosts_out_through_the_wan_address() {
+    let rule = model::SnatRule {
+        src: Some(model::AddrRange { first: INSIDE.into(), last: INSIDE.into() }),
+        dst: None,
+        proto: None,
+        out_addr: WAN.into(),
+    };
+    let mut lab = Lab::new(snapshot(&[], &[], &[rule]));
+    let from_inside = |ip: &[u8]| eth(MAC1, rs_mac(50), ip);
+    let from_outside = |ip: &[u8]| eth(MAC0, GW_MAC, ip);
+
+    let (port, f) = lab.one(1, &from_inside(&tcp(INSIDE, 33000, OUTSIDE, 443, SYN, 1, 0, &[])));
+    let s = seen(&f);
+    assert_eq!(port, 0);
+    assert_eq!((s.dst_mac, s.src_mac), (GW_MAC, MAC0));
+    assert_eq!((s.src, s.dst, s.dport, s.ttl), (WAN, OUTSIDE, 443, 63));
+    let wport = s.sport;
+    let (port, f) = lab.one(0, &from_outside(&tcp(OUTSIDE, 443, WAN, wport, SYN | ACK, 50, 2, &[])));
+    let r = seen(&f);
+    assert_eq!(port, 1);
+    assert_eq!((r.dst_mac, r.src, r.sport, r.dst, r.dport), (rs_mac(50), OUTSIDE, 443, INSIDE, 33000));
+    lab.one(1, &from_inside(&tcp(INSIDE, 33000, OUTSIDE, 443, ACK, 2, 51, &[])));
+    assert_eq!(lab.states(), ["ESTABLISHED"]);
+    lab.one(1, &from_inside(&tcp(INSIDE, 33000, OUTSIDE, 443, FIN | ACK, 2, 51, &[])));
+    lab.one(0, &from_outside(&tcp(OUTSIDE, 443, WAN, wport, FIN | ACK, 51, 3, &[])));
+    assert_eq!(lab.states(), ["TIME_WAIT"]);
+
+    let (_, f) = lab.one(1, &from_inside(&udp(INSIDE, 33001, OUTSIDE, 53, b"q")));
+    let s = seen(&f);
+    assert_eq!((s.src, s.dst, s.dport), (WAN, OUTSIDE, 53));
+    let (_, f) = lab.one(0, &from_outside(&udp(OUTSIDE, 53, WAN, s.sport, b"a")));
+    let r = seen(&f);
+    assert_eq!((r.dst, r.dport, r.payload.as_slice()), (INSIDE, 33001, &b"a"[..]));
+    // Hosts outside the rule are not SNATed: routed traffic is not the balancer's.
+    assert!(lab.send(1, &from_rs(1, &udp(rs(1), 1, OUTSIDE, 53, b"q"))).is_empty());
+    assert_eq!(lab.p.net_counters().drop_count(DropReason::NotForUs), 1);
+    // A non-SYN TCP packet matching the rule does not open a connection.
+    assert!(lab.send(1, &from_inside(&tcp(INSIDE, 33002, OUTSIDE, 443, ACK, 1, 1, &[]))).is_empty());
+    assert_eq!(lab.drops(R::TcpNotSyn), 1);
+}
+
+#[test]
+fn ttl_expiry_sends_time_exceeded() {
+    let mut lab = nat_lab("rr", &[1]);
+    let mut ip = udp(CLIENT, 5000, VIP, 53, b"q");
+    ip[8] = 1;
+    ip[10..12].fill(0);
+    let c = naive_checksum(&ip[..20]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let (port, f) = lab.one(0, &from_client(&ip));
+    assert_eq!(port, 0);
+    assert_eq!(f[14 + 9], 1, "ICMP");
+    assert_eq!((f[34], f[35]), (11, 0), "time exceeded in transit");
+    assert_eq!(&f[30..34], &CLIENT.octets());
+    assert_eq!(&f[42..], &ip[..28], "quotes the header and 8 bytes");
+    assert_eq!(lab.drops(R::Ttl), 1);
+}

@@ -409,7 +409,7 @@ impl Balancer {
         if fwd == FwdMethod::Tun && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }
-        match xmit_forward(fwd, &mut pkt, l3, ctx) {
+        match xmit::forward(fwd, &mut pkt, l3, ctx) {
             Ok(x) => {
                 on_sent(self, &x);
                 self.counters.forwarded += 1;
@@ -511,19 +511,5 @@ fn xmit_error_verdict(e: XmitError) -> (R, Option<IcmpError>) {
         XmitError::TooBig => (R::TooBig, None),
         XmitError::Fragment => (R::Fragment, None),
         XmitError::Malformed | XmitError::NoRoom | XmitError::WrongDirection => (R::XmitError, None),
-    }
-}
-
-/// The forwarding mode of `fwd` (modes not merged yet refuse).
-fn xmit_forward<B: PacketBuf>(
-    fwd: FwdMethod,
-    pkt: &mut B,
-    l3: usize,
-    ctx: &XmitCtx,
-) -> Result<xmit::Xmit, XmitError> {
-    match fwd {
-        FwdMethod::Nat => xmit::nat::xmit(pkt, l3, ctx),
-        FwdMethod::Dr => xmit::dr::xmit(pkt, l3, ctx),
-        _ => Err(XmitError::Malformed),
     }
 }
