@@ -113,6 +113,7 @@ pub enum XmitError {
 
 pub mod dr;
 pub mod fullnat;
+pub mod icmp;
 pub mod nat;
 mod rewrite;
 pub mod snat;

@@ -320,3 +320,30 @@ pub fn seen(ip: &[u8]) -> Seen {
         payload: seg.get(l4_hl..).unwrap_or(&[]).to_vec(),
     }
 }
+
+/// An ICMP error frame from `src` to `dst` (TTL 64) of `typ`/`code` with the 4 bytes after the
+/// checksum (`rest`: unused, or the next-hop MTU of fragmentation needed) quoting `quoted`.
+pub fn icmp_error(
+    src: [u8; 4],
+    dst: [u8; 4],
+    typ: u8,
+    code: u8,
+    rest: [u8; 4],
+    quoted: &[u8],
+) -> Vec<u8> {
+    let mut icmp = vec![typ, code, 0, 0];
+    icmp.extend_from_slice(&rest);
+    icmp.extend_from_slice(quoted);
+    let c = naive_csum(&[], &icmp, 2);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0xc0];
+    ip.extend_from_slice(&((20 + icmp.len()) as u16).to_be_bytes());
+    ip.extend_from_slice(&[0x55, 0x66, 0, 0, 64, 1, 0, 0]);
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    fill_ip_csum(&mut ip);
+    ip.extend_from_slice(&icmp);
+    let mut f = vec![0xe0, 1, 2, 3, 4, 5, 0xe0, 6, 7, 8, 9, 10, 0x08, 0x00];
+    f.extend_from_slice(&ip);
+    f
+}
