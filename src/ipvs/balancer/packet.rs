@@ -149,14 +149,15 @@ impl Balancer {
                 if kind != AddrKind::Local {
                     return self.drop(pkt, R::NoService);
                 }
-                self.not_here(pkt, flow.dport, may_redirect)
+                self.not_here(pkt, flow.dport, may_redirect, R::NoConn)
             }
             None => self.snat_new(pkt, l3, &flow, now),
         }
     }
 
     /// A packet to a local address and port with no connection here: another core's, or stale.
-    fn not_here<B>(&mut self, pkt: B, lport: u16, may_redirect: bool) -> Verdict<B> {
+    /// `miss` is the reason to drop it for when this core owns the port.
+    fn not_here<B>(&mut self, pkt: B, lport: u16, may_redirect: bool, miss: R) -> Verdict<B> {
         let owner = self.book.ownership.owner_of(lport);
         let me = self.cfg.core;
         match owner {
@@ -165,7 +166,7 @@ impl Balancer {
                 Verdict::Redirect { pkt, core: k }
             }
             Some(k) if k != me => self.drop(pkt, R::RedirectLoop),
-            _ => self.drop(pkt, R::NoConn),
+            _ => self.drop(pkt, miss),
         }
     }
 
@@ -476,20 +477,59 @@ impl Balancer {
     }
 
     /// ICMP to a VIP or local address, or passing through: an error about a connection is
-    /// translated and forwarded to the connection's other side.
+    /// translated and forwarded to the connection's other side (never answered with an ICMP
+    /// error of its own). Echo requests to owned addresses never get here (the stack answers).
     fn icmp<B: PacketBuf>(
         &mut self,
-        pkt: B,
-        _l3: usize,
+        mut pkt: B,
+        l3: usize,
         head: &IpHead,
         owner: Option<AddrKind>,
-        _now: Instant,
-        _may_redirect: bool,
+        now: Instant,
+        may_redirect: bool,
     ) -> Verdict<B> {
         if head.fragment {
             return self.refuse(pkt, owner, R::Fragment);
         }
-        self.refuse(pkt, owner, R::IcmpUnsupported)
+        let Some(t) = xmit::icmp::embedded_tuple(pkt.data(), l3) else {
+            return self.refuse(pkt, owner, R::IcmpUnsupported);
+        };
+        let key = t.conn_key();
+        let Some((id, dir)) = self.conns.lookup(&key, now) else {
+            if owner == Some(AddrKind::Local) {
+                // About a packet sent from a local port: that port's core has the connection.
+                return self.not_here(pkt, key.dport, may_redirect, R::IcmpNoConn);
+            }
+            return self.refuse(pkt, owner, R::IcmpNoConn);
+        };
+        let Some(c) = self.conns.get(id).copied() else { return self.drop(pkt, R::IcmpNoConn) };
+        let fwd = c.fwd();
+        let ctx = self.ctx(
+            dir,
+            c.proto(),
+            (c.caddr(), c.cport()),
+            (c.vaddr(), c.vport()),
+            (c.daddr(), c.dport()),
+            fwd.uses_local_addr().then_some((c.laddr(), c.lport())),
+            fwd,
+            c.dest(),
+            false,
+        );
+        if fwd == FwdMethod::Tun && ctx.tun.is_none() {
+            return self.drop(pkt, R::NoRoute);
+        }
+        match xmit::icmp::translate(fwd, &mut pkt, l3, &ctx) {
+            Ok(x) => {
+                self.counters.icmp_forwarded += 1;
+                self.counters.forwarded += 1;
+                Verdict::Forward { pkt, route_to: x.route_to }
+            }
+            Err(e) => {
+                // No ICMP error about an ICMP error.
+                let (reason, _) = xmit_error_verdict(e);
+                self.drop(pkt, reason)
+            }
+        }
     }
 }
 
