@@ -188,7 +188,11 @@ mod tests {
         assert_eq!((got.fwd, got.weight, got.port, got.tun), (FwdMethod::Nat, 3, 8080, None));
         d.fwd = model::FwdMethod::Tunnel;
         assert_eq!(Dest::from_spec(&d).unwrap().tun, Some(TunEncap::Ipip));
-        d.tun = Some(model::TunInfo { kind: model::TunType::Gue, port: 6080, csum: model::TunCsum::Csum });
+        d.tun = Some(model::TunInfo {
+            kind: model::TunType::Gue,
+            port: 6080,
+            csum: model::TunCsum::Csum,
+        });
         assert_eq!(
             Dest::from_spec(&d).unwrap().tun,
             Some(TunEncap::Gue { port: 6080, csum: super::super::xmit::TunCsum::Csum })

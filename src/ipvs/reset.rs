@@ -49,7 +49,28 @@ pub fn reset_in_place<B: PacketBuf>(pkt: &mut B, l3: usize) -> Option<Ipv4Addr> 
     let d = pkt.data_mut();
     let out = d.get_mut(l3..l3 + RST_LEN)?;
     let (iph, th) = out.split_at_mut(20);
-    iph.copy_from_slice(&[0x45, 0, 0, RST_LEN as u8, 0, 0, 0x40, 0, 64, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    iph.copy_from_slice(&[
+        0x45,
+        0,
+        0,
+        RST_LEN as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]);
     iph[12..16].copy_from_slice(&dst.octets());
     iph[16..20].copy_from_slice(&src.octets());
     let c = checksum::checksum(iph);

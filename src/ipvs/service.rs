@@ -85,7 +85,11 @@ impl Service {
     /// The service's key in the control-plane model.
     pub fn key(&self) -> model::ServiceKey {
         model::ServiceKey {
-            proto: if self.proto == IPPROTO_TCP { model::Protocol::Tcp } else { model::Protocol::Udp },
+            proto: if self.proto == IPPROTO_TCP {
+                model::Protocol::Tcp
+            } else {
+                model::Protocol::Udp
+            },
             addr: IpAddr::V4(self.addr),
             port: self.port,
         }
@@ -247,9 +251,11 @@ impl Services {
             });
         }
         for r in snat {
-            let (Ok(src), Ok(dst), IpAddr::V4(out_addr)) = (v4_range(&r.src), v4_range(&r.dst), r.out_addr)
+            let (Ok(src), Ok(dst), IpAddr::V4(out_addr)) =
+                (v4_range(&r.src), v4_range(&r.dst), r.out_addr)
             else {
-                out.skipped.push(format!("SNAT rule via {}: IPv6 rules are not forwarded", r.out_addr));
+                out.skipped
+                    .push(format!("SNAT rule via {}: IPv6 rules are not forwarded", r.out_addr));
                 continue;
             };
             out.snat.push(SnatMatch { src, dst, proto: r.proto.map(proto_num), out_addr });
@@ -322,10 +328,7 @@ impl Services {
     /// service. One or two hash probes, no allocation.
     #[inline]
     pub fn find(&self, proto: u8, vip: Ipv4Addr, port: u16) -> Option<u32> {
-        self.index
-            .get(&(proto, vip, port))
-            .or_else(|| self.index.get(&(proto, vip, 0)))
-            .copied()
+        self.index.get(&(proto, vip, port)).or_else(|| self.index.get(&(proto, vip, 0))).copied()
     }
 
     /// The first SNAT rule matching a packet, by index.
@@ -427,7 +430,13 @@ mod tests {
         let mut b = a.clone();
         b.scheduler = "nope".into();
         assert!(matches!(
-            Services::build([(&b, &[][..])], &[], &[], model::Timeouts::default(), BuildOptions::default()),
+            Services::build(
+                [(&b, &[][..])],
+                &[],
+                &[],
+                model::Timeouts::default(),
+                BuildOptions::default()
+            ),
             Err(ServicesError::Scheduler { .. })
         ));
     }
@@ -435,14 +444,18 @@ mod tests {
     #[test]
     fn snat_rules_match_ranges_and_protocol() {
         let r = |src: Option<(&str, &str)>, proto| model::SnatRule {
-            src: src.map(|(a, b)| model::AddrRange { first: a.parse().unwrap(), last: b.parse().unwrap() }),
+            src: src.map(|(a, b)| model::AddrRange {
+                first: a.parse().unwrap(),
+                last: b.parse().unwrap(),
+            }),
             dst: None,
             proto,
             out_addr: "203.0.113.1".parse().unwrap(),
         };
         let rules = [r(Some(("192.168.0.10", "192.168.0.20")), Some(Protocol::Udp)), r(None, None)];
-        let s = Services::build([], &[], &rules, model::Timeouts::default(), BuildOptions::default())
-            .unwrap();
+        let s =
+            Services::build([], &[], &rules, model::Timeouts::default(), BuildOptions::default())
+                .unwrap();
         let a = |x: &str| x.parse::<Ipv4Addr>().unwrap();
         let out = a("8.8.8.8");
         assert_eq!(s.snat_match(17, a("192.168.0.15"), out), Some(0));

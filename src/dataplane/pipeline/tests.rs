@@ -165,7 +165,8 @@ impl Lab {
     /// Feeds a frame on `port`; returns what was transmitted because of it.
     fn send(&mut self, port: u16, frame: &[u8]) -> Vec<(u16, Vec<u8>)> {
         self.inputs += 1;
-        if let Some((b, _)) = self.p.input(port, VecBuf::from_slice(frame), self.now, &mut self.io) {
+        if let Some((b, _)) = self.p.input(port, VecBuf::from_slice(frame), self.now, &mut self.io)
+        {
             self.redirected += 1;
             drop(b);
         }
@@ -180,14 +181,21 @@ impl Lab {
     }
 
     fn states(&self) -> Vec<&'static str> {
-        self.lb().conns_snapshot(self.now, 100).iter().filter(|c| !c.template).map(|c| c.state).collect()
+        self.lb()
+            .conns_snapshot(self.now, 100)
+            .iter()
+            .filter(|c| !c.template)
+            .map(|c| c.state)
+            .collect()
     }
 
     /// Active and inactive connections of real server `n`, over all its services.
     fn dest_counts(&self, n: u8) -> (u32, u32) {
         let d = self.lb().dest_reports();
         assert!(d.iter().any(|d| d.addr == rs(n)), "dest known");
-        d.iter().filter(|d| d.addr == rs(n)).fold((0, 0), |(a, i), d| (a + d.active, i + d.inactive))
+        d.iter()
+            .filter(|d| d.addr == rs(n))
+            .fold((0, 0), |(a, i), d| (a + d.active, i + d.inactive))
     }
 
     fn drops(&self, r: R) -> u64 {
@@ -357,11 +365,17 @@ fn seen(frame: &[u8]) -> Seen {
 
 fn nat_lab(sched: &str, weights: &[u32]) -> Lab {
     let s = svc(Protocol::Tcp, 80, sched);
-    let d: Vec<_> =
-        weights.iter().enumerate().map(|(i, &w)| dest(i as u8, 8080, model::FwdMethod::Masq, w)).collect();
+    let d: Vec<_> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| dest(i as u8, 8080, model::FwdMethod::Masq, w))
+        .collect();
     let u = svc(Protocol::Udp, 53, sched);
-    let ud: Vec<_> =
-        weights.iter().enumerate().map(|(i, &w)| dest(i as u8, 5353, model::FwdMethod::Masq, w)).collect();
+    let ud: Vec<_> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| dest(i as u8, 5353, model::FwdMethod::Masq, w))
+        .collect();
     Lab::new(snapshot(&[(&s, &d), (&u, &ud)], &[], &[]))
 }
 
@@ -377,7 +391,8 @@ fn nat_tcp_handshake_data_and_close() {
     assert_eq!(lab.states(), ["SYN_RECV"]);
     assert_eq!(lab.dest_counts(0), (0, 1));
 
-    let (port, f) = lab.one(1, &from_rs(0, &tcp(rs(0), 8080, CLIENT, 40000, SYN | ACK, 5000, 1001, &[])));
+    let (port, f) =
+        lab.one(1, &from_rs(0, &tcp(rs(0), 8080, CLIENT, 40000, SYN | ACK, 5000, 1001, &[])));
     let s = seen(&f);
     assert_eq!(port, 0);
     assert_eq!((s.dst_mac, s.src_mac), (CLIENT_MAC, MAC0));
@@ -389,10 +404,31 @@ fn nat_tcp_handshake_data_and_close() {
     assert_eq!(lab.states(), ["ESTABLISHED"]);
     assert_eq!(lab.dest_counts(0), (1, 0));
 
-    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 40000, VIP, 80, ACK | PSH, 1001, 5001, b"GET / HTTP/1.0\r\n\r\n")));
+    let (_, f) = lab.one(
+        0,
+        &from_client(&tcp(
+            CLIENT,
+            40000,
+            VIP,
+            80,
+            ACK | PSH,
+            1001,
+            5001,
+            b"GET / HTTP/1.0\r\n\r\n",
+        )),
+    );
     let s = seen(&f);
-    assert_eq!((s.dst, s.dport, s.payload.as_slice()), (rs(0), 8080, &b"GET / HTTP/1.0\r\n\r\n"[..]));
-    let (_, f) = lab.one(1, &from_rs(0, &tcp(rs(0), 8080, CLIENT, 40000, ACK | PSH, 5001, 1019, b"HTTP/1.0 200 OK\r\n")));
+    assert_eq!(
+        (s.dst, s.dport, s.payload.as_slice()),
+        (rs(0), 8080, &b"GET / HTTP/1.0\r\n\r\n"[..])
+    );
+    let (_, f) = lab.one(
+        1,
+        &from_rs(
+            0,
+            &tcp(rs(0), 8080, CLIENT, 40000, ACK | PSH, 5001, 1019, b"HTTP/1.0 200 OK\r\n"),
+        ),
+    );
     let s = seen(&f);
     assert_eq!((s.src, s.sport, s.payload.as_slice()), (VIP, 80, &b"HTTP/1.0 200 OK\r\n"[..]));
 
@@ -437,7 +473,9 @@ fn nat_udp_exchange() {
 fn rr_alternates_and_wrr_follows_weights() {
     let mut lab = nat_lab("rr", &[1, 1]);
     let picks: Vec<Ipv4Addr> = (0..6)
-        .map(|i| seen(&lab.one(0, &from_client(&tcp(CLIENT, 41000 + i, VIP, 80, SYN, 1, 0, &[]))).1).dst)
+        .map(|i| {
+            seen(&lab.one(0, &from_client(&tcp(CLIENT, 41000 + i, VIP, 80, SYN, 1, 0, &[]))).1).dst
+        })
         .collect();
     for w in picks.windows(2) {
         assert_ne!(w[0], w[1], "{picks:?}");
@@ -448,7 +486,8 @@ fn rr_alternates_and_wrr_follows_weights() {
     let mut lab = nat_lab("wrr", &[3, 1]);
     let mut n = [0; 2];
     for i in 0..8 {
-        let d = seen(&lab.one(0, &from_client(&tcp(CLIENT, 42000 + i, VIP, 80, SYN, 1, 0, &[]))).1).dst;
+        let d =
+            seen(&lab.one(0, &from_client(&tcp(CLIENT, 42000 + i, VIP, 80, SYN, 1, 0, &[]))).1).dst;
         n[usize::from(d == rs(1))] += 1;
     }
     assert_eq!(n, [6, 2]);
@@ -468,17 +507,29 @@ fn persistence_sticks_per_netmask() {
             .into_iter()
             .enumerate()
     {
-        let f = lab.one(0, &eth(MAC0, CLIENT_MAC, &tcp(c, 43001 + i as u16, VIP, vport, SYN, 1, 0, &[]))).1;
+        let f = lab
+            .one(0, &eth(MAC0, CLIENT_MAC, &tcp(c, 43001 + i as u16, VIP, vport, SYN, 1, 0, &[])))
+            .1;
         let got = seen(&f);
         assert_eq!(got.dst, first.dst);
         assert_eq!(got.dport, vport, "port-0 dest port 0 keeps the client's port");
     }
-    let templates: Vec<_> = lab.lb().conns_snapshot(lab.now, 100).into_iter().filter(|c| c.template).collect();
+    let templates: Vec<_> =
+        lab.lb().conns_snapshot(lab.now, 100).into_iter().filter(|c| c.template).collect();
     assert_eq!(templates.len(), 1);
-    assert_eq!(templates[0].client, std::net::SocketAddr::new(Ipv4Addr::new(10, 0, 0, 0).into(), 0));
+    assert_eq!(
+        templates[0].client,
+        std::net::SocketAddr::new(Ipv4Addr::new(10, 0, 0, 0).into(), 0)
+    );
     assert_eq!(lab.lb().counters().templates_created, 1);
     // Another /24 is scheduled on its own: rr moves on to the other dest.
-    let other = seen(&lab.one(0, &eth(MAC0, GW_MAC, &tcp(Ipv4Addr::new(10, 9, 9, 9), 1, VIP, 80, SYN, 1, 0, &[]))).1);
+    let other = seen(
+        &lab.one(
+            0,
+            &eth(MAC0, GW_MAC, &tcp(Ipv4Addr::new(10, 9, 9, 9), 1, VIP, 80, SYN, 1, 0, &[])),
+        )
+        .1,
+    );
     assert_ne!(other.dst, first.dst);
 }
 
@@ -488,8 +539,9 @@ fn one_packet_udp_keeps_no_connection() {
     s.one_packet = true;
     let d = [dest(0, 53, model::FwdMethod::Masq, 1), dest(1, 53, model::FwdMethod::Masq, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d)], &[], &[]));
-    let picks: Vec<_> =
-        (0..4).map(|_| seen(&lab.one(0, &from_client(&udp(CLIENT, 5000, VIP, 53, b"q"))).1).dst).collect();
+    let picks: Vec<_> = (0..4)
+        .map(|_| seen(&lab.one(0, &from_client(&udp(CLIENT, 5000, VIP, 53, b"q"))).1).dst)
+        .collect();
     assert_eq!(picks, [rs(0), rs(1), rs(0), rs(1)], "every datagram scheduled");
     assert_eq!(lab.lb().conn_count(), 0);
     assert_eq!(lab.lb().counters().conns_created, 4);
@@ -531,7 +583,9 @@ fn tcp_needs_a_syn_and_sane_flags_and_unknown_ports_are_no_service() {
     assert!(lab.send(0, &from_client(&udp(CLIENT, 1, VIP, 54, b"x"))).is_empty());
     assert_eq!(lab.drops(R::NoService), 2);
     // Not addressed to the director and no connection: not the balancer's.
-    assert!(lab.send(0, &from_client(&tcp(CLIENT, 1, Ipv4Addr::new(10, 0, 0, 9), 80, SYN, 1, 1, &[]))).is_empty());
+    assert!(lab
+        .send(0, &from_client(&tcp(CLIENT, 1, Ipv4Addr::new(10, 0, 0, 9), 80, SYN, 1, 1, &[])))
+        .is_empty());
     assert_eq!(lab.p.net_counters().drop_count(DropReason::NotForUs), 1);
     assert_eq!(lab.lb().counters().total_drops(), 6);
     assert_eq!(lab.lb().conn_count(), 0);
@@ -581,7 +635,10 @@ fn upper_threshold_stops_and_lower_rule_restarts() {
     d0.upper = 2;
     let mut lab = Lab::new(snapshot(&[(&s, &[d0])], &[], &[]));
     for p in [46000u16, 46001] {
-        assert_eq!(seen(&lab.one(0, &from_client(&tcp(CLIENT, p, VIP, 80, SYN, 1, 0, &[]))).1).dst, rs(0));
+        assert_eq!(
+            seen(&lab.one(0, &from_client(&tcp(CLIENT, p, VIP, 80, SYN, 1, 0, &[]))).1).dst,
+            rs(0)
+        );
     }
     let r = seen(&lab.one(0, &from_client(&tcp(CLIENT, 46002, VIP, 80, SYN, 1, 0, &[]))).1);
     assert_eq!((r.src, r.flags & RST), (VIP, RST), "over threshold: no dest");
@@ -589,7 +646,10 @@ fn upper_threshold_stops_and_lower_rule_restarts() {
     // SYN_RECV times out after 60 s: both go, 0 * 4 < 2 * 3, the dest takes connections again.
     lab.advance(61);
     assert!(!lab.lb().dest_reports()[0].overloaded);
-    assert_eq!(seen(&lab.one(0, &from_client(&tcp(CLIENT, 46003, VIP, 80, SYN, 1, 0, &[]))).1).dst, rs(0));
+    assert_eq!(
+        seen(&lab.one(0, &from_client(&tcp(CLIENT, 46003, VIP, 80, SYN, 1, 0, &[]))).1).dst,
+        rs(0)
+    );
 }
 
 #[test]
@@ -602,11 +662,20 @@ fn removed_dest_keeps_its_connections_until_flushed() {
     let now = lab.now;
     lab.p.set_services(snapshot(&[(&s, &d[1..])], &[], &[]), now);
     // Old connection: still to rs(0), both ways.
-    assert_eq!(seen(&lab.one(0, &from_client(&tcp(CLIENT, 47000, VIP, 80, ACK, 2, 1, b"a"))).1).dst, rs(0));
-    assert_eq!(seen(&lab.one(1, &from_rs(0, &tcp(rs(0), 80, CLIENT, 47000, ACK, 1, 3, b"b"))).1).src, VIP);
+    assert_eq!(
+        seen(&lab.one(0, &from_client(&tcp(CLIENT, 47000, VIP, 80, ACK, 2, 1, b"a"))).1).dst,
+        rs(0)
+    );
+    assert_eq!(
+        seen(&lab.one(1, &from_rs(0, &tcp(rs(0), 80, CLIENT, 47000, ACK, 1, 3, b"b"))).1).src,
+        VIP
+    );
     // New ones: only rs(1).
     for p in 47001..47004 {
-        assert_eq!(seen(&lab.one(0, &from_client(&tcp(CLIENT, p, VIP, 80, SYN, 1, 0, &[]))).1).dst, rs(1));
+        assert_eq!(
+            seen(&lab.one(0, &from_client(&tcp(CLIENT, p, VIP, 80, SYN, 1, 0, &[]))).1).dst,
+            rs(1)
+        );
     }
     let reports = lab.lb().dest_reports();
     let gone = reports.iter().find(|r| r.addr == rs(0)).unwrap();
@@ -626,7 +695,11 @@ fn removed_dest_keeps_its_connections_until_flushed() {
 fn full_table_is_counted() {
     let s = svc(Protocol::Tcp, 80, "rr");
     let d = [dest(0, 80, model::FwdMethod::Masq, 1)];
-    let cfg = BalancerConfig { conn_capacity: 2, hash_seed: HashSeed::from_u64(1), ..BalancerConfig::new(0, 1) };
+    let cfg = BalancerConfig {
+        conn_capacity: 2,
+        hash_seed: HashSeed::from_u64(1),
+        ..BalancerConfig::new(0, 1)
+    };
     let mut lab = Lab::with(cfg, snapshot(&[(&s, &d)], &[], &[]));
     lab.one(0, &from_client(&tcp(CLIENT, 48000, VIP, 80, SYN, 1, 0, &[])));
     lab.one(0, &from_client(&tcp(CLIENT, 48001, VIP, 80, SYN, 1, 0, &[])));
@@ -659,7 +732,11 @@ fn dr_forwards_unchanged_to_the_real_servers_mac() {
 fn reply_to_a_local_port_of_another_core_is_redirected() {
     let s = svc(Protocol::Tcp, 80, "rr");
     let d = [dest(0, 80, model::FwdMethod::FullNat, 1)];
-    let cfg = BalancerConfig { conn_capacity: 64, hash_seed: HashSeed::from_u64(3), ..BalancerConfig::new(0, 2) };
+    let cfg = BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(3),
+        ..BalancerConfig::new(0, 2)
+    };
     let mut lab = Lab::with(cfg, snapshot(&[(&s, &d)], &[laddrs(&s, &[LADDR])], &[]));
     // Port 5001 is odd: core 1 owns it.
     let reply = from_rs(0, &tcp(rs(0), 80, LADDR, 5001, SYN | ACK, 1, 2, &[]));
@@ -672,7 +749,9 @@ fn reply_to_a_local_port_of_another_core_is_redirected() {
     assert_eq!((bytes.as_slice(), core), (&reply[..], 1), "handed over unchanged");
     assert_eq!(lab.lb().counters().redirected, 1);
     // Port 5000 is ours, and there is no connection: dropped.
-    assert!(lab.send(1, &from_rs(0, &tcp(rs(0), 80, LADDR, 5000, SYN | ACK, 1, 2, &[]))).is_empty());
+    assert!(lab
+        .send(1, &from_rs(0, &tcp(rs(0), 80, LADDR, 5000, SYN | ACK, 1, 2, &[])))
+        .is_empty());
     assert_eq!(lab.drops(R::NoConn), 1);
     // On core 1, a redirected packet of no connection is dropped, never sent back.
     let cfg1 = BalancerConfig { core: 1, ..cfg };
@@ -697,31 +776,42 @@ fn arb_frame() -> impl Strategy<Value = (u16, Vec<u8>)> {
         Just(OUTSIDE),
         any::<u32>().prop_map(Ipv4Addr::from)
     ];
-    let ports = prop_oneof![Just(80u16), Just(53), Just(8080), Just(5000), Just(5001), any::<u16>()];
-    let flags = prop_oneof![Just(SYN), Just(ACK), Just(SYN | ACK), Just(FIN | ACK), Just(RST), any::<u8>()];
-    let l4 = (ips.clone(), ports.clone(), ips, ports, flags, proptest::collection::vec(any::<u8>(), 0..40), 0u8..3)
+    let ports =
+        prop_oneof![Just(80u16), Just(53), Just(8080), Just(5000), Just(5001), any::<u16>()];
+    let flags =
+        prop_oneof![Just(SYN), Just(ACK), Just(SYN | ACK), Just(FIN | ACK), Just(RST), any::<u8>()];
+    let l4 = (
+        ips.clone(),
+        ports.clone(),
+        ips,
+        ports,
+        flags,
+        proptest::collection::vec(any::<u8>(), 0..40),
+        0u8..3,
+    )
         .prop_map(|(s, sp, d, dp, f, pl, kind)| match kind {
             0 => tcp(s, sp, d, dp, f, 1, 1, &pl),
             1 => udp(s, sp, d, dp, &pl),
             _ => ipv4(s, d, 1, &pl),
         });
-    let mutated = (l4.clone(), proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4), any::<bool>())
-        .prop_map(|(mut ip, muts, fix)| {
-            for (at, x) in muts {
-                let n = ip.len();
-                ip[at % n] ^= x;
-            }
-            if fix && ip.len() >= 20 {
-                // Keep the IPv4 header valid so the damage reaches the balancer.
-                ip[0] = 0x45;
-                let n = ip.len() as u16;
-                ip[2..4].copy_from_slice(&n.to_be_bytes());
-                ip[10..12].fill(0);
-                let c = naive_checksum(&ip[..20]);
-                ip[10..12].copy_from_slice(&c.to_be_bytes());
-            }
-            ip
-        });
+    let mutated =
+        (l4.clone(), proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4), any::<bool>())
+            .prop_map(|(mut ip, muts, fix)| {
+                for (at, x) in muts {
+                    let n = ip.len();
+                    ip[at % n] ^= x;
+                }
+                if fix && ip.len() >= 20 {
+                    // Keep the IPv4 header valid so the damage reaches the balancer.
+                    ip[0] = 0x45;
+                    let n = ip.len() as u16;
+                    ip[2..4].copy_from_slice(&n.to_be_bytes());
+                    ip[10..12].fill(0);
+                    let c = naive_checksum(&ip[..20]);
+                    ip[10..12].copy_from_slice(&c.to_be_bytes());
+                }
+                ip
+            });
     (0u16..2, prop_oneof![l4, mutated], any::<bool>()).prop_map(|(port, ip, trunc)| {
         let src = if port == 0 { CLIENT_MAC } else { rs_mac(0) };
         let mut f = eth(if port == 0 { MAC0 } else { MAC1 }, src, &ip);
@@ -818,7 +908,10 @@ fn tun_ipip_wraps_the_request_for_the_real_server() {
         let mut inner_frame = f[..14].to_vec();
         inner_frame.extend_from_slice(&f[34..]);
         let inner = seen(&inner_frame);
-        assert_eq!((inner.src, inner.sport, inner.dst, inner.dport, inner.ttl), (CLIENT, 50000, VIP, 80, 63));
+        assert_eq!(
+            (inner.src, inner.sport, inner.dst, inner.dport, inner.ttl),
+            (CLIENT, 50000, VIP, 80, 63)
+        );
         assert_eq!(&f[34 + 20..], &inner_in[20..], "transport untouched");
         assert_eq!(lab.states(), [state]);
     }
@@ -833,11 +926,18 @@ fn fullnat_lab(range: Option<(u16, u16)>) -> Lab {
     let u = svc(Protocol::Udp, 53, "rr");
     let d = [dest(0, 8080, model::FwdMethod::FullNat, 1)];
     let ud = [dest(0, 5353, model::FwdMethod::FullNat, 1)];
-    let mut cfg = BalancerConfig { conn_capacity: 64, hash_seed: HashSeed::from_u64(5), ..BalancerConfig::new(0, 1) };
+    let mut cfg = BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(5),
+        ..BalancerConfig::new(0, 1)
+    };
     if let Some((lo, hi)) = range {
         cfg.local_ports = crate::ipvs::laddr::PortRange::new(lo, hi).unwrap();
     }
-    Lab::with(cfg, snapshot(&[(&s, &d), (&u, &ud)], &[laddrs(&s, &[LADDR]), laddrs(&u, &[LADDR])], &[]))
+    Lab::with(
+        cfg,
+        snapshot(&[(&s, &d), (&u, &ud)], &[laddrs(&s, &[LADDR]), laddrs(&u, &[LADDR])], &[]),
+    )
 }
 
 #[test]
@@ -853,7 +953,8 @@ fn fullnat_tcp_with_toa() {
     let info = &lab.lb().conns_snapshot(lab.now, 10)[0];
     assert_eq!(info.local, Some(std::net::SocketAddr::new(LADDR.into(), lport)));
 
-    let (port, f) = lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, SYN | ACK, 700, 101, &[])));
+    let (port, f) =
+        lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, SYN | ACK, 700, 101, &[])));
     let r = seen(&f);
     assert_eq!(port, 0);
     assert_eq!((r.dst_mac, r.src, r.sport, r.dst, r.dport), (CLIENT_MAC, VIP, 80, CLIENT, 51000));
@@ -862,7 +963,8 @@ fn fullnat_tcp_with_toa() {
     assert_eq!(lab.states(), ["ESTABLISHED"]);
 
     // First data segment: TOA carries the client's address and port.
-    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, ACK | PSH, 101, 701, b"data")));
+    let (_, f) =
+        lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, ACK | PSH, 101, 701, b"data")));
     let s = seen(&f);
     let mut want = vec![254, 8];
     want.extend_from_slice(&51000u16.to_be_bytes());
@@ -870,9 +972,11 @@ fn fullnat_tcp_with_toa() {
     assert_eq!(s.opts, want);
     assert_eq!((s.src, s.sport, s.payload.as_slice()), (LADDR, lport, &b"data"[..]));
     // Then no more.
-    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, ACK | PSH, 105, 701, b"more")));
+    let (_, f) =
+        lab.one(0, &from_client(&tcp(CLIENT, 51000, VIP, 80, ACK | PSH, 105, 701, b"more")));
     assert!(seen(&f).opts.is_empty());
-    let (_, f) = lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, ACK | PSH, 701, 109, b"resp")));
+    let (_, f) =
+        lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, ACK | PSH, 701, 109, b"resp")));
     assert_eq!(seen(&f).payload, b"resp");
 
     lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, FIN | ACK, 705, 109, &[])));
@@ -891,7 +995,10 @@ fn fullnat_udp_and_local_ports_come_back_when_connections_end() {
     assert_eq!((s.src, s.sport, s.dst, s.dport), (LADDR, 5000, rs(0), 5353));
     let (_, f) = lab.one(1, &from_rs(0, &udp(rs(0), 5353, LADDR, 5000, b"a")));
     let r = seen(&f);
-    assert_eq!((r.src, r.sport, r.dst, r.dport, r.payload.as_slice()), (VIP, 53, CLIENT, 6000, &b"a"[..]));
+    assert_eq!(
+        (r.src, r.sport, r.dst, r.dport, r.payload.as_slice()),
+        (VIP, 53, CLIENT, 6000, &b"a"[..])
+    );
     // A second client finds the port taken.
     assert!(lab.send(0, &from_client(&udp(CLIENT, 6001, VIP, 53, b"q"))).is_empty());
     assert_eq!(lab.drops(R::LaddrExhausted), 1);
@@ -919,10 +1026,14 @@ fn snat_takes_inside_hosts_out_through_the_wan_address() {
     assert_eq!((s.dst_mac, s.src_mac), (GW_MAC, MAC0));
     assert_eq!((s.src, s.dst, s.dport, s.ttl), (WAN, OUTSIDE, 443, 63));
     let wport = s.sport;
-    let (port, f) = lab.one(0, &from_outside(&tcp(OUTSIDE, 443, WAN, wport, SYN | ACK, 50, 2, &[])));
+    let (port, f) =
+        lab.one(0, &from_outside(&tcp(OUTSIDE, 443, WAN, wport, SYN | ACK, 50, 2, &[])));
     let r = seen(&f);
     assert_eq!(port, 1);
-    assert_eq!((r.dst_mac, r.src, r.sport, r.dst, r.dport), (rs_mac(50), OUTSIDE, 443, INSIDE, 33000));
+    assert_eq!(
+        (r.dst_mac, r.src, r.sport, r.dst, r.dport),
+        (rs_mac(50), OUTSIDE, 443, INSIDE, 33000)
+    );
     lab.one(1, &from_inside(&tcp(INSIDE, 33000, OUTSIDE, 443, ACK, 2, 51, &[])));
     assert_eq!(lab.states(), ["ESTABLISHED"]);
     lab.one(1, &from_inside(&tcp(INSIDE, 33000, OUTSIDE, 443, FIN | ACK, 2, 51, &[])));
@@ -939,7 +1050,9 @@ fn snat_takes_inside_hosts_out_through_the_wan_address() {
     assert!(lab.send(1, &from_rs(1, &udp(rs(1), 1, OUTSIDE, 53, b"q"))).is_empty());
     assert_eq!(lab.p.net_counters().drop_count(DropReason::NotForUs), 1);
     // A non-SYN TCP packet matching the rule does not open a connection.
-    assert!(lab.send(1, &from_inside(&tcp(INSIDE, 33002, OUTSIDE, 443, ACK, 1, 1, &[]))).is_empty());
+    assert!(lab
+        .send(1, &from_inside(&tcp(INSIDE, 33002, OUTSIDE, 443, ACK, 1, 1, &[])))
+        .is_empty());
     assert_eq!(lab.drops(R::TcpNotSyn), 1);
 }
 
@@ -962,7 +1075,14 @@ fn ttl_expiry_sends_time_exceeded() {
 
 /// An ICMP error message (`ty`, `code`, 4 bytes of rest) from `src` to `dst` quoting `quoted`'s
 /// header and first 8 payload bytes.
-fn icmp_error(src: Ipv4Addr, dst: Ipv4Addr, ty: u8, code: u8, rest: [u8; 4], quoted: &[u8]) -> Vec<u8> {
+fn icmp_error(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ty: u8,
+    code: u8,
+    rest: [u8; 4],
+    quoted: &[u8],
+) -> Vec<u8> {
     let mut m = vec![ty, code, 0, 0];
     m.extend_from_slice(&rest);
     m.extend_from_slice(&quoted[..28]);
@@ -1013,6 +1133,8 @@ fn icmp_errors_about_a_connection_are_translated_both_ways() {
     assert!(lab.send(0, &from_client(&icmp_error(CLIENT, VIP, 3, 3, [0; 4], &stray))).is_empty());
     assert_eq!(lab.drops(R::IcmpNoConn), 1);
     // Not an error (timestamp request) to the VIP.
-    assert!(lab.send(0, &from_client(&ipv4(CLIENT, VIP, 1, &[13, 0, 0xf2, 0xff, 0, 0, 0, 0]))).is_empty());
+    assert!(lab
+        .send(0, &from_client(&ipv4(CLIENT, VIP, 1, &[13, 0, 0xf2, 0xff, 0, 0, 0, 0])))
+        .is_empty());
     assert_eq!(lab.drops(R::IcmpUnsupported), 1);
 }

@@ -150,8 +150,14 @@ impl Book {
 
     fn new_pool(&self, scope: PortScope) -> Option<LocalAddrPool> {
         // Balancer::new checked that this core owns ports of the range.
-        LocalAddrPool::with_scope(self.core, self.ownership, self.range, scope, PoolLimits::default())
-            .ok()
+        LocalAddrPool::with_scope(
+            self.core,
+            self.ownership,
+            self.range,
+            scope,
+            PoolLimits::default(),
+        )
+        .ok()
     }
 
     /// Takes in a new snapshot (control path: allocation allowed). `egress` tells the MTU and
@@ -281,7 +287,8 @@ impl Book {
             s.live = true;
             s.free = false;
             if s.sched.is_none() || s.sched_kind != svc.sched || s.sched_flags != svc.flags {
-                s.sched = Some(svc.sched.build(svc.flags, self.core, self.n_cores, snap.mh_table_size()));
+                s.sched =
+                    Some(svc.sched.build(svc.flags, self.core, self.n_cores, snap.mh_table_size()));
                 s.sched_kind = svc.sched;
                 s.sched_flags = svc.flags;
             }
@@ -473,11 +480,8 @@ impl Book {
     pub fn on_freed(&mut self, c: &Conn<Ipv4Addr>) {
         if c.fwd() == FwdMethod::Snat && !c.is_template() {
             if let Some(s) = self.snat.get_mut(c.dest() as usize) {
-                let _ = s.pool.release(
-                    IpAddr::V4(c.laddr()),
-                    c.lport(),
-                    sock(c.daddr(), c.dport()),
-                );
+                let _ =
+                    s.pool.release(IpAddr::V4(c.laddr()), c.lport(), sock(c.daddr(), c.dport()));
                 s.refs = s.refs.saturating_sub(1);
             }
             return;
@@ -496,7 +500,9 @@ impl Book {
                 }
                 if c.fwd() == FwdMethod::FullNat {
                     let key = sock(x.addr, x.port);
-                    if let Some(pool) = self.svcs.get_mut(c.svc() as usize).and_then(|s| s.pool.as_mut()) {
+                    if let Some(pool) =
+                        self.svcs.get_mut(c.svc() as usize).and_then(|s| s.pool.as_mut())
+                    {
                         let _ = pool.release(IpAddr::V4(c.laddr()), c.lport(), key);
                     }
                 }

@@ -359,7 +359,12 @@ impl Balancer {
 
     /// Handles a packet another core redirected here (see [`Verdict::Redirect`]).
     #[inline]
-    pub fn input_redirected<B: PacketBuf>(&mut self, pkt: B, l3: usize, now: Instant) -> Verdict<B> {
+    pub fn input_redirected<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        now: Instant,
+    ) -> Verdict<B> {
         self.counters.redirect_received += 1;
         self.process(pkt, l3, Some(AddrKind::Local), now, false)
     }

@@ -7,7 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use super::{Balancer, Verdict};
 use crate::buf::PacketBuf;
-use crate::ipvs::conn::{ConnId, ConnKey, ConnSpec, Direction, FwdMethod, InsertError, TemplateKey, TemplateSpec, NO_INDEX};
+use crate::ipvs::conn::{
+    ConnId, ConnKey, ConnSpec, Direction, FwdMethod, InsertError, TemplateKey, TemplateSpec,
+    NO_INDEX,
+};
 use crate::ipvs::counters::IpvsDropReason as R;
 use crate::ipvs::proto::tcp::{flags, is_suspicious};
 use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
@@ -235,7 +238,8 @@ impl Balancer {
             timeout_secs: timeout,
         };
         let book = &mut self.book;
-        let t = self.conns.template_insert(&spec, now, |c| book.on_freed(c)).map_err(insert_reason)?;
+        let t =
+            self.conns.template_insert(&spec, now, |c| book.on_freed(c)).map_err(insert_reason)?;
         self.book.bind_template(svc, d);
         self.counters.templates_created += 1;
         Ok((d, Some(t)))
@@ -285,7 +289,17 @@ impl Balancer {
             }
             self.book.count_one_packet(svc, d);
             self.counters.conns_created += 1;
-            let ctx = self.ctx(Direction::In, flow.proto, (flow.src, flow.sport), (flow.dst, flow.dport), (daddr, dport), local, fwd, d, false);
+            let ctx = self.ctx(
+                Direction::In,
+                flow.proto,
+                (flow.src, flow.sport),
+                (flow.dst, flow.dport),
+                (daddr, dport),
+                local,
+                fwd,
+                d,
+                false,
+            );
             return self.transmit(pkt, l3, fwd, &ctx, |b, _| {
                 b.book.traffic(svc, d, Direction::In, flow.len)
             });
@@ -320,7 +334,13 @@ impl Balancer {
     }
 
     /// A packet from inside to an address the director does not own: SNAT if a rule matches.
-    fn snat_new<B: PacketBuf>(&mut self, pkt: B, l3: usize, flow: &Flow, now: Instant) -> Verdict<B> {
+    fn snat_new<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        flow: &Flow,
+        now: Instant,
+    ) -> Verdict<B> {
         let Some(rule) = self.snap.snat_match(flow.proto, flow.src, flow.dst) else {
             return Verdict::NotMine { pkt };
         };
@@ -550,6 +570,8 @@ fn xmit_error_verdict(e: XmitError) -> (R, Option<IcmpError>) {
         XmitError::TtlExpired => (R::Ttl, Some(IcmpError::TimeExceeded)),
         XmitError::TooBig => (R::TooBig, None),
         XmitError::Fragment => (R::Fragment, None),
-        XmitError::Malformed | XmitError::NoRoom | XmitError::WrongDirection => (R::XmitError, None),
+        XmitError::Malformed | XmitError::NoRoom | XmitError::WrongDirection => {
+            (R::XmitError, None)
+        }
     }
 }

@@ -14,7 +14,11 @@ use crate::net::testutil::naive_checksum;
 const NOW: Instant = Instant::from_secs(5);
 
 fn snap(gen: u64, dests: &[(u8, u32)]) -> Arc<Services> {
-    let s = ServiceSpec::new(ServiceKey { proto: Protocol::Tcp, addr: Ipv4Addr::new(10, 0, 0, 100).into(), port: 80 });
+    let s = ServiceSpec::new(ServiceKey {
+        proto: Protocol::Tcp,
+        addr: Ipv4Addr::new(10, 0, 0, 100).into(),
+        port: 80,
+    });
     let d: Vec<DestSpec> = dests
         .iter()
         .map(|&(n, w)| {
@@ -29,7 +33,11 @@ fn snap(gen: u64, dests: &[(u8, u32)]) -> Arc<Services> {
 }
 
 fn lb() -> Balancer {
-    let cfg = BalancerConfig { conn_capacity: 16, hash_seed: HashSeed::from_u64(1), ..BalancerConfig::new(0, 1) };
+    let cfg = BalancerConfig {
+        conn_capacity: 16,
+        hash_seed: HashSeed::from_u64(1),
+        ..BalancerConfig::new(0, 1)
+    };
     Balancer::new(cfg, NOW).unwrap()
 }
 
@@ -39,7 +47,10 @@ const EGRESS: FixedEgress = FixedEgress { mtu: 1500, source: None };
 fn new_refuses_bad_capacity_and_cores_without_ports() {
     let cfg = BalancerConfig { conn_capacity: 0, ..BalancerConfig::new(0, 1) };
     assert!(matches!(Balancer::new(cfg, NOW), Err(BalancerError::ConnTable(_))));
-    let cfg = BalancerConfig { local_ports: PortRange::new(2000, 2000).unwrap(), ..BalancerConfig::new(1, 2) };
+    let cfg = BalancerConfig {
+        local_ports: PortRange::new(2000, 2000).unwrap(),
+        ..BalancerConfig::new(1, 2)
+    };
     assert!(matches!(Balancer::new(cfg, NOW), Err(BalancerError::Laddr(_))));
     let cfg = BalancerConfig { ..BalancerConfig::new(0, 0) };
     assert!(Balancer::new(cfg, NOW).is_err());
@@ -76,7 +87,7 @@ fn seg(flags: u8, seq: u32, ack: u32, payload: &[u8], ip_opts: bool) -> VecBuf {
     t.extend_from_slice(&[0x60, flags, 1, 0, 0, 0, 0, 0, 2, 4, 5, 0xb4]);
     t.extend_from_slice(payload);
     let hl = if ip_opts { 24 } else { 20 };
-    let mut ip = vec![(0x40 | hl / 4) as u8, 0];
+    let mut ip = vec![(0x40 | (hl / 4)) as u8, 0];
     ip.extend_from_slice(&((hl + t.len()) as u16).to_be_bytes());
     ip.extend_from_slice(&[0, 1, 0, 0, 9, 6, 0, 0, 10, 0, 0, 50, 10, 0, 0, 100]);
     if ip_opts {
