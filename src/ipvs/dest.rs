@@ -95,8 +95,8 @@ impl CoreThresholds {
         self.upper
     }
 
-    /// Whether a dest with no upper share of 0 and `total` connections on this core is
-    /// overloaded after a connection was added (checked when one is bound).
+    /// Whether a dest with `total` connections on this core (the new one included) is
+    /// overloaded after a connection was bound to it.
     pub fn overloaded_after_bind(&self, total: u64) -> bool {
         matches!(self.upper, Some(u) if total >= u64::from(u))
     }
