@@ -1,24 +1,54 @@
 //! What a worker does with one packet, independent of DPDK.
 //!
 //! Owns [`Pipeline`]: the per-core chain `net` (the director's own L2/L3) and then, for IPv4
-//! packets the stack hands back, the load balancer. Generic over the packet buffer so the same
-//! chain runs on mbufs in the worker and on `VecBuf` in tests. It must not touch ports, rings or
-//! clocks: the worker passes `now` and an [`NetIo`] in.
+//! packets the stack hands back, the load balancer ([`Balancer`], optional: without one, VIP
+//! and local-address traffic is dropped as `no_service`). Generic over the packet buffer so the
+//! same chain runs on mbufs in the worker and on `VecBuf` in tests. It must not touch ports,
+//! rings or clocks: the worker passes `now` and an [`NetIo`] in, and moves packets between
+//! cores itself: [`Pipeline::input`] returns a packet another core owns, and that core's
+//! worker feeds it to [`Pipeline::input_redirected`].
+//!
+//! Every packet ends in exactly one place: transmitted (or queued for ARP) by the stack, dropped
+//! through [`NetIo::drop_pkt`] (load-balancer drops are counted in the balancer's counters, the
+//! others in the stack's), or returned for redirection.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use crate::buf::PacketBuf;
+use crate::ipvs::balancer::{Balancer, Egress, Verdict};
+use crate::ipvs::service::Services;
 use crate::net::{AddrKind, DropReason, Input, NetCounters, NetIo, Stack};
 use crate::time::Instant;
+use crate::wire::ethernet;
 
 /// One core's packet-processing chain.
 #[derive(Debug)]
 pub struct Pipeline<B> {
     stack: Stack<B>,
+    lb: Option<Balancer>,
+}
+
+/// The stack's routes and interfaces as the balancer's [`Egress`].
+struct StackEgress<'a, B>(&'a Stack<B>);
+
+impl<B: PacketBuf> Egress for StackEgress<'_, B> {
+    fn egress(&self, dst: Ipv4Addr) -> Option<(u16, Option<Ipv4Addr>)> {
+        let hit = self.0.routes().lookup(dst)?;
+        let iface = self.0.ifaces().iface(hit.port)?;
+        Some((iface.mtu, iface.source_addr_for(hit.next_hop)))
+    }
 }
 
 impl<B: PacketBuf> Pipeline<B> {
-    /// A chain over `stack`.
+    /// A chain over `stack`, without a load balancer.
     pub fn new(stack: Stack<B>) -> Self {
-        Pipeline { stack }
+        Pipeline { stack, lb: None }
+    }
+
+    /// A chain over `stack` with a load balancer for VIP, local-address and SNAT traffic.
+    pub fn with_balancer(stack: Stack<B>, lb: Balancer) -> Self {
+        Pipeline { stack, lb: Some(lb) }
     }
 
     /// Sends what must go out when the worker starts (gratuitous ARP).
@@ -26,19 +56,38 @@ impl<B: PacketBuf> Pipeline<B> {
         self.stack.start(io);
     }
 
-    /// Handles one frame received on `port` (a port index, as in the config).
+    /// Applies a configuration snapshot to the balancer (between bursts); MTUs and tunnel
+    /// source addresses toward the dests come from the stack's routes. No-op without one.
+    pub fn set_services(&mut self, snap: Arc<Services>, now: Instant) {
+        if let Some(lb) = self.lb.as_mut() {
+            lb.set_services(snap, now, &StackEgress(&self.stack));
+        }
+    }
+
+    /// Handles one frame received on `port` (a port index, as in the config). Returns the
+    /// packet and the core it must be handed to when it belongs to another core's connection
+    /// (a FULLNAT/SNAT reply to a local port that core owns); `None` when it was dealt with.
     #[inline]
-    pub fn input(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+    pub fn input(
+        &mut self,
+        port: u16,
+        pkt: B,
+        now: Instant,
+        io: &mut impl NetIo<B>,
+    ) -> Option<(B, usize)> {
         match self.stack.input(port, pkt, now, io) {
-            Input::Consumed => {}
-            Input::Ipv4 { pkt, owner, .. } => {
-                // The load balancer takes VIP and local-address traffic once it is wired in; the
-                // exception path takes the host's own traffic. Until then both are counted drops.
-                let reason = match owner {
-                    Some(AddrKind::Vip | AddrKind::Local) => DropReason::NoService,
-                    Some(AddrKind::Host) | None => DropReason::NotForUs,
+            Input::Consumed => None,
+            Input::Ipv4 { pkt, owner, l3_offset } => {
+                let Some(lb) = self.lb.as_mut() else {
+                    let reason = match owner {
+                        Some(AddrKind::Vip | AddrKind::Local) => DropReason::NoService,
+                        Some(AddrKind::Host) | None => DropReason::NotForUs,
+                    };
+                    self.stack.drop_pkt(pkt, reason, io);
+                    return None;
                 };
-                self.stack.drop_pkt(pkt, reason, io);
+                let v = lb.input(pkt, l3_offset, owner, now);
+                self.verdict(v, l3_offset, now, io)
             }
         }
     }
@@ -48,13 +97,75 @@ impl<B: PacketBuf> Pipeline<B> {
         self.stack.observe_arp(port, pkt, now, io);
     }
 
-    /// Runs timers (neighbour probes and expiry).
+    /// Handles a frame another core's [`Pipeline::input`] returned for this core. It has
+    /// passed that core's stack already; it is never redirected again.
+    #[inline]
+    pub fn input_redirected(&mut self, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        let l3 = ethernet::HEADER_LEN;
+        let Some(lb) = self.lb.as_mut() else {
+            self.stack.drop_pkt(pkt, DropReason::NotForUs, io);
+            return;
+        };
+        let v = lb.input_redirected(pkt, l3, now);
+        if let Some((pkt, _)) = self.verdict(v, l3, now, io) {
+            // The balancer never redirects a redirected packet; keep the buffer accounted.
+            io.drop_pkt(pkt, DropReason::NotForUs);
+        }
+    }
+
+    fn verdict(
+        &mut self,
+        v: Verdict<B>,
+        l3: usize,
+        now: Instant,
+        io: &mut impl NetIo<B>,
+    ) -> Option<(B, usize)> {
+        match v {
+            Verdict::Forward { pkt, route_to } | Verdict::Reply { pkt, route_to } => {
+                self.stack.send_ipv4(pkt, route_to, now, io);
+            }
+            // Counted by the balancer; the stack's reason only labels the freed buffer.
+            Verdict::Drop { pkt, reason } => io.drop_pkt(pkt, reason.net_reason()),
+            Verdict::DropWithIcmp { pkt, reason, error } => {
+                if let Some(ip) = pkt.data().get(l3..) {
+                    self.stack.send_icmp_error(ip, error, now, io);
+                }
+                io.drop_pkt(pkt, reason.net_reason());
+            }
+            Verdict::Redirect { pkt, core } => return Some((pkt, core)),
+            Verdict::NotMine { pkt } => self.stack.drop_pkt(pkt, DropReason::NotForUs, io),
+        }
+        None
+    }
+
+    /// Runs timers (neighbour probes and expiry, connection expiry).
     pub fn poll(&mut self, now: Instant, io: &mut impl NetIo<B>) {
         self.stack.poll(now, io);
+        if let Some(lb) = self.lb.as_mut() {
+            lb.poll(now);
+        }
     }
 
     /// The stack's counters.
     pub fn net_counters(&self) -> &NetCounters {
         self.stack.counters()
     }
+
+    /// The load balancer, if any.
+    pub fn balancer(&self) -> Option<&Balancer> {
+        self.lb.as_ref()
+    }
+
+    /// The load balancer, if any, writable (for control operations between bursts).
+    pub fn balancer_mut(&mut self) -> Option<&mut Balancer> {
+        self.lb.as_mut()
+    }
+
+    /// The stack.
+    pub fn stack(&self) -> &Stack<B> {
+        &self.stack
+    }
 }
+
+#[cfg(test)]
+mod tests;

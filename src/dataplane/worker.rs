@@ -145,16 +145,23 @@ impl Worker {
             got += n;
             let share = self.crossing.has_peers();
             let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+            let mut lost_redirects = 0;
             for pkt in batch.drain() {
                 if share && is_arp_frame(pkt.data()) {
                     let pool = io.pool;
                     let lost = self.crossing.share_arp(port, pkt.data(), || pool.alloc());
                     io.counters.arp_copies_lost += lost;
                 }
-                self.pipeline.input(port, pkt, now, &mut io);
+                if let Some((pkt, core)) = self.pipeline.input(port, pkt, now, &mut io) {
+                    // A FULLNAT/SNAT reply to a local port another worker owns: hand it over.
+                    if self.crossing.redirect(core, port, pkt).is_err() {
+                        lost_redirects += 1;
+                    }
+                }
             }
             let full = io.tx_full;
             self.count_tx_full(full);
+            self.counters.redirects_lost += lost_redirects;
         }
         if got > 0 {
             self.counters.busy_polls += 1;
@@ -176,7 +183,7 @@ impl Worker {
         let pipeline = &mut self.pipeline;
         let n = self.crossing.drain(batch, |kind, port, pkt| match kind {
             Arrival::ArpCopy => pipeline.observe_arp(port, pkt, now, &mut io),
-            Arrival::Redirect => pipeline.input(port, pkt, now, &mut io),
+            Arrival::Redirect => pipeline.input_redirected(pkt, now, &mut io),
         });
         let full = io.tx_full;
         self.count_tx_full(full);

@@ -1,11 +1,19 @@
 //! ipvs: the load balancer. Services, dests (real servers), connections and their state
 //! machines, schedulers, forwarding modes and local address pools live here, sans-IO: they work on
 //! packet buffers and a clock handed in, never on DPDK, sockets or the system clock.
+//!
+//! The per-core [`balancer::Balancer`] ties them together: it takes a [`service::Services`]
+//! snapshot from the control plane and decides, per packet, what the worker does with it.
 
+pub mod balancer;
 pub mod conn;
+pub mod counters;
+pub mod dest;
 pub mod laddr;
 pub mod proto;
+pub mod reset;
 pub mod sched;
+pub mod service;
 pub mod timer;
 pub mod toa;
 pub mod xmit;

@@ -28,7 +28,7 @@ pub mod route;
 pub mod stack;
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 pub use counters::{DropReason, NetCounters};
 pub use icmp::IcmpError;

@@ -1,0 +1,524 @@
+//! The balancer's per-core books: one slot per service and per dest it has known, with that
+//! core's scheduler, counts, thresholds, port pools and counters.
+//!
+//! Connections name their service and dest by *slot*, not by snapshot index. A slot outlives
+//! the snapshot that created it for as long as a connection or template refers to it, so a
+//! configuration change never walks the connection table: [`Book::apply`] finds each service
+//! and dest of the new snapshot by key (protocol, VIP, port; then dest address and port) and
+//! updates its slot in place, marks the slots the snapshot no longer has as removed (their
+//! connections keep flowing until they end, as IPVS keeps removed dests in its trash), and
+//! reuses slots that are removed and unreferenced. Slots are only created in `apply` (control
+//! path, may allocate); the packet path only reads them and moves counts.
+//!
+//! SNAT connections name the pool of their WAN address by slot the same way (in the
+//! connection's dest field, with the service field [`NO_INDEX`]).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use hashbrown::HashMap;
+
+use crate::ctrl::model::Stats;
+use crate::ipvs::conn::{Conn, Direction, FwdMethod, NO_INDEX};
+use crate::ipvs::dest::CoreThresholds;
+use crate::ipvs::laddr::{LocalAddrPool, PoolLimits, PortOwnership, PortRange, PortScope};
+use crate::ipvs::sched::{DestView, SchedFlags, SchedKey, SchedKind, Scheduler};
+use crate::ipvs::service::Services;
+use crate::ipvs::xmit::TunEncap;
+use crate::time::Instant;
+
+use super::Egress;
+
+/// One core's view of a dest.
+#[derive(Debug)]
+pub(super) struct DestSlot {
+    pub svc: u32,
+    pub addr: Ipv4Addr,
+    pub port: u16,
+    /// In the current snapshot.
+    pub live: bool,
+    /// Unused slot (removed and unreferenced), free for reuse.
+    pub free: bool,
+    pub fwd: FwdMethod,
+    pub weight: u32,
+    pub thresholds: CoreThresholds,
+    pub overloaded: bool,
+    pub tun: Option<TunEncap>,
+    /// TUN: outer source address (the director's address toward the real server).
+    pub tun_src: Option<Ipv4Addr>,
+    /// MTU of the port toward the real server.
+    pub mtu: u16,
+    /// FULLNAT: added to the service's port pool.
+    pub in_pool: bool,
+    pub active: u32,
+    pub inactive: u32,
+    pub persist: u32,
+    /// Connections and templates naming this slot.
+    pub refs: u32,
+    pub stats: Stats,
+}
+
+impl DestSlot {
+    fn total(&self) -> u64 {
+        u64::from(self.active) + u64::from(self.inactive)
+    }
+}
+
+/// One core's view of a service.
+#[derive(Debug)]
+pub(super) struct SvcSlot {
+    pub proto: u8,
+    pub addr: Ipv4Addr,
+    pub port: u16,
+    pub live: bool,
+    pub free: bool,
+    pub sched_kind: SchedKind,
+    pub sched_flags: SchedFlags,
+    pub sched: Option<Box<dyn Scheduler>>,
+    /// The scheduler's dest list (live dests, snapshot order) and the slot of each.
+    pub views: Vec<DestView>,
+    pub view_dest: Vec<u32>,
+    pub persistence: Option<u32>,
+    pub netmask: Ipv4Addr,
+    pub one_packet: bool,
+    pub toa: bool,
+    pub pool: Option<LocalAddrPool>,
+    pub laddrs: Vec<Ipv4Addr>,
+    pub refs: u32,
+    pub stats: Stats,
+}
+
+/// One core's port pool for one SNAT WAN address.
+#[derive(Debug)]
+pub(super) struct SnatSlot {
+    pub addr: Ipv4Addr,
+    pub live: bool,
+    pub free: bool,
+    pub pool: LocalAddrPool,
+    pub refs: u32,
+}
+
+/// The books of one core. See the module documentation.
+#[derive(Debug)]
+pub(super) struct Book {
+    pub core: usize,
+    pub n_cores: usize,
+    pub ownership: PortOwnership,
+    pub range: PortRange,
+    pub dests: Vec<DestSlot>,
+    pub svcs: Vec<SvcSlot>,
+    pub snat: Vec<SnatSlot>,
+    /// Slot of each service of the current snapshot, by snapshot index.
+    pub svc_of_snap: Vec<u32>,
+    /// Slot of the WAN address of each SNAT rule of the current snapshot, by rule index.
+    pub snat_of_rule: Vec<u32>,
+    /// Pool operations the control path refused (too many local addresses or dests).
+    pub config_errors: u64,
+}
+
+fn sock(a: Ipv4Addr, p: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(a), p)
+}
+
+fn reuse_or_push<T>(v: &mut Vec<T>, is_free: impl Fn(&T) -> bool, new: T) -> u32 {
+    match v.iter().position(is_free) {
+        Some(i) => {
+            v[i] = new;
+            i as u32
+        }
+        None => {
+            v.push(new);
+            (v.len() - 1) as u32
+        }
+    }
+}
+
+impl Book {
+    pub fn new(core: usize, n_cores: usize, ownership: PortOwnership, range: PortRange) -> Self {
+        Book {
+            core,
+            n_cores,
+            ownership,
+            range,
+            dests: Vec::new(),
+            svcs: Vec::new(),
+            snat: Vec::new(),
+            svc_of_snap: Vec::new(),
+            snat_of_rule: Vec::new(),
+            config_errors: 0,
+        }
+    }
+
+    fn new_pool(&self, scope: PortScope) -> Option<LocalAddrPool> {
+        // Balancer::new checked that this core owns ports of the range.
+        LocalAddrPool::with_scope(
+            self.core,
+            self.ownership,
+            self.range,
+            scope,
+            PoolLimits::default(),
+        )
+        .ok()
+    }
+
+    /// Takes in a new snapshot (control path: allocation allowed). `egress` tells the MTU and
+    /// source address toward each dest.
+    pub fn apply(&mut self, snap: &Services, egress: &dyn Egress, default_mtu: u16) {
+        // Forget slots nothing refers to any more.
+        for s in &mut self.svcs {
+            if !s.live && s.refs == 0 && !s.free {
+                s.free = true;
+                s.sched = None;
+                s.pool = None;
+                s.views = Vec::new();
+                s.view_dest = Vec::new();
+            }
+        }
+        for d in &mut self.dests {
+            if !d.live && d.refs == 0 {
+                d.free = true;
+            }
+        }
+        let svc_keys: HashMap<(u8, Ipv4Addr, u16), u32> = self
+            .svcs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.free)
+            .map(|(i, s)| ((s.proto, s.addr, s.port), i as u32))
+            .collect();
+        let dest_keys: HashMap<(u32, Ipv4Addr, u16), u32> = self
+            .dests
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.free)
+            .map(|(i, d)| ((d.svc, d.addr, d.port), i as u32))
+            .collect();
+        for s in &mut self.svcs {
+            s.live = false;
+        }
+        for d in &mut self.dests {
+            d.live = false;
+        }
+        self.svc_of_snap.clear();
+        for svc in snap.services() {
+            let slot = match svc_keys.get(&(svc.proto, svc.addr, svc.port)) {
+                Some(&i) => i,
+                None => reuse_or_push(
+                    &mut self.svcs,
+                    |s| s.free,
+                    SvcSlot {
+                        proto: svc.proto,
+                        addr: svc.addr,
+                        port: svc.port,
+                        live: true,
+                        free: false,
+                        sched_kind: svc.sched,
+                        sched_flags: svc.flags,
+                        sched: None,
+                        views: Vec::new(),
+                        view_dest: Vec::new(),
+                        persistence: None,
+                        netmask: Ipv4Addr::BROADCAST,
+                        one_packet: false,
+                        toa: false,
+                        pool: None,
+                        laddrs: Vec::new(),
+                        refs: 0,
+                        stats: Stats::default(),
+                    },
+                ),
+            };
+            self.svc_of_snap.push(slot);
+            let mut views = Vec::new();
+            let mut view_dest = Vec::new();
+            for d in snap.dests_of(svc) {
+                let (mtu, src) = egress.egress(d.addr).unwrap_or((default_mtu, None));
+                let thresholds = CoreThresholds::new(d.upper, d.lower, self.core, self.n_cores);
+                let di = match dest_keys.get(&(slot, d.addr, d.port)) {
+                    Some(&i) => i,
+                    None => reuse_or_push(
+                        &mut self.dests,
+                        |x| x.free,
+                        DestSlot {
+                            svc: slot,
+                            addr: d.addr,
+                            port: d.port,
+                            live: true,
+                            free: false,
+                            fwd: d.fwd,
+                            weight: 0,
+                            thresholds,
+                            overloaded: false,
+                            tun: None,
+                            tun_src: None,
+                            mtu,
+                            in_pool: false,
+                            active: 0,
+                            inactive: 0,
+                            persist: 0,
+                            refs: 0,
+                            stats: Stats::default(),
+                        },
+                    ),
+                };
+                if let Some(x) = self.dests.get_mut(di as usize) {
+                    x.live = true;
+                    x.free = false;
+                    x.fwd = d.fwd;
+                    x.weight = d.weight;
+                    x.thresholds = thresholds;
+                    x.overloaded = thresholds.overloaded_now(x.total(), x.overloaded);
+                    x.tun = d.tun;
+                    x.tun_src = src;
+                    x.mtu = mtu;
+                    let mut v = DestView::new(IpAddr::V4(d.addr), d.port, d.weight);
+                    v.available = !x.overloaded;
+                    views.push(v);
+                    view_dest.push(di);
+                }
+            }
+            let pool_wanted = !svc.laddrs.is_empty()
+                || snap.dests_of(svc).iter().any(|d| d.fwd == FwdMethod::FullNat);
+            let new_pool = if pool_wanted && self.svcs[slot as usize].pool.is_none() {
+                self.new_pool(PortScope::PerDest)
+            } else {
+                None
+            };
+            let s = &mut self.svcs[slot as usize];
+            s.live = true;
+            s.free = false;
+            if s.sched.is_none() || s.sched_kind != svc.sched || s.sched_flags != svc.flags {
+                s.sched =
+                    Some(svc.sched.build(svc.flags, self.core, self.n_cores, snap.mh_table_size()));
+                s.sched_kind = svc.sched;
+                s.sched_flags = svc.flags;
+            }
+            if let Some(sched) = s.sched.as_mut() {
+                sched.update(&views);
+            }
+            s.views = views;
+            s.view_dest = view_dest;
+            s.persistence = svc.persistence;
+            s.netmask = svc.netmask;
+            s.one_packet = svc.one_packet;
+            s.toa = svc.toa;
+            if s.pool.is_none() {
+                s.pool = new_pool;
+            }
+            if let Some(pool) = s.pool.as_mut() {
+                for old in s.laddrs.iter().filter(|a| !svc.laddrs.contains(a)) {
+                    let _ = pool.remove_laddr(IpAddr::V4(*old));
+                }
+                for new in svc.laddrs.iter().filter(|a| !s.laddrs.contains(a)) {
+                    if pool.add_laddr(IpAddr::V4(*new)).is_err() {
+                        self.config_errors += 1;
+                    }
+                }
+            }
+            s.laddrs = svc.laddrs.clone();
+        }
+        // Dests: join or leave their service's port pool.
+        for d in &mut self.dests {
+            if d.free {
+                continue;
+            }
+            let want = d.live && d.fwd == FwdMethod::FullNat;
+            if want == d.in_pool {
+                continue;
+            }
+            let Some(pool) = self.svcs.get_mut(d.svc as usize).and_then(|s| s.pool.as_mut()) else {
+                continue;
+            };
+            let r = if want {
+                pool.add_dest(sock(d.addr, d.port))
+            } else {
+                pool.remove_dest(sock(d.addr, d.port))
+            };
+            match r {
+                Ok(()) => d.in_pool = want,
+                Err(_) => self.config_errors += 1,
+            }
+        }
+        // Removed services: no scheduling any more.
+        for s in &mut self.svcs {
+            if !s.live && !s.free {
+                s.views.clear();
+                s.view_dest.clear();
+            }
+        }
+        // SNAT: one pool per WAN address.
+        for s in &mut self.snat {
+            if !s.live && s.refs == 0 {
+                s.free = true;
+            }
+            s.live = false;
+        }
+        self.snat_of_rule.clear();
+        for r in snap.snat() {
+            let slot = match self.snat.iter().position(|s| !s.free && s.addr == r.out_addr) {
+                Some(i) => i as u32,
+                None => {
+                    let Some(mut pool) = self.new_pool(PortScope::PerLaddr) else {
+                        self.config_errors += 1;
+                        self.snat_of_rule.push(NO_INDEX);
+                        continue;
+                    };
+                    if pool.add_laddr(IpAddr::V4(r.out_addr)).is_err() {
+                        self.config_errors += 1;
+                    }
+                    let new = SnatSlot { addr: r.out_addr, live: true, free: false, pool, refs: 0 };
+                    reuse_or_push(&mut self.snat, |s| s.free, new)
+                }
+            };
+            if let Some(s) = self.snat.get_mut(slot as usize) {
+                s.live = true;
+            }
+            self.snat_of_rule.push(slot);
+        }
+    }
+
+    /// Picks a dest slot for a new connection of service slot `svc`, with this core's counts.
+    #[inline]
+    pub fn schedule(&mut self, svc: u32, key: &SchedKey) -> Option<u32> {
+        let s = self.svcs.get_mut(svc as usize)?;
+        for (v, &d) in s.views.iter_mut().zip(&s.view_dest) {
+            if let Some(ds) = self.dests.get(d as usize) {
+                v.active = ds.active;
+                v.inactive = ds.inactive;
+                v.persist = ds.persist;
+                v.available = !ds.overloaded;
+            }
+        }
+        let i = s.sched.as_mut()?.schedule(&s.views, key)?;
+        s.view_dest.get(i).copied()
+    }
+
+    /// Runs the schedulers' clocks.
+    pub fn tick(&mut self, now: Instant) {
+        for s in self.svcs.iter_mut().filter(|s| s.live) {
+            if let Some(sched) = s.sched.as_mut() {
+                sched.tick(now);
+            }
+        }
+    }
+
+    /// A new connection to dest slot `d` of service slot `svc`.
+    #[inline]
+    pub fn bind(&mut self, svc: u32, d: u32) {
+        if let Some(x) = self.dests.get_mut(d as usize) {
+            x.inactive = x.inactive.saturating_add(1);
+            x.refs = x.refs.saturating_add(1);
+            x.stats.conns += 1;
+            if x.thresholds.overloaded_after_bind(x.total()) {
+                x.overloaded = true;
+            }
+        }
+        if let Some(s) = self.svcs.get_mut(svc as usize) {
+            s.refs = s.refs.saturating_add(1);
+            s.stats.conns += 1;
+        }
+    }
+
+    /// A one-packet scheduling to dest slot `d` (counted as a connection, never bound).
+    #[inline]
+    pub fn count_one_packet(&mut self, svc: u32, d: u32) {
+        if let Some(x) = self.dests.get_mut(d as usize) {
+            x.stats.conns += 1;
+        }
+        if let Some(s) = self.svcs.get_mut(svc as usize) {
+            s.stats.conns += 1;
+        }
+    }
+
+    /// A new persistence template for dest slot `d`.
+    #[inline]
+    pub fn bind_template(&mut self, svc: u32, d: u32) {
+        if let Some(x) = self.dests.get_mut(d as usize) {
+            x.persist = x.persist.saturating_add(1);
+            x.refs = x.refs.saturating_add(1);
+        }
+        if let Some(s) = self.svcs.get_mut(svc as usize) {
+            s.refs = s.refs.saturating_add(1);
+        }
+    }
+
+    /// A connection of dest slot `d` became active (`true`) or inactive.
+    #[inline]
+    pub fn activity(&mut self, d: u32, active: bool) {
+        if let Some(x) = self.dests.get_mut(d as usize) {
+            if active {
+                x.inactive = x.inactive.saturating_sub(1);
+                x.active = x.active.saturating_add(1);
+            } else {
+                x.active = x.active.saturating_sub(1);
+                x.inactive = x.inactive.saturating_add(1);
+            }
+        }
+    }
+
+    /// Counts a packet of `len` bytes in `dir` for service slot `svc` and dest slot `d`.
+    #[inline]
+    pub fn traffic(&mut self, svc: u32, d: u32, dir: Direction, len: u32) {
+        let add = |st: &mut Stats| match dir {
+            Direction::In => {
+                st.inpkts += 1;
+                st.inbytes += u64::from(len);
+            }
+            Direction::Out => {
+                st.outpkts += 1;
+                st.outbytes += u64::from(len);
+            }
+        };
+        if let Some(x) = self.dests.get_mut(d as usize) {
+            add(&mut x.stats);
+        }
+        if let Some(s) = self.svcs.get_mut(svc as usize) {
+            add(&mut s.stats);
+        }
+    }
+
+    /// An entry left the connection table: give back its counts, references and local port.
+    pub fn on_freed(&mut self, c: &Conn<Ipv4Addr>) {
+        if c.fwd() == FwdMethod::Snat && !c.is_template() {
+            if let Some(s) = self.snat.get_mut(c.dest() as usize) {
+                let _ =
+                    s.pool.release(IpAddr::V4(c.laddr()), c.lport(), sock(c.daddr(), c.dport()));
+                s.refs = s.refs.saturating_sub(1);
+            }
+            return;
+        }
+        if let Some(x) = self.dests.get_mut(c.dest() as usize) {
+            if c.is_template() {
+                x.persist = x.persist.saturating_sub(1);
+            } else {
+                if c.is_active() {
+                    x.active = x.active.saturating_sub(1);
+                } else {
+                    x.inactive = x.inactive.saturating_sub(1);
+                }
+                if x.overloaded && x.thresholds.recovered_after_unbind(x.total()) {
+                    x.overloaded = false;
+                }
+                if c.fwd() == FwdMethod::FullNat {
+                    let key = sock(x.addr, x.port);
+                    if let Some(pool) =
+                        self.svcs.get_mut(c.svc() as usize).and_then(|s| s.pool.as_mut())
+                    {
+                        let _ = pool.release(IpAddr::V4(c.laddr()), c.lport(), key);
+                    }
+                }
+            }
+            x.refs = x.refs.saturating_sub(1);
+        }
+        if let Some(s) = self.svcs.get_mut(c.svc() as usize) {
+            s.refs = s.refs.saturating_sub(1);
+        }
+    }
+
+    /// Whether a connection or template `c` belongs to a removed service, dest or SNAT rule.
+    pub fn is_removed(&self, c: &Conn<Ipv4Addr>) -> bool {
+        if c.fwd() == FwdMethod::Snat && !c.is_template() {
+            return !self.snat.get(c.dest() as usize).is_some_and(|s| s.live);
+        }
+        !self.dests.get(c.dest() as usize).is_some_and(|d| d.live)
+    }
+}

@@ -1,0 +1,374 @@
+//! The per-core load balancer: what happens to an IPv4 packet for a virtual service, a local
+//! address, or a host behind a SNAT rule.
+//!
+//! Owns [`Balancer`] (one per worker core: its connection table, its schedulers and dest counts,
+//! its local port pools, its counters) and [`Verdict`], what the caller does with the packet. The
+//! packet path ([`Balancer::input`]) parses the IPv4 and TCP/UDP (or ICMP error) headers, finds
+//! the connection in either direction or creates one (service lookup, persistence template,
+//! scheduling, local port), runs the protocol state machine, and has the forwarding mode
+//! ([`crate::ipvs::xmit`]) rewrite the packet. It must not route, resolve, transmit or free
+//! packets (the caller does, with the stack), read clocks, or take locks: the time is passed in,
+//! configuration arrives as an immutable [`Services`] snapshot applied between bursts with
+//! [`Balancer::set_services`], and every decision is returned as a [`Verdict`].
+//!
+//! # Packets the balancer refuses (each counted by [`IpvsDropReason`])
+//! - TCP: only a plain SYN (SYN without ACK, FIN or RST) creates a connection; other packets of
+//!   no connection are dropped (`tcp_not_syn`, or `tcp_bad_flags` for combinations no stack
+//!   sends). Packets of a known connection pass whatever their flags; the state machine decides.
+//! - No dest available (none, all quiescent or over threshold): counted `no_dest`; a TCP client
+//!   also gets a reset ([`Verdict::Reply`]) so it does not wait for a timeout.
+//! - IPv4 fragments are dropped (`fragment`): the director does not reassemble, and the
+//!   forwarding modes need a whole datagram (its transport header and checksum). Path MTU
+//!   discovery keeps TCP unfragmented; large UDP datagrams to a VIP are the casualty.
+//! - IP options are carried through untouched.
+//!
+//! # Cores
+//! NAT, DR and TUN flows reach their core by symmetric RSS. FULLNAT and SNAT replies come back
+//! to a local port; worker `k` only allocates ports `p` with `p & mask == k`
+//! ([`crate::ipvs::laddr::PortOwnership`]), so a reply that misses here but whose port another
+//! core owns is handed back as [`Verdict::Redirect`] for the worker to pass over a ring; the
+//! owner takes it with [`Balancer::input_redirected`] (which never redirects again).
+
+mod book;
+mod packet;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::buf::PacketBuf;
+use crate::ctrl::model::{self, Stats};
+use crate::ipvs::conn::{ConnInfo, ConnTable, ConnTableError, HashSeed};
+use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
+use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
+use crate::ipvs::service::Services;
+use crate::net::{AddrKind, IcmpError};
+use crate::time::Instant;
+
+use book::Book;
+
+/// What the caller does with a packet the balancer has seen.
+#[derive(Debug)]
+pub enum Verdict<B> {
+    /// Rewritten for its connection: route to `route_to` and send.
+    Forward {
+        /// The packet (Ethernet header bytes in front, for the stack to fill).
+        pkt: B,
+        /// Address to route and resolve.
+        route_to: Ipv4Addr,
+    },
+    /// The director answers (a TCP reset): route to `route_to` and send.
+    Reply {
+        /// The answer, built in the packet's buffer.
+        pkt: B,
+        /// Address to route and resolve (the client).
+        route_to: Ipv4Addr,
+    },
+    /// Dropped; already counted in [`IpvsCounters`] under `reason`.
+    Drop {
+        /// The packet, for the caller to free.
+        pkt: B,
+        /// Why.
+        reason: IpvsDropReason,
+    },
+    /// Dropped (counted under `reason`), and `error` is due to the packet's source: the caller
+    /// sends it, quoting the packet, before freeing it.
+    DropWithIcmp {
+        /// The packet, unchanged, for the caller to quote and free.
+        pkt: B,
+        /// Why.
+        reason: IpvsDropReason,
+        /// The ICMP error to send.
+        error: IcmpError,
+    },
+    /// Belongs to another core (a reply to a local port that core owns): hand it over.
+    Redirect {
+        /// The packet, unchanged.
+        pkt: B,
+        /// The owning worker core.
+        core: usize,
+    },
+    /// Not load-balancer traffic (no connection, service or SNAT rule): the caller handles it
+    /// as it would without a balancer.
+    NotMine {
+        /// The packet, unchanged.
+        pkt: B,
+    },
+}
+
+/// Where the packets to a dest leave: the MTU of the port and the director's address on it.
+/// The dataplane answers from its routes and interfaces; looked up when a snapshot is applied,
+/// never per packet.
+pub trait Egress {
+    /// MTU toward `dst` and the source address to use (for TUN's outer header), if routable.
+    fn egress(&self, dst: Ipv4Addr) -> Option<(u16, Option<Ipv4Addr>)>;
+}
+
+/// An [`Egress`] with one answer for every destination.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedEgress {
+    /// MTU of every port.
+    pub mtu: u16,
+    /// Source address for tunnels.
+    pub source: Option<Ipv4Addr>,
+}
+
+impl Egress for FixedEgress {
+    fn egress(&self, _dst: Ipv4Addr) -> Option<(u16, Option<Ipv4Addr>)> {
+        Some((self.mtu, self.source))
+    }
+}
+
+/// How a core's balancer is built.
+#[derive(Debug, Clone, Copy)]
+pub struct BalancerConfig {
+    /// This worker core's index.
+    pub core: usize,
+    /// Number of worker cores.
+    pub n_cores: usize,
+    /// Connection table capacity (connections plus persistence templates).
+    pub conn_capacity: u32,
+    /// Seed of the connection table's hash.
+    pub hash_seed: HashSeed,
+    /// Local ports FULLNAT and SNAT allocate from.
+    pub local_ports: PortRange,
+    /// Most connections [`Balancer::poll`] expires in one call.
+    pub expire_batch: u32,
+    /// MTU used toward clients and toward dests the [`Egress`] cannot tell.
+    pub mtu: u16,
+}
+
+impl BalancerConfig {
+    /// Defaults for core `core` of `n_cores`: 1 Mi connections, a random hash seed, local ports
+    /// 1024..=65535, 256 expirations per poll, MTU 1500.
+    pub fn new(core: usize, n_cores: usize) -> Self {
+        BalancerConfig {
+            core,
+            n_cores,
+            conn_capacity: 1 << 20,
+            hash_seed: HashSeed::random(),
+            local_ports: PortRange::DEFAULT,
+            expire_batch: 256,
+            mtu: 1500,
+        }
+    }
+}
+
+/// Why a balancer could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BalancerError {
+    /// The connection table capacity is out of range.
+    #[error(transparent)]
+    ConnTable(#[from] ConnTableError),
+    /// The core, core count or local port range does not work.
+    #[error(transparent)]
+    Laddr(#[from] LaddrError),
+}
+
+/// A dest as one core counts it, for the control plane (which sums cores).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestReport {
+    /// The dest's service.
+    pub service: model::ServiceKey,
+    /// Real server address.
+    pub addr: Ipv4Addr,
+    /// Real server port.
+    pub port: u16,
+    /// Whether the dest is in the current snapshot (a removed dest is listed while
+    /// connections still use it).
+    pub live: bool,
+    /// Established connections on this core.
+    pub active: u32,
+    /// Other connections on this core.
+    pub inactive: u32,
+    /// Persistence templates on this core.
+    pub persist: u32,
+    /// Over its upper threshold share on this core.
+    pub overloaded: bool,
+    /// Connections, packets and bytes on this core.
+    pub stats: Stats,
+}
+
+/// A service as one core counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceReport {
+    /// The service.
+    pub service: model::ServiceKey,
+    /// Whether it is in the current snapshot.
+    pub live: bool,
+    /// Connections, packets and bytes on this core.
+    pub stats: Stats,
+}
+
+/// One worker core's load balancer. See the module documentation.
+#[derive(Debug)]
+pub struct Balancer {
+    cfg: BalancerConfig,
+    snap: Arc<Services>,
+    conns: ConnTable<Ipv4Addr>,
+    book: Book,
+    counters: IpvsCounters,
+}
+
+fn svc_key(proto: u8, addr: Ipv4Addr, port: u16) -> model::ServiceKey {
+    model::ServiceKey {
+        proto: if proto == 6 { model::Protocol::Tcp } else { model::Protocol::Udp },
+        addr: addr.into(),
+        port,
+    }
+}
+
+impl Balancer {
+    /// A balancer with no service, whose clock starts at `now`. Fails when the table capacity
+    /// is out of range or this core owns no port of the local port range.
+    pub fn new(cfg: BalancerConfig, now: Instant) -> Result<Self, BalancerError> {
+        let ownership = PortOwnership::new(cfg.n_cores)?;
+        // Fails early when the core owns no port.
+        LocalAddrPool::new(cfg.core, ownership, cfg.local_ports)?;
+        let conns = ConnTable::new(cfg.conn_capacity, cfg.hash_seed, now)?;
+        Ok(Balancer {
+            book: Book::new(cfg.core, cfg.n_cores, ownership, cfg.local_ports),
+            cfg,
+            snap: Arc::new(Services::empty()),
+            conns,
+            counters: IpvsCounters::default(),
+        })
+    }
+
+    /// Applies a new configuration snapshot (between bursts). Existing connections keep their
+    /// service and dest, even ones the snapshot removes: they run until they end, as in IPVS
+    /// (see [`Balancer::flush_removed`] to end them). `egress` is asked once per dest.
+    pub fn set_services(&mut self, snap: Arc<Services>, now: Instant, egress: &dyn Egress) {
+        self.book.apply(&snap, egress, self.cfg.mtu);
+        self.conns.set_timeouts(*snap.timeouts());
+        self.book.tick(now);
+        self.snap = snap;
+    }
+
+    /// The generation of the snapshot in force.
+    pub fn generation(&self) -> u64 {
+        self.snap.generation()
+    }
+
+    /// The snapshot in force.
+    pub fn services(&self) -> &Arc<Services> {
+        &self.snap
+    }
+
+    /// Ends every connection and template of a service, dest or SNAT rule the current snapshot
+    /// no longer has. Walks the whole table: control path. Returns how many entries ended.
+    pub fn flush_removed(&mut self) -> u32 {
+        let gone: Vec<_> =
+            self.conns.iter().filter(|(_, c)| self.book.is_removed(c)).map(|(id, _)| id).collect();
+        let mut n = 0;
+        for id in gone {
+            let book = &mut self.book;
+            if self.conns.remove(id, |c| book.on_freed(c)) {
+                n += 1;
+            }
+        }
+        self.counters.flushed += u64::from(n);
+        n
+    }
+
+    /// Runs the timers: expires at most the configured batch of connections (giving back their
+    /// dest counts and local ports) and ticks the schedulers. Call every millisecond or so.
+    pub fn poll(&mut self, now: Instant) -> u32 {
+        let book = &mut self.book;
+        let n = self.conns.expire_at_most(now, self.cfg.expire_batch, |c| book.on_freed(c));
+        self.book.tick(now);
+        n
+    }
+
+    /// Up to `limit` connections and templates as `ipvsadm -L -c` lists them.
+    pub fn conns_snapshot(&self, now: Instant, limit: usize) -> Vec<ConnInfo> {
+        self.conns.snapshot(now, limit)
+    }
+
+    /// Live entries in the connection table.
+    pub fn conn_count(&self) -> u32 {
+        self.conns.len()
+    }
+
+    /// The connection table's own counters.
+    pub fn conn_stats(&self) -> &crate::ipvs::conn::ConnStats {
+        self.conns.stats()
+    }
+
+    /// This core's counters.
+    pub fn counters(&self) -> &IpvsCounters {
+        &self.counters
+    }
+
+    /// Pool operations the control path refused (too many local addresses or dests for a pool).
+    pub fn config_errors(&self) -> u64 {
+        self.book.config_errors
+    }
+
+    /// Every dest this core knows (current ones, and removed ones still in use), with counts.
+    pub fn dest_reports(&self) -> Vec<DestReport> {
+        self.book
+            .dests
+            .iter()
+            .filter(|d| !d.free)
+            .filter_map(|d| {
+                let s = self.book.svcs.get(d.svc as usize)?;
+                Some(DestReport {
+                    service: svc_key(s.proto, s.addr, s.port),
+                    addr: d.addr,
+                    port: d.port,
+                    live: d.live,
+                    active: d.active,
+                    inactive: d.inactive,
+                    persist: d.persist,
+                    overloaded: d.overloaded,
+                    stats: d.stats,
+                })
+            })
+            .collect()
+    }
+
+    /// Every service this core knows, with counters.
+    pub fn service_reports(&self) -> Vec<ServiceReport> {
+        self.book
+            .svcs
+            .iter()
+            .filter(|s| !s.free)
+            .map(|s| ServiceReport {
+                service: svc_key(s.proto, s.addr, s.port),
+                live: s.live,
+                stats: s.stats,
+            })
+            .collect()
+    }
+
+    /// Handles an IPv4 packet the stack handed up: `l3` is the offset of its IPv4 header (the
+    /// Ethernet header is in front), `owner` what the stack found its destination to be.
+    /// No allocation; never panics, whatever the bytes.
+    #[inline]
+    pub fn input<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        owner: Option<AddrKind>,
+        now: Instant,
+    ) -> Verdict<B> {
+        self.process(pkt, l3, owner, now, true)
+    }
+
+    /// Handles a packet another core redirected here (see [`Verdict::Redirect`]).
+    #[inline]
+    pub fn input_redirected<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        now: Instant,
+    ) -> Verdict<B> {
+        self.counters.redirect_received += 1;
+        self.process(pkt, l3, Some(AddrKind::Local), now, false)
+    }
+}
+
+#[cfg(test)]
+mod tests;
