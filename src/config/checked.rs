@@ -182,6 +182,8 @@ pub struct Dataplane {
     pub mbuf_cache: u32,
     /// `None` = busy polling.
     pub idle_backoff: Option<IdleBackoff>,
+    /// Connection table capacity of each worker, 64..=2^27 (default 2^20).
+    pub conns_per_worker: u32,
 }
 
 /// `[neigh]`, checked.

@@ -183,11 +183,19 @@ pub(crate) struct RawDataplane {
     pub mbufs: Option<u32>,
     pub mbuf_cache: u32,
     pub idle_backoff: Option<RawIdleBackoff>,
+    /// Connection table capacity of each worker (connections plus persistence templates).
+    pub conns_per_worker: u32,
 }
 
 impl Default for RawDataplane {
     fn default() -> Self {
-        RawDataplane { burst: 32, mbufs: None, mbuf_cache: 256, idle_backoff: None }
+        RawDataplane {
+            burst: 32,
+            mbufs: None,
+            mbuf_cache: 256,
+            idle_backoff: None,
+            conns_per_worker: 1 << 20,
+        }
     }
 }
 

@@ -19,7 +19,10 @@ use crate::dataplane::stats::CoreStats;
 use crate::dataplane::worker::{RxSlot, Worker};
 use crate::dpdk::{self, ConfiguredPort, DpdkError, Eal, LaunchHandle, Mempool, Port, PortConfig};
 use crate::metrics::{Exporter, MetricsError};
+use crate::ipvs::balancer::{Balancer, BalancerConfig};
+use crate::ipvs::service::{BuildOptions, Services};
 use crate::net::Stack;
+use crate::time;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use thiserror::Error;
@@ -150,7 +153,21 @@ impl Director {
             .dataplane()
             .idle_backoff
             .map(|b| BackoffParams { empty_polls: b.empty_polls, sleep: b.sleep });
-        let mut crossings = Crossing::build(cfg.workers().len(), CROSSING_RING_SIZE)?.into_iter();
+        let n_workers = cfg.workers().len();
+        let services = Arc::new(
+            Services::from_table(cfg.services(), cfg.snat_rules(), BuildOptions::default())
+                .map_err(|e| StartError::Setup(format!("services: {e}")))?,
+        );
+        for s in services.skipped() {
+            warn!("not forwarded: {s}");
+        }
+        info!(
+            "{} virtual service(s), {} SNAT rule(s), {} worker(s)",
+            services.services().len(),
+            services.snat().len(),
+            n_workers
+        );
+        let mut crossings = Crossing::build(n_workers, CROSSING_RING_SIZE)?.into_iter();
         for (core, w) in cfg.workers().iter().enumerate() {
             let crossing = crossings.next().unwrap_or_default();
             let mut rx = Vec::new();
@@ -164,6 +181,14 @@ impl Director {
             }
             let stack = Stack::new(ifaces.clone(), routes.clone(), &statics, neigh_params(cfg))
                 .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?;
+            let lb_cfg = BalancerConfig {
+                conn_capacity: cfg.dataplane().conns_per_worker,
+                ..BalancerConfig::new(core, n_workers)
+            };
+            let lb = Balancer::new(lb_cfg, time::now())
+                .map_err(|e| StartError::Setup(format!("load balancer of worker {core}: {e}")))?;
+            let mut pipeline = Pipeline::with_balancer(stack, lb);
+            pipeline.set_services(services.clone(), time::now());
             let stats = Arc::new(CoreStats::default());
             self.stats.push(stats.clone());
             let mut worker = Worker::new(
@@ -171,7 +196,7 @@ impl Director {
                 rx,
                 tx,
                 pool.clone(),
-                Pipeline::new(stack),
+                pipeline,
                 IdleBackoff::new(backoff),
                 core == 0,
                 crossing,

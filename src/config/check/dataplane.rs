@@ -26,6 +26,11 @@ const MAX_SOCKET_PATH: usize = 107;
 /// - each lcore's mempool cache (workers and main) can grow to 1.5 × its size before it flushes:
 ///   `(workers + 1) × ⌈1.5 × mbuf_cache⌉`;
 /// - neighbour resolution holds up to `[neigh].pending_total` packets.
+/// Smallest connection table a worker may have.
+const MIN_CONNS: u32 = 64;
+/// Largest connection table a worker may have (2^27 entries, about 16 GiB).
+const MAX_CONNS: u32 = 1 << 27;
+
 pub(crate) fn min_mbufs(
     ports: &[Port],
     workers: usize,
@@ -96,7 +101,22 @@ pub(crate) fn check_dataplane(
             })
         }
     };
-    Ok(Dataplane { burst: raw.burst, mbufs, mbuf_cache: raw.mbuf_cache, idle_backoff })
+    if !(MIN_CONNS..=MAX_CONNS).contains(&raw.conns_per_worker) {
+        return Err(invalid(
+            "dataplane.conns_per_worker",
+            format!(
+                "{}: give {MIN_CONNS} to {MAX_CONNS} (about 128 bytes of memory each, per worker)",
+                raw.conns_per_worker
+            ),
+        ));
+    }
+    Ok(Dataplane {
+        burst: raw.burst,
+        mbufs,
+        mbuf_cache: raw.mbuf_cache,
+        idle_backoff,
+        conns_per_worker: raw.conns_per_worker,
+    })
 }
 
 /// The smallest `2^k - 1` that is at least `n` (mempools are most memory-efficient at that size).
