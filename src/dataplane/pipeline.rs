@@ -106,7 +106,13 @@ impl<B: PacketBuf> Pipeline<B> {
             self.stack.drop_pkt(pkt, DropReason::NotForUs, io);
             return;
         };
-        let v = lb.input_redirected(pkt, l3, now);
+        let owner = pkt
+            .data()
+            .get(l3..)
+            .and_then(|ip| crate::wire::Ipv4Packet::new_checked(ip).ok())
+            .and_then(|ip| self.stack.ifaces().owns(ip.dst_addr()))
+            .map(|(_, kind)| kind);
+        let v = lb.input_redirected(pkt, l3, owner, now);
         if let Some((pkt, _)) = self.verdict(v, l3, now, io) {
             // The balancer never redirects a redirected packet; keep the buffer accounted.
             io.drop_pkt(pkt, DropReason::NotForUs);

@@ -762,6 +762,63 @@ fn reply_to_a_local_port_of_another_core_is_redirected() {
     assert_eq!(lab1.io.dropped.len(), 1);
 }
 
+/// Two cores of one director: a frame goes in on core `at`; a redirect is handed to the other
+/// core as the worker does. Returns what was sent and by which core.
+fn two_cores(
+    labs: &mut [Lab; 2],
+    at: usize,
+    port: u16,
+    frame: &[u8],
+) -> Vec<(usize, u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    let now = labs[at].now;
+    let handed = labs[at].p.input(port, VecBuf::from_slice(frame), now, &mut labs[at].io);
+    out.extend(labs[at].io.tx.drain(..).map(|(p, b)| (at, p, b.data().to_vec())));
+    if let Some((b, core)) = handed {
+        assert_ne!(core, at, "never redirected to itself");
+        let l = &mut labs[core];
+        l.p.input_redirected(b, now, &mut l.io);
+        out.extend(l.io.tx.drain(..).map(|(p, b)| (core, p, b.data().to_vec())));
+    }
+    out
+}
+
+#[test]
+fn nat_connections_live_where_the_client_address_points_and_replies_find_them() {
+    let s = svc(Protocol::Tcp, 80, "rr");
+    let d = [dest(0, 8080, model::FwdMethod::Masq, 1), dest(1, 8080, model::FwdMethod::Masq, 1)];
+    let snap = snapshot(&[(&s, &d)], &[], &[]);
+    let cfg = |core| BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(9),
+        ..BalancerConfig::new(core, 2)
+    };
+    let mut labs = [Lab::with(cfg(0), snap.clone()), Lab::with(cfg(1), snap)];
+    // Whichever core RSS hands the SYN to, the connection is made on the same core, and the
+    // real server's reply, arriving on either core, reaches it and is translated.
+    for (syn_at, reply_at) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        let cport = 40000 + (syn_at * 2 + reply_at) as u16;
+        let out = two_cores(
+            &mut labs,
+            syn_at,
+            0,
+            &from_client(&tcp(CLIENT, cport, VIP, 80, SYN, 1, 0, &[])),
+        );
+        assert_eq!(out.len(), 1, "SYN forwarded once");
+        let (owner, _, f) = &out[0];
+        let to = seen(f);
+        let n = if to.dst == rs(0) { 0 } else { 1 };
+        let reply = from_rs(n, &tcp(rs(n), 8080, CLIENT, cport, SYN | ACK, 9, 2, &[]));
+        let out = two_cores(&mut labs, reply_at, 1, &reply);
+        assert_eq!(out.len(), 1, "reply translated once");
+        assert_eq!(out[0].0, *owner, "by the core that owns the connection");
+        let back = seen(&out[0].2);
+        assert_eq!((back.src, back.sport, back.dst, back.dport), (VIP, 80, CLIENT, cport));
+    }
+    let conns: usize = labs.iter().map(|l| l.lb().conns_snapshot(l.now, 100).len()).sum();
+    assert_eq!(conns, 4, "one connection per flow, none duplicated on the other core");
+}
+
 // ---- every buffer is accounted for ----
 
 fn arb_frame() -> impl Strategy<Value = (u16, Vec<u8>)> {

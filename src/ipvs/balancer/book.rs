@@ -81,10 +81,23 @@ pub(super) struct SvcSlot {
     pub netmask: Ipv4Addr,
     pub one_packet: bool,
     pub toa: bool,
+    /// When several cores share the service's traffic: the mask of the client address that
+    /// picks the core owning a new connection (see `Balancer::steer_core`); `None` = the
+    /// receiving core keeps it.
+    pub steer_mask: Option<Ipv4Addr>,
     pub pool: Option<LocalAddrPool>,
     pub laddrs: Vec<Ipv4Addr>,
     pub refs: u32,
     pub stats: Stats,
+}
+
+impl Book {
+    /// Whether `addr:port` is a live NAT dest of some service (its packets may be replies).
+    pub fn is_nat_dest(&self, addr: Ipv4Addr, port: u16) -> bool {
+        self.dests
+            .iter()
+            .any(|d| !d.free && d.fwd == FwdMethod::Nat && d.addr == addr && d.port == port)
+    }
 }
 
 /// One core's port pool for one SNAT WAN address.
@@ -218,6 +231,7 @@ impl Book {
                         view_dest: Vec::new(),
                         persistence: None,
                         netmask: Ipv4Addr::BROADCAST,
+                        steer_mask: None,
                         one_packet: false,
                         toa: false,
                         pool: None,
@@ -301,6 +315,17 @@ impl Book {
             s.netmask = svc.netmask;
             s.one_packet = svc.one_packet;
             s.toa = svc.toa;
+            let has_nat = snap.dests_of(svc).iter().any(|d| d.fwd == FwdMethod::Nat);
+            s.steer_mask = if self.n_cores < 2 {
+                None
+            } else if has_nat {
+                // Replies from a NAT dest are steered by the client address alone (see
+                // `steer_core`), so the connection must live where that address points.
+                Some(Ipv4Addr::BROADCAST)
+            } else {
+                // One core holds a client network's persistence template.
+                svc.persistence.map(|_| svc.netmask)
+            };
             if s.pool.is_none() {
                 s.pool = new_pool;
             }

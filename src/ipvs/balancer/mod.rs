@@ -357,16 +357,19 @@ impl Balancer {
         self.process(pkt, l3, owner, now, true)
     }
 
-    /// Handles a packet another core redirected here (see [`Verdict::Redirect`]).
+    /// Handles a packet another core redirected here (see [`Verdict::Redirect`]); `owner` is
+    /// what its destination is to the director, as for [`Balancer::input`]. It is never
+    /// redirected again.
     #[inline]
     pub fn input_redirected<B: PacketBuf>(
         &mut self,
         pkt: B,
         l3: usize,
+        owner: Option<AddrKind>,
         now: Instant,
     ) -> Verdict<B> {
         self.counters.redirect_received += 1;
-        self.process(pkt, l3, Some(AddrKind::Local), now, false)
+        self.process(pkt, l3, owner, now, false)
     }
 }
 

@@ -150,6 +150,14 @@ impl Balancer {
             Some(kind) => {
                 if let Some(si) = self.snap.find(flow.proto, flow.dst, flow.dport) {
                     if let Some(&slot) = self.book.svc_of_snap.get(si as usize) {
+                        let mask = self.book.svcs.get(slot as usize).and_then(|s| s.steer_mask);
+                        if let (Some(mask), true) = (mask, may_redirect) {
+                            let k = self.steer_core(flow.src, mask);
+                            if k != self.cfg.core {
+                                self.counters.redirected += 1;
+                                return Verdict::Redirect { pkt, core: k };
+                            }
+                        }
                         return self.new_conn(pkt, l3, &flow, slot, now);
                     }
                 }
@@ -158,8 +166,23 @@ impl Balancer {
                 }
                 self.not_here(pkt, flow.dport, may_redirect, R::NoConn)
             }
-            None => self.snat_new(pkt, l3, &flow, now),
+            None => self.snat_new(pkt, l3, &flow, now, may_redirect),
         }
+    }
+
+    /// The core that owns new connections of `client` (masked by `mask`) when a service's
+    /// traffic is steered by client: persistent services keep a client network's template on
+    /// one core, and NAT services keep each connection where its replies, which RSS spreads by
+    /// the real server's tuple, can be sent back to by client address alone. Every core
+    /// computes the same answer; with symmetric RSS on a real NIC about (n-1)/n of such packets
+    /// cross cores once (rte_flow steering would remove that hop).
+    #[inline]
+    pub(super) fn steer_core(&self, client: Ipv4Addr, mask: Ipv4Addr) -> usize {
+        let n = self.cfg.n_cores.max(1) as u64;
+        let x = u64::from(u32::from(client) & u32::from(mask));
+        // Fibonacci hashing: spreads neighbouring addresses over the cores.
+        let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        (h % n) as usize
     }
 
     /// A packet to a local address and port with no connection here: another core's, or stale.
@@ -344,8 +367,18 @@ impl Balancer {
         l3: usize,
         flow: &Flow,
         now: Instant,
+        may_redirect: bool,
     ) -> Verdict<B> {
         let Some(rule) = self.snap.snat_match(flow.proto, flow.src, flow.dst) else {
+            // A NAT dest's reply whose connection lives on the core the client address
+            // points to (see `steer_core`).
+            if may_redirect && self.book.is_nat_dest(flow.src, flow.sport) {
+                let k = self.steer_core(flow.dst, Ipv4Addr::BROADCAST);
+                if k != self.cfg.core {
+                    self.counters.redirected += 1;
+                    return Verdict::Redirect { pkt, core: k };
+                }
+            }
             return Verdict::NotMine { pkt };
         };
         if let Err(r) = self.may_open(flow) {
