@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every lab test (ci/lab-tests/*.sh except this file) one after the other, each with its own lab,
+# Runs every lab test (ci/lab-tests/*.sh except this file, then the per-forwarding-mode tests in
+# ci/lab-tests/modes/*.sh) one after the other, each with its own lab,
 # and sums their `N passed, M failed` lines into one closing line of the same form. A test that exits
 # non-zero without reporting a failure, or prints no summary, counts as one failure. Each test is
 # bounded by LAB_TEST_TIMEOUT seconds (default 600).
@@ -13,7 +14,7 @@ trap 'rm -f "$OUT"' EXIT
 
 passed=0
 failed=0
-for test in "$DIR"/*.sh; do
+for test in "$DIR"/*.sh "$DIR"/modes/*.sh; do
 	name=$(basename "$test")
 	[[ $name == "$SELF" ]] && continue
 	echo "# === $name"

@@ -11,7 +11,7 @@
 #   - the HTTP servers logged the client's own address (DR does not touch addresses);
 #   - `ci/lab stop`: rvsd exits 0.
 # Prints `ok - ...` / `not ok - ...` per check and ends with `N passed, M failed`. The lab is torn down
-# on every exit. Not run by run-all.sh (it lives in modes/) until the load balancer is in.
+# on every exit. run-all.sh runs it after the foundation test.
 MODE=dr
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"

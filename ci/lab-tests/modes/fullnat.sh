@@ -11,7 +11,7 @@
 #   - the HTTP servers logged local addresses only;
 #   - UDP echo on :9000 naming a local address as the peer; a BIG_MB (100) MB download by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
-# Output and life cycle as foundation.sh. Not run by run-all.sh until the load balancer is in.
+# Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=fullnat
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"

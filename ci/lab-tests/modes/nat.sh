@@ -10,7 +10,7 @@
 #   - a BIG_MB (100) MB download compared by sha256 (both directions through rvsd);
 #   - the HTTP servers logged the client's own address (NAT rewrites only the destination);
 #   - `ci/lab stop`: rvsd exits 0.
-# Output and life cycle as foundation.sh. Not run by run-all.sh until the load balancer is in.
+# Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=nat
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"

@@ -9,7 +9,7 @@
 #   - UDP echo to the server's :9000 naming 192.168.100.200 as the peer;
 #   - a BIG_MB (100) MB download from the server by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
-# Output and life cycle as foundation.sh. Not run by run-all.sh until the load balancer is in.
+# Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"

@@ -9,7 +9,7 @@
 #     (IPIP on rs1, GUE on rs2) with the DIP as outer source;
 #   - UDP echo on :9000 from the VIP naming the client's address; a BIG_MB MB download by sha256;
 #   - the HTTP servers logged the client's own address; `ci/lab stop`: rvsd exits 0.
-# Output and life cycle as foundation.sh. Not run by run-all.sh until the load balancer is in.
+# Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
