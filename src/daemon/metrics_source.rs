@@ -1,7 +1,8 @@
 //! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters.
 
-use crate::dataplane::stats::{CoreStats, LoopStat, NET_EVENTS};
+use crate::dataplane::stats::{CoreStats, LoopStat, LB_EVENTS, NET_EVENTS};
 use crate::dpdk;
+use crate::ipvs::counters::IpvsDropReason;
 use crate::metrics::{Family, MetricsSource};
 use crate::net::DropReason;
 use prometheus::proto::MetricFamily;
@@ -56,6 +57,27 @@ impl DirectorMetrics {
             }
             out.push(f.build());
         }
+        for (idx, ev) in LB_EVENTS.iter().enumerate() {
+            let mut f = if ev.gauge {
+                Family::gauge(ev.metric, ev.help)
+            } else {
+                Family::counter(ev.metric, ev.help)
+            };
+            for (i, c) in self.cores.iter().enumerate() {
+                let core = i.to_string();
+                f.sample(&[("core", &core)], c.lb_event(idx) as f64);
+            }
+            out.push(f.build());
+        }
+        let mut f =
+            Family::counter("rvs_lb_drops_total", "Packets the load balancer dropped, by reason.");
+        for (i, c) in self.cores.iter().enumerate() {
+            let core = i.to_string();
+            for r in IpvsDropReason::ALL {
+                f.sample(&[("core", &core), ("reason", r.name())], c.lb_drops(r) as f64);
+            }
+        }
+        out.push(f.build());
         let mut f = Family::counter("rvs_net_drops_total", "Packets dropped, by core and reason.");
         for (i, c) in self.cores.iter().enumerate() {
             let core = i.to_string();

@@ -6,6 +6,8 @@
 //! The worker publishes at a coarse interval, not per packet, so the hot path touches no shared
 //! cache line at all.
 
+use crate::ipvs::conn::ConnStats;
+use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
 use crate::net::{DropReason, NetCounters};
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -188,6 +190,116 @@ pub fn net_slots(c: &NetCounters) -> [u64; NET_SLOTS] {
     })
 }
 
+/// A load-balancer counter exported by the worker: metric name, help, how to read it.
+pub struct LbEvent {
+    /// Metric name.
+    pub metric: &'static str,
+    /// Help text.
+    pub help: &'static str,
+    /// Whether it is a gauge (a level) rather than a counter.
+    pub gauge: bool,
+    get: fn(&IpvsCounters, &ConnStats, u32) -> u64,
+}
+
+/// The balancer's counters, in slot order (drops by [`IpvsDropReason`] follow them).
+pub const LB_EVENTS: [LbEvent; 14] = [
+    LbEvent {
+        metric: "rvs_lb_conns_created_total",
+        help: "Connections created.",
+        gauge: false,
+        get: |c, _, _| c.conns_created,
+    },
+    LbEvent {
+        metric: "rvs_lb_templates_created_total",
+        help: "Persistence templates created.",
+        gauge: false,
+        get: |c, _, _| c.templates_created,
+    },
+    LbEvent {
+        metric: "rvs_lb_forwarded_total",
+        help: "Packets forwarded by the load balancer.",
+        gauge: false,
+        get: |c, _, _| c.forwarded,
+    },
+    LbEvent {
+        metric: "rvs_lb_resets_sent_total",
+        help: "TCP resets sent when no dest was available.",
+        gauge: false,
+        get: |c, _, _| c.resets_sent,
+    },
+    LbEvent {
+        metric: "rvs_lb_icmp_forwarded_total",
+        help: "ICMP errors about a connection translated and forwarded.",
+        gauge: false,
+        get: |c, _, _| c.icmp_forwarded,
+    },
+    LbEvent {
+        metric: "rvs_lb_redirected_total",
+        help: "Packets handed to the core that owns their connection.",
+        gauge: false,
+        get: |c, _, _| c.redirected,
+    },
+    LbEvent {
+        metric: "rvs_lb_redirect_received_total",
+        help: "Packets received from another core.",
+        gauge: false,
+        get: |c, _, _| c.redirect_received,
+    },
+    LbEvent {
+        metric: "rvs_lb_flushed_total",
+        help: "Connections of removed dests ended by a flush.",
+        gauge: false,
+        get: |c, _, _| c.flushed,
+    },
+    LbEvent {
+        metric: "rvs_conn_table_entries",
+        help: "Live entries of the connection table (connections and templates).",
+        gauge: true,
+        get: |_, _, n| u64::from(n),
+    },
+    LbEvent {
+        metric: "rvs_conn_lookups_hit_total",
+        help: "Connection lookups that found an entry.",
+        gauge: false,
+        get: |_, t, _| t.hits,
+    },
+    LbEvent {
+        metric: "rvs_conn_lookups_miss_total",
+        help: "Connection lookups that found nothing.",
+        gauge: false,
+        get: |_, t, _| t.misses,
+    },
+    LbEvent {
+        metric: "rvs_conn_expired_total",
+        help: "Connection table entries expired.",
+        gauge: false,
+        get: |_, t, _| t.expired,
+    },
+    LbEvent {
+        metric: "rvs_conn_evicted_total",
+        help: "Dead entries reclaimed by an insert.",
+        gauge: false,
+        get: |_, t, _| t.evicted,
+    },
+    LbEvent {
+        metric: "rvs_conn_table_full_total",
+        help: "Inserts refused: the table was full.",
+        gauge: false,
+        get: |_, t, _| t.table_full,
+    },
+];
+
+/// Slots of the balancer's published block: events, then drops by reason.
+pub const LB_SLOTS: usize = LB_EVENTS.len() + IpvsDropReason::COUNT;
+
+/// The balancer's counters laid out in slots.
+pub fn lb_slots(c: &IpvsCounters, t: &ConnStats, entries: u32) -> [u64; LB_SLOTS] {
+    core::array::from_fn(|i| match LB_EVENTS.get(i) {
+        Some(e) => (e.get)(c, t, entries),
+        None => c.drops.get(i - LB_EVENTS.len()).copied().unwrap_or(0),
+    })
+}
+
 /// Everything one worker core publishes.
 #[derive(Debug, Default)]
 pub struct CoreStats {
@@ -195,6 +307,8 @@ pub struct CoreStats {
     pub looping: Published<{ LoopStat::ALL.len() }>,
     /// The stack's counters, by [`net_slots`] slot.
     pub net: Published<NET_SLOTS>,
+    /// The balancer's counters, by [`lb_slots`] slot.
+    pub lb: Published<LB_SLOTS>,
 }
 
 impl CoreStats {
@@ -206,6 +320,20 @@ impl CoreStats {
     /// Drops counted for `reason`.
     pub fn drops(&self, reason: DropReason) -> u64 {
         self.net.load(NET_EVENTS.len() + reason.index())
+    }
+
+    /// A balancer counter, by its position in [`LB_EVENTS`].
+    pub fn lb_event(&self, idx: usize) -> u64 {
+        if idx < LB_EVENTS.len() {
+            self.lb.load(idx)
+        } else {
+            0
+        }
+    }
+
+    /// Balancer drops counted for `reason`.
+    pub fn lb_drops(&self, reason: IpvsDropReason) -> u64 {
+        self.lb.load(LB_EVENTS.len() + reason as usize)
     }
 
     /// A stack event counter, by its position in [`NET_EVENTS`].
@@ -261,6 +389,25 @@ mod tests {
         assert_eq!(NET_EVENTS[4].metric, "rvs_net_echo_replies_total");
         assert_eq!(stats.drops(DropReason::Ipv4BadChecksum), 2);
         assert_eq!(stats.drops(DropReason::EthTruncated), 0);
+    }
+
+    #[test]
+    fn lb_slots_lay_out_events_then_drops() {
+        let mut c = IpvsCounters { conns_created: 3, redirected: 5, ..Default::default() };
+        c.count_drop(IpvsDropReason::NoDest);
+        let t = ConnStats { hits: 11, table_full: 2, ..Default::default() };
+        let stats = CoreStats::default();
+        stats.lb.store(&lb_slots(&c, &t, 42));
+        let by_name = |m: &str| {
+            LB_EVENTS.iter().position(|e| e.metric == m).map(|i| stats.lb_event(i))
+        };
+        assert_eq!(by_name("rvs_lb_conns_created_total"), Some(3));
+        assert_eq!(by_name("rvs_lb_redirected_total"), Some(5));
+        assert_eq!(by_name("rvs_conn_table_entries"), Some(42));
+        assert_eq!(by_name("rvs_conn_lookups_hit_total"), Some(11));
+        assert_eq!(by_name("rvs_conn_table_full_total"), Some(2));
+        assert_eq!(stats.lb_drops(IpvsDropReason::NoDest), 1);
+        assert_eq!(stats.lb_drops(IpvsDropReason::NoService), 0);
     }
 
     #[test]

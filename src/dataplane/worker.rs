@@ -10,7 +10,7 @@
 use super::backoff::IdleBackoff;
 use super::crossing::{Arrival, Crossing};
 use super::pipeline::Pipeline;
-use super::stats::{net_slots, CoreStats, LoopCounters, LoopStat};
+use super::stats::{lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
 use crate::buf::PacketBuf;
 use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxQueue};
 use crate::net::{is_arp_frame, DropReason, NetIo};
@@ -210,6 +210,9 @@ impl Worker {
         let loop_vals: [u64; LoopStat::ALL.len()] = LoopStat::ALL.map(|s| s.get(&self.counters));
         self.stats.looping.store(&loop_vals);
         self.stats.net.store(&net_slots(self.pipeline.net_counters()));
+        if let Some(lb) = self.pipeline.balancer() {
+            self.stats.lb.store(&lb_slots(lb.counters(), lb.conn_stats(), lb.conn_count()));
+        }
     }
 
     /// The pipeline (for tests and inspection between polls).

@@ -273,3 +273,17 @@ client_seen_check() {
 stop_check() {
 	check "ci/lab stop: rvsd exits 0 on SIGTERM" "$LAB" stop
 }
+
+# crossing_check DESC: with two workers, packets really crossed between cores (redirects taken
+# off the rings by the owning core), and none were lost on a full ring.
+crossing_check() {
+	local m crossed lost
+	m=$(scrape) || m=""
+	crossed=$(awk '/^rvs_lb_redirect_received_total\{/ {s += $NF} END {print s + 0}' <<<"$m")
+	lost=$(awk '/^rvs_core_redirects_lost_total\{/ {s += $NF} END {print s + 0}' <<<"$m")
+	if ((crossed > 0 && lost == 0)); then
+		ok "$1: $crossed packet(s) handed to the owning worker, none lost"
+	else
+		not_ok "$1: $crossed packet(s) handed over, $lost lost"
+	fi
+}

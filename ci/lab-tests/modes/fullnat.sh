@@ -33,12 +33,12 @@ for rs in rs1 rs2; do
 done
 wait_for 5 grep -q "listening on" "$TMP/rs1.err" && wait_for 5 grep -q "listening on" "$TMP/rs2.err" ||
 	echo "# warning: tcpdump on the real servers did not report readiness"
-rr_check client "http://$VIP/" "$RR_N" rs1 rs2
 # Requests with a known client port, for the TOA check.
 ports=""
 for _ in 1 2 3 4; do
 	p=$(in_ns client curl -s -o /dev/null --max-time 5 -w '%{local_port}' "http://$VIP/") && ports+="$p "
 done
+rr_check client "http://$VIP/" "$RR_N" rs1 rs2
 sleep 0.5
 kill -TERM "${pcap_pids[@]}" 2>/dev/null
 wait "${pcap_pids[@]}" 2>/dev/null
@@ -70,6 +70,7 @@ sha=$(make_big rs1 rs2)
 download_check client "http://$VIP/big.bin" "$sha"
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 
+crossing_check "replies to a local port another worker owns are redirected to it"
 stop_check
 summary
 ((FAIL == 0))

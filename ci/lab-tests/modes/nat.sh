@@ -41,6 +41,7 @@ rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 client_seen_check "real servers saw the client's own address" "${CLIENT//./\\.}" \
 	"$LOGS/rs1-http80.log" "$LOGS/rs2-http8080.log"
 
+crossing_check "NAT flows meet on the worker their client address points to"
 stop_check
 summary
 ((FAIL == 0))
