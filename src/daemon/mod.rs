@@ -7,12 +7,14 @@
 
 mod metrics_source;
 mod plumbing;
+mod steering;
 
 pub use metrics_source::DirectorMetrics;
 pub use plumbing::{build_ifaces, build_routes, neigh_params, static_neighs};
 
 use crate::config::Config;
 use crate::dataplane::backoff::{BackoffParams, IdleBackoff};
+use crate::dataplane::control::{self, ControlError, WorkerHandle};
 use crate::dataplane::crossing::Crossing;
 use crate::dataplane::pipeline::Pipeline;
 use crate::dataplane::stats::CoreStats;
@@ -31,6 +33,9 @@ use tracing::{info, warn};
 /// Bytes of buffer per mbuf: DPDK's default (2048 of data + 128 of headroom), enough for a
 /// 1500-byte MTU frame. Jumbo MTUs need a larger value.
 const MBUF_DATA_ROOM: u16 = 2048 + 128;
+
+/// How long the control plane waits for a worker to answer.
+const CONTROL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Packets each ring between two worker cores holds.
 const CROSSING_RING_SIZE: u32 = 1024;
@@ -56,6 +61,9 @@ pub struct Director {
     ports: Vec<ConfiguredPort>,
     exporter: Option<Exporter>,
     stats: Vec<Arc<CoreStats>>,
+    handles: Vec<WorkerHandle>,
+    generation: u64,
+    flow_rules: Vec<dpdk::FlowRule>,
     // Declared last: dropped after the ports and workers that use them.
     pool: Option<Mempool>,
     eal: Option<Eal>,
@@ -75,6 +83,9 @@ impl Director {
             ports: Vec::new(),
             exporter: None,
             stats: Vec::new(),
+            handles: Vec::new(),
+            generation: 0,
+            flow_rules: Vec::new(),
             pool: Some(pool.clone()),
             eal: Some(eal),
         };
@@ -129,11 +140,6 @@ impl Director {
                 Ok(l) => info!("port {}: link {:?}", p.name, l),
                 Err(e) => warn!("port {}: link status unknown: {e}", p.name),
             }
-            let steer = dpdk::probe_steering(configured.id(), 0);
-            info!(
-                "port {}: rte_flow steering for FULLNAT replies: tcp {:?}, udp {:?}",
-                p.name, steer.tcp, steer.udp
-            );
             self.ports.push(configured);
         }
         Ok(())
@@ -167,6 +173,7 @@ impl Director {
             services.snat().len(),
             n_workers
         );
+        self.flow_rules = steering::install(cfg, &services, &self.ports);
         let mut crossings = Crossing::build(n_workers, CROSSING_RING_SIZE)?.into_iter();
         for (core, w) in cfg.workers().iter().enumerate() {
             let crossing = crossings.next().unwrap_or_default();
@@ -191,7 +198,7 @@ impl Director {
             pipeline.set_services(services.clone(), time::now());
             let stats = Arc::new(CoreStats::default());
             self.stats.push(stats.clone());
-            let mut worker = Worker::new(
+            let worker = Worker::new(
                 core,
                 rx,
                 tx,
@@ -203,6 +210,9 @@ impl Director {
                 stats,
                 self.stop.clone(),
             );
+            let (handle, inbox) = control::channel(core);
+            self.handles.push(handle);
+            let mut worker = worker.with_inbox(inbox);
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");
@@ -224,6 +234,28 @@ impl Director {
     /// The MAC address each port runs with, in config order.
     pub fn port_macs(&self) -> Vec<[u8; 6]> {
         self.ports.iter().map(|p| p.mac().unwrap_or([0; 6])).collect()
+    }
+
+    /// Applies a new configuration snapshot on every worker at its next burst boundary and
+    /// returns once all of them run it. Established connections are untouched.
+    pub fn set_services(&mut self, snap: Services) -> Result<(), ControlError> {
+        self.generation += 1;
+        let snap = Arc::new(snap.with_generation(self.generation));
+        control::set_services_everywhere(&self.handles, &snap, CONTROL_TIMEOUT)
+    }
+
+    /// Every worker's connection table (up to `limit` entries each), read without stopping them.
+    pub fn conns(&self, limit: usize) -> Result<Vec<crate::ipvs::conn::ConnInfo>, ControlError> {
+        let mut all = Vec::new();
+        for h in &self.handles {
+            all.extend(h.conns(limit, CONTROL_TIMEOUT)?);
+        }
+        Ok(all)
+    }
+
+    /// The generation of the configuration every worker runs (the oldest among them).
+    pub fn generation(&self) -> u64 {
+        self.handles.iter().map(WorkerHandle::generation).min().unwrap_or(0)
     }
 
     /// A flag that stops the workers when set (for signal handlers).
@@ -256,6 +288,7 @@ impl Director {
             }
         }
         self.exporter = None;
+        self.flow_rules.clear();
         for p in &mut self.ports {
             if let Err(e) = p.stop() {
                 warn!("stopping port {}: {e}", p.id());

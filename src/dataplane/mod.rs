@@ -5,6 +5,7 @@
 //! calls is sans-IO.
 
 pub mod backoff;
+pub mod control;
 pub mod crossing;
 pub mod pipeline;
 pub mod stats;

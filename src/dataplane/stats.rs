@@ -398,9 +398,8 @@ mod tests {
         let t = ConnStats { hits: 11, table_full: 2, ..Default::default() };
         let stats = CoreStats::default();
         stats.lb.store(&lb_slots(&c, &t, 42));
-        let by_name = |m: &str| {
-            LB_EVENTS.iter().position(|e| e.metric == m).map(|i| stats.lb_event(i))
-        };
+        let by_name =
+            |m: &str| LB_EVENTS.iter().position(|e| e.metric == m).map(|i| stats.lb_event(i));
         assert_eq!(by_name("rvs_lb_conns_created_total"), Some(3));
         assert_eq!(by_name("rvs_lb_redirected_total"), Some(5));
         assert_eq!(by_name("rvs_conn_table_entries"), Some(42));

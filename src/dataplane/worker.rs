@@ -8,6 +8,7 @@
 //! only here, by the position of each [`TxQueue`] in the worker's tx list.
 
 use super::backoff::IdleBackoff;
+use super::control::{WorkerInbox, WorkerRequest, REQUESTS_PER_LOOP};
 use super::crossing::{Arrival, Crossing};
 use super::pipeline::Pipeline;
 use super::stats::{lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
@@ -48,6 +49,7 @@ pub struct Worker {
     backoff: IdleBackoff,
     announce: bool,
     crossing: Crossing,
+    inbox: Option<WorkerInbox>,
     counters: LoopCounters,
     stats: Arc<CoreStats>,
     stop: Arc<AtomicBool>,
@@ -81,10 +83,17 @@ impl Worker {
             backoff,
             announce,
             crossing,
+            inbox: None,
             counters: LoopCounters::default(),
             stats,
             stop,
         }
+    }
+
+    /// Takes control-plane requests from `inbox` at burst boundaries.
+    pub fn with_inbox(mut self, inbox: WorkerInbox) -> Self {
+        self.inbox = Some(inbox);
+        self
     }
 
     /// Core index of this worker.
@@ -105,6 +114,7 @@ impl Worker {
         let mut since_publish = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
             let now = time::now();
+            self.serve_requests(now);
             let got = self.poll_once(now);
             if now.saturating_since(last_timer) >= TIMER_PERIOD {
                 let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
@@ -189,6 +199,37 @@ impl Worker {
         self.count_tx_full(full);
         self.counters.crossed_in += n as u64;
         n
+    }
+
+    /// Takes a few control-plane requests, between bursts.
+    fn serve_requests(&mut self, now: Instant) {
+        let Some(inbox) = self.inbox.as_ref() else { return };
+        for _ in 0..REQUESTS_PER_LOOP {
+            let Some(req) = inbox.try_next() else { break };
+            match req {
+                WorkerRequest::SetServices(snap) => {
+                    let generation = snap.generation();
+                    self.pipeline.set_services(snap, now);
+                    inbox.applied(generation);
+                }
+                WorkerRequest::Conns { limit, reply } => {
+                    let rows = self
+                        .pipeline
+                        .balancer()
+                        .map(|lb| lb.conns_snapshot(now, limit))
+                        .unwrap_or_default();
+                    let _ = reply.send(rows);
+                }
+                WorkerRequest::Reports { reply } => {
+                    let r = self
+                        .pipeline
+                        .balancer()
+                        .map(|lb| (lb.service_reports(), lb.dest_reports()))
+                        .unwrap_or_default();
+                    let _ = reply.send(r);
+                }
+            }
+        }
     }
 
     /// Hands every waiting packet to its tx queue once; what the NIC does not take stays queued.

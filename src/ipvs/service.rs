@@ -190,6 +190,12 @@ impl Services {
         Services::default()
     }
 
+    /// The same snapshot under another generation number.
+    pub fn with_generation(mut self, generation: u64) -> Self {
+        self.generation = generation;
+        self
+    }
+
     /// Builds a snapshot from model values: services with their dests, local addresses per
     /// service, SNAT rules and the `--set` timeouts. Values the data plane cannot carry are
     /// skipped and listed in [`Services::skipped`].

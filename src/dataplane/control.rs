@@ -1,0 +1,224 @@
+//! How the control plane talks to running workers, without stopping them or sharing their state.
+//!
+//! Owns the per-worker bounded request queue ([`WorkerInbox`] in the worker, [`WorkerHandle`] on
+//! the control plane) and the generation each worker publishes. A worker takes at most a few
+//! requests at each burst boundary (never per packet); the control plane waits on a reply
+//! channel, with a timeout, so a stuck worker shows up as an error rather than a hang.
+//!
+//! Requests: a new configuration snapshot (acknowledged by the worker storing its generation,
+//! which the control plane reads to know when a change is everywhere), a copy of the core's
+//! connection table (for `-L -c`), and the core's per-service and per-dest reports.
+
+use crate::ipvs::balancer::{DestReport, ServiceReport};
+use crate::ipvs::conn::ConnInfo;
+use crate::ipvs::service::Services;
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Requests a worker can take.
+pub enum WorkerRequest {
+    /// Apply this snapshot at the next burst boundary.
+    SetServices(Arc<Services>),
+    /// Copy up to `limit` entries of the connection table.
+    Conns {
+        /// Most entries to copy.
+        limit: usize,
+        /// Where the copy goes.
+        reply: Sender<Vec<ConnInfo>>,
+    },
+    /// Report per-service and per-dest counts of this core.
+    Reports {
+        /// Where the reports go.
+        reply: Sender<(Vec<ServiceReport>, Vec<DestReport>)>,
+    },
+}
+
+/// Why a request did not get its answer.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ControlError {
+    /// The worker's queue is full: it is not taking requests fast enough.
+    #[error("worker {0} is busy (its request queue is full); try again")]
+    Busy(usize),
+    /// The worker has stopped.
+    #[error("worker {0} has stopped")]
+    Gone(usize),
+    /// The worker did not answer in time.
+    #[error("worker {core} did not answer within {ms} ms")]
+    Timeout {
+        /// Worker index.
+        core: usize,
+        /// How long we waited.
+        ms: u64,
+    },
+}
+
+/// Requests a worker takes per loop iteration at most.
+pub const REQUESTS_PER_LOOP: usize = 4;
+/// Depth of each worker's request queue.
+const QUEUE_DEPTH: usize = 64;
+
+/// The worker's end.
+pub struct WorkerInbox {
+    rx: Receiver<WorkerRequest>,
+    generation: Arc<AtomicU64>,
+}
+
+/// The control plane's end for one worker.
+#[derive(Clone)]
+pub struct WorkerHandle {
+    core: usize,
+    tx: Sender<WorkerRequest>,
+    generation: Arc<AtomicU64>,
+}
+
+/// A connected pair for worker `core`.
+pub fn channel(core: usize) -> (WorkerHandle, WorkerInbox) {
+    let (tx, rx) = bounded(QUEUE_DEPTH);
+    let generation = Arc::new(AtomicU64::new(0));
+    (WorkerHandle { core, tx, generation: generation.clone() }, WorkerInbox { rx, generation })
+}
+
+impl WorkerInbox {
+    /// The next waiting request, if any (never blocks).
+    #[inline]
+    pub fn try_next(&self) -> Option<WorkerRequest> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Publishes the generation of the snapshot the worker now runs (single writer: a store).
+    pub fn applied(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Release);
+    }
+}
+
+impl WorkerHandle {
+    /// The worker's index.
+    pub fn core(&self) -> usize {
+        self.core
+    }
+
+    /// The generation of the snapshot the worker runs.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Queues a request without waiting.
+    pub fn send(&self, req: WorkerRequest) -> Result<(), ControlError> {
+        self.tx.try_send(req).map_err(|e| match e {
+            TrySendError::Full(_) => ControlError::Busy(self.core),
+            TrySendError::Disconnected(_) => ControlError::Gone(self.core),
+        })
+    }
+
+    /// Asks for a copy of the worker's connection table.
+    pub fn conns(&self, limit: usize, timeout: Duration) -> Result<Vec<ConnInfo>, ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::Conns { limit, reply })?;
+        self.wait(&rx, timeout)
+    }
+
+    /// Asks for the worker's per-service and per-dest reports.
+    pub fn reports(
+        &self,
+        timeout: Duration,
+    ) -> Result<(Vec<ServiceReport>, Vec<DestReport>), ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::Reports { reply })?;
+        self.wait(&rx, timeout)
+    }
+
+    fn wait<T>(&self, rx: &Receiver<T>, timeout: Duration) -> Result<T, ControlError> {
+        rx.recv_timeout(timeout).map_err(|e| match e {
+            RecvTimeoutError::Timeout => {
+                ControlError::Timeout { core: self.core, ms: timeout.as_millis() as u64 }
+            }
+            RecvTimeoutError::Disconnected => ControlError::Gone(self.core),
+        })
+    }
+}
+
+/// Sends `snap` to every worker and waits until each runs it (its generation is published), or
+/// `timeout` passes.
+pub fn set_services_everywhere(
+    workers: &[WorkerHandle],
+    snap: &Arc<Services>,
+    timeout: Duration,
+) -> Result<(), ControlError> {
+    for w in workers {
+        w.send(WorkerRequest::SetServices(snap.clone()))?;
+    }
+    let deadline = Instant::now() + timeout;
+    for w in workers {
+        while w.generation() < snap.generation() {
+            if Instant::now() >= deadline {
+                return Err(ControlError::Timeout {
+                    core: w.core(),
+                    ms: timeout.as_millis() as u64,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_flow_and_generation_is_published() {
+        let (h, inbox) = channel(3);
+        assert!(inbox.try_next().is_none());
+        assert_eq!(h.generation(), 0);
+        // A worker thread answering requests at its own pace.
+        let worker = std::thread::spawn(move || {
+            let mut served = 0;
+            while served < 2 {
+                match inbox.try_next() {
+                    Some(WorkerRequest::Conns { limit, reply }) => {
+                        assert_eq!(limit, 10);
+                        let _ = reply.send(Vec::new());
+                        served += 1;
+                    }
+                    Some(WorkerRequest::SetServices(s)) => {
+                        inbox.applied(s.generation());
+                        served += 1;
+                    }
+                    Some(WorkerRequest::Reports { reply }) => {
+                        let _ = reply.send((Vec::new(), Vec::new()));
+                    }
+                    None => std::thread::sleep(Duration::from_millis(1)),
+                }
+            }
+        });
+        assert_eq!(h.conns(10, Duration::from_secs(5)), Ok(Vec::new()));
+        let snap = Arc::new(Services::empty().with_generation(7));
+        set_services_everywhere(std::slice::from_ref(&h), &snap, Duration::from_secs(5))
+            .expect("applied");
+        assert_eq!(h.generation(), 7);
+        worker.join().unwrap();
+        // The worker is gone: requests fail cleanly.
+        assert_eq!(h.conns(1, Duration::from_millis(10)), Err(ControlError::Gone(3)));
+    }
+
+    #[test]
+    fn a_silent_worker_times_out_and_a_full_queue_is_busy() {
+        let (h, _inbox) = channel(1);
+        assert_eq!(
+            h.conns(1, Duration::from_millis(20)),
+            Err(ControlError::Timeout { core: 1, ms: 20 })
+        );
+        let snap = Arc::new(Services::empty().with_generation(1));
+        let mut busy = false;
+        for _ in 0..=QUEUE_DEPTH {
+            if h.send(WorkerRequest::SetServices(snap.clone())) == Err(ControlError::Busy(1)) {
+                busy = true;
+            }
+        }
+        assert!(busy);
+    }
+}
