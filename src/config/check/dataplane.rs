@@ -17,6 +17,11 @@ const MAX_NEIGH_ENTRIES: u32 = 1 << 24;
 /// `sizeof(sockaddr_un.sun_path)` minus the terminating NUL.
 const MAX_SOCKET_PATH: usize = 107;
 
+/// Smallest connection table a worker may have.
+const MIN_CONNS: u32 = 64;
+/// Largest connection table a worker may have (2^27 entries, about 16 GiB).
+const MAX_CONNS: u32 = 1 << 27;
+
 /// The smallest packet pool that cannot run dry while the director is working. Every term is an
 /// upper bound on mbufs held at once by one holder:
 ///
@@ -26,11 +31,6 @@ const MAX_SOCKET_PATH: usize = 107;
 /// - each lcore's mempool cache (workers and main) can grow to 1.5 × its size before it flushes:
 ///   `(workers + 1) × ⌈1.5 × mbuf_cache⌉`;
 /// - neighbour resolution holds up to `[neigh].pending_total` packets.
-/// Smallest connection table a worker may have.
-const MIN_CONNS: u32 = 64;
-/// Largest connection table a worker may have (2^27 entries, about 16 GiB).
-const MAX_CONNS: u32 = 1 << 27;
-
 pub(crate) fn min_mbufs(
     ports: &[Port],
     workers: usize,
