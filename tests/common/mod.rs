@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod golden;
+
 use rvs::buf::PacketBuf;
 use rvs::dpdk::{Eal, Mbuf, Mempool};
 
