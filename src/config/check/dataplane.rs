@@ -21,11 +21,6 @@ const MIN_CONNS: u32 = 64;
 /// Largest connection table a worker may have (2^27 entries, about 16 GiB).
 const MAX_CONNS: u32 = 1 << 27;
 
-/// Smallest connection table a worker may have.
-const MIN_CONNS: u32 = 64;
-/// Largest connection table a worker may have (2^27 entries, about 16 GiB).
-const MAX_CONNS: u32 = 1 << 27;
-
 /// The smallest packet pool that cannot run dry while the director is working. Every term is an
 /// upper bound on mbufs held at once by one holder:
 ///
