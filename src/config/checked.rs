@@ -167,8 +167,10 @@ pub struct Worker {
 pub struct IdleBackoff {
     /// Empty polls in a row before sleeping.
     pub empty_polls: u32,
-    /// How long to sleep.
+    /// How long the first sleep lasts.
     pub sleep: Duration,
+    /// Longest sleep: each further idle poll doubles the sleep up to this.
+    pub max_sleep: Duration,
 }
 
 /// `[dataplane]`, checked.

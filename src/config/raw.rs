@@ -172,6 +172,9 @@ pub(crate) struct RawWorker {
 pub(crate) struct RawIdleBackoff {
     pub empty_polls: u32,
     pub sleep_us: u32,
+    /// The sleep doubles while the worker stays idle, up to this; absent = `sleep_us`.
+    #[serde(default)]
+    pub max_sleep_us: Option<u32>,
 }
 
 /// `[dataplane]`: worker loop and packet memory.

@@ -155,10 +155,11 @@ impl Director {
             build_routes(cfg, &ifaces).map_err(|e| StartError::Setup(format!("routes: {e}")))?,
         );
         let statics = static_neighs(cfg);
-        let backoff = cfg
-            .dataplane()
-            .idle_backoff
-            .map(|b| BackoffParams { empty_polls: b.empty_polls, sleep: b.sleep });
+        let backoff = cfg.dataplane().idle_backoff.map(|b| BackoffParams {
+            empty_polls: b.empty_polls,
+            sleep: b.sleep,
+            max_sleep: b.max_sleep,
+        });
         let n_workers = cfg.workers().len();
         let services = Arc::new(
             Services::from_table(cfg.services(), cfg.snat_rules(), BuildOptions::default())

@@ -7,13 +7,16 @@
 
 use core::time::Duration;
 
-/// When to sleep: after `empty_polls` empty polls in a row, sleep `sleep` before polling again.
+/// When to sleep: after `empty_polls` empty polls in a row, sleep `sleep` before polling again;
+/// while polls stay empty each sleep doubles, up to `max_sleep`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackoffParams {
     /// Empty polls in a row before the first sleep (at least 1).
     pub empty_polls: u32,
-    /// How long each sleep lasts.
+    /// How long the first sleep lasts.
     pub sleep: Duration,
+    /// The longest sleep (at least `sleep`).
+    pub max_sleep: Duration,
 }
 
 /// The state of one worker's backoff.
@@ -21,18 +24,24 @@ pub struct BackoffParams {
 pub struct IdleBackoff {
     params: Option<BackoffParams>,
     empty_in_row: u32,
+    next_sleep: Duration,
 }
 
 impl IdleBackoff {
     /// Busy polling: never sleeps.
     pub fn busy() -> Self {
-        IdleBackoff { params: None, empty_in_row: 0 }
+        IdleBackoff { params: None, empty_in_row: 0, next_sleep: Duration::ZERO }
     }
 
     /// Sleeps per `params`; `None` means busy polling.
     pub fn new(params: Option<BackoffParams>) -> Self {
-        let params = params.map(|p| BackoffParams { empty_polls: p.empty_polls.max(1), ..p });
-        IdleBackoff { params, empty_in_row: 0 }
+        let params = params.map(|p| BackoffParams {
+            empty_polls: p.empty_polls.max(1),
+            max_sleep: p.max_sleep.max(p.sleep),
+            ..p
+        });
+        let next_sleep = params.map_or(Duration::ZERO, |p| p.sleep);
+        IdleBackoff { params, empty_in_row: 0, next_sleep }
     }
 
     /// Records one poll that received `received` packets; returns how long to sleep, if at all.
@@ -41,10 +50,16 @@ impl IdleBackoff {
         let p = self.params?;
         if received > 0 {
             self.empty_in_row = 0;
+            self.next_sleep = p.sleep;
             return None;
         }
         self.empty_in_row = self.empty_in_row.saturating_add(1);
-        (self.empty_in_row >= p.empty_polls).then_some(p.sleep)
+        if self.empty_in_row < p.empty_polls {
+            return None;
+        }
+        let sleep = self.next_sleep;
+        self.next_sleep = (sleep * 2).min(p.max_sleep);
+        Some(sleep)
     }
 
     /// Whether this backoff ever sleeps.
@@ -67,7 +82,8 @@ mod tests {
     #[test]
     fn sleeps_after_threshold_and_resets_on_traffic() {
         let sleep = Duration::from_micros(200);
-        let mut b = IdleBackoff::new(Some(BackoffParams { empty_polls: 3, sleep }));
+        let mut b =
+            IdleBackoff::new(Some(BackoffParams { empty_polls: 3, sleep, max_sleep: sleep }));
         assert_eq!(b.after_poll(0), None);
         assert_eq!(b.after_poll(0), None);
         assert_eq!(b.after_poll(0), Some(sleep));
@@ -79,7 +95,25 @@ mod tests {
     #[test]
     fn zero_threshold_is_treated_as_one() {
         let sleep = Duration::from_micros(1);
-        let mut b = IdleBackoff::new(Some(BackoffParams { empty_polls: 0, sleep }));
+        let mut b =
+            IdleBackoff::new(Some(BackoffParams { empty_polls: 0, sleep, max_sleep: sleep }));
         assert_eq!(b.after_poll(0), Some(sleep));
+    }
+
+    #[test]
+    fn sleep_doubles_while_idle_up_to_the_cap_and_resets_on_traffic() {
+        let us = Duration::from_micros;
+        let mut b = IdleBackoff::new(Some(BackoffParams {
+            empty_polls: 1,
+            sleep: us(100),
+            max_sleep: us(500),
+        }));
+        let seq: Vec<_> = (0..5).map(|_| b.after_poll(0)).collect();
+        assert_eq!(
+            seq,
+            [Some(us(100)), Some(us(200)), Some(us(400)), Some(us(500)), Some(us(500))]
+        );
+        assert_eq!(b.after_poll(1), None);
+        assert_eq!(b.after_poll(0), Some(us(100)));
     }
 }

@@ -94,9 +94,17 @@ pub(crate) fn check_dataplane(
                     format!("{} µs: give 1 to {MAX_SLEEP_US}; a long sleep is added to the latency of the first packet after a quiet spell", b.sleep_us),
                 ));
             }
+            let max = b.max_sleep_us.unwrap_or(b.sleep_us);
+            if !(b.sleep_us..=MAX_SLEEP_US).contains(&max) {
+                return Err(invalid(
+                    "dataplane.idle_backoff.max_sleep_us",
+                    format!("{max} µs: give {} to {MAX_SLEEP_US} (at least sleep_us); it bounds the latency of the first packet after a quiet spell", b.sleep_us),
+                ));
+            }
             Some(IdleBackoff {
                 empty_polls: b.empty_polls,
                 sleep: Duration::from_micros(u64::from(b.sleep_us)),
+                max_sleep: Duration::from_micros(u64::from(max)),
             })
         }
     };

@@ -192,7 +192,11 @@ fn lab_config_parses() {
     assert_eq!(c.workers()[0].rx, vec![RxQueue { port: 0, queue: 0 }]);
     assert_eq!(
         c.dataplane().idle_backoff,
-        Some(IdleBackoff { empty_polls: 64, sleep: Duration::from_micros(200) })
+        Some(IdleBackoff {
+            empty_polls: 64,
+            sleep: Duration::from_micros(200),
+            max_sleep: Duration::from_micros(2000)
+        })
     );
     assert_eq!(c.dataplane().mbufs, 8191);
     assert_eq!(c.ctrl().socket, Path::new("/run/rvs/lab.sock"));

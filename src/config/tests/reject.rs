@@ -579,6 +579,11 @@ fn idle_backoff_values() {
         "mbuf_cache = 256\nidle_backoff = { empty_polls = 4, sleep_us = 0 }",
     );
     rejects(&text, "dataplane.idle_backoff.sleep_us", &["1 to 100000"]);
+    let text = patch(
+        "mbuf_cache = 256",
+        "mbuf_cache = 256\nidle_backoff = { empty_polls = 4, sleep_us = 100, max_sleep_us = 50 }",
+    );
+    rejects(&text, "dataplane.idle_backoff.max_sleep_us", &["100 to 100000", "at least sleep_us"]);
 }
 
 #[test]
