@@ -34,7 +34,9 @@ fn net_ring_loopback_returns_frames_byte_identical() {
     assert!(out.is_empty());
 
     let mut back: MbufBatch = MbufBatch::new();
-    let mut got = 0;
+    // A burst limit takes no more than asked (the worker's `[dataplane] burst`).
+    let mut got = rx.rx_burst_max(&mut back, 7);
+    assert_eq!(got, 7);
     for _ in 0..100 {
         got += rx.rx_burst(&mut back);
         if got >= frames.len() {

@@ -213,7 +213,8 @@ impl Director {
             );
             let (handle, inbox) = control::channel(core);
             self.handles.push(handle);
-            let mut worker = worker.with_inbox(inbox);
+            let mut worker =
+                worker.with_inbox(inbox).with_burst(usize::from(cfg.dataplane().burst));
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");

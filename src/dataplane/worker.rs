@@ -13,7 +13,7 @@ use super::crossing::{Arrival, Crossing};
 use super::pipeline::Pipeline;
 use super::stats::{lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
 use crate::buf::PacketBuf;
-use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxQueue};
+use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxQueue, BURST_SIZE};
 use crate::net::{is_arp_frame, DropReason, NetIo};
 use crate::time::{self, Instant};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,6 +50,7 @@ pub struct Worker {
     announce: bool,
     crossing: Crossing,
     inbox: Option<WorkerInbox>,
+    burst: usize,
     counters: LoopCounters,
     stats: Arc<CoreStats>,
     stop: Arc<AtomicBool>,
@@ -84,10 +85,18 @@ impl Worker {
             announce,
             crossing,
             inbox: None,
+            burst: BURST_SIZE,
             counters: LoopCounters::default(),
             stats,
             stop,
         }
+    }
+
+    /// Receives at most `burst` packets per rx queue per poll (1..=32; larger values are cut to
+    /// the batch size of 32).
+    pub fn with_burst(mut self, burst: usize) -> Self {
+        self.burst = burst.clamp(1, BURST_SIZE);
+        self
     }
 
     /// Takes control-plane requests from `inbox` at burst boundaries.
@@ -148,7 +157,7 @@ impl Worker {
         for i in 0..self.rx.len() {
             let Some(slot) = self.rx.get_mut(i) else { break };
             let port = slot.port;
-            let n = slot.queue.rx_burst(&mut batch);
+            let n = slot.queue.rx_burst_max(&mut batch, self.burst);
             if n == 0 {
                 continue;
             }

@@ -745,7 +745,13 @@ impl RxQueue {
     /// Receives up to `batch.free()` packets, appended to `batch`; returns how many.
     #[inline]
     pub fn rx_burst<const N: usize>(&mut self, batch: &mut MbufBatch<N>) -> usize {
-        let room = batch.free().min(usize::from(u16::MAX)) as u16;
+        self.rx_burst_max(batch, usize::MAX)
+    }
+
+    /// As [`RxQueue::rx_burst`], taking at most `max` packets.
+    #[inline]
+    pub fn rx_burst_max<const N: usize>(&mut self, batch: &mut MbufBatch<N>, max: usize) -> usize {
+        let room = batch.free().min(max).min(usize::from(u16::MAX)) as u16;
         if room == 0 {
             return 0;
         }

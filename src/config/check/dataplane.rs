@@ -9,7 +9,8 @@ use crate::config::checked::{Ctrl, Dataplane, IdleBackoff, Metrics, NeighParams,
 use crate::config::error::{invalid, Invalid};
 use crate::config::raw::{RawCtrl, RawDataplane, RawMetrics, RawNeigh};
 
-const MAX_BURST: u16 = 256;
+/// The worker's batches hold 32 packets (`dpdk::BURST_SIZE`).
+const MAX_BURST: u16 = 32;
 /// `RTE_MEMPOOL_CACHE_MAX_SIZE`.
 const MAX_MBUF_CACHE: u32 = 512;
 const MAX_SLEEP_US: u32 = 100_000;
@@ -59,7 +60,7 @@ pub(crate) fn check_dataplane(
     if !(1..=MAX_BURST).contains(&raw.burst) {
         return Err(invalid(
             "dataplane.burst",
-            format!("burst {}: give 1 to {MAX_BURST} packets; 32 suits most NICs", raw.burst),
+            format!("burst {}: give 1 to {MAX_BURST} packets (a worker's batch holds {MAX_BURST}); 32 suits most NICs", raw.burst),
         ));
     }
     if raw.mbuf_cache > MAX_MBUF_CACHE {

@@ -543,9 +543,9 @@ fn duplicate_static_neigh_and_capacity() {
 
 #[test]
 fn burst_zero_or_oversized() {
-    rejects(&patch("burst = 32", "burst = 0"), "dataplane.burst", &["1 to 256"]);
-    rejects(&patch("burst = 32", "burst = 257"), "dataplane.burst", &["1 to 256"]);
-    assert_eq!(accepts(&patch("burst = 32", "burst = 256")).dataplane().burst, 256);
+    rejects(&patch("burst = 32", "burst = 0"), "dataplane.burst", &["1 to 32"]);
+    rejects(&patch("burst = 32", "burst = 33"), "dataplane.burst", &["1 to 32"]);
+    assert_eq!(accepts(&patch("burst = 32", "burst = 16")).dataplane().burst, 16);
 }
 
 #[test]
