@@ -287,6 +287,37 @@ mod tests {
     }
 
     #[test]
+    fn a_group_gets_mode_0660_and_the_socket() {
+        use std::os::unix::fs::MetadataExt;
+        // The name of this process's own group, which it may always give a file to.
+        let probe = temp_path("probe");
+        std::fs::create_dir_all(probe.parent().unwrap()).unwrap();
+        std::fs::write(&probe, b"").unwrap();
+        let gid = std::fs::metadata(&probe).unwrap().gid();
+        let _ = std::fs::remove_dir_all(probe.parent().unwrap());
+        let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+        let Some(name) = groups.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.get(2) == Some(&gid.to_string().as_str())).then(|| f[0].to_string())
+        }) else {
+            return; // the group is not in /etc/group (NSS only): nothing to check here
+        };
+        let path = temp_path("group-ok");
+        let mut cfg = ServerConfig::new(&path);
+        cfg.group = Some(name);
+        let control = Control::new(
+            ServiceTable::new(),
+            Vec::new(),
+            BuildOptions::default(),
+            FakeDp::default(),
+        );
+        let server = Server::start(cfg, control).expect("server starts");
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!((meta.permissions().mode() & 0o777, meta.gid()), (0o660, gid));
+        server.stop();
+    }
+
+    #[test]
     fn missing_group_is_a_clear_error() {
         let mut cfg = ServerConfig::new(temp_path("group"));
         cfg.group = Some("rvs-no-such-group-x".into());
