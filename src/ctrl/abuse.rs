@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 fn connect(path: &Path) -> Result<UnixStream, String> {
     let s = UnixStream::connect(path).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+    // Longer than any server's client timeout, so that the server is the one that gives up.
+    s.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
     Ok(s)
 }
 

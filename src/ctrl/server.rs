@@ -68,6 +68,9 @@ pub enum ServerError {
     /// Another process answers on the path.
     #[error("control socket {0} is in use by a running process (another rvsd?); stop it or set [ctrl] socket to another path")]
     InUse(PathBuf),
+    /// Something else than a socket is at the path; rvsd never removes it.
+    #[error("{0} exists and is not a socket; remove it or set [ctrl] socket to another path")]
+    NotASocket(PathBuf),
     /// `[ctrl] group` does not exist.
     #[error("[ctrl] group {0:?} does not exist on this system; create it (groupadd) or remove the setting")]
     NoSuchGroup(String),
@@ -109,7 +112,10 @@ impl Server {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_err(&path, "creating its directory"))?;
         }
-        if path.exists() {
+        if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+                return Err(ServerError::NotASocket(path));
+            }
             if UnixStream::connect(&path).is_ok() {
                 return Err(ServerError::InUse(path));
             }
@@ -282,8 +288,36 @@ mod tests {
             ),
         );
         assert!(matches!(again, Err(ServerError::InUse(_))));
+        let file = path.with_file_name("not-a-socket");
+        std::fs::write(&file, b"keep me").unwrap();
+        let on_file = Server::start(
+            ServerConfig::new(&file),
+            Control::new(
+                ServiceTable::new(),
+                Vec::new(),
+                BuildOptions::default(),
+                FakeDp::default(),
+            ),
+        );
+        assert!(matches!(on_file, Err(ServerError::NotASocket(_))));
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
         server.stop();
         assert!(!path.exists(), "socket removed at stop");
+        // A stale socket (its server died without removing it) is replaced.
+        drop(UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        let fresh = Server::start(
+            ServerConfig::new(&path),
+            Control::new(
+                ServiceTable::new(),
+                Vec::new(),
+                BuildOptions::default(),
+                FakeDp::default(),
+            ),
+        )
+        .expect("stale socket replaced");
+        abuse::still_serving(&path, "restart").unwrap();
+        fresh.stop();
     }
 
     #[test]
