@@ -115,10 +115,10 @@ impl<D: Dataplane> Control<D> {
                 Response::error(ErrorCode::BadRequest, "not a change: send it as a listing")
             }
             Request::Restore(cmds) => {
-                if let Some(c) = cmds.iter().find(|c| !is_change(c)) {
+                if cmds.iter().any(|c| !is_change(c)) {
                     return Response::error(
                         ErrorCode::BadRequest,
-                        format!("restore input may only hold changes, not {c:?}"),
+                        "restore input may only hold changes (-A -E -D -a -e -d -C -Z --set -P -Q)",
                     );
                 }
                 self.change(&cmds)
@@ -337,9 +337,12 @@ pub(crate) mod tests {
         let e = c.handle(Request::Apply(cmd("rvsadm -C")));
         assert!(matches!(e, Response::Error { code: ErrorCode::Dataplane, .. }), "{e:?}");
         assert_eq!(c.table(), &before);
-        // Listings are not changes.
+        // Listings are not changes, alone or in a restore.
         let e = c.handle(Request::Apply(cmd("rvsadm -L -n")));
         assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
+        let e = c.handle(Request::Restore(vec![cmd("rvsadm -C"), cmd("rvsadm -S")]));
+        assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
+        assert_eq!(c.table(), &before);
     }
 
     #[test]
