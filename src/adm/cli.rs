@@ -24,10 +24,11 @@ use crate::ctrl::model::{
     ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER,
     MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// What to list with `-L`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ListWhat {
     /// The whole table (with the version banner).
     All,
@@ -42,7 +43,7 @@ pub enum ListWhat {
 }
 
 /// How to list: the output options of `-L`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListFormat {
     /// `-n`: numeric addresses and ports.
     pub numeric: bool,
@@ -63,7 +64,7 @@ pub struct ListFormat {
 }
 
 /// One rvsadm command.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// `-A`: add a virtual service.
     AddService(ServiceSpec),

@@ -1,13 +1,17 @@
 //! rvsd: the rvs director daemon.
 //!
-//! Reads the TOML config, starts EAL, ports and one worker per configured core, serves metrics,
+//! Reads the TOML config, starts EAL, ports and one worker per configured core, serves metrics
+//! and the control socket (`[ctrl] socket`, for rvsadm),
 //! and stops cleanly on SIGINT/SIGTERM (exit 0). A start failure exits non-zero with one line
 //! that says what to do.
 
 use anyhow::Context;
 use clap::Parser;
 use rvs::config::Config;
+use rvs::ctrl::control::Control;
+use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
+use rvs::ipvs::service::BuildOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,11 +69,28 @@ fn run(args: Args) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
     }
     let director = Director::start(&cfg)?;
+    let control = Control::new(
+        cfg.services().clone(),
+        cfg.snat_rules().to_vec(),
+        BuildOptions::default(),
+        director.control(),
+    );
+    let server_cfg =
+        ServerConfig { group: cfg.ctrl().group.clone(), ..ServerConfig::new(&cfg.ctrl().socket) };
+    let server = match Server::start(server_cfg, control) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = director.shutdown();
+            return Err(e.into());
+        }
+    };
+    tracing::info!("control socket on {} (rvsadm: RVS_SOCK={0})", server.path().display());
     tracing::info!("rvsd {} running; SIGINT or SIGTERM stops it", long_version());
     while !term.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
     }
     tracing::info!("stopping");
+    server.stop();
     director.shutdown()?;
     tracing::info!("stopped");
     Ok(())

@@ -1,7 +1,15 @@
 //! ctrl: the control plane shared by rvsd and rvsadm.
 //!
 //! [`model`] holds the plain request/listing data (services, dests, local addresses,
-//! connections, timeouts) and the validation rules both sides apply. The Unix-socket server and
-//! client are to be built on top of it.
+//! connections, timeouts) and the validation rules both sides apply. [`proto`] is the wire
+//! protocol of the Unix control socket, [`control`] the authoritative table and how requests
+//! change it, [`server`] rvsd's socket server, [`client`] the client end, [`rvsadm`] the
+//! rvsadm program as a library function, and [`abuse`] a misbehaving-client check for tests.
 
+pub mod abuse;
+pub mod client;
+pub mod control;
 pub mod model;
+pub mod proto;
+pub mod rvsadm;
+pub mod server;

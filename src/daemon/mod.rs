@@ -25,7 +25,7 @@ use crate::ipvs::service::{BuildOptions, Services};
 use crate::metrics::{Exporter, MetricsError};
 use crate::net::Stack;
 use crate::time;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use thiserror::Error;
 use tracing::{info, warn};
@@ -54,6 +54,65 @@ pub enum StartError {
     Metrics(#[from] MetricsError),
 }
 
+pub use crate::ctrl::control::WorkerReports;
+
+/// The control plane's way to the workers, usable from another thread than the director's.
+#[derive(Clone)]
+pub struct DirectorControl {
+    handles: Vec<WorkerHandle>,
+    generation: Arc<AtomicU64>,
+    // Snapshots are numbered and pushed one at a time, whoever pushes them.
+    lock: Arc<std::sync::Mutex<()>>,
+}
+
+impl DirectorControl {
+    /// Runs `snap` on every worker under the next generation number; returns once all do.
+    pub fn push(&self, snap: Services) -> Result<(), ControlError> {
+        let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = self.generation.load(Ordering::Relaxed) + 1;
+        self.generation.store(generation, Ordering::Relaxed);
+        let snap = Arc::new(snap.with_generation(generation));
+        control::set_services_everywhere(&self.handles, &snap, CONTROL_TIMEOUT)
+    }
+
+    /// Every worker's connection table (up to `limit` entries each).
+    pub fn conns(&self, limit: usize) -> Result<Vec<crate::ipvs::conn::ConnInfo>, ControlError> {
+        let mut all = Vec::new();
+        for h in &self.handles {
+            all.extend(h.conns(limit, CONTROL_TIMEOUT)?);
+        }
+        Ok(all)
+    }
+
+    /// Every worker's reports.
+    pub fn worker_reports(&self) -> Result<Vec<WorkerReports>, ControlError> {
+        self.handles.iter().map(|h| h.reports(CONTROL_TIMEOUT)).collect()
+    }
+
+    /// The generation every worker runs (the oldest among them).
+    pub fn generation(&self) -> u64 {
+        self.handles.iter().map(WorkerHandle::generation).min().unwrap_or(0)
+    }
+}
+
+impl crate::ctrl::control::Dataplane for DirectorControl {
+    fn set_services(&mut self, snap: Services) -> Result<(), String> {
+        self.push(snap).map_err(|e| e.to_string())
+    }
+    fn reports(&self) -> Result<Vec<WorkerReports>, String> {
+        self.worker_reports().map_err(|e| e.to_string())
+    }
+    fn conns(&self, limit: usize) -> Result<Vec<crate::ipvs::conn::ConnInfo>, String> {
+        DirectorControl::conns(self, limit).map_err(|e| e.to_string())
+    }
+    fn generation(&self) -> u64 {
+        DirectorControl::generation(self)
+    }
+    fn workers(&self) -> usize {
+        self.handles.len()
+    }
+}
+
 /// A running director.
 pub struct Director {
     stop: Arc<AtomicBool>,
@@ -62,7 +121,8 @@ pub struct Director {
     exporter: Option<Exporter>,
     stats: Vec<Arc<CoreStats>>,
     handles: Vec<WorkerHandle>,
-    generation: u64,
+    generation: Arc<AtomicU64>,
+    control_lock: Arc<std::sync::Mutex<()>>,
     flow_rules: Vec<dpdk::FlowRule>,
     // Declared last: dropped after the ports and workers that use them.
     pool: Option<Mempool>,
@@ -84,7 +144,8 @@ impl Director {
             exporter: None,
             stats: Vec::new(),
             handles: Vec::new(),
-            generation: 0,
+            generation: Arc::new(AtomicU64::new(0)),
+            control_lock: Arc::new(std::sync::Mutex::new(())),
             flow_rules: Vec::new(),
             pool: Some(pool.clone()),
             eal: Some(eal),
@@ -241,18 +302,27 @@ impl Director {
     /// Applies a new configuration snapshot on every worker at its next burst boundary and
     /// returns once all of them run it. Established connections are untouched.
     pub fn set_services(&mut self, snap: Services) -> Result<(), ControlError> {
-        self.generation += 1;
-        let snap = Arc::new(snap.with_generation(self.generation));
-        control::set_services_everywhere(&self.handles, &snap, CONTROL_TIMEOUT)
+        self.control().push(snap)
     }
 
     /// Every worker's connection table (up to `limit` entries each), read without stopping them.
     pub fn conns(&self, limit: usize) -> Result<Vec<crate::ipvs::conn::ConnInfo>, ControlError> {
-        let mut all = Vec::new();
-        for h in &self.handles {
-            all.extend(h.conns(limit, CONTROL_TIMEOUT)?);
+        self.control().conns(limit)
+    }
+
+    /// Every worker's per-service and per-dest reports, one entry per worker.
+    pub fn reports(&self) -> Result<Vec<WorkerReports>, ControlError> {
+        self.control().worker_reports()
+    }
+
+    /// A handle for the control plane (the control socket's thread): it reaches the workers
+    /// through their inboxes and shares the snapshot generation counter with the director.
+    pub fn control(&self) -> DirectorControl {
+        DirectorControl {
+            handles: self.handles.clone(),
+            generation: self.generation.clone(),
+            lock: self.control_lock.clone(),
         }
-        Ok(all)
     }
 
     /// The generation of the configuration every worker runs (the oldest among them).

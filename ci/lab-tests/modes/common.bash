@@ -97,6 +97,14 @@ per_core() {
 	}' "$2"
 }
 
+# rvsadm ARGS...: rvsadm inside rvs-dir against rvsd's control socket ([ctrl] socket of CONFIG).
+# The binary sits beside rvsd: $RVSADM, else the directory of $RVSD, else target/release.
+RVSADM=${RVSADM:-$(dirname "${RVSD:-$ROOT/target/release/rvsd}")/rvsadm}
+ctrl_socket() {
+	python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("ctrl", {}).get("socket", "/run/rvs/rvs.sock"))' "$CONFIG"
+}
+rvsadm() { ip netns exec rvs-dir env RVS_SOCK="$(ctrl_socket)" "$RVSADM" "$@"; }
+
 workers_in_config() {
 	python3 -c 'import sys, tomllib; print(len(tomllib.load(open(sys.argv[1], "rb")).get("worker", [])))' "$CONFIG"
 }

@@ -1,0 +1,130 @@
+//! The rvsadm program as a library function: argv in, output and an exit status out.
+//!
+//! Owns what rvsadm does with a parsed command: which request it sends, how it prints the data
+//! that comes back (with `adm::format`, `adm::conns`, `adm::save`, so the bytes are ipvsadm's),
+//! the words and exit status of every failure (command-line errors as `adm::error` says;
+//! refusals by the daemon print the daemon's ipvsadm words and exit 255, as ipvsadm's -1 does),
+//! and `-R` reading standard input. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
+//! the table's rules (the daemon applies them).
+
+use super::client::Client;
+use super::proto::{ErrorCode, ListRequest, Reply, Request, Response};
+use crate::adm::cli::{self, Command, ListWhat};
+use crate::adm::names::Names;
+use crate::adm::{conns, format, restore, save};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Exit status of a refusal by the daemon (ipvsadm returns -1 from `main`).
+pub const EXIT_REFUSED: i32 = 255;
+/// Exit status when rvsd cannot be reached or answers with a protocol error.
+pub const EXIT_UNREACHABLE: i32 = 1;
+
+/// The program name to show: `ipvsadm` when invoked under that name, else `rvsadm`.
+pub fn program_name(argv0: Option<&str>) -> &'static str {
+    let base = argv0.map(|a| a.rsplit('/').next().unwrap_or(a));
+    if base == Some("ipvsadm") {
+        "ipvsadm"
+    } else {
+        "rvsadm"
+    }
+}
+
+/// Runs rvsadm with `argv` against the daemon at `socket`; returns the exit status.
+pub fn run(
+    argv: &[String],
+    stdin: &mut dyn Read,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    socket: &Path,
+    names: &dyn Names,
+) -> i32 {
+    let program = program_name(argv.first().map(String::as_str));
+    let mut args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    match args.first_mut() {
+        Some(a) => *a = program,
+        None => args.push(program),
+    }
+    let cmd = match cli::parse(&args, names) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return e.exit_code();
+        }
+    };
+    let (req, cmd) = match cmd {
+        Command::Help => {
+            let _ = write!(out, "{}", cli::usage(program));
+            return 0;
+        }
+        Command::Version => {
+            let _ = write!(out, "{}", cli::version(program));
+            return 0;
+        }
+        Command::List { what: ListWhat::Daemon, .. } => return 0,
+        Command::Restore => {
+            let mut text = String::new();
+            if let Err(e) = stdin.read_to_string(&mut text) {
+                let _ = writeln!(err, "{program}: reading standard input: {e}");
+                return 2;
+            }
+            match restore::parse_restore(program, &text, names) {
+                Ok(cmds) => (Request::Restore(cmds), Command::Restore),
+                Err(e) => {
+                    let _ = writeln!(err, "{e}");
+                    return e.source.exit_code();
+                }
+            }
+        }
+        c @ Command::List { what, .. } => {
+            let l = match what {
+                ListWhat::All | ListWhat::Daemon => ListRequest::Services,
+                ListWhat::Service(k) => ListRequest::Service(k),
+                ListWhat::Conns => ListRequest::Conns { limit: usize::MAX },
+                ListWhat::Timeouts => ListRequest::Timeouts,
+            };
+            (Request::List(l), c)
+        }
+        c @ Command::Save { .. } => (Request::Save, c),
+        c @ Command::ListLocalAddrs { service } => {
+            (Request::List(ListRequest::LocalAddrs(service)), c)
+        }
+        c => (Request::Apply(c.clone()), c),
+    };
+    let resp = Client::connect(socket).and_then(|mut c| c.request(&req));
+    let reply = match resp {
+        Ok(Response::Ok(r)) => r,
+        Ok(Response::Error { code, message }) => {
+            let _ = writeln!(err, "{message}");
+            return match code {
+                ErrorCode::Refused | ErrorCode::NotFound => EXIT_REFUSED,
+                _ => EXIT_UNREACHABLE,
+            };
+        }
+        Err(e) => {
+            let _ = writeln!(err, "{program}: {e}");
+            return EXIT_UNREACHABLE;
+        }
+    };
+    let text = match (&cmd, reply) {
+        (Command::List { format: f, .. }, Reply::Services { size, services }) => {
+            format::list_all(size, &services, f, names)
+        }
+        (Command::List { format: f, .. }, Reply::Service(s)) => format::list_service(&s, f, names),
+        (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
+        (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
+        (Command::Save { numeric }, Reply::Services { services, .. }) => {
+            save::save(&services, *numeric, names)
+        }
+        (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
+        (_, Reply::Done) => String::new(),
+        (_, other) => {
+            let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+            return EXIT_UNREACHABLE;
+        }
+    };
+    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+        return EXIT_UNREACHABLE;
+    }
+    0
+}

@@ -1,0 +1,367 @@
+//! rvsd's Unix control socket: accepting rvsadm clients and answering their requests.
+//!
+//! Owns the socket file (parent directory created, a stale socket removed, mode 0600, or 0660
+//! and the configured group), the accept thread, one thread per client up to a bound (a client
+//! beyond it gets a `Busy` error and is closed), read and write timeouts so a slow or
+//! half-closed client is dropped, and the framing errors' answers (an error reply, then close).
+//! Requests run one at a time against the shared [`Control`] (the control plane may lock; the
+//! data plane never sees this lock). Must not touch: the table's rules (`control`), the data
+//! plane (reached only through [`Dataplane`]).
+
+use super::control::{Control, Dataplane};
+use super::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
+use std::ffi::CString;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tracing::{debug, warn};
+
+/// Clients served at once by default.
+pub const DEFAULT_MAX_CLIENTS: usize = 16;
+/// Default read/write timeout: a client silent this long inside or between requests is dropped.
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where and how to serve.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Socket path.
+    pub path: PathBuf,
+    /// Group allowed to use the socket (mode 0660); `None` = owner only (0600).
+    pub group: Option<String>,
+    /// Clients served at once.
+    pub max_clients: usize,
+    /// Read and write timeout per client.
+    pub io_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults for `path`.
+    pub fn new(path: impl Into<PathBuf>) -> ServerConfig {
+        ServerConfig {
+            path: path.into(),
+            group: None,
+            max_clients: DEFAULT_MAX_CLIENTS,
+            io_timeout: DEFAULT_IO_TIMEOUT,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// Socket directory, bind or permissions.
+    #[error("control socket {path}: {what}: {source}")]
+    Io {
+        /// Socket path.
+        path: PathBuf,
+        /// The step that failed.
+        what: &'static str,
+        /// Cause.
+        source: io::Error,
+    },
+    /// Another process answers on the path.
+    #[error("control socket {0} is in use by a running process (another rvsd?); stop it or set [ctrl] socket to another path")]
+    InUse(PathBuf),
+    /// Something else than a socket is at the path; rvsd never removes it.
+    #[error("{0} exists and is not a socket; remove it or set [ctrl] socket to another path")]
+    NotASocket(PathBuf),
+    /// `[ctrl] group` does not exist.
+    #[error("[ctrl] group {0:?} does not exist on this system; create it (groupadd) or remove the setting")]
+    NoSuchGroup(String),
+}
+
+fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> ServerError + 'a {
+    move |source| ServerError::Io { path: path.to_path_buf(), what, source }
+}
+
+/// Resolves a group name to its id.
+fn group_id(name: &str) -> Result<libc::gid_t, ServerError> {
+    let c = CString::new(name).map_err(|_| ServerError::NoSuchGroup(name.to_string()))?;
+    // SAFETY: `c` is a valid NUL-terminated string; getgrnam returns null or a pointer to a
+    // static record that is read at once, before any other getgr* call on this thread.
+    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
+    if gr.is_null() {
+        return Err(ServerError::NoSuchGroup(name.to_string()));
+    }
+    // SAFETY: `gr` is non-null and points to a valid `struct group`.
+    Ok(unsafe { (*gr).gr_gid })
+}
+
+/// A running control server; stops on [`Server::stop`] or drop.
+pub struct Server {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    active: Arc<AtomicUsize>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds `cfg.path` and serves `control` from a new thread.
+    pub fn start<D: Dataplane>(
+        cfg: ServerConfig,
+        control: Control<D>,
+    ) -> Result<Server, ServerError> {
+        let path = cfg.path.clone();
+        let gid = cfg.group.as_deref().map(group_id).transpose()?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(&path, "creating its directory"))?;
+        }
+        if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+                return Err(ServerError::NotASocket(path));
+            }
+            if UnixStream::connect(&path).is_ok() {
+                return Err(ServerError::InUse(path));
+            }
+            std::fs::remove_file(&path).map_err(io_err(&path, "removing the stale socket"))?;
+        }
+        let listener = UnixListener::bind(&path).map_err(io_err(&path, "binding"))?;
+        let mode = if gid.is_some() { 0o660 } else { 0o600 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(io_err(&path, "setting its mode"))?;
+        if let Some(gid) = gid {
+            std::os::unix::fs::chown(&path, None, Some(gid))
+                .map_err(io_err(&path, "giving it to [ctrl] group"))?;
+        }
+        listener.set_nonblocking(true).map_err(io_err(&path, "setting non-blocking accept"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let active = Arc::new(AtomicUsize::new(0));
+        let shared = Arc::new(Mutex::new(control));
+        let (s, a) = (stop.clone(), active.clone());
+        let accept = std::thread::Builder::new()
+            .name("rvs-ctrl".into())
+            .spawn(move || accept_loop(&listener, &cfg, &shared, &s, &a))
+            .map_err(io_err(&path, "starting its thread"))?;
+        Ok(Server { path, stop, active, accept: Some(accept) })
+    }
+
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Clients being served now.
+    pub fn active_clients(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, waits a little for requests in flight, removes the socket file.
+    pub fn stop(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while self.active.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+fn accept_loop<D: Dataplane>(
+    listener: &UnixListener,
+    cfg: &ServerConfig,
+    control: &Arc<Mutex<Control<D>>>,
+    stop: &Arc<AtomicBool>,
+    active: &Arc<AtomicUsize>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            Err(e) => {
+                warn!("control socket: accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(cfg.io_timeout));
+        let _ = stream.set_write_timeout(Some(cfg.io_timeout));
+        if active.fetch_add(1, Ordering::AcqRel) >= cfg.max_clients {
+            active.fetch_sub(1, Ordering::AcqRel);
+            let mut s = stream;
+            let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+            let busy = Response::error(ErrorCode::Busy, "too many rvsadm clients; try again");
+            let _ = proto::write_frame(&mut s, &proto::encode_response(&busy));
+            continue;
+        }
+        let (c, s, a) = (control.clone(), stop.clone(), active.clone());
+        let spawned = std::thread::Builder::new().name("rvs-ctrl-client".into()).spawn(move || {
+            serve_client(stream, &c, &s);
+            a.fetch_sub(1, Ordering::AcqRel);
+        });
+        if let Err(e) = spawned {
+            active.fetch_sub(1, Ordering::AcqRel);
+            warn!("control socket: cannot start a client thread: {e}");
+        }
+    }
+}
+
+/// Serves requests on one connection until it closes, misbehaves or the server stops.
+fn serve_client<D: Dataplane>(
+    mut stream: UnixStream,
+    control: &Mutex<Control<D>>,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let req = proto::read_frame(&mut stream, MAX_REQUEST)
+            .and_then(|body| proto::decode_request(&body));
+        let req = match req {
+            Ok(r) => r,
+            Err(FrameError::Closed) => return,
+            Err(e) => {
+                debug!("control socket: dropping a client: {e}");
+                if !matches!(e, FrameError::Truncated(_)) {
+                    let resp = Response::error(e.code(), e.to_string());
+                    let _ = proto::write_frame(&mut stream, &proto::encode_response(&resp));
+                }
+                return;
+            }
+        };
+        let resp = match control.lock() {
+            Ok(mut c) => c.handle(req),
+            Err(_) => Response::error(ErrorCode::Dataplane, "control plane failed earlier"),
+        };
+        if proto::write_frame(&mut stream, &proto::encode_response(&resp)).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adm::table::ServiceTable;
+    use crate::ctrl::abuse;
+    use crate::ctrl::control::tests::FakeDp;
+    use crate::ipvs::service::BuildOptions;
+
+    fn temp_path(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("rvs-ctrl-{tag}-{}/rvs.sock", std::process::id()))
+    }
+
+    #[test]
+    fn survives_abuse_and_keeps_serving() {
+        let path = temp_path("abuse");
+        let control = Control::new(
+            ServiceTable::new(),
+            Vec::new(),
+            BuildOptions::default(),
+            FakeDp::default(),
+        );
+        let mut cfg = ServerConfig::new(&path);
+        cfg.io_timeout = Duration::from_millis(500);
+        cfg.max_clients = 4;
+        let server = Server::start(cfg, control).expect("server starts");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        abuse::run(&path, 4, Duration::from_millis(500)).expect("abuse survived");
+        // A second server on a live socket is refused; a stale one is replaced.
+        let again = Server::start(
+            ServerConfig::new(&path),
+            Control::new(
+                ServiceTable::new(),
+                Vec::new(),
+                BuildOptions::default(),
+                FakeDp::default(),
+            ),
+        );
+        assert!(matches!(again, Err(ServerError::InUse(_))));
+        let file = path.with_file_name("not-a-socket");
+        std::fs::write(&file, b"keep me").unwrap();
+        let on_file = Server::start(
+            ServerConfig::new(&file),
+            Control::new(
+                ServiceTable::new(),
+                Vec::new(),
+                BuildOptions::default(),
+                FakeDp::default(),
+            ),
+        );
+        assert!(matches!(on_file, Err(ServerError::NotASocket(_))));
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+        server.stop();
+        assert!(!path.exists(), "socket removed at stop");
+        // A stale socket (its server died without removing it) is replaced.
+        drop(UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        let fresh = Server::start(
+            ServerConfig::new(&path),
+            Control::new(
+                ServiceTable::new(),
+                Vec::new(),
+                BuildOptions::default(),
+                FakeDp::default(),
+            ),
+        )
+        .expect("stale socket replaced");
+        abuse::still_serving(&path, "restart").unwrap();
+        fresh.stop();
+    }
+
+    #[test]
+    fn a_group_gets_mode_0660_and_the_socket() {
+        use std::os::unix::fs::MetadataExt;
+        // The name of this process's own group, which it may always give a file to.
+        let probe = temp_path("probe");
+        std::fs::create_dir_all(probe.parent().unwrap()).unwrap();
+        std::fs::write(&probe, b"").unwrap();
+        let gid = std::fs::metadata(&probe).unwrap().gid();
+        let _ = std::fs::remove_dir_all(probe.parent().unwrap());
+        let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+        let Some(name) = groups.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.get(2) == Some(&gid.to_string().as_str())).then(|| f[0].to_string())
+        }) else {
+            return; // the group is not in /etc/group (NSS only): nothing to check here
+        };
+        let path = temp_path("group-ok");
+        let mut cfg = ServerConfig::new(&path);
+        cfg.group = Some(name);
+        let control = Control::new(
+            ServiceTable::new(),
+            Vec::new(),
+            BuildOptions::default(),
+            FakeDp::default(),
+        );
+        let server = Server::start(cfg, control).expect("server starts");
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!((meta.permissions().mode() & 0o777, meta.gid()), (0o660, gid));
+        server.stop();
+    }
+
+    #[test]
+    fn missing_group_is_a_clear_error() {
+        let mut cfg = ServerConfig::new(temp_path("group"));
+        cfg.group = Some("rvs-no-such-group-x".into());
+        let control = Control::new(
+            ServiceTable::new(),
+            Vec::new(),
+            BuildOptions::default(),
+            FakeDp::default(),
+        );
+        let e = Server::start(cfg, control).err().expect("refused");
+        assert!(e.to_string().contains("\"rvs-no-such-group-x\" does not exist"), "{e}");
+    }
+}
