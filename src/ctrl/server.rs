@@ -10,7 +10,6 @@
 
 use super::control::{Control, Dataplane};
 use super::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
-use std::ffi::CString;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -80,17 +79,21 @@ fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> S
     move |source| ServerError::Io { path: path.to_path_buf(), what, source }
 }
 
-/// Resolves a group name to its id.
-fn group_id(name: &str) -> Result<libc::gid_t, ServerError> {
-    let c = CString::new(name).map_err(|_| ServerError::NoSuchGroup(name.to_string()))?;
-    // SAFETY: `c` is a valid NUL-terminated string; getgrnam returns null or a pointer to a
-    // static record that is read at once, before any other getgr* call on this thread.
-    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
-    if gr.is_null() {
-        return Err(ServerError::NoSuchGroup(name.to_string()));
-    }
-    // SAFETY: `gr` is non-null and points to a valid `struct group`.
-    Ok(unsafe { (*gr).gr_gid })
+/// Resolves a group name to its id from `/etc/group` (`name:password:gid:members`). Read here
+/// rather than through libc's `getgrnam`, which would need `unsafe` outside `src/dpdk/`; groups
+/// known only through other NSS sources (LDAP, ...) are therefore not found.
+fn group_id(name: &str) -> Result<u32, ServerError> {
+    let text = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    group_id_in(&text, name).ok_or_else(|| ServerError::NoSuchGroup(name.to_string()))
+}
+
+fn group_id_in(group_file: &str, name: &str) -> Option<u32> {
+    group_file.lines().find_map(|line| {
+        let mut f = line.split(':');
+        (f.next()? == name).then_some(())?;
+        f.next()?;
+        f.next()?.trim().parse().ok()
+    })
 }
 
 /// A running control server; stops on [`Server::stop`] or drop.
@@ -251,6 +254,16 @@ fn serve_client<D: Dataplane>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn group_ids_come_from_the_group_file() {
+        let file = "root:x:0:\nrvs:x:1234:alice,bob\n# comment\nbroken\nodd:x:notanumber:\n";
+        assert_eq!(group_id_in(file, "rvs"), Some(1234));
+        assert_eq!(group_id_in(file, "root"), Some(0));
+        assert_eq!(group_id_in(file, "odd"), None);
+        assert_eq!(group_id_in(file, "nobody-here"), None);
+        assert_eq!(group_id_in(file, "broken"), None);
+    }
     use super::*;
     use crate::adm::table::ServiceTable;
     use crate::ctrl::abuse;
