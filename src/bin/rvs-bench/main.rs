@@ -198,7 +198,8 @@ fn run_child(child: &Child) -> Result<()> {
                 ("rx_pps", format!("{:.0}", m.rx_pps)),
                 ("tx_pps", format!("{:.0}", m.tx_pps)),
                 ("offered_pps", format!("{:.0}", m.offered_pps)),
-                ("busy", format!("{:.3}", m.busy)),
+                ("idle_polls", format!("{:.3}", m.idle_polls)),
+                ("ring_full", format!("{:.3}", m.ring_full)),
                 ("new_cps", format!("{:.0}", m.new_cps)),
                 ("drops", m.drops.to_string()),
                 ("top_drop", if m.top_drop.is_empty() { "-".into() } else { m.top_drop }),
@@ -301,13 +302,14 @@ fn table(rows: &[Row]) -> String {
             continue;
         }
         let pps = num(kv, "rx_pps");
-        let busy = num(kv, "busy");
+        let full = num(kv, "ring_full");
         let mut notes = Vec::new();
         if r.name == "idle" {
             notes.push(format!("process CPU {:.1}% of a core", 100.0 * num(kv, "cpu")));
         } else {
-            if busy.is_finite() {
-                notes.push(format!("busy polls {:.0}%", busy * 100.0));
+            if full.is_finite() {
+                let bound = if full >= 0.05 { "worker-bound" } else { "source-bound" };
+                notes.push(format!("{bound} (ring full on {:.0}% of bursts)", full * 100.0));
             }
             let top = kv.get("top_drop").map_or("-", String::as_str);
             if top != "-" {
@@ -356,7 +358,7 @@ fn targets(rows: &[Row]) -> String {
             } else if higher {
                 format!("missed: {:.0}% of the target", 100.0 * g / want)
             } else {
-                format!("missed: {:.1}x the target", g / want)
+                format!("missed: {:.2}x the target", g / want)
             };
             let _ = writeln!(s, "- {what}: {g:.2} {unit} (target {want} {unit}) — {verdict}");
         };

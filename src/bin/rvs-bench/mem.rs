@@ -59,6 +59,9 @@ pub fn measure(n: u64) -> Result<MemReport> {
             }
         }
     }
+    if ok / 2 < n {
+        eprintln!("note: {} of {n} connections forwarded both packets", ok / 2);
+    }
     Ok(MemReport {
         conns: u64::from(lb.conn_count()),
         table_bytes: lb.conn_table_bytes() as u64,
@@ -66,11 +69,5 @@ pub fn measure(n: u64) -> Result<MemReport> {
         rss_before,
         rss_after: rss_bytes(),
         fill_secs: t.elapsed().as_secs_f64(),
-    })
-    .map(|r| {
-        if ok / 2 < n {
-            eprintln!("note: {} of {n} connections forwarded both packets", ok / 2);
-        }
-        r
     })
 }

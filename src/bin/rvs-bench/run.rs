@@ -68,8 +68,12 @@ pub struct Measured {
     pub tx_pps: f64,
     /// Packets the generator offered, per second.
     pub offered_pps: f64,
-    /// Share of the worker's polls that found packets.
-    pub busy: f64,
+    /// Share of the worker's polls that found no packet (an idle poll is short: a small share
+    /// of time can be a large share of polls).
+    pub idle_polls: f64,
+    /// Share of the generator's bursts the ring did not take whole: high when the worker is
+    /// the bottleneck, near zero when the generator is.
+    pub ring_full: f64,
     /// Connections created per second in the window.
     pub new_cps: f64,
     /// Packets dropped by the worker in the window (stack, balancer, tx).
@@ -78,7 +82,7 @@ pub struct Measured {
     pub top_drop: String,
     /// Connections in the table at the end.
     pub conns: u64,
-    /// Resident memory of the process at the end (bytes).
+    /// Resident memory of the process at the end of the window (bytes).
     pub rss: u64,
     /// CPU time the process used in the window, as a share of one core.
     pub cpu: f64,
@@ -158,12 +162,13 @@ fn snap(stats: &CoreStats) -> Snap {
     }
 }
 
-/// Sends frames into `tx` until `stop`; returns frames accepted. `pick(seq)` says which
-/// template and flow the `seq`-th frame is.
+/// Sends frames into `tx` until `stop(sent, full)` (frames accepted, bursts the ring did not
+/// take whole); returns frames accepted. `pick(seq)` says which template and flow the `seq`-th
+/// frame is.
 fn generate(
     pool: &Mempool,
     tx: &mut TxQueue,
-    stop: &dyn Fn(u64) -> bool,
+    stop: &dyn Fn(u64, u64, u64) -> bool,
     pick: &dyn Fn(u64) -> (usize, u64),
     templates: &[Template],
 ) -> u64 {
@@ -171,9 +176,10 @@ fn generate(
     let mut seq = 0u64;
     let mut sent = 0u64;
     let mut rounds = 0u64;
+    let mut full = 0u64;
     loop {
         rounds += 1;
-        if rounds % 64 == 0 && stop(sent) {
+        if rounds % 64 == 0 && stop(sent, rounds, full) {
             return sent;
         }
         let have = batch.len();
@@ -188,6 +194,9 @@ fn generate(
             }
         }
         sent += tx.tx_burst(&mut batch) as u64;
+        if !batch.is_empty() {
+            full += 1;
+        }
     }
 }
 
@@ -343,19 +352,30 @@ pub fn run(p: &Params) -> Result<Measured> {
     };
     let start = Instant::now();
     let marks = std::cell::Cell::new((Snap::default(), Snap::default(), 0u64, 0u64));
-    let stop_gen = |sent: u64| -> bool {
+    // Generator bursts and refused bursts at the start and end of the window; RSS at its end.
+    let bursts = std::cell::Cell::new([0u64; 4]);
+    let rss_end = std::cell::Cell::new(0u64);
+    let stop_gen = |sent: u64, rounds: u64, full: u64| -> bool {
         let el = start.elapsed();
         let mut k = marks.get();
+        let mut r = bursts.get();
         if k.0.at.is_none() && el >= p.warmup {
             k.0 = read(&stats);
             k.2 = sent;
+            r[0] = rounds;
+            r[1] = full;
         } else if k.0.at.is_some() && el >= p.warmup + p.window {
             k.1 = read(&stats);
             k.3 = sent;
+            r[2] = rounds;
+            r[3] = full;
             marks.set(k);
+            bursts.set(r);
+            rss_end.set(rss_bytes());
             return true;
         }
         marks.set(k);
+        bursts.set(r);
         false
     };
     let cpu0;
@@ -367,6 +387,7 @@ pub fn run(p: &Params) -> Result<Measured> {
         std::thread::sleep(p.window);
         cpu1 = cpu_secs();
         marks.set((a, read(&stats), 0, 0));
+        rss_end.set(rss_bytes());
     } else {
         cpu0 = cpu_secs();
         generate(&pool, &mut gen_tx, &stop_gen, &pick, &templates);
@@ -388,11 +409,13 @@ pub fn run(p: &Params) -> Result<Measured> {
     m.tx_pps = (b.tx - a.tx) as f64 / secs;
     m.offered_pps = (sent1 - sent0) as f64 / secs;
     let polls = (b.busy - a.busy) + (b.idle - a.idle);
-    m.busy = if traffic == Traffic::Io || polls == 0 {
+    m.idle_polls = if traffic == Traffic::Io || polls == 0 {
         f64::NAN
     } else {
-        (b.busy - a.busy) as f64 / polls as f64
+        (b.idle - a.idle) as f64 / polls as f64
     };
+    let r = bursts.get();
+    m.ring_full = if r[2] > r[0] { (r[3] - r[1]) as f64 / (r[2] - r[0]) as f64 } else { f64::NAN };
     m.new_cps = (b.created - a.created) as f64 / secs;
     m.drops = b.drops - a.drops;
     m.top_drop = reasons
@@ -403,7 +426,7 @@ pub fn run(p: &Params) -> Result<Measured> {
         .unwrap_or_default();
     m.conns =
         stats.lb.load(rvs::dataplane::stats::LB_EVENTS.iter().position(|e| e.gauge).unwrap_or(0));
-    m.rss = rss_bytes();
+    m.rss = rss_end.get();
     drop(gen_tx);
     drop(ring);
     drop(null);
