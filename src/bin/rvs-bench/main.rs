@@ -234,6 +234,17 @@ fn parse_result(out: &str) -> Option<BTreeMap<String, String>> {
     )
 }
 
+/// `a` as a POSIX shell word: unchanged when it needs no quoting, else single-quoted.
+fn shell_word(a: &str) -> String {
+    let plain =
+        !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c));
+    if plain {
+        a.to_owned()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
 fn mem_available() -> u64 {
     let s = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     s.lines()
@@ -391,7 +402,7 @@ fn main() -> Result<()> {
         return run_child(child);
     }
     let exe = std::env::current_exe().context("finding this program")?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let command = std::env::args().map(|a| shell_word(&a)).collect::<Vec<_>>().join(" ");
     let started = sh("date -u '+%Y-%m-%d %H:%M UTC'");
     let mut rows = Vec::new();
     for plan in plans(&cli) {
@@ -453,4 +464,25 @@ fn main() -> Result<()> {
         bail!("{failed} scenario(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_round_trip_through_sh() {
+        for a in ["--quick", "a b", "it's", "", "x=1,2"] {
+            let out = sh(&format!("printf %s {}", shell_word(a)));
+            assert_eq!(out, a.trim(), "{a:?}");
+        }
+        assert_eq!(shell_word("--only=est-,io"), "--only=est-,io");
+    }
+
+    #[test]
+    fn result_lines_parse() {
+        let kv = parse_result("noise\nRESULT rx_pps=12 top_drop=-\n").expect("a result");
+        assert_eq!(kv.get("rx_pps").map(String::as_str), Some("12"));
+        assert!(parse_result("no result here").is_none());
+    }
 }
