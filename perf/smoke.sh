@@ -17,7 +17,7 @@ if ! "$BIN" --quick --no-append >"$out"; then
     exit 1
 fi
 missing=0
-for s in io est-dr est-tun est-nat est-fullnat new-tcp-dr new-tcp-fullnat new-udp-nat \
+for s in io est-dr est-tun est-nat est-fullnat both-nat both-fullnat new-tcp-dr new-tcp-fullnat new-udp-nat \
          new-udp-fullnat mix-fullnat idle mem-100k; do
     if ! grep -q "^scenario $s .*rx_pps=\|^scenario $s .*table_bytes=" "$out"; then
         echo "perf/smoke.sh: no result line for scenario $s" >&2

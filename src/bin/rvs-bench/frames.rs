@@ -129,6 +129,12 @@ impl Template {
     #[inline]
     pub fn write(&self, out: &mut [u8], i: u64) {
         let (addr, port) = flow(i);
+        self.write_from(out, addr, port);
+    }
+
+    /// Writes the frame with source `addr:port` into `out` (at least [`FRAME_LEN`] bytes).
+    #[inline]
+    pub fn write_from(&self, out: &mut [u8], addr: Ipv4Addr, port: u16) {
         let Some(out) = out.get_mut(..FRAME_LEN) else { return };
         out.copy_from_slice(&self.bytes);
         let a = addr.octets();

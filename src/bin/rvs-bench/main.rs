@@ -109,6 +109,8 @@ fn traffic_of(name: &str) -> Result<(Traffic, Mode)> {
         Traffic::NewUdp
     } else if name.starts_with("mix-") {
         Traffic::Mix
+    } else if name.starts_with("both-") {
+        Traffic::Both
     } else if name == "idle" {
         Traffic::Idle
     } else {
@@ -143,6 +145,8 @@ fn plans(cli: &Cli) -> Vec<Plan> {
     for m in ["dr", "tun", "nat", "fullnat"] {
         v.push(t(&format!("est-{m}"), "established TCP, 64 B", flows, est_cap));
     }
+    v.push(t("both-nat", "established TCP, both directions, 64 B", flows, est_cap));
+    v.push(t("both-fullnat", "established TCP, both directions, 64 B", flows, est_cap));
     v.push(t("new-tcp-dr", "every packet a new TCP SYN", 0, new_cap));
     v.push(t("new-tcp-fullnat", "every packet a new TCP SYN (+ local port)", 0, new_cap));
     v.push(t("new-udp-nat", "every packet a new UDP flow", 0, new_cap));
@@ -200,6 +204,7 @@ fn run_child(child: &Child) -> Result<()> {
                 ("offered_pps", format!("{:.0}", m.offered_pps)),
                 ("idle_polls", format!("{:.3}", m.idle_polls)),
                 ("ring_full", format!("{:.3}", m.ring_full)),
+                ("lb_share", format!("{:.3}", m.lb_share)),
                 ("new_cps", format!("{:.0}", m.new_cps)),
                 ("drops", m.drops.to_string()),
                 ("top_drop", if m.top_drop.is_empty() { "-".into() } else { m.top_drop }),
@@ -322,6 +327,10 @@ fn table(rows: &[Row]) -> String {
                 let bound = if full >= 0.05 { "worker-bound" } else { "source-bound" };
                 notes.push(format!("{bound} (ring full on {:.0}% of bursts)", full * 100.0));
             }
+            let share = num(kv, "lb_share");
+            if share.is_finite() && r.name != "io" {
+                notes.push(format!("{:.0}% forwarded by the balancer", share * 100.0));
+            }
             let top = kv.get("top_drop").map_or("-", String::as_str);
             if top != "-" {
                 notes.push(format!("top drop (whole run) {top}"));
@@ -333,7 +342,7 @@ fn table(rows: &[Row]) -> String {
             (
                 format!("{:.2}", pps / 1e6),
                 format!("{:.0}", 1e9 / pps),
-                format!("{:.0}%", 100.0 * pps / io),
+                if io.is_finite() { format!("{:.0}%", 100.0 * pps / io) } else { "-".into() },
             )
         };
         let _ = writeln!(

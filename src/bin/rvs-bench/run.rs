@@ -18,6 +18,7 @@ use rvs::dpdk::{self, Eal, MbufBatch, Mempool, Port, PortConfig, RxQueue, TxQueu
 use rvs::ipvs::balancer::Verdict;
 use rvs::ipvs::counters::IpvsDropReason;
 use rvs::net::{AddrKind, DropReason};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +36,10 @@ pub enum Traffic {
     NewUdp,
     /// One packet in ten a new TCP SYN, the others ACKs of `flows` established connections.
     Mix,
+    /// Both directions of `flows` established connections, alternating: client ACKs on
+    /// port 0 and the real servers' replies (to the client for NAT, to the local address and
+    /// port for FULLNAT) on port 1.
+    Both,
     /// No traffic: the worker with the idle backoff of the lab configs (64 empty polls, then
     /// 200 us sleeps); measures the CPU it uses.
     Idle,
@@ -74,6 +79,8 @@ pub struct Measured {
     /// Share of the generator's bursts the ring did not take whole: high when the worker is
     /// the bottleneck, near zero when the generator is.
     pub ring_full: f64,
+    /// Share of the received packets the balancer forwarded on a connection.
+    pub lb_share: f64,
     /// Connections created per second in the window.
     pub new_cps: f64,
     /// Packets dropped by the worker in the window (stack, balancer, tx).
@@ -117,6 +124,8 @@ fn eal_args(huge: bool) -> Vec<String> {
         "--log-level=lib.eal:error".into(),
         "--vdev=net_ring0".into(),
         "--vdev=net_null0,no-rx=1".into(),
+        "--vdev=net_ring1".into(),
+        "--vdev=net_null1,no-rx=1".into(),
     ];
     if huge {
         a.extend(["--in-memory".into(), "-m".into(), "256".into()]);
@@ -135,6 +144,7 @@ struct Snap {
     busy: u64,
     idle: u64,
     created: u64,
+    forwarded: u64,
     drops: u64,
 }
 
@@ -158,46 +168,67 @@ fn snap(stats: &CoreStats) -> Snap {
         busy: stats.loop_stat(LoopStat::BusyPolls),
         idle: stats.loop_stat(LoopStat::IdlePolls),
         created: stats.lb_event(0),
+        forwarded: stats.lb_event(2),
         drops: drops_of(stats).0,
     }
 }
 
-/// Sends frames into `tx` until `stop(sent, full)` (frames accepted, bursts the ring did not
-/// take whole); returns frames accepted. `pick(seq)` says which template and flow the `seq`-th
-/// frame is.
+/// Sends frames into the queues of `tx` in turn until `stop(sent, bursts, full)` (frames
+/// accepted, bursts offered, bursts the ring did not take whole); returns frames accepted.
+/// `fill(q, seq, buf)` writes the `seq`-th frame for queue `q`.
 fn generate(
     pool: &Mempool,
-    tx: &mut TxQueue,
+    tx: &mut [TxQueue],
     stop: &dyn Fn(u64, u64, u64) -> bool,
-    pick: &dyn Fn(u64) -> (usize, u64),
-    templates: &[Template],
+    fill: &dyn Fn(usize, u64, &mut [u8]),
 ) -> u64 {
-    let mut batch: MbufBatch = MbufBatch::new();
-    let mut seq = 0u64;
+    let mut batches: Vec<MbufBatch> = tx.iter().map(|_| MbufBatch::new()).collect();
+    let mut seqs = vec![0u64; tx.len()];
     let mut sent = 0u64;
     let mut rounds = 0u64;
     let mut full = 0u64;
     loop {
-        rounds += 1;
-        if rounds % 64 == 0 && stop(sent, rounds, full) {
-            return sent;
-        }
-        let have = batch.len();
-        let want = batch.free();
-        if want > 0 && pool.alloc_bulk(&mut batch, want) {
-            for m in batch.as_mut_slice().iter_mut().skip(have) {
-                let (t, flow) = pick(seq);
-                seq += 1;
-                if let (Some(t), Ok(buf)) = (templates.get(t), m.append(FRAME_LEN)) {
-                    t.write(buf, flow);
+        for (q, (queue, batch)) in tx.iter_mut().zip(batches.iter_mut()).enumerate() {
+            rounds += 1;
+            if rounds % 64 == 0 && stop(sent, rounds, full) {
+                return sent;
+            }
+            let have = batch.len();
+            let want = batch.free();
+            if want > 0 && pool.alloc_bulk(batch, want) {
+                for m in batch.as_mut_slice().iter_mut().skip(have) {
+                    let seq = seqs.get_mut(q).map_or(0, |s| {
+                        *s += 1;
+                        *s - 1
+                    });
+                    if let Ok(buf) = m.append(FRAME_LEN) {
+                        fill(q, seq, buf);
+                    }
                 }
             }
-        }
-        sent += tx.tx_burst(&mut batch) as u64;
-        if !batch.is_empty() {
-            full += 1;
+            sent += queue.tx_burst(batch) as u64;
+            if !batch.is_empty() {
+                full += 1;
+            }
         }
     }
+}
+
+/// The real servers' replies of every connection in the table, as frames arriving on port 1:
+/// from the dest to the client (NAT) or to the local address and port (FULLNAT).
+fn reply_frames(pipeline: &Pipeline<rvs::dpdk::Mbuf>, dst_mac: [u8; 6]) -> Vec<[u8; FRAME_LEN]> {
+    let Some(lb) = pipeline.balancer() else { return Vec::new() };
+    let mut out = Vec::new();
+    for c in lb.conns_snapshot(rvs::time::now(), usize::MAX) {
+        let to = c.local.unwrap_or(c.client);
+        let (IpAddr::V4(to_ip), IpAddr::V4(from_ip)) = (to.ip(), c.dest.ip()) else { continue };
+        let rs_mac = [0x52, 0, 0, 0, 1, from_ip.octets()[3].wrapping_sub(10)];
+        let t = Template::new(Kind::Ack, dst_mac, rs_mac, to_ip, to.port());
+        let mut f = [0u8; FRAME_LEN];
+        t.write_from(&mut f, from_ip, c.dest.port());
+        out.push(f);
+    }
+    out
 }
 
 /// Pre-populates the balancer with `n` established TCP connections (SYN then ACK of each
@@ -235,7 +266,7 @@ pub fn run(p: &Params) -> Result<Measured> {
     let null = Port::by_name("net_null0").map_err(|e| anyhow!("{e}"))?;
     let rcfg = PortConfig {
         rx_queues: 1,
-        tx_queues: 2,
+        tx_queues: 1,
         rss: false,
         promiscuous: true,
         ..PortConfig::default()
@@ -243,21 +274,28 @@ pub fn run(p: &Params) -> Result<Measured> {
     let mut ring = ring.configure(&rcfg, &pool).map_err(|e| anyhow!("net_ring0: {e}"))?;
     let ncfg = PortConfig { rss: false, ..PortConfig::default() };
     let mut null = null.configure(&ncfg, &pool).map_err(|e| anyhow!("net_null0: {e}"))?;
+    let ring1 = Port::by_name("net_ring1").map_err(|e| anyhow!("{e}"))?;
+    let mut ring1 = ring1.configure(&rcfg, &pool).map_err(|e| anyhow!("net_ring1: {e}"))?;
+    let null1 = Port::by_name("net_null1").map_err(|e| anyhow!("{e}"))?;
+    let mut null1 = null1.configure(&ncfg, &pool).map_err(|e| anyhow!("net_null1: {e}"))?;
     // net_ring has an all-zero MAC and refuses a new one; it is promiscuous, so the stack
-    // is given a made-up unicast MAC and the frames are addressed to it.
-    let unicast = |m: [u8; 6], or: [u8; 6]| if m == [0; 6] || m[0] & 1 == 1 { or } else { m };
-    let mac0 = unicast(ring.mac().map_err(|e| anyhow!("{e}"))?, [0x02, 0, 0, 0, 0, 0xa0]);
-    let mac1 = unicast(null.mac().map_err(|e| anyhow!("{e}"))?, [0x02, 0, 0, 0, 0, 0xa1]);
+    // is given made-up unicast MACs and the frames are addressed to them.
+    let mac0 = [0x02, 0, 0, 0, 0, 0xa0];
+    let mac1 = [0x02, 0, 0, 0, 0, 0xa1];
+    // Port 0: client side, rx from ring0, tx to null0. Port 1: servers' side, rx from ring1
+    // (replies, in the two-direction scenarios), tx to null1.
     let rx = ring.rx_queue(0).map_err(|e| anyhow!("{e}"))?;
-    let mut gen_tx = ring.tx_queue(0).map_err(|e| anyhow!("{e}"))?;
-    let back_tx = ring.tx_queue(1).map_err(|e| anyhow!("{e}"))?;
+    let rx1 = ring1.rx_queue(0).map_err(|e| anyhow!("{e}"))?;
+    let gen_tx = ring.tx_queue(0).map_err(|e| anyhow!("{e}"))?;
+    let gen_tx1 = ring1.tx_queue(0).map_err(|e| anyhow!("{e}"))?;
     let out_tx = null.tx_queue(0).map_err(|e| anyhow!("{e}"))?;
+    let out_tx1 = null1.tx_queue(0).map_err(|e| anyhow!("{e}"))?;
 
     let syn = Template::new(Kind::Syn, mac0, GW_MAC, VIP, VPORT);
     let ack = Template::new(Kind::Ack, mac0, GW_MAC, VIP, VPORT);
     let udp = Template::new(Kind::Udp, mac0, GW_MAC, VIP, VPORT);
-    let templates = [syn.clone(), ack.clone(), udp];
     let flows = p.flows.max(1);
+    let mut replies = Vec::new();
 
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(CoreStats::default());
@@ -275,7 +313,7 @@ pub fn run(p: &Params) -> Result<Measured> {
                 bail!("the balancer refused part of the services ({} errors)", lb.config_errors());
             }
         }
-        if matches!(p.traffic, Traffic::Established | Traffic::Mix) {
+        if matches!(p.traffic, Traffic::Established | Traffic::Mix | Traffic::Both) {
             let t = Instant::now();
             let ok = populate(&mut pipeline, &syn, &ack, flows);
             eprintln!(
@@ -286,10 +324,16 @@ pub fn run(p: &Params) -> Result<Measured> {
                 bail!("only {ok} of {flows} connections could be established");
             }
         }
+        if p.traffic == Traffic::Both {
+            replies = reply_frames(&pipeline, mac1);
+            if replies.is_empty() {
+                bail!("no connection to reply for");
+            }
+        }
         let worker = Worker::new(
             0,
-            vec![RxSlot { port: 0, queue: rx }],
-            vec![back_tx, out_tx],
+            vec![RxSlot { port: 0, queue: rx }, RxSlot { port: 1, queue: rx1 }],
+            vec![out_tx, out_tx1],
             pool.clone(),
             pipeline,
             if p.traffic == Traffic::Idle {
@@ -323,17 +367,25 @@ pub fn run(p: &Params) -> Result<Measured> {
     };
 
     let traffic = p.traffic;
-    let pick = move |seq: u64| -> (usize, u64) {
-        match traffic {
-            Traffic::Io | Traffic::Established | Traffic::Idle => (1, seq % flows),
-            Traffic::NewTcp => (0, flows + seq),
-            Traffic::NewUdp => (2, flows + seq),
-            Traffic::Mix => {
-                if seq % 10 == 9 {
-                    (0, flows + seq / 10)
-                } else {
-                    (1, seq % flows)
-                }
+    let n_replies = replies.len().max(1) as u64;
+    let fill = |q: usize, seq: u64, buf: &mut [u8]| match (traffic, q) {
+        (Traffic::Both, 1) => {
+            if let (Some(f), Some(out)) =
+                (replies.get((seq % n_replies) as usize), buf.get_mut(..FRAME_LEN))
+            {
+                out.copy_from_slice(f);
+            }
+        }
+        (Traffic::Io | Traffic::Established | Traffic::Idle | Traffic::Both, _) => {
+            ack.write(buf, seq % flows)
+        }
+        (Traffic::NewTcp, _) => syn.write(buf, flows + seq),
+        (Traffic::NewUdp, _) => udp.write(buf, flows + seq),
+        (Traffic::Mix, _) => {
+            if seq % 10 == 9 {
+                syn.write(buf, flows + seq / 10)
+            } else {
+                ack.write(buf, seq % flows)
             }
         }
     };
@@ -390,7 +442,11 @@ pub fn run(p: &Params) -> Result<Measured> {
         rss_end.set(rss_bytes());
     } else {
         cpu0 = cpu_secs();
-        generate(&pool, &mut gen_tx, &stop_gen, &pick, &templates);
+        let mut queues = vec![gen_tx];
+        if traffic == Traffic::Both {
+            queues.push(gen_tx1);
+        }
+        generate(&pool, &mut queues, &stop_gen, &fill);
         cpu1 = cpu_secs();
     }
     let (a, b, sent0, sent1) = marks.get();
@@ -417,6 +473,11 @@ pub fn run(p: &Params) -> Result<Measured> {
     let r = bursts.get();
     m.ring_full = if r[2] > r[0] { (r[3] - r[1]) as f64 / (r[2] - r[0]) as f64 } else { f64::NAN };
     m.new_cps = (b.created - a.created) as f64 / secs;
+    m.lb_share = if b.rx > a.rx {
+        (b.forwarded - a.forwarded) as f64 / (b.rx - a.rx) as f64
+    } else {
+        f64::NAN
+    };
     m.drops = b.drops - a.drops;
     m.top_drop = reasons
         .iter()
@@ -427,9 +488,10 @@ pub fn run(p: &Params) -> Result<Measured> {
     m.conns =
         stats.lb.load(rvs::dataplane::stats::LB_EVENTS.iter().position(|e| e.gauge).unwrap_or(0));
     m.rss = rss_end.get();
-    drop(gen_tx);
     drop(ring);
     drop(null);
+    drop(ring1);
+    drop(null1);
     drop(pool);
     drop(eal);
     Ok(m)
