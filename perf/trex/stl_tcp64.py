@@ -2,8 +2,8 @@
 #   stream 0, "syn": SYNs from ever-new (address, port) pairs -> measures new connections per
 #     second (scheduling, connection creation and, for FULLNAT, local port allocation);
 #   stream 1, "ack": ACKs over a fixed set of about 1M (address, port) pairs -> measures the
-#     established-flow rate once those connections exist (send stream 0 over the same range first,
-#     or run with tunable mode=est, which sends one SYN per flow at a low rate before the ACKs).
+#     established-flow rate once those connections exist (open them first: run the profile with
+#     new_share=100 at a low rate over the same 16 Ki addresses, then with new_share=0).
 # Tunable `new_share` (0..100) sets the share of SYNs in a mix (10 for the "10% new" scenario).
 # Works for every forwarding mode; the director's conf decides which one (see perf/README.md).
 #
@@ -34,9 +34,8 @@ class TcpFlows:
         streams = []
         if new > 0:
             # New flows: a wide range (256 Ki addresses x 64 ports) walked in order, so a pair
-            # comes back only after 16M SYNs (longer than the SYN_RECV timeout at 1M/s is not
-            # needed: the entry is still there, the SYN then only refreshes it; size the test
-            # window accordingly).
+            # comes back only after 16M SYNs; a SYN that comes back while its entry still exists
+            # is a table hit, not a new connection, so keep runs shorter than 16M SYNs.
             streams.append(self._stream(t, "S", 262144, "inc", new))
         if new < 100:
             streams.append(self._stream(t, "A", 16384, "random", 100 - new))
