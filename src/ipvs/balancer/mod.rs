@@ -296,6 +296,16 @@ impl Balancer {
         self.conns.stats()
     }
 
+    /// Bytes the connection table holds (slab, index, timer wheel), fixed at build time.
+    pub fn conn_table_bytes(&self) -> usize {
+        self.conns.memory_bytes()
+    }
+
+    /// Capacity of the connection table (entries).
+    pub fn conn_capacity(&self) -> u32 {
+        self.conns.capacity()
+    }
+
     /// This core's counters.
     pub fn counters(&self) -> &IpvsCounters {
         &self.counters

@@ -1,0 +1,131 @@
+//! The director under test, built the way rvsd builds a worker: interfaces, routes and static
+//! neighbours for a `net::Stack`, services from rvsadm command lines through
+//! `adm::cli::parse` and `ServiceTable::apply`, one `Balancer` and a `Pipeline`.
+//!
+//! Port 0 faces the clients (host 10.0.0.1/24, VIP 10.0.0.100, default route via 10.0.0.254);
+//! port 1 faces four real servers 192.168.1.10-13 (host 192.168.1.1/24) and carries the local
+//! addresses 192.168.2.0 .. 192.168.2.63 for FULLNAT.
+
+use anyhow::{anyhow, Context, Result};
+use rvs::adm::cli;
+use rvs::adm::names::NoNames;
+use rvs::adm::table::ServiceTable;
+use rvs::ipvs::balancer::{Balancer, BalancerConfig};
+use rvs::ipvs::service::{BuildOptions, Services};
+use rvs::net::Stack;
+use rvs::net::{AddrKind, IfAddr, Iface, IfaceTable, NeighParams, Route, RouteTable, StaticNeigh};
+use rvs::wire::MacAddr;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// The virtual service's address.
+pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+/// TCP and UDP port of the virtual services.
+pub const VPORT: u16 = 80;
+/// Local addresses for FULLNAT (the most one pool takes; ports are per local address and
+/// dest, so 64 x 4 dests x 64512 ports hold 16.5 M connections).
+pub const LADDRS: u8 = 64;
+const GW: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 254);
+/// MAC of the clients' router (source of every generated frame).
+pub const GW_MAC: [u8; 6] = [0x52, 0, 0, 0, 0, 0xfe];
+
+/// Forwarding method of the dests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Direct routing (`-g`).
+    Dr,
+    /// IP-in-IP tunnel (`-i`).
+    Tun,
+    /// Masquerading (`-m`).
+    Nat,
+    /// Full NAT (`-b`), with local addresses.
+    FullNat,
+}
+
+impl Mode {
+    fn flag(self) -> &'static str {
+        match self {
+            Mode::Dr => "-g",
+            Mode::Tun => "-i",
+            Mode::Nat => "-m",
+            Mode::FullNat => "-b",
+        }
+    }
+}
+
+fn rs(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(192, 168, 1, 10 + n)
+}
+
+fn laddr(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(192, 168, 2, n)
+}
+
+/// The rvsadm command lines of the benchmark's services: TCP and UDP on VIP:80, scheduler
+/// `sched`, four dests in `mode`, and for FULLNAT the local addresses.
+pub fn rvsadm_lines(mode: Mode, sched: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for p in ["-t", "-u"] {
+        lines.push(format!("-A {p} {VIP}:{VPORT} -s {sched}"));
+        for n in 0..4 {
+            lines.push(format!("-a {p} {VIP}:{VPORT} -r {}:{VPORT} {} -w 1", rs(n), mode.flag()));
+        }
+        if mode == Mode::FullNat {
+            for n in 0..LADDRS {
+                lines.push(format!("-P {p} {VIP}:{VPORT} -z {}", laddr(n)));
+            }
+        }
+    }
+    lines
+}
+
+/// The services snapshot those lines describe, parsed and applied as rvsadm does.
+pub fn services(mode: Mode, sched: &str) -> Result<Arc<Services>> {
+    let mut table = ServiceTable::new();
+    for line in rvsadm_lines(mode, sched) {
+        let mut argv = vec!["rvsadm".to_owned()];
+        argv.extend(line.split_whitespace().map(str::to_owned));
+        let cmd = cli::parse(&argv, &NoNames).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
+        table.apply(&cmd).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
+    }
+    let s = Services::from_table(&table, &[], BuildOptions::default())
+        .context("building the services snapshot")?;
+    Ok(Arc::new(s))
+}
+
+/// A stack for port 0 with MAC `mac0` and port 1 with `mac1`, static neighbours for the router
+/// and the real servers.
+pub fn stack<B: rvs::buf::PacketBuf>(mac0: [u8; 6], mac1: [u8; 6]) -> Result<Stack<B>> {
+    let a = |ip, prefix_len, kind| IfAddr { ip, prefix_len, kind };
+    let mut lan = vec![a(Ipv4Addr::new(192, 168, 1, 1), 24, AddrKind::Host)];
+    lan.extend((0..LADDRS).map(|n| a(laddr(n), 32, AddrKind::Local)));
+    let ifaces = IfaceTable::new(vec![
+        Iface {
+            port: 0,
+            mac: MacAddr(mac0),
+            mtu: 1500,
+            addrs: vec![
+                a(Ipv4Addr::new(10, 0, 0, 1), 24, AddrKind::Host),
+                a(VIP, 32, AddrKind::Vip),
+            ],
+        },
+        Iface { port: 1, mac: MacAddr(mac1), mtu: 1500, addrs: lan },
+    ])
+    .map_err(|e| anyhow!("interfaces: {e}"))?;
+    let routes = RouteTable::build(
+        &ifaces,
+        &[Route { prefix: Ipv4Addr::UNSPECIFIED, prefix_len: 0, port: 0, gateway: Some(GW) }],
+    )
+    .map_err(|e| anyhow!("routes: {e}"))?;
+    let mut neigh = vec![StaticNeigh { ip: GW, port: 0, mac: MacAddr(GW_MAC) }];
+    for n in 0..4 {
+        neigh.push(StaticNeigh { ip: rs(n), port: 1, mac: MacAddr([0x52, 0, 0, 0, 1, n]) });
+    }
+    Stack::new(ifaces, routes, &neigh, NeighParams::default()).map_err(|e| anyhow!("neigh: {e}"))
+}
+
+/// A balancer for one worker core holding up to `capacity` connections.
+pub fn balancer(capacity: u32) -> Result<Balancer> {
+    let cfg = BalancerConfig { conn_capacity: capacity, ..BalancerConfig::new(0, 1) };
+    Balancer::new(cfg, rvs::time::now()).map_err(|e| anyhow!("balancer: {e}"))
+}
