@@ -152,7 +152,7 @@ fn plans(cli: &Cli) -> Vec<Plan> {
     v.push(t("new-udp-nat", "every packet a new UDP flow", 0, new_cap));
     v.push(t("new-udp-fullnat", "every packet a new UDP flow (+ local port)", 0, new_cap));
     v.push(t("mix-fullnat", "90% established, 10% new TCP", flows, mix_cap));
-    v.push(t("idle", "no traffic, idle backoff 64 polls / 200 us", 0, 1024));
+    v.push(t("idle", "no traffic, idle backoff 64 polls, 200 us doubling to 2 ms", 0, 1024));
     let mems: &[u64] = if cli.quick { &[100_000] } else { &[1_000_000, 10_000_000] };
     for &n in mems {
         v.push(Plan {
