@@ -97,6 +97,7 @@ fn rewrite(c: &mut Criterion) {
         ),
         ("nat", FwdMethod::Nat, base),
         ("fullnat", FwdMethod::FullNat, XmitCtx { local: Some(v4(192, 168, 2, 0, 5000)), ..base }),
+        ("snat", FwdMethod::Snat, XmitCtx { local: Some(v4(203, 0, 113, 1, 5001)), ..base }),
     ];
     let mut g = c.benchmark_group("xmit_rewrite_64B");
     for (name, fwd, ctx) in modes {
