@@ -9,6 +9,8 @@
 #     rs2 and the client's own address as the peer;
 #   - a BIG_MB (100) MB download compared by sha256;
 #   - the HTTP servers logged the client's own address (DR does not touch addresses);
+#   - live changes with rvsadm: wrr with weights 3:1 splits 40 requests 30:10; `-p 60` keeps the
+#     client on one server;
 #   - rvsadm in rvs-dir (RVS_SOCK = [ctrl] socket): `-L -n` shows both real servers of each service
 #     as Route with the config's weight 1, and `-L -n -c` lists the connections just made;
 #   - `ci/lab stop`: rvsd exits 0.
@@ -58,6 +60,36 @@ rvsadm_conns() {
 }
 check "rvsadm -L -n in rvs-dir: both real servers with the config's weights" rvsadm_table
 check "rvsadm -L -n -c in rvs-dir: the client's connections are listed" rvsadm_conns
+
+# Live changes through rvsadm, as the seeds' users make them: wrr 3:1 (one worker, so exact),
+# then persistence keeping the client on one server.
+count_answers() { # N: N requests to the VIP; prints "rs1=A rs2=B other=C"
+	local a=0 b=0 o=0 r
+	for _ in $(seq 1 "$1"); do
+		r=$(in_ns client curl -s --max-time 5 "http://$VIP/" || true)
+		case $r in rs1) a=$((a + 1)) ;; rs2) b=$((b + 1)) ;; *) o=$((o + 1)) ;; esac
+	done
+	echo "rs1=$a rs2=$b other=$o"
+}
+wrr_check() {
+	rvsadm -E -t "$VIP:80" -s wrr &&
+		rvsadm -e -t "$VIP:80" -r 192.168.100.12:80 -g -w 3 &&
+		rvsadm -e -t "$VIP:80" -r 192.168.100.13:80 -g -w 1 || return 1
+	rvsadm -L -n -t "$VIP:80"
+	local got
+	got=$(count_answers 40)
+	echo "$got"
+	[[ $got == "rs1=30 rs2=10 other=0" ]]
+}
+persistence_check() {
+	rvsadm -E -t "$VIP:80" -s rr -p 60 || return 1
+	local got
+	got=$(count_answers 10)
+	echo "$got"
+	[[ $got == "rs1=10 rs2=0 other=0" || $got == "rs1=0 rs2=10 other=0" ]]
+}
+check "rvsadm -E -s wrr, -e -w 3 / -w 1: 40 requests split 30:10" wrr_check
+check "rvsadm -E -p 60: 10 requests from one client all reach one server" persistence_check
 
 stop_check
 summary
