@@ -3,6 +3,8 @@
 //! on), a refused change or restore reaches none (the generation stays), and listings come from
 //! the workers' own reports.
 
+mod common;
+
 use rvs::adm::names::NoNames;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
@@ -12,48 +14,7 @@ use rvs::daemon::Director;
 use rvs::ipvs::service::BuildOptions;
 use std::path::Path;
 
-const CONFIG: &str = r#"
-[eal]
-main_lcore = 0
-no_huge = true
-no_pci = true
-memory_mb = 128
-file_prefix = "rvs-ctrl-dir-PID"
-vdevs = ["net_null0,no-rx=1"]
-
-[[port]]
-name = "p0"
-device = "net_null0"
-rx_queues = 2
-tx_queues = 2
-rx_desc = 128
-tx_desc = 128
-
-[[addr]]
-port = "p0"
-ip = "192.0.2.1/24"
-kind = "host"
-
-[[addr]]
-port = "p0"
-ip = "192.0.2.100/32"
-kind = "vip"
-
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{ port = "p0", queue = 0 }]
-
-[[worker]]
-lcore = 2
-cpu = 0
-rx = [{ port = "p0", queue = 1 }]
-
-[dataplane]
-mbuf_cache = 32
-conns_per_worker = 1024
-idle_backoff = { empty_polls = 8, sleep_us = 200 }
-
+const SERVICES: &str = r#"
 [[service]]
 proto = "tcp"
 vip = "192.0.2.100:80"
@@ -74,7 +35,9 @@ fn run(sock: &Path, line: &str, stdin: &str) -> (i32, String, String) {
 #[test]
 fn changes_reach_every_worker_and_refusals_reach_none() {
     let pid = std::process::id().to_string();
-    let cfg = Config::from_toml_str(&CONFIG.replace("PID", &pid)).expect("valid test config");
+    let cfg =
+        Config::from_toml_str(&common::two_worker_null_config("ctrl-dir", "192.0.2.100", SERVICES))
+            .expect("valid test config");
     let director = Director::start(&cfg).expect("director starts on net_null");
     let control = Control::new(
         cfg.services().clone(),

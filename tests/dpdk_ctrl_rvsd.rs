@@ -4,54 +4,15 @@
 //! (garbage, oversized and truncated frames, wrong version, too many and slow clients) and must
 //! keep serving; SIGTERM stops rvsd with exit 0 and removes the socket.
 
+mod common;
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-[eal]
-main_lcore = 0
-no_huge = true
-no_pci = true
-memory_mb = 128
-file_prefix = "rvs-ctrl-PID"
-vdevs = ["net_null0,no-rx=1"]
-
-[[port]]
-name = "p0"
-device = "net_null0"
-rx_queues = 2
-tx_queues = 2
-rx_desc = 128
-tx_desc = 128
-
-[[addr]]
-port = "p0"
-ip = "192.0.2.1/24"
-kind = "host"
-
-[[addr]]
-port = "p0"
-ip = "192.168.0.38/32"
-kind = "vip"
-
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{ port = "p0", queue = 0 }]
-
-[[worker]]
-lcore = 2
-cpu = 0
-rx = [{ port = "p0", queue = 1 }]
-
-[dataplane]
-mbuf_cache = 32
-conns_per_worker = 1024
-idle_backoff = { empty_polls = 8, sleep_us = 200 }
-
+const CTRL: &str = r#"
 [ctrl]
 socket = "SOCK"
 "#;
@@ -77,7 +38,8 @@ fn start_rvsd() -> Rvsd {
     std::fs::create_dir_all(&dir).expect("temp dir");
     // The server creates the socket's directory itself.
     let sock = dir.join("run/rvs.sock");
-    let cfg = CONFIG.replace("PID", &pid.to_string()).replace("SOCK", &sock.to_string_lossy());
+    let cfg = common::two_worker_null_config("ctrl", "192.168.0.38", CTRL)
+        .replace("SOCK", &sock.to_string_lossy());
     let cfg_path = dir.join("rvs.toml");
     std::fs::write(&cfg_path, cfg).expect("config written");
     let child = Command::new(env!("CARGO_BIN_EXE_rvsd"))

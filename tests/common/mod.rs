@@ -60,3 +60,54 @@ pub fn mbuf_with(pool: &Mempool, bytes: &[u8]) -> Mbuf {
     m.append(bytes.len()).expect("frame fits the mbuf").copy_from_slice(bytes);
     m
 }
+
+/// rvsd's config for a director on one `net_null` port (no rx) with two workers, owning
+/// 192.0.2.1/24 and the VIP `vip`, followed by `extra` TOML (services, `[ctrl]`, ...). The EAL
+/// file prefix is unique to `test` and this process.
+pub fn two_worker_null_config(test: &str, vip: &str, extra: &str) -> String {
+    format!(
+        r#"
+[eal]
+main_lcore = 0
+no_huge = true
+no_pci = true
+memory_mb = 128
+file_prefix = "rvs-{test}-{pid}"
+vdevs = ["net_null0,no-rx=1"]
+
+[[port]]
+name = "p0"
+device = "net_null0"
+rx_queues = 2
+tx_queues = 2
+rx_desc = 128
+tx_desc = 128
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.1/24"
+kind = "host"
+
+[[addr]]
+port = "p0"
+ip = "{vip}/32"
+kind = "vip"
+
+[[worker]]
+lcore = 1
+cpu = 1
+rx = [{{ port = "p0", queue = 0 }}]
+
+[[worker]]
+lcore = 2
+cpu = 0
+rx = [{{ port = "p0", queue = 1 }}]
+
+[dataplane]
+mbuf_cache = 32
+conns_per_worker = 1024
+idle_backoff = {{ empty_polls = 8, sleep_us = 200 }}
+{extra}"#,
+        pid = std::process::id()
+    )
+}
