@@ -295,3 +295,191 @@ crossing_check() {
 		not_ok "$1: $crossed packet(s) handed over, $lost lost"
 	fi
 }
+
+# ---------------------------------------------------------------------------------------------------
+# rvsadm views checked against what the test did: the listing, connection states, --stats, metrics.
+# ---------------------------------------------------------------------------------------------------
+
+# listing_check SERVICE_LINE FORWARD WEIGHT DEST...: `rvsadm -L -n` has the three header lines of
+# ipvsadm, the service line exactly (e.g. "TCP  192.168.100.100:80 rr") and, right below it, one line
+# per DEST in the given order, laid out as ipvsadm does (`  -> %-28s %-7s %-6d %-10u %-10u`).
+listing_check() {
+	local svc=$1 fwd=$2 weight=$3 out want rest d
+	shift 3
+	out=$(rvsadm -L -n) || { echo "rvsadm -L -n failed"; return 1; }
+	echo "$out"
+	want=$'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'
+	[[ $(head -n 3 <<<"$out") == "$want" ]] || { echo "header differs"; return 1; }
+	rest=$(awk -v s="$svc" 'f && /^[A-Z]/ { exit } f { print } $0 == s { f = 1 }' <<<"$out")
+	grep -qxF -- "$svc" <<<"$out" || { echo "no service line '$svc'"; return 1; }
+	(($(wc -l <<<"$rest") == $#)) || { echo "want $# real servers under '$svc'"; return 1; }
+	for d in "$@"; do
+		want=$(printf '  -> %-28s %-7s %-6d ' "$d" "$fwd" "$weight")
+		head -n 1 <<<"$rest" | grep -qE "^${want//./\\.}[0-9]+ +[0-9]+ +$" || { echo "no '$want' line for $d in order"; return 1; }
+		rest=$(tail -n +2 <<<"$rest")
+	done
+}
+
+# Held-open TCP connections from a namespace (ci/tools/tcp_hold.py): hold_open NAME NS IP PORT
+# opens one and records its pid and client port in HOLD_PID[NAME], HOLD_PORT[NAME]; hold_close NAME
+# closes it with a FIN and waits (3 s at most) until both sides closed.
+declare -A HOLD_PID=() HOLD_PORT=()
+hold_open() {
+	local name=$1 ns=$2 ip=$3 port=$4
+	ip netns exec "rvs-$ns" python3 "$TOOLS/tcp_hold.py" "$ip" "$port" --hold 120 >"$TMP/hold-$name" 2>&1 &
+	HOLD_PID[$name]=$!
+	BG_PIDS+=($!)
+	if ! wait_for 5 grep -q '^port=' "$TMP/hold-$name"; then
+		echo "# hold $name: no connection: $(head -c 200 "$TMP/hold-$name")"
+		return 1
+	fi
+	HOLD_PORT[$name]=$(sed -n 's/^port=//p' "$TMP/hold-$name")
+}
+hold_close() {
+	local name=$1 pid=${HOLD_PID[$1]:-}
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_for 4 grep -q '^closed' "$TMP/hold-$name" || kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "HOLD_PID[$name]"
+}
+
+# conn_row CLIENT_IP PORT: the `rvsadm -L -n -c` row of the connection from CLIENT_IP:PORT (the
+# newest when several), empty when there is none.
+conn_row() {
+	rvsadm -L -n -c | awk -v src="$1:$2" '$4 == src { row = $0 } END { if (row != "") print row }'
+}
+
+# conn_state_is CLIENT_IP PORT STATE EXPIRE_RE: the connection's row shows STATE with an expire
+# time matching EXPIRE_RE (mm:ss); prints the row.
+conn_state_is() {
+	local row
+	row=$(conn_row "$1" "$2")
+	echo "row: ${row:-none}"
+	[[ -n $row ]] && awk -v st="$3" -v re="^($4)\$" '{ exit !($3 == st && $2 ~ re) }' <<<"$row"
+}
+
+# states_check NS CLIENT_IP VIP PORT CLOSED_STATE: a connection held open from NS is ESTABLISHED in
+# `rvsadm -L -n -c` (expire 15:00 counting down), and once both ends closed it is CLOSED_STATE
+# (FIN_WAIT where the director sees only the client's packets, DR and TUN; TIME_WAIT where it sees
+# both directions) with the 2-minute timeout of that state.
+states_check() {
+	local ns=$1 cip=$2 vip=$3 vport=$4 closed=$5 p
+	if ! hold_open st "$ns" "$vip" "$vport"; then
+		not_ok "-L -n -c states: a connection held open from $ns to $vip:$vport"
+		return
+	fi
+	p=${HOLD_PORT[st]}
+	sleep 0.3
+	check "rvsadm -L -n -c: the held connection from $cip:$p is ESTABLISHED, expire 15:00 counting down" \
+		conn_state_is "$cip" "$p" ESTABLISHED '1[45]:[0-9][0-9]'
+	hold_close st
+	check "rvsadm -L -n -c: after both ends closed, $cip:$p is $closed, expire 02:00 counting down" \
+		wait_for 3 conn_state_is "$cip" "$p" "$closed" '0[12]:[0-9][0-9]'
+}
+
+# stats_line PROTO VIP:PORT: the five --stats --exact numbers of the service ("c i o ib ob"), then one
+# line per real server "ADDR:PORT c i o ib ob".
+stats_lines() {
+	rvsadm -L -n --stats --exact | awk -v s="$1" -v v="$2" '
+		/^[A-Z]/ { f = ($1 == s && $2 == v); if (f) print $3, $4, $5, $6, $7; next }
+		f && $1 == "->" { print $2, $3, $4, $5, $6, $7 }'
+}
+
+# stats_expect PROTO VIP:PORT "C I O IB OB": the service's counters are exactly these, and the real
+# servers' counters add up to them. Prints the --stats view.
+stats_expect() {
+	local out svc sum
+	out=$(stats_lines "$1" "$2")
+	echo "want: $3"
+	echo "$out"
+	svc=$(head -n 1 <<<"$out")
+	sum=$(tail -n +2 <<<"$out" | awk '{ c += $2; i += $3; o += $4; ib += $5; ob += $6 } END { print c + 0, i + 0, o + 0, ib + 0, ob + 0 }')
+	[[ $svc == "$3" && $sum == "$3" ]]
+}
+
+# udp_stream_stats_check NS IP PORT N SIZE BOTH_WAYS: counters zeroed (`rvsadm -Z`), metrics
+# scraped, then a stream of N numbered datagrams of SIZE bytes from one socket through the UDP
+# service, echoed back (ci/tools/udp_stream.py):
+#   - every datagram comes back intact (per datagram and sha256 over the stream);
+#   - `--stats`: 1 connection, N packets and N*(SIZE+28) bytes in; out, the echoes (counted by the
+#     client) when BOTH_WAYS is 1 (NAT, FULLNAT), else nothing (DR, TUN: replies bypass the director);
+#   - metrics: rvs_lb_forwarded_total rose by exactly N (or 2N both ways); the ports received and
+#     the cores polled at least as many packets, and at most a few more (ARP).
+udp_stream_stats_check() {
+	local ns=$1 ip=$2 port=$3 n=$4 size=$5 both=$6 line fw want
+	rvsadm -Z || not_ok "rvsadm -Z"
+	scrape >"$TMP/m0" || : >"$TMP/m0"
+	if line=$(in_ns "$ns" python3 "$TOOLS/udp_stream.py" "$ip" "$port" --count "$n" --size "$size" --seed 7 2>&1); then
+		ok "UDP stream: $n datagrams of $size bytes through $ip:$port came back intact (sha256 equal)"
+	else
+		not_ok "UDP stream: $n datagrams of $size bytes through $ip:$port came back intact"
+	fi
+	echo "#   $line"
+	local inb outb
+	inb=$(sed -n 's/.* in_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	outb=$(sed -n 's/.* out_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	if ((both)); then want="1 $n $n $inb $outb"; else want="1 $n 0 $inb 0"; fi
+	if wait_for 3 stats_expect UDP "$ip:$port" "$want" >"$TMP/out" 2>&1; then
+		ok "rvsadm -L -n --stats: UDP $ip:$port counted exactly 1 conn and what was sent ($want)"
+	else
+		not_ok "rvsadm -L -n --stats: UDP $ip:$port counted exactly 1 conn and what was sent ($want)"
+		show "$TMP/out"
+	fi
+	sleep 0.3
+	scrape >"$TMP/m1" || : >"$TMP/m1"
+	fw=$((both ? 2 * n : n))
+	metric_delta_check rvs_lb_forwarded_total "$fw" "$fw"
+	metric_delta_check rvs_port_rx_packets_total "$fw" $((fw + 10))
+	metric_delta_check rvs_core_rx_packets_total "$fw" $((fw + 10))
+	metric_delta_check rvs_port_tx_packets_total "$fw" $((fw + 10))
+}
+
+# metric_sum FILE NAME: the sum of every series of NAME in a scrape.
+metric_sum() { awk -v n="$2" 'index($0, n "{") == 1 || $1 == n { s += $NF } END { printf "%d\n", s }' "$1"; }
+
+# metric_delta_check NAME MIN MAX: NAME (summed over its labels) rose by MIN..MAX between the
+# scrapes $TMP/m0 and $TMP/m1.
+metric_delta_check() {
+	local d
+	d=$(($(metric_sum "$TMP/m1" "$1") - $(metric_sum "$TMP/m0" "$1")))
+	local want="$2"
+	(($2 == $3)) || want="$2..$3"
+	if ((d >= $2 && d <= $3)); then
+		ok "metrics: $1 rose by $d (want $want)"
+	else
+		not_ok "metrics: $1 rose by $d (want $want)"
+	fi
+}
+
+# tcp_stats_check NS VIP PORT N BOTH_WAYS: counters zeroed, N HTTP requests from NS while tcpdump
+# on NS's eth0 counts the packets to and from VIP:PORT; `--stats` must show N connections and in
+# packets/bytes equal to what NS sent, out packets/bytes equal to what it received (BOTH_WAYS 1)
+# or zero (DR, TUN).
+tcp_stats_check() {
+	local ns=$1 vip=$2 port=$3 n=$4 both=$5 i inp outp want
+	sleep 0.5 # earlier connections' last packets
+	rvsadm -Z || not_ok "rvsadm -Z"
+	ip netns exec "rvs-$ns" timeout 60 tcpdump -Z root -U -nn -i eth0 -w "$TMP/in.pcap" "tcp and dst host $vip and dst port $port" 2>"$TMP/in.err" &
+	local p1=$!
+	ip netns exec "rvs-$ns" timeout 60 tcpdump -Z root -U -nn -i eth0 -w "$TMP/out.pcap" "tcp and src host $vip and src port $port" 2>"$TMP/out.err" &
+	local p2=$!
+	BG_PIDS+=("$p1" "$p2")
+	wait_for 5 grep -q "listening on" "$TMP/in.err" && wait_for 5 grep -q "listening on" "$TMP/out.err" ||
+		echo "# warning: tcpdump did not report readiness"
+	for ((i = 0; i < n; i++)); do in_ns "$ns" curl -s -o /dev/null --max-time 5 "http://$vip:$port/"; done
+	sleep 1 # the last ACKs
+	kill -TERM "$p1" "$p2" 2>/dev/null
+	wait "$p1" "$p2" 2>/dev/null
+	inp=$(python3 "$TOOLS/pcap_sum.py" "$TMP/in.pcap" | awk -F'[= ]' '{ print $2, $4 }')
+	outp=$(python3 "$TOOLS/pcap_sum.py" "$TMP/out.pcap" | awk -F'[= ]' '{ print $2, $4 }')
+	read -r ip_ ib_ <<<"$inp"
+	read -r op_ ob_ <<<"$outp"
+	if ((both)); then want="$n $ip_ $op_ $ib_ $ob_"; else want="$n $ip_ 0 $ib_ 0"; fi
+	if wait_for 3 stats_expect TCP "$vip:$port" "$want" >"$TMP/out" 2>&1; then
+		ok "rvsadm -L -n --stats: TCP $vip:$port counted $n conns and the packets/bytes $ns sent$( ((both)) && echo " and received") ($want)"
+	else
+		not_ok "rvsadm -L -n --stats: TCP $vip:$port counted $n conns and the packets/bytes $ns sent$( ((both)) && echo " and received") ($want)"
+		show "$TMP/out"
+	fi
+}

@@ -91,6 +91,64 @@ persistence_check() {
 check "rvsadm -E -s wrr, -e -w 3 / -w 1: 40 requests split 30:10" wrr_check
 check "rvsadm -E -p 60: 10 requests from one client all reach one server" persistence_check
 
+# sh: each client address sticks to one server, and the addresses spread over both.
+sh_check() {
+	rvsadm -E -t "$VIP:80" -s sh || return 1
+	local i a r seen="" all=""
+	for i in $(seq 21 28); do
+		a=192.168.100.$i
+		in_ns client ip addr add "$a/24" dev eth0 2>/dev/null || true
+		seen=""
+		for _ in 1 2 3; do
+			r=$(in_ns client curl -s --max-time 5 --interface "$a" "http://$VIP/" || echo ERR)
+			seen+="$r "
+		done
+		echo "$a: $seen"
+		[[ $seen == "rs1 rs1 rs1 " || $seen == "rs2 rs2 rs2 " ]] || return 1
+		all+="${seen%% *} "
+	done
+	[[ $all == *rs1* && $all == *rs2* ]]
+}
+check "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" sh_check
+
+# wlc: held-open connections spread evenly (ActiveConn), and new ones go where fewest are open.
+active_of() { # DEST: its ActiveConn in -L -n -t VIP:80
+	rvsadm -L -n -t "$VIP:80" | awk -v d="$1" '$1 == "->" && $2 == d { print $5 }'
+}
+dest_of_hold() { conn_row "$CLIENT" "${HOLD_PORT[$1]}" | awk '{ print $6 }'; }
+active_is() { [[ $(active_of 192.168.100.12:80) == "$1" && $(active_of 192.168.100.13:80) == "$2" ]]; }
+wlc_check() {
+	rvsadm -E -t "$VIP:80" -s wlc &&
+		rvsadm -e -t "$VIP:80" -r 192.168.100.12:80 -g -w 1 &&
+		rvsadm -e -t "$VIP:80" -r 192.168.100.13:80 -g -w 1 || return 1
+	local i on1=() d
+	for i in 1 2 3 4 5 6; do hold_open "w$i" client "$VIP" 80 || return 1; done
+	wait_for 3 active_is 3 3 || { rvsadm -L -n; echo "want ActiveConn 3 and 3"; return 1; }
+	rvsadm -L -n -t "$VIP:80"
+	for i in 1 2 3 4 5 6; do
+		d=$(dest_of_hold "w$i")
+		[[ $d == 192.168.100.12:80 ]] && on1+=("w$i")
+	done
+	((${#on1[@]} == 3)) || { echo "rs1 holds ${on1[*]}"; return 1; }
+	for i in "${on1[@]}"; do hold_close "$i"; done
+	wait_for 3 active_is 0 3 || { rvsadm -L -n; echo "want ActiveConn 0 and 3 after closing rs1's"; return 1; }
+	for i in 7 8 9; do
+		hold_open "w$i" client "$VIP" 80 || return 1
+		d=$(dest_of_hold "w$i")
+		echo "new connection w$i -> $d"
+		[[ $d == 192.168.100.12:80 ]] || return 1
+	done
+	wait_for 3 active_is 3 3 || { rvsadm -L -n; echo "want ActiveConn 3 and 3 again"; return 1; }
+	rvsadm -L -n -t "$VIP:80"
+}
+check "rvsadm -E -s wlc: 6 held connections show ActiveConn 3 and 3; after rs1's 3 close, 3 new ones all go to rs1" wlc_check
+for i in 1 2 3 4 5 6 7 8 9; do hold_close "w$i"; done
+
+rvsadm -E -t "$VIP:80" -s rr >/dev/null
+states_check client "$CLIENT" "$VIP" 80 FIN_WAIT
+tcp_stats_check client "$VIP" 80 4 0
+udp_stream_stats_check client "$VIP" 9000 1000 1000 0
+
 stop_check
 summary
 ((FAIL == 0))
