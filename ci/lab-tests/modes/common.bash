@@ -71,6 +71,12 @@ check() {
 	fi
 }
 
+# check_v DESC CMD...: as check, and shows CMD's output (as # comments) on success too, for checks
+# whose output is what a user would look at (answers, listings).
+check_v() {
+	check "$@" && sed 's/^/#   /' "$TMP/out" | tail -n 20
+}
+
 # wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds or SECONDS pass.
 wait_for() {
 	local tries=$(($1 * 5))
