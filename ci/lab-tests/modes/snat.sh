@@ -40,6 +40,15 @@ sha=$(make_big srv)
 download_check in1 "http://$SRV/big.bin" "$sha"
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 
+# rvsadm in rvs-dir: connections with their local (WAN) address and states; a UDP stream of known
+# content; metrics. SNAT rules have no per-service counters (no `--stats` check here).
+snat_conns() {
+	rvsadm -L -n -c | tee /dev/stderr | grep -qE "^TCP .* TIME_WAIT +192\.168\.200\.12:[0-9]+ +$SRV:80 +$SRV:80 +${WAN//./\\.}:[0-9]+$"
+}
+check "rvsadm -L -n -c: in1's connections to $SRV:80 show the WAN address as local, TIME_WAIT after close" snat_conns
+states_check in2 192.168.200.13 "$SRV" 80 TIME_WAIT
+udp_stream_stats_check in1 "$SRV" 9000 1000 1000 1 0
+
 stop_check
 summary
 ((FAIL == 0))
