@@ -109,7 +109,8 @@ RVSADM=${RVSADM:-$(dirname "${RVSD:-$ROOT/target/release/rvsd}")/rvsadm}
 ctrl_socket() {
 	python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("ctrl", {}).get("socket", "/run/rvs/rvs.sock"))' "$CONFIG"
 }
-rvsadm() { ip netns exec rvs-dir env RVS_SOCK="$(ctrl_socket)" "$RVSADM" "$@"; }
+CTRL_SOCK=$(ctrl_socket)
+rvsadm() { ip netns exec rvs-dir env RVS_SOCK="$CTRL_SOCK" "$RVSADM" "$@"; }
 
 workers_in_config() {
 	python3 -c 'import sys, tomllib; print(len(tomllib.load(open(sys.argv[1], "rb")).get("worker", [])))' "$CONFIG"
