@@ -77,6 +77,20 @@ check_v() {
 	check "$@" && sed 's/^/#   /' "$TMP/out" | tail -n 20
 }
 
+# todo_check DESC REASON CMD...: a check of a known, reported bug: `ok - DESC # TODO REASON` when
+# CMD succeeds (counted as a pass), `not ok - DESC # TODO REASON` when it fails, which is not counted
+# as a failure (TAP's TODO directive), with CMD's output.
+todo_check() {
+	local desc=$1 reason=$2
+	shift 2
+	if "$@" >"$TMP/out" 2>&1; then
+		ok "$desc # TODO $reason (passes now)"
+	else
+		echo "not ok - $desc # TODO $reason"
+		show "$TMP/out"
+	fi
+}
+
 # wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds or SECONDS pass.
 wait_for() {
 	local tries=$(($1 * 5))
@@ -498,6 +512,6 @@ tcp_stats_check() {
 		not_ok "rvsadm -L -n --stats: TCP $vip:$port counted $n conns and the packets/bytes $ns sent$( ((both)) && echo " and received") ($want)"
 		show "$TMP/out"
 		tcpdump -nn -r "$TMP/in.pcap" 2>/dev/null | sed 's/^/#   in: /'
-		scrape | grep -E '^rvs_(lb|net)_drops_total' | sed 's/^/#   /
+		scrape | grep -E '^rvs_(lb|net)_drops_total' | sed 's/^/#   /'
 	fi
 }
