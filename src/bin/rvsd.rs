@@ -9,13 +9,14 @@ use anyhow::Context;
 use clap::Parser;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
+use rvs::ctrl::metrics_source::ControlMetrics;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::ipvs::service::BuildOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The lab configuration shipped with rvs (conf/rvs.toml).
@@ -69,15 +70,16 @@ fn run(args: Args) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
     }
     let director = Director::start(&cfg)?;
-    let control = Control::new(
+    let control = Arc::new(Mutex::new(Control::new(
         cfg.services().clone(),
         cfg.snat_rules().to_vec(),
         BuildOptions::default(),
         director.control(),
-    );
+    )));
+    director.add_metrics_source(Arc::new(ControlMetrics::new(control.clone())));
     let server_cfg =
         ServerConfig { group: cfg.ctrl().group.clone(), ..ServerConfig::new(&cfg.ctrl().socket) };
-    let server = match Server::start(server_cfg, control) {
+    let server = match Server::start_shared(server_cfg, control.clone()) {
         Ok(s) => s,
         Err(e) => {
             let _ = director.shutdown();

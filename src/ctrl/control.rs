@@ -11,7 +11,7 @@ use crate::adm::cli::Command;
 use crate::adm::table::ServiceTable;
 use crate::ctrl::model::{ConnEntry, Protocol, ServiceInfo, ServiceKey, SnatRule, Stats};
 use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
-use crate::ipvs::balancer::{DestReport, ServiceReport};
+use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
 use std::collections::HashMap;
@@ -37,6 +37,10 @@ pub trait Dataplane: Send + 'static {
     fn generation(&self) -> u64;
     /// Number of workers.
     fn workers(&self) -> usize;
+    /// Every worker's local-address pool and SNAT reports (none by default).
+    fn pools(&self) -> Result<Vec<PoolReports>, String> {
+        Ok(Vec::new())
+    }
 }
 
 type DestId = (ServiceKey, IpAddr, u16);
@@ -171,6 +175,12 @@ impl<D: Dataplane> Control<D> {
                 }
             }
         }
+    }
+
+    /// What the metrics exporter shows: the services as `-L --stats` lists them, and every
+    /// worker's pool reports.
+    pub fn metrics_view(&self) -> Result<(Vec<ServiceInfo>, Vec<PoolReports>), String> {
+        Ok((self.merged(true)?, self.dp.pools()?))
     }
 
     /// The table's services with counters summed over every worker, minus the `-Z` baselines

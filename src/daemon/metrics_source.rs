@@ -1,4 +1,5 @@
-//! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters.
+//! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters,
+//! and whatever sources the control plane adds (services, dests, pools: `ctrl::metrics_source`).
 
 use crate::dataplane::stats::{CoreStats, LoopStat, LB_EVENTS, NET_EVENTS};
 use crate::dpdk;
@@ -6,19 +7,28 @@ use crate::ipvs::counters::IpvsDropReason;
 use crate::metrics::{Family, MetricsSource};
 use crate::net::DropReason;
 use prometheus::proto::MetricFamily;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// The director's metrics, read at scrape time from the workers' published blocks and the ports.
 pub struct DirectorMetrics {
     cores: Vec<Arc<CoreStats>>,
     port_names: Vec<String>,
     port_ids: Vec<u16>,
+    // Sources added once the control plane runs (services, dests, pools).
+    extra: RwLock<Vec<Arc<dyn MetricsSource>>>,
 }
 
 impl DirectorMetrics {
     /// Metrics over `cores` (index = core) and the ports (config names and DPDK ids, same order).
     pub fn new(cores: Vec<Arc<CoreStats>>, port_names: Vec<String>, port_ids: Vec<u16>) -> Self {
-        DirectorMetrics { cores, port_names, port_ids }
+        DirectorMetrics { cores, port_names, port_ids, extra: RwLock::new(Vec::new()) }
+    }
+
+    /// Adds a source whose families follow the director's own at every scrape.
+    pub fn add_source(&self, source: Arc<dyn MetricsSource>) {
+        if let Ok(mut v) = self.extra.write() {
+            v.push(source);
+        }
     }
 
     fn core_families(&self, out: &mut Vec<MetricFamily>) {
@@ -132,6 +142,11 @@ impl MetricsSource for DirectorMetrics {
         out.push(info.build());
         self.core_families(&mut out);
         self.port_families(&mut out);
+        let extra: Vec<Arc<dyn MetricsSource>> =
+            self.extra.read().map(|v| v.clone()).unwrap_or_default();
+        for s in extra {
+            out.extend(s.families());
+        }
         out
     }
 }

@@ -111,6 +111,9 @@ impl crate::ctrl::control::Dataplane for DirectorControl {
     fn workers(&self) -> usize {
         self.handles.len()
     }
+    fn pools(&self) -> Result<Vec<crate::ipvs::balancer::PoolReports>, String> {
+        self.handles.iter().map(|h| h.pools(CONTROL_TIMEOUT).map_err(|e| e.to_string())).collect()
+    }
 }
 
 /// A running director.
@@ -119,6 +122,7 @@ pub struct Director {
     workers: Vec<LaunchHandle>,
     ports: Vec<ConfiguredPort>,
     exporter: Option<Exporter>,
+    metrics: Option<Arc<DirectorMetrics>>,
     stats: Vec<Arc<CoreStats>>,
     handles: Vec<WorkerHandle>,
     generation: Arc<AtomicU64>,
@@ -142,6 +146,7 @@ impl Director {
             workers: Vec::new(),
             ports: Vec::new(),
             exporter: None,
+            metrics: None,
             stats: Vec::new(),
             handles: Vec::new(),
             generation: Arc::new(AtomicU64::new(0)),
@@ -158,8 +163,9 @@ impl Director {
         if let Some(addr) = cfg.metrics().listen {
             let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
             let ids = d.ports.iter().map(|p| p.id()).collect();
-            let source = DirectorMetrics::new(d.stats.clone(), names, ids);
-            let ex = Exporter::start(addr, Arc::new(source))?;
+            let source = Arc::new(DirectorMetrics::new(d.stats.clone(), names, ids));
+            d.metrics = Some(source.clone());
+            let ex = Exporter::start(addr, source)?;
             info!("metrics on http://{}/metrics", ex.local_addr());
             d.exporter = Some(ex);
         }
@@ -335,6 +341,19 @@ impl Director {
         self.stop.clone()
     }
 
+    /// Adds families to the metrics endpoint (the control plane's services, dests and pools).
+    /// Does nothing when `[metrics] listen` is not set.
+    pub fn add_metrics_source(&self, source: Arc<dyn crate::metrics::MetricsSource>) {
+        if let Some(m) = &self.metrics {
+            m.add_source(source);
+        }
+    }
+
+    /// The address the metrics endpoint listens on, if it runs.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.exporter.as_ref().map(Exporter::local_addr)
+    }
+
     /// Published counters of every worker core.
     pub fn core_stats(&self) -> &[Arc<CoreStats>] {
         &self.stats
@@ -360,6 +379,7 @@ impl Director {
             }
         }
         self.exporter = None;
+        self.metrics = None;
         self.flow_rules.clear();
         for p in &mut self.ports {
             if let Err(e) = p.stop() {

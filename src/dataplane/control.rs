@@ -7,9 +7,10 @@
 //!
 //! Requests: a new configuration snapshot (acknowledged by the worker storing its generation,
 //! which the control plane reads to know when a change is everywhere), a copy of the core's
-//! connection table (for `-L -c`), and the core's per-service and per-dest reports.
+//! connection table (for `-L -c`), the core's per-service and per-dest reports, and its
+//! local-address pool and SNAT reports (for metrics).
 
-use crate::ipvs::balancer::{DestReport, ServiceReport};
+use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::Services;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
@@ -33,6 +34,11 @@ pub enum WorkerRequest {
     Reports {
         /// Where the reports go.
         reply: Sender<(Vec<ServiceReport>, Vec<DestReport>)>,
+    },
+    /// Report this core's local-address pools and SNAT WAN addresses.
+    Pools {
+        /// Where the report goes.
+        reply: Sender<PoolReports>,
     },
 }
 
@@ -130,6 +136,13 @@ impl WorkerHandle {
         self.wait(&rx, timeout)
     }
 
+    /// Asks for the worker's local-address pool and SNAT reports.
+    pub fn pools(&self, timeout: Duration) -> Result<PoolReports, ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::Pools { reply })?;
+        self.wait(&rx, timeout)
+    }
+
     fn wait<T>(&self, rx: &Receiver<T>, timeout: Duration) -> Result<T, ControlError> {
         rx.recv_timeout(timeout).map_err(|e| match e {
             RecvTimeoutError::Timeout => {
@@ -190,6 +203,9 @@ mod tests {
                     }
                     Some(WorkerRequest::Reports { reply }) => {
                         let _ = reply.send((Vec::new(), Vec::new()));
+                    }
+                    Some(WorkerRequest::Pools { reply }) => {
+                        let _ = reply.send(PoolReports::default());
                     }
                     None => std::thread::sleep(Duration::from_millis(1)),
                 }

@@ -237,6 +237,11 @@ impl Worker {
                         .unwrap_or_default();
                     let _ = reply.send(r);
                 }
+                WorkerRequest::Pools { reply } => {
+                    let r =
+                        self.pipeline.balancer().map(|lb| lb.pool_reports()).unwrap_or_default();
+                    let _ = reply.send(r);
+                }
             }
         }
     }

@@ -6,6 +6,7 @@
 //! ports. Rates are left to Prometheus. Runs on its own thread, never on a worker core.
 
 mod family;
+pub mod lb;
 mod server;
 
 pub use family::{Family, Labels};

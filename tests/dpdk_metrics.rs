@@ -1,0 +1,234 @@
+//! Per-service and per-dest metrics, and `--rate`, over rvsd's real daemon path: one `net_pcap`
+//! port whose rx capture (written here) holds a known number of UDP datagrams from two clients
+//! to a DR service. The scraped `/metrics` values must equal what was sent, and the same
+//! numbers `rvsadm -L --stats` prints; after the estimator's 2 s interval `--rate` is non-zero.
+//!
+//! One EAL per process: this file holds a single test.
+
+mod common;
+
+use common::golden::pcap_mac;
+use rvs::adm::names::NoNames;
+use rvs::config::Config;
+use rvs::ctrl::control::Control;
+use rvs::ctrl::metrics_source::ControlMetrics;
+use rvs::ctrl::rvsadm;
+use rvs::ctrl::server::{Server, ServerConfig};
+use rvs::daemon::Director;
+use rvs::dataplane::stats::{LoopStat, LB_EVENTS};
+use rvs::ipvs::service::BuildOptions;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Datagrams per client, and the clients.
+const PER_CLIENT: usize = 6;
+const CLIENTS: [[u8; 4]; 2] = [[198, 51, 100, 50], [198, 51, 100, 51]];
+
+fn ipv4_checksum(h: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    for c in h.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// A UDP datagram from `client`:`sport` to the VIP's port 53 with `payload` bytes; returns the
+/// frame and its IP total length.
+fn datagram(client: [u8; 4], sport: u16, payload: usize) -> (Vec<u8>, u64) {
+    let ip_len = 20 + 8 + payload;
+    let mut f = Vec::new();
+    f.extend_from_slice(&pcap_mac(0));
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xc1]);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let mut ip = vec![0x45, 0, (ip_len >> 8) as u8, ip_len as u8, 0, 1, 0x40, 0, 64, 17, 0, 0];
+    ip.extend_from_slice(&client);
+    ip.extend_from_slice(&[198, 51, 100, 100]);
+    let c = ipv4_checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&ip);
+    let udp_len = (8 + payload) as u16;
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&53u16.to_be_bytes());
+    f.extend_from_slice(&udp_len.to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend((0..payload).map(|i| i as u8));
+    (f, ip_len as u64)
+}
+
+fn write_capture(path: &Path) -> (u64, u64) {
+    let file = std::fs::File::create(path).expect("capture file");
+    let mut w = pcap_file::pcap::PcapWriter::new(file).expect("pcap header");
+    let (mut n, mut bytes) = (0u64, 0u64);
+    for i in 0..PER_CLIENT {
+        for (c, client) in CLIENTS.iter().enumerate() {
+            let (f, len) = datagram(*client, 4000 + c as u16, 10 + 37 * i + c);
+            let pkt =
+                pcap_file::pcap::PcapPacket::new(Duration::from_millis(n), f.len() as u32, &f);
+            w.write_packet(&pkt).expect("pcap record");
+            n += 1;
+            bytes += len;
+        }
+    }
+    (n, bytes)
+}
+
+/// A TCP port nobody listens on now (the config refuses port 0).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().unwrap().port()
+}
+
+fn scrape(addr: std::net::SocketAddr) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("metrics endpoint");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// The value of the sample whose name and labels are exactly `series`.
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
+}
+
+fn run(sock: &Path, line: &str) -> String {
+    let argv: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = rvsadm::run(&argv, &mut &b""[..], &mut out, &mut err, sock, &NoNames);
+    assert_eq!(code, 0, "{line}: {}", String::from_utf8_lossy(&err));
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn scraped_service_metrics_equal_the_traffic_sent() {
+    let pid = std::process::id();
+    let dir = std::env::temp_dir().join(format!("rvs-dpdk-metrics-{pid}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.pcap");
+    let (sent, sent_bytes) = write_capture(&input);
+    let cfg = format!(
+        r#"
+[eal]
+main_lcore = 0
+no_huge = true
+no_pci = true
+memory_mb = 128
+file_prefix = "rvs-metrics-{pid}"
+vdevs = ["net_pcap0,rx_pcap={input},tx_pcap={output}"]
+
+[[port]]
+name = "lan"
+device = "net_pcap0"
+rx_queues = 1
+tx_queues = 1
+rx_desc = 256
+tx_desc = 256
+
+[[addr]]
+port = "lan"
+ip = "198.51.100.1/24"
+kind = "host"
+
+[[addr]]
+port = "lan"
+ip = "198.51.100.100/32"
+kind = "vip"
+
+[[neigh.static]]
+ip = "198.51.100.11"
+mac = "02:00:00:00:00:a1"
+port = "lan"
+
+[[worker]]
+lcore = 1
+cpu = 1
+rx = [{{ port = "lan", queue = 0 }}]
+
+[dataplane]
+mbufs = 2047
+mbuf_cache = 32
+conns_per_worker = 1024
+idle_backoff = {{ empty_polls = 8, sleep_us = 100 }}
+
+[metrics]
+listen = "127.0.0.1:{mport}"
+
+[[service]]
+proto = "udp"
+vip = "198.51.100.100:53"
+scheduler = "rr"
+
+[[service.dest]]
+addr = "198.51.100.11:53"
+fwd = "dr"
+"#,
+        input = input.display(),
+        mport = free_port(),
+        output = dir.join("out.pcap").display(),
+    );
+    let cfg = Config::from_toml_str(&cfg).expect("test config is valid");
+    let director = Director::start(&cfg).expect("director starts on net_pcap");
+    let control = Arc::new(Mutex::new(Control::new(
+        cfg.services().clone(),
+        cfg.snat_rules().to_vec(),
+        BuildOptions::default(),
+        director.control(),
+    )));
+    director.add_metrics_source(Arc::new(ControlMetrics::new(control.clone())));
+    let sock = dir.join("rvs.sock");
+    let server = Server::start_shared(ServerConfig::new(&sock), control).expect("server starts");
+
+    let stats = director.core_stats()[0].clone();
+    let fwd = LB_EVENTS.iter().position(|e| e.metric == "rvs_lb_forwarded_total").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stats.loop_stat(LoopStat::RxPackets) < sent || stats.lb_event(fwd) < sent {
+        assert!(Instant::now() < deadline, "worker did not forward the capture in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let text = scrape(director.metrics_addr().expect("metrics run"));
+    let svc = r#"protocol="udp",vip="198.51.100.100",port="53""#;
+    let dst = format!(r#"{svc},dest="198.51.100.11",dest_port="53""#);
+    let conns = CLIENTS.len() as f64;
+    for (family, labels, want) in [
+        ("rvs_service_connections_total", svc.to_string(), conns),
+        ("rvs_service_in_packets_total", svc.to_string(), sent as f64),
+        ("rvs_service_in_bytes_total", svc.to_string(), sent_bytes as f64),
+        ("rvs_service_out_packets_total", svc.to_string(), 0.0),
+        ("rvs_service_out_bytes_total", svc.to_string(), 0.0),
+        ("rvs_dest_connections_total", dst.clone(), conns),
+        ("rvs_dest_in_packets_total", dst.clone(), sent as f64),
+        ("rvs_dest_in_bytes_total", dst.clone(), sent_bytes as f64),
+        ("rvs_dest_out_packets_total", dst.clone(), 0.0),
+        // UDP connections count as inactive, as in IPVS.
+        ("rvs_dest_active_connections", dst.clone(), 0.0),
+        ("rvs_dest_inactive_connections", dst.clone(), conns),
+        ("rvs_service_inactive_connections", svc.to_string(), conns),
+    ] {
+        assert_eq!(value(&text, &format!("{family}{{{labels}}}")), want, "{family}");
+    }
+    // The director's own families are still there.
+    assert_eq!(value(&text, r#"rvs_core_rx_packets_total{core="0"}"#), sent as f64);
+
+    // The very numbers `-L --stats --exact` prints.
+    let listing = run(&sock, "rvsadm -L -n --stats --exact");
+    let cells = |prefix: &str| -> Vec<u64> {
+        let l = listing.lines().find(|l| l.contains(prefix)).unwrap_or_else(|| panic!("{listing}"));
+        l.split_whitespace().filter_map(|w| w.parse().ok()).collect()
+    };
+    assert_eq!(cells("UDP  198.51.100.100:53"), vec![CLIENTS.len() as u64, sent, 0, sent_bytes, 0]);
+    assert_eq!(cells("-> 198.51.100.11:53"), vec![CLIENTS.len() as u64, sent, 0, sent_bytes, 0]);
+
+    server.stop();
+    director.shutdown().expect("clean shutdown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
