@@ -47,7 +47,7 @@ snat_conns() {
 }
 check "rvsadm -L -n -c: in1's connections to $SRV:80 show the WAN address as local, TIME_WAIT after close" snat_conns
 states_check in2 192.168.200.13 "$SRV" 80 TIME_WAIT
-udp_stream_stats_check in1 "$SRV" 9000 1000 1000 1 0
+SNAT_OUT=$WAN udp_stream_stats_check in1 "$SRV" 9000 1000 1000 1 0
 
 stop_check
 summary
