@@ -315,7 +315,8 @@ restore_refused
 printf -- '-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 10.2.2.2 -w 99999\n' >"$TMP/bad.rules"
 refused 2 "line 2: illegal weight specified" -R <"$TMP/bad.rules"
 
-check "after all the refusals: the table is the lab's configured one" eval 'rvsadm -S -n | cmp -s - "$TMP/lab.save"'
+table_is_lab() { rvsadm -S -n | cmp -s - "$TMP/lab.save"; }
+check "after all the refusals: the table is the lab's configured one" table_is_lab
 rr_check client "http://$VIP/" 4 rs1 rs2
 stop_check
 summary

@@ -9,6 +9,11 @@
 #   download_check NS URL      a 100 MB file (BIG_MB) through the service, compared by sha256
 #   udp_check NS IP PORT N RE  N datagrams through the service, every reply matching RE
 #   client_seen_check ...      the client addresses the HTTP servers logged
+#   listing_check ...          `rvsadm -L -n`: header, service line, real server lines (ipvsadm layout)
+#   states_check ...           `-L -n -c`: a held connection ESTABLISHED, then FIN_WAIT/TIME_WAIT
+#   tcp_stats_check ...        `--stats` and rvs_service_*/rvs_dest_* equal to tcpdump's counts
+#   udp_stream_stats_check ... a UDP stream intact; `--stats` and metrics exact
+#   todo_check ...             a check of a known, reported bug (not counted as a failure)
 # Every wait is bounded. Callers set MODE before sourcing.
 
 set -uo pipefail

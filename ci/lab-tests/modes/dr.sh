@@ -13,6 +13,15 @@
 #     client on one server;
 #   - rvsadm in rvs-dir (RVS_SOCK = [ctrl] socket): `-L -n` shows both real servers of each service
 #     as Route with the config's weight 1, and `-L -n -c` lists the connections just made;
+#   - sh keeps each of 8 client addresses on one server and uses both; wlc spreads 6 held-open
+#     connections 3:3 (ActiveConn) and sends new ones where fewest are open;
+#   - `-L -n -c`: a held connection ESTABLISHED, FIN_WAIT once closed; `--stats` exactly what the
+#     client sent (TCP, counted by tcpdump; a 1000-datagram UDP stream), the UDP stream intact,
+#     metrics (forwarded, port and core counters, rvs_service_*/rvs_dest_*) moved by exactly that;
+#   - failure and change: rs2's HTTP server stopped (its requests fail, SYN_RECV in -c, rs1 still
+#     answers) and started again; weight 0 and then delete of the server of an open download (new
+#     requests avoid it, the download finishes intact); re-add; rvsd restarted on the same config
+#     (`-S -n` as at the first start, rr again);
 #   - `ci/lab stop`: rvsd exits 0.
 # Prints `ok - ...` / `not ok - ...` per check and ends with `N passed, M failed`. The lab is torn down
 # on every exit. run-all.sh runs it after the foundation test.
@@ -183,6 +192,7 @@ stopped_check() {
 	local pid got
 	pid=$(http_pid rs2 80)
 	[[ -n $pid ]] || { echo "no HTTP server found in rvs-rs2"; return 1; }
+	# shellcheck disable=SC2086 # one pid a word
 	kill -TERM $pid
 	wait_for 5 eval '! listening rs2 80' || return 1
 	got=$(answers 6)

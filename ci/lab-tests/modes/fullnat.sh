@@ -11,6 +11,9 @@
 #   - the HTTP servers logged local addresses only;
 #   - UDP echo on :9000 naming a local address as the peer; a BIG_MB (100) MB download by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
+#   - rvsadm: -L -n (FullNat), a service added live (-A, -P -z, -a -b) answering rr with its own
+#     local addresses in -c; -c states (ESTABLISHED, TIME_WAIT), --stats exact both ways, a UDP
+#     stream intact, metrics exact;
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=fullnat
 # shellcheck source-path=SCRIPTDIR source=common.bash

@@ -10,6 +10,8 @@
 #   - a BIG_MB (100) MB download compared by sha256 (both directions through rvsd);
 #   - the HTTP servers logged the client's own address (NAT rewrites only the destination);
 #   - `ci/lab stop`: rvsd exits 0.
+#   - rvsadm: -L -n (Masq, port mapping), a service added live (-A, -a -m) answering rr, -c states
+#     (ESTABLISHED, TIME_WAIT), --stats exact both ways, a UDP stream intact, metrics exact;
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=nat
 # shellcheck source-path=SCRIPTDIR source=common.bash

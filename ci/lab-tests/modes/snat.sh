@@ -9,6 +9,8 @@
 #   - UDP echo to the server's :9000 naming 192.168.100.200 as the peer;
 #   - a BIG_MB (100) MB download from the server by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
+#   - rvsadm -L -n -c: rows with the WAN address as local, TIME_WAIT after close; a held connection
+#     ESTABLISHED then TIME_WAIT; a UDP stream intact; port/core metrics (rvs_snat_*: TODO);
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash

@@ -9,6 +9,9 @@
 #     (IPIP on rs1, GUE on rs2) with the DIP as outer source;
 #   - UDP echo on :9000 from the VIP naming the client's address; a BIG_MB MB download by sha256;
 #   - the HTTP servers logged the client's own address; `ci/lab stop`: rvsd exits 0.
+#   - rvsadm: -L -n (Tunnel; --tun-info shows GUE), the service deleted and made again with -i,
+#     answering rr; -c states (ESTABLISHED, FIN_WAIT), --stats exact (inbound only), a UDP stream
+#     intact, metrics exact;
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
