@@ -158,9 +158,9 @@ impl<B: PacketBuf> Pipeline<B> {
         self.stack.from_kernel_budget(now, max)
     }
 
-    /// Counts a frame for the kernel that the worker's kernel queue refused.
-    pub fn count_kernel_queue_full(&mut self) {
-        self.stack.count_kernel_queue_full();
+    /// Counts `n` frames for the kernel that the worker's kernel queues refused.
+    pub fn count_kernel_queue_full(&mut self, n: u64) {
+        self.stack.count_kernel_queue_full(n);
     }
 
     /// Runs timers (neighbour probes and expiry, connection expiry).

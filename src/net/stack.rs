@@ -264,9 +264,11 @@ impl<B: PacketBuf> Stack<B> {
         self.exception.from_kernel_budget(now, max)
     }
 
-    /// Counts a packet for the kernel that the worker could not queue.
-    pub fn count_kernel_queue_full(&mut self) {
-        self.exception.count_drop(super::exception::ExceptionDrop::KernelQueueFull);
+    /// Counts `n` packets for the kernel that the worker could not queue.
+    pub fn count_kernel_queue_full(&mut self, n: u64) {
+        for _ in 0..n {
+            self.exception.count_drop(super::exception::ExceptionDrop::KernelQueueFull);
+        }
     }
 
     /// The exception path's counters.
