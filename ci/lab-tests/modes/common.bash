@@ -340,8 +340,7 @@ exception_check() {
 		not_ok "curl http://$kaddr/ answered $kok/20, the VIP $vok/40 at the same time"
 		show "$TMP/kernel-http.log"
 	fi
-	check "rvs-dir's kernel reaches real server $rs through the exception path (curl http://$rs/ = $rs_name)" \
-		bash -c "[[ \$(ip netns exec rvs-dir curl -s --max-time 5 http://$rs/) == $rs_name ]]"
+	kernel_reach_check "$rs" "$rs_name"
 	sleep 0.5 # workers publish when idle
 	local to from
 	to=$(metric_sum rvs_exception_to_kernel_packets_total)
@@ -352,6 +351,15 @@ exception_check() {
 		not_ok "exception counters: $to packet(s) to the kernel, $from from it"
 	fi
 	kill -TERM "$pid" 2>/dev/null || true
+}
+
+# kernel_reach_check HOST[:PORT] NAME: rvs-dir's kernel (its address on rvsd's kernel interface)
+# fetches http://HOST[:PORT]/ and gets NAME: the path health checks take to the real servers.
+kernel_reach_check() {
+	local url="http://$1/" want=$2
+	_kernel_get() { [[ $(ip netns exec rvs-dir curl -s --max-time 5 "$1") == "$2" ]]; }
+	check "rvs-dir's kernel reaches $1 through the exception path (curl $url = $want)" \
+		wait_for 5 _kernel_get "$url" "$want"
 }
 
 # exception_flood_check CLIENT_NS KADDR VIP SECONDS: a UDP flood from CLIENT_NS to KADDR for

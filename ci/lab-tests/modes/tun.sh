@@ -50,6 +50,10 @@ rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 client_seen_check "real servers saw the client's own address" "${CLIENT//./\\.}" \
 	"$LOGS/rs1-http80.log" "$LOGS/rs2-http80.log"
 
+# The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
+kernel_reach_check 192.168.100.12 rs1
+kernel_reach_check 192.168.100.13 rs2
+
 stop_check
 summary
 ((FAIL == 0))

@@ -220,6 +220,8 @@ fn lab_eal_args_golden() {
         "rvs-lab",
         "--vdev",
         "net_af_packet0,iface=eth0,qpairs=1",
+        "--vdev",
+        "net_tap_rvs0,iface=lan0-kernel",
         "--no-telemetry",
     ];
     assert_eq!(c.eal_args(), expected);
