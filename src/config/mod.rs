@@ -13,8 +13,9 @@
 //! group names or open sockets); [`Config::eal_args`] only builds the EAL argument vector.
 //!
 //! The sections (see `conf/rvs.toml` for the lab and `conf/bare-metal.toml` for a real director):
-//! `[eal]`, `[[port]]`, `[[addr]]`, `[[route]]`, `[[worker]]`, `[dataplane]`, `[neigh]` with its
-//! `[[neigh.static]]` entries, `[ctrl]`, `[metrics]`; and the virtual services: `[timeouts]`,
+//! `[eal]`, `[[port]]` (with `kernel_iface`/`kernel_addrs` for the exception path), `[[addr]]`,
+//! `[[route]]`, `[[worker]]`, `[dataplane]`, `[neigh]` with its `[[neigh.static]]` entries,
+//! `[ctrl]`, `[metrics]`, `[exception]`; and the virtual services: `[timeouts]`,
 //! `[[service]]` with its `[[service.dest]]` entries, `[[snat]]` (see [`to_toml`] for the shape).
 //! Services are checked by applying the commands `rvsadm` would send to an
 //! [`crate::adm::table::ServiceTable`], so the file and the command line obey the same rules.

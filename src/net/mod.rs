@@ -4,9 +4,11 @@
 //! interfaces and the addresses it owns ([`iface`]), static routes with longest-prefix match
 //! ([`route`]), the per-core ARP neighbour table with its bounded queue of packets waiting for
 //! resolution ([`neigh`]), ARP answers, learning and announcements ([`arp`]), ICMP echo and ICMP
-//! error messages ([`icmp`]), the exception path's rate limits and counters ([`exception`]), the per-core entry point that validates and dispatches received
-//! frames and sends the director's packets ([`stack`]), and the counters and drop reasons of all
-//! of it ([`counters`]).
+//! error messages ([`icmp`]), the per-core entry point that validates and dispatches received
+//! frames and sends the director's packets ([`stack`]), the counters and drop reasons of all of
+//! it ([`counters`]), and the exception path to the host kernel: which frames go to the kernel
+//! (decided in [`stack`] and [`arp`] from the kernel's addresses in [`iface`]), its per-core
+//! rate limits and counters ([`exception`]).
 //!
 //! It must not know services, dests or conns (that is `ipvs`): an IPv4 packet that is not an ARP
 //! or ICMP echo duty goes back to the caller as [`Input::Ipv4`]. It must not know DPDK or clocks:
