@@ -1,6 +1,6 @@
 //! The exception path's start-up: one kernel interface (a net_tap device) per port that has a
-//! `kernel_iface`, with the port's MAC and MTU, one queue pair per worker, and the kernel's
-//! addresses (`kernel_addrs`) set on it.
+//! `kernel_iface`, with the port's MAC and MTU, one queue pair per worker, IPv6 off, and the
+//! kernel's addresses (`kernel_addrs`) set on it.
 //!
 //! Owns nothing at run time: the ports it configures are kept by the [`super::Director`], their
 //! queues go to the workers, and what travels on them is decided by `net` (see
@@ -9,7 +9,7 @@
 
 use std::process::Command;
 
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{Director, StartError};
 use crate::config::{Config, KERNEL_QUEUE_DESC};
@@ -84,6 +84,14 @@ impl Director {
                 tx_offloads: 0,
             };
             let configured = port.configure(&pc, pool)?;
+            // The exception path carries IPv4 only; without this the kernel would send router
+            // solicitations and MLD reports out of the port and never hear the answers.
+            let v6 = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", k.name);
+            if let Err(e) = std::fs::write(&v6, "1") {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    warn!("port {}: could not turn IPv6 off on {}: {e}", p.name, k.name);
+                }
+            }
             ip(&["link", "set", "dev", &k.name, "up"])?;
             for net in &k.addrs {
                 ip(&["addr", "replace", &net.to_string(), "dev", &k.name])?;
