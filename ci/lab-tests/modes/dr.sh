@@ -22,6 +22,9 @@
 #     answers) and started again; weight 0 and then delete of the server of an open download (new
 #     requests avoid it, the download finishes intact); re-add; rvsd restarted on the same config
 #     (`-S -n` as at the first start, rr again);
+#   - the exception path: ping and HTTP to the director's kernel address 192.168.100.20 (rvsd's kernel
+#     interface in rvs-dir) while VIP requests are forwarded; the kernel reaches rs1 on its own; a UDP
+#     flood to 192.168.100.20 is cut to the rate limit while the VIP still answers;
 #   - `ci/lab stop`: rvsd exits 0.
 # Prints `ok - ...` / `not ok - ...` per check and ends with `N passed, M failed`. The lab is torn down
 # on every exit. run-all.sh runs it after the foundation test.
@@ -281,6 +284,11 @@ restart_check() {
 }
 check_v "rvsd restarted on the same config: rvsadm -S -n as at the first start, rr answers rs1 rs2 again" restart_check
 udp_check client "$VIP" 9000 2 "rs[12] peer=${CLIENT//./\\.}:[0-9]+ hello-$MODE"
+# The exception path: the director's kernel (192.168.100.20 on rvsd's kernel interface lan-kernel in
+# rvs-dir) serves HTTP and ping while the VIP is forwarded, reaches the real servers, and a flood
+# to it is cut to the rate limit.
+exception_check client 192.168.100.20 "$VIP" 192.168.100.12 rs1
+exception_flood_check client 192.168.100.20 "$VIP" 3
 
 stop_check
 summary

@@ -62,6 +62,9 @@ rr_check client "http://$VIP:8000/" "$RR_N" rs1 rs2
 states_check client "$CLIENT" "$VIP" 80 TIME_WAIT
 tcp_stats_check client "$VIP" 80 4 1
 udp_stream_stats_check client "$VIP" 9000 1000 1000 1
+# The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
+kernel_reach_check 192.168.200.12 rs1
+kernel_reach_check 192.168.200.13:8080 rs2
 
 stop_check
 summary

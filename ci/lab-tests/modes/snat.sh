@@ -50,6 +50,8 @@ snat_conns() {
 check "rvsadm -L -n -c: in1's connections to $SRV:80 show the WAN address as local, TIME_WAIT after close" snat_conns
 states_check in2 192.168.200.13 "$SRV" 80 TIME_WAIT
 SNAT_OUT=$WAN udp_stream_stats_check in1 "$SRV" 9000 1000 1000 1 0
+# The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
+kernel_reach_check 192.168.100.50 srv
 
 stop_check
 summary

@@ -73,6 +73,9 @@ rr_check client "http://$VIP/" "$RR_N" rs1 rs2
 states_check client "$CLIENT" "$VIP" 80 FIN_WAIT
 tcp_stats_check client "$VIP" 80 4 0
 udp_stream_stats_check client "$VIP" 9000 1000 1000 0
+# The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
+kernel_reach_check 192.168.100.12 rs1
+kernel_reach_check 192.168.100.13 rs2
 
 stop_check
 summary

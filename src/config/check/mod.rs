@@ -7,6 +7,7 @@
 
 mod dataplane;
 mod eal;
+mod exception;
 mod net;
 mod port;
 mod worker;
@@ -34,6 +35,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let metrics = dataplane::check_metrics(raw.metrics)?;
     let services = check_services(raw.timeouts, raw.services, &addrs, &ports)?;
     let snat = check_snats(raw.snats, &addrs, &ports)?;
+    let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     Ok(Config {
         eal,
         ports,
@@ -47,5 +49,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         metrics,
         services,
         snat,
+        exception,
     })
 }
