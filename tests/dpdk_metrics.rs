@@ -228,6 +228,37 @@ fwd = "dr"
     assert_eq!(cells("UDP  198.51.100.100:53"), vec![CLIENTS.len() as u64, sent, 0, sent_bytes, 0]);
     assert_eq!(cells("-> 198.51.100.11:53"), vec![CLIENTS.len() as u64, sent, 0, sent_bytes, 0]);
 
+    // `--rate`: the estimator samples every 2 s from the server's start; its first sample sees
+    // the whole capture (counted from zero), later ones see no traffic and decay the rates.
+    // Expected per IPVS's fixed point: avg_1 = (diff << shift) >> 2, avg_k+1 = avg_k - avg_k/4.
+    let expect = |diff: u64, shift: u32, round: i64, down: u32| -> Vec<u64> {
+        let mut avg = ((diff << shift) >> 2) as i64;
+        let mut v = Vec::new();
+        for _ in 0..6 {
+            v.push(((avg + round) >> down) as u64);
+            avg += (0 - avg) >> 2;
+        }
+        v
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rates = loop {
+        let listing = run(&sock, "rvsadm -L -n --rate --exact");
+        let l = listing.lines().find(|l| l.contains("UDP  198.51.100.100:53")).unwrap_or_default();
+        let v: Vec<u64> = l.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        if v.iter().any(|&x| x > 0) {
+            break (v, listing);
+        }
+        assert!(Instant::now() < deadline, "--rate stayed at zero:\n{listing}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let (v, listing) = rates;
+    assert_eq!(v.len(), 5, "{listing}");
+    assert!(expect(CLIENTS.len() as u64, 9, 0x1FF, 10).contains(&v[0]), "CPS {listing}");
+    assert!(expect(sent, 9, 0x1FF, 10).contains(&v[1]), "InPPS {listing}");
+    assert_eq!((v[2], v[4]), (0, 0), "{listing}");
+    assert!(expect(sent_bytes, 4, 0xF, 5).contains(&v[3]), "InBPS {listing}");
+    assert!(v[1] > 0 && v[3] > 0, "{listing}");
+
     server.stop();
     director.shutdown().expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&dir);

@@ -9,6 +9,7 @@
 
 use crate::adm::cli::Command;
 use crate::adm::table::ServiceTable;
+use crate::ctrl::estimator::Estimator;
 use crate::ctrl::model::{ConnEntry, Protocol, ServiceInfo, ServiceKey, SnatRule, Stats};
 use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
@@ -53,6 +54,7 @@ pub struct Control<D> {
     dp: D,
     svc_zero: HashMap<ServiceKey, Stats>,
     dest_zero: HashMap<DestId, Stats>,
+    rates: Estimator,
 }
 
 fn add(a: &mut Stats, b: &Stats) {
@@ -103,7 +105,15 @@ fn is_change(cmd: &Command) -> bool {
 impl<D: Dataplane> Control<D> {
     /// The control plane over `dp`, which already runs `table` and `snat`.
     pub fn new(table: ServiceTable, snat: Vec<SnatRule>, opts: BuildOptions, dp: D) -> Self {
-        Control { table, snat, opts, dp, svc_zero: HashMap::new(), dest_zero: HashMap::new() }
+        Control {
+            table,
+            snat,
+            opts,
+            dp,
+            svc_zero: HashMap::new(),
+            dest_zero: HashMap::new(),
+            rates: Estimator::new(),
+        }
     }
 
     /// The table in force.
@@ -177,14 +187,22 @@ impl<D: Dataplane> Control<D> {
         }
     }
 
+    /// Samples every service's and dest's totals for the `--rate` estimator. Call every
+    /// [`crate::ctrl::estimator::INTERVAL`].
+    pub fn sample_rates(&mut self) -> Result<(), String> {
+        let raw = self.merged(false)?;
+        self.rates.sample(&raw);
+        Ok(())
+    }
+
     /// What the metrics exporter shows: the services as `-L --stats` lists them, and every
     /// worker's pool reports.
     pub fn metrics_view(&self) -> Result<(Vec<ServiceInfo>, Vec<PoolReports>), String> {
         Ok((self.merged(true)?, self.dp.pools()?))
     }
 
-    /// The table's services with counters summed over every worker, minus the `-Z` baselines
-    /// when `zeroed`.
+    /// The table's services with counters summed over every worker; when `zeroed` (a listing),
+    /// minus the `-Z` baselines and with the estimated rates.
     fn merged(&self, zeroed: bool) -> Result<Vec<ServiceInfo>, String> {
         let reports = self.dp.reports()?;
         let mut out = self.table.services().to_vec();
@@ -207,6 +225,7 @@ impl<D: Dataplane> Control<D> {
                 }
             }
             if zeroed {
+                self.rates.fill(std::slice::from_mut(s));
                 if let Some(z) = self.svc_zero.get(&key) {
                     sub(&mut s.stats, z);
                 }
@@ -240,6 +259,9 @@ impl<D: Dataplane> Control<D> {
                 Ok(r) => r,
                 Err(e) => return Response::error(ErrorCode::Dataplane, e),
             };
+            for z in &zero {
+                self.rates.zero(*z);
+            }
             for s in raw.iter().filter(|s| zero.iter().any(|z| z.map_or(true, |k| k == s.spec.key)))
             {
                 self.svc_zero.insert(s.spec.key, s.stats);
