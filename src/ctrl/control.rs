@@ -12,6 +12,7 @@ use crate::adm::table::ServiceTable;
 use crate::ctrl::estimator::Estimator;
 use crate::ctrl::model::{ConnEntry, Protocol, ServiceInfo, ServiceKey, SnatRule, Stats};
 use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
+use crate::ctrl::reload::{table_diff, Reloader};
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
@@ -55,6 +56,7 @@ pub struct Control<D> {
     svc_zero: HashMap<ServiceKey, Stats>,
     dest_zero: HashMap<DestId, Stats>,
     rates: Estimator,
+    reloader: Option<Reloader>,
 }
 
 fn add(a: &mut Stats, b: &Stats) {
@@ -99,6 +101,7 @@ fn is_change(cmd: &Command) -> bool {
             | Command::ListLocalAddrs { .. }
             | Command::Help
             | Command::Version
+            | Command::Reload
     )
 }
 
@@ -113,12 +116,54 @@ impl<D: Dataplane> Control<D> {
             svc_zero: HashMap::new(),
             dest_zero: HashMap::new(),
             rates: Estimator::new(),
+            reloader: None,
         }
     }
 
     /// The table in force.
     pub fn table(&self) -> &ServiceTable {
         &self.table
+    }
+
+    /// The SNAT rules in force.
+    pub fn snat_rules(&self) -> &[SnatRule] {
+        &self.snat
+    }
+
+    /// Where [`Request::Reload`] and SIGHUP read the config from.
+    pub fn set_reloader(&mut self, r: Reloader) {
+        self.reloader = Some(r);
+    }
+
+    /// Reads the config again and applies the difference as one live change (see
+    /// `ctrl::reload`); a config that does not validate or needs a restart changes nothing.
+    /// The outcome is logged, whoever asked (the RPC or SIGHUP).
+    pub fn reload(&mut self) -> Response {
+        let Some(r) = &self.reloader else {
+            return Response::error(
+                ErrorCode::BadRequest,
+                "this rvsd has no config file to reload (it was started without -c)",
+            );
+        };
+        let (table, snat) = match r.load() {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("reload refused: {e}");
+                return Response::error(ErrorCode::BadConfig, e);
+            }
+        };
+        let cmds = table_diff(&self.table, &table);
+        let changes = cmds.len() + usize::from(snat != self.snat);
+        match self.change_with(&cmds, Some(snat)) {
+            Response::Ok(_) => {
+                tracing::info!("config reloaded: {changes} change(s) applied");
+                Response::Ok(Reply::Reloaded { changes })
+            }
+            Response::Error { code, message } => {
+                tracing::warn!("reload failed, nothing changed: {message}");
+                Response::Error { code, message }
+            }
+        }
     }
 
     /// Answers one request.
@@ -148,6 +193,7 @@ impl<D: Dataplane> Control<D> {
                 conn_table_size: BANNER_SIZE,
             })),
             Request::List(l) => self.list(l),
+            Request::Reload => self.reload(),
         }
     }
 
@@ -240,6 +286,12 @@ impl<D: Dataplane> Control<D> {
     }
 
     fn change(&mut self, cmds: &[Command]) -> Response {
+        self.change_with(cmds, None)
+    }
+
+    /// Applies `cmds`, and replaces the SNAT rules with `snat` when given, as one change.
+    fn change_with(&mut self, cmds: &[Command], snat: Option<Vec<SnatRule>>) -> Response {
+        let snat = snat.unwrap_or_else(|| self.snat.clone());
         let mut next = self.table.clone();
         for c in cmds {
             if let Err(e) = next.apply(c) {
@@ -270,8 +322,8 @@ impl<D: Dataplane> Control<D> {
                 }
             }
         }
-        if next != self.table {
-            let snap = match Services::from_table(&next, &self.snat, self.opts) {
+        if next != self.table || snat != self.snat {
+            let snap = match Services::from_table(&next, &snat, self.opts) {
                 Ok(s) => s,
                 Err(e) => return Response::error(ErrorCode::Refused, e.to_string()),
             };
@@ -283,6 +335,7 @@ impl<D: Dataplane> Control<D> {
                 return Response::error(ErrorCode::Dataplane, e);
             }
             self.table = next;
+            self.snat = snat;
             self.forget_removed();
         }
         Response::Ok(Reply::Done)
@@ -375,6 +428,88 @@ pub(crate) mod tests {
         let e = c.handle(Request::Restore(vec![cmd("rvsadm -C"), cmd("rvsadm -S")]));
         assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
         assert_eq!(c.table(), &before);
+    }
+
+    const CFG: &str = r#"
+[eal]
+main_lcore = 0
+no_huge = true
+no_pci = true
+file_prefix = "rvs-reload-unit"
+vdevs = ["net_null0"]
+
+[[port]]
+name = "p0"
+device = "net_null0"
+rx_queues = 1
+tx_queues = 1
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.1/24"
+kind = "host"
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.100/32"
+kind = "vip"
+
+[[worker]]
+lcore = 1
+cpu = 0
+rx = [{ port = "p0", queue = 0 }]
+
+[[service]]
+proto = "tcp"
+vip = "192.0.2.100:80"
+scheduler = "rr"
+
+[[service.dest]]
+addr = "192.0.2.12:80"
+"#;
+
+    #[test]
+    fn reload_applies_the_difference_or_nothing() {
+        use crate::config::Config;
+        let running = Config::from_toml_str(CFG).unwrap();
+        let dp = FakeDp::default();
+        let mut c =
+            Control::new(running.services().clone(), Vec::new(), BuildOptions::default(), dp);
+        assert!(matches!(
+            c.handle(Request::Reload),
+            Response::Error { code: ErrorCode::BadRequest, .. }
+        ));
+        let text = Arc::new(Mutex::new(CFG.to_string()));
+        let t = text.clone();
+        c.set_reloader(Reloader::new(running, move || {
+            Config::from_toml_str(&t.lock().unwrap()).map_err(|e| e.to_string())
+        }));
+        // Nothing changed: nothing pushed.
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 0 }));
+        assert!(c.dp.pushed.lock().unwrap().is_empty());
+        // A dest added, the scheduler changed, a second service: three changes, one push.
+        *text.lock().unwrap() = CFG.replace("scheduler = \"rr\"", "scheduler = \"wrr\"")
+            + "\n[[service.dest]]\naddr = \"192.0.2.13:80\"\nweight = 3\n\n[[service]]\nproto = \"udp\"\nvip = \"192.0.2.100:53\"\n";
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
+        assert_eq!(*c.dp.pushed.lock().unwrap(), vec![2]);
+        let s = &c.table().services()[0];
+        assert_eq!((s.spec.scheduler.as_str(), s.dests.len()), ("wrr", 2));
+        let before = c.table().clone();
+        // Invalid: refused whole, with the config's reason.
+        *text.lock().unwrap() = CFG.replace("scheduler = \"rr\"", "scheduler = \"fancy\"");
+        let Response::Error { code, message } = c.handle(Request::Reload) else { panic!() };
+        assert_eq!(code, ErrorCode::BadConfig);
+        assert!(message.contains("service[0]"), "{message}");
+        // A setting only a restart applies: named, refused whole.
+        *text.lock().unwrap() = CFG.replace("rx_queues = 1", "rx_queues = 1\nrx_desc = 512");
+        let Response::Error { code, message } = c.handle(Request::Reload) else { panic!() };
+        assert_eq!(code, ErrorCode::BadConfig);
+        assert!(message.contains("port[0].rx_desc") && message.contains("restart"), "{message}");
+        assert_eq!((c.table(), c.dp.pushed.lock().unwrap().len()), (&before, 1));
+        // Back to the first config: the extra dest and service go.
+        *text.lock().unwrap() = CFG.to_string();
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
+        assert_eq!(*c.dp.pushed.lock().unwrap(), vec![2, 1]);
     }
 
     #[test]
