@@ -10,10 +10,12 @@
 use crate::adm::cli::Command;
 use crate::adm::table::ServiceTable;
 use crate::ctrl::estimator::Estimator;
-use crate::ctrl::model::{ConnEntry, Protocol, ServiceInfo, ServiceKey, SnatRule, Stats};
+use crate::ctrl::model::{
+    ConnEntry, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs, SnatRule, Stats,
+};
 use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
 use crate::ctrl::reload::{table_diff, Reloader};
-use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
+use crate::ipvs::balancer::{DestReport, PoolOwner, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
 use std::collections::HashMap;
@@ -200,15 +202,13 @@ impl<D: Dataplane> Control<D> {
     fn list(&mut self, l: ListRequest) -> Response {
         match l {
             ListRequest::Timeouts => Response::Ok(Reply::Timeouts(self.table.timeouts())),
-            ListRequest::LocalAddrs(None) => {
-                Response::Ok(Reply::LocalAddrs(self.table.local_addrs().to_vec()))
-            }
+            ListRequest::LocalAddrs(None) => self.laddr_usage(self.table.local_addrs().to_vec()),
             ListRequest::LocalAddrs(Some(key)) => {
                 if !self.table.services().iter().any(|s| s.spec.key == key) {
                     return Response::error(ErrorCode::NotFound, "No such service");
                 }
                 let l = self.table.local_addrs().iter().filter(|l| l.key == key).cloned();
-                Response::Ok(Reply::LocalAddrs(l.collect()))
+                self.laddr_usage(l.collect())
             }
             ListRequest::Conns { limit } => match self.dp.conns(limit.min(MAX_CONNS_PER_WORKER)) {
                 Ok(c) => Response::Ok(Reply::Conns(c.iter().filter_map(conn_entry).collect())),
@@ -239,6 +239,27 @@ impl<D: Dataplane> Control<D> {
         let raw = self.merged(false)?;
         self.rates.sample(&raw);
         Ok(())
+    }
+
+    /// `-G`: each local address with its ports in use (`CONNS`) and allocation misses
+    /// (`CONFLICTS`), summed over the workers' pools.
+    fn laddr_usage(&self, mut list: Vec<ServiceLocalAddrs>) -> Response {
+        let pools = match self.dp.pools() {
+            Ok(p) => p,
+            Err(e) => return Response::error(ErrorCode::Dataplane, e),
+        };
+        for s in &mut list {
+            for l in &mut s.laddrs {
+                let reports = pools.iter().flat_map(|p| &p.laddrs).filter(|r| {
+                    r.owner == PoolOwner::Service(s.key) && IpAddr::V4(r.addr) == l.spec.addr
+                });
+                for r in reports {
+                    l.conns = l.conns.saturating_add(u32::try_from(r.in_use).unwrap_or(u32::MAX));
+                    l.conflicts = l.conflicts.saturating_add(r.misses);
+                }
+            }
+        }
+        Response::Ok(Reply::LocalAddrs(list))
     }
 
     /// What the metrics exporter shows: the services as `-L --stats` lists them, and every
@@ -366,6 +387,7 @@ pub(crate) mod tests {
         pub pushed: Arc<Mutex<Vec<usize>>>,
         pub fail_push: Arc<Mutex<bool>>,
         pub reports: Arc<Mutex<Vec<WorkerReports>>>,
+        pub pools: Arc<Mutex<Vec<PoolReports>>>,
     }
 
     impl Dataplane for FakeDp {
@@ -387,6 +409,9 @@ pub(crate) mod tests {
         }
         fn workers(&self) -> usize {
             2
+        }
+        fn pools(&self) -> Result<Vec<PoolReports>, String> {
+            Ok(self.pools.lock().unwrap().clone())
         }
     }
 
@@ -554,6 +579,28 @@ addr = "192.0.2.12:80"
         };
         assert_eq!(s.stats, st(1));
         assert_eq!((s.dests[0].active, s.dests[0].stats), (6, st(1)));
+        // -G: ports in use and misses of each local address, summed over the cores.
+        assert_eq!(
+            c.handle(Request::Apply(cmd("rvsadm -P -t 10.0.0.1:80 -z 10.0.0.250"))),
+            Response::Ok(Reply::Done)
+        );
+        let laddr = |in_use: u64, misses: u64| crate::ipvs::balancer::LaddrReport {
+            owner: PoolOwner::Service(key()),
+            addr: "10.0.0.250".parse().unwrap(),
+            in_use,
+            allocs: in_use,
+            misses,
+        };
+        *c.dp.pools.lock().unwrap() = vec![
+            PoolReports { laddrs: vec![laddr(3, 1)], ..PoolReports::default() },
+            PoolReports { laddrs: vec![laddr(4, 0)], ..PoolReports::default() },
+        ];
+        let Response::Ok(Reply::LocalAddrs(l)) =
+            c.handle(Request::List(ListRequest::LocalAddrs(Some(key()))))
+        else {
+            panic!("-G")
+        };
+        assert_eq!((l[0].laddrs[0].conns, l[0].laddrs[0].conflicts), (7, 1));
         let missing = ServiceKey { port: 81, ..key() };
         assert_eq!(
             c.handle(Request::List(ListRequest::Service(missing))),
