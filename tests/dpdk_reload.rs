@@ -100,7 +100,8 @@ fn reload_applies_a_changed_config_and_refuses_a_bad_one_whole() {
         .unwrap();
     let (code, out, err) = run(&sock, "rvsadm --reload");
     assert_eq!((code, out.as_str()), (255, ""), "{err}");
-    assert!(err.contains("service[0].dest[1]") || err.contains("weight"), "{err}");
+    assert!(err.contains("service[0].dest[1].weight"), "{err}");
+    assert!(err.contains("illegal weight specified"), "{err}");
     assert_eq!(listing(&sock), changed);
     assert_eq!(director.generation(), 1);
 
