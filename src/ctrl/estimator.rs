@@ -23,6 +23,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::model::{Rates, ServiceInfo, ServiceKey, Stats};
+use crate::time::Instant;
 
 /// How often the totals are sampled: IPVS's 2 s.
 pub const INTERVAL: Duration = Duration::from_secs(2);
@@ -80,6 +81,39 @@ impl Ewma {
     /// Rates back to zero (`-Z`); the next sample counts from the current totals.
     pub fn zero(&mut self) {
         *self = Ewma::starting_at(self.last);
+    }
+}
+
+/// When the next sample is due: every [`INTERVAL`] from a start, on a fixed cadence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cadence {
+    next: Instant,
+}
+
+impl Cadence {
+    /// The first sample is due one interval after `start`.
+    pub fn new(start: Instant) -> Cadence {
+        Cadence { next: start + INTERVAL }
+    }
+
+    /// Whether a sample is due at `now`; if so the next one is scheduled one interval later
+    /// on the same cadence, or one interval from `now` when more than one was missed (the
+    /// process was stopped): missed samples are not made up, as a late one would count a
+    /// longer span as 2 s anyway.
+    pub fn due(&mut self, now: Instant) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.next = self.next + INTERVAL;
+        if self.next <= now {
+            self.next = now + INTERVAL;
+        }
+        true
+    }
+
+    /// How long from `now` until the next sample.
+    pub fn wait(&self, now: Instant) -> Duration {
+        self.next.saturating_since(now)
     }
 }
 
@@ -208,6 +242,28 @@ mod tests {
             e.update(st(1, 0, 0));
         }
         assert_eq!(e.rates().cps, 0);
+    }
+
+    #[test]
+    fn cadence_is_every_two_seconds_on_a_fake_clock() {
+        let t = |ms: u64| Instant::from_millis(ms);
+        let mut c = Cadence::new(t(1_000));
+        assert_eq!(c.wait(t(1_000)), Duration::from_secs(2));
+        let due: Vec<u64> =
+            (0..=60u64).map(|i| 1_000 + i * 100).filter(|&ms| c.due(t(ms))).collect();
+        // On time at 3.0, 5.0, 7.0 s (a poll every 100 ms).
+        assert_eq!(due, vec![3_000, 5_000, 7_000]);
+        // A late poll (next was 9.0 s) samples and keeps the cadence: next at 11.0 s.
+        assert!(c.due(t(10_500)));
+        assert_eq!(c.wait(t(10_500)), Duration::from_millis(500));
+        // Far behind (13.0 s missed too): one sample, then a new cadence from now.
+        assert!(c.due(t(20_000)));
+        assert_eq!(c.wait(t(20_000)), Duration::from_secs(2));
+        assert!(!c.due(t(21_999)));
+        assert!(c.due(t(22_000)));
+        // A little late keeps the cadence.
+        assert!(c.due(t(24_100)));
+        assert_eq!(c.wait(t(24_100)), Duration::from_millis(1_900));
     }
 
     fn info(port: u16, stats: Stats, dest_stats: Stats) -> ServiceInfo {

@@ -10,7 +10,7 @@
 //! plane (reached only through [`Dataplane`]).
 
 use super::control::{Control, Dataplane};
-use super::estimator::INTERVAL;
+use super::estimator::Cadence;
 use super::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -242,17 +242,12 @@ fn accept_loop<D: Dataplane>(
     }
 }
 
-/// Samples the totals for `--rate` every [`INTERVAL`] until the server stops.
+/// Samples the totals for `--rate` every 2 s ([`Cadence`]) until the server stops.
 fn rate_loop<D: Dataplane>(control: &Mutex<Control<D>>, stop: &AtomicBool) {
-    let mut next = Instant::now() + INTERVAL;
+    let mut cadence = Cadence::new(crate::time::now());
     while !stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        if now >= next {
-            next += INTERVAL;
-            if next <= now {
-                // Far behind (a suspended process): start the cadence again from now.
-                next = now + INTERVAL;
-            }
+        let now = crate::time::now();
+        if cadence.due(now) {
             if let Ok(mut c) = control.lock() {
                 if let Err(e) = c.sample_rates() {
                     debug!("rate estimator: no sample this time: {e}");
@@ -260,7 +255,7 @@ fn rate_loop<D: Dataplane>(control: &Mutex<Control<D>>, stop: &AtomicBool) {
             }
             continue;
         }
-        std::thread::sleep((next - now).min(Duration::from_millis(100)));
+        std::thread::sleep(cadence.wait(now).min(Duration::from_millis(100)));
     }
 }
 
