@@ -1,6 +1,6 @@
-//! Per-service and per-dest metrics, and `--rate`, over rvsd's real daemon path: one `net_pcap`
-//! port whose rx capture (written here) holds a known number of UDP datagrams from two clients
-//! to a DR service. The scraped `/metrics` values must equal what was sent, and the same
+//! Per-service, per-dest and local-address pool metrics, and `--rate`, over rvsd's real daemon
+//! path: one `net_pcap` port whose rx capture (written here) holds a known number of UDP
+//! datagrams from two clients to a DR service, and three flows to a FULLNAT service. The scraped `/metrics` values must equal what was sent, and the same
 //! numbers `rvsadm -L --stats` prints; after the estimator's 2 s interval `--rate` is non-zero.
 //!
 //! One EAL per process: this file holds a single test.
@@ -37,9 +37,9 @@ fn ipv4_checksum(h: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// A UDP datagram from `client`:`sport` to the VIP's port 53 with `payload` bytes; returns the
-/// frame and its IP total length.
-fn datagram(client: [u8; 4], sport: u16, payload: usize) -> (Vec<u8>, u64) {
+/// A UDP datagram from `client`:`sport` to the VIP's port `dport` with `payload` bytes;
+/// returns the frame and its IP total length.
+fn datagram(client: [u8; 4], sport: u16, dport: u16, payload: usize) -> (Vec<u8>, u64) {
     let ip_len = 20 + 8 + payload;
     let mut f = Vec::new();
     f.extend_from_slice(&pcap_mac(0));
@@ -53,28 +53,40 @@ fn datagram(client: [u8; 4], sport: u16, payload: usize) -> (Vec<u8>, u64) {
     f.extend_from_slice(&ip);
     let udp_len = (8 + payload) as u16;
     f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&53u16.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
     f.extend_from_slice(&udp_len.to_be_bytes());
     f.extend_from_slice(&[0, 0]);
     f.extend((0..payload).map(|i| i as u8));
     (f, ip_len as u64)
 }
 
-fn write_capture(path: &Path) -> (u64, u64) {
+/// Flows (client ports) to the FULLNAT service, one datagram each.
+const FULLNAT_FLOWS: u16 = 3;
+
+/// Writes the capture: the DR service's datagrams, then one datagram per FULLNAT flow. Returns
+/// the DR datagrams and their bytes, and the total number of frames.
+fn write_capture(path: &Path) -> (u64, u64, u64) {
     let file = std::fs::File::create(path).expect("capture file");
     let mut w = pcap_file::pcap::PcapWriter::new(file).expect("pcap header");
     let (mut n, mut bytes) = (0u64, 0u64);
+    let mut frames = Vec::new();
     for i in 0..PER_CLIENT {
         for (c, client) in CLIENTS.iter().enumerate() {
-            let (f, len) = datagram(*client, 4000 + c as u16, 10 + 37 * i + c);
-            let pkt =
-                pcap_file::pcap::PcapPacket::new(Duration::from_millis(n), f.len() as u32, &f);
-            w.write_packet(&pkt).expect("pcap record");
+            let (f, len) = datagram(*client, 4000 + c as u16, 53, 10 + 37 * i + c);
+            frames.push(f);
             n += 1;
             bytes += len;
         }
     }
-    (n, bytes)
+    for p in 0..FULLNAT_FLOWS {
+        frames.push(datagram(CLIENTS[0], 5000 + p, 5353, 20).0);
+    }
+    for (i, f) in frames.iter().enumerate() {
+        let pkt =
+            pcap_file::pcap::PcapPacket::new(Duration::from_millis(i as u64), f.len() as u32, f);
+        w.write_packet(&pkt).expect("pcap record");
+    }
+    (n, bytes, frames.len() as u64)
 }
 
 /// A TCP port nobody listens on now (the config refuses port 0).
@@ -114,7 +126,7 @@ fn scraped_service_metrics_equal_the_traffic_sent() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("in.pcap");
-    let (sent, sent_bytes) = write_capture(&input);
+    let (sent, sent_bytes, frames) = write_capture(&input);
     let cfg = format!(
         r#"
 [eal]
@@ -143,6 +155,11 @@ port = "lan"
 ip = "198.51.100.100/32"
 kind = "vip"
 
+[[addr]]
+port = "lan"
+ip = "198.51.100.200/32"
+kind = "local"
+
 [[neigh.static]]
 ip = "198.51.100.11"
 mac = "02:00:00:00:00:a1"
@@ -170,6 +187,16 @@ scheduler = "rr"
 [[service.dest]]
 addr = "198.51.100.11:53"
 fwd = "dr"
+
+[[service]]
+proto = "udp"
+vip = "198.51.100.100:5353"
+scheduler = "rr"
+laddrs = ["198.51.100.200"]
+
+[[service.dest]]
+addr = "198.51.100.11:53"
+fwd = "fullnat"
 "#,
         input = input.display(),
         mport = free_port(),
@@ -190,7 +217,7 @@ fwd = "dr"
     let stats = director.core_stats()[0].clone();
     let fwd = LB_EVENTS.iter().position(|e| e.metric == "rvs_lb_forwarded_total").unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while stats.loop_stat(LoopStat::RxPackets) < sent || stats.lb_event(fwd) < sent {
+    while stats.loop_stat(LoopStat::RxPackets) < frames || stats.lb_event(fwd) < frames {
         assert!(Instant::now() < deadline, "worker did not forward the capture in time");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -217,7 +244,19 @@ fwd = "dr"
         assert_eq!(value(&text, &format!("{family}{{{labels}}}")), want, "{family}");
     }
     // The director's own families are still there.
-    assert_eq!(value(&text, r#"rvs_core_rx_packets_total{core="0"}"#), sent as f64);
+    assert_eq!(value(&text, r#"rvs_core_rx_packets_total{core="0"}"#), frames as f64);
+    // The FULLNAT service's pool: one local port per flow, still held (UDP timeout 300 s).
+    let pool = r#"pool="udp/198.51.100.100:5353",laddr="198.51.100.200""#;
+    let flows = f64::from(FULLNAT_FLOWS);
+    assert_eq!(value(&text, &format!("rvs_laddr_ports_in_use{{{pool}}}")), flows);
+    assert_eq!(value(&text, &format!("rvs_laddr_allocations_total{{{pool}}}")), flows);
+    assert_eq!(value(&text, &format!("rvs_laddr_misses_total{{{pool}}}")), 0.0);
+    assert_eq!(
+        value(&text, r#"rvs_laddr_pool_exhausted_total{pool="udp/198.51.100.100:5353"}"#),
+        0.0
+    );
+    let fsvc = r#"protocol="udp",vip="198.51.100.100",port="5353""#;
+    assert_eq!(value(&text, &format!("rvs_service_connections_total{{{fsvc}}}")), flows);
 
     // The very numbers `-L --stats --exact` prints.
     let listing = run(&sock, "rvsadm -L -n --stats --exact");
@@ -225,8 +264,42 @@ fwd = "dr"
         let l = listing.lines().find(|l| l.contains(prefix)).unwrap_or_else(|| panic!("{listing}"));
         l.split_whitespace().filter_map(|w| w.parse().ok()).collect()
     };
-    assert_eq!(cells("UDP  198.51.100.100:53"), vec![CLIENTS.len() as u64, sent, 0, sent_bytes, 0]);
+    assert_eq!(
+        cells("UDP  198.51.100.100:53 "),
+        vec![CLIENTS.len() as u64, sent, 0, sent_bytes, 0]
+    );
     assert_eq!(cells("-> 198.51.100.11:53"), vec![CLIENTS.len() as u64, sent, 0, sent_bytes, 0]);
+
+    // `--rate`: the estimator samples every 2 s from the server's start; its first sample sees
+    // the whole capture (counted from zero), later ones see no traffic and decay the rates.
+    // Expected per IPVS's fixed point: avg_1 = (diff << shift) >> 2, avg_k+1 = avg_k - avg_k/4.
+    let expect = |diff: u64, shift: u32, round: i64, down: u32| -> Vec<u64> {
+        let mut avg = ((diff << shift) >> 2) as i64;
+        let mut v = Vec::new();
+        for _ in 0..6 {
+            v.push(((avg + round) >> down) as u64);
+            avg += (0 - avg) >> 2;
+        }
+        v
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rates = loop {
+        let listing = run(&sock, "rvsadm -L -n --rate --exact");
+        let l = listing.lines().find(|l| l.contains("UDP  198.51.100.100:53 ")).unwrap_or_default();
+        let v: Vec<u64> = l.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        if v.iter().any(|&x| x > 0) {
+            break (v, listing);
+        }
+        assert!(Instant::now() < deadline, "--rate stayed at zero:\n{listing}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let (v, listing) = rates;
+    assert_eq!(v.len(), 5, "{listing}");
+    assert!(expect(CLIENTS.len() as u64, 9, 0x1FF, 10).contains(&v[0]), "CPS {listing}");
+    assert!(expect(sent, 9, 0x1FF, 10).contains(&v[1]), "InPPS {listing}");
+    assert_eq!((v[2], v[4]), (0, 0), "{listing}");
+    assert!(expect(sent_bytes, 4, 0xF, 5).contains(&v[3]), "InBPS {listing}");
+    assert!(v[1] > 0 && v[3] > 0, "{listing}");
 
     server.stop();
     director.shutdown().expect("clean shutdown");

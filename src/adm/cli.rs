@@ -138,6 +138,8 @@ pub enum Command {
     Help,
     /// `-v`.
     Version,
+    /// `--reload` (rvs extension): rvsd reads its config file again and applies it live.
+    Reload,
 }
 
 /// Parse a full argv (`argv[0]` is the program name). No arguments at all lists the table,
@@ -590,6 +592,8 @@ impl Parser<'_> {
                 }
             }
             Cmd::GetLaddr => Command::ListLocalAddrs { service },
+            Cmd::Reload if in_restore => return Err(CliError::NestedRestore),
+            Cmd::Reload => Command::Reload,
         })
     }
 
@@ -679,12 +683,14 @@ pub fn usage(program: &str) -> String {
   {p} --set tcp tcpfin udp
   {p} -P|Q virtual-service -z local-address [-F ifname]
   {p} -G [virtual-service]
+  {p} --reload
   {p} -h | -v
 
 virtual-service: -t|--tcp-service host[:port] or -u|--udp-service host[:port]
 Forwarding: -g direct routing (default), -i tunnel, -m NAT, -b FULLNAT, -J SNAT.
 Defaults: scheduler {sched}, weight 1, persistence {pers} s when -p has no value.
 Firewall-mark services (-f) do not exist in rvs: DPDK has no netfilter marks.
+--reload (rvs): rvsd reads its config file again and applies it as live changes (as SIGHUP).
 ",
         p = program,
         sched = DEFAULT_SCHEDULER,

@@ -81,8 +81,8 @@ impl ServiceTable {
         self.services.iter().position(|s| s.spec.key == *key)
     }
 
-    /// Apply one command. Commands that only read (`-L`, `-S`, `-G`, `-h`, `-v`, `-R`) change
-    /// nothing and succeed.
+    /// Apply one command. Commands that only read (`-L`, `-S`, `-G`, `-h`, `-v`, `-R`, `--reload`)
+    /// change nothing here and succeed.
     pub fn apply(&mut self, cmd: &Command) -> Result<(), TableError> {
         match cmd {
             Command::AddService(spec) => {
@@ -175,7 +175,8 @@ impl ServiceTable {
             | Command::Restore
             | Command::ListLocalAddrs { .. }
             | Command::Help
-            | Command::Version => {}
+            | Command::Version
+            | Command::Reload => {}
         }
         Ok(())
     }

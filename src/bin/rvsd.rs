@@ -1,15 +1,17 @@
 //! rvsd: the rvs director daemon.
 //!
 //! Reads the TOML config, starts EAL, ports and one worker per configured core, serves metrics
-//! and the control socket (`[ctrl] socket`, for rvsadm),
-//! and stops cleanly on SIGINT/SIGTERM (exit 0). A start failure exits non-zero with one line
-//! that says what to do.
+//! and the control socket (`[ctrl] socket`, for rvsadm), reloads the config's services, dests,
+//! local addresses, timeouts and SNAT rules on SIGHUP (or `rvsadm --reload`), and stops cleanly
+//! on SIGINT/SIGTERM (exit 0). A start failure exits non-zero with one line that says what to
+//! do.
 
 use anyhow::Context;
 use clap::Parser;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
 use rvs::ctrl::metrics_source::ControlMetrics;
+use rvs::ctrl::reload::Reloader;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::ipvs::service::BuildOptions;
@@ -69,6 +71,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .context("installing the SIGHUP handler")?;
     let director = Director::start(&cfg)?;
     let control = Arc::new(Mutex::new(Control::new(
         cfg.services().clone(),
@@ -76,6 +81,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         BuildOptions::default(),
         director.control(),
     )));
+    if let (Some(path), Ok(mut c)) = (&args.config, control.lock()) {
+        c.set_reloader(Reloader::from_file(cfg.clone(), path.clone()));
+    }
     director.add_metrics_source(Arc::new(ControlMetrics::new(control.clone())));
     let server_cfg =
         ServerConfig { group: cfg.ctrl().group.clone(), ..ServerConfig::new(&cfg.ctrl().socket) };
@@ -87,8 +95,18 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     tracing::info!("control socket on {} (rvsadm: RVS_SOCK={0})", server.path().display());
-    tracing::info!("rvsd {} running; SIGINT or SIGTERM stops it", long_version());
+    tracing::info!(
+        "rvsd {} running; SIGHUP reloads the config, SIGINT or SIGTERM stops it",
+        long_version()
+    );
     while !term.load(Ordering::Relaxed) {
+        if hup.swap(false, Ordering::Relaxed) {
+            tracing::info!("SIGHUP: reloading the config");
+            // The control plane logs the outcome (applied, or refused with the reason).
+            if let Ok(mut c) = control.lock() {
+                let _ = c.reload();
+            }
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     tracing::info!("stopping");

@@ -26,6 +26,7 @@ mod eal_args;
 mod error;
 mod ip;
 mod raw;
+mod reload;
 mod services;
 
 use std::path::{Path, PathBuf};

@@ -45,3 +45,48 @@ impl<D: Dataplane> MetricsSource for ControlMetrics<D> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adm::table::ServiceTable;
+    use crate::ctrl::control::tests::FakeDp;
+    use crate::ctrl::model::Stats;
+    use crate::ipvs::balancer::{LaddrReport, PoolOwner, PoolReports, SnatReport};
+    use crate::ipvs::service::BuildOptions;
+
+    #[test]
+    fn snat_series_are_scraped_when_there_is_no_virtual_service() {
+        // A SNAT-only director: every service and dest family is empty; the SNAT and pool
+        // families after them must still be in the scrape.
+        let dp = FakeDp::default();
+        let wan = "203.0.113.1".parse().unwrap();
+        *dp.pools.lock().unwrap() = vec![PoolReports {
+            laddrs: vec![LaddrReport {
+                owner: PoolOwner::Snat,
+                addr: wan,
+                in_use: 1,
+                allocs: 1,
+                misses: 0,
+            }],
+            exhausted: Vec::new(),
+            snat: vec![SnatReport {
+                out_addr: wan,
+                live: true,
+                stats: Stats { conns: 1, inpkts: 4, outpkts: 3, inbytes: 400, outbytes: 300 },
+            }],
+        }];
+        let c = Control::new(ServiceTable::new(), Vec::new(), BuildOptions::default(), dp);
+        let m = ControlMetrics::new(Arc::new(Mutex::new(c)));
+        let text = crate::metrics::render(&m.families());
+        for line in [
+            r#"rvs_snat_connections_total{out="203.0.113.1"} 1"#,
+            r#"rvs_snat_in_packets_total{out="203.0.113.1"} 4"#,
+            r#"rvs_snat_out_bytes_total{out="203.0.113.1"} 300"#,
+            r#"rvs_laddr_ports_in_use{pool="snat/203.0.113.1",laddr="203.0.113.1"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+        assert!(!text.contains("rvs_service_"), "{text}");
+    }
+}

@@ -53,6 +53,9 @@ pub enum Request {
     Restore(Vec<Command>),
     /// Daemon state.
     Status,
+    /// Read the config file again and apply its services, dests, local addresses, timeouts
+    /// and SNAT rules as live changes (what SIGHUP does); all or nothing.
+    Reload,
 }
 
 /// Daemon state for [`Request::Status`].
@@ -90,6 +93,12 @@ pub enum Reply {
     LocalAddrs(Vec<ServiceLocalAddrs>),
     /// Daemon state.
     Status(Status),
+    /// The config was reloaded: `changes` live changes were applied (0: it matched already).
+    Reloaded {
+        /// Commands applied (`-A -E -D -a -e -d -P -Q --set`), plus one if the SNAT rules
+        /// changed.
+        changes: usize,
+    },
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.
@@ -111,6 +120,9 @@ pub enum ErrorCode {
     Dataplane,
     /// Too many clients are connected; try again.
     Busy,
+    /// A reload was refused: the config does not validate, or changes a setting only a restart
+    /// applies (the message names it); nothing changed.
+    BadConfig,
 }
 
 /// The answer to one request.

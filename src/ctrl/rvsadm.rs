@@ -4,7 +4,7 @@
 //! that comes back (with `adm::format`, `adm::conns`, `adm::save`, so the bytes are ipvsadm's),
 //! the words and exit status of every failure (command-line errors as `adm::error` says;
 //! refusals by the daemon print the daemon's ipvsadm words and exit 255, as ipvsadm's -1 does),
-//! and `-R` reading standard input. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
+//! and `-R` reading standard input. `--reload` (an rvs extension) asks rvsd to reload its config. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
 //! the table's rules (the daemon applies them).
 
 use super::client::Client;
@@ -86,6 +86,7 @@ pub fn run(
             (Request::List(l), c)
         }
         c @ Command::Save { .. } => (Request::Save, c),
+        c @ Command::Reload => (Request::Reload, c),
         c @ Command::ListLocalAddrs { service } => {
             (Request::List(ListRequest::LocalAddrs(service)), c)
         }
@@ -97,7 +98,7 @@ pub fn run(
         Ok(Response::Error { code, message }) => {
             let _ = writeln!(err, "{message}");
             return match code {
-                ErrorCode::Refused | ErrorCode::NotFound => EXIT_REFUSED,
+                ErrorCode::Refused | ErrorCode::NotFound | ErrorCode::BadConfig => EXIT_REFUSED,
                 _ => EXIT_UNREACHABLE,
             };
         }
@@ -118,6 +119,9 @@ pub fn run(
         }
         (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
         (_, Reply::Done) => String::new(),
+        (Command::Reload, Reply::Reloaded { changes }) => {
+            format!("rvsd reloaded its config: {changes} change(s) applied\n")
+        }
         (_, other) => {
             let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
             return EXIT_UNREACHABLE;
