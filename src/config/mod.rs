@@ -22,7 +22,7 @@
 mod check;
 mod checked;
 mod eal_args;
-mod error;
+pub(crate) mod error;
 mod ip;
 mod raw;
 mod services;
@@ -55,6 +55,7 @@ pub struct Config {
     metrics: Metrics,
     services: ServiceTable,
     snat: Vec<SnatRule>,
+    health: crate::health::HealthPlan,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -150,6 +151,11 @@ impl Config {
     /// `[[snat]]`, in file order.
     pub fn snat_rules(&self) -> &[SnatRule] {
         &self.snat
+    }
+
+    /// The health checks of the services (their keepalived-style keys), see docs/health.md.
+    pub fn health(&self) -> &crate::health::HealthPlan {
+        &self.health
     }
 
     /// `[timeouts]`, the defaults (900 120 300) where absent or 0.

@@ -110,6 +110,15 @@ impl Server {
         cfg: ServerConfig,
         control: Control<D>,
     ) -> Result<Server, ServerError> {
+        Server::start_shared(cfg, Arc::new(Mutex::new(control)))
+    }
+
+    /// As [`Server::start`], with a control plane others use too (the health checks apply
+    /// their changes through the same lock, one request at a time with rvsadm's).
+    pub fn start_shared<D: Dataplane>(
+        cfg: ServerConfig,
+        shared: Arc<Mutex<Control<D>>>,
+    ) -> Result<Server, ServerError> {
         let path = cfg.path.clone();
         let gid = cfg.group.as_deref().map(group_id).transpose()?;
         if let Some(dir) = path.parent() {
@@ -135,7 +144,6 @@ impl Server {
         listener.set_nonblocking(true).map_err(io_err(&path, "setting non-blocking accept"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let active = Arc::new(AtomicUsize::new(0));
-        let shared = Arc::new(Mutex::new(control));
         let (s, a) = (stop.clone(), active.clone());
         let accept = std::thread::Builder::new()
             .name("rvs-ctrl".into())
