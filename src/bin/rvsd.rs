@@ -11,11 +11,13 @@ use rvs::config::Config;
 use rvs::ctrl::control::Control;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
+use rvs::health::board::Board;
+use rvs::health::runner::{Health, DEFAULT_PROBE_THREADS};
 use rvs::ipvs::service::BuildOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The lab configuration shipped with rvs (conf/rvs.toml).
@@ -61,27 +63,56 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let cfg = load(&args)?;
     if args.check {
-        println!("config ok: {} port(s), {} worker(s)", cfg.ports().len(), cfg.workers().len());
+        let checkers: usize = cfg
+            .health()
+            .services
+            .iter()
+            .flat_map(|s| &s.dests)
+            .map(|d| d.checkers.len())
+            .sum();
+        let health =
+            if checkers > 0 { format!(", {checkers} health checker(s)") } else { String::new() };
+        println!(
+            "config ok: {} port(s), {} worker(s){health}",
+            cfg.ports().len(),
+            cfg.workers().len()
+        );
         return Ok(());
     }
     let term = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
     }
-    let director = Director::start(&cfg)?;
+    let board = Board::new();
+    let director = Director::start_with_metrics(&cfg, vec![Arc::new(board.clone())])?;
     let control = Control::new(
         cfg.services().clone(),
         cfg.snat_rules().to_vec(),
         BuildOptions::default(),
         director.control(),
-    );
+    )
+    .with_health(board.clone());
+    let control = Arc::new(Mutex::new(control));
     let server_cfg =
         ServerConfig { group: cfg.ctrl().group.clone(), ..ServerConfig::new(&cfg.ctrl().socket) };
-    let server = match Server::start(server_cfg, control) {
+    let server = match Server::start_shared(server_cfg, control.clone()) {
         Ok(s) => s,
         Err(e) => {
             let _ = director.shutdown();
             return Err(e.into());
+        }
+    };
+    // Health checks (docs/health.md): control-plane threads, changes through `control`.
+    let health = if cfg.health().services.is_empty() {
+        None
+    } else {
+        match Health::start(cfg.health().clone(), control, board, DEFAULT_PROBE_THREADS) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                server.stop();
+                let _ = director.shutdown();
+                return Err(anyhow::anyhow!("starting the health checks: {e}"));
+            }
         }
     };
     tracing::info!("control socket on {} (rvsadm: RVS_SOCK={0})", server.path().display());
@@ -90,6 +121,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     tracing::info!("stopping");
+    if let Some(h) = health {
+        h.stop();
+    }
     server.stop();
     director.shutdown()?;
     tracing::info!("stopped");

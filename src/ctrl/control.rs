@@ -49,6 +49,7 @@ pub struct Control<D> {
     dp: D,
     svc_zero: HashMap<ServiceKey, Stats>,
     dest_zero: HashMap<DestId, Stats>,
+    health: Option<crate::health::board::Board>,
 }
 
 fn add(a: &mut Stats, b: &Stats) {
@@ -99,7 +100,21 @@ fn is_change(cmd: &Command) -> bool {
 impl<D: Dataplane> Control<D> {
     /// The control plane over `dp`, which already runs `table` and `snat`.
     pub fn new(table: ServiceTable, snat: Vec<SnatRule>, opts: BuildOptions, dp: D) -> Self {
-        Control { table, snat, opts, dp, svc_zero: HashMap::new(), dest_zero: HashMap::new() }
+        Control {
+            table,
+            snat,
+            opts,
+            dp,
+            svc_zero: HashMap::new(),
+            dest_zero: HashMap::new(),
+            health: None,
+        }
+    }
+
+    /// Answers `-L --health` from `board` (the health checks' published state).
+    pub fn with_health(mut self, board: crate::health::board::Board) -> Self {
+        self.health = Some(board);
+        self
     }
 
     /// The table in force.
@@ -140,6 +155,9 @@ impl<D: Dataplane> Control<D> {
     fn list(&mut self, l: ListRequest) -> Response {
         match l {
             ListRequest::Timeouts => Response::Ok(Reply::Timeouts(self.table.timeouts())),
+            ListRequest::Health => {
+                Response::Ok(Reply::Health(self.health.as_ref().map(|b| b.rows()).unwrap_or_default()))
+            }
             ListRequest::LocalAddrs(None) => {
                 Response::Ok(Reply::LocalAddrs(self.table.local_addrs().to_vec()))
             }

@@ -13,12 +13,19 @@ pub struct DirectorMetrics {
     cores: Vec<Arc<CoreStats>>,
     port_names: Vec<String>,
     port_ids: Vec<u16>,
+    extra: Vec<Arc<dyn MetricsSource>>,
 }
 
 impl DirectorMetrics {
     /// Metrics over `cores` (index = core) and the ports (config names and DPDK ids, same order).
     pub fn new(cores: Vec<Arc<CoreStats>>, port_names: Vec<String>, port_ids: Vec<u16>) -> Self {
-        DirectorMetrics { cores, port_names, port_ids }
+        DirectorMetrics { cores, port_names, port_ids, extra: Vec::new() }
+    }
+
+    /// Also exports `extra`'s families (the health checks').
+    pub fn with_extra(mut self, extra: Vec<Arc<dyn MetricsSource>>) -> Self {
+        self.extra = extra;
+        self
     }
 
     fn core_families(&self, out: &mut Vec<MetricFamily>) {
@@ -132,6 +139,9 @@ impl MetricsSource for DirectorMetrics {
         out.push(info.build());
         self.core_families(&mut out);
         self.port_families(&mut out);
+        for e in &self.extra {
+            out.extend(e.families());
+        }
         out
     }
 }
