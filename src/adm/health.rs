@@ -120,12 +120,15 @@ mod tests {
         let fmt = ListFormat { numeric: true, health: true, ..ListFormat::default() };
         let rows = vec![row(1, true, false), row(2, false, false), row(9, true, true)];
         let text = list_all(4096, &[svc()], &rows, &fmt, &NoNames);
-        let want = "IP Virtual Server version 1.2.1 (size=4096)\n\
-Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn  Health\n\
-TCP  10.0.0.100:80 rr\n\
-  -> 10.0.0.1:80                  Route   1      2          0          UP\n\
-  -> 10.0.0.2:80                  -       -      -          -          DOWN (HTTP_GET: GET /: status 503)\n\
-  -> 10.0.0.9:80                  -       -      -          -          standby\n";
+        let want = concat!(
+            "IP Virtual Server version 1.2.1 (size=4096)\n",
+            "Prot LocalAddress:Port Scheduler Flags\n",
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn  Health\n",
+            "TCP  10.0.0.100:80 rr\n",
+            "  -> 10.0.0.1:80                  Route   1      2          0          UP\n",
+            "  -> 10.0.0.2:80                  -       -      -          -          DOWN (HTTP_GET: GET /: status 503)\n",
+            "  -> 10.0.0.9:80                  -       -      -          -          standby\n",
+        );
         assert_eq!(text, want);
         // The columns line up with the default layout's.
         let plain = format::list_all(4096, &[svc()], &ListFormat { numeric: true, ..ListFormat::default() }, &NoNames);
