@@ -4,6 +4,7 @@
 mod reject;
 mod services;
 mod services_reject;
+mod health;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
