@@ -33,6 +33,7 @@ pub use checked::{
     Addr, AddrKind, Ctrl, Dataplane, Device, Eal, IdleBackoff, Metrics, NeighParams, Port, Route,
     RxQueue, StaticNeigh, Worker,
 };
+pub use checked::{Exception, KernelIface, KERNEL_QUEUE_DESC};
 pub use error::ConfigError;
 pub use ip::{format_mac, parse_mac, Ipv4Net, Ipv4NetError};
 pub use services::to_toml;
@@ -56,6 +57,7 @@ pub struct Config {
     services: ServiceTable,
     snat: Vec<SnatRule>,
     health: crate::health::HealthPlan,
+    exception: Exception,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -156,6 +158,16 @@ impl Config {
     /// The health checks of the services (their keepalived-style keys), see docs/health.md.
     pub fn health(&self) -> &crate::health::HealthPlan {
         &self.health
+    }
+
+    /// `[exception]`: the limits of the ports' kernel interfaces.
+    pub fn exception(&self) -> &Exception {
+        &self.exception
+    }
+
+    /// The DPDK vdev name of port `index`'s kernel interface (`net_tap_rvs<index>`).
+    pub fn kernel_vdev_name(index: u16) -> String {
+        format!("net_tap_rvs{index}")
     }
 
     /// `[timeouts]`, the defaults (900 120 300) where absent or 0.

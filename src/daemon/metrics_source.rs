@@ -1,10 +1,10 @@
 //! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters.
 
-use crate::dataplane::stats::{CoreStats, LoopStat, LB_EVENTS, NET_EVENTS};
+use crate::dataplane::stats::{CoreStats, LoopStat, EXCEPTION_EVENTS, LB_EVENTS, NET_EVENTS};
 use crate::dpdk;
 use crate::ipvs::counters::IpvsDropReason;
 use crate::metrics::{Family, MetricsSource};
-use crate::net::DropReason;
+use crate::net::{DropReason, ExceptionDrop};
 use prometheus::proto::MetricFamily;
 use std::sync::Arc;
 
@@ -93,6 +93,7 @@ impl DirectorMetrics {
             }
         }
         out.push(f.build());
+        exception_families(&self.cores, out);
     }
 
     fn port_families(&self, out: &mut Vec<MetricFamily>) {
@@ -122,6 +123,29 @@ impl DirectorMetrics {
             out.push(f.build());
         }
     }
+}
+
+/// The exception path's counters per core, and its drops by core and reason.
+fn exception_families(cores: &[Arc<CoreStats>], out: &mut Vec<MetricFamily>) {
+    for (idx, ev) in EXCEPTION_EVENTS.iter().enumerate() {
+        let mut f = Family::counter(ev.metric, ev.help);
+        for (i, c) in cores.iter().enumerate() {
+            let core = i.to_string();
+            f.sample(&[("core", &core)], c.exception_event(idx) as f64);
+        }
+        out.push(f.build());
+    }
+    let mut f = Family::counter(
+        "rvs_exception_drops_total",
+        "Packets on the exception path dropped, by core and reason.",
+    );
+    for (i, c) in cores.iter().enumerate() {
+        let core = i.to_string();
+        for r in ExceptionDrop::ALL {
+            f.sample(&[("core", &core), ("reason", r.name())], c.exception_drops(r) as f64);
+        }
+    }
+    out.push(f.build());
 }
 
 impl MetricsSource for DirectorMetrics {

@@ -5,6 +5,7 @@
 //! pools, then EAL. Every start failure is a [`StartError`] whose message says what to do. It maps
 //! the checked config onto the types of `net` and `dpdk`; it holds no packet logic itself.
 
+mod kernel;
 mod metrics_source;
 mod plumbing;
 mod steering;
@@ -18,7 +19,7 @@ use crate::dataplane::control::{self, ControlError, WorkerHandle};
 use crate::dataplane::crossing::Crossing;
 use crate::dataplane::pipeline::Pipeline;
 use crate::dataplane::stats::CoreStats;
-use crate::dataplane::worker::{RxSlot, Worker};
+use crate::dataplane::worker::{KernelQueues, RxSlot, Worker};
 use crate::dpdk::{self, ConfiguredPort, DpdkError, Eal, LaunchHandle, Mempool, Port, PortConfig};
 use crate::ipvs::balancer::{Balancer, BalancerConfig};
 use crate::ipvs::service::{BuildOptions, Services};
@@ -118,6 +119,8 @@ pub struct Director {
     stop: Arc<AtomicBool>,
     workers: Vec<LaunchHandle>,
     ports: Vec<ConfiguredPort>,
+    /// The ports' kernel interfaces (exception path), with the index of the port each serves.
+    kernel_ports: Vec<(u16, ConfiguredPort)>,
     exporter: Option<Exporter>,
     stats: Vec<Arc<CoreStats>>,
     handles: Vec<WorkerHandle>,
@@ -149,6 +152,7 @@ impl Director {
             stop: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
             ports: Vec::new(),
+            kernel_ports: Vec::new(),
             exporter: None,
             stats: Vec::new(),
             handles: Vec::new(),
@@ -160,7 +164,10 @@ impl Director {
         };
         // The local handle goes before `d` can drop on an error, so that EAL's cleanup sees no
         // pool left alive.
-        let started = d.start_ports(cfg, &pool).and_then(|()| d.start_workers(cfg, &pool));
+        let started = d
+            .start_ports(cfg, &pool)
+            .and_then(|()| d.start_kernel_ifaces(cfg, &pool))
+            .and_then(|()| d.start_workers(cfg, &pool));
         drop(pool);
         started?;
         if let Some(addr) = cfg.metrics().listen {
@@ -218,8 +225,11 @@ impl Director {
         let macs: Vec<[u8; 6]> =
             self.ports.iter().map(|p| p.mac()).collect::<Result<_, DpdkError>>()?;
         let ifaces = Arc::new(
-            build_ifaces(cfg, &macs).map_err(|e| StartError::Setup(format!("addresses: {e}")))?,
+            build_ifaces(cfg, &macs)
+                .and_then(|t| kernel::with_kernel_addrs(t, cfg))
+                .map_err(|e| StartError::Setup(format!("addresses: {e}")))?,
         );
+        let kernel_port_list: Vec<u16> = self.kernel_ports.iter().map(|(i, _)| *i).collect();
         let routes = Arc::new(
             build_routes(cfg, &ifaces).map_err(|e| StartError::Setup(format!("routes: {e}")))?,
         );
@@ -257,7 +267,16 @@ impl Director {
                 tx.push(port.tx_queue(w.tx_queue)?);
             }
             let stack = Stack::new(ifaces.clone(), routes.clone(), &statics, neigh_params(cfg))
-                .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?;
+                .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?
+                .with_exception(kernel::exception(cfg, &kernel_port_list));
+            let mut kernel_queues = Vec::new();
+            for (index, kp) in &mut self.kernel_ports {
+                kernel_queues.push(KernelQueues {
+                    port: *index,
+                    rx: kp.rx_queue(w.tx_queue)?,
+                    tx: kp.tx_queue(w.tx_queue)?,
+                });
+            }
             let lb_cfg = BalancerConfig {
                 conn_capacity: cfg.dataplane().conns_per_worker,
                 ..BalancerConfig::new(core, n_workers)
@@ -282,8 +301,10 @@ impl Director {
             );
             let (handle, inbox) = control::channel(core);
             self.handles.push(handle);
-            let mut worker =
-                worker.with_inbox(inbox).with_burst(usize::from(cfg.dataplane().burst));
+            let mut worker = worker
+                .with_inbox(inbox)
+                .with_burst(usize::from(cfg.dataplane().burst))
+                .with_kernel(kernel_queues, cfg.exception().poll);
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");
@@ -375,6 +396,12 @@ impl Director {
             }
         }
         self.ports.clear();
+        for (_, p) in &mut self.kernel_ports {
+            if let Err(e) = p.stop() {
+                warn!("stopping kernel interface port {}: {e}", p.id());
+            }
+        }
+        self.kernel_ports.clear();
         self.pool = None;
         self.eal = None;
         first_err.map_or(Ok(()), Err)

@@ -4,7 +4,7 @@
 //! interfaces and the addresses it owns ([`iface`]), static routes with longest-prefix match
 //! ([`route`]), the per-core ARP neighbour table with its bounded queue of packets waiting for
 //! resolution ([`neigh`]), ARP answers, learning and announcements ([`arp`]), ICMP echo and ICMP
-//! error messages ([`icmp`]), the per-core entry point that validates and dispatches received
+//! error messages ([`icmp`]), the exception path's rate limits and counters ([`exception`]), the per-core entry point that validates and dispatches received
 //! frames and sends the director's packets ([`stack`]), and the counters and drop reasons of all
 //! of it ([`counters`]).
 //!
@@ -20,6 +20,7 @@
 
 pub mod arp;
 pub mod counters;
+pub mod exception;
 pub mod icmp;
 pub mod iface;
 pub mod io;
@@ -28,9 +29,12 @@ pub mod route;
 pub mod stack;
 
 #[cfg(test)]
+mod exception_tests;
+#[cfg(test)]
 pub(crate) mod testutil;
 
 pub use counters::{DropReason, NetCounters};
+pub use exception::{Exception, ExceptionCounters, ExceptionDrop, ExceptionParams, TokenBucket};
 pub use icmp::IcmpError;
 pub use iface::{AddrKind, IfAddr, Iface, IfaceError, IfaceTable};
 pub use io::{Ctx, NetIo};

@@ -295,3 +295,115 @@ crossing_check() {
 		not_ok "$1: $crossed packet(s) handed over, $lost lost"
 	fi
 }
+
+# --- exception path (the director's kernel interface) ----------------------------------------------
+
+# metric_sum NAME [LABEL_RE]: the sum of metric NAME over every sample (whose labels match LABEL_RE).
+metric_sum() {
+	scrape | awk -v name="$1" -v re="${2:-}" 'index($0, name "{") == 1 && $0 ~ re { s += $NF } END { print s + 0 }'
+}
+
+# exception_check CLIENT_NS KADDR VIP RS_ADDR RS_NAME: the kernel side of the director (namespace
+# rvs-dir, address KADDR on rvsd's kernel interface) serves HTTP and ping to CLIENT_NS while VIP
+# traffic is forwarded at the same time, and the kernel reaches the real server RS_ADDR (which
+# answers RS_NAME) on its own, as health checks will. Counters of both directions must move.
+exception_check() {
+	local client=$1 kaddr=$2 vip=$3 rs=$4 rs_name=$5 www pid
+	www=$TMP/kernel-www
+	mkdir -p "$www"
+	echo "director-kernel" >"$www/index.html"
+	ip netns exec rvs-dir python3 -u -m http.server --bind "$kaddr" --directory "$www" 80 \
+		>"$TMP/kernel-http.log" 2>&1 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	wait_for 5 in_ns dir ss -Hltn "sport = :80" >/dev/null
+	check "ping $kaddr (the director's kernel) from rvs-$client" in_ns "$client" ping -c 2 -W 2 -w 10 "$kaddr"
+
+	# VIP requests in the background while the kernel serves its own.
+	(
+		local i ok=0
+		for i in $(seq 1 40); do
+			case $(in_ns "$client" curl -s --max-time 5 "http://$vip/") in rs1 | rs2) ok=$((ok + 1)) ;; esac
+		done
+		echo "$ok" >"$TMP/vip-during"
+	) &
+	local vip_pid=$! i kok=0
+	for i in $(seq 1 20); do
+		[[ $(in_ns "$client" curl -s --max-time 5 "http://$kaddr/") == director-kernel ]] && kok=$((kok + 1))
+	done
+	wait "$vip_pid"
+	local vok
+	vok=$(cat "$TMP/vip-during" 2>/dev/null || echo 0)
+	if ((kok == 20 && vok == 40)); then
+		ok "curl http://$kaddr/ (HTTP server of rvs-dir's kernel) 20/20 while the VIP answered 40/40"
+	else
+		not_ok "curl http://$kaddr/ answered $kok/20, the VIP $vok/40 at the same time"
+		show "$TMP/kernel-http.log"
+	fi
+	check "rvs-dir's kernel reaches real server $rs through the exception path (curl http://$rs/ = $rs_name)" \
+		bash -c "[[ \$(ip netns exec rvs-dir curl -s --max-time 5 http://$rs/) == $rs_name ]]"
+	sleep 0.5 # workers publish when idle
+	local to from
+	to=$(metric_sum rvs_exception_to_kernel_packets_total)
+	from=$(metric_sum rvs_exception_from_kernel_packets_total)
+	if ((to > 0 && from > 0)); then
+		ok "exception counters: $to packet(s) to the kernel, $from from it"
+	else
+		not_ok "exception counters: $to packet(s) to the kernel, $from from it"
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+}
+
+# exception_flood_check CLIENT_NS KADDR VIP SECONDS: a UDP flood from CLIENT_NS to KADDR for
+# SECONDS; the director passes at most its rate limit to the kernel (per worker: burst +
+# rate * time, from the config's [exception]), drops the rest as rate_limited, and keeps
+# forwarding the VIP meanwhile.
+exception_flood_check() {
+	local client=$1 kaddr=$2 vip=$3 secs=$4 rate burst workers
+	read -r rate burst < <(python3 -c 'import sys, tomllib
+e = tomllib.load(open(sys.argv[1], "rb")).get("exception", {})
+print(e.get("to_kernel_pps", 20000), e.get("to_kernel_burst", 512))' "$CONFIG")
+	workers=$(workers_in_config)
+	local to0 lim0 to1 lim1 t0 t1 sent
+	to0=$(metric_sum rvs_exception_to_kernel_packets_total)
+	lim0=$(metric_sum rvs_exception_drops_total 'reason="rate_limited"')
+	t0=$(date +%s.%N)
+	in_ns "$client" python3 - "$kaddr" "$secs" >"$TMP/flood" 2>&1 <<'PY' &
+import socket, sys, time
+addr, secs = sys.argv[1], float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+end, n, payload = time.monotonic() + secs, 0, b"x" * 64
+while time.monotonic() < end:
+    for port in range(9000, 9064):
+        try:
+            s.sendto(payload, (addr, port))
+            n += 1
+        except BlockingIOError:
+            pass
+print(n)
+PY
+	local flood_pid=$!
+	BG_PIDS+=("$flood_pid")
+	sleep 0.3
+	local vok=0 i
+	for i in $(seq 1 10); do
+		case $(in_ns "$client" curl -s --max-time 5 "http://$vip/") in rs1 | rs2) vok=$((vok + 1)) ;; esac
+	done
+	wait "$flood_pid"
+	t1=$(date +%s.%N)
+	sent=$(tail -n 1 "$TMP/flood")
+	sleep 0.5
+	to1=$(metric_sum rvs_exception_to_kernel_packets_total)
+	lim1=$(metric_sum rvs_exception_drops_total 'reason="rate_limited"')
+	local passed=$((to1 - to0)) limited=$((lim1 - lim0)) max
+	max=$(awk -v w="$workers" -v b="$burst" -v r="$rate" -v a="$t0" -v z="$t1" \
+		'BEGIN { printf "%d", w * (b + r * (z - a + 0.6)) + 64 }') # + the ping/ARP/curl of the window
+	echo "# flood: $sent datagrams sent in ${secs}s; $passed passed to the kernel (at most $max allowed), $limited rate limited; VIP $vok/10 during the flood"
+	if ((limited > 0 && passed <= max && vok == 10)); then
+		ok "UDP flood to $kaddr: $passed to the kernel (limit $max), $limited dropped as rate_limited, VIP answered 10/10"
+	else
+		not_ok "UDP flood to $kaddr: $passed to the kernel (limit $max), $limited rate limited, VIP $vok/10"
+		show "$TMP/flood"
+	fi
+}

@@ -13,6 +13,9 @@
 #     client on one server;
 #   - rvsadm in rvs-dir (RVS_SOCK = [ctrl] socket): `-L -n` shows both real servers of each service
 #     as Route with the config's weight 1, and `-L -n -c` lists the connections just made;
+#   - the exception path: ping and HTTP to the director's kernel address 192.168.100.20 (rvsd's kernel
+#     interface in rvs-dir) while VIP requests are forwarded; the kernel reaches rs1 on its own; a UDP
+#     flood to 192.168.100.20 is cut to the rate limit while the VIP still answers;
 #   - `ci/lab stop`: rvsd exits 0.
 # Prints `ok - ...` / `not ok - ...` per check and ends with `N passed, M failed`. The lab is torn down
 # on every exit. run-all.sh runs it after the foundation test.
@@ -90,6 +93,12 @@ persistence_check() {
 }
 check "rvsadm -E -s wrr, -e -w 3 / -w 1: 40 requests split 30:10" wrr_check
 check "rvsadm -E -p 60: 10 requests from one client all reach one server" persistence_check
+
+# The exception path: the director's kernel (192.168.100.20 on rvsd's kernel interface lan-kernel in
+# rvs-dir) serves HTTP and ping while the VIP is forwarded, reaches the real servers, and a flood
+# to it is cut to the rate limit.
+exception_check client 192.168.100.20 "$VIP" 192.168.100.12 rs1
+exception_flood_check client 192.168.100.20 "$VIP" 3
 
 stop_check
 summary

@@ -7,6 +7,7 @@
 
 mod dataplane;
 mod eal;
+mod exception;
 mod net;
 mod port;
 mod worker;
@@ -42,6 +43,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         health_keys.iter().map(|(s, d)| (s, d.iter().collect::<Vec<_>>())).collect();
     let health = crate::health::config::check_health(&health_refs, &services, &fwd_method)?;
     let snat = check_snats(raw.snats, &addrs, &ports)?;
+    let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     Ok(Config {
         eal,
         ports,
@@ -56,5 +58,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         services,
         snat,
         health,
+        exception,
     })
 }
