@@ -32,7 +32,13 @@ pub fn health_text(r: &DestHealth) -> String {
     }
 }
 
-fn services_block(out: &mut String, s: &ServiceInfo, rows: &[DestHealth], fmt: &ListFormat, names: &dyn Names) {
+fn services_block(
+    out: &mut String,
+    s: &ServiceInfo,
+    rows: &[DestHealth],
+    fmt: &ListFormat,
+    names: &dyn Names,
+) {
     let key = &s.spec.key;
     let head = ServiceInfo { dests: Vec::new(), ..s.clone() };
     service_entry(out, &head, fmt, names);
@@ -56,12 +62,26 @@ fn services_block(out: &mut String, s: &ServiceInfo, rows: &[DestHealth], fmt: &
         }
         let ghost = DestInfo::new(DestSpec::new(r.addr, r.port));
         let dn = dest_name(key, &ghost, fmt.numeric, names);
-        let _ = writeln!(out, "  -> {dn:<28} {:<7} {:<6} {:<10} {:<10} {}", "-", "-", "-", "-", health_text(r));
+        let _ = writeln!(
+            out,
+            "  -> {dn:<28} {:<7} {:<6} {:<10} {:<10} {}",
+            "-",
+            "-",
+            "-",
+            "-",
+            health_text(r)
+        );
     }
 }
 
 /// `-L --health` of the whole table.
-pub fn list_all(size: u32, services: &[ServiceInfo], rows: &[DestHealth], fmt: &ListFormat, names: &dyn Names) -> String {
+pub fn list_all(
+    size: u32,
+    services: &[ServiceInfo],
+    rows: &[DestHealth],
+    fmt: &ListFormat,
+    names: &dyn Names,
+) -> String {
     let mut out = format!("IP Virtual Server version {IPVS_VERSION} (size={size})\n");
     out.push_str(TITLE);
     for s in ordered(services, fmt.nosort) {
@@ -71,7 +91,12 @@ pub fn list_all(size: u32, services: &[ServiceInfo], rows: &[DestHealth], fmt: &
 }
 
 /// `-L -t|-u service --health`.
-pub fn list_service(s: &ServiceInfo, rows: &[DestHealth], fmt: &ListFormat, names: &dyn Names) -> String {
+pub fn list_service(
+    s: &ServiceInfo,
+    rows: &[DestHealth],
+    fmt: &ListFormat,
+    names: &dyn Names,
+) -> String {
     let mut out = TITLE.to_string();
     let mut v = ordered(std::slice::from_ref(s), fmt.nosort);
     if let Some(s) = v.pop() {
@@ -131,7 +156,12 @@ mod tests {
         );
         assert_eq!(text, want);
         // The columns line up with the default layout's.
-        let plain = format::list_all(4096, &[svc()], &ListFormat { numeric: true, ..ListFormat::default() }, &NoNames);
+        let plain = format::list_all(
+            4096,
+            &[svc()],
+            &ListFormat { numeric: true, ..ListFormat::default() },
+            &NoNames,
+        );
         let plain_dest = plain.lines().last().unwrap();
         assert!(text.lines().nth(4).unwrap().starts_with(plain_dest.trim_end()), "{plain}");
         let one = list_service(&svc(), &rows[..1], &fmt, &NoNames);

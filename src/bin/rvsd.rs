@@ -63,13 +63,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let cfg = load(&args)?;
     if args.check {
-        let checkers: usize = cfg
-            .health()
-            .services
-            .iter()
-            .flat_map(|s| &s.dests)
-            .map(|d| d.checkers.len())
-            .sum();
+        let checkers: usize =
+            cfg.health().services.iter().flat_map(|s| &s.dests).map(|d| d.checkers.len()).sum();
         let health =
             if checkers > 0 { format!(", {checkers} health checker(s)") } else { String::new() };
         println!(

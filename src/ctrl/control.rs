@@ -155,9 +155,9 @@ impl<D: Dataplane> Control<D> {
     fn list(&mut self, l: ListRequest) -> Response {
         match l {
             ListRequest::Timeouts => Response::Ok(Reply::Timeouts(self.table.timeouts())),
-            ListRequest::Health => {
-                Response::Ok(Reply::Health(self.health.as_ref().map(|b| b.rows()).unwrap_or_default()))
-            }
+            ListRequest::Health => Response::Ok(Reply::Health(
+                self.health.as_ref().map(|b| b.rows()).unwrap_or_default(),
+            )),
             ListRequest::LocalAddrs(None) => {
                 Response::Ok(Reply::LocalAddrs(self.table.local_addrs().to_vec()))
             }

@@ -109,14 +109,17 @@ pub fn run(
     // `--health`: the health rows too, from a second request.
     let health = match &cmd {
         Command::List { format: f, what: ListWhat::All | ListWhat::Service(_) } if f.health => {
-            match Client::connect(socket).and_then(|mut c| c.request(&Request::List(ListRequest::Health))) {
+            match Client::connect(socket)
+                .and_then(|mut c| c.request(&Request::List(ListRequest::Health)))
+            {
                 Ok(Response::Ok(Reply::Health(rows))) => Some(rows),
                 Ok(Response::Error { message, .. }) => {
                     let _ = writeln!(err, "{message}");
                     return EXIT_UNREACHABLE;
                 }
                 Ok(other) => {
-                    let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                    let _ =
+                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
                     return EXIT_UNREACHABLE;
                 }
                 Err(e) => {
@@ -135,21 +138,23 @@ pub fn run(
             crate::adm::health::list_service(&s, &rows, f, names)
         }
         (c, r, _) => match (c, r) {
-        (Command::List { format: f, .. }, Reply::Services { size, services }) => {
-            format::list_all(size, &services, f, names)
-        }
-        (Command::List { format: f, .. }, Reply::Service(s)) => format::list_service(&s, f, names),
-        (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
-        (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
-        (Command::Save { numeric }, Reply::Services { services, .. }) => {
-            save::save(&services, *numeric, names)
-        }
-        (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
-        (_, Reply::Done) => String::new(),
-        (_, other) => {
-            let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
-            return EXIT_UNREACHABLE;
-        }
+            (Command::List { format: f, .. }, Reply::Services { size, services }) => {
+                format::list_all(size, &services, f, names)
+            }
+            (Command::List { format: f, .. }, Reply::Service(s)) => {
+                format::list_service(&s, f, names)
+            }
+            (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
+            (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
+            (Command::Save { numeric }, Reply::Services { services, .. }) => {
+                save::save(&services, *numeric, names)
+            }
+            (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
+            (_, Reply::Done) => String::new(),
+            (_, other) => {
+                let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                return EXIT_UNREACHABLE;
+            }
         },
     };
     if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Upper bounds of the check-duration histogram, in seconds.
-pub const DURATION_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
+pub const DURATION_BUCKETS: [f64; 10] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
 
 /// One checker of a dest, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,7 +203,11 @@ mod tests {
 
     fn row(alive: bool) -> DestHealth {
         DestHealth {
-            service: ServiceKey { proto: Protocol::Tcp, addr: "10.0.0.100".parse().unwrap(), port: 80 },
+            service: ServiceKey {
+                proto: Protocol::Tcp,
+                addr: "10.0.0.100".parse().unwrap(),
+                port: 80,
+            },
             addr: "10.0.0.1".parse().unwrap(),
             port: 80,
             alive,
@@ -227,14 +232,21 @@ mod tests {
         assert!(text.contains(&format!("rvs_health_checks_total{{{lc}}} 2")), "{text}");
         assert!(text.contains(&format!("rvs_health_check_failures_total{{{lc}}} 1")), "{text}");
         assert!(
-            text.contains(&format!("rvs_health_check_duration_seconds_bucket{{{lc},le=\"0.005\"}} 1")),
+            text.contains(&format!(
+                "rvs_health_check_duration_seconds_bucket{{{lc},le=\"0.005\"}} 1"
+            )),
             "{text}"
         );
         assert!(
-            text.contains(&format!("rvs_health_check_duration_seconds_bucket{{{lc},le=\"+Inf\"}} 2")),
+            text.contains(&format!(
+                "rvs_health_check_duration_seconds_bucket{{{lc},le=\"+Inf\"}} 2"
+            )),
             "{text}"
         );
-        assert!(text.contains(&format!("rvs_health_check_duration_seconds_sum{{{lc}}} 2.003")), "{text}");
+        assert!(
+            text.contains(&format!("rvs_health_check_duration_seconds_sum{{{lc}}} 2.003")),
+            "{text}"
+        );
     }
 
     #[test]

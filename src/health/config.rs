@@ -274,8 +274,11 @@ impl Ctx<'_> {
             Some(v) => timer(&key("delay_loop"), v, false)?,
             None => Duration::from_secs_f64(DEFAULT_DELAY_LOOP_S),
         };
-        let timeout = match l.pick(g.connect_timeout, l.dest.connect_timeout, l.svc.connect_timeout) {
-            Some(v) => timer(&key(if misc { "misc_timeout" } else { "connect_timeout" }), v, false)?,
+        let timeout = match l.pick(g.connect_timeout, l.dest.connect_timeout, l.svc.connect_timeout)
+        {
+            Some(v) => {
+                timer(&key(if misc { "misc_timeout" } else { "connect_timeout" }), v, false)?
+            }
             None if misc => delay_loop,
             None => Duration::from_secs_f64(DEFAULT_CONNECT_TIMEOUT_S),
         };
@@ -284,7 +287,8 @@ impl Ctx<'_> {
             return Err(invalid(key("retry"), format!("{retry} retries: give 0 to 1000")));
         }
         let delay_before_retry =
-            match l.pick(g.delay_before_retry, l.dest.delay_before_retry, l.svc.delay_before_retry) {
+            match l.pick(g.delay_before_retry, l.dest.delay_before_retry, l.svc.delay_before_retry)
+            {
                 Some(v) => timer(&key("delay_before_retry"), v, true)?,
                 None => Duration::from_secs(if http { 3 } else { 1 }),
             };
@@ -311,7 +315,10 @@ impl Ctx<'_> {
                     invalid(key("bindto"), format!("`{t}` is not an IP address: write a.b.c.d (a kernel address of this host, e.g. on the exception path)"))
                 })?;
                 if ip.is_ipv4() != target.is_ipv4() {
-                    return Err(invalid(key("bindto"), format!("{ip} and the target {target} are of different IP versions")));
+                    return Err(invalid(
+                        key("bindto"),
+                        format!("{ip} and the target {target} are of different IP versions"),
+                    ));
                 }
                 Some(SocketAddr::new(ip, p.unwrap_or(0)))
             }
@@ -354,18 +361,30 @@ impl Ctx<'_> {
         for (j, u) in h.url.iter().enumerate() {
             let ukey = |k: &str| key(&format!("url[{j}].{k}"));
             let path = match &u.path {
-                Some(p) if p.starts_with('/') && !p.chars().any(|c| c.is_whitespace() || c.is_control()) => p.clone(),
+                Some(p)
+                    if p.starts_with('/')
+                        && !p.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+                {
+                    p.clone()
+                }
                 Some(p) => {
                     return Err(invalid(
                         ukey("path"),
-                        format!("`{p}` is not a request path: start it with / and leave out spaces"),
+                        format!(
+                            "`{p}` is not a request path: start it with / and leave out spaces"
+                        ),
                     ))
                 }
                 None => return Err(invalid(ukey("path"), "missing: add path = \"/\"")),
             };
             let digest = match &u.digest {
                 Some(d) => Some(md5::parse_hex(d).ok_or_else(|| {
-                    invalid(ukey("digest"), format!("`{d}` is not an MD5 digest: give 32 hex digits (md5sum of the body)"))
+                    invalid(
+                        ukey("digest"),
+                        format!(
+                            "`{d}` is not an MD5 digest: give 32 hex digits (md5sum of the body)"
+                        ),
+                    )
                 })?),
                 None => None,
             };
@@ -376,7 +395,10 @@ impl Ctx<'_> {
                 None => None,
             };
             if u.regex_no_match && regex.is_none() {
-                return Err(invalid(ukey("regex_no_match"), "there is no regex to invert: add regex or remove regex_no_match"));
+                return Err(invalid(
+                    ukey("regex_no_match"),
+                    "there is no regex to invert: add regex or remove regex_no_match",
+                ));
             }
             let virtualhost = u
                 .virtualhost
@@ -417,7 +439,9 @@ impl Ctx<'_> {
         let key = |k: &str| self.key(&format!("udp_check.{k}"));
         let payload = match &u.payload {
             Some(p) => parse_hex(p, false)
-                .map_err(|e| invalid(key("payload"), format!("{e}: write hex bytes, e.g. \"01 02 ab\"")))?
+                .map_err(|e| {
+                    invalid(key("payload"), format!("{e}: write hex bytes, e.g. \"01 02 ab\""))
+                })?
                 .into_iter()
                 .map(|(v, _)| v)
                 .collect(),
@@ -427,7 +451,10 @@ impl Ctx<'_> {
             None | Some(toml::Value::Boolean(false)) => None,
             Some(toml::Value::Boolean(true)) => Some(Vec::new()),
             Some(toml::Value::String(s)) => Some(parse_hex(s, true).map_err(|e| {
-                invalid(key("require_reply"), format!("{e}: write hex bytes (x for any digit), or true"))
+                invalid(
+                    key("require_reply"),
+                    format!("{e}: write hex bytes (x for any digit), or true"),
+                )
             })?),
             Some(_) => {
                 return Err(invalid(
@@ -441,11 +468,17 @@ impl Ctx<'_> {
         if min > max || max > 65_507 {
             return Err(invalid(
                 key("max_reply_length"),
-                format!("min_reply_length {min} and max_reply_length {max}: need min <= max <= 65507"),
+                format!(
+                    "min_reply_length {min} and max_reply_length {max}: need min <= max <= 65507"
+                ),
             ));
         }
-        if (u.min_reply_length.is_some() || u.max_reply_length.is_some()) && require_reply.is_none() {
-            return Err(invalid(key("require_reply"), "reply lengths are checked only on a reply: add require_reply = true"));
+        if (u.min_reply_length.is_some() || u.max_reply_length.is_some()) && require_reply.is_none()
+        {
+            return Err(invalid(
+                key("require_reply"),
+                "reply lengths are checked only on a reply: add require_reply = true",
+            ));
         }
         let g = Generic {
             delay_loop: u.delay_loop,
@@ -488,15 +521,14 @@ impl Ctx<'_> {
             out.push(self.udp(u)?);
         }
         if let Some(m) = &d.misc_check {
-            let path = match &m.misc_path {
-                Some(p) if !p.trim().is_empty() => p.clone(),
-                _ => {
-                    return Err(invalid(
+            let path =
+                match &m.misc_path {
+                    Some(p) if !p.trim().is_empty() => p.clone(),
+                    _ => return Err(invalid(
                         self.key("misc_check.misc_path"),
                         "missing: add misc_path = \"/path/to/script args\" (exit 0 = up, 1 = down)",
-                    ))
-                }
-            };
+                    )),
+                };
             let g = Generic {
                 delay_loop: m.delay_loop,
                 retry: m.retry,
@@ -549,15 +581,7 @@ fn sorry(
         None => svc.dests.first().map_or(FwdMethod::Route, |d| d.spec.fwd),
     };
     let template = svc.dests.iter().find(|d| d.spec.fwd == fwd).map(|d| d.spec.tun);
-    let spec = DestSpec {
-        addr,
-        port,
-        fwd,
-        weight: 1,
-        upper: 0,
-        lower: 0,
-        tun: template.flatten(),
-    };
+    let spec = DestSpec { addr, port, fwd, weight: 1, upper: 0, lower: 0, tun: template.flatten() };
     if fwd.keeps_port() && port != svc.spec.key.port {
         return Err(invalid(
             key("sorry_server"),
@@ -590,7 +614,10 @@ pub(crate) fn check_health(
         let key = |k: &str| format!("service[{i}].{k}");
         let quorum = h.quorum.unwrap_or(1);
         if quorum == 0 {
-            return Err(invalid(key("quorum"), "0: quorum is the least live weight and must be at least 1"));
+            return Err(invalid(
+                key("quorum"),
+                "0: quorum is the least live weight and must be at least 1",
+            ));
         }
         let mut out = Vec::new();
         for (k, d) in dests.iter().enumerate() {
@@ -639,7 +666,10 @@ mod tests {
     #[test]
     fn hex_is_read_as_keepalived_reads_it() {
         let v = |s| parse_hex(s, false).unwrap().into_iter().map(|(b, _)| b).collect::<Vec<_>>();
-        assert_eq!(v("Ab12f 3 456 546443123"), vec![0xab, 0x12, 0x0f, 0x03, 0x45, 0x06, 0x54, 0x64, 0x43, 0x12, 0x03]);
+        assert_eq!(
+            v("Ab12f 3 456 546443123"),
+            vec![0xab, 0x12, 0x0f, 0x03, 0x45, 0x06, 0x54, 0x64, 0x43, 0x12, 0x03]
+        );
         assert_eq!(parse_hex("1x x2", true).unwrap(), vec![(0x10, 0xf0), (0x02, 0x0f)]);
         assert!(parse_hex("1x", false).is_err());
         assert!(parse_hex("zz", true).is_err());
@@ -651,7 +681,11 @@ mod tests {
         assert_eq!(status_codes(k, &[]).unwrap(), vec![(200, 299)]);
         let v = [toml::Value::Integer(200), toml::Value::String("400-499".into())];
         assert_eq!(status_codes(k, &v).unwrap(), vec![(200, 200), (400, 499)]);
-        for bad in [toml::Value::Integer(99), toml::Value::String("500-400".into()), toml::Value::Boolean(true)] {
+        for bad in [
+            toml::Value::Integer(99),
+            toml::Value::String("500-400".into()),
+            toml::Value::Boolean(true),
+        ] {
             assert!(status_codes(k, &[bad]).is_err());
         }
     }

@@ -155,7 +155,9 @@ impl SvcState {
         let spec = self.spec_of(i)?;
         let service = self.plan.key;
         Some(match m {
-            Membership::In(w) => Action::Set { service, dest: DestSpec { weight: w, ..spec.clone() } },
+            Membership::In(w) => {
+                Action::Set { service, dest: DestSpec { weight: w, ..spec.clone() } }
+            }
             Membership::Inhibited => {
                 Action::Set { service, dest: DestSpec { weight: 0, ..spec.clone() } }
             }
@@ -197,7 +199,11 @@ impl SvcState {
 impl Engine {
     /// The engine for `plan` at `now`. `warmup(max)` draws each checker's first-check offset
     /// in `[0, max]` (random in the daemon, fixed in tests).
-    pub fn new(plan: &HealthPlan, now: Instant, warmup: &mut dyn FnMut(Duration) -> Duration) -> Self {
+    pub fn new(
+        plan: &HealthPlan,
+        now: Instant,
+        warmup: &mut dyn FnMut(Duration) -> Duration,
+    ) -> Self {
         let services = plan
             .services
             .iter()

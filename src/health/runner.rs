@@ -98,13 +98,14 @@ pub fn run_script(script: &str, env: &[(String, String)]) {
     match cmd.spawn() {
         Ok(mut child) => {
             let script = script.to_string();
-            let _ = std::thread::Builder::new().name("rvs-notify".into()).spawn(move || {
-                match child.wait() {
-                    Ok(st) if st.success() => {}
-                    Ok(st) => warn!("health: notify script {script:?} ended with {st}"),
-                    Err(e) => warn!("health: notify script {script:?}: {e}"),
-                }
-            });
+            let _ =
+                std::thread::Builder::new().name("rvs-notify".into()).spawn(move || {
+                    match child.wait() {
+                        Ok(st) if st.success() => {}
+                        Ok(st) => warn!("health: notify script {script:?} ended with {st}"),
+                        Err(e) => warn!("health: notify script {script:?}: {e}"),
+                    }
+                });
         }
         Err(e) => warn!("health: cannot run notify script {script:?}: {e}"),
     }
@@ -254,7 +255,10 @@ impl Health {
             for (di, d) in s.dests.iter().enumerate() {
                 let mut dv = Vec::new();
                 for (ci, c) in d.checkers.iter().enumerate() {
-                    checkers.push((CheckId { service: si, dest: di, checker: ci }, Arc::new(c.clone())));
+                    checkers.push((
+                        CheckId { service: si, dest: di, checker: ci },
+                        Arc::new(c.clone()),
+                    ));
                     dv.push(CheckerHealth::new(c.kind.name(), !(c.alpha || d.alpha)));
                 }
                 sv.push(dv);

@@ -53,7 +53,12 @@ pub struct CheckerState {
 impl CheckerState {
     /// A checker whose first check is due `warmup_offset` after `now` (the caller draws it at
     /// random in `[0, timing.warmup]`); up unless `alpha`.
-    pub fn new(timing: Timing, alpha: bool, now: Instant, warmup_offset: std::time::Duration) -> Self {
+    pub fn new(
+        timing: Timing,
+        alpha: bool,
+        now: Instant,
+        warmup_offset: std::time::Duration,
+    ) -> Self {
         CheckerState {
             timing,
             up: !alpha,

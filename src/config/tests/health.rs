@@ -70,7 +70,10 @@ fn keys_defaults_and_inheritance() {
     assert_eq!(s.quorum_up.as_deref(), Some("/etc/rvs/quorum.sh up"));
     let sorry = s.sorry.as_ref().unwrap();
     assert!(sorry.inhibit);
-    assert_eq!((sorry.spec.addr.to_string(), sorry.spec.port, sorry.spec.weight), ("10.0.0.99".into(), 80, 1));
+    assert_eq!(
+        (sorry.spec.addr.to_string(), sorry.spec.port, sorry.spec.weight),
+        ("10.0.0.99".into(), 80, 1)
+    );
     // The sorry server is not in the table the daemon starts from (the checks add it).
     assert_eq!(cfg.services().services()[0].dests.len(), 3);
 
@@ -98,7 +101,10 @@ fn keys_defaults_and_inheritance() {
     assert!(matches!(tcp.kind, CheckKind::Tcp));
     assert_eq!(tcp.target.to_string(), "10.0.0.13:8080");
     assert_eq!((tcp.timing.retry, tcp.timing.warmup), (3, Duration::ZERO));
-    assert_eq!((tcp.timing.timeout, tcp.timing.delay_before_retry), (Duration::from_secs(5), Duration::from_secs(1)));
+    assert_eq!(
+        (tcp.timing.timeout, tcp.timing.delay_before_retry),
+        (Duration::from_secs(5), Duration::from_secs(1))
+    );
     let misc = &d1.checkers[1];
     let CheckKind::Misc(m) = &misc.kind else { panic!() };
     assert!(m.dynamic);
@@ -155,24 +161,84 @@ fn refusals_name_the_key_and_the_fix() {
         format!("[[service]]\nproto = \"tcp\"\nvip = \"10.0.0.100:80\"\n{extra}\n[[service.dest]]\naddr = \"10.0.0.12\"\n{dest}\n")
     };
     let cases: Vec<(String, &str, &str)> = vec![
-        (svc("delay_loop = 0", "[service.dest.tcp_check]"), "service[0].dest[0].tcp_check.delay_loop", "not a time"),
-        (svc("", "[service.dest.tcp_check]\nconnect_timeout = -1"), "service[0].dest[0].tcp_check.connect_timeout", "not a time"),
+        (
+            svc("delay_loop = 0", "[service.dest.tcp_check]"),
+            "service[0].dest[0].tcp_check.delay_loop",
+            "not a time",
+        ),
+        (
+            svc("", "[service.dest.tcp_check]\nconnect_timeout = -1"),
+            "service[0].dest[0].tcp_check.connect_timeout",
+            "not a time",
+        ),
         (svc("", "[service.dest.http_get]"), "service[0].dest[0].http_get.url", "at least one url"),
-        (svc("", "[service.dest.http_get]\nurl = [{ path = \"health\" }]"), "service[0].dest[0].http_get.url[0].path", "start it with /"),
-        (svc("", "[service.dest.http_get]\nurl = [{ path = \"/\", digest = \"abc\" }]"), "service[0].dest[0].http_get.url[0].digest", "32 hex digits"),
-        (svc("", "[service.dest.http_get]\nurl = [{ path = \"/\", regex = \"(\" }]"), "service[0].dest[0].http_get.url[0].regex", "not a regular expression"),
-        (svc("", "[service.dest.http_get]\nurl = [{ path = \"/\", status_code = [700] }]"), "service[0].dest[0].http_get.url[0].status_code", "100..599"),
-        (svc("", "[service.dest.http_get]\nhttp_protocol = \"2\"\nurl = [{ path = \"/\" }]"), "service[0].dest[0].http_get.http_protocol", "1.0C"),
-        (svc("", "[service.dest.udp_check]\npayload = \"zz\""), "service[0].dest[0].udp_check.payload", "hex"),
-        (svc("", "[service.dest.udp_check]\nmax_reply_length = 10"), "service[0].dest[0].udp_check.require_reply", "require_reply = true"),
-        (svc("", "[service.dest.misc_check]\nmisc_dynamic = true"), "service[0].dest[0].misc_check.misc_path", "misc_path"),
-        (svc("", "[service.dest.tcp_check]\nbindto = \"host\""), "service[0].dest[0].tcp_check.bindto", "not an IP address"),
+        (
+            svc("", "[service.dest.http_get]\nurl = [{ path = \"health\" }]"),
+            "service[0].dest[0].http_get.url[0].path",
+            "start it with /",
+        ),
+        (
+            svc("", "[service.dest.http_get]\nurl = [{ path = \"/\", digest = \"abc\" }]"),
+            "service[0].dest[0].http_get.url[0].digest",
+            "32 hex digits",
+        ),
+        (
+            svc("", "[service.dest.http_get]\nurl = [{ path = \"/\", regex = \"(\" }]"),
+            "service[0].dest[0].http_get.url[0].regex",
+            "not a regular expression",
+        ),
+        (
+            svc("", "[service.dest.http_get]\nurl = [{ path = \"/\", status_code = [700] }]"),
+            "service[0].dest[0].http_get.url[0].status_code",
+            "100..599",
+        ),
+        (
+            svc("", "[service.dest.http_get]\nhttp_protocol = \"2\"\nurl = [{ path = \"/\" }]"),
+            "service[0].dest[0].http_get.http_protocol",
+            "1.0C",
+        ),
+        (
+            svc("", "[service.dest.udp_check]\npayload = \"zz\""),
+            "service[0].dest[0].udp_check.payload",
+            "hex",
+        ),
+        (
+            svc("", "[service.dest.udp_check]\nmax_reply_length = 10"),
+            "service[0].dest[0].udp_check.require_reply",
+            "require_reply = true",
+        ),
+        (
+            svc("", "[service.dest.misc_check]\nmisc_dynamic = true"),
+            "service[0].dest[0].misc_check.misc_path",
+            "misc_path",
+        ),
+        (
+            svc("", "[service.dest.tcp_check]\nbindto = \"host\""),
+            "service[0].dest[0].tcp_check.bindto",
+            "not an IP address",
+        ),
         (svc("quorum = 0", ""), "service[0].quorum", "at least 1"),
-        (svc("sorry_server = \"10.0.0.12\"", ""), "service[0].sorry_server", "also a [[service.dest]]"),
-        (svc("sorry_server = \"10.0.0.99:8080\"", ""), "service[0].sorry_server", "keeps the VIP's port"),
+        (
+            svc("sorry_server = \"10.0.0.12\"", ""),
+            "service[0].sorry_server",
+            "also a [[service.dest]]",
+        ),
+        (
+            svc("sorry_server = \"10.0.0.99:8080\"", ""),
+            "service[0].sorry_server",
+            "keeps the VIP's port",
+        ),
         (svc("sorry_server_inhibit = true", ""), "service[0].sorry_server", "missing"),
-        (svc("sorry_server = \"10.0.0.99\"\nsorry_server_fwd = \"snat\"", ""), "service[0].sorry_server_fwd", "SNAT"),
-        (svc("", "notify_up = \" \"\n[service.dest.tcp_check]"), "service[0].dest[0].notify_up", "empty"),
+        (
+            svc("sorry_server = \"10.0.0.99\"\nsorry_server_fwd = \"snat\"", ""),
+            "service[0].sorry_server_fwd",
+            "SNAT",
+        ),
+        (
+            svc("", "notify_up = \" \"\n[service.dest.tcp_check]"),
+            "service[0].dest[0].notify_up",
+            "empty",
+        ),
     ];
     for (text, key, words) in cases {
         let (k, m) = invalid(&text);

@@ -2,10 +2,10 @@
 //! robustness against arbitrary text. Rejections are in `reject.rs`.
 
 mod exception;
+mod health;
 mod reject;
 mod services;
 mod services_reject;
-mod health;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

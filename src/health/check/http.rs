@@ -45,7 +45,8 @@ fn request(p: HttpProtocol, u: &UrlCheck, target: SocketAddr) -> String {
         HttpProtocol::V10Close => ("1.0", true),
         HttpProtocol::V11 => ("1.1", true),
     };
-    let mut r = format!("GET {} HTTP/{version}\r\nUser-Agent: rvs-health\r\nHost: {host}\r\n", u.path);
+    let mut r =
+        format!("GET {} HTTP/{version}\r\nUser-Agent: rvs-health\r\nHost: {host}\r\n", u.path);
     if close {
         r.push_str("Connection: close\r\n");
     }
@@ -175,7 +176,11 @@ mod tests {
 
     /// A one-shot responder: answers each connection with `reply` (after `delay`), and sends the
     /// requests it got.
-    fn serve(reply: &'static [u8], delay: Duration, n: usize) -> (SocketAddr, mpsc::Receiver<String>) {
+    fn serve(
+        reply: &'static [u8],
+        delay: Duration,
+        n: usize,
+    ) -> (SocketAddr, mpsc::Receiver<String>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -241,7 +246,10 @@ mod tests {
         u.digest = Some(md5::digest(body));
         u.regex = Some(regex::bytes::Regex::new("al[i]ve").unwrap());
         let (addr, _rx) = serve(OK, Duration::ZERO, 1);
-        assert_eq!(check(&http(vec![u.clone()]), addr, None, SECS), CheckResult::Success { weight: None });
+        assert_eq!(
+            check(&http(vec![u.clone()]), addr, None, SECS),
+            CheckResult::Success { weight: None }
+        );
         u.regex_no_match = true;
         let (addr, _rx) = serve(OK, Duration::ZERO, 1);
         let CheckResult::Failure(why) = check(&http(vec![u.clone()]), addr, None, SECS) else {

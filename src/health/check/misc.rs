@@ -108,7 +108,8 @@ mod tests {
     #[test]
     fn a_hanging_script_is_killed_at_the_timeout() {
         let start = Instant::now();
-        let r = check(&misc("sleep 30; exit 0", false), target(), start + Duration::from_millis(300));
+        let r =
+            check(&misc("sleep 30; exit 0", false), target(), start + Duration::from_millis(300));
         assert_eq!(r, CheckResult::Failure("timed out".into()));
         assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
     }

@@ -167,7 +167,10 @@ fn a_stopped_server_leaves_the_table_within_a_check_interval_and_comes_back() {
     drop(a);
     // retry 0: down after one failed check, at most delay_loop + timeout after the stop.
     let took = wait_until("dest a removed", Duration::from_secs(3), || dests(&control).len() == 1);
-    assert!(took <= timing().delay_loop + timing().timeout + Duration::from_millis(200), "{took:?}");
+    assert!(
+        took <= timing().delay_loop + timing().timeout + Duration::from_millis(200),
+        "{took:?}"
+    );
     assert_eq!(dests(&control), vec![(b.addr.to_string(), 1)]);
     assert_ne!(control.lock().unwrap().table(), &pushed);
     let row = board.rows().into_iter().find(|r| r.port == a_addr.port()).unwrap();
@@ -185,7 +188,8 @@ fn all_servers_down_brings_in_the_sorry_server_and_operator_changes_stay() {
     let a = Web::start("127.0.0.1:0");
     let da = http_dest(a.addr, 1);
     let control = control_for(&[&da]);
-    let sorry = DestSpec { fwd: FwdMethod::Masq, ..DestSpec::new("127.0.0.9".parse().unwrap(), 8080) };
+    let sorry =
+        DestSpec { fwd: FwdMethod::Masq, ..DestSpec::new("127.0.0.9".parse().unwrap(), 8080) };
     let sorry_plan = SorryPlan { spec: sorry, inhibit: false };
     let board = Board::new();
     let h = Health::start(plan(vec![da], Some(sorry_plan)), control.clone(), board, 2).unwrap();
@@ -216,12 +220,16 @@ fn a_script_check_sets_the_weight() {
     std::fs::write(&code, "7\n").unwrap();
     let addr: SocketAddr = "127.0.0.1:8081".parse().unwrap();
     let mut d = http_dest(addr, 1);
-    d.checkers[0].kind =
-        CheckKind::Misc(MiscCheck { path: format!("exit $(cat {})", code.display()), dynamic: true });
+    d.checkers[0].kind = CheckKind::Misc(MiscCheck {
+        path: format!("exit $(cat {})", code.display()),
+        dynamic: true,
+    });
     let control = control_for(&[&d]);
     let h = Health::start(plan(vec![d], None), control.clone(), Board::new(), 1).unwrap();
     // Exit 7: weight 5.
-    wait_until("weight 5", Duration::from_secs(3), || dests(&control) == vec![(addr.to_string(), 5)]);
+    wait_until("weight 5", Duration::from_secs(3), || {
+        dests(&control) == vec![(addr.to_string(), 5)]
+    });
     std::fs::write(&code, "12\n").unwrap();
     wait_until("weight 10", Duration::from_secs(3), || {
         dests(&control) == vec![(addr.to_string(), 10)]
