@@ -274,8 +274,14 @@ impl Ctx<'_> {
             Some(v) => timer(&key("delay_loop"), v, false)?,
             None => Duration::from_secs_f64(DEFAULT_DELAY_LOOP_S),
         };
-        let timeout = match l.pick(g.connect_timeout, l.dest.connect_timeout, l.svc.connect_timeout)
-        {
+        // A script's timeout is its own `misc_timeout` (default `delay_loop`); the service's or
+        // dest's `connect_timeout` is for connections.
+        let inherited = if misc {
+            g.connect_timeout
+        } else {
+            l.pick(g.connect_timeout, l.dest.connect_timeout, l.svc.connect_timeout)
+        };
+        let timeout = match inherited {
             Some(v) => {
                 timer(&key(if misc { "misc_timeout" } else { "connect_timeout" }), v, false)?
             }

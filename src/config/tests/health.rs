@@ -13,6 +13,7 @@ proto = "tcp"
 vip = "10.0.0.100:80"
 scheduler = "wrr"
 delay_loop = 6
+connect_timeout = 4
 quorum = 2
 hysteresis = 1
 quorum_up = "/etc/rvs/quorum.sh up"
@@ -103,12 +104,12 @@ fn keys_defaults_and_inheritance() {
     assert_eq!((tcp.timing.retry, tcp.timing.warmup), (3, Duration::ZERO));
     assert_eq!(
         (tcp.timing.timeout, tcp.timing.delay_before_retry),
-        (Duration::from_secs(5), Duration::from_secs(1))
+        (Duration::from_secs(4), Duration::from_secs(1))
     );
     let misc = &d1.checkers[1];
     let CheckKind::Misc(m) = &misc.kind else { panic!() };
     assert!(m.dynamic);
-    // MISC_CHECK: retry 0, misc_timeout = delay_loop.
+    // MISC_CHECK: retry 0, misc_timeout = delay_loop (the service's connect_timeout is not for scripts).
     assert_eq!((misc.timing.retry, misc.timing.timeout), (0, Duration::from_secs(6)));
     // An unchecked dest of a checked service.
     assert!(s.dests[2].checkers.is_empty());
