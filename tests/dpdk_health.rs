@@ -63,12 +63,9 @@ connect_port = {port}
 addr = "192.0.2.13:80"
 "#
     );
-    let cfg = Config::from_toml_str(&common::two_worker_null_config(
-        "health",
-        "192.0.2.100",
-        &services,
-    ))
-    .expect("valid test config");
+    let cfg =
+        Config::from_toml_str(&common::two_worker_null_config("health", "192.0.2.100", &services))
+            .expect("valid test config");
     let director = Director::start(&cfg).expect("director starts on net_null");
     let board = Board::new();
     let control = Control::new(
@@ -94,8 +91,14 @@ addr = "192.0.2.13:80"
     assert!(live("192.0.2.12") && live("192.0.2.13"));
     let (code, out) = run(&sock, "rvsadm -L -n --health");
     assert_eq!(code, 0);
-    assert!(out.contains("  -> 192.0.2.12:80                Route   3      0          0          UP\n"), "{out}");
-    assert!(out.contains("  -> 192.0.2.13:80                Route   1      0          0          -\n"), "{out}");
+    assert!(
+        out.contains("  -> 192.0.2.12:80                Route   3      0          0          UP\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  -> 192.0.2.13:80                Route   1      0          0          -\n"),
+        "{out}"
+    );
     let generation = director.generation();
 
     drop(listener);

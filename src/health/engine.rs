@@ -96,7 +96,7 @@ fn dest_alive(d: &DestState) -> bool {
 
 fn dest_weight(p: &DestPlan, d: &DestState) -> u32 {
     // The last dynamic weight any of its scripts reported, else the configured one.
-    d.checkers.iter().filter_map(CheckerState::weight).last().unwrap_or(p.spec.weight)
+    d.checkers.iter().rev().find_map(CheckerState::weight).unwrap_or(p.spec.weight)
 }
 
 fn svc_label(key: &ServiceKey) -> String {

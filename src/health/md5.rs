@@ -61,7 +61,7 @@ impl Md5 {
             *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
         let [mut a, mut b, mut c, mut d] = self.state;
-        for i in 0..64 {
+        for (i, (&s, &k)) in S.iter().zip(self.k.iter()).enumerate() {
             let (f, g) = match i / 16 {
                 0 => ((b & c) | (!b & d), i),
                 1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
@@ -71,8 +71,8 @@ impl Md5 {
             let t = d;
             d = c;
             c = b;
-            let sum = a.wrapping_add(f).wrapping_add(self.k[i]).wrapping_add(m[g]);
-            b = b.wrapping_add(sum.rotate_left(S[i]));
+            let sum = a.wrapping_add(f).wrapping_add(k).wrapping_add(m[g]);
+            b = b.wrapping_add(sum.rotate_left(s));
             a = t;
         }
         for (s, v) in self.state.iter_mut().zip([a, b, c, d]) {

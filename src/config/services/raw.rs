@@ -140,13 +140,13 @@ impl RawDest {
     /// The health-check keys of this dest.
     pub fn health(&self) -> RawDestHealth {
         RawDestHealth {
-            delay_loop: self.delay_loop.clone(),
-            connect_timeout: self.connect_timeout.clone(),
-            retry: self.retry.clone(),
-            delay_before_retry: self.delay_before_retry.clone(),
-            warmup: self.warmup.clone(),
-            inhibit_on_failure: self.inhibit_on_failure.clone(),
-            alpha: self.alpha.clone(),
+            delay_loop: self.delay_loop,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry,
+            delay_before_retry: self.delay_before_retry,
+            warmup: self.warmup,
+            inhibit_on_failure: self.inhibit_on_failure,
+            alpha: self.alpha,
             virtualhost: self.virtualhost.clone(),
             notify_up: self.notify_up.clone(),
             notify_down: self.notify_down.clone(),
