@@ -61,6 +61,9 @@ pub struct ListFormat {
     pub exact: bool,
     /// `--nosort`: keep the daemon's order.
     pub nosort: bool,
+    /// `--health` (rvs): the plain listing with a `Health` column (see docs/health.md).
+    #[serde(default)]
+    pub health: bool,
 }
 
 /// One rvsadm command.
@@ -410,6 +413,7 @@ impl Parser<'_> {
                 self.opts.set(Opt::SchedFlags)?;
                 st.sched_flags = Some(v);
             }
+            Tag::Health => st.format.health = true,
             Tag::TunInfo => {
                 self.opts.set(Opt::TunInfo)?;
                 st.format.tun_info = true;
@@ -499,6 +503,9 @@ impl Parser<'_> {
         };
 
         self.opts.check(cmd)?;
+        if st.format.health && cmd != Cmd::List {
+            return Err(CliError::IllegalOption { opt: "health", cmd: cmd.name() });
+        }
 
         // The legality table guarantees the compulsory values below; a missing one is refused
         // with the table's own message rather than unwrapped.
@@ -564,6 +571,27 @@ impl Parser<'_> {
                     || ((o.has(Opt::Timeout) || o.has(Opt::Daemon)) && o.has(Opt::PersistentConn))
                 {
                     return Err(CliError::ListConflict);
+                }
+                if st.format.health {
+                    let other = [
+                        (Opt::Connection, "connection"),
+                        (Opt::Timeout, "timeout"),
+                        (Opt::Daemon, "daemon"),
+                        (Opt::Stats, "stats"),
+                        (Opt::Rate, "rate"),
+                        (Opt::Thresholds, "thresholds"),
+                        (Opt::PersistentConn, "persistent-conn"),
+                        (Opt::TunInfo, "tun-info"),
+                    ]
+                    .into_iter()
+                    .find(|(opt, _)| o.has(*opt));
+                    if let Some((_, other)) = other {
+                        return Err(CliError::ConflictingOptions {
+                            opt: "health",
+                            other,
+                            cmd: cmd.name(),
+                        });
+                    }
                 }
                 let what = if o.has(Opt::Connection) {
                     ListWhat::Conns

@@ -286,6 +286,7 @@ pub(crate) enum Tag {
     Laddr,
     Ifname,
     SyncDaemon(&'static str),
+    Health,
 }
 
 /// One spelling of an option.
@@ -371,6 +372,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("tun-remcsum", None, N, Tag::TunRemCsum),
     spec("laddr", Some('z'), R, Tag::Laddr),
     spec("ifname", Some('F'), R, Tag::Ifname),
+    spec("health", None, N, Tag::Health),
 ];
 
 /// Look up `--name`.

@@ -14,6 +14,8 @@ use rvs::ctrl::metrics_source::ControlMetrics;
 use rvs::ctrl::reload::Reloader;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
+use rvs::health::board::Board;
+use rvs::health::runner::{Health, DEFAULT_PROBE_THREADS};
 use rvs::ipvs::service::BuildOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,7 +66,15 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let cfg = load(&args)?;
     if args.check {
-        println!("config ok: {} port(s), {} worker(s)", cfg.ports().len(), cfg.workers().len());
+        let checkers: usize =
+            cfg.health().services.iter().flat_map(|s| &s.dests).map(|d| d.checkers.len()).sum();
+        let health =
+            if checkers > 0 { format!(", {checkers} health checker(s)") } else { String::new() };
+        println!(
+            "config ok: {} port(s), {} worker(s){health}",
+            cfg.ports().len(),
+            cfg.workers().len()
+        );
         return Ok(());
     }
     let term = Arc::new(AtomicBool::new(false));
@@ -74,13 +84,16 @@ fn run(args: Args) -> anyhow::Result<()> {
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .context("installing the SIGHUP handler")?;
-    let director = Director::start(&cfg)?;
-    let control = Arc::new(Mutex::new(Control::new(
+    let board = Board::new();
+    let director = Director::start_with_metrics(&cfg, vec![Arc::new(board.clone())])?;
+    let control = Control::new(
         cfg.services().clone(),
         cfg.snat_rules().to_vec(),
         BuildOptions::default(),
         director.control(),
-    )));
+    )
+    .with_health(board.clone());
+    let control = Arc::new(Mutex::new(control));
     if let (Some(path), Ok(mut c)) = (&args.config, control.lock()) {
         c.set_reloader(Reloader::from_file(cfg.clone(), path.clone()));
     }
@@ -92,6 +105,19 @@ fn run(args: Args) -> anyhow::Result<()> {
         Err(e) => {
             let _ = director.shutdown();
             return Err(e.into());
+        }
+    };
+    // Health checks (docs/health.md): control-plane threads, changes through `control`.
+    let health = if cfg.health().services.is_empty() {
+        None
+    } else {
+        match Health::start(cfg.health().clone(), control.clone(), board, DEFAULT_PROBE_THREADS) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                server.stop();
+                let _ = director.shutdown();
+                return Err(anyhow::anyhow!("starting the health checks: {e}"));
+            }
         }
     };
     tracing::info!("control socket on {} (rvsadm: RVS_SOCK={0})", server.path().display());
@@ -110,6 +136,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     tracing::info!("stopping");
+    if let Some(h) = health {
+        h.stop();
+    }
     server.stop();
     director.shutdown()?;
     tracing::info!("stopped");

@@ -23,7 +23,7 @@
 mod check;
 mod checked;
 mod eal_args;
-mod error;
+pub(crate) mod error;
 mod ip;
 mod raw;
 mod reload;
@@ -58,6 +58,7 @@ pub struct Config {
     metrics: Metrics,
     services: ServiceTable,
     snat: Vec<SnatRule>,
+    health: crate::health::HealthPlan,
     exception: Exception,
 }
 
@@ -154,6 +155,11 @@ impl Config {
     /// `[[snat]]`, in file order.
     pub fn snat_rules(&self) -> &[SnatRule] {
         &self.snat
+    }
+
+    /// The health checks of the services (their keepalived-style keys), see docs/health.md.
+    pub fn health(&self) -> &crate::health::HealthPlan {
+        &self.health
     }
 
     /// `[exception]`: the limits of the ports' kernel interfaces.

@@ -59,6 +59,7 @@ pub struct Control<D> {
     dest_zero: HashMap<DestId, Stats>,
     rates: Estimator,
     reloader: Option<Reloader>,
+    health: Option<crate::health::board::Board>,
 }
 
 fn add(a: &mut Stats, b: &Stats) {
@@ -119,7 +120,14 @@ impl<D: Dataplane> Control<D> {
             dest_zero: HashMap::new(),
             rates: Estimator::new(),
             reloader: None,
+            health: None,
         }
+    }
+
+    /// Answers `-L --health` from `board` (the health checks' published state).
+    pub fn with_health(mut self, board: crate::health::board::Board) -> Self {
+        self.health = Some(board);
+        self
     }
 
     /// The table in force.
@@ -202,6 +210,9 @@ impl<D: Dataplane> Control<D> {
     fn list(&mut self, l: ListRequest) -> Response {
         match l {
             ListRequest::Timeouts => Response::Ok(Reply::Timeouts(self.table.timeouts())),
+            ListRequest::Health => Response::Ok(Reply::Health(
+                self.health.as_ref().map(|b| b.rows()).unwrap_or_default(),
+            )),
             ListRequest::LocalAddrs(None) => self.laddr_usage(self.table.local_addrs().to_vec()),
             ListRequest::LocalAddrs(Some(key)) => {
                 if !self.table.services().iter().any(|s| s.spec.key == key) {

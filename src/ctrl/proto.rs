@@ -38,6 +38,8 @@ pub enum ListRequest {
     Timeouts,
     /// Local addresses of one service or of all.
     LocalAddrs(Option<ServiceKey>),
+    /// Health-check state of every checked dest (`rvsadm -L --health`).
+    Health,
 }
 
 /// One operation on the daemon.
@@ -99,6 +101,8 @@ pub enum Reply {
         /// changed.
         changes: usize,
     },
+    /// Health-check state (empty when nothing is checked).
+    Health(Vec<crate::health::board::DestHealth>),
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.

@@ -107,25 +107,59 @@ pub fn run(
             return EXIT_UNREACHABLE;
         }
     };
-    let text = match (&cmd, reply) {
-        (Command::List { format: f, .. }, Reply::Services { size, services }) => {
-            format::list_all(size, &services, f, names)
+    // `--health`: the health rows too, from a second request.
+    let health = match &cmd {
+        Command::List { format: f, what: ListWhat::All | ListWhat::Service(_) } if f.health => {
+            match Client::connect(socket)
+                .and_then(|mut c| c.request(&Request::List(ListRequest::Health)))
+            {
+                Ok(Response::Ok(Reply::Health(rows))) => Some(rows),
+                Ok(Response::Error { message, .. }) => {
+                    let _ = writeln!(err, "{message}");
+                    return EXIT_UNREACHABLE;
+                }
+                Ok(other) => {
+                    let _ =
+                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                    return EXIT_UNREACHABLE;
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "{program}: {e}");
+                    return EXIT_UNREACHABLE;
+                }
+            }
         }
-        (Command::List { format: f, .. }, Reply::Service(s)) => format::list_service(&s, f, names),
-        (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
-        (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
-        (Command::Save { numeric }, Reply::Services { services, .. }) => {
-            save::save(&services, *numeric, names)
+        _ => None,
+    };
+    let text = match (&cmd, reply, health) {
+        (Command::List { format: f, .. }, Reply::Services { size, services }, Some(rows)) => {
+            crate::adm::health::list_all(size, &services, &rows, f, names)
         }
-        (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
-        (_, Reply::Done) => String::new(),
-        (Command::Reload, Reply::Reloaded { changes }) => {
-            format!("rvsd reloaded its config: {changes} change(s) applied\n")
+        (Command::List { format: f, .. }, Reply::Service(s), Some(rows)) => {
+            crate::adm::health::list_service(&s, &rows, f, names)
         }
-        (_, other) => {
-            let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
-            return EXIT_UNREACHABLE;
-        }
+        (c, r, _) => match (c, r) {
+            (Command::List { format: f, .. }, Reply::Services { size, services }) => {
+                format::list_all(size, &services, f, names)
+            }
+            (Command::List { format: f, .. }, Reply::Service(s)) => {
+                format::list_service(&s, f, names)
+            }
+            (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
+            (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
+            (Command::Save { numeric }, Reply::Services { services, .. }) => {
+                save::save(&services, *numeric, names)
+            }
+            (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
+            (_, Reply::Done) => String::new(),
+            (Command::Reload, Reply::Reloaded { changes }) => {
+                format!("rvsd reloaded its config: {changes} change(s) applied\n")
+            }
+            (_, other) => {
+                let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                return EXIT_UNREACHABLE;
+            }
+        },
     };
     if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
         return EXIT_UNREACHABLE;

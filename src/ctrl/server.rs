@@ -117,7 +117,8 @@ impl Server {
     }
 
     /// Binds `cfg.path` and serves `control`, which others (the metrics exporter, the rate
-    /// estimator, a reload on SIGHUP) share under the same lock.
+    /// estimator, a reload on SIGHUP, the health checks) share under the same lock, one request
+    /// at a time with rvsadm's.
     pub fn start_shared<D: Dataplane>(
         cfg: ServerConfig,
         shared: Arc<Mutex<Control<D>>>,

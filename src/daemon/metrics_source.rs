@@ -31,6 +31,14 @@ impl DirectorMetrics {
         }
     }
 
+    /// Also exports `extra`'s families (the health checks').
+    pub fn with_extra(self, extra: Vec<Arc<dyn MetricsSource>>) -> Self {
+        for e in extra {
+            self.add_source(e);
+        }
+        self
+    }
+
     fn core_families(&self, out: &mut Vec<MetricFamily>) {
         let loop_metrics: [(LoopStat, &str, &str); 9] = [
             (LoopStat::BusyPolls, "rvs_core_busy_polls_total", "Polls that received packets."),

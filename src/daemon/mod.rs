@@ -139,6 +139,14 @@ pub struct Director {
 impl Director {
     /// Starts everything `cfg` describes. On error, whatever was started is stopped again.
     pub fn start(cfg: &Config) -> Result<Director, StartError> {
+        Director::start_with_metrics(cfg, Vec::new())
+    }
+
+    /// As [`Director::start`], exporting `extra` metric sources beside the director's own.
+    pub fn start_with_metrics(
+        cfg: &Config,
+        extra: Vec<Arc<dyn crate::metrics::MetricsSource>>,
+    ) -> Result<Director, StartError> {
         let args = cfg.eal_args();
         info!("starting EAL: {}", args.join(" "));
         let eal = Eal::init(&args)?;
@@ -170,7 +178,8 @@ impl Director {
         if let Some(addr) = cfg.metrics().listen {
             let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
             let ids = d.ports.iter().map(|p| p.id()).collect();
-            let source = Arc::new(DirectorMetrics::new(d.stats.clone(), names, ids));
+            let source =
+                Arc::new(DirectorMetrics::new(d.stats.clone(), names, ids).with_extra(extra));
             d.metrics = Some(source.clone());
             let ex = Exporter::start(addr, source)?;
             info!("metrics on http://{}/metrics", ex.local_addr());

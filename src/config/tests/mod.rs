@@ -2,6 +2,7 @@
 //! robustness against arbitrary text. Rejections are in `reject.rs`.
 
 mod exception;
+mod health;
 mod reject;
 mod services;
 mod services_reject;
