@@ -141,7 +141,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 7] = [
+pub const NET_EVENTS: [NetEvent; 9] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -176,6 +176,16 @@ pub const NET_EVENTS: [NetEvent; 7] = [
         metric: "rvs_net_neigh_released_total",
         help: "Packets released from the neighbour queue after resolution.",
         get: |c| c.neigh_released,
+    },
+    NetEvent {
+        metric: "rvs_net_l2_cache_hits_total",
+        help: "Connection packets sent with the connection's cached L2 header.",
+        get: |c| c.l2_cache_hits,
+    },
+    NetEvent {
+        metric: "rvs_net_l2_cache_misses_total",
+        help: "Connection packets that had to route and resolve their next hop.",
+        get: |c| c.l2_cache_misses,
     },
 ];
 

@@ -1198,3 +1198,5 @@ fn icmp_errors_about_a_connection_are_translated_both_ways() {
         .is_empty());
     assert_eq!(lab.drops(R::IcmpUnsupported), 1);
 }
+
+mod l2cache;

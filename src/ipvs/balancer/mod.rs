@@ -39,7 +39,7 @@ use thiserror::Error;
 
 use crate::buf::PacketBuf;
 use crate::ctrl::model::{self, Stats};
-use crate::ipvs::conn::{ConnInfo, ConnTable, ConnTableError, HashSeed};
+use crate::ipvs::conn::{ConnId, ConnInfo, ConnTable, ConnTableError, Direction, HashSeed};
 use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
 use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
 use crate::ipvs::service::Services;
@@ -57,6 +57,10 @@ pub enum Verdict<B> {
         pkt: B,
         /// Address to route and resolve.
         route_to: Ipv4Addr,
+        /// The connection and direction the packet belongs to, when it has one in the table
+        /// (not for one-packet scheduling or translated ICMP errors): the caller sends it with
+        /// the connection's cached L2 header ([`Balancer::l2_cache_mut`]).
+        conn: Option<(ConnId, Direction)>,
     },
     /// The director answers (a TCP reset): route to `route_to` and send.
     Reply {
@@ -289,6 +293,13 @@ impl Balancer {
     /// Live entries in the connection table.
     pub fn conn_count(&self) -> u32 {
         self.conns.len()
+    }
+
+    /// The cached L2 headers of connection `id` (for the caller's send path, right after the
+    /// [`Verdict::Forward`] that named it); `None` if the id is not a live entry.
+    #[inline]
+    pub fn l2_cache_mut(&mut self, id: ConnId) -> Option<&mut crate::net::L2Cache> {
+        self.conns.get_mut(id).map(|c| c.l2_cache_mut())
     }
 
     /// The connection table's own counters.

@@ -327,7 +327,7 @@ impl Balancer {
                 d,
                 false,
             );
-            return self.transmit(pkt, l3, fwd, &ctx, |b, _| {
+            return self.transmit(pkt, l3, fwd, &ctx, None, |b, _| {
                 b.book.traffic(svc, d, Direction::In, flow.len)
             });
         }
@@ -455,13 +455,15 @@ impl Balancer {
         }
     }
 
-    /// Rewrites with the forwarding mode; on success runs `on_sent` and returns the verdict.
+    /// Rewrites with the forwarding mode; on success runs `on_sent` and returns the verdict
+    /// (naming `conn` for the send path's L2 cache).
     fn transmit<B: PacketBuf>(
         &mut self,
         mut pkt: B,
         l3: usize,
         fwd: FwdMethod,
         ctx: &XmitCtx,
+        conn: Option<(ConnId, Direction)>,
         on_sent: impl FnOnce(&mut Self, &xmit::Xmit),
     ) -> Verdict<B> {
         if fwd == FwdMethod::Tun && ctx.tun.is_none() {
@@ -471,7 +473,7 @@ impl Balancer {
             Ok(x) => {
                 on_sent(self, &x);
                 self.counters.forwarded += 1;
-                Verdict::Forward { pkt, route_to: x.route_to }
+                Verdict::Forward { pkt, route_to: x.route_to, conn }
             }
             Err(e) => self.xmit_failed(pkt, e),
         }
@@ -515,7 +517,7 @@ impl Balancer {
         );
         let (svc, d, flags, len) = (c.svc(), c.dest(), flow.flags, flow.len);
         let tcp_data = flow.tcp_data;
-        self.transmit(pkt, l3, fwd, &ctx, |b, x| {
+        self.transmit(pkt, l3, fwd, &ctx, Some((id, dir)), |b, x| {
             // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)
             // and on every segment until one carrying data has had it.
             if x.toa_inserted && tcp_data {
@@ -582,7 +584,7 @@ impl Balancer {
             Ok(x) => {
                 self.counters.icmp_forwarded += 1;
                 self.counters.forwarded += 1;
-                Verdict::Forward { pkt, route_to: x.route_to }
+                Verdict::Forward { pkt, route_to: x.route_to, conn: None }
             }
             Err(e) => {
                 // No ICMP error about an ICMP error.
