@@ -1200,3 +1200,4 @@ fn icmp_errors_about_a_connection_are_translated_both_ways() {
 }
 
 mod l2cache;
+mod snat_echo;

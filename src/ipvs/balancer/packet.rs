@@ -95,6 +95,32 @@ fn parse_l4(data: &[u8], l3: usize, h: &IpHead) -> Option<Flow> {
 
 const ICMP: u8 = 1;
 
+/// An unfragmented ICMP echo request or reply as a flow whose ports are both the identifier,
+/// and whether it is a request.
+fn echo_flow(data: &[u8], l3: usize, h: &IpHead) -> Option<(Flow, bool)> {
+    if h.fragment {
+        return None;
+    }
+    let m = data.get(l3 + h.ihl..l3 + h.len as usize)?;
+    let request = match (m.first()?, m.get(1)?) {
+        (8, 0) => true,
+        (0, 0) => false,
+        _ => return None,
+    };
+    let id = u16::from_be_bytes([*m.get(4)?, *m.get(5)?]);
+    let flow = Flow {
+        proto: ICMP,
+        src: h.src,
+        dst: h.dst,
+        sport: id,
+        dport: id,
+        flags: 0,
+        len: h.len,
+        tcp_data: false,
+    };
+    Some((flow, request))
+}
+
 impl Balancer {
     #[inline]
     fn drop<B>(&mut self, pkt: B, reason: R) -> Verdict<B> {
@@ -128,7 +154,12 @@ impl Balancer {
         };
         match head.proto {
             IPPROTO_TCP | IPPROTO_UDP => {}
-            ICMP => return self.icmp(pkt, l3, &head, owner, now, may_redirect),
+            ICMP => {
+                if let Some((flow, request)) = echo_flow(pkt.data(), l3, &head) {
+                    return self.echo(pkt, l3, &flow, request, owner, now, may_redirect);
+                }
+                return self.icmp(pkt, l3, &head, owner, now, may_redirect);
+            }
             _ => return self.refuse(pkt, owner, R::UnsupportedProto),
         }
         if head.later_fragment {
@@ -372,7 +403,7 @@ impl Balancer {
         let Some(rule) = self.snap.snat_match(flow.proto, flow.src, flow.dst) else {
             // A NAT dest's reply whose connection lives on the core the client address
             // points to (see `steer_core`).
-            if may_redirect && self.book.is_nat_dest(flow.src, flow.sport) {
+            if may_redirect && flow.proto != ICMP && self.book.is_nat_dest(flow.src, flow.sport) {
                 let k = self.steer_core(flow.dst, Ipv4Addr::BROADCAST);
                 if k != self.cfg.core {
                     self.counters.redirected += 1;
@@ -385,16 +416,19 @@ impl Balancer {
             return self.drop(pkt, r);
         }
         let slot = self.book.snat_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
-        let server = SocketAddr::new(IpAddr::V4(flow.dst), flow.dport);
+        let pool_port = super::book::snat_pool_port(flow.proto, flow.dport);
+        let server = SocketAddr::new(IpAddr::V4(flow.dst), pool_port);
         let local = match self.book.snat.get_mut(slot as usize).map(|s| s.pool.alloc(server)) {
             Some(Ok((IpAddr::V4(a), p))) => (a, p),
             _ => return self.drop(pkt, R::LaddrExhausted),
         };
+        // An echo reply carries the translated identifier in both "port" places.
+        let server_port = if flow.proto == ICMP { local.1 } else { flow.dport };
         let spec = ConnSpec {
             proto: flow.proto,
             client: (flow.src, flow.sport),
             virt: (flow.dst, flow.dport),
-            dest_addr: (flow.dst, flow.dport),
+            dest_addr: (flow.dst, server_port),
             local: Some(local),
             fwd: FwdMethod::Snat,
             dest: slot,
@@ -536,6 +570,32 @@ impl Balancer {
                 b.book.traffic(svc, d, dir, len);
             }
         })
+    }
+
+    /// An ICMP echo request or reply: a SNAT echo flow's packet, a new one from an inside host
+    /// (a request matching a SNAT rule), or not the balancer's.
+    #[allow(clippy::too_many_arguments)]
+    fn echo<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        flow: &Flow,
+        request: bool,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+            return self.forward_conn(pkt, l3, id, dir, flow, now);
+        }
+        match owner {
+            None if request => self.snat_new(pkt, l3, flow, now, may_redirect),
+            // A reply to a translated identifier: the core that owns it has the flow.
+            Some(AddrKind::Local) if !request => {
+                self.not_here(pkt, flow.dport, may_redirect, R::IcmpNoConn)
+            }
+            _ => self.refuse(pkt, owner, R::IcmpUnsupported),
+        }
     }
 
     /// ICMP to a VIP or local address, or passing through: an error about a connection is

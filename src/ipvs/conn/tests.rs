@@ -309,8 +309,8 @@ fn udp_flow() {
 fn unsupported_protocol_and_bad_ids() {
     let mut t = table(8);
     let mut s = spec(FwdMethod::Nat, (ip(5), 1));
-    s.proto = 1;
-    assert_eq!(t.insert(&s, T0, never), Err(InsertError::UnsupportedProtocol(1)));
+    s.proto = 47;
+    assert_eq!(t.insert(&s, T0, never), Err(InsertError::UnsupportedProtocol(47)));
     let mut s = spec(FwdMethod::Nat, (ip(5), 1));
     s.template = Some(ConnId::from_index(3));
     assert_eq!(t.insert(&s, T0, never), Err(InsertError::NoSuchTemplate));
