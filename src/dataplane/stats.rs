@@ -212,7 +212,7 @@ pub struct LbEvent {
 }
 
 /// The balancer's counters, in slot order (drops by [`IpvsDropReason`] follow them).
-pub const LB_EVENTS: [LbEvent; 14] = [
+pub const LB_EVENTS: [LbEvent; 15] = [
     LbEvent {
         metric: "rvs_lb_conns_created_total",
         help: "Connections created.",
@@ -296,6 +296,12 @@ pub const LB_EVENTS: [LbEvent; 14] = [
         help: "Inserts refused: the table was full.",
         gauge: false,
         get: |_, t, _| t.table_full,
+    },
+    LbEvent {
+        metric: "rvs_lb_fragments_followed_total",
+        help: "Non-first IP fragments forwarded as their first fragment was.",
+        gauge: false,
+        get: |c, _, _| c.frags_followed,
     },
 ];
 

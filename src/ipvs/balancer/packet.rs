@@ -12,6 +12,7 @@ use crate::ipvs::conn::{
     NO_INDEX,
 };
 use crate::ipvs::counters::IpvsDropReason as R;
+use crate::ipvs::frag::{FragAction, FragKey};
 use crate::ipvs::proto::tcp::{flags, is_suspicious};
 use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::ipvs::reset::reset_in_place;
@@ -25,6 +26,8 @@ use crate::wire::{Ipv4Packet, TcpPacket, UdpPacket};
 #[derive(Debug, Clone, Copy)]
 struct IpHead {
     proto: u8,
+    /// Identification (for following fragments).
+    ident: u16,
     src: Ipv4Addr,
     dst: Ipv4Addr,
     /// Non-first fragment (no transport header).
@@ -61,6 +64,7 @@ fn parse_ip(data: &[u8], l3: usize) -> Option<IpHead> {
     let ip = Ipv4Packet::new_checked(data.get(l3..)?).ok()?;
     Some(IpHead {
         proto: u8::from(ip.protocol()),
+        ident: ip.ident(),
         src: ip.src_addr(),
         dst: ip.dst_addr(),
         later_fragment: ip.frag_offset() != 0,
@@ -80,8 +84,8 @@ fn parse_l4(data: &[u8], l3: usize, h: &IpHead) -> Option<Flow> {
             (t.src_port(), t.dst_port(), t.flags().bits())
         }
         IPPROTO_UDP if h.fragment => {
-            // A first fragment's UDP length covers the whole datagram.
-            let b = l4.get(..4)?;
+            // A first fragment's UDP length covers the whole datagram; the header must be there.
+            let b = l4.get(..8)?;
             (u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]), 0)
         }
         IPPROTO_UDP => {
@@ -163,19 +167,75 @@ impl Balancer {
             _ => return self.refuse(pkt, owner, R::UnsupportedProto),
         }
         if head.later_fragment {
-            return self.refuse(pkt, owner, R::Fragment);
+            return self.later_fragment(pkt, l3, &head, owner, now, may_redirect);
         }
         let Some(flow) = parse_l4(pkt.data(), l3, &head) else {
             return self.refuse(pkt, owner, R::BadL4);
         };
-        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
-            if head.fragment {
-                return self.drop(pkt, R::Fragment);
-            }
-            return self.forward_conn(pkt, l3, id, dir, &flow, now);
+        if !head.fragment {
+            return self.flow_input(pkt, l3, &flow, owner, now, may_redirect);
         }
-        if head.fragment {
-            return self.refuse(pkt, owner, R::Fragment);
+        // A first fragment: whatever happens to it is recorded for the rest of its datagram.
+        let key = FragKey::new(head.src, head.dst, head.proto, head.ident);
+        self.frag_first = Some((key, now));
+        let v = self.flow_input(pkt, l3, &flow, owner, now, may_redirect);
+        self.frag_first = None;
+        if let Verdict::Redirect { core, .. } = &v {
+            let action = FragAction::Redirect { core: *core };
+            if self.frags.record(key, action, now).is_err() {
+                self.counters.count_drop(R::FragTableFull);
+                if let Verdict::Redirect { pkt, .. } = v {
+                    return Verdict::Drop { pkt, reason: R::FragTableFull };
+                }
+            }
+        }
+        v
+    }
+
+    /// A non-first fragment: forwarded as its datagram's first fragment was, if that is known.
+    fn later_fragment<B: PacketBuf>(
+        &mut self,
+        mut pkt: B,
+        l3: usize,
+        head: &IpHead,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        let key = FragKey::new(head.src, head.dst, head.proto, head.ident);
+        match self.frags.lookup(&key, now) {
+            Some(FragAction::Forward { fwd, ctx }) => {
+                match xmit::forward_fragment(fwd, &mut pkt, l3, &ctx) {
+                    Ok(x) => {
+                        self.counters.forwarded += 1;
+                        self.counters.frags_followed += 1;
+                        Verdict::Forward { pkt, route_to: x.route_to, conn: None }
+                    }
+                    Err(e) => self.xmit_failed(pkt, e),
+                }
+            }
+            Some(FragAction::Redirect { core }) if may_redirect => {
+                self.counters.redirected += 1;
+                Verdict::Redirect { pkt, core }
+            }
+            Some(FragAction::Redirect { .. }) => self.drop(pkt, R::RedirectLoop),
+            None => self.refuse(pkt, owner, R::FragUnmatched),
+        }
+    }
+
+    /// A TCP/UDP packet (or an ICMP echo) that carries its transport header: its connection's,
+    /// a new connection's, or not the balancer's.
+    fn flow_input<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        flow: &Flow,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+            return self.forward_conn(pkt, l3, id, dir, flow, now);
         }
         match owner {
             Some(kind) => {
@@ -189,7 +249,7 @@ impl Balancer {
                                 return Verdict::Redirect { pkt, core: k };
                             }
                         }
-                        return self.new_conn(pkt, l3, &flow, slot, now);
+                        return self.new_conn(pkt, l3, flow, slot, now);
                     }
                 }
                 if kind != AddrKind::Local {
@@ -197,7 +257,7 @@ impl Balancer {
                 }
                 self.not_here(pkt, flow.dport, may_redirect, R::NoConn)
             }
-            None => self.snat_new(pkt, l3, &flow, now, may_redirect),
+            None => self.snat_new(pkt, l3, flow, now, may_redirect),
         }
     }
 
@@ -503,8 +563,18 @@ impl Balancer {
         if fwd == FwdMethod::Tun && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }
-        match xmit::forward(fwd, &mut pkt, l3, ctx) {
+        let result = match self.frag_first {
+            None => xmit::forward(fwd, &mut pkt, l3, ctx),
+            Some((_, now)) if !self.frags.has_room(now) => {
+                return self.drop(pkt, R::FragTableFull);
+            }
+            Some(_) => xmit::forward_fragment(fwd, &mut pkt, l3, ctx),
+        };
+        match result {
             Ok(x) => {
+                if let Some((key, now)) = self.frag_first {
+                    let _ = self.frags.record(key, FragAction::Forward { fwd, ctx: *ctx }, now);
+                }
                 on_sent(self, &x);
                 self.counters.forwarded += 1;
                 Verdict::Forward { pkt, route_to: x.route_to, conn }

@@ -15,10 +15,20 @@ use crate::wire::Ipv4Packet;
 
 /// Forwards one DR packet in place; see the module doc. On error the buffer is unchanged.
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    run(pkt, l3, ctx, false)
+}
+
+/// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).
+pub(super) fn run<B: PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+    fragments: bool,
+) -> Result<Xmit, XmitError> {
     if ctx.dir != Direction::In {
         return Err(XmitError::WrongDirection);
     }
-    let ip = rewrite::check_ipv4(pkt.data(), l3)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
     if let Some(hdr) = pkt.data_mut().get_mut(l3..l3 + ip.hl) {

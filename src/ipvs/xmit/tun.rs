@@ -44,6 +44,17 @@ pub const MAX_L2_LEN: usize = 64;
 /// Encapsulates one TUN packet; see the module doc. On error the buffer is unchanged.
 /// `ctx.tun` is required ([`XmitError::Malformed`] without it).
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    run(pkt, l3, ctx, false)
+}
+
+/// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]): a
+/// fragment is encapsulated as it is.
+pub(super) fn run<B: PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+    fragments: bool,
+) -> Result<Xmit, XmitError> {
     if ctx.dir != Direction::In {
         return Err(XmitError::WrongDirection);
     }
@@ -51,7 +62,7 @@ pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit,
     if l3 > MAX_L2_LEN {
         return Err(XmitError::Malformed);
     }
-    let ip = rewrite::check_ipv4(pkt.data(), l3)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
     rewrite::check_ttl(&ip)?;
     let overhead = match encap {
         TunEncap::Ipip => IPIP_OVERHEAD,
@@ -110,6 +121,8 @@ pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit,
 /// A hash of the inner flow: addresses, protocol and, for unfragmented TCP/UDP, the ports.
 fn flow_hash(data: &[u8], l3: usize, ip: &rewrite::Ip) -> u32 {
     let ports = match ip.proto {
+        // Every fragment of a datagram hashes alike: on addresses and protocol only.
+        _ if ip.frag != rewrite::Frag::Whole => 0,
         rewrite::PROTO_TCP | rewrite::PROTO_UDP => data
             .get(l3 + ip.hl..l3 + ip.hl + 4)
             .map_or(0, |p| u32::from_be_bytes([p[0], p[1], p[2], p[3]])),
