@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 pub use checked::{
     Addr, AddrKind, Ctrl, Dataplane, Device, Eal, IdleBackoff, Metrics, NeighParams, Port, Route,
-    RxQueue, StaticNeigh, Worker,
+    RxQueue, StaticNeigh, TxChecksumOffload, Worker,
 };
 pub use error::ConfigError;
 pub use ip::{format_mac, parse_mac, Ipv4Net, Ipv4NetError};

@@ -575,6 +575,10 @@ impl Balancer {
                 if let Some((key, now)) = self.frag_first {
                     let _ = self.frags.record(key, FragAction::Forward { fwd, ctx: *ctx }, now);
                 }
+                if x.tx_csum {
+                    // The worker may leave these checksums to the NIC (see `xmit::Xmit`).
+                    pkt.want_tx_csum(l3);
+                }
                 on_sent(self, &x);
                 self.counters.forwarded += 1;
                 Verdict::Forward { pkt, route_to: x.route_to, conn }

@@ -34,7 +34,7 @@ pub(super) fn run<B: PacketBuf>(
     if let Some(hdr) = pkt.data_mut().get_mut(l3..l3 + ip.hl) {
         Ipv4Packet::new_unchecked(hdr).decrement_ttl();
     }
-    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false })
+    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false, tx_csum: false })
 }
 
 #[cfg(test)]
@@ -47,7 +47,7 @@ mod tests {
         let f = spec.frame();
         let mut b = VecBuf::from_slice(&f);
         let r = xmit(&mut b, L3, &ctx(Direction::In, spec.proto));
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false }));
+        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let (before, after) = (seen(&f[L3..]), seen(ip));

@@ -46,17 +46,18 @@ pub(super) fn run<B: PacketBuf>(
     let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
     let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
     let whole = ip.frag == rewrite::Frag::Whole;
+    let tx_csum = rewrite::offloadable(&ip, l4);
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
     match ctx.dir {
         Direction::In => {
             rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
             let toa_inserted = ctx.toa && whole && ctx.proto == PROTO_TCP && add_toa(pkt, l3, ctx);
-            Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted })
+            Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted, tx_csum })
         }
         Direction::Out => {
             rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(ctx.vip), Some(ctx.client));
-            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false })
+            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false, tx_csum })
         }
     }
 }
@@ -123,7 +124,7 @@ mod tests {
         let before = seen(&spec.ip());
         let mut b = VecBuf::from_slice(&spec.frame());
         let r = xmit(&mut b, L3, cx);
-        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: toa }));
+        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: toa, tx_csum: true }));
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let after = seen(ip);

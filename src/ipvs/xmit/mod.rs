@@ -84,6 +84,10 @@ pub struct Xmit {
     pub route_to: Ipv4Addr,
     /// FULLNAT: TOA was inserted into this packet (the caller marks the connection).
     pub toa_inserted: bool,
+    /// Offload wanted: a whole TCP/UDP packet whose IPv4 and L4 checksums (right, in
+    /// software) the NIC may compute at transmission instead; the caller marks the buffer
+    /// ([`crate::buf::PacketBuf::want_tx_csum`]) and the worker decides per port.
+    pub tx_csum: bool,
 }
 
 /// Why a packet could not be forwarded. The packet is left for the caller to drop or answer.

@@ -37,7 +37,7 @@ pub(super) fn run<B: PacketBuf>(
         Direction::Out => (Some(ctx.vip), None, *ctx.client.ip()),
     };
     rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, src, dst);
-    Ok(Xmit { route_to, toa_inserted: false })
+    Ok(Xmit { route_to, toa_inserted: false, tx_csum: rewrite::offloadable(&ip, l4) })
 }
 
 #[cfg(test)]
@@ -63,7 +63,7 @@ mod tests {
         let before = seen(&spec.ip());
         let (r, b) = run(spec, dir);
         let want_route = *dst.ip();
-        assert_eq!(r, Ok(Xmit { route_to: want_route, toa_inserted: false }));
+        assert_eq!(r, Ok(Xmit { route_to: want_route, toa_inserted: false, tx_csum: true }));
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let after = seen(ip);

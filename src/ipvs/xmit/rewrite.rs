@@ -151,6 +151,11 @@ pub(super) fn check_l4(
     }
 }
 
+/// Whether a rewritten packet's checksums may be left to the NIC: a whole TCP/UDP packet.
+pub(super) fn offloadable(ip: &Ip, l4: Option<L4>) -> bool {
+    ip.frag == Frag::Whole && matches!(l4, Some(L4::Tcp | L4::Udp))
+}
+
 /// [`check_l4`] for a packet that may be a fragment: a later fragment has no transport header
 /// (`None`; only its protocol is checked).
 pub(super) fn check_l4_frag(

@@ -43,14 +43,15 @@ pub(super) fn run<B: PacketBuf>(
     }
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
+    let tx_csum = rewrite::offloadable(&ip, l4);
     match ctx.dir {
         Direction::In => {
             rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), None);
-            Ok(Xmit { route_to: ip.dst, toa_inserted: false })
+            Ok(Xmit { route_to: ip.dst, toa_inserted: false, tx_csum })
         }
         Direction::Out => {
             rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, None, Some(ctx.client));
-            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false })
+            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false, tx_csum })
         }
     }
 }
@@ -87,7 +88,10 @@ mod tests {
         let before = seen(&spec.ip());
         let mut b = VecBuf::from_slice(&spec.frame());
         let r = xmit(&mut b, L3, &snat_ctx(dir, spec.proto));
-        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: false }));
+        assert_eq!(
+            r,
+            Ok(Xmit { route_to: *dst.ip(), toa_inserted: false, tx_csum: spec.proto != 1 })
+        );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         assert_eq!(seen(ip), Seen { src, dst, ttl: before.ttl - 1, ..before });

@@ -115,7 +115,7 @@ pub(super) fn run<B: PacketBuf>(
     if let (Ok(front), Some(saved)) = (pkt.prepend(l3), l2.get(..l3)) {
         front.copy_from_slice(saved);
     }
-    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false })
+    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false, tx_csum: false })
 }
 
 /// A hash of the inner flow: addresses, protocol and, for unfragmented TCP/UDP, the ports.
@@ -154,7 +154,7 @@ mod tests {
         let inner_before = spec.ip();
         let mut b = VecBuf::from_slice(&f);
         let r = xmit(&mut b, L3, cx);
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false }));
+        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
         let d = b.data();
         assert_eq!(&d[..L3], &f[..L3], "L2 header moved in front");
         let outer = &d[L3..];
@@ -250,7 +250,7 @@ mod tests {
         let mut b = VecBuf::from_slice(&f);
         assert_eq!(
             xmit(&mut b, L3, &ctx(Direction::In, 6)),
-            Ok(Xmit { route_to: *rs().ip(), toa_inserted: false })
+            Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false })
         );
         let spec = Spec::tcp(client(), vip(), ACK, &[0; 1461]);
         let f = spec.frame();
