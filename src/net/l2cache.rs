@@ -12,6 +12,8 @@
 //! The source MAC is not stored: it is the output port's, read from the interface table by
 //! index when the header is written (the interface table never changes under a running stack).
 //! One epoch covers both directions: filling a direction under a new epoch forgets the other.
+//! A learnt neighbour whose lifetime ended is still used from a cache until the stack's next
+//! `poll` collects it (which moves the epoch): at most one poll interval, a few milliseconds.
 //! The epoch is a wrapping `u32`; a cache would be wrongly trusted only if exactly a multiple of
 //! 2^32 neighbour changes happened between two packets of one connection.
 
