@@ -1,14 +1,25 @@
 //! The other per-packet pieces: each scheduler's pick over four dests, each forwarding mode's
 //! rewrite of a 64-byte client packet (in a `VecBuf`, a fresh copy per iteration, the copy not
-//! timed), and the RFC 1624 checksum updates. `cargo bench --bench per_packet`.
+//! timed), the RFC 1624 checksum updates, and an established NAT packet through a whole
+//! `Pipeline` (stack + balancer + send path with its L2 header). `cargo bench --bench per_packet`.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rvs::buf::VecBuf;
+use rvs::ctrl::model::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
+use rvs::dataplane::pipeline::Pipeline;
+use rvs::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs::ipvs::conn::{Direction, FwdMethod};
 use rvs::ipvs::sched::{DestView, MhTableSize, SchedFlags, SchedKey, SchedKind};
+use rvs::ipvs::service::{BuildOptions, Services};
 use rvs::ipvs::xmit::{self, TunEncap, XmitCtx};
-use rvs::wire::checksum;
+use rvs::net::{
+    AddrKind, DropReason, IfAddr, Iface, IfaceTable, NeighParams, NetIo, Route, RouteTable, Stack,
+    StaticNeigh,
+};
+use rvs::time::Instant;
+use rvs::wire::{checksum, MacAddr};
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 
 const SCHEDULERS: [&str; 14] =
     ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
@@ -143,5 +154,107 @@ fn csum(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sched, rewrite, csum);
+/// A NetIo that frees every buffer (the benchmark times the pipeline, not a port).
+#[derive(Default)]
+struct SinkIo {
+    tx: u64,
+}
+
+impl NetIo<VecBuf> for SinkIo {
+    fn tx(&mut self, _port: u16, pkt: VecBuf) {
+        self.tx += 1;
+        drop(pkt);
+    }
+    fn alloc(&mut self) -> Option<VecBuf> {
+        None
+    }
+    fn drop_pkt(&mut self, pkt: VecBuf, _reason: DropReason) {
+        drop(pkt);
+    }
+}
+
+/// An established NAT connection's client ACK through `Pipeline::input`: stack checks, conn
+/// lookup, state machine, rewrite, route + neighbour (or the conn's cached L2 header), tx.
+fn pipeline(c: &mut Criterion) {
+    let mac0 = MacAddr([2, 0, 0, 0, 0, 0xa0]);
+    let a = |ip, prefix_len, kind| IfAddr { ip, prefix_len, kind };
+    let ifaces = IfaceTable::new(vec![
+        Iface {
+            port: 0,
+            mac: mac0,
+            mtu: 1500,
+            addrs: vec![
+                a(Ipv4Addr::new(10, 0, 0, 1), 24, AddrKind::Host),
+                a(Ipv4Addr::new(10, 0, 0, 100), 32, AddrKind::Vip),
+            ],
+        },
+        Iface {
+            port: 1,
+            mac: MacAddr([2, 0, 0, 0, 0, 0xa1]),
+            mtu: 1500,
+            addrs: vec![a(Ipv4Addr::new(192, 168, 1, 1), 24, AddrKind::Host)],
+        },
+    ])
+    .expect("interfaces");
+    let gw = Ipv4Addr::new(10, 0, 0, 254);
+    let routes = RouteTable::build(
+        &ifaces,
+        &[Route { prefix: Ipv4Addr::UNSPECIFIED, prefix_len: 0, port: 0, gateway: Some(gw) }],
+    )
+    .expect("routes");
+    let neigh = [
+        StaticNeigh { ip: gw, port: 0, mac: MacAddr([0x52, 0, 0, 0, 0, 0xfe]) },
+        StaticNeigh {
+            ip: Ipv4Addr::new(192, 168, 1, 10),
+            port: 1,
+            mac: MacAddr([0x52, 0, 0, 0, 1, 0]),
+        },
+    ];
+    let stack = Stack::new(ifaces, routes, &neigh, NeighParams::default()).expect("stack");
+    let now = Instant::from_secs(100);
+    let lb =
+        Balancer::new(BalancerConfig { conn_capacity: 1024, ..BalancerConfig::new(0, 1) }, now)
+            .expect("balancer");
+    let mut p = Pipeline::with_balancer(stack, lb);
+    let key = ServiceKey {
+        proto: Protocol::Tcp,
+        addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100)),
+        port: 80,
+    };
+    let mut d = DestSpec::new(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)), 80);
+    d.fwd = model::FwdMethod::Masq;
+    let svc = ServiceSpec::new(key);
+    let dests = [d];
+    let snap = Services::build(
+        [(&svc, &dests[..])],
+        &[],
+        &[],
+        model::Timeouts::default(),
+        BuildOptions::default(),
+    )
+    .expect("services");
+    p.set_services(Arc::new(snap), now);
+    let mut io = SinkIo::default();
+    let mut frame = client_frame();
+    frame[0..6].copy_from_slice(&mac0.0);
+    // Open the connection with a SYN (same tuple), then time the ACKs.
+    let mut syn = frame.clone();
+    syn[47] = 0x02;
+    let sum = checksum::update_u16(u16::from_be_bytes([frame[50], frame[51]]), 0x5010, 0x5002);
+    syn[50..52].copy_from_slice(&sum.to_be_bytes());
+    let _ = p.input(0, VecBuf::from_slice(&syn), now, &mut io);
+    let _ = p.input(0, VecBuf::from_slice(&frame), now, &mut io);
+    assert_eq!(io.tx, 2, "the SYN and the ACK are forwarded");
+    let mut g = c.benchmark_group("pipeline_established");
+    g.bench_function("nat_in_ack", |b| {
+        b.iter_batched(
+            || VecBuf::from_slice(&frame),
+            |pkt| black_box(p.input(0, pkt, now, &mut io).is_none()),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sched, rewrite, csum, pipeline);
 criterion_main!(benches);

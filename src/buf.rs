@@ -49,6 +49,17 @@ pub trait PacketBuf {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Marks the packet, whose IPv4 header starts at `l2_len` and whose checksums are right,
+    /// as one whose IPv4 header checksum and TCP/UDP checksum the NIC may compute at
+    /// transmission instead (see [`crate::wire::checksum::prepare_tx_offload`]); the worker
+    /// decides per port whether it does. The default ignores it: checksums stay software's.
+    fn want_tx_csum(&mut self, l2_len: usize) {
+        let _ = l2_len;
+    }
+    /// The `l2_len` of [`PacketBuf::want_tx_csum`], if the packet was marked.
+    fn tx_csum_wanted(&self) -> Option<usize> {
+        None
+    }
     /// Sets the data length to `len`, growing or shrinking at the end.
     fn set_len(&mut self, len: usize) -> Result<(), BufError> {
         let cur = self.len();
@@ -69,6 +80,8 @@ pub struct VecBuf {
     mem: Vec<u8>,
     start: usize,
     end: usize,
+    /// [`PacketBuf::want_tx_csum`]'s mark.
+    tx_csum: Option<usize>,
 }
 
 impl core::fmt::Debug for VecBuf {
@@ -81,7 +94,7 @@ impl VecBuf {
     /// A buffer of `capacity` bytes in all, with `headroom` of them in front of empty data.
     pub fn with_capacity(headroom: usize, capacity: usize) -> Self {
         let headroom = headroom.min(capacity);
-        VecBuf { mem: vec![0; capacity], start: headroom, end: headroom }
+        VecBuf { mem: vec![0; capacity], start: headroom, end: headroom, tx_csum: None }
     }
 
     /// A buffer holding `bytes`, with [`DEFAULT_HEADROOM`] in front and 2048 bytes of room behind.
@@ -94,6 +107,12 @@ impl VecBuf {
 }
 
 impl PacketBuf for VecBuf {
+    fn want_tx_csum(&mut self, l2_len: usize) {
+        self.tx_csum = Some(l2_len);
+    }
+    fn tx_csum_wanted(&self) -> Option<usize> {
+        self.tx_csum
+    }
     fn data(&self) -> &[u8] {
         &self.mem[self.start..self.end]
     }

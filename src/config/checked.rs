@@ -215,6 +215,18 @@ pub struct Dataplane {
     pub idle_backoff: Option<IdleBackoff>,
     /// Connection table capacity of each worker, 64..=2^27 (default 2^20).
     pub conns_per_worker: u32,
+    /// Whether forwarded packets' IPv4/TCP/UDP checksums are left to ports that offer it.
+    pub tx_checksum_offload: TxChecksumOffload,
+}
+
+/// `[dataplane].tx_checksum_offload`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TxChecksumOffload {
+    /// On every port whose driver advertises IPv4, TCP and UDP transmit checksum offloads.
+    #[default]
+    Auto,
+    /// Never: checksums are always computed in software.
+    Off,
 }
 
 /// `[neigh]`, checked.

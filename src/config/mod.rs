@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 pub use checked::{
     Addr, AddrKind, Ctrl, Dataplane, Device, Eal, IdleBackoff, Metrics, NeighParams, Port, Route,
-    RxQueue, StaticNeigh, Worker,
+    RxQueue, StaticNeigh, TxChecksumOffload, Worker,
 };
 pub use checked::{Exception, KernelIface, KERNEL_QUEUE_DESC};
 pub use error::ConfigError;

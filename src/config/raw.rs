@@ -196,6 +196,8 @@ pub(crate) struct RawDataplane {
     pub idle_backoff: Option<RawIdleBackoff>,
     /// Connection table capacity of each worker (connections plus persistence templates).
     pub conns_per_worker: u32,
+    /// `"auto"` (the default) or `"off"`.
+    pub tx_checksum_offload: String,
 }
 
 impl Default for RawDataplane {
@@ -206,6 +208,7 @@ impl Default for RawDataplane {
             mbuf_cache: 256,
             idle_backoff: None,
             conns_per_worker: 1 << 20,
+            tx_checksum_offload: "auto".to_owned(),
         }
     }
 }

@@ -13,7 +13,7 @@ mod steering;
 pub use metrics_source::DirectorMetrics;
 pub use plumbing::{build_ifaces, build_routes, neigh_params, static_neighs};
 
-use crate::config::Config;
+use crate::config::{Config, TxChecksumOffload};
 use crate::dataplane::backoff::{BackoffParams, IdleBackoff};
 use crate::dataplane::control::{self, ControlError, WorkerHandle};
 use crate::dataplane::crossing::Crossing;
@@ -30,6 +30,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use thiserror::Error;
 use tracing::{info, warn};
+
+/// The transmit checksum offloads rvs uses when a port has all three.
+const TX_CSUM_OFFLOADS: u64 = dpdk::port::TX_OFFLOAD_IPV4_CKSUM
+    | dpdk::port::TX_OFFLOAD_TCP_CKSUM
+    | dpdk::port::TX_OFFLOAD_UDP_CKSUM;
 
 /// Bytes of buffer per mbuf: DPDK's default (2048 of data + 128 of headroom), enough for a
 /// 1500-byte MTU frame. Jumbo MTUs need a larger value.
@@ -201,7 +206,10 @@ impl Director {
                 promiscuous: p.promiscuous,
                 rss: p.rx_queues > 1,
                 rx_offloads: 0,
-                tx_offloads: 0,
+                tx_offloads: match cfg.dataplane().tx_checksum_offload {
+                    TxChecksumOffload::Auto => TX_CSUM_OFFLOADS,
+                    TxChecksumOffload::Off => 0,
+                },
             };
             let configured = port.configure(&pc, pool)?;
             let mac = configured.mac()?;
@@ -218,6 +226,20 @@ impl Director {
             );
             for note in &configured.report().notes {
                 warn!("port {}: {note}", p.name);
+            }
+            let csum = configured.report().tx_offloads & TX_CSUM_OFFLOADS == TX_CSUM_OFFLOADS;
+            match (cfg.dataplane().tx_checksum_offload, csum) {
+                (TxChecksumOffload::Off, _) => {
+                    info!("port {}: tx checksum offload off (config): software checksums", p.name)
+                }
+                (TxChecksumOffload::Auto, true) => info!(
+                    "port {}: tx checksum offload on: the NIC computes IPv4/TCP/UDP checksums of forwarded packets",
+                    p.name
+                ),
+                (TxChecksumOffload::Auto, false) => info!(
+                    "port {}: tx checksum offload not offered by driver {} (tx_offload_capa {:#x}): software checksums",
+                    p.name, info.driver, info.tx_offload_capa
+                ),
             }
             match configured.link() {
                 Ok(l) => info!("port {}: link {:?}", p.name, l),
@@ -270,8 +292,10 @@ impl Director {
                 rx.push(RxSlot { port: q.port, queue: port.rx_queue(q.queue)? });
             }
             let mut tx = Vec::new();
+            let mut csum_offload = Vec::new();
             for port in &mut self.ports {
                 tx.push(port.tx_queue(w.tx_queue)?);
+                csum_offload.push(port.report().tx_offloads & TX_CSUM_OFFLOADS == TX_CSUM_OFFLOADS);
             }
             let stack = Stack::new(ifaces.clone(), routes.clone(), &statics, neigh_params(cfg))
                 .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?
@@ -311,7 +335,8 @@ impl Director {
             let mut worker = worker
                 .with_inbox(inbox)
                 .with_burst(usize::from(cfg.dataplane().burst))
-                .with_kernel(kernel_queues, cfg.exception().poll);
+                .with_kernel(kernel_queues, cfg.exception().poll)
+                .with_tx_csum_offload(&csum_offload);
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");

@@ -127,7 +127,17 @@ impl<B: PacketBuf> Pipeline<B> {
         io: &mut impl NetIo<B>,
     ) -> Option<(B, usize)> {
         match v {
-            Verdict::Forward { pkt, route_to } | Verdict::Reply { pkt, route_to } => {
+            Verdict::Forward { pkt, route_to, conn: Some((id, dir)) } => {
+                // The established path: the connection's cached L2 header, checked against
+                // the stack's L2 epoch; a miss routes, resolves and refills it.
+                match self.lb.as_mut().and_then(|lb| lb.l2_cache_mut(id)) {
+                    Some(cache) => {
+                        self.stack.send_ipv4_cached(pkt, route_to, cache, dir as usize, now, io)
+                    }
+                    None => self.stack.send_ipv4(pkt, route_to, now, io),
+                }
+            }
+            Verdict::Forward { pkt, route_to, conn: None } | Verdict::Reply { pkt, route_to } => {
                 self.stack.send_ipv4(pkt, route_to, now, io);
             }
             // Counted by the balancer; the stack's reason only labels the freed buffer.

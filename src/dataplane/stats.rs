@@ -141,7 +141,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 7] = [
+pub const NET_EVENTS: [NetEvent; 9] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -177,6 +177,16 @@ pub const NET_EVENTS: [NetEvent; 7] = [
         help: "Packets released from the neighbour queue after resolution.",
         get: |c| c.neigh_released,
     },
+    NetEvent {
+        metric: "rvs_net_l2_cache_hits_total",
+        help: "Connection packets sent with the connection's cached L2 header.",
+        get: |c| c.l2_cache_hits,
+    },
+    NetEvent {
+        metric: "rvs_net_l2_cache_misses_total",
+        help: "Connection packets that had to route and resolve their next hop.",
+        get: |c| c.l2_cache_misses,
+    },
 ];
 
 /// Slots of the stack's published block: events, then drops by reason.
@@ -202,7 +212,7 @@ pub struct LbEvent {
 }
 
 /// The balancer's counters, in slot order (drops by [`IpvsDropReason`] follow them).
-pub const LB_EVENTS: [LbEvent; 14] = [
+pub const LB_EVENTS: [LbEvent; 15] = [
     LbEvent {
         metric: "rvs_lb_conns_created_total",
         help: "Connections created.",
@@ -286,6 +296,12 @@ pub const LB_EVENTS: [LbEvent; 14] = [
         help: "Inserts refused: the table was full.",
         gauge: false,
         get: |_, t, _| t.table_full,
+    },
+    LbEvent {
+        metric: "rvs_lb_fragments_followed_total",
+        help: "Non-first IP fragments forwarded as their first fragment was.",
+        gauge: false,
+        get: |c, _, _| c.frags_followed,
     },
 ];
 

@@ -13,9 +13,10 @@ use super::crossing::{Arrival, Crossing};
 use super::pipeline::Pipeline;
 use super::stats::{exception_slots, lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
 use crate::buf::PacketBuf;
-use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxQueue, BURST_SIZE};
+use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxL3, TxL4, TxQueue, BURST_SIZE};
 use crate::net::{is_arp_frame, DropReason, NetIo};
 use crate::time::{self, Instant};
+use crate::wire::checksum::{prepare_tx_offload, TxL4Csum};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct RxSlot {
 struct TxSlot {
     queue: TxQueue,
     batch: MbufBatch,
+    /// The port computes IPv4/TCP/UDP checksums on transmit (offloads in force).
+    csum_offload: bool,
 }
 
 /// This worker's queue pair on the kernel interface (exception path) of one port: frames for the
@@ -95,8 +98,10 @@ impl Worker {
         stats: Arc<CoreStats>,
         stop: Arc<AtomicBool>,
     ) -> Self {
-        let tx =
-            tx.into_iter().map(|queue| TxSlot { queue, batch: MbufBatch::default() }).collect();
+        let tx = tx
+            .into_iter()
+            .map(|queue| TxSlot { queue, batch: MbufBatch::default(), csum_offload: false })
+            .collect();
         Worker {
             core,
             rx,
@@ -120,6 +125,16 @@ impl Worker {
     /// the batch size of 32).
     pub fn with_burst(mut self, burst: usize) -> Self {
         self.burst = burst.clamp(1, BURST_SIZE);
+        self
+    }
+
+    /// Leaves the checksums of marked packets ([`crate::buf::PacketBuf::want_tx_csum`]) to
+    /// the NIC on the ports `offload[port]` says compute IPv4, TCP and UDP checksums on
+    /// transmit; elsewhere the software checksums stand.
+    pub fn with_tx_csum_offload(mut self, offload: &[bool]) -> Self {
+        for (slot, on) in self.tx.iter_mut().zip(offload) {
+            slot.csum_offload = *on;
+        }
         self
     }
 
@@ -401,13 +416,35 @@ impl<'a> WorkerIo<'a> {
     }
 }
 
+/// Turns a packet's checksum-offload mark into the NIC's request on a port that offloads
+/// (IPv4 header checksum zeroed, pseudo-header sum in the TCP/UDP field, `RTE_MBUF_F_TX_*`
+/// flags and lengths set), or clears the mark on one that does not (software checksums stand).
+#[inline]
+pub fn request_tx_csum(pkt: &mut Mbuf, l2_len: usize, port_offloads: bool) {
+    pkt.clear_tx_offload();
+    if !port_offloads || l2_len > 127 {
+        return;
+    }
+    let Some(plan) = prepare_tx_offload(pkt.data_mut(), l2_len) else { return };
+    let l4 = match plan.l4 {
+        TxL4Csum::None => TxL4::None,
+        TxL4Csum::Tcp => TxL4::Tcp,
+        TxL4Csum::Udp => TxL4::Udp,
+    };
+    // l2_len <= 127 and an IPv4 header is at most 60 bytes: within the mbuf's bitfields.
+    let _ = pkt.set_tx_offload(l2_len as u8, plan.l3_len as u16, TxL3::Ipv4 { cksum: true }, l4);
+}
+
 impl NetIo<Mbuf> for WorkerIo<'_> {
     #[inline]
-    fn tx(&mut self, port: u16, pkt: Mbuf) {
+    fn tx(&mut self, port: u16, mut pkt: Mbuf) {
         let Some(slot) = self.tx.get_mut(usize::from(port)) else {
             self.tx_full += 1;
             return;
         };
+        if let Some(l2) = pkt.tx_csum_wanted() {
+            request_tx_csum(&mut pkt, l2, slot.csum_offload);
+        }
         let Err(pkt) = slot.batch.push(pkt) else { return };
         // The batch is full: hand it to the NIC and try again; if the NIC's ring is full too,
         // the packet is dropped (and counted as tx_full by the caller).

@@ -264,6 +264,23 @@ impl Drop for Mbuf {
 }
 
 impl PacketBuf for Mbuf {
+    /// Marks with `RTE_MBUF_F_TX_IPV4` (no checksum flag) and `l2_len`: the worker turns the
+    /// mark into checksum requests on a port that offloads them, and clears it elsewhere.
+    #[inline]
+    fn want_tx_csum(&mut self, l2_len: usize) {
+        if let Ok(l2) = u8::try_from(l2_len) {
+            self.set_tx_offload(l2, 0, TxL3::Ipv4 { cksum: false }, TxL4::None);
+        }
+    }
+
+    #[inline]
+    fn tx_csum_wanted(&self) -> Option<usize> {
+        if self.ol_flags() & dpdk_sys::RTE_MBUF_F_TX_IPV4 == 0 {
+            return None;
+        }
+        Some(usize::from(self.tx_offload_lens().0))
+    }
+
     #[inline]
     fn data(&self) -> &[u8] {
         let m = self.raw();

@@ -54,11 +54,17 @@ pub enum IpvsDropReason {
     NoRoute,
     /// A packet redirected from another core is not this core's either.
     RedirectLoop,
+    /// A non-first fragment with no fragment-follow entry: it arrived before its datagram's
+    /// first fragment, after the entry expired, or the first found the table full.
+    FragUnmatched,
+    /// A first fragment found the per-core fragment-follow table full of live entries: it is
+    /// dropped, since the rest of its datagram could not follow.
+    FragTableFull,
 }
 
 impl IpvsDropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 21;
 
     /// Every reason, in discriminant order.
     pub const ALL: [IpvsDropReason; IpvsDropReason::COUNT] = [
@@ -81,6 +87,8 @@ impl IpvsDropReason {
         Self::TooBig,
         Self::NoRoute,
         Self::RedirectLoop,
+        Self::FragUnmatched,
+        Self::FragTableFull,
     ];
 
     /// The snake_case name used as the metric label.
@@ -105,6 +113,8 @@ impl IpvsDropReason {
             Self::TooBig => "too_big",
             Self::NoRoute => "no_route",
             Self::RedirectLoop => "redirect_loop",
+            Self::FragUnmatched => "fragment_unmatched",
+            Self::FragTableFull => "fragment_table_full",
         }
     }
 
@@ -113,7 +123,7 @@ impl IpvsDropReason {
     pub const fn net_reason(self) -> crate::net::DropReason {
         use crate::net::DropReason as D;
         match self {
-            Self::Fragment => D::Ipv4Fragment,
+            Self::Fragment | Self::FragUnmatched | Self::FragTableFull => D::Ipv4Fragment,
             Self::Ttl => D::Ipv4TtlExpired,
             Self::NoRoute => D::NoRoute,
             Self::IcmpUnsupported => D::IcmpUnsupported,
@@ -150,6 +160,8 @@ pub struct IpvsCounters {
     pub flushed: u64,
     /// Drops, by [`IpvsDropReason`] discriminant.
     pub drops: [u64; IpvsDropReason::COUNT],
+    /// Non-first fragments forwarded by their datagram's fragment-follow entry.
+    pub frags_followed: u64,
 }
 
 impl Default for IpvsCounters {
@@ -164,6 +176,7 @@ impl Default for IpvsCounters {
             redirect_received: 0,
             flushed: 0,
             drops: [0; IpvsDropReason::COUNT],
+            frags_followed: 0,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod balancer;
 pub mod conn;
 pub mod counters;
 pub mod dest;
+pub mod frag;
 pub mod laddr;
 pub mod proto;
 pub mod reset;

@@ -116,9 +116,9 @@ impl SnatMatch {
         let within = |r: Option<(Ipv4Addr, Ipv4Addr)>, a: Ipv4Addr| {
             r.map_or(true, |(lo, hi)| lo <= a && a <= hi)
         };
-        self.proto.map_or(proto == IPPROTO_TCP || proto == IPPROTO_UDP, |p| p == proto)
-            && within(self.src, src)
-            && within(self.dst, dst)
+        let any =
+            proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == super::proto::IPPROTO_ICMP;
+        self.proto.map_or(any, |p| p == proto) && within(self.src, src) && within(self.dst, dst)
     }
 }
 
@@ -480,7 +480,8 @@ mod tests {
         assert_eq!(s.snat_match(17, a("192.168.0.15"), out), Some(0));
         assert_eq!(s.snat_match(6, a("192.168.0.15"), out), Some(1));
         assert_eq!(s.snat_match(17, a("192.168.0.21"), out), Some(1));
-        assert_eq!(s.snat_match(1, a("192.168.0.15"), out), None, "ICMP never matches 'any'");
+        assert_eq!(s.snat_match(1, a("192.168.0.15"), out), Some(1), "'any' takes ICMP echo too");
+        assert_eq!(s.snat_match(47, a("192.168.0.15"), out), None, "but not other protocols");
         assert!(s.snat()[0].matches(17, a("192.168.0.10"), out));
         assert!(s.snat()[0].matches(17, a("192.168.0.20"), out));
     }

@@ -162,6 +162,12 @@ pub struct NetCounters {
     pub neigh_released: u64,
     /// Drops by reason, indexed by [`DropReason::index`].
     pub drops: [u64; DropReason::COUNT],
+    /// Connection packets sent with the connection's cached L2 header (no route or
+    /// neighbour lookup).
+    pub l2_cache_hits: u64,
+    /// Connection packets that had to route and resolve (no cache yet, or the L2 epoch
+    /// changed); a resolved next hop refills the cache.
+    pub l2_cache_misses: u64,
 }
 
 impl Default for NetCounters {
@@ -175,6 +181,8 @@ impl Default for NetCounters {
             icmp_errors_sent: 0,
             neigh_released: 0,
             drops: [0; DropReason::COUNT],
+            l2_cache_hits: 0,
+            l2_cache_misses: 0,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod exception;
 pub mod icmp;
 pub mod iface;
 pub mod io;
+pub mod l2cache;
 pub mod neigh;
 pub mod route;
 pub mod stack;
@@ -40,6 +41,7 @@ pub use exception::{Exception, ExceptionCounters, ExceptionDrop, ExceptionParams
 pub use icmp::IcmpError;
 pub use iface::{AddrKind, IfAddr, Iface, IfaceError, IfaceTable};
 pub use io::{Ctx, NetIo};
+pub use l2cache::{L2Cache, L2Hop};
 pub use neigh::{
     NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh,
 };

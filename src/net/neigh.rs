@@ -218,6 +218,9 @@ pub struct NeighTable<B> {
     pool: Pool<B>,
     /// No deadline of any entry is earlier than this; `poll` does nothing before it.
     next_deadline: Instant,
+    /// Changes (wrapping) whenever a MAC that was handed out may no longer be right: an entry's
+    /// MAC changes, or a resolved entry expires, goes back to incomplete or is removed.
+    generation: u32,
 }
 
 impl<B: PacketBuf> NeighTable<B> {
@@ -261,7 +264,16 @@ impl<B: PacketBuf> NeighTable<B> {
             entries,
             pool: Pool::new(params.pending_total),
             next_deadline: Instant::from_micros(u64::MAX),
+            generation: 0,
         })
+    }
+
+    /// The table's generation: it changes whenever a MAC [`NeighTable::resolve`] or
+    /// [`NeighTable::output`] gave out before may have become wrong (a neighbour's MAC changed,
+    /// or a resolved entry expired or was removed). Caches of resolved MACs compare it.
+    #[inline]
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     /// The table's parameters.
@@ -314,6 +326,7 @@ impl<B: PacketBuf> NeighTable<B> {
                     // Expired but not yet collected: resolve again.
                     e.state = NeighState::Incomplete;
                     e.probes_sent = 0;
+                    self.generation = self.generation.wrapping_add(1);
                     true
                 }
                 NeighState::Incomplete => false,
@@ -385,6 +398,9 @@ impl<B: PacketBuf> NeighTable<B> {
                 return true;
             }
         };
+        if e.mac != mac {
+            self.generation = self.generation.wrapping_add(1);
+        }
         e.mac = mac;
         e.state = NeighState::Reachable;
         e.deadline = deadline;
@@ -414,10 +430,12 @@ impl<B: PacketBuf> NeighTable<B> {
         let mut next = Instant::from_micros(u64::MAX);
         let params = self.params;
         let pool = &mut self.pool;
+        let mut expired = false;
         self.entries.retain(|&(port, ip), e| match e.state {
             NeighState::Static => true,
             NeighState::Reachable => {
                 if now >= e.deadline {
+                    expired = true;
                     return false;
                 }
                 next = next.min(e.deadline);
@@ -442,11 +460,15 @@ impl<B: PacketBuf> NeighTable<B> {
             }
         });
         self.next_deadline = next;
+        if expired {
+            self.generation = self.generation.wrapping_add(1);
+        }
     }
 
     /// Drops every waiting packet (as [`DropReason::NeighUnresolved`]) and forgets every learned
     /// and incomplete entry; static ones stay. For shutdown, so buffers go back to their pool.
     pub fn flush(&mut self, ctx: &mut Ctx<'_, impl NetIo<B>>) {
+        self.generation = self.generation.wrapping_add(1);
         let pool = &mut self.pool;
         self.entries.retain(|_, e| {
             while let Some(pkt) = pool.pop(&mut e.queue) {

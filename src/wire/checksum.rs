@@ -122,6 +122,65 @@ pub fn update_addr_v6(csum: u16, old: Ipv6Addr, new: Ipv6Addr) -> u16 {
     !fold(acc)
 }
 
+/// The L4 checksum a NIC computes on transmit for a packet [`prepare_tx_offload`] prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxL4Csum {
+    /// No L4 checksum offload (not TCP/UDP, a fragment, or UDP sent without a checksum).
+    None,
+    /// The TCP checksum.
+    Tcp,
+    /// The UDP checksum.
+    Udp,
+}
+
+/// What [`prepare_tx_offload`] left for the NIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxCsumPlan {
+    /// Length of the IPv4 header (for the NIC's `l3_len`).
+    pub l3_len: usize,
+    /// The L4 checksum to compute.
+    pub l4: TxL4Csum,
+}
+
+/// Turns the checksums of the IPv4 packet at `l2_len` in `frame` into what a NIC's transmit
+/// checksum offload expects: the IPv4 header checksum zero, and for an unfragmented TCP or
+/// UDP packet (UDP with a checksum) the L4 checksum field holding the pseudo-header sum (not
+/// complemented). `None`, with nothing changed, when there is no well-formed IPv4 header there.
+pub fn prepare_tx_offload(frame: &mut [u8], l2_len: usize) -> Option<TxCsumPlan> {
+    let ip = frame.get_mut(l2_len..)?;
+    let (hl, total, proto, frag, src, dst) = {
+        let p = crate::wire::Ipv4Packet::new_checked(&*ip).ok()?;
+        (
+            p.header_len(),
+            usize::from(p.total_len()),
+            u8::from(p.protocol()),
+            p.is_fragment(),
+            p.src_addr(),
+            p.dst_addr(),
+        )
+    };
+    let at = match proto {
+        6 => Some((16, TxL4Csum::Tcp, 20)),
+        17 => Some((6, TxL4Csum::Udp, 8)),
+        _ => None,
+    };
+    let mut l4 = TxL4Csum::None;
+    if let (Some((at, kind, min)), false) = (at, frag) {
+        let seg_len = total.saturating_sub(hl);
+        if let Some(field) = ip.get_mut(hl + at..hl + at + 2).filter(|_| seg_len >= min) {
+            let udp_without = kind == TxL4Csum::Udp && field == [0, 0];
+            if !udp_without {
+                let l4_len = u16::try_from(seg_len).ok()?;
+                let p = pseudo_header_v4(src, dst, proto, l4_len);
+                field.copy_from_slice(&p.to_be_bytes());
+                l4 = kind;
+            }
+        }
+    }
+    ip.get_mut(10..12)?.fill(0);
+    Some(TxCsumPlan { l3_len: hl, l4 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +331,86 @@ mod tests {
             let after = !naive_sum(&mk(new));
             prop_assert_eq!(update_addr_v6(before, Ipv6Addr::from(old), Ipv6Addr::from(new)), after);
         }
+    }
+
+    /// A frame: 14 bytes of Ethernet, IPv4 (20 bytes, `frag` flags/offset word), and `l4` with
+    /// every checksum right (computed with `naive_sum`); UDP `csum` false sends none.
+    fn frame(proto: u8, frag: u16, l4: &[u8], csum: bool) -> Vec<u8> {
+        let mut f = vec![0u8; 14];
+        f[12] = 8;
+        let total = (20 + l4.len()) as u16;
+        let mut ip = vec![0x45, 0];
+        ip.extend_from_slice(&total.to_be_bytes());
+        ip.extend_from_slice(&[0, 7]);
+        ip.extend_from_slice(&frag.to_be_bytes());
+        ip.extend_from_slice(&[63, proto, 0, 0, 10, 0, 0, 5, 192, 168, 1, 10]);
+        let c = !naive_sum(&ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        let mut seg = l4.to_vec();
+        let at = if proto == 6 { 16 } else { 6 };
+        if (proto == 6 || proto == 17) && csum {
+            seg[at..at + 2].fill(0);
+            let mut ph = vec![10, 0, 0, 5, 192, 168, 1, 10, 0, proto];
+            ph.extend_from_slice(&(seg.len() as u16).to_be_bytes());
+            ph.extend_from_slice(&seg);
+            let c = !naive_sum(&ph);
+            let c = if proto == 17 && c == 0 { 0xffff } else { c };
+            seg[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        }
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&seg);
+        f
+    }
+
+    /// What a NIC does with a prepared packet: the IPv4 header checksum over the header, the
+    /// L4 checksum over the segment whose field holds the pseudo-header sum.
+    fn nic(f: &mut [u8], plan: TxCsumPlan) {
+        let ip = &mut f[14..];
+        let c = !naive_sum(&ip[..plan.l3_len]);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        let at = match plan.l4 {
+            TxL4Csum::None => return,
+            TxL4Csum::Tcp => 16,
+            TxL4Csum::Udp => 6,
+        };
+        let seg = &mut ip[plan.l3_len..];
+        let c = !naive_sum(seg);
+        let c = if plan.l4 == TxL4Csum::Udp && c == 0 { 0xffff } else { c };
+        seg[at..at + 2].copy_from_slice(&c.to_be_bytes());
+    }
+
+    proptest! {
+        #[test]
+        fn a_nic_finishing_a_prepared_packet_gives_the_software_checksums(
+            payload in proptest::collection::vec(any::<u8>(), 0..200), kind in 0u8..5,
+        ) {
+            let mut tcp = vec![0u8; 20];
+            tcp[12] = 0x50;
+            tcp.extend_from_slice(&payload);
+            let mut udp = vec![0u8; 8];
+            udp[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+            udp.extend_from_slice(&payload);
+            let (want, l4) = match kind {
+                0 => (frame(6, 0x4000, &tcp, true), TxL4Csum::Tcp),
+                1 => (frame(17, 0, &udp, true), TxL4Csum::Udp),
+                2 => (frame(17, 0, &udp, false), TxL4Csum::None),
+                3 => (frame(17, 0x2000, &udp, true), TxL4Csum::None), // first fragment
+                _ => (frame(1, 0, &[8, 0, 0, 0, 0, 1, 0, 1], true), TxL4Csum::None),
+            };
+            let mut f = want.clone();
+            let plan = prepare_tx_offload(&mut f, 14).unwrap();
+            prop_assert_eq!(plan, TxCsumPlan { l3_len: 20, l4 });
+            prop_assert_eq!(&f[24..26], &[0u8, 0][..], "IPv4 checksum left to the NIC");
+            nic(&mut f, plan);
+            prop_assert_eq!(f, want);
+        }
+    }
+
+    #[test]
+    fn prepare_refuses_what_is_not_ipv4() {
+        let mut f = vec![0u8; 30];
+        assert_eq!(prepare_tx_offload(&mut f, 14), None);
+        assert_eq!(f, vec![0u8; 30]);
+        assert_eq!(prepare_tx_offload(&mut f, 40), None);
     }
 }

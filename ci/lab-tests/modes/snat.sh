@@ -7,6 +7,7 @@
 #   - HTTP requests to the outside server 192.168.100.50 ("srv"), which has no route to the inside
 #     network: answered, and the server logged 192.168.100.200 only;
 #   - UDP echo to the server's :9000 naming 192.168.100.200 as the peer;
+#   - ping of the server (ICMP echo through SNAT, identifier translated);
 #   - a BIG_MB (100) MB download from the server by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
 #   - rvsadm -L -n -c: rows with the WAN address as local, TIME_WAIT after close; a held connection
@@ -37,6 +38,12 @@ client_seen_check "the outside server saw the WAN address only" "${WAN//./\\.}" 
 
 udp_check in1 "$SRV" 9000 3 "srv peer=${WAN//./\\.}:[0-9]+ hello-$MODE"
 udp_check in2 "$SRV" 9000 3 "srv peer=${WAN//./\\.}:[0-9]+ hello-$MODE"
+
+# ICMP echo through SNAT: the server has no route to the inside network, so a reply reaching
+# the host proves the identifier (and address) were translated both ways.
+for host in in1 in2; do
+	check "ping $SRV from rvs-$host through SNAT" in_ns "$host" ping -c 3 -i 0.2 -W 2 -w 10 "$SRV"
+done
 
 sha=$(make_big srv)
 download_check in1 "http://$SRV/big.bin" "$sha"

@@ -5,7 +5,9 @@ use core::time::Duration;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::config::checked::{Ctrl, Dataplane, IdleBackoff, Metrics, NeighParams, Port};
+use crate::config::checked::{
+    Ctrl, Dataplane, IdleBackoff, Metrics, NeighParams, Port, TxChecksumOffload,
+};
 use crate::config::error::{invalid, Invalid};
 use crate::config::raw::{RawCtrl, RawDataplane, RawMetrics, RawNeigh};
 
@@ -125,12 +127,23 @@ pub(crate) fn check_dataplane(
             ),
         ));
     }
+    let tx_checksum_offload = match raw.tx_checksum_offload.as_str() {
+        "auto" => TxChecksumOffload::Auto,
+        "off" => TxChecksumOffload::Off,
+        other => {
+            return Err(invalid(
+                "dataplane.tx_checksum_offload",
+                format!("\"{other}\": give \"auto\" (use the ports' checksum offloads where they have them) or \"off\""),
+            ))
+        }
+    };
     Ok(Dataplane {
         burst: raw.burst,
         mbufs,
         mbuf_cache: raw.mbuf_cache,
         idle_backoff,
         conns_per_worker: raw.conns_per_worker,
+        tx_checksum_offload,
     })
 }
 

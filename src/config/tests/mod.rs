@@ -175,6 +175,7 @@ rx = [{ port = "p", queue = 0 }]
     assert_eq!((p.rx_queues, p.tx_queues, p.rx_desc, p.tx_desc, p.mtu), (1, 1, 1024, 1024, 1500));
     let d = c.dataplane();
     assert_eq!((d.burst, d.mbuf_cache, d.idle_backoff), (32, 256, None));
+    assert_eq!(d.tx_checksum_offload, crate::config::TxChecksumOffload::Auto);
     let n = c.neigh();
     assert_eq!(
         (n.timeout, n.retry, n.probes),

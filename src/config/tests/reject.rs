@@ -587,6 +587,17 @@ fn idle_backoff_values() {
 }
 
 #[test]
+fn tx_checksum_offload_values() {
+    let text = patch("mbuf_cache = 256", "mbuf_cache = 256\ntx_checksum_offload = \"off\"");
+    assert_eq!(
+        accepts(&text).dataplane().tx_checksum_offload,
+        crate::config::TxChecksumOffload::Off
+    );
+    let text = patch("mbuf_cache = 256", "mbuf_cache = 256\ntx_checksum_offload = \"on\"");
+    rejects(&text, "dataplane.tx_checksum_offload", &["\"on\"", "auto", "off"]);
+}
+
+#[test]
 fn neigh_parameters() {
     rejects(
         &patch("max_entries = 1024", "max_entries = 1024\ntimeout_s = 0"),

@@ -592,25 +592,6 @@ fn tcp_needs_a_syn_and_sane_flags_and_unknown_ports_are_no_service() {
 }
 
 #[test]
-fn fragments_are_dropped_and_counted() {
-    let mut lab = nat_lab("rr", &[1]);
-    let mut ip = udp(CLIENT, 5000, VIP, 53, &[7; 40]);
-    ip[6] = 0x20; // MF, offset 0: a first fragment
-    ip[10..12].fill(0);
-    let c = naive_checksum(&ip[..20]);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    assert!(lab.send(0, &from_client(&ip)).is_empty());
-    ip[6] = 0x00;
-    ip[7] = 0x10; // offset 128 bytes: a later fragment
-    ip[10..12].fill(0);
-    let c = naive_checksum(&ip[..20]);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    assert!(lab.send(0, &from_client(&ip)).is_empty());
-    assert_eq!(lab.drops(R::Fragment), 2);
-    assert_eq!(lab.lb().conn_count(), 0);
-}
-
-#[test]
 fn weight_zero_takes_no_new_connections_but_existing_continue() {
     let s = svc(Protocol::Tcp, 80, "wlc");
     let mut d = [dest(0, 80, model::FwdMethod::Masq, 1)];
@@ -1213,3 +1194,7 @@ fn icmp_errors_about_a_connection_are_translated_both_ways() {
         .is_empty());
     assert_eq!(lab.drops(R::IcmpUnsupported), 1);
 }
+
+mod fragments;
+mod l2cache;
+mod snat_echo;

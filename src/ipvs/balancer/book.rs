@@ -531,8 +531,8 @@ impl Book {
     pub fn on_freed(&mut self, c: &Conn<Ipv4Addr>) {
         if c.fwd() == FwdMethod::Snat && !c.is_template() {
             if let Some(s) = self.snat.get_mut(c.dest() as usize) {
-                let _ =
-                    s.pool.release(IpAddr::V4(c.laddr()), c.lport(), sock(c.daddr(), c.dport()));
+                let server = sock(c.daddr(), snat_pool_port(c.proto(), c.dport()));
+                let _ = s.pool.release(IpAddr::V4(c.laddr()), c.lport(), server);
                 s.refs = s.refs.saturating_sub(1);
             }
             return;
@@ -571,5 +571,16 @@ impl Book {
             return !self.snat.get(c.dest() as usize).is_some_and(|s| s.live);
         }
         !self.dests.get(c.dest() as usize).is_some_and(|d| d.live)
+    }
+}
+
+/// The server port a SNAT connection's local port is allocated against: its own, except for
+/// ICMP echo, whose identifier must be unique per server whatever the inside host chose (the
+/// reply carries only the translated identifier), so echo flows share port 0.
+pub(super) fn snat_pool_port(proto: u8, port: u16) -> u16 {
+    if proto == crate::ipvs::proto::IPPROTO_ICMP {
+        0
+    } else {
+        port
     }
 }

@@ -17,9 +17,17 @@
 //!   sends). Packets of a known connection pass whatever their flags; the state machine decides.
 //! - No dest available (none, all quiescent or over threshold): counted `no_dest`; a TCP client
 //!   also gets a reset ([`Verdict::Reply`]) so it does not wait for a timeout.
-//! - IPv4 fragments are dropped (`fragment`): the director does not reassemble, and the
-//!   forwarding modes need a whole datagram (its transport header and checksum). Path MTU
-//!   discovery keeps TCP unfragmented; large UDP datagrams to a VIP are the casualty.
+//! - IPv4 fragments (TCP and UDP) are followed, not reassembled: the first fragment (offset 0,
+//!   carrying the whole transport header) is looked up or scheduled like any packet of its
+//!   connection and rewritten as a whole packet would be (the incremental checksum update is
+//!   right for the whole datagram; no TOA goes into a fragment), and what was done is recorded
+//!   in the per-core [`FragTable`] under (source, destination, protocol, IP id) for a short
+//!   time; the later fragments of that datagram take the same decision with the IP-level
+//!   rewrite only ([`crate::ipvs::xmit::forward_fragment`]), or follow it to the core it was
+//!   handed to. A later fragment with no entry (it came first, or too late) is dropped as
+//!   `fragment_unmatched`; a first fragment that finds the table full as
+//!   `fragment_table_full`; a first fragment too short for its transport header as `bad_l4`;
+//!   ICMP fragments as `fragment`.
 //! - IP options are carried through untouched.
 //!
 //! # Cores
@@ -42,8 +50,9 @@ use thiserror::Error;
 
 use crate::buf::PacketBuf;
 use crate::ctrl::model::{self, Stats};
-use crate::ipvs::conn::{ConnInfo, ConnTable, ConnTableError, HashSeed};
+use crate::ipvs::conn::{ConnId, ConnInfo, ConnTable, ConnTableError, Direction, HashSeed};
 use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
+use crate::ipvs::frag::{FragKey, FragTable};
 use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
 use crate::ipvs::service::Services;
 use crate::net::{AddrKind, IcmpError};
@@ -60,6 +69,10 @@ pub enum Verdict<B> {
         pkt: B,
         /// Address to route and resolve.
         route_to: Ipv4Addr,
+        /// The connection and direction the packet belongs to, when it has one in the table
+        /// (not for one-packet scheduling or translated ICMP errors): the caller sends it with
+        /// the connection's cached L2 header ([`Balancer::l2_cache_mut`]).
+        conn: Option<(ConnId, Direction)>,
     },
     /// The director answers (a TCP reset): route to `route_to` and send.
     Reply {
@@ -140,11 +153,16 @@ pub struct BalancerConfig {
     pub expire_batch: u32,
     /// MTU used toward clients and toward dests the [`Egress`] cannot tell.
     pub mtu: u16,
+    /// Datagrams whose later fragments this core can follow at once (see
+    /// [`crate::ipvs::frag`]).
+    pub frag_capacity: u32,
+    /// How long after its first fragment a datagram's later fragments are followed.
+    pub frag_timeout: core::time::Duration,
 }
 
 impl BalancerConfig {
     /// Defaults for core `core` of `n_cores`: 1 Mi connections, a random hash seed, local ports
-    /// 1024..=65535, 256 expirations per poll, MTU 1500.
+    /// 1024..=65535, 256 expirations per poll, MTU 1500, 4096 followed datagrams for 2 s.
     pub fn new(core: usize, n_cores: usize) -> Self {
         BalancerConfig {
             core,
@@ -154,6 +172,8 @@ impl BalancerConfig {
             local_ports: PortRange::DEFAULT,
             expire_batch: 256,
             mtu: 1500,
+            frag_capacity: 4096,
+            frag_timeout: core::time::Duration::from_secs(2),
         }
     }
 }
@@ -212,6 +232,10 @@ pub struct Balancer {
     conns: ConnTable<Ipv4Addr>,
     book: Book,
     counters: IpvsCounters,
+    frags: FragTable,
+    /// Set while a first fragment is processed: the datagram whose decision `transmit`
+    /// records for the later fragments.
+    frag_first: Option<(FragKey, Instant)>,
 }
 
 fn svc_key(proto: u8, addr: Ipv4Addr, port: u16) -> model::ServiceKey {
@@ -236,6 +260,8 @@ impl Balancer {
             snap: Arc::new(Services::empty()),
             conns,
             counters: IpvsCounters::default(),
+            frags: FragTable::new(cfg.frag_capacity as usize, cfg.frag_timeout),
+            frag_first: None,
         })
     }
 
@@ -292,6 +318,13 @@ impl Balancer {
     /// Live entries in the connection table.
     pub fn conn_count(&self) -> u32 {
         self.conns.len()
+    }
+
+    /// The cached L2 headers of connection `id` (for the caller's send path, right after the
+    /// [`Verdict::Forward`] that named it); `None` if the id is not a live entry.
+    #[inline]
+    pub fn l2_cache_mut(&mut self, id: ConnId) -> Option<&mut crate::net::L2Cache> {
+        self.conns.get_mut(id).map(|c| c.l2_cache_mut())
     }
 
     /// The connection table's own counters.

@@ -12,6 +12,7 @@ use crate::ipvs::conn::{
     NO_INDEX,
 };
 use crate::ipvs::counters::IpvsDropReason as R;
+use crate::ipvs::frag::{FragAction, FragKey};
 use crate::ipvs::proto::tcp::{flags, is_suspicious};
 use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::ipvs::reset::reset_in_place;
@@ -25,6 +26,8 @@ use crate::wire::{Ipv4Packet, TcpPacket, UdpPacket};
 #[derive(Debug, Clone, Copy)]
 struct IpHead {
     proto: u8,
+    /// Identification (for following fragments).
+    ident: u16,
     src: Ipv4Addr,
     dst: Ipv4Addr,
     /// Non-first fragment (no transport header).
@@ -61,6 +64,7 @@ fn parse_ip(data: &[u8], l3: usize) -> Option<IpHead> {
     let ip = Ipv4Packet::new_checked(data.get(l3..)?).ok()?;
     Some(IpHead {
         proto: u8::from(ip.protocol()),
+        ident: ip.ident(),
         src: ip.src_addr(),
         dst: ip.dst_addr(),
         later_fragment: ip.frag_offset() != 0,
@@ -80,8 +84,8 @@ fn parse_l4(data: &[u8], l3: usize, h: &IpHead) -> Option<Flow> {
             (t.src_port(), t.dst_port(), t.flags().bits())
         }
         IPPROTO_UDP if h.fragment => {
-            // A first fragment's UDP length covers the whole datagram.
-            let b = l4.get(..4)?;
+            // A first fragment's UDP length covers the whole datagram; the header must be there.
+            let b = l4.get(..8)?;
             (u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]), 0)
         }
         IPPROTO_UDP => {
@@ -94,6 +98,32 @@ fn parse_l4(data: &[u8], l3: usize, h: &IpHead) -> Option<Flow> {
 }
 
 const ICMP: u8 = 1;
+
+/// An unfragmented ICMP echo request or reply as a flow whose ports are both the identifier,
+/// and whether it is a request.
+fn echo_flow(data: &[u8], l3: usize, h: &IpHead) -> Option<(Flow, bool)> {
+    if h.fragment {
+        return None;
+    }
+    let m = data.get(l3 + h.ihl..l3 + h.len as usize)?;
+    let request = match (m.first()?, m.get(1)?) {
+        (8, 0) => true,
+        (0, 0) => false,
+        _ => return None,
+    };
+    let id = u16::from_be_bytes([*m.get(4)?, *m.get(5)?]);
+    let flow = Flow {
+        proto: ICMP,
+        src: h.src,
+        dst: h.dst,
+        sport: id,
+        dport: id,
+        flags: 0,
+        len: h.len,
+        tcp_data: false,
+    };
+    Some((flow, request))
+}
 
 impl Balancer {
     #[inline]
@@ -128,23 +158,84 @@ impl Balancer {
         };
         match head.proto {
             IPPROTO_TCP | IPPROTO_UDP => {}
-            ICMP => return self.icmp(pkt, l3, &head, owner, now, may_redirect),
+            ICMP => {
+                if let Some((flow, request)) = echo_flow(pkt.data(), l3, &head) {
+                    return self.echo(pkt, l3, &flow, request, owner, now, may_redirect);
+                }
+                return self.icmp(pkt, l3, &head, owner, now, may_redirect);
+            }
             _ => return self.refuse(pkt, owner, R::UnsupportedProto),
         }
         if head.later_fragment {
-            return self.refuse(pkt, owner, R::Fragment);
+            return self.later_fragment(pkt, l3, &head, owner, now, may_redirect);
         }
         let Some(flow) = parse_l4(pkt.data(), l3, &head) else {
             return self.refuse(pkt, owner, R::BadL4);
         };
-        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
-            if head.fragment {
-                return self.drop(pkt, R::Fragment);
-            }
-            return self.forward_conn(pkt, l3, id, dir, &flow, now);
+        if !head.fragment {
+            return self.flow_input(pkt, l3, &flow, owner, now, may_redirect);
         }
-        if head.fragment {
-            return self.refuse(pkt, owner, R::Fragment);
+        // A first fragment: whatever happens to it is recorded for the rest of its datagram.
+        let key = FragKey::new(head.src, head.dst, head.proto, head.ident);
+        self.frag_first = Some((key, now));
+        let v = self.flow_input(pkt, l3, &flow, owner, now, may_redirect);
+        self.frag_first = None;
+        if let Verdict::Redirect { core, .. } = &v {
+            let action = FragAction::Redirect { core: *core };
+            if self.frags.record(key, action, now).is_err() {
+                self.counters.count_drop(R::FragTableFull);
+                if let Verdict::Redirect { pkt, .. } = v {
+                    return Verdict::Drop { pkt, reason: R::FragTableFull };
+                }
+            }
+        }
+        v
+    }
+
+    /// A non-first fragment: forwarded as its datagram's first fragment was, if that is known.
+    fn later_fragment<B: PacketBuf>(
+        &mut self,
+        mut pkt: B,
+        l3: usize,
+        head: &IpHead,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        let key = FragKey::new(head.src, head.dst, head.proto, head.ident);
+        match self.frags.lookup(&key, now) {
+            Some(FragAction::Forward { fwd, ctx }) => {
+                match xmit::forward_fragment(fwd, &mut pkt, l3, &ctx) {
+                    Ok(x) => {
+                        self.counters.forwarded += 1;
+                        self.counters.frags_followed += 1;
+                        Verdict::Forward { pkt, route_to: x.route_to, conn: None }
+                    }
+                    Err(e) => self.xmit_failed(pkt, e),
+                }
+            }
+            Some(FragAction::Redirect { core }) if may_redirect => {
+                self.counters.redirected += 1;
+                Verdict::Redirect { pkt, core }
+            }
+            Some(FragAction::Redirect { .. }) => self.drop(pkt, R::RedirectLoop),
+            None => self.refuse(pkt, owner, R::FragUnmatched),
+        }
+    }
+
+    /// A TCP/UDP packet (or an ICMP echo) that carries its transport header: its connection's,
+    /// a new connection's, or not the balancer's.
+    fn flow_input<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        flow: &Flow,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+            return self.forward_conn(pkt, l3, id, dir, flow, now);
         }
         match owner {
             Some(kind) => {
@@ -158,7 +249,7 @@ impl Balancer {
                                 return Verdict::Redirect { pkt, core: k };
                             }
                         }
-                        return self.new_conn(pkt, l3, &flow, slot, now);
+                        return self.new_conn(pkt, l3, flow, slot, now);
                     }
                 }
                 if kind != AddrKind::Local {
@@ -166,7 +257,7 @@ impl Balancer {
                 }
                 self.not_here(pkt, flow.dport, may_redirect, R::NoConn)
             }
-            None => self.snat_new(pkt, l3, &flow, now, may_redirect),
+            None => self.snat_new(pkt, l3, flow, now, may_redirect),
         }
     }
 
@@ -327,7 +418,7 @@ impl Balancer {
                 d,
                 false,
             );
-            return self.transmit(pkt, l3, fwd, &ctx, |b, _| {
+            return self.transmit(pkt, l3, fwd, &ctx, None, |b, _| {
                 b.book.traffic(svc, d, Direction::In, flow.len)
             });
         }
@@ -372,7 +463,7 @@ impl Balancer {
         let Some(rule) = self.snap.snat_match(flow.proto, flow.src, flow.dst) else {
             // A NAT dest's reply whose connection lives on the core the client address
             // points to (see `steer_core`).
-            if may_redirect && self.book.is_nat_dest(flow.src, flow.sport) {
+            if may_redirect && flow.proto != ICMP && self.book.is_nat_dest(flow.src, flow.sport) {
                 let k = self.steer_core(flow.dst, Ipv4Addr::BROADCAST);
                 if k != self.cfg.core {
                     self.counters.redirected += 1;
@@ -385,16 +476,19 @@ impl Balancer {
             return self.drop(pkt, r);
         }
         let slot = self.book.snat_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
-        let server = SocketAddr::new(IpAddr::V4(flow.dst), flow.dport);
+        let pool_port = super::book::snat_pool_port(flow.proto, flow.dport);
+        let server = SocketAddr::new(IpAddr::V4(flow.dst), pool_port);
         let local = match self.book.snat.get_mut(slot as usize).map(|s| s.pool.alloc(server)) {
             Some(Ok((IpAddr::V4(a), p))) => (a, p),
             _ => return self.drop(pkt, R::LaddrExhausted),
         };
+        // An echo reply carries the translated identifier in both "port" places.
+        let server_port = if flow.proto == ICMP { local.1 } else { flow.dport };
         let spec = ConnSpec {
             proto: flow.proto,
             client: (flow.src, flow.sport),
             virt: (flow.dst, flow.dport),
-            dest_addr: (flow.dst, flow.dport),
+            dest_addr: (flow.dst, server_port),
             local: Some(local),
             fwd: FwdMethod::Snat,
             dest: slot,
@@ -456,23 +550,39 @@ impl Balancer {
         }
     }
 
-    /// Rewrites with the forwarding mode; on success runs `on_sent` and returns the verdict.
+    /// Rewrites with the forwarding mode; on success runs `on_sent` and returns the verdict
+    /// (naming `conn` for the send path's L2 cache).
     fn transmit<B: PacketBuf>(
         &mut self,
         mut pkt: B,
         l3: usize,
         fwd: FwdMethod,
         ctx: &XmitCtx,
+        conn: Option<(ConnId, Direction)>,
         on_sent: impl FnOnce(&mut Self, &xmit::Xmit),
     ) -> Verdict<B> {
         if fwd == FwdMethod::Tun && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }
-        match xmit::forward(fwd, &mut pkt, l3, ctx) {
+        let result = match self.frag_first {
+            None => xmit::forward(fwd, &mut pkt, l3, ctx),
+            Some((_, now)) if !self.frags.has_room(now) => {
+                return self.drop(pkt, R::FragTableFull);
+            }
+            Some(_) => xmit::forward_fragment(fwd, &mut pkt, l3, ctx),
+        };
+        match result {
             Ok(x) => {
+                if let Some((key, now)) = self.frag_first {
+                    let _ = self.frags.record(key, FragAction::Forward { fwd, ctx: *ctx }, now);
+                }
+                if x.tx_csum {
+                    // The worker may leave these checksums to the NIC (see `xmit::Xmit`).
+                    pkt.want_tx_csum(l3);
+                }
                 on_sent(self, &x);
                 self.counters.forwarded += 1;
-                Verdict::Forward { pkt, route_to: x.route_to }
+                Verdict::Forward { pkt, route_to: x.route_to, conn }
             }
             Err(e) => self.xmit_failed(pkt, e),
         }
@@ -516,7 +626,7 @@ impl Balancer {
         );
         let (svc, d, flags, len) = (c.svc(), c.dest(), flow.flags, flow.len);
         let tcp_data = flow.tcp_data;
-        self.transmit(pkt, l3, fwd, &ctx, |b, x| {
+        self.transmit(pkt, l3, fwd, &ctx, Some((id, dir)), |b, x| {
             // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)
             // and on every segment until one carrying data has had it.
             if x.toa_inserted && tcp_data {
@@ -537,6 +647,32 @@ impl Balancer {
                 b.book.traffic(svc, d, dir, len);
             }
         })
+    }
+
+    /// An ICMP echo request or reply: a SNAT echo flow's packet, a new one from an inside host
+    /// (a request matching a SNAT rule), or not the balancer's.
+    #[allow(clippy::too_many_arguments)]
+    fn echo<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        l3: usize,
+        flow: &Flow,
+        request: bool,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+            return self.forward_conn(pkt, l3, id, dir, flow, now);
+        }
+        match owner {
+            None if request => self.snat_new(pkt, l3, flow, now, may_redirect),
+            // A reply to a translated identifier: the core that owns it has the flow.
+            Some(AddrKind::Local) if !request => {
+                self.not_here(pkt, flow.dport, may_redirect, R::IcmpNoConn)
+            }
+            _ => self.refuse(pkt, owner, R::IcmpUnsupported),
+        }
     }
 
     /// ICMP to a VIP or local address, or passing through: an error about a connection is
@@ -585,7 +721,7 @@ impl Balancer {
             Ok(x) => {
                 self.counters.icmp_forwarded += 1;
                 self.counters.forwarded += 1;
-                Verdict::Forward { pkt, route_to: x.route_to }
+                Verdict::Forward { pkt, route_to: x.route_to, conn: None }
             }
             Err(e) => {
                 // No ICMP error about an ICMP error.

@@ -9,14 +9,18 @@
 //! # Layout
 //! Four addresses are stored: client, virtual, destination (real server) and local. The
 //! in-direction tuple is client -> virtual, the out-direction tuple destination -> local; for
-//! NAT, DR and TUN the local address and port are the client's. With [`Ipv4Addr`] the entry is
-//! 88 bytes (see the size test); with IPv6 addresses 136.
+//! NAT, DR and TUN the local address and port are the client's. Each entry also carries its
+//! cached L2 header per direction ([`L2Cache`], 20 bytes: destination MAC and port of each
+//! direction plus the epoch they are valid in), so the established path neither routes nor
+//! resolves. With [`Ipv4Addr`] the entry is 104 bytes (see the size test); with IPv6
+//! addresses 152.
 //!
 //! [`Ipv4Addr`]: std::net::Ipv4Addr
 
 use super::key::{ConnAddr, ConnKey};
 use crate::ipvs::proto::ConnState;
 use crate::ipvs::timer::TimerNode;
+use crate::net::L2Cache;
 
 /// Index of an entry in its table. Valid until the entry leaves the table (every departure is
 /// reported through the callback of the call that caused it); after that the index may name a
@@ -163,7 +167,8 @@ pub struct Conn<A> {
     pub(super) flags: ConnFlags,
     pub(super) dest: u32,
     pub(super) svc: u32,
-    pub(super) l2: u32,
+    /// The cached L2 header of each direction (see [`L2Cache`]).
+    pub(super) l2: L2Cache,
     /// Connection: index of its controlling template or [`NO_INDEX`].
     pub(super) template: u32,
     /// Template: number of live connections it controls.
@@ -192,7 +197,7 @@ impl<A: ConnAddr> Conn<A> {
             flags: ConnFlags(ConnFlags::FREE),
             dest: NO_INDEX,
             svc: NO_INDEX,
-            l2: NO_INDEX,
+            l2: L2Cache::EMPTY,
             template: NO_INDEX,
             controlled: 0,
             timeout: 0,
@@ -293,13 +298,14 @@ impl<A: ConnAddr> Conn<A> {
     pub fn timeout_secs(&self) -> u32 {
         self.timeout / crate::ipvs::timer::TICKS_PER_SEC
     }
-    /// Cached L2 header index, filled by the forwarding code; [`NO_INDEX`] when none.
-    pub fn l2_cache(&self) -> u32 {
-        self.l2
+    /// The cached L2 headers (destination MAC and port per direction), filled and checked by
+    /// the stack's send path; empty on a new entry.
+    pub fn l2_cache(&self) -> &L2Cache {
+        &self.l2
     }
-    /// Sets the cached L2 header index.
-    pub fn set_l2_cache(&mut self, idx: u32) {
-        self.l2 = idx;
+    /// The cached L2 headers, writable (for the stack's send path).
+    pub fn l2_cache_mut(&mut self) -> &mut L2Cache {
+        &mut self.l2
     }
     /// Whether the FULLNAT client address option was added.
     pub fn toa_done(&self) -> bool {

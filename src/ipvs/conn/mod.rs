@@ -9,7 +9,7 @@
 //! asks the scheduler and calls [`ConnTable::insert`]; it passes the time in.
 //!
 //! One table holds one address family ([`std::net::Ipv4Addr`] or [`std::net::Ipv6Addr`]) so
-//! IPv4 entries stay at 88 bytes.
+//! IPv4 entries stay at 104 bytes.
 //!
 //! ```
 //! use std::net::Ipv4Addr;

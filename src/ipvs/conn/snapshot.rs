@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use super::entry::{ConnCounters, FwdMethod};
 use super::key::ConnAddr;
 use super::table::ConnTable;
-use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::ipvs::proto::{IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP};
 use crate::time::Instant;
 
 /// One entry as the connection listing shows it.
@@ -43,6 +43,7 @@ impl ConnInfo {
         match self.proto {
             IPPROTO_TCP => "TCP".into(),
             IPPROTO_UDP => "UDP".into(),
+            IPPROTO_ICMP => "ICMP".into(),
             p => p.to_string().into(),
         }
     }

@@ -8,7 +8,7 @@
 //! active/inactive counts from what this table reports. Time is always passed in.
 //!
 //! # Memory, fixed at construction
-//! - The slab holds `capacity` entries (88 bytes each for IPv4) threaded by a free list; an
+//! - The slab holds `capacity` entries (104 bytes each for IPv4) threaded by a free list; an
 //!   entry is addressed by its index ([`ConnId`]).
 //! - The index is a `hashbrown::HashTable<u32>` holding `index << 1 | direction`; equality
 //!   compares against the tuple stored in the entry, so the index costs 4 bytes plus one control
@@ -357,6 +357,7 @@ impl<A: ConnAddr> ConnTable<A> {
         e.svc = spec.svc;
         e.template = spec.template.map_or(NO_INDEX, |t| t.0);
         e.timeout = timeout;
+        e.l2 = crate::net::L2Cache::EMPTY;
         self.link(idx, now.wrapping_add(timeout));
         if let Some(t) = spec.template {
             let te = &mut self.slab[t.0 as usize];

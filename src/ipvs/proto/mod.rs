@@ -17,6 +17,9 @@ pub use udp::UdpState;
 pub const IPPROTO_TCP: u8 = 6;
 /// IP protocol number of UDP.
 pub const IPPROTO_UDP: u8 = 17;
+/// ICMP: only echo request/reply flows through SNAT are tracked (the identifier plays the
+/// port's part); they use the UDP state and timeout.
+pub const IPPROTO_ICMP: u8 = 1;
 
 /// The protocol state of a connection (or template) entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,7 +36,7 @@ impl ConnState {
     pub const fn initial(proto: u8) -> Option<ConnState> {
         match proto {
             IPPROTO_TCP => Some(ConnState::Tcp(TcpState::None)),
-            IPPROTO_UDP => Some(ConnState::Udp(UdpState::Normal)),
+            IPPROTO_UDP | IPPROTO_ICMP => Some(ConnState::Udp(UdpState::Normal)),
             _ => None,
         }
     }
@@ -267,7 +270,8 @@ mod tests {
         assert!(is_active(est));
         assert_eq!(ConnState::initial(IPPROTO_TCP), Some(ConnState::Tcp(TcpState::None)));
         assert_eq!(ConnState::initial(IPPROTO_UDP).map(|s| s.name()), Some("UDP"));
-        assert_eq!(ConnState::initial(1), None);
+        assert_eq!(ConnState::initial(IPPROTO_ICMP), Some(ConnState::Udp(UdpState::Normal)));
+        assert_eq!(ConnState::initial(47), None);
         for s in TcpState::ALL {
             assert_eq!(ConnState::from_u8(ConnState::Tcp(s).to_u8()), ConnState::Tcp(s));
         }

@@ -28,23 +28,36 @@ const TCP_RST: u8 = 0x04;
 /// Rewrites one FULLNAT packet in place; see the module doc. On error the buffer is unchanged.
 /// `ctx.local` is required ([`XmitError::Malformed`] without it).
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    run(pkt, l3, ctx, false)
+}
+
+/// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]); a
+/// fragment never gets TOA.
+pub(super) fn run<B: PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+    fragments: bool,
+) -> Result<Xmit, XmitError> {
     if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP) {
         return Err(XmitError::Malformed);
     }
     let local = ctx.local.ok_or(XmitError::Malformed)?;
-    let ip = rewrite::check_ipv4(pkt.data(), l3)?;
-    let l4 = rewrite::check_l4(pkt.data(), l3, &ip, ctx.proto, false)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
+    let whole = ip.frag == rewrite::Frag::Whole;
+    let tx_csum = rewrite::offloadable(&ip, l4);
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
     match ctx.dir {
         Direction::In => {
-            rewrite::nat(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
-            let toa_inserted = ctx.toa && ctx.proto == PROTO_TCP && add_toa(pkt, l3, ctx);
-            Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted })
+            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
+            let toa_inserted = ctx.toa && whole && ctx.proto == PROTO_TCP && add_toa(pkt, l3, ctx);
+            Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted, tx_csum })
         }
         Direction::Out => {
-            rewrite::nat(pkt.data_mut(), l3, &ip, l4, Some(ctx.vip), Some(ctx.client));
-            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false })
+            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(ctx.vip), Some(ctx.client));
+            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false, tx_csum })
         }
     }
 }
@@ -111,7 +124,7 @@ mod tests {
         let before = seen(&spec.ip());
         let mut b = VecBuf::from_slice(&spec.frame());
         let r = xmit(&mut b, L3, cx);
-        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: toa }));
+        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: toa, tx_csum: true }));
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let after = seen(ip);

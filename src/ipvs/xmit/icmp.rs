@@ -264,10 +264,11 @@ pub fn translate<B: PacketBuf>(
         return Err(XmitError::Malformed);
     }
     rewrite::check_ttl(&e.ip)?;
-    no_frag_needed(
-        rewrite::check_mtu(&e.ip, ctx.mtu, 0)
-            .map(|()| Xmit { route_to: p.route_to, toa_inserted: false }),
-    )?;
+    no_frag_needed(rewrite::check_mtu(&e.ip, ctx.mtu, 0).map(|()| Xmit {
+        route_to: p.route_to,
+        toa_inserted: false,
+        tx_csum: false,
+    }))?;
 
     let data = pkt.data_mut();
     // Outer header.
@@ -329,7 +330,7 @@ pub fn translate<B: PacketBuf>(
             m.fill_checksum();
         }
     }
-    Ok(Xmit { route_to: p.route_to, toa_inserted: false })
+    Ok(Xmit { route_to: p.route_to, toa_inserted: false, tx_csum: false })
 }
 
 /// Applies `f` to the checksum at `at` in `l4` if the quote holds it; with `zero_is_none`
@@ -379,7 +380,10 @@ mod tests {
     ) -> Vec<u8> {
         let mut b = VecBuf::from_slice(f);
         let r = translate(fwd, &mut b, L3, cx);
-        assert_eq!(r, Ok(Xmit { route_to: Ipv4Addr::from(route), toa_inserted: false }));
+        assert_eq!(
+            r,
+            Ok(Xmit { route_to: Ipv4Addr::from(route), toa_inserted: false, tx_csum: false })
+        );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         assert_eq!((&ip[12..16], &ip[16..20]), (&outer.0[..], &outer.1[..]), "outer addresses");
@@ -518,7 +522,7 @@ mod tests {
         let f = frame(CLIENT.0, VIP.0, FRAG_NEEDED, MTU_1400, &reply);
         let mut b = VecBuf::from_slice(&f);
         let r = translate(FwdMethod::Dr, &mut b, L3, &ctx_for(Direction::In, 6));
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false }));
+        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         assert_eq!(&ip[12..20], &f[L3 + 12..L3 + 20], "addresses kept");
@@ -526,7 +530,7 @@ mod tests {
 
         let mut b = VecBuf::from_slice(&f);
         let r = translate(FwdMethod::Tun, &mut b, L3, &ctx_for(Direction::In, 6));
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false }));
+        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
         let outer = &b.data()[L3..];
         assert_eq!((outer[9], &outer[16..20]), (4, &RS.0[..]));
         assert_eq!(&outer[40..], &f[L3 + 20..], "ICMP message kept inside");

@@ -10,8 +10,8 @@
 //! error to match the mode; the steps they share (checks, the incremental rewrite) are in
 //! `rewrite.rs`. Common rules, as in the kernel's IPVS: every mode decrements the TTL (the
 //! inner one for TUN) and refuses a packet that would reach zero ([`XmitError::TtlExpired`]),
-//! checks the egress MTU, and refuses fragments; a refused packet is left byte for byte as it
-//! came.
+//! checks the egress MTU, and refuses fragments ([`forward_fragment`] takes them, for a caller
+//! that follows the datagram); a refused packet is left byte for byte as it came.
 //!
 //! Buffer convention: the packet arrives as a whole Ethernet frame (`l3` is the offset of the
 //! IPv4 header, 14 without VLAN) and leaves the same way, with the Ethernet header's bytes still
@@ -84,6 +84,10 @@ pub struct Xmit {
     pub route_to: Ipv4Addr,
     /// FULLNAT: TOA was inserted into this packet (the caller marks the connection).
     pub toa_inserted: bool,
+    /// Offload wanted: a whole TCP/UDP packet whose IPv4 and L4 checksums (right, in
+    /// software) the NIC may compute at transmission instead; the caller marks the buffer
+    /// ([`crate::buf::PacketBuf::want_tx_csum`]) and the worker decides per port.
+    pub tx_csum: bool,
 }
 
 /// Why a packet could not be forwarded. The packet is left for the caller to drop or answer.
@@ -157,6 +161,34 @@ pub fn forward<B: PacketBuf>(
     }
 }
 
+/// [`forward`] for an IPv4 fragment whose datagram the caller follows (it looked up or
+/// scheduled the connection from the first fragment and keeps the same `ctx` for the rest).
+/// Unfragmented packets are handled as by [`forward`].
+///
+/// - The first fragment (offset 0, More Fragments) must carry the whole transport header
+///   (TCP header and options; the 8 UDP bytes): it is rewritten as a whole packet would be.
+///   The TCP/UDP checksum covers the whole datagram, and the incremental update of the
+///   addresses and ports it covers is right for the whole datagram. No TOA is inserted.
+/// - A later fragment gets the IP-level part of the mode only: TTL, the addresses the mode
+///   rewrites and the IPv4 header checksum (NAT, FULLNAT, SNAT); DR forwards it as it is
+///   (TTL); TUN encapsulates it.
+///
+/// The MTU and TTL checks are those of [`forward`], per fragment.
+pub fn forward_fragment<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    match fwd {
+        FwdMethod::Nat => nat::run(pkt, l3, ctx, true),
+        FwdMethod::Dr => dr::run(pkt, l3, ctx, true),
+        FwdMethod::Tun => tun::run(pkt, l3, ctx, true),
+        FwdMethod::FullNat => fullnat::run(pkt, l3, ctx, true),
+        FwdMethod::Snat => snat::run(pkt, l3, ctx, true),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::testutil::*;
@@ -226,6 +258,10 @@ mod tests {
             let mut b = base.clone();
             if forward(fwd, &mut b, l3, cx).is_err() {
                 assert_eq!(b, base, "{fwd:?} refused but changed the buffer");
+            }
+            let mut b = base.clone();
+            if forward_fragment(fwd, &mut b, l3, cx).is_err() {
+                assert_eq!(b, base, "{fwd:?} refused a fragment but changed the buffer");
             }
             let mut b = base.clone();
             if icmp::translate(fwd, &mut b, l3, cx).is_err() {

@@ -15,19 +15,29 @@ use crate::buf::PacketBuf;
 
 /// Rewrites one NAT packet in place; see the module doc. On error the buffer is unchanged.
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    run(pkt, l3, ctx, false)
+}
+
+/// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).
+pub(super) fn run<B: PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+    fragments: bool,
+) -> Result<Xmit, XmitError> {
     if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP) {
         return Err(XmitError::Malformed);
     }
-    let ip = rewrite::check_ipv4(pkt.data(), l3)?;
-    let l4 = rewrite::check_l4(pkt.data(), l3, &ip, ctx.proto, false)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
     let (src, dst, route_to) = match ctx.dir {
         Direction::In => (None, Some(ctx.dest), *ctx.dest.ip()),
         Direction::Out => (Some(ctx.vip), None, *ctx.client.ip()),
     };
-    rewrite::nat(pkt.data_mut(), l3, &ip, l4, src, dst);
-    Ok(Xmit { route_to, toa_inserted: false })
+    rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, src, dst);
+    Ok(Xmit { route_to, toa_inserted: false, tx_csum: rewrite::offloadable(&ip, l4) })
 }
 
 #[cfg(test)]
@@ -53,7 +63,7 @@ mod tests {
         let before = seen(&spec.ip());
         let (r, b) = run(spec, dir);
         let want_route = *dst.ip();
-        assert_eq!(r, Ok(Xmit { route_to: want_route, toa_inserted: false }));
+        assert_eq!(r, Ok(Xmit { route_to: want_route, toa_inserted: false, tx_csum: true }));
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let after = seen(ip);

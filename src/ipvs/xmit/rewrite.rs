@@ -20,9 +20,22 @@ pub(super) const PROTO_UDP: u8 = 17;
 /// reported.
 pub(super) const MIN_MTU: u16 = 68;
 
+/// Where a packet sits in its datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Frag {
+    /// Not a fragment.
+    Whole,
+    /// Offset 0 with More Fragments: carries the transport header.
+    First,
+    /// A nonzero offset: IP payload bytes only.
+    Later,
+}
+
 /// What the checks learnt about the IPv4 packet at `l3`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ip {
+    /// Position in the datagram (only `Whole` unless fragments were allowed).
+    pub frag: Frag,
     /// Header length.
     pub hl: usize,
     /// Total Length (the buffer may hold Ethernet padding after it).
@@ -38,12 +51,23 @@ pub(super) struct Ip {
 /// Views the IPv4 packet at `l3`: [`XmitError::Malformed`] unless `new_checked` accepts it,
 /// [`XmitError::Fragment`] for any fragment.
 pub(super) fn check_ipv4(data: &[u8], l3: usize) -> Result<Ip, XmitError> {
+    check_ipv4_frag(data, l3, false)
+}
+
+/// [`check_ipv4`], accepting fragments when `fragments` (the caller follows the datagram).
+pub(super) fn check_ipv4_frag(data: &[u8], l3: usize, fragments: bool) -> Result<Ip, XmitError> {
     let bytes = data.get(l3..).ok_or(XmitError::Malformed)?;
     let p = Ipv4Packet::new_checked(bytes).map_err(|_| XmitError::Malformed)?;
-    if p.is_fragment() {
+    let frag = match (p.is_fragment(), p.frag_offset()) {
+        (false, _) => Frag::Whole,
+        (true, 0) => Frag::First,
+        (true, _) => Frag::Later,
+    };
+    if frag != Frag::Whole && !fragments {
         return Err(XmitError::Fragment);
     }
     Ok(Ip {
+        frag,
         hl: p.header_len(),
         total: usize::from(p.total_len()),
         ttl: p.ttl(),
@@ -107,6 +131,10 @@ pub(super) fn check_l4(
             TcpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             Ok(L4::Tcp)
         }
+        // A first fragment holds the UDP header, not the datagram its Length counts.
+        PROTO_UDP if ip.frag == Frag::First && payload.len() >= crate::wire::udp::HEADER_LEN => {
+            Ok(L4::Udp)
+        }
         PROTO_UDP => {
             UdpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             Ok(L4::Udp)
@@ -120,6 +148,54 @@ pub(super) fn check_l4(
             }
         }
         _ => Err(XmitError::Malformed),
+    }
+}
+
+/// Whether a rewritten packet's checksums may be left to the NIC: a whole TCP/UDP packet.
+pub(super) fn offloadable(ip: &Ip, l4: Option<L4>) -> bool {
+    ip.frag == Frag::Whole && matches!(l4, Some(L4::Tcp | L4::Udp))
+}
+
+/// [`check_l4`] for a packet that may be a fragment: a later fragment has no transport header
+/// (`None`; only its protocol is checked).
+pub(super) fn check_l4_frag(
+    data: &[u8],
+    l3: usize,
+    ip: &Ip,
+    proto: u8,
+    allow_echo: bool,
+) -> Result<Option<L4>, XmitError> {
+    if ip.frag == Frag::Later {
+        return if ip.proto == proto { Ok(None) } else { Err(XmitError::Malformed) };
+    }
+    check_l4(data, l3, ip, proto, allow_echo).map(Some)
+}
+
+/// [`nat`] when the transport header is there (`l4`), otherwise (a later fragment) the
+/// IP-level part only: TTL and addresses, with the IPv4 header checksum. The transport
+/// checksum, which covers the whole datagram, was updated in the first fragment.
+pub(super) fn nat_or_ip(
+    data: &mut [u8],
+    l3: usize,
+    ip: &Ip,
+    l4: Option<L4>,
+    new_src: Option<SocketAddrV4>,
+    new_dst: Option<SocketAddrV4>,
+) {
+    if let Some(l4) = l4 {
+        return nat(data, l3, ip, l4, new_src, new_dst);
+    }
+    let Some(hdr) = data.get_mut(l3..l3 + ip.hl) else { return };
+    if hdr.len() < crate::wire::ipv4::HEADER_LEN {
+        return;
+    }
+    let mut iph = Ipv4Packet::new_unchecked(hdr);
+    iph.decrement_ttl();
+    if let Some(s) = new_src {
+        iph.rewrite_src_addr(*s.ip());
+    }
+    if let Some(d) = new_dst {
+        iph.rewrite_dst_addr(*d.ip());
     }
 }
 
@@ -165,7 +241,16 @@ pub(super) fn nat(
             }
         }
         L4::Udp => {
-            let Ok(mut u) = UdpPacket::new_checked(seg) else { return };
+            // A first fragment: only the 8 header bytes are there (checked by `check_l4`);
+            // the views below touch nothing else.
+            let seg = if ip.frag == Frag::First { seg.get_mut(..8) } else { Some(seg) };
+            let Some(seg) = seg else { return };
+            let mut u = if ip.frag == Frag::First {
+                UdpPacket::new_unchecked(seg)
+            } else {
+                let Ok(u) = UdpPacket::new_checked(seg) else { return };
+                u
+            };
             if let Some(s) = new_src {
                 u.update_checksum_addr_v4(ip.src, *s.ip());
                 u.rewrite_src_port(s.port());

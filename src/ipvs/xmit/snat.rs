@@ -20,27 +20,38 @@ use crate::buf::PacketBuf;
 /// Rewrites one SNAT packet in place; see the module doc. On error the buffer is unchanged.
 /// `ctx.local` is required ([`XmitError::Malformed`] without it).
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    run(pkt, l3, ctx, false)
+}
+
+/// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).
+pub(super) fn run<B: PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+    fragments: bool,
+) -> Result<Xmit, XmitError> {
     if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP | PROTO_ICMP) {
         return Err(XmitError::Malformed);
     }
     let local = ctx.local.ok_or(XmitError::Malformed)?;
-    let ip = rewrite::check_ipv4(pkt.data(), l3)?;
-    let l4 = rewrite::check_l4(pkt.data(), l3, &ip, ctx.proto, true)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, true)?;
     match (l4, ctx.dir) {
-        (L4::Echo { request: false }, Direction::In)
-        | (L4::Echo { request: true }, Direction::Out) => return Err(XmitError::Malformed),
+        (Some(L4::Echo { request: false }), Direction::In)
+        | (Some(L4::Echo { request: true }), Direction::Out) => return Err(XmitError::Malformed),
         _ => {}
     }
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
+    let tx_csum = rewrite::offloadable(&ip, l4);
     match ctx.dir {
         Direction::In => {
-            rewrite::nat(pkt.data_mut(), l3, &ip, l4, Some(local), None);
-            Ok(Xmit { route_to: ip.dst, toa_inserted: false })
+            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), None);
+            Ok(Xmit { route_to: ip.dst, toa_inserted: false, tx_csum })
         }
         Direction::Out => {
-            rewrite::nat(pkt.data_mut(), l3, &ip, l4, None, Some(ctx.client));
-            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false })
+            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, None, Some(ctx.client));
+            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false, tx_csum })
         }
     }
 }
@@ -77,7 +88,10 @@ mod tests {
         let before = seen(&spec.ip());
         let mut b = VecBuf::from_slice(&spec.frame());
         let r = xmit(&mut b, L3, &snat_ctx(dir, spec.proto));
-        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: false }));
+        assert_eq!(
+            r,
+            Ok(Xmit { route_to: *dst.ip(), toa_inserted: false, tx_csum: spec.proto != 1 })
+        );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         assert_eq!(seen(ip), Seen { src, dst, ttl: before.ttl - 1, ..before });

@@ -44,6 +44,17 @@ pub const MAX_L2_LEN: usize = 64;
 /// Encapsulates one TUN packet; see the module doc. On error the buffer is unchanged.
 /// `ctx.tun` is required ([`XmitError::Malformed`] without it).
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    run(pkt, l3, ctx, false)
+}
+
+/// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]): a
+/// fragment is encapsulated as it is.
+pub(super) fn run<B: PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+    fragments: bool,
+) -> Result<Xmit, XmitError> {
     if ctx.dir != Direction::In {
         return Err(XmitError::WrongDirection);
     }
@@ -51,7 +62,7 @@ pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit,
     if l3 > MAX_L2_LEN {
         return Err(XmitError::Malformed);
     }
-    let ip = rewrite::check_ipv4(pkt.data(), l3)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
     rewrite::check_ttl(&ip)?;
     let overhead = match encap {
         TunEncap::Ipip => IPIP_OVERHEAD,
@@ -104,12 +115,14 @@ pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit,
     if let (Ok(front), Some(saved)) = (pkt.prepend(l3), l2.get(..l3)) {
         front.copy_from_slice(saved);
     }
-    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false })
+    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false, tx_csum: false })
 }
 
 /// A hash of the inner flow: addresses, protocol and, for unfragmented TCP/UDP, the ports.
 fn flow_hash(data: &[u8], l3: usize, ip: &rewrite::Ip) -> u32 {
     let ports = match ip.proto {
+        // Every fragment of a datagram hashes alike: on addresses and protocol only.
+        _ if ip.frag != rewrite::Frag::Whole => 0,
         rewrite::PROTO_TCP | rewrite::PROTO_UDP => data
             .get(l3 + ip.hl..l3 + ip.hl + 4)
             .map_or(0, |p| u32::from_be_bytes([p[0], p[1], p[2], p[3]])),
@@ -141,7 +154,7 @@ mod tests {
         let inner_before = spec.ip();
         let mut b = VecBuf::from_slice(&f);
         let r = xmit(&mut b, L3, cx);
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false }));
+        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
         let d = b.data();
         assert_eq!(&d[..L3], &f[..L3], "L2 header moved in front");
         let outer = &d[L3..];
@@ -237,7 +250,7 @@ mod tests {
         let mut b = VecBuf::from_slice(&f);
         assert_eq!(
             xmit(&mut b, L3, &ctx(Direction::In, 6)),
-            Ok(Xmit { route_to: *rs().ip(), toa_inserted: false })
+            Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false })
         );
         let spec = Spec::tcp(client(), vip(), ACK, &[0; 1461]);
         let f = spec.frame();
