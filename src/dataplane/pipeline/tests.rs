@@ -819,6 +819,71 @@ fn nat_connections_live_where_the_client_address_points_and_replies_find_them() 
     assert_eq!(conns, 4, "one connection per flow, none duplicated on the other core");
 }
 
+#[test]
+fn nat_connections_keep_their_core_when_their_dest_or_service_goes() {
+    // A NAT connection lives on the core its client address points to. Once its dest, the
+    // service's last NAT dest, or the whole service is removed, it still runs until it ends:
+    // its packets arriving on the other core, in both directions, must still reach it.
+    let s = svc(Protocol::Tcp, 80, "rr");
+    let nat = dest(0, 8080, model::FwdMethod::Masq, 1);
+    let dr = dest(1, 8080, model::FwdMethod::Route, 1);
+    let cfg = |core| BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(9),
+        ..BalancerConfig::new(core, 2)
+    };
+    // The DR dest is quiescent at first, so the connection goes to the NAT dest.
+    let before = [nat, dest(1, 8080, model::FwdMethod::Route, 0)];
+    let no_dest: [DestSpec; 0] = [];
+    let only_dr = [dr];
+    let afters = [
+        ("last dest removed", snapshot(&[(&s, &no_dest)], &[], &[])),
+        ("service deleted", snapshot(&[], &[], &[])),
+        ("last NAT dest removed, a DR dest left", snapshot(&[(&s, &only_dr)], &[], &[])),
+    ];
+    for (what, after) in afters {
+        let snap = snapshot(&[(&s, &before)], &[], &[]);
+        let mut labs = [Lab::with(cfg(0), snap.clone()), Lab::with(cfg(1), snap)];
+        let cport = 41000;
+        // Find the owner: the SYN ends up there whichever core gets it.
+        let out =
+            two_cores(&mut labs, 0, 0, &from_client(&tcp(CLIENT, cport, VIP, 80, SYN, 1, 0, &[])));
+        assert_eq!(out.len(), 1, "{what}: SYN forwarded");
+        let owner = out[0].0;
+        let other = 1 - owner;
+        assert_eq!(seen(&out[0].2).dst, rs(0), "{what}: to the NAT dest");
+        let synack = from_rs(0, &tcp(rs(0), 8080, CLIENT, cport, SYN | ACK, 9, 2, &[]));
+        assert_eq!(two_cores(&mut labs, other, 1, &synack).len(), 1, "{what}: SYN-ACK");
+        // The configuration changes (twice, so unreferenced slots are forgotten).
+        for _ in 0..2 {
+            for l in &mut labs {
+                let now = l.now;
+                l.p.set_services(after.clone(), now);
+            }
+        }
+        // Client to server, arriving on the core that does not own the connection.
+        let ack = from_client(&tcp(CLIENT, cport, VIP, 80, ACK, 2, 10, b"GET"));
+        let out = two_cores(&mut labs, other, 0, &ack);
+        assert_eq!(
+            out.len(),
+            1,
+            "{what}: client data forwarded; {:?}",
+            labs[other].io.drop_reasons()
+        );
+        assert_eq!(out[0].0, owner, "{what}: by the owner");
+        let to = seen(&out[0].2);
+        assert_eq!((to.dst, to.dport, to.payload.as_slice()), (rs(0), 8080, &b"GET"[..]));
+        // Server to client, arriving on the other core too.
+        let data = from_rs(0, &tcp(rs(0), 8080, CLIENT, cport, ACK, 10, 5, b"200"));
+        let out = two_cores(&mut labs, other, 1, &data);
+        assert_eq!(out.len(), 1, "{what}: reply forwarded; {:?}", labs[other].io.drop_reasons());
+        assert_eq!(out[0].0, owner, "{what}: by the owner");
+        let back = seen(&out[0].2);
+        assert_eq!((back.src, back.sport, back.dst, back.dport), (VIP, 80, CLIENT, cport));
+        assert_eq!(labs[other].drops(R::NoDest) + labs[other].drops(R::TcpNotSyn), 0);
+    }
+}
+
 // ---- every buffer is accounted for ----
 
 fn arb_frame() -> impl Strategy<Value = (u16, Vec<u8>)> {

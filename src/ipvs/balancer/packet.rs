@@ -148,18 +148,24 @@ impl Balancer {
         }
         match owner {
             Some(kind) => {
-                if let Some(si) = self.snap.find(flow.proto, flow.dst, flow.dport) {
-                    if let Some(&slot) = self.book.svc_of_snap.get(si as usize) {
-                        let mask = self.book.svcs.get(slot as usize).and_then(|s| s.steer_mask);
-                        if let (Some(mask), true) = (mask, may_redirect) {
-                            let k = self.steer_core(flow.src, mask);
-                            if k != self.cfg.core {
-                                self.counters.redirected += 1;
-                                return Verdict::Redirect { pkt, core: k };
-                            }
+                let slot = self
+                    .snap
+                    .find(flow.proto, flow.dst, flow.dport)
+                    .and_then(|si| self.book.svc_of_snap.get(si as usize).copied());
+                if may_redirect && (slot.is_some() || kind != AddrKind::Local) {
+                    // Steered by what the service ever needed, not only by its current dests:
+                    // this may be a connection of a removed dest or service (see `Steering`).
+                    let key = (flow.proto, flow.dst, flow.dport);
+                    if let Some(mask) = self.book.steer_mask_of(slot, key) {
+                        let k = self.steer_core(flow.src, mask);
+                        if k != self.cfg.core {
+                            self.counters.redirected += 1;
+                            return Verdict::Redirect { pkt, core: k };
                         }
-                        return self.new_conn(pkt, l3, &flow, slot, now);
                     }
+                }
+                if let Some(slot) = slot {
+                    return self.new_conn(pkt, l3, &flow, slot, now);
                 }
                 if kind != AddrKind::Local {
                     return self.drop(pkt, R::NoService);
