@@ -150,6 +150,9 @@ pub struct IpvsCounters {
     pub flushed: u64,
     /// Drops, by [`IpvsDropReason`] discriminant.
     pub drops: [u64; IpvsDropReason::COUNT],
+    /// FULLNAT local ports passed over because another service's live connection holds the
+    /// same (local address, port) -> (dest, port) tuple.
+    pub local_port_conflicts: u64,
 }
 
 impl Default for IpvsCounters {
@@ -164,6 +167,7 @@ impl Default for IpvsCounters {
             redirect_received: 0,
             flushed: 0,
             drops: [0; IpvsDropReason::COUNT],
+            local_port_conflicts: 0,
         }
     }
 }

@@ -1063,6 +1063,57 @@ fn fullnat_lab(range: Option<(u16, u16)>) -> Lab {
     )
 }
 
+/// Two FULLNAT services sharing the local address toward the same real server, on one core
+/// whose local port range is `lo..=hi`.
+fn fullnat_shared_laddr_lab(lo: u16, hi: u16) -> Lab {
+    let a = svc(Protocol::Tcp, 80, "rr");
+    let b = svc(Protocol::Tcp, 81, "rr");
+    let d = [dest(0, 8080, model::FwdMethod::FullNat, 1)];
+    let cfg = BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(5),
+        local_ports: crate::ipvs::laddr::PortRange::new(lo, hi).unwrap(),
+        ..BalancerConfig::new(0, 1)
+    };
+    Lab::with(
+        cfg,
+        snapshot(&[(&a, &d), (&b, &d)], &[laddrs(&a, &[LADDR]), laddrs(&b, &[LADDR])], &[]),
+    )
+}
+
+#[test]
+fn fullnat_services_sharing_a_local_address_never_share_a_tuple() {
+    let mut lab = fullnat_shared_laddr_lab(5000, 5999);
+    let mut tuples = std::collections::HashSet::new();
+    // Interleaved and in runs: every connection gets its own (laddr, lport) toward the dest.
+    for (i, vport) in [80, 81, 81, 80, 80, 81, 81, 81].into_iter().enumerate() {
+        let cport = 42000 + i as u16;
+        let out = lab.send(0, &from_client(&tcp(CLIENT, cport, VIP, vport, SYN, 1, 0, &[])));
+        assert_eq!(out.len(), 1, "SYN {i} forwarded; dropped {:?}", lab.io.drop_reasons());
+        let s = seen(&out[0].1);
+        assert_eq!((s.src, s.dst, s.dport), (LADDR, rs(0), 8080));
+        assert!(tuples.insert(s.sport), "local port {} handed out twice", s.sport);
+    }
+    assert_eq!(lab.drops(R::ConnConflict), 0);
+    assert!(lab.lb().counters().local_port_conflicts > 0, "the shared ports were stepped over");
+}
+
+#[test]
+fn fullnat_shared_tuple_search_is_bounded() {
+    // Four ports: service 80 takes them all; service 81 finds each held, gives up after a
+    // bounded search, and counts a conflict instead of looping.
+    let mut lab = fullnat_shared_laddr_lab(5000, 5003);
+    for cport in 43000..43004 {
+        lab.one(0, &from_client(&tcp(CLIENT, cport, VIP, 80, SYN, 1, 0, &[])));
+    }
+    assert!(lab.send(0, &from_client(&tcp(CLIENT, 43010, VIP, 81, SYN, 1, 0, &[]))).is_empty());
+    assert_eq!(lab.drops(R::ConnConflict), 1);
+    // Its ports went back: once service 80's connections end, service 81 gets one.
+    lab.advance(200);
+    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 43011, VIP, 81, SYN, 1, 0, &[])));
+    assert_eq!(seen(&f).src, LADDR);
+}
+
 #[test]
 fn fullnat_tcp_with_toa() {
     let mut lab = fullnat_lab(None);
