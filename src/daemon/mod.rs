@@ -16,7 +16,7 @@ pub use plumbing::{build_ifaces, build_routes, neigh_params, static_neighs};
 use crate::config::{Config, TxChecksumOffload};
 use crate::dataplane::backoff::{BackoffParams, IdleBackoff};
 use crate::dataplane::control::{self, ControlError, WorkerHandle};
-use crate::dataplane::crossing::Crossing;
+use crate::dataplane::crossing::{redirect_ring_size, Crossing};
 use crate::dataplane::pipeline::Pipeline;
 use crate::dataplane::stats::CoreStats;
 use crate::dataplane::worker::{KernelQueues, RxSlot, Worker};
@@ -42,9 +42,6 @@ const MBUF_DATA_ROOM: u16 = 2048 + 128;
 
 /// How long the control plane waits for a worker to answer.
 const CONTROL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Packets each ring between two worker cores holds.
-const CROSSING_RING_SIZE: u32 = 1024;
 
 /// Why the director could not start.
 #[derive(Debug, Error)]
@@ -283,7 +280,11 @@ impl Director {
             n_workers
         );
         self.flow_rules = steering::install(cfg, &services, &self.ports);
-        let mut crossings = Crossing::build(n_workers, CROSSING_RING_SIZE)?.into_iter();
+        // Redirect rings take the mbufs beyond the pool's minimum (see dataplane/crossing.rs).
+        let spare = u64::from(cfg.dataplane().mbufs).saturating_sub(cfg.min_mbufs());
+        let ring = redirect_ring_size(spare, n_workers);
+        info!("rings between workers: {ring} packets each");
+        let mut crossings = Crossing::build(n_workers, ring)?.into_iter();
         for (core, w) in cfg.workers().iter().enumerate() {
             let crossing = crossings.next().unwrap_or_default();
             let mut rx = Vec::new();

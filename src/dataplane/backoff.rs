@@ -62,6 +62,15 @@ impl IdleBackoff {
         Some(sleep)
     }
 
+    /// Records one poll that took `nic_rx` packets from the NIC and `crossed_in` from other
+    /// cores' rings; returns how long to sleep, if at all. Ring work is work: a core whose NIC
+    /// is quiet but whose peer keeps handing it packets must keep draining its rings, or they
+    /// fill while it sleeps and the peer's redirects are lost.
+    #[inline]
+    pub fn after_work(&mut self, nic_rx: usize, crossed_in: usize) -> Option<Duration> {
+        self.after_poll(nic_rx.saturating_add(crossed_in))
+    }
+
     /// Whether this backoff ever sleeps.
     pub fn is_busy_polling(&self) -> bool {
         self.params.is_none()
@@ -90,6 +99,28 @@ mod tests {
         assert_eq!(b.after_poll(0), Some(sleep));
         assert_eq!(b.after_poll(5), None);
         assert_eq!(b.after_poll(0), None);
+    }
+
+    #[test]
+    fn packets_from_other_cores_keep_the_worker_awake() {
+        let sleep = Duration::from_micros(200);
+        let mut b = IdleBackoff::new(Some(BackoffParams {
+            empty_polls: 2,
+            sleep,
+            max_sleep: Duration::from_millis(2),
+        }));
+        // A quiet NIC but a peer handing packets over: never idle, never asleep.
+        assert!((0..100).all(|_| b.after_work(0, 3).is_none()));
+        // Both quiet: sleeps after the threshold, and a redirect resets the backoff fully
+        // (the next sleep is the first one again, after the threshold again).
+        assert_eq!(b.after_work(0, 0), None);
+        assert_eq!(b.after_work(0, 0), Some(sleep));
+        assert_eq!(b.after_work(0, 0), Some(sleep * 2));
+        assert_eq!(b.after_work(0, 1), None);
+        assert_eq!(b.after_work(0, 0), None);
+        assert_eq!(b.after_work(0, 0), Some(sleep));
+        // NIC packets alone count as before.
+        assert_eq!(b.after_work(4, 0), None);
     }
 
     #[test]

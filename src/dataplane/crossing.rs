@@ -8,9 +8,41 @@
 //!   from it.
 //!
 //! A packet's port index travels in the mbuf's `port` field. Rings are bounded; a full ring is a
-//! counted drop, never a wait. Each ring has exactly one producer core and one consumer core.
+//! counted drop (`rvs_core_redirects_lost_total`), never a wait. Each ring has exactly one
+//! producer core and one consumer core.
+//!
+//! # Sizing
+//! A redirect ring must hold what its producer pushes while the consumer is not draining: on a
+//! loaded shared machine a worker thread can be off its CPU for tens of milliseconds, and a
+//! NAT download redirects every data packet RSS puts on the wrong core (tens of thousands per
+//! second). So redirect rings take the mbufs the pool has beyond what ports, bursts and caches
+//! need ([`redirect_ring_size`]), shared out between the `n (n - 1)` rings, between
+//! [`REDIRECT_RING_MIN`] and [`REDIRECT_RING_MAX`]: 4096 packets are about 100 ms of a
+//! 40 000 packet/s crossing. ARP copies are rare and keep [`ARP_RING_SIZE`]. And a consumer
+//! takes up to [`DRAIN_BURSTS`] bursts from each ring per poll, more than a producer can push
+//! in one poll, so after a pause it catches up instead of staying full.
 
 use crate::dpdk::{Consumer, DpdkError, Mbuf, MbufBatch, Producer, Ring, Single};
+
+/// Smallest redirect ring.
+pub const REDIRECT_RING_MIN: u32 = 1024;
+/// Largest redirect ring.
+pub const REDIRECT_RING_MAX: u32 = 16384;
+/// Packets each ARP copy ring holds (at most).
+pub const ARP_RING_SIZE: u32 = 1024;
+/// Bursts a consumer takes from one redirect ring per poll, at most.
+pub const DRAIN_BURSTS: usize = 8;
+
+/// Packets per redirect ring for `n_workers` workers when the packet pool has `spare_mbufs`
+/// beyond its minimum (see the module documentation): the spare mbufs split between the
+/// `n (n - 1)` rings, rounded down to a power of two, within [`REDIRECT_RING_MIN`] and
+/// [`REDIRECT_RING_MAX`].
+pub fn redirect_ring_size(spare_mbufs: u64, n_workers: usize) -> u32 {
+    let rings = (n_workers as u64).saturating_mul(n_workers.saturating_sub(1) as u64).max(1);
+    let share = spare_mbufs / rings;
+    let pow2 = if share == 0 { 0 } else { 1u64 << (63 - share.leading_zeros()) };
+    pow2.clamp(u64::from(REDIRECT_RING_MIN), u64::from(REDIRECT_RING_MAX)) as u32
+}
 
 /// Outbound ends towards one other core.
 pub struct PeerLinks {
@@ -43,9 +75,10 @@ pub enum Arrival {
 }
 
 impl Crossing {
-    /// Builds the crossings of `n` cores, rings of `capacity` packets each (a power of two
-    /// minus nothing: DPDK rounds exact-size rings internally).
+    /// Builds the crossings of `n` cores: redirect rings of `capacity` packets each (exact
+    /// size), ARP copy rings of `capacity` or [`ARP_RING_SIZE`], whichever is smaller.
     pub fn build(n: usize, capacity: u32) -> Result<Vec<Crossing>, DpdkError> {
+        let arp_capacity = capacity.min(ARP_RING_SIZE);
         let mut all: Vec<Crossing> = (0..n).map(|_| Crossing::default()).collect();
         for from in 0..n {
             for to in 0..n {
@@ -55,7 +88,7 @@ impl Crossing {
                 let (rp, rc) =
                     Ring::<Mbuf>::new(&format!("rvs_rd_{from}_{to}"), capacity, None)?.split();
                 let (ap, ac) =
-                    Ring::<Mbuf>::new(&format!("rvs_arp_{from}_{to}"), capacity, None)?.split();
+                    Ring::<Mbuf>::new(&format!("rvs_arp_{from}_{to}"), arp_capacity, None)?.split();
                 if let Some(c) = all.get_mut(from) {
                     c.peers.push(PeerLinks { core: to, redirect: rp, arp: ap });
                 }
@@ -115,24 +148,53 @@ impl Crossing {
         lost
     }
 
-    /// Moves up to a burst of waiting packets of one kind from every other core into `batch`,
-    /// calling `f` with each. Returns how many arrived.
+    /// Moves waiting packets from every other core through `batch`, calling `f` with each: a
+    /// burst of ARP copies and up to [`DRAIN_BURSTS`] bursts of redirects per ring (stopping
+    /// at a short burst). Returns how many arrived.
     pub fn drain(&mut self, batch: &mut MbufBatch, mut f: impl FnMut(Arrival, u16, Mbuf)) -> usize {
         let mut n = 0;
         for link in &mut self.inbound {
-            for (kind, ring) in
-                [(Arrival::ArpCopy, &mut link.arp), (Arrival::Redirect, &mut link.redirect)]
-            {
-                if ring.dequeue_burst(batch) == 0 {
-                    continue;
-                }
-                for pkt in batch.drain() {
-                    n += 1;
-                    let port = pkt.port();
-                    f(kind, port, pkt);
+            for (kind, ring, bursts) in [
+                (Arrival::ArpCopy, &mut link.arp, 1),
+                (Arrival::Redirect, &mut link.redirect, DRAIN_BURSTS),
+            ] {
+                for _ in 0..bursts {
+                    let got = ring.dequeue_burst(batch);
+                    if got == 0 {
+                        break;
+                    }
+                    let full = batch.is_full();
+                    for pkt in batch.drain() {
+                        n += 1;
+                        let port = pkt.port();
+                        f(kind, port, pkt);
+                    }
+                    if !full {
+                        break;
+                    }
                 }
             }
         }
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_rings_share_the_spare_mbufs_within_bounds() {
+        // Two workers, two rings: 6000 spare mbufs give 3000 each, rounded down to 2048.
+        assert_eq!(redirect_ring_size(6000, 2), 2048);
+        assert_eq!(redirect_ring_size(8192, 2), 4096);
+        // Few spare mbufs: never below the minimum; many: never above the maximum.
+        assert_eq!(redirect_ring_size(0, 2), REDIRECT_RING_MIN);
+        assert_eq!(redirect_ring_size(10_000_000, 2), REDIRECT_RING_MAX);
+        // More workers, more rings to share between: 4 workers have 12.
+        assert_eq!(redirect_ring_size(12 * 4096, 4), 4096);
+        // One worker has no ring, and is not divided by zero.
+        assert_eq!(redirect_ring_size(4096, 1), 4096);
+        assert_eq!(redirect_ring_size(4096, 0), 4096);
     }
 }

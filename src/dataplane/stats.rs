@@ -212,7 +212,7 @@ pub struct LbEvent {
 }
 
 /// The balancer's counters, in slot order (drops by [`IpvsDropReason`] follow them).
-pub const LB_EVENTS: [LbEvent; 15] = [
+pub const LB_EVENTS: [LbEvent; 16] = [
     LbEvent {
         metric: "rvs_lb_conns_created_total",
         help: "Connections created.",
@@ -302,6 +302,12 @@ pub const LB_EVENTS: [LbEvent; 15] = [
         help: "Non-first IP fragments forwarded as their first fragment was.",
         gauge: false,
         get: |c, _, _| c.frags_followed,
+    },
+    LbEvent {
+        metric: "rvs_laddr_port_conflicts_total",
+        help: "Local ports passed over because another service's live connection holds that tuple.",
+        gauge: false,
+        get: |c, _, _| c.local_port_conflicts,
     },
 ];
 

@@ -79,6 +79,8 @@ pub struct Worker {
     counters: LoopCounters,
     stats: Arc<CoreStats>,
     stop: Arc<AtomicBool>,
+    /// Packets the last poll took from other cores' rings (part of what it returned).
+    crossed_last: usize,
 }
 
 impl Worker {
@@ -118,6 +120,7 @@ impl Worker {
             counters: LoopCounters::default(),
             stats,
             stop,
+            crossed_last: 0,
         }
     }
 
@@ -202,7 +205,8 @@ impl Worker {
                 last_timer = now;
             }
             since_publish += 1;
-            let sleep = self.backoff.after_poll(got);
+            let sleep =
+                self.backoff.after_work(got.saturating_sub(self.crossed_last), self.crossed_last);
             if sleep.is_some() || since_publish >= PUBLISH_EVERY {
                 self.publish();
                 since_publish = 0;
@@ -221,7 +225,9 @@ impl Worker {
     /// tx. Returns packets received (from the NIC and from other cores).
     pub fn poll_once(&mut self, now: Instant) -> usize {
         let mut batch: MbufBatch = MbufBatch::default();
-        let mut got = self.poll_crossings(&mut batch, now);
+        let crossed = self.poll_crossings(&mut batch, now);
+        self.crossed_last = crossed;
+        let mut got = crossed;
         for i in 0..self.rx.len() {
             let Some(slot) = self.rx.get_mut(i) else { break };
             let port = slot.port;

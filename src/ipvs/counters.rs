@@ -162,6 +162,9 @@ pub struct IpvsCounters {
     pub drops: [u64; IpvsDropReason::COUNT],
     /// Non-first fragments forwarded by their datagram's fragment-follow entry.
     pub frags_followed: u64,
+    /// FULLNAT local ports passed over because another service's live connection holds the
+    /// same (local address, port) -> (dest, port) tuple.
+    pub local_port_conflicts: u64,
 }
 
 impl Default for IpvsCounters {
@@ -177,6 +180,7 @@ impl Default for IpvsCounters {
             flushed: 0,
             drops: [0; IpvsDropReason::COUNT],
             frags_followed: 0,
+            local_port_conflicts: 0,
         }
     }
 }

@@ -800,6 +800,71 @@ fn nat_connections_live_where_the_client_address_points_and_replies_find_them() 
     assert_eq!(conns, 4, "one connection per flow, none duplicated on the other core");
 }
 
+#[test]
+fn nat_connections_keep_their_core_when_their_dest_or_service_goes() {
+    // A NAT connection lives on the core its client address points to. Once its dest, the
+    // service's last NAT dest, or the whole service is removed, it still runs until it ends:
+    // its packets arriving on the other core, in both directions, must still reach it.
+    let s = svc(Protocol::Tcp, 80, "rr");
+    let nat = dest(0, 8080, model::FwdMethod::Masq, 1);
+    let dr = dest(1, 8080, model::FwdMethod::Route, 1);
+    let cfg = |core| BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(9),
+        ..BalancerConfig::new(core, 2)
+    };
+    // The DR dest is quiescent at first, so the connection goes to the NAT dest.
+    let before = [nat, dest(1, 8080, model::FwdMethod::Route, 0)];
+    let no_dest: [DestSpec; 0] = [];
+    let only_dr = [dr];
+    let afters = [
+        ("last dest removed", snapshot(&[(&s, &no_dest)], &[], &[])),
+        ("service deleted", snapshot(&[], &[], &[])),
+        ("last NAT dest removed, a DR dest left", snapshot(&[(&s, &only_dr)], &[], &[])),
+    ];
+    for (what, after) in afters {
+        let snap = snapshot(&[(&s, &before)], &[], &[]);
+        let mut labs = [Lab::with(cfg(0), snap.clone()), Lab::with(cfg(1), snap)];
+        let cport = 41000;
+        // Find the owner: the SYN ends up there whichever core gets it.
+        let out =
+            two_cores(&mut labs, 0, 0, &from_client(&tcp(CLIENT, cport, VIP, 80, SYN, 1, 0, &[])));
+        assert_eq!(out.len(), 1, "{what}: SYN forwarded");
+        let owner = out[0].0;
+        let other = 1 - owner;
+        assert_eq!(seen(&out[0].2).dst, rs(0), "{what}: to the NAT dest");
+        let synack = from_rs(0, &tcp(rs(0), 8080, CLIENT, cport, SYN | ACK, 9, 2, &[]));
+        assert_eq!(two_cores(&mut labs, other, 1, &synack).len(), 1, "{what}: SYN-ACK");
+        // The configuration changes (twice, so unreferenced slots are forgotten).
+        for _ in 0..2 {
+            for l in &mut labs {
+                let now = l.now;
+                l.p.set_services(after.clone(), now);
+            }
+        }
+        // Client to server, arriving on the core that does not own the connection.
+        let ack = from_client(&tcp(CLIENT, cport, VIP, 80, ACK, 2, 10, b"GET"));
+        let out = two_cores(&mut labs, other, 0, &ack);
+        assert_eq!(
+            out.len(),
+            1,
+            "{what}: client data forwarded; {:?}",
+            labs[other].io.drop_reasons()
+        );
+        assert_eq!(out[0].0, owner, "{what}: by the owner");
+        let to = seen(&out[0].2);
+        assert_eq!((to.dst, to.dport, to.payload.as_slice()), (rs(0), 8080, &b"GET"[..]));
+        // Server to client, arriving on the other core too.
+        let data = from_rs(0, &tcp(rs(0), 8080, CLIENT, cport, ACK, 10, 5, b"200"));
+        let out = two_cores(&mut labs, other, 1, &data);
+        assert_eq!(out.len(), 1, "{what}: reply forwarded; {:?}", labs[other].io.drop_reasons());
+        assert_eq!(out[0].0, owner, "{what}: by the owner");
+        let back = seen(&out[0].2);
+        assert_eq!((back.src, back.sport, back.dst, back.dport), (VIP, 80, CLIENT, cport));
+        assert_eq!(labs[other].drops(R::NoDest) + labs[other].drops(R::TcpNotSyn), 0);
+    }
+}
+
 // ---- every buffer is accounted for ----
 
 fn arb_frame() -> impl Strategy<Value = (u16, Vec<u8>)> {
@@ -977,6 +1042,57 @@ fn fullnat_lab(range: Option<(u16, u16)>) -> Lab {
         cfg,
         snapshot(&[(&s, &d), (&u, &ud)], &[laddrs(&s, &[LADDR]), laddrs(&u, &[LADDR])], &[]),
     )
+}
+
+/// Two FULLNAT services sharing the local address toward the same real server, on one core
+/// whose local port range is `lo..=hi`.
+fn fullnat_shared_laddr_lab(lo: u16, hi: u16) -> Lab {
+    let a = svc(Protocol::Tcp, 80, "rr");
+    let b = svc(Protocol::Tcp, 81, "rr");
+    let d = [dest(0, 8080, model::FwdMethod::FullNat, 1)];
+    let cfg = BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(5),
+        local_ports: crate::ipvs::laddr::PortRange::new(lo, hi).unwrap(),
+        ..BalancerConfig::new(0, 1)
+    };
+    Lab::with(
+        cfg,
+        snapshot(&[(&a, &d), (&b, &d)], &[laddrs(&a, &[LADDR]), laddrs(&b, &[LADDR])], &[]),
+    )
+}
+
+#[test]
+fn fullnat_services_sharing_a_local_address_never_share_a_tuple() {
+    let mut lab = fullnat_shared_laddr_lab(5000, 5999);
+    let mut tuples = std::collections::HashSet::new();
+    // Interleaved and in runs: every connection gets its own (laddr, lport) toward the dest.
+    for (i, vport) in [80, 81, 81, 80, 80, 81, 81, 81].into_iter().enumerate() {
+        let cport = 42000 + i as u16;
+        let out = lab.send(0, &from_client(&tcp(CLIENT, cport, VIP, vport, SYN, 1, 0, &[])));
+        assert_eq!(out.len(), 1, "SYN {i} forwarded; dropped {:?}", lab.io.drop_reasons());
+        let s = seen(&out[0].1);
+        assert_eq!((s.src, s.dst, s.dport), (LADDR, rs(0), 8080));
+        assert!(tuples.insert(s.sport), "local port {} handed out twice", s.sport);
+    }
+    assert_eq!(lab.drops(R::ConnConflict), 0);
+    assert!(lab.lb().counters().local_port_conflicts > 0, "the shared ports were stepped over");
+}
+
+#[test]
+fn fullnat_shared_tuple_search_is_bounded() {
+    // Four ports: service 80 takes them all; service 81 finds each held, gives up after a
+    // bounded search, and counts a conflict instead of looping.
+    let mut lab = fullnat_shared_laddr_lab(5000, 5003);
+    for cport in 43000..43004 {
+        lab.one(0, &from_client(&tcp(CLIENT, cport, VIP, 80, SYN, 1, 0, &[])));
+    }
+    assert!(lab.send(0, &from_client(&tcp(CLIENT, 43010, VIP, 81, SYN, 1, 0, &[]))).is_empty());
+    assert_eq!(lab.drops(R::ConnConflict), 1);
+    // Its ports went back: once service 80's connections end, service 81 gets one.
+    lab.advance(200);
+    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 43011, VIP, 81, SYN, 1, 0, &[])));
+    assert_eq!(seen(&f).src, LADDR);
 }
 
 #[test]

@@ -92,12 +92,46 @@ pub(super) struct SvcSlot {
 }
 
 impl Book {
-    /// Whether `addr:port` is a live NAT dest of some service (its packets may be replies).
+    /// Whether `addr:port` is, or ever was, a NAT dest of some service (its packets may be
+    /// replies of a connection that lives on the core the client address points to). Remembered
+    /// rather than read from the current dests: a removed dest's connections run until they end
+    /// (see [`Steering`]). One hash lookup.
+    #[inline]
     pub fn is_nat_dest(&self, addr: Ipv4Addr, port: u16) -> bool {
-        self.dests
-            .iter()
-            .any(|d| !d.free && d.fwd == FwdMethod::Nat && d.addr == addr && d.port == port)
+        self.steering.nat_dests.contains(&(addr, port))
+            || self.steering.nat_dests.contains(&(addr, 0))
     }
+
+    /// The mask a miss for service key `(proto, addr, port)` is steered by: the service's
+    /// current rule, or else the last one it ever had (see [`Steering`]); `None` = no steering.
+    #[inline]
+    pub fn steer_mask_of(&self, slot: Option<u32>, key: (u8, Ipv4Addr, u16)) -> Option<Ipv4Addr> {
+        slot.and_then(|s| self.svcs.get(s as usize))
+            .and_then(|s| s.steer_mask)
+            .or_else(|| self.steering.services.get(&key).copied())
+    }
+}
+
+/// What the core-steering decisions for packets of existing connections are made from.
+///
+/// A NAT or persistent service steers each new connection to the core its client address
+/// points to, and a NAT dest's reply that misses is handed to that core too. Those decisions
+/// must not depend on the configuration in force: once a dest or a whole service is removed its
+/// connections still run until they end (as IPVS keeps them), and their packets still arrive
+/// on whichever core RSS picks. So every core remembers each service key that was ever steered,
+/// with the last mask it used, and each address and port that was ever a NAT dest, for the
+/// life of the process (entries are a few bytes; their number is that of distinct services
+/// and NAT dests ever configured). A miss for a remembered service key, or from a remembered
+/// NAT dest, goes to the owning core even when the service now has no NAT dest or is gone;
+/// there it is forwarded if its connection exists, and dropped as before otherwise. The cost
+/// is that a service that stops needing steering keeps crossing cores for new connections.
+/// Filled on the control path ([`Book::apply`]); the packet path only reads it.
+#[derive(Debug, Default)]
+pub(super) struct Steering {
+    /// Service key (protocol, VIP, port) -> the last steering mask.
+    pub services: HashMap<(u8, Ipv4Addr, u16), Ipv4Addr>,
+    /// (address, port) of every NAT dest (port 0: any port).
+    pub nat_dests: hashbrown::HashSet<(Ipv4Addr, u16)>,
 }
 
 /// One core's port pool for one SNAT WAN address.
@@ -128,6 +162,8 @@ pub(super) struct Book {
     pub snat_of_rule: Vec<u32>,
     /// Pool operations the control path refused (too many local addresses or dests).
     pub config_errors: u64,
+    /// Steering rules ever in force (see [`Steering`]).
+    pub steering: Steering,
 }
 
 fn sock(a: Ipv4Addr, p: u16) -> SocketAddr {
@@ -160,6 +196,7 @@ impl Book {
             svc_of_snap: Vec::new(),
             snat_of_rule: Vec::new(),
             config_errors: 0,
+            steering: Steering::default(),
         }
     }
 
@@ -328,6 +365,14 @@ impl Book {
                 // One core holds a client network's persistence template.
                 svc.persistence.map(|_| svc.netmask)
             };
+            if let Some(mask) = s.steer_mask {
+                self.steering.services.insert((svc.proto, svc.addr, svc.port), mask);
+            }
+            if self.n_cores >= 2 {
+                for d in snap.dests_of(svc).iter().filter(|d| d.fwd == FwdMethod::Nat) {
+                    self.steering.nat_dests.insert((d.addr, d.port));
+                }
+            }
             if s.pool.is_none() {
                 s.pool = new_pool;
             }

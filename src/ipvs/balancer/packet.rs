@@ -125,6 +125,9 @@ fn echo_flow(data: &[u8], l3: usize, h: &IpHead) -> Option<(Flow, bool)> {
     Some((flow, request))
 }
 
+/// Most local ports one FULLNAT allocation tries (see `Balancer::alloc_local`).
+const LOCAL_PORT_TRIES: u32 = 16;
+
 impl Balancer {
     #[inline]
     fn drop<B>(&mut self, pkt: B, reason: R) -> Verdict<B> {
@@ -239,18 +242,24 @@ impl Balancer {
         }
         match owner {
             Some(kind) => {
-                if let Some(si) = self.snap.find(flow.proto, flow.dst, flow.dport) {
-                    if let Some(&slot) = self.book.svc_of_snap.get(si as usize) {
-                        let mask = self.book.svcs.get(slot as usize).and_then(|s| s.steer_mask);
-                        if let (Some(mask), true) = (mask, may_redirect) {
-                            let k = self.steer_core(flow.src, mask);
-                            if k != self.cfg.core {
-                                self.counters.redirected += 1;
-                                return Verdict::Redirect { pkt, core: k };
-                            }
+                let slot = self
+                    .snap
+                    .find(flow.proto, flow.dst, flow.dport)
+                    .and_then(|si| self.book.svc_of_snap.get(si as usize).copied());
+                if may_redirect && (slot.is_some() || kind != AddrKind::Local) {
+                    // Steered by what the service ever needed, not only by its current dests:
+                    // this may be a connection of a removed dest or service (see `Steering`).
+                    let key = (flow.proto, flow.dst, flow.dport);
+                    if let Some(mask) = self.book.steer_mask_of(slot, key) {
+                        let k = self.steer_core(flow.src, mask);
+                        if k != self.cfg.core {
+                            self.counters.redirected += 1;
+                            return Verdict::Redirect { pkt, core: k };
                         }
-                        return self.new_conn(pkt, l3, flow, slot, now);
                     }
+                }
+                if let Some(slot) = slot {
+                    return self.new_conn(pkt, l3, flow, slot, now);
                 }
                 if kind != AddrKind::Local {
                     return self.drop(pkt, R::NoService);
@@ -389,10 +398,9 @@ impl Balancer {
         let one_packet = self.book.svcs.get(svc as usize).is_some_and(|s| s.one_packet);
         let pool_key = SocketAddr::new(IpAddr::V4(daddr), dport_cfg);
         let local = if fwd == FwdMethod::FullNat {
-            let pool = self.book.svcs.get_mut(svc as usize).and_then(|s| s.pool.as_mut());
-            match pool.map(|p| p.alloc(pool_key)) {
-                Some(Ok((IpAddr::V4(a), p))) => Some((a, p)),
-                _ => return self.drop(pkt, R::LaddrExhausted),
+            match self.alloc_local(svc, pool_key, flow.proto, (daddr, dport), now) {
+                Ok(l) => Some(l),
+                Err(r) => return self.drop(pkt, r),
             }
         } else {
             None
@@ -449,6 +457,41 @@ impl Balancer {
                 self.drop(pkt, insert_reason(e))
             }
         }
+    }
+
+    /// A FULLNAT local address and port toward `dest` for a new connection of service slot
+    /// `svc`.
+    ///
+    /// Port pools are per service, but what must be unique is the tuple the real server sees,
+    /// `(laddr, lport) -> (dest, dport)`: two services sharing a local address toward the same
+    /// dest draw from separate pools and can hand out the same tuple. A port whose reply tuple a
+    /// live connection (of any service) already holds is given back and the next one taken;
+    /// each pool's cursor moves past it, so over a cursor's lap every port held by another
+    /// service is stepped over at most once (amortised O(1)), and one allocation tries at most
+    /// [`LOCAL_PORT_TRIES`] ports before the SYN is dropped as `conn_conflict`.
+    fn alloc_local(
+        &mut self,
+        svc: u32,
+        pool_key: SocketAddr,
+        proto: u8,
+        dest: (Ipv4Addr, u16),
+        now: Instant,
+    ) -> Result<(Ipv4Addr, u16), R> {
+        for _ in 0..LOCAL_PORT_TRIES {
+            let pool = self.book.svcs.get_mut(svc as usize).and_then(|s| s.pool.as_mut());
+            let Some(pool) = pool else { return Err(R::LaddrExhausted) };
+            let (a, p) = match pool.alloc(pool_key) {
+                Ok((IpAddr::V4(a), p)) => (a, p),
+                _ => return Err(R::LaddrExhausted),
+            };
+            let reply = ConnKey::new(proto, dest.0, dest.1, a, p);
+            if !self.conns.holds(&reply, now) {
+                return Ok((a, p));
+            }
+            let _ = pool.release(IpAddr::V4(a), p, pool_key);
+            self.counters.local_port_conflicts += 1;
+        }
+        Err(R::ConnConflict)
     }
 
     /// A packet from inside to an address the director does not own: SNAT if a rule matches.

@@ -286,6 +286,15 @@ impl<A: ConnAddr> ConnTable<A> {
         }
     }
 
+    /// Whether a live connection holds the tuple `key` in either direction (what
+    /// [`ConnTable::insert`] would refuse as [`InsertError::Exists`]). Counts nothing.
+    #[inline]
+    pub fn holds(&self, key: &ConnKey<A>, now: Instant) -> bool {
+        let now = tick_of(now);
+        self.find(key, KIND_CONN)
+            .is_some_and(|v| !Self::is_dead(&self.slab[(v >> 1) as usize], now))
+    }
+
     /// The live persistence template for `key`. Counts a hit or a miss.
     pub fn template_lookup(&mut self, key: &TemplateKey<A>, now: Instant) -> Option<ConnId> {
         let now = tick_of(now);

@@ -16,6 +16,10 @@
 //! core's ports ([`PortOwnership`]), so replies, addressed to `lport`, can be steered back by
 //! port bits alone.
 //!
+//! Pools are per service, so two services sharing a local address toward the same dest keep
+//! separate sets for one tuple space; the balancer passes over a port whose tuple another
+//! service's live connection holds (`Balancer::alloc_local` in `ipvs/balancer/packet.rs`).
+//!
 //! New connections take local addresses round-robin; an address whose ports toward the dest
 //! are all in use is skipped and counted as a miss; when every address is exhausted,
 //! [`LocalAddrPool::alloc`] returns [`LaddrError::Exhausted`] and the pool counts it.
