@@ -12,9 +12,9 @@
 #   - both transfers complete intact (sha256 of the download, every datagram and the stream's
 #     sha256), no rvsadm command failed, and afterwards the configured table is restored with -R
 #     and answers rr again;
-#   - TODO (a known bug, reported, not counted as a failure): deleting every real server of the UDP
-#     service under a running stream and adding them back loses the stream's packets that land on
-#     the worker that does not own the connection.
+#   - deleting every real server of the UDP service under a running stream and adding them back
+#     loses none of the stream's packets, also those landing on the worker that does not own the
+#     connection (the core remembers that the service was steered).
 # Output and life cycle as the mode tests.
 MODE=nat
 # shellcheck source-path=SCRIPTDIR source=modes/common.bash
@@ -126,10 +126,9 @@ fi
 sed 's/^/#   /' "$TMP/udp.out"
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 
-# Known bug, kept visible: with two workers, once a NAT service has no real server left its new
-# packets are no longer steered to the core that owns their client (the service's steer mask is
-# computed from the real servers it has now), so an existing connection's packets that land on the
-# other core are dropped as no_dest. Reported; counted as a TODO, not a failure, until fixed.
+# With two workers, a NAT service that has no real server left must still steer its existing
+# connections' packets to the core that owns their client (each core remembers the steering of
+# every service it ever ran), so the stream loses nothing while its servers are gone and back.
 all_dests_gone() {
 	in_ns client python3 "$TOOLS/udp_stream.py" "$VIP" 9000 --count 600 --size 1000 --seed 12 \
 		--duration 3 --window 16 --timeout 3 >"$TMP/udp2.out" 2>&1 &
@@ -144,8 +143,8 @@ all_dests_gone() {
 	cat "$TMP/udp2.out"
 	return "$rc"
 }
-todo_check "both real servers of the UDP service deleted (and re-added) under a running stream: every datagram back" \
-	"2 workers: steer mask lost when a NAT service has no dest" all_dests_gone
+check_v "both real servers of the UDP service deleted (and re-added) under a running stream: every datagram back" \
+	all_dests_gone
 
 restore_lab() {
 	rvsadm -C && rvsadm -R <"$TMP/lab.save" && rvsadm -S -n | diff "$TMP/lab.save" -

@@ -11,7 +11,7 @@
 #   - a BIG_MB (100) MB download from the server by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
 #   - rvsadm -L -n -c: rows with the WAN address as local, TIME_WAIT after close; a held connection
-#     ESTABLISHED then TIME_WAIT; a UDP stream intact; port/core metrics (rvs_snat_*: TODO);
+#     ESTABLISHED then TIME_WAIT; a UDP stream intact; port/core metrics and rvs_snat_* exactly;
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash
