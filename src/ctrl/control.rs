@@ -14,6 +14,7 @@ use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Statu
 use crate::ipvs::balancer::{DestReport, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
+use crate::netadm::model::{NetReply, NetRequest};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -37,6 +38,20 @@ pub trait Dataplane: Send + 'static {
     fn generation(&self) -> u64;
     /// Number of workers.
     fn workers(&self) -> usize;
+    /// Answers an rvsnet request (addresses, routes, neighbours, links, steering). `in_use`
+    /// names the addresses the service table and SNAT rules use, which cannot be deleted.
+    fn net(
+        &mut self,
+        req: NetRequest,
+        in_use: &[(IpAddr, String)],
+    ) -> Result<NetReply, (ErrorCode, String)> {
+        let _ = (req, in_use);
+        Err((ErrorCode::BadRequest, "this data plane has no plumbing to show or change".into()))
+    }
+    /// The names of rvsd's ports (`-F ifname` must be one); `None` when unknown.
+    fn port_names(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 type DestId = (ServiceKey, IpAddr, u16);
@@ -134,7 +149,37 @@ impl<D: Dataplane> Control<D> {
                 conn_table_size: BANNER_SIZE,
             })),
             Request::List(l) => self.list(l),
+            Request::Net(r) => {
+                let in_use = self.addrs_in_use();
+                match self.dp.net(r, &in_use) {
+                    Ok(reply) => Response::Ok(Reply::Net(reply)),
+                    Err((code, message)) => Response::error(code, message),
+                }
+            }
         }
+    }
+
+    /// Addresses the table and the SNAT rules use, with what uses them (rvsnet may not delete
+    /// them from under a service).
+    fn addrs_in_use(&self) -> Vec<(IpAddr, String)> {
+        let mut out = Vec::new();
+        for s in self.table.services() {
+            let k = s.spec.key;
+            out.push((k.addr, format!("the VIP of {} {}:{}", k.proto.name(), k.addr, k.port)));
+        }
+        for l in self.table.local_addrs() {
+            for a in &l.laddrs {
+                let k = l.key;
+                out.push((
+                    a.spec.addr,
+                    format!("a local address of {} {}:{}", k.proto.name(), k.addr, k.port),
+                ));
+            }
+        }
+        for r in &self.snat {
+            out.push((r.out_addr, "the source address of a SNAT rule".to_string()));
+        }
+        out
     }
 
     fn list(&mut self, l: ListRequest) -> Response {

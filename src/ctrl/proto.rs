@@ -11,6 +11,7 @@
 
 use crate::adm::cli::Command;
 use crate::ctrl::model::{ConnEntry, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts};
+use crate::netadm::model::{NetReply, NetRequest};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use thiserror::Error;
@@ -53,6 +54,8 @@ pub enum Request {
     Restore(Vec<Command>),
     /// Daemon state.
     Status,
+    /// rvsnet: the director's plumbing (addresses, routes, neighbours, links, steering).
+    Net(NetRequest),
 }
 
 /// Daemon state for [`Request::Status`].
@@ -90,6 +93,8 @@ pub enum Reply {
     LocalAddrs(Vec<ServiceLocalAddrs>),
     /// Daemon state.
     Status(Status),
+    /// rvsnet's data.
+    Net(NetReply),
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.

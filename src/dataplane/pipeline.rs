@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::buf::PacketBuf;
 use crate::ipvs::balancer::{Balancer, Egress, Verdict};
 use crate::ipvs::service::Services;
-use crate::net::{AddrKind, DropReason, Input, NetCounters, NetIo, Stack};
+use crate::net::{AddrKind, DropReason, IfaceTable, Input, NetCounters, NetIo, RouteTable, Stack};
 use crate::time::Instant;
 use crate::wire::ethernet;
 
@@ -170,6 +170,16 @@ impl<B: PacketBuf> Pipeline<B> {
     /// The stack.
     pub fn stack(&self) -> &Stack<B> {
         &self.stack
+    }
+
+    /// Runs new interface and route tables (an address or route change, between bursts).
+    pub fn set_net(&mut self, ifaces: Arc<IfaceTable>, routes: Arc<RouteTable>) {
+        self.stack.set_tables(ifaces, routes);
+    }
+
+    /// Forgets learned neighbours (see [`Stack::flush_neighbours`]).
+    pub fn flush_neighbours(&mut self, io: &mut impl NetIo<B>) -> usize {
+        self.stack.flush_neighbours(io)
     }
 }
 

@@ -237,6 +237,23 @@ impl Worker {
                         .unwrap_or_default();
                     let _ = reply.send(r);
                 }
+                WorkerRequest::SetNet { ifaces, routes, reply } => {
+                    self.pipeline.set_net(ifaces, routes);
+                    let _ = reply.send(());
+                }
+                WorkerRequest::Neighs { reply, flush } => {
+                    let rows = self.pipeline.stack().neigh().entries();
+                    if flush {
+                        let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+                        self.pipeline.flush_neighbours(&mut io);
+                    }
+                    let _ = reply.send((now, rows));
+                }
+                WorkerRequest::Laddrs { reply } => {
+                    let rows =
+                        self.pipeline.balancer().map(|lb| lb.laddr_usage()).unwrap_or_default();
+                    let _ = reply.send(rows);
+                }
             }
         }
     }
