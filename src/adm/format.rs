@@ -273,11 +273,12 @@ pub fn list_timeouts(t: &Timeouts) -> String {
     format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp, t.tcpfin, t.udp)
 }
 
-/// `-G`: local addresses per service (an rvs/DPVS extension; always numeric).
+/// `-G`: local addresses per service (an rvs/DPVS extension; always numeric). The last column
+/// is the interface given with `-F` (`-` when none was).
 pub fn list_local_addrs(list: &[ServiceLocalAddrs]) -> String {
     let mut out = format!(
-        "{:<20} {:<8} {:<20} {:<10} {:<10}\n",
-        "VIP:VPORT", "TOTAL", "LADDR", "CONFLICTS", "CONNS"
+        "{:<20} {:<8} {:<20} {:<10} {:<10} {}\n",
+        "VIP:VPORT", "TOTAL", "LADDR", "CONFLICTS", "CONNS", "IFNAME"
     );
     let mut v = list.to_vec();
     v.sort_by(|a, b| service_order(&a.key, &b.key));
@@ -287,8 +288,13 @@ pub fn list_local_addrs(list: &[ServiceLocalAddrs]) -> String {
         for l in &s.laddrs {
             let _ = writeln!(
                 out,
-                "{:<20} {:<8} {:<20} {:<10} {:<10}",
-                "", "", l.spec.addr, l.conflicts, l.conns
+                "{:<20} {:<8} {:<20} {:<10} {:<10} {}",
+                "",
+                "",
+                l.spec.addr,
+                l.conflicts,
+                l.conns,
+                l.spec.ifname.as_deref().unwrap_or("-")
             );
         }
     }

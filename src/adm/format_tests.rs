@@ -355,26 +355,59 @@ fn timeouts_line() {
 fn local_address_listing() {
     let list = vec![ServiceLocalAddrs {
         key: key(Protocol::Tcp, "10.0.0.1", 80),
-        laddrs: vec![LocalAddrInfo {
-            spec: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: Some("dpdk0".into()) },
-            conflicts: 3,
-            conns: 42,
-        }],
+        laddrs: vec![
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: Some("dpdk0".into()) },
+                conflicts: 3,
+                conns: 42,
+            },
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("172.16.0.251"), ifname: None },
+                conflicts: 0,
+                conns: 0,
+            },
+        ],
     }];
-    let want = format!(
-        "{:<20} {:<8} {:<20} {:<10} {:<10}\n{:<20} {:<8} \n{:<20} {:<8} {:<20} {:<10} {:<10}\n",
-        "VIP:VPORT",
-        "TOTAL",
-        "LADDR",
-        "CONFLICTS",
-        "CONNS",
-        "10.0.0.1:80",
-        1,
-        "",
-        "",
-        "172.16.0.250",
-        3,
-        42
+    // `%-20s %-8s %-20s %-10s %-10s %s`; the service line is `%-20s %-8u ` (trailing space).
+    let want = golden(
+        "\
+VIP:VPORT            TOTAL    LADDR                CONFLICTS  CONNS      IFNAME$
+10.0.0.1:80          2        $
+                              172.16.0.250         3          42         dpdk0$
+                              172.16.0.251         0          0          -$
+",
     );
     assert_eq!(list_local_addrs(&list), want);
+}
+
+#[test]
+fn save_writes_local_addresses_after_their_service() {
+    let k = key(Protocol::Tcp, "10.0.0.1", 80);
+    let mut s = ServiceInfo::new(ServiceSpec::new(k));
+    s.spec.scheduler = "rr".into();
+    let mut d = DestSpec::new(ip("192.168.1.10"), 8080);
+    d.fwd = FwdMethod::FullNat;
+    s.dests.push(DestInfo::new(d));
+    let laddrs = vec![ServiceLocalAddrs {
+        key: k,
+        laddrs: vec![
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("192.168.1.200"), ifname: Some("p1".into()) },
+                conflicts: 0,
+                conns: 0,
+            },
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("192.168.1.201"), ifname: None },
+                conflicts: 0,
+                conns: 0,
+            },
+        ],
+    }];
+    assert_eq!(
+        crate::adm::save::save_with(&[s], &laddrs, true, &NoNames),
+        "-A -t 10.0.0.1:80 -s rr\n\
+         -a -t 10.0.0.1:80 -r 192.168.1.10:8080 -b -w 1\n\
+         -P -t 10.0.0.1:80 -z 192.168.1.200 -F p1\n\
+         -P -t 10.0.0.1:80 -z 192.168.1.201\n"
+    );
 }

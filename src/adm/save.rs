@@ -5,15 +5,28 @@
 //! mask), ` --pe name`, ` -o`, ` -b flags`; real servers `-a -t addr:port -r addr:port -X -w W`
 //! with the forwarding switch (`-g`, `-i`, `-m`, and the extensions `-b` FULLNAT and `-J` SNAT),
 //! tunnel servers followed by `--tun-type ...`. Thresholds are not saved (as in ipvsadm).
+//! Local addresses follow their service as `-P` lines (`save_with`).
 //! Services and real servers are sorted as in `-L`. Names are resolved unless `numeric`.
 
 use super::format::{addrport, ordered};
 use super::names::Names;
-use crate::ctrl::model::{FwdMethod, ServiceInfo, TunType};
+use crate::ctrl::model::{FwdMethod, ServiceInfo, ServiceLocalAddrs, TunType};
 use std::fmt::Write;
 
 /// `-S [-n]` of `services`.
 pub fn save(services: &[ServiceInfo], numeric: bool, names: &dyn Names) -> String {
+    save_with(services, &[], numeric, names)
+}
+
+/// `-S [-n]` of `services` and their local addresses: after each service's real servers, one
+/// `-P -t|-u addr:port -z laddr [-F ifname]` line per local address (an rvs/DPVS extension;
+/// local addresses are always numeric).
+pub fn save_with(
+    services: &[ServiceInfo],
+    laddrs: &[ServiceLocalAddrs],
+    numeric: bool,
+    names: &dyn Names,
+) -> String {
     let mut out = String::new();
     for s in ordered(services, false) {
         let spec = &s.spec;
@@ -56,6 +69,15 @@ pub fn save(services: &[ServiceInfo], numeric: bool, names: &dyn Names) -> Strin
                 };
             }
             out.push('\n');
+        }
+        for l in laddrs.iter().filter(|l| l.key == *key) {
+            for a in &l.laddrs {
+                let _ = write!(out, "-P {svc} -z {}", a.spec.addr);
+                if let Some(ifname) = &a.spec.ifname {
+                    let _ = write!(out, " -F {ifname}");
+                }
+                out.push('\n');
+            }
         }
     }
     out

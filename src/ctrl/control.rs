@@ -255,7 +255,28 @@ impl<D: Dataplane> Control<D> {
         Ok(out)
     }
 
+    /// `-F ifname` must name one of rvsd's ports (when the data plane says which they are).
+    fn check_ifnames(&self, cmds: &[Command]) -> Result<(), String> {
+        let Some(ports) = self.dp.port_names() else { return Ok(()) };
+        for c in cmds {
+            if let Command::AddLocalAddr { laddr, .. } = c {
+                if let Some(name) = &laddr.ifname {
+                    if !ports.iter().any(|p| p == name) {
+                        return Err(format!(
+                            "-F {name}: rvsd has no port named `{name}`; its ports are: {}",
+                            ports.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn change(&mut self, cmds: &[Command]) -> Response {
+        if let Err(e) = self.check_ifnames(cmds) {
+            return Response::error(ErrorCode::Refused, e);
+        }
         let mut next = self.table.clone();
         for c in cmds {
             if let Err(e) = next.apply(c) {

@@ -30,6 +30,15 @@ pub fn program_name(argv0: Option<&str>) -> &'static str {
     }
 }
 
+/// One listing request; a refusal or protocol error comes back as its message.
+fn fetch(socket: &Path, l: ListRequest) -> Result<Reply, String> {
+    match Client::connect(socket).and_then(|mut c| c.request(&Request::List(l))) {
+        Ok(Response::Ok(r)) => Ok(r),
+        Ok(Response::Error { message, .. }) => Err(message),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Runs rvsadm with `argv` against the daemon at `socket`; returns the exit status.
 pub fn run(
     argv: &[String],
@@ -114,7 +123,20 @@ pub fn run(
         (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
         (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
         (Command::Save { numeric }, Reply::Services { services, .. }) => {
-            save::save(&services, *numeric, names)
+            // Local addresses follow their services as -P lines.
+            let laddrs = match fetch(socket, ListRequest::LocalAddrs(None)) {
+                Ok(Reply::LocalAddrs(l)) => l,
+                Ok(other) => {
+                    let _ =
+                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                    return EXIT_UNREACHABLE;
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "{program}: {e}");
+                    return EXIT_UNREACHABLE;
+                }
+            };
+            save::save_with(&services, &laddrs, *numeric, names)
         }
         (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
         (_, Reply::Done) => String::new(),
