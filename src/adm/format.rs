@@ -15,7 +15,8 @@ use super::cli::ListFormat;
 use super::largenum::push_largenum;
 use super::names::Names;
 use crate::ctrl::model::{
-    DestInfo, FwdMethod, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts, TunType,
+    DestInfo, FwdMethod, MatchService, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
+    Timeouts, TunType,
 };
 use std::cmp::Ordering;
 use std::fmt::Write;
@@ -264,6 +265,34 @@ pub fn list_service(service: &ServiceInfo, fmt: &ListFormat, names: &dyn Names) 
     let one = ordered(std::slice::from_ref(service), fmt.nosort);
     for s in &one {
         service_entry(&mut out, s, fmt, names);
+    }
+    out
+}
+
+/// Match services (`-H`) as `-L` shows them after the virtual services, as DPVS's ipvsadm
+/// does: `MATCH proto[,from=RANGE][,to=RANGE] scheduler`, then each SNAT address as a real
+/// server line (`  -> %-28s %-7s %-6d %-10u %-10u`, Forward `SNAT`). Only in the plain and
+/// `--tun-info`-less layout: counters of match services are not reported (their connection
+/// columns show 0), so `--stats`, `--rate`, `--thresholds` and `--persistent-conn` leave them
+/// out.
+pub fn list_matches(matches: &[MatchService], fmt: &ListFormat, names: &dyn Names) -> String {
+    let mut out = String::new();
+    if fmt.stats || fmt.rate || fmt.thresholds || fmt.persistent_conn || fmt.tun_info {
+        return out;
+    }
+    for m in matches {
+        let _ = writeln!(out, "{} {}", super::matchspec::listing_name(&m.spec), m.scheduler);
+        for d in &m.dests {
+            let dn = cut(addrport(d.spec.addr, d.spec.port, Protocol::Tcp, fmt.numeric, names), 28);
+            let _ = writeln!(
+                out,
+                "  -> {dn:<28} {:<7} {:<6} {:<10} {:<10}",
+                d.spec.fwd.name(),
+                d.spec.weight,
+                d.active,
+                d.inactive
+            );
+        }
     }
     out
 }

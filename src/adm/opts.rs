@@ -283,6 +283,7 @@ pub(crate) enum Tag {
     TunRemCsum,
     Laddr,
     Ifname,
+    Match,
     SyncDaemon(&'static str),
 }
 
@@ -368,6 +369,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("tun-remcsum", None, N, Tag::TunRemCsum),
     spec("laddr", Some('z'), R, Tag::Laddr),
     spec("ifname", Some('F'), R, Tag::Ifname),
+    spec("match", Some('H'), R, Tag::Match),
 ];
 
 /// Look up `--name`.

@@ -82,3 +82,25 @@ pub fn save_with(
     }
     out
 }
+
+/// `-S` lines of match services (`-H`), written after the virtual services:
+/// `-A -H proto=P[,src-range=A-B][,dst-range=C-D] -s sched`, then its SNAT address as
+/// `-a -H ... -r addr:port -J -w W`.
+pub fn save_matches(
+    matches: &[crate::ctrl::model::MatchService],
+    numeric: bool,
+    names: &dyn Names,
+) -> String {
+    let mut out = String::new();
+    for m in matches {
+        let arg = super::matchspec::rule_arg(&m.spec);
+        let _ = writeln!(out, "-A -H {arg} -s {}", m.scheduler);
+        for d in &m.dests {
+            let ds = &d.spec;
+            let dname =
+                addrport(ds.addr, ds.port, crate::ctrl::model::Protocol::Tcp, numeric, names);
+            let _ = writeln!(out, "-a -H {arg} -r {dname} {} -w {}", ds.fwd.switch(), ds.weight);
+        }
+    }
+    out
+}

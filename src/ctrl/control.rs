@@ -1,8 +1,8 @@
 //! The control plane's authority: the service table rvsd runs, and how a request changes it.
 //!
-//! Owns [`Control`]: the authoritative [`ServiceTable`] (initialised from the config), the SNAT
-//! rules, the `-Z` baselines, and the [`Dataplane`] it pushes snapshots to. A change is applied
-//! to a clone of the table first; only when the clone accepts it and every worker runs the new
+//! Owns [`Control`]: the authoritative [`ServiceTable`] (initialised from the config; its match
+//! services are the SNAT rules), the `-Z` baselines, and the [`Dataplane`] it pushes snapshots
+//! to. A change is applied to a clone of the table first; only when the clone accepts it and every worker runs the new
 //! snapshot does the clone become the table, so a refused or failed change leaves everything as
 //! it was. Listings merge the per-core reports into `ServiceInfo`s (sums over cores). Must not
 //! touch: sockets and framing (`server`, `proto`), formatting (rvsadm does it).
@@ -59,7 +59,6 @@ type DestId = (ServiceKey, IpAddr, u16);
 /// The authoritative table and the data plane it drives. See the module documentation.
 pub struct Control<D> {
     table: ServiceTable,
-    snat: Vec<SnatRule>,
     opts: BuildOptions,
     dp: D,
     svc_zero: HashMap<ServiceKey, Stats>,
@@ -112,9 +111,12 @@ fn is_change(cmd: &Command) -> bool {
 }
 
 impl<D: Dataplane> Control<D> {
-    /// The control plane over `dp`, which already runs `table` and `snat`.
+    /// The control plane over `dp`, which already runs `table` and `snat`. The SNAT rules
+    /// join the table as match services (`-H`), so rvsadm lists, saves and changes them.
     pub fn new(table: ServiceTable, snat: Vec<SnatRule>, opts: BuildOptions, dp: D) -> Self {
-        Control { table, snat, opts, dp, svc_zero: HashMap::new(), dest_zero: HashMap::new() }
+        let mut table = table;
+        table.add_snat_rules(&snat);
+        Control { table, opts, dp, svc_zero: HashMap::new(), dest_zero: HashMap::new() }
     }
 
     /// The table in force.
@@ -176,7 +178,7 @@ impl<D: Dataplane> Control<D> {
                 ));
             }
         }
-        for r in &self.snat {
+        for r in &self.table.snat_rules() {
             out.push((r.out_addr, "the source address of a SNAT rule".to_string()));
         }
         out
@@ -185,6 +187,7 @@ impl<D: Dataplane> Control<D> {
     fn list(&mut self, l: ListRequest) -> Response {
         match l {
             ListRequest::Timeouts => Response::Ok(Reply::Timeouts(self.table.timeouts())),
+            ListRequest::Matches => Response::Ok(Reply::Matches(self.table.matches().to_vec())),
             ListRequest::LocalAddrs(None) => {
                 Response::Ok(Reply::LocalAddrs(self.table.local_addrs().to_vec()))
             }
@@ -305,13 +308,15 @@ impl<D: Dataplane> Control<D> {
             }
         }
         if next != self.table {
-            let snap = match Services::from_table(&next, &self.snat, self.opts) {
+            let snap = match Services::from_table(&next, &next.snat_rules(), self.opts) {
                 Ok(s) => s,
                 Err(e) => return Response::error(ErrorCode::Refused, e.to_string()),
             };
             if let Err(e) = self.dp.set_services(snap) {
                 // Some workers may run the new snapshot: put the old one back everywhere.
-                if let Ok(old) = Services::from_table(&self.table, &self.snat, self.opts) {
+                if let Ok(old) =
+                    Services::from_table(&self.table, &self.table.snat_rules(), self.opts)
+                {
                     let _ = self.dp.set_services(old);
                 }
                 return Response::error(ErrorCode::Dataplane, e);

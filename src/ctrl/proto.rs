@@ -10,7 +10,9 @@
 //! read, a short body is an error, and the body must be one JSON object of the known version.
 
 use crate::adm::cli::Command;
-use crate::ctrl::model::{ConnEntry, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts};
+use crate::ctrl::model::{
+    ConnEntry, MatchService, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts,
+};
 use crate::netadm::model::{NetReply, NetRequest};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
@@ -39,6 +41,8 @@ pub enum ListRequest {
     Timeouts,
     /// Local addresses of one service or of all.
     LocalAddrs(Option<ServiceKey>),
+    /// Match services (`-H`, SNAT).
+    Matches,
 }
 
 /// One operation on the daemon.
@@ -95,6 +99,8 @@ pub enum Reply {
     Status(Status),
     /// rvsnet's data.
     Net(NetReply),
+    /// Match services (`-H`, SNAT).
+    Matches(Vec<MatchService>),
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.

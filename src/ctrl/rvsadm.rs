@@ -117,7 +117,21 @@ pub fn run(
     };
     let text = match (&cmd, reply) {
         (Command::List { format: f, .. }, Reply::Services { size, services }) => {
-            format::list_all(size, &services, f, names)
+            let mut text = format::list_all(size, &services, f, names);
+            // Match services (SNAT) follow the virtual services.
+            match fetch(socket, ListRequest::Matches) {
+                Ok(Reply::Matches(m)) => text.push_str(&format::list_matches(&m, f, names)),
+                Ok(other) => {
+                    let _ =
+                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                    return EXIT_UNREACHABLE;
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "{program}: {e}");
+                    return EXIT_UNREACHABLE;
+                }
+            }
+            text
         }
         (Command::List { format: f, .. }, Reply::Service(s)) => format::list_service(&s, f, names),
         (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
@@ -136,7 +150,21 @@ pub fn run(
                     return EXIT_UNREACHABLE;
                 }
             };
-            save::save_with(&services, &laddrs, *numeric, names)
+            let matches = match fetch(socket, ListRequest::Matches) {
+                Ok(Reply::Matches(m)) => m,
+                Ok(other) => {
+                    let _ =
+                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                    return EXIT_UNREACHABLE;
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "{program}: {e}");
+                    return EXIT_UNREACHABLE;
+                }
+            };
+            let mut text = save::save_with(&services, &laddrs, *numeric, names);
+            text.push_str(&save::save_matches(&matches, *numeric, names));
+            text
         }
         (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
         (_, Reply::Done) => String::new(),
