@@ -3,7 +3,8 @@
 //! `show` once every worker runs the new tables; refused changes (bad port, duplicate address,
 //! an address a service uses, a gateway off-link, a connected route, an unknown `-F` port)
 //! leave every listing exactly as it was. `link show -s`, `neigh show|flush` and `steering
-//! show` answer from the running workers and ports. That the data plane answers for an added
+//! show` answer from the running workers and ports. rvsadm's `-F` must name a port; `-H`
+//! match services list, save and restore. That the data plane answers for an added
 //! address is shown through the sans-IO pipeline (`dataplane::pipeline` tests).
 
 mod common;
@@ -164,6 +165,42 @@ fn addresses_and_routes_change_live_and_refusals_change_nothing() {
         ),
         "{out}"
     );
+
+    // A match service (-H, SNAT) from 10.0.0.0/24 leaving as the local address 192.0.2.200.
+    let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
+    assert_eq!(rvsadm(&sock, &format!("rvsadm -A -H {h} -s rr")).0, 0);
+    let (code, _, err) = rvsadm(&sock, &format!("rvsadm -a -H {h} -r 192.0.2.200"));
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "a match service (-H) forwards only by SNAT: give its real server -J\n")
+    );
+    assert_eq!(rvsadm(&sock, &format!("rvsadm -a -H {h} -r 192.0.2.200 -J")).0, 0);
+    let (code, out, _) = rvsadm(&sock, "rvsadm -L -n");
+    assert_eq!(code, 0);
+    assert!(
+        out.ends_with(
+            "MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr\n  -> 192.0.2.200:0                SNAT    1      0          0         \n"
+        ),
+        "{out}"
+    );
+    let (code, saved, _) = rvsadm(&sock, "rvsadm -S -n");
+    assert_eq!(code, 0);
+    assert!(
+        saved.ends_with(&format!("-A -H {h} -s rr\n-a -H {h} -r 192.0.2.200:0 -J -w 1\n")),
+        "{saved}"
+    );
+    refused(&sock, "rvsnet addr del 192.0.2.200", "a local address of TCP 192.0.2.100:80");
+    // -C, -R of the saved table gives it back.
+    assert_eq!(rvsadm(&sock, "rvsadm -C").0, 0);
+    let (code, empty, _) = rvsadm(&sock, "rvsadm -S -n");
+    assert_eq!((code, empty.as_str()), (0, ""));
+    let argv: Vec<String> = ["rvsadm", "-R"].iter().map(|s| s.to_string()).collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = rvsadm::run(&argv, &mut saved.as_bytes(), &mut out, &mut err, &sock, &NoNames);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(rvsadm(&sock, "rvsadm -S -n").1, saved);
+    assert_eq!(rvsadm(&sock, &format!("rvsadm -D -H {h}")).0, 0);
+    refused(&sock, "rvsnet addr del 192.0.2.100 dev p0", "the VIP of TCP 192.0.2.100:80");
 
     server.stop();
     director.shutdown().expect("clean shutdown");
