@@ -533,7 +533,7 @@ fn match_service_table_rules() {
     );
     assert_eq!(go(format!("rvsadm -d -H {h} -r 192.0.2.201")), Err(TableError::NoSuchDest));
     assert_eq!(go(format!("rvsadm -d -H {h} -r 192.0.2.200")), Ok(()));
-    assert_eq!(go(format!("rvsadm -D -H proto=udp")), Err(TableError::NoSuchService));
+    assert_eq!(go("rvsadm -D -H proto=udp".to_string()), Err(TableError::NoSuchService));
     assert_eq!(go(format!("rvsadm -D -H {h}")), Ok(()));
     assert_eq!(go("rvsadm -A -H proto=udp".to_string()), Ok(()));
     assert_eq!(go("rvsadm -C".to_string()), Ok(()));
