@@ -2,7 +2,8 @@
 //! control server on a temp socket. Adding and deleting an address and a route shows in
 //! `show` once every worker runs the new tables; refused changes (bad port, duplicate address,
 //! an address a service uses, a gateway off-link, a connected route, an unknown `-F` port)
-//! leave every listing exactly as it was. `link show -s`, `neigh show|flush` and `steering
+//! leave every listing exactly as it was; an added address is announced by worker 0 (its
+//! gratuitous-ARP counter moves by one). `link show -s`, `neigh show|flush` and `steering
 //! show` answer from the running workers and ports. rvsadm's `-F` must name a port; `-H`
 //! match services list, save and restore. That the data plane answers for an added
 //! address is shown through the sans-IO pipeline (`dataplane::pipeline` tests).
@@ -15,9 +16,11 @@ use rvs::ctrl::control::Control;
 use rvs::ctrl::rvsadm;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
+use rvs::dataplane::stats::NET_EVENTS;
 use rvs::ipvs::service::BuildOptions;
 use rvs::netadm;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 const EXTRA: &str = r#"
 [[addr]]
@@ -95,8 +98,20 @@ fn addresses_and_routes_change_live_and_refusals_change_nothing() {
     assert_eq!(show(&sock, "route"), "192.0.2.0/24 dev p0 proto connected\n");
 
     // Add an address and a route; both show once rvsnet returns.
+    let garp = NET_EVENTS
+        .iter()
+        .position(|e| e.metric == "rvs_net_gratuitous_arp_total")
+        .expect("gratuitous ARP counter");
+    let core0 = director.core_stats()[0].clone();
+    let sent_before = core0.net_event(garp);
     assert_eq!(rvsnet(&sock, "rvsnet addr add 192.0.2.50/32 dev p0 kind vip").0, 0);
     assert!(show(&sock, "addr").ends_with("    inet 192.0.2.50/32 vip\n"));
+    // Worker 0 (the announcing one) sent one gratuitous ARP, for the new address.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while core0.net_event(garp) == sent_before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(core0.net_event(garp), sent_before + 1, "one gratuitous ARP for 192.0.2.50");
     assert_eq!(rvsnet(&sock, "rvsnet route add 10.1.0.0/16 via 192.0.2.254").0, 0);
     assert_eq!(
         show(&sock, "route"),

@@ -5,7 +5,8 @@
 //! the configured routes the workers run. A change is built on a copy, validated whole by
 //! `IfaceTable::new` and `RouteTable::build` (the same rules as at start), then sent to every
 //! worker as immutable tables taken at a burst boundary; it is committed and acknowledged only
-//! when every worker runs it (on a failure the old tables are sent back). Listings ask the
+//! when every worker runs it (on a failure the old tables are sent back). Added addresses are
+//! announced with a gratuitous ARP by the worker that announces at start. Listings ask the
 //! workers through their inboxes (neighbours, pool counters) or read published counters and the
 //! ports. Must not touch: packets, the service table (rvsadm's), sockets.
 
@@ -156,13 +157,21 @@ impl NetPlumbing {
     ) -> Result<NetReply, NetFailure> {
         let (t, r) = Self::build(&ifaces, &routes)?;
         let (t, r) = (Arc::new(t), Arc::new(r));
+        // Addresses new in this change are announced (gratuitous ARP), as at start.
+        let old: Vec<Ipv4Addr> =
+            self.ifaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.ip)).collect();
+        let announce: Vec<Ipv4Addr> = ifaces
+            .iter()
+            .flat_map(|i| i.addrs.iter().map(|a| a.ip))
+            .filter(|ip| !old.contains(ip))
+            .collect();
         for w in workers {
-            if let Err(e) = w.set_net(t.clone(), r.clone(), timeout) {
+            if let Err(e) = w.set_net(t.clone(), r.clone(), announce.clone(), timeout) {
                 // Some workers may run the new tables: put the old ones back everywhere.
                 if let Ok((ot, or)) = Self::build(&self.ifaces, &self.routes) {
                     let (ot, or) = (Arc::new(ot), Arc::new(or));
                     for w in workers {
-                        let _ = w.set_net(ot.clone(), or.clone(), timeout);
+                        let _ = w.set_net(ot.clone(), or.clone(), Vec::new(), timeout);
                     }
                 }
                 return Err(NetFailure::Dataplane(e.to_string()));

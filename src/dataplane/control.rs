@@ -15,7 +15,7 @@ use crate::ipvs::laddr::LaddrStats;
 use crate::ipvs::service::Services;
 use crate::net::{IfaceTable, NeighInfo, RouteTable};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +44,8 @@ pub enum WorkerRequest {
         ifaces: Arc<IfaceTable>,
         /// The new route table.
         routes: Arc<RouteTable>,
+        /// Added addresses the announcing worker sends a gratuitous ARP for.
+        announce: Vec<Ipv4Addr>,
         /// Acknowledgement.
         reply: Sender<()>,
     },
@@ -156,14 +158,16 @@ impl WorkerHandle {
     }
 
     /// Makes the worker run `ifaces` and `routes`; returns once it does.
+    /// (the worker that announces addresses sends a gratuitous ARP for each of `announce`).
     pub fn set_net(
         &self,
         ifaces: Arc<IfaceTable>,
         routes: Arc<RouteTable>,
+        announce: Vec<Ipv4Addr>,
         timeout: Duration,
     ) -> Result<(), ControlError> {
         let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::SetNet { ifaces, routes, reply })?;
+        self.send(WorkerRequest::SetNet { ifaces, routes, announce, reply })?;
         self.wait(&rx, timeout)
     }
 

@@ -177,6 +177,11 @@ impl<B: PacketBuf> Pipeline<B> {
         self.stack.set_tables(ifaces, routes);
     }
 
+    /// Sends a gratuitous ARP for each of `addrs` (see [`Stack::announce`]).
+    pub fn announce(&mut self, addrs: &[Ipv4Addr], io: &mut impl NetIo<B>) {
+        self.stack.announce(addrs, io);
+    }
+
     /// Forgets learned neighbours (see [`Stack::flush_neighbours`]).
     pub fn flush_neighbours(&mut self, io: &mut impl NetIo<B>) -> usize {
         self.stack.flush_neighbours(io)

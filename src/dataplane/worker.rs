@@ -237,8 +237,20 @@ impl Worker {
                         .unwrap_or_default();
                     let _ = reply.send(r);
                 }
-                WorkerRequest::SetNet { ifaces, routes, reply } => {
+                WorkerRequest::SetNet { ifaces, routes, announce, reply } => {
                     self.pipeline.set_net(ifaces, routes);
+                    if self.announce && !announce.is_empty() {
+                        let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+                        self.pipeline.announce(&announce, &mut io);
+                        self.counters.tx_dropped += io.tx_full;
+                        // Out now (fields, not `flush()`: the inbox is borrowed).
+                        for slot in &mut self.tx {
+                            if !slot.batch.is_empty() {
+                                let n = slot.queue.tx_burst(&mut slot.batch);
+                                self.counters.tx_packets += n as u64;
+                            }
+                        }
+                    }
                     let _ = reply.send(());
                 }
                 WorkerRequest::Neighs { reply, flush } => {

@@ -254,6 +254,13 @@ impl<B: PacketBuf> Stack<B> {
         self.routes = routes;
     }
 
+    /// Announces `addrs` (owned addresses, typically just added) with a gratuitous ARP each;
+    /// addresses the tables do not own are skipped.
+    pub fn announce(&mut self, addrs: &[Ipv4Addr], io: &mut impl NetIo<B>) {
+        let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
+        arp::send_gratuitous_for(&mut ctx, Some(addrs));
+    }
+
     /// Forgets every learned and incomplete neighbour (static ones stay); packets waiting for
     /// resolution are dropped. Returns how many entries were removed.
     pub fn flush_neighbours(&mut self, io: &mut impl NetIo<B>) -> usize {

@@ -1237,6 +1237,19 @@ fn new_address_and_route_are_used_once_the_tables_are_set() {
     )
     .unwrap();
     lab.p.set_net(Arc::new(ifaces), Arc::new(routes));
+    // The announcing worker tells the link: one gratuitous ARP for the new address only.
+    lab.p.announce(&[new, Ipv4Addr::new(10, 9, 9, 9)], &mut lab.io);
+    let sent: Vec<(u16, Vec<u8>)> =
+        lab.io.tx.drain(..).map(|(p, b)| (p, b.data().to_vec())).collect();
+    assert_eq!(sent.len(), 1, "10.9.9.9 is not owned: not announced");
+    let (port, g) = &sent[0];
+    assert_eq!(*port, 0);
+    assert_eq!(&g[0..6], &[0xff; 6], "broadcast");
+    assert_eq!(mac(&g[6..12]), MAC0);
+    assert_eq!(&g[12..14], &[0x08, 0x06], "ARP");
+    assert_eq!(&g[20..22], &[0, 1], "request");
+    assert_eq!(&g[28..32], &new.octets(), "sender = the new address");
+    assert_eq!(&g[38..42], &new.octets(), "target = the new address");
 
     let (port, f) = lab.one(0, &echo_request(new));
     assert_eq!(port, 0);
