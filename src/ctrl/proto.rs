@@ -319,6 +319,24 @@ mod tests {
             let body = read_frame(&mut wire.as_slice(), MAX_REQUEST).unwrap();
             assert_eq!(decode_request(&body).unwrap(), req, "{line}");
         }
+        // rvsnet's requests and replies ride the same envelope.
+        use crate::netadm::model::{NetReply, NetRequest, RouteEntry, RouteSpec};
+        let net = Request::Net(NetRequest::RouteAdd(RouteSpec {
+            prefix: "10.1.0.0".parse().unwrap(),
+            prefix_len: 16,
+            via: Some("192.0.2.254".parse().unwrap()),
+            port: Some("p0".into()),
+        }));
+        let body = read_frame(&mut framed(&encode_request(&net)).as_slice(), MAX_REQUEST).unwrap();
+        assert_eq!(decode_request(&body).unwrap(), net);
+        let reply = Response::Ok(Reply::Net(NetReply::Routes(vec![RouteEntry {
+            prefix: "192.0.2.0".parse().unwrap(),
+            prefix_len: 24,
+            via: None,
+            port: "p0".into(),
+            connected: true,
+        }])));
+        assert_eq!(decode_response(&encode_response(&reply)).unwrap(), reply);
         let resp = Response::error(ErrorCode::Refused, "Service already exists");
         let body = encode_response(&resp);
         assert!(std::str::from_utf8(&body).unwrap().starts_with("{\"version\":1,"));

@@ -62,3 +62,32 @@ pub fn run(argv: &[String], out: &mut dyn Write, err: &mut dyn Write, socket: &P
     }
     0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(line: &str, socket: &Path) -> (i32, String, String) {
+        let argv: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(&argv, &mut out, &mut err, socket);
+        (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    }
+
+    #[test]
+    fn exit_statuses_without_a_daemon() {
+        let nowhere = Path::new("/nonexistent/rvs/rvs.sock");
+        let (code, out, err) = go("rvsnet help", nowhere);
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert!(out.starts_with("Usage: rvsnet OBJECT [COMMAND] [ARGS]"), "{out}");
+        let (code, out, err) = go("/usr/sbin/rvsnet addr add 10.0.0.1", nowhere);
+        assert_eq!((code, out.as_str()), (EXIT_USAGE, ""));
+        assert_eq!(
+            err,
+            "rvsnet: addr add needs `dev PORT` (a port name of rvsd)\nTry `rvsnet help' for more information.\n"
+        );
+        let (code, out, err) = go("rvsnet route show", nowhere);
+        assert_eq!((code, out.as_str()), (EXIT_UNREACHABLE, ""));
+        assert!(err.starts_with("rvsnet: cannot reach rvsd at /nonexistent/rvs/rvs.sock"), "{err}");
+    }
+}

@@ -104,6 +104,9 @@ ctrl_socket() {
 	python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("ctrl", {}).get("socket", "/run/rvs/rvs.sock"))' "$CONFIG"
 }
 rvsadm() { ip netns exec rvs-dir env RVS_SOCK="$(ctrl_socket)" "$RVSADM" "$@"; }
+# rvsnet ARGS...: the same for rvsnet (the director's addresses, routes, neighbours, links).
+RVSNET=${RVSNET:-$(dirname "$RVSADM")/rvsnet}
+rvsnet() { ip netns exec rvs-dir env RVS_SOCK="$(ctrl_socket)" "$RVSNET" "$@"; }
 
 workers_in_config() {
 	python3 -c 'import sys, tomllib; print(len(tomllib.load(open(sys.argv[1], "rb")).get("worker", [])))' "$CONFIG"
