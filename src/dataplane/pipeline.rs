@@ -172,9 +172,15 @@ impl<B: PacketBuf> Pipeline<B> {
         &self.stack
     }
 
-    /// Runs new interface and route tables (an address or route change, between bursts).
-    pub fn set_net(&mut self, ifaces: Arc<IfaceTable>, routes: Arc<RouteTable>) {
+    /// Runs new interface and route tables (an address or route change, between bursts). The
+    /// balancer re-reads its snapshot against them, so MTUs and tunnel source addresses toward
+    /// the dests follow the new routes (as after any service change).
+    pub fn set_net(&mut self, ifaces: Arc<IfaceTable>, routes: Arc<RouteTable>, now: Instant) {
         self.stack.set_tables(ifaces, routes);
+        if let Some(lb) = self.lb.as_mut() {
+            let snap = lb.services().clone();
+            lb.set_services(snap, now, &StackEgress(&self.stack));
+        }
     }
 
     /// Sends a gratuitous ARP for each of `addrs` (see [`Stack::announce`]).

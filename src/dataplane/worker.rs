@@ -238,7 +238,7 @@ impl Worker {
                     let _ = reply.send(r);
                 }
                 WorkerRequest::SetNet { ifaces, routes, announce, reply } => {
-                    self.pipeline.set_net(ifaces, routes);
+                    self.pipeline.set_net(ifaces, routes, now);
                     if self.announce && !announce.is_empty() {
                         let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
                         self.pipeline.announce(&announce, &mut io);

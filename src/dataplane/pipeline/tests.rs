@@ -1236,7 +1236,7 @@ fn new_address_and_route_are_used_once_the_tables_are_set() {
         ],
     )
     .unwrap();
-    lab.p.set_net(Arc::new(ifaces), Arc::new(routes));
+    lab.p.set_net(Arc::new(ifaces), Arc::new(routes), lab.now);
     // The announcing worker tells the link: one gratuitous ARP for the new address only.
     lab.p.announce(&[new, Ipv4Addr::new(10, 9, 9, 9)], &mut lab.io);
     let sent: Vec<(u16, Vec<u8>)> =
@@ -1264,4 +1264,30 @@ fn new_address_and_route_are_used_once_the_tables_are_set() {
     assert_eq!(&icmp[4..], &[0x12, 0x34, 0, 1, b'p', b'i', b'n', b'g']);
     let after = lab.p.stack().routes().lookup(far).unwrap();
     assert_eq!((after.port, after.next_hop), (1, gw1), "the new, longer route wins");
+}
+
+#[test]
+fn new_tables_reach_the_balancer_mtu_toward_dests() {
+    let mut lab = nat_lab("rr", &[1]);
+    let big = udp(CLIENT, 5000, VIP, 53, &[7u8; 1000]);
+    let (port, _) = lab.one(0, &from_client(&big));
+    assert_eq!(port, 1, "1028-byte datagram fits port 1's MTU of 1500");
+    // Port 1's MTU drops to 576 (new interface table, same routes).
+    let mut ifaces: Vec<Iface> = lab.p.stack().ifaces().iter().cloned().collect();
+    ifaces[1].mtu = 576;
+    let ifaces = IfaceTable::new(ifaces).unwrap();
+    let routes = RouteTable::build(
+        &ifaces,
+        &[Route { prefix: Ipv4Addr::UNSPECIFIED, prefix_len: 0, port: 0, gateway: Some(GW) }],
+    )
+    .unwrap();
+    lab.p.set_net(Arc::new(ifaces), Arc::new(routes), lab.now);
+    let out = lab.send(0, &from_client(&udp(CLIENT, 5000, VIP, 53, &[7u8; 1000])));
+    assert_eq!(lab.drops(R::FragNeeded), 1, "DF set and too big for the new MTU");
+    assert_eq!(out.len(), 1, "the client is told");
+    let (port, f) = &out[0];
+    assert_eq!(*port, 0);
+    let ip = &f[14..];
+    assert_eq!((ip[9], ip[20], ip[21]), (1, 3, 4), "ICMP fragmentation needed");
+    assert_eq!(u16::from_be_bytes([ip[26], ip[27]]), 576, "next-hop MTU");
 }
