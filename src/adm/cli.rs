@@ -62,6 +62,9 @@ pub struct ListFormat {
     pub exact: bool,
     /// `--nosort`: keep the daemon's order.
     pub nosort: bool,
+    /// `--health` (rvs): the plain listing with a `Health` column (see docs/health.md).
+    #[serde(default)]
+    pub health: bool,
 }
 
 /// One rvsadm command.
@@ -139,6 +142,8 @@ pub enum Command {
     Help,
     /// `-v`.
     Version,
+    /// `--reload` (rvs extension): rvsd reads its config file again and applies it live.
+    Reload,
     /// `-A -H match [-s scheduler]`: add a match service (SNAT).
     AddMatch {
         /// What it selects.
@@ -449,6 +454,7 @@ impl Parser<'_> {
                 self.opts.set(Opt::SchedFlags)?;
                 st.sched_flags = Some(v);
             }
+            Tag::Health => st.format.health = true,
             Tag::TunInfo => {
                 self.opts.set(Opt::TunInfo)?;
                 st.format.tun_info = true;
@@ -543,6 +549,9 @@ impl Parser<'_> {
         };
 
         self.opts.check(cmd)?;
+        if st.format.health && cmd != Cmd::List {
+            return Err(CliError::IllegalOption { opt: "health", cmd: cmd.name() });
+        }
         if let Some(arg) = &st.matcher {
             return self.finish_match(cmd, arg, scheduler, real);
         }
@@ -612,6 +621,27 @@ impl Parser<'_> {
                 {
                     return Err(CliError::ListConflict);
                 }
+                if st.format.health {
+                    let other = [
+                        (Opt::Connection, "connection"),
+                        (Opt::Timeout, "timeout"),
+                        (Opt::Daemon, "daemon"),
+                        (Opt::Stats, "stats"),
+                        (Opt::Rate, "rate"),
+                        (Opt::Thresholds, "thresholds"),
+                        (Opt::PersistentConn, "persistent-conn"),
+                        (Opt::TunInfo, "tun-info"),
+                    ]
+                    .into_iter()
+                    .find(|(opt, _)| o.has(*opt));
+                    if let Some((_, other)) = other {
+                        return Err(CliError::ConflictingOptions {
+                            opt: "health",
+                            other,
+                            cmd: cmd.name(),
+                        });
+                    }
+                }
                 let what = if o.has(Opt::Connection) {
                     ListWhat::Conns
                 } else if let Some(s) = service {
@@ -639,6 +669,8 @@ impl Parser<'_> {
                 }
             }
             Cmd::GetLaddr => Command::ListLocalAddrs { service },
+            Cmd::Reload if in_restore => return Err(CliError::NestedRestore),
+            Cmd::Reload => Command::Reload,
         })
     }
 
@@ -787,12 +819,14 @@ pub fn usage(program: &str) -> String {
   {p} --set tcp tcpfin udp
   {p} -P|Q virtual-service -z local-address [-F ifname]
   {p} -G [virtual-service]
+  {p} --reload
   {p} -h | -v
 
 virtual-service: -t|--tcp-service host[:port] or -u|--udp-service host[:port]
 Forwarding: -g direct routing (default), -i tunnel, -m NAT, -b FULLNAT, -J SNAT.
 Defaults: scheduler {sched}, weight 1, persistence {pers} s when -p has no value.
 Firewall-mark services (-f) do not exist in rvs: DPDK has no netfilter marks.
+--reload (rvs): rvsd reads its config file again and applies it as live changes (as SIGHUP).
 ",
         p = program,
         sched = DEFAULT_SCHEDULER,

@@ -414,6 +414,15 @@ fn exit_codes() {
     assert_eq!(p("rvsadm -A").unwrap_err().exit_code(), 2);
 }
 
+#[test]
+fn reload_is_an_rvs_extension_without_options() {
+    assert_eq!(p("rvsadm --reload").unwrap(), Command::Reload);
+    assert!(p("rvsadm --reload -n").is_err());
+    assert!(p("rvsadm --reload -t 10.0.0.1:80").is_err());
+    assert!(p("rvsadm --reload -C").is_err());
+    assert!(crate::adm::cli::usage("rvsadm").contains("rvsadm --reload\n"));
+}
+
 proptest! {
     #[test]
     fn random_argv_never_panics(words in proptest::collection::vec(

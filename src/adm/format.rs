@@ -70,7 +70,12 @@ pub fn service_name(key: &ServiceKey, numeric: bool, names: &dyn Names) -> Strin
     }
 }
 
-fn dest_name(key: &ServiceKey, d: &DestInfo, numeric: bool, names: &dyn Names) -> String {
+pub(crate) fn dest_name(
+    key: &ServiceKey,
+    d: &DestInfo,
+    numeric: bool,
+    names: &dyn Names,
+) -> String {
     let s = addrport(d.spec.addr, d.spec.port, key.proto, numeric, names);
     if d.spec.addr.is_ipv4() {
         cut(s, 28)

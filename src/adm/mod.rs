@@ -13,6 +13,7 @@ pub mod cli;
 pub mod conns;
 pub mod error;
 pub mod format;
+pub mod health;
 pub mod hostport;
 pub mod largenum;
 pub mod matchspec;

@@ -26,6 +26,7 @@ pub(crate) enum Cmd {
     AddLaddr,
     DelLaddr,
     GetLaddr,
+    Reload,
 }
 
 impl Cmd {
@@ -47,6 +48,7 @@ impl Cmd {
             Cmd::AddLaddr => "add-laddr",
             Cmd::DelLaddr => "del-laddr",
             Cmd::GetLaddr => "get-laddr",
+            Cmd::Reload => "reload",
         }
     }
 
@@ -61,7 +63,7 @@ impl Cmd {
             Cmd::List => b" 11xxxxxxxx11      xxx xxxxxxx",
             Cmd::AddDest | Cmd::EditDest => b"xx+xxx+    xxxxxxxxxxxx     xx",
             Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Flush | Cmd::Set | Cmd::Restore => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Flush | Cmd::Set | Cmd::Restore | Cmd::Reload => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::AddLaddr | Cmd::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxx+ ",
@@ -285,6 +287,7 @@ pub(crate) enum Tag {
     Ifname,
     Match,
     SyncDaemon(&'static str),
+    Health,
 }
 
 /// One spelling of an option.
@@ -322,6 +325,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("add-laddr", Some('P'), N, Tag::Cmd(Cmd::AddLaddr)),
     spec("del-laddr", Some('Q'), N, Tag::Cmd(Cmd::DelLaddr)),
     spec("get-laddr", Some('G'), N, Tag::Cmd(Cmd::GetLaddr)),
+    spec("reload", None, N, Tag::Cmd(Cmd::Reload)),
     spec("start-daemon", None, R, Tag::SyncDaemon("--start-daemon")),
     spec("stop-daemon", None, R, Tag::SyncDaemon("--stop-daemon")),
     spec("tcp-service", Some('t'), R, Tag::Tcp),
@@ -369,6 +373,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("tun-remcsum", None, N, Tag::TunRemCsum),
     spec("laddr", Some('z'), R, Tag::Laddr),
     spec("ifname", Some('F'), R, Tag::Ifname),
+    spec("health", None, N, Tag::Health),
     spec("match", Some('H'), R, Tag::Match),
 ];
 

@@ -100,6 +100,21 @@ impl ServiceTable {
         }
     }
 
+    /// Replaces every match service with those of `rules` (a config reload declares them).
+    pub fn set_snat_rules(&mut self, rules: &[SnatRule]) {
+        let keep: Vec<MatchService> = self.matches.drain(..).collect();
+        for r in rules {
+            let m = MatchService::from_rule(r);
+            // A live-edited scheduler of the same match stays (it does not change forwarding).
+            let scheduler = keep
+                .iter()
+                .find(|o| o.spec == m.spec && o.rule().as_ref() == Some(r))
+                .map(|o| o.scheduler.clone());
+            self.matches
+                .push(MatchService { scheduler: scheduler.unwrap_or(m.scheduler.clone()), ..m });
+        }
+    }
+
     fn match_mut(&mut self, m: &MatchSpec) -> Option<&mut MatchService> {
         self.matches.iter_mut().find(|o| o.spec == *m)
     }
@@ -113,8 +128,8 @@ impl ServiceTable {
         self.services.iter().position(|s| s.spec.key == *key)
     }
 
-    /// Apply one command. Commands that only read (`-L`, `-S`, `-G`, `-h`, `-v`, `-R`) change
-    /// nothing and succeed.
+    /// Apply one command. Commands that only read (`-L`, `-S`, `-G`, `-h`, `-v`, `-R`, `--reload`)
+    /// change nothing here and succeed.
     pub fn apply(&mut self, cmd: &Command) -> Result<(), TableError> {
         match cmd {
             Command::AddService(spec) => {
@@ -262,7 +277,8 @@ impl ServiceTable {
             | Command::Restore
             | Command::ListLocalAddrs { .. }
             | Command::Help
-            | Command::Version => {}
+            | Command::Version
+            | Command::Reload => {}
         }
         Ok(())
     }

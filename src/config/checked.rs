@@ -79,6 +79,35 @@ pub struct Port {
     pub mac: Option<[u8; 6]>,
     /// Receive frames for any destination MAC.
     pub promiscuous: bool,
+    /// The port's kernel interface (exception path), if any.
+    pub kernel: Option<KernelIface>,
+}
+
+/// A port's kernel interface: a tap the director creates, carrying what it does not consume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelIface {
+    /// Interface name in the kernel (1-15 characters).
+    pub name: String,
+    /// Addresses the kernel owns there, with their prefix; the director never answers for them.
+    pub addrs: Vec<Ipv4Net>,
+}
+
+/// Descriptors of each queue of a kernel interface (each rx one holds an mbuf).
+pub const KERNEL_QUEUE_DESC: u16 = 256;
+
+/// `[exception]`, checked: per-worker limits of the exception path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exception {
+    /// Packets per second one worker hands to the kernel; 0 = unlimited.
+    pub to_kernel_pps: u64,
+    /// Packets the to-kernel bucket banks (1..=1_000_000).
+    pub to_kernel_burst: u64,
+    /// Packets per second one worker takes from the kernel; 0 = unlimited.
+    pub from_kernel_pps: u64,
+    /// Packets the from-kernel bucket banks.
+    pub from_kernel_burst: u64,
+    /// How often a worker polls its kernel queues (each poll is a system call).
+    pub poll: Duration,
 }
 
 /// What an address is for.

@@ -10,7 +10,8 @@ impl Config {
     /// - `--no-huge --no-shconf` when `no_huge`, and `-m MB` when `memory_mb` is set;
     /// - `--no-pci` when `no_pci`;
     /// - `--file-prefix`;
-    /// - `--vdev` per `vdevs` entry, `-a` per `allow` entry, `--huge-dir` when set;
+    /// - `--vdev` per `vdevs` entry, then `--vdev net_tap_rvs<i>,iface=NAME` per port with a
+    ///   `kernel_iface`, `-a` per `allow` entry, `--huge-dir` when set;
     /// - `--no-telemetry` unless `telemetry`;
     /// - `extra_args`, last and verbatim.
     pub fn eal_args(&self) -> Vec<String> {
@@ -42,6 +43,14 @@ impl Config {
         push("--file-prefix", Some(eal.file_prefix.clone()));
         for vdev in &eal.vdevs {
             push("--vdev", Some(vdev.clone()));
+        }
+        for p in &self.ports {
+            if let Some(k) = &p.kernel {
+                push(
+                    "--vdev",
+                    Some(format!("{},iface={}", Config::kernel_vdev_name(p.index), k.name)),
+                );
+            }
         }
         for dev in &eal.allow {
             push("-a", Some(dev.clone()));

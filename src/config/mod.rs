@@ -13,8 +13,9 @@
 //! group names or open sockets); [`Config::eal_args`] only builds the EAL argument vector.
 //!
 //! The sections (see `conf/rvs.toml` for the lab and `conf/bare-metal.toml` for a real director):
-//! `[eal]`, `[[port]]`, `[[addr]]`, `[[route]]`, `[[worker]]`, `[dataplane]`, `[neigh]` with its
-//! `[[neigh.static]]` entries, `[ctrl]`, `[metrics]`; and the virtual services: `[timeouts]`,
+//! `[eal]`, `[[port]]` (with `kernel_iface`/`kernel_addrs` for the exception path), `[[addr]]`,
+//! `[[route]]`, `[[worker]]`, `[dataplane]`, `[neigh]` with its `[[neigh.static]]` entries,
+//! `[ctrl]`, `[metrics]`, `[exception]`; and the virtual services: `[timeouts]`,
 //! `[[service]]` with its `[[service.dest]]` entries, `[[snat]]` (see [`to_toml`] for the shape).
 //! Services are checked by applying the commands `rvsadm` would send to an
 //! [`crate::adm::table::ServiceTable`], so the file and the command line obey the same rules.
@@ -22,9 +23,10 @@
 mod check;
 mod checked;
 mod eal_args;
-mod error;
+pub(crate) mod error;
 mod ip;
 mod raw;
+mod reload;
 mod services;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ pub use checked::{
     Addr, AddrKind, Ctrl, Dataplane, Device, Eal, IdleBackoff, Metrics, NeighParams, Port, Route,
     RxQueue, StaticNeigh, Worker,
 };
+pub use checked::{Exception, KernelIface, KERNEL_QUEUE_DESC};
 pub use error::ConfigError;
 pub use ip::{format_mac, parse_mac, Ipv4Net, Ipv4NetError};
 pub use services::to_toml;
@@ -55,6 +58,8 @@ pub struct Config {
     metrics: Metrics,
     services: ServiceTable,
     snat: Vec<SnatRule>,
+    health: crate::health::HealthPlan,
+    exception: Exception,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -150,6 +155,21 @@ impl Config {
     /// `[[snat]]`, in file order.
     pub fn snat_rules(&self) -> &[SnatRule] {
         &self.snat
+    }
+
+    /// The health checks of the services (their keepalived-style keys), see docs/health.md.
+    pub fn health(&self) -> &crate::health::HealthPlan {
+        &self.health
+    }
+
+    /// `[exception]`: the limits of the ports' kernel interfaces.
+    pub fn exception(&self) -> &Exception {
+        &self.exception
+    }
+
+    /// The DPDK vdev name of port `index`'s kernel interface (`net_tap_rvs<index>`).
+    pub fn kernel_vdev_name(index: u16) -> String {
+        format!("net_tap_rvs{index}")
     }
 
     /// `[timeouts]`, the defaults (900 120 300) where absent or 0.

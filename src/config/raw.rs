@@ -37,6 +37,8 @@ pub(crate) struct RawConfig {
     pub services: Vec<RawService>,
     #[serde(default, rename = "snat")]
     pub snats: Vec<RawSnat>,
+    #[serde(default)]
+    pub exception: RawException,
 }
 
 /// `[eal]`: how the DPDK environment is started.
@@ -106,6 +108,12 @@ pub(crate) struct RawPort {
     pub mac: Option<String>,
     #[serde(default)]
     pub promiscuous: bool,
+    /// Name of the kernel interface (exception path) created for this port; absent = none.
+    #[serde(default)]
+    pub kernel_iface: Option<String>,
+    /// Addresses the host kernel owns on this port (`a.b.c.d/len`), set on `kernel_iface`.
+    #[serde(default)]
+    pub kernel_addrs: Vec<String>,
 }
 
 /// `kind` of an `[[addr]]`.
@@ -249,4 +257,27 @@ impl Default for RawCtrl {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct RawMetrics {
     pub listen: Option<String>,
+}
+
+/// `[exception]`: limits of the exception path (the kernel interfaces of `[[port]]`s).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawException {
+    pub to_kernel_pps: u64,
+    pub to_kernel_burst: u64,
+    pub from_kernel_pps: u64,
+    pub from_kernel_burst: u64,
+    pub poll_us: u32,
+}
+
+impl Default for RawException {
+    fn default() -> Self {
+        RawException {
+            to_kernel_pps: 20_000,
+            to_kernel_burst: 512,
+            from_kernel_pps: 20_000,
+            from_kernel_burst: 512,
+            poll_us: 100,
+        }
+    }
 }

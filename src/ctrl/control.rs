@@ -9,9 +9,13 @@
 
 use crate::adm::cli::Command;
 use crate::adm::table::ServiceTable;
-use crate::ctrl::model::{ConnEntry, Protocol, ServiceInfo, ServiceKey, SnatRule, Stats};
+use crate::ctrl::estimator::Estimator;
+use crate::ctrl::model::{
+    ConnEntry, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs, SnatRule, Stats,
+};
 use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
-use crate::ipvs::balancer::{DestReport, ServiceReport};
+use crate::ctrl::reload::{table_diff, Reloader};
+use crate::ipvs::balancer::{DestReport, PoolOwner, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
 use crate::netadm::model::{NetReply, NetRequest};
@@ -38,6 +42,10 @@ pub trait Dataplane: Send + 'static {
     fn generation(&self) -> u64;
     /// Number of workers.
     fn workers(&self) -> usize;
+    /// Every worker's local-address pool and SNAT reports (none by default).
+    fn pools(&self) -> Result<Vec<PoolReports>, String> {
+        Ok(Vec::new())
+    }
     /// Answers an rvsnet request (addresses, routes, neighbours, links, steering). `in_use`
     /// names the addresses the service table and SNAT rules use, which cannot be deleted.
     fn net(
@@ -63,6 +71,9 @@ pub struct Control<D> {
     dp: D,
     svc_zero: HashMap<ServiceKey, Stats>,
     dest_zero: HashMap<DestId, Stats>,
+    rates: Estimator,
+    reloader: Option<Reloader>,
+    health: Option<crate::health::board::Board>,
 }
 
 fn add(a: &mut Stats, b: &Stats) {
@@ -107,6 +118,7 @@ fn is_change(cmd: &Command) -> bool {
             | Command::ListLocalAddrs { .. }
             | Command::Help
             | Command::Version
+            | Command::Reload
     )
 }
 
@@ -116,12 +128,68 @@ impl<D: Dataplane> Control<D> {
     pub fn new(table: ServiceTable, snat: Vec<SnatRule>, opts: BuildOptions, dp: D) -> Self {
         let mut table = table;
         table.add_snat_rules(&snat);
-        Control { table, opts, dp, svc_zero: HashMap::new(), dest_zero: HashMap::new() }
+        Control {
+            table,
+            opts,
+            dp,
+            svc_zero: HashMap::new(),
+            dest_zero: HashMap::new(),
+            rates: Estimator::new(),
+            reloader: None,
+            health: None,
+        }
+    }
+
+    /// Answers `-L --health` from `board` (the health checks' published state).
+    pub fn with_health(mut self, board: crate::health::board::Board) -> Self {
+        self.health = Some(board);
+        self
     }
 
     /// The table in force.
     pub fn table(&self) -> &ServiceTable {
         &self.table
+    }
+
+    /// The SNAT rules in force (the match services that have their address).
+    pub fn snat_rules(&self) -> Vec<SnatRule> {
+        self.table.snat_rules()
+    }
+
+    /// Where [`Request::Reload`] and SIGHUP read the config from.
+    pub fn set_reloader(&mut self, r: Reloader) {
+        self.reloader = Some(r);
+    }
+
+    /// Reads the config again and applies the difference as one live change (see
+    /// `ctrl::reload`); a config that does not validate or needs a restart changes nothing.
+    /// The outcome is logged, whoever asked (the RPC or SIGHUP).
+    pub fn reload(&mut self) -> Response {
+        let Some(r) = &self.reloader else {
+            return Response::error(
+                ErrorCode::BadRequest,
+                "this rvsd has no config file to reload (it was started without -c)",
+            );
+        };
+        let (table, snat) = match r.load() {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("reload refused: {e}");
+                return Response::error(ErrorCode::BadConfig, e);
+            }
+        };
+        let cmds = table_diff(&self.table, &table);
+        let changes = cmds.len() + usize::from(snat != self.table.snat_rules());
+        match self.change_with(&cmds, Some(snat)) {
+            Response::Ok(_) => {
+                tracing::info!("config reloaded: {changes} change(s) applied");
+                Response::Ok(Reply::Reloaded { changes })
+            }
+            Response::Error { code, message } => {
+                tracing::warn!("reload failed, nothing changed: {message}");
+                Response::Error { code, message }
+            }
+        }
     }
 
     /// Answers one request.
@@ -151,6 +219,7 @@ impl<D: Dataplane> Control<D> {
                 conn_table_size: BANNER_SIZE,
             })),
             Request::List(l) => self.list(l),
+            Request::Reload => self.reload(),
             Request::Net(r) => {
                 let in_use = self.addrs_in_use();
                 match self.dp.net(r, &in_use) {
@@ -187,16 +256,17 @@ impl<D: Dataplane> Control<D> {
     fn list(&mut self, l: ListRequest) -> Response {
         match l {
             ListRequest::Timeouts => Response::Ok(Reply::Timeouts(self.table.timeouts())),
+            ListRequest::Health => Response::Ok(Reply::Health(
+                self.health.as_ref().map(|b| b.rows()).unwrap_or_default(),
+            )),
             ListRequest::Matches => Response::Ok(Reply::Matches(self.table.matches().to_vec())),
-            ListRequest::LocalAddrs(None) => {
-                Response::Ok(Reply::LocalAddrs(self.table.local_addrs().to_vec()))
-            }
+            ListRequest::LocalAddrs(None) => self.laddr_usage(self.table.local_addrs().to_vec()),
             ListRequest::LocalAddrs(Some(key)) => {
                 if !self.table.services().iter().any(|s| s.spec.key == key) {
                     return Response::error(ErrorCode::NotFound, "No such service");
                 }
                 let l = self.table.local_addrs().iter().filter(|l| l.key == key).cloned();
-                Response::Ok(Reply::LocalAddrs(l.collect()))
+                self.laddr_usage(l.collect())
             }
             ListRequest::Conns { limit } => match self.dp.conns(limit.min(MAX_CONNS_PER_WORKER)) {
                 Ok(c) => Response::Ok(Reply::Conns(c.iter().filter_map(conn_entry).collect())),
@@ -221,8 +291,43 @@ impl<D: Dataplane> Control<D> {
         }
     }
 
-    /// The table's services with counters summed over every worker, minus the `-Z` baselines
-    /// when `zeroed`.
+    /// Samples every service's and dest's totals for the `--rate` estimator. Call every
+    /// [`crate::ctrl::estimator::INTERVAL`].
+    pub fn sample_rates(&mut self) -> Result<(), String> {
+        let raw = self.merged(false)?;
+        self.rates.sample(&raw);
+        Ok(())
+    }
+
+    /// `-G`: each local address with its ports in use (`CONNS`) and allocation misses
+    /// (`CONFLICTS`), summed over the workers' pools.
+    fn laddr_usage(&self, mut list: Vec<ServiceLocalAddrs>) -> Response {
+        let pools = match self.dp.pools() {
+            Ok(p) => p,
+            Err(e) => return Response::error(ErrorCode::Dataplane, e),
+        };
+        for s in &mut list {
+            for l in &mut s.laddrs {
+                let reports = pools.iter().flat_map(|p| &p.laddrs).filter(|r| {
+                    r.owner == PoolOwner::Service(s.key) && IpAddr::V4(r.addr) == l.spec.addr
+                });
+                for r in reports {
+                    l.conns = l.conns.saturating_add(u32::try_from(r.in_use).unwrap_or(u32::MAX));
+                    l.conflicts = l.conflicts.saturating_add(r.misses);
+                }
+            }
+        }
+        Response::Ok(Reply::LocalAddrs(list))
+    }
+
+    /// What the metrics exporter shows: the services as `-L --stats` lists them, and every
+    /// worker's pool reports.
+    pub fn metrics_view(&self) -> Result<(Vec<ServiceInfo>, Vec<PoolReports>), String> {
+        Ok((self.merged(true)?, self.dp.pools()?))
+    }
+
+    /// The table's services with counters summed over every worker; when `zeroed` (a listing),
+    /// minus the `-Z` baselines and with the estimated rates.
     fn merged(&self, zeroed: bool) -> Result<Vec<ServiceInfo>, String> {
         let reports = self.dp.reports()?;
         let mut out = self.table.services().to_vec();
@@ -245,6 +350,7 @@ impl<D: Dataplane> Control<D> {
                 }
             }
             if zeroed {
+                self.rates.fill(std::slice::from_mut(s));
                 if let Some(z) = self.svc_zero.get(&key) {
                     sub(&mut s.stats, z);
                 }
@@ -277,6 +383,12 @@ impl<D: Dataplane> Control<D> {
     }
 
     fn change(&mut self, cmds: &[Command]) -> Response {
+        self.change_with(cmds, None)
+    }
+
+    /// Applies `cmds`, and replaces the SNAT rules (the match services) with `snat` when given
+    /// (a reload: the config declares them), as one change.
+    fn change_with(&mut self, cmds: &[Command], snat: Option<Vec<SnatRule>>) -> Response {
         if let Err(e) = self.check_ifnames(cmds) {
             return Response::error(ErrorCode::Refused, e);
         }
@@ -285,6 +397,9 @@ impl<D: Dataplane> Control<D> {
             if let Err(e) = next.apply(c) {
                 return Response::error(ErrorCode::Refused, e.to_string());
             }
+        }
+        if let Some(rules) = snat {
+            next.set_snat_rules(&rules);
         }
         let zero: Vec<Option<ServiceKey>> = cmds
             .iter()
@@ -299,6 +414,9 @@ impl<D: Dataplane> Control<D> {
                 Ok(r) => r,
                 Err(e) => return Response::error(ErrorCode::Dataplane, e),
             };
+            for z in &zero {
+                self.rates.zero(*z);
+            }
             for s in raw.iter().filter(|s| zero.iter().any(|z| z.map_or(true, |k| k == s.spec.key)))
             {
                 self.svc_zero.insert(s.spec.key, s.stats);
@@ -352,6 +470,7 @@ pub(crate) mod tests {
         pub pushed: Arc<Mutex<Vec<usize>>>,
         pub fail_push: Arc<Mutex<bool>>,
         pub reports: Arc<Mutex<Vec<WorkerReports>>>,
+        pub pools: Arc<Mutex<Vec<PoolReports>>>,
     }
 
     impl Dataplane for FakeDp {
@@ -373,6 +492,9 @@ pub(crate) mod tests {
         }
         fn workers(&self) -> usize {
             2
+        }
+        fn pools(&self) -> Result<Vec<PoolReports>, String> {
+            Ok(self.pools.lock().unwrap().clone())
         }
     }
 
@@ -414,6 +536,88 @@ pub(crate) mod tests {
         let e = c.handle(Request::Restore(vec![cmd("rvsadm -C"), cmd("rvsadm -S")]));
         assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
         assert_eq!(c.table(), &before);
+    }
+
+    const CFG: &str = r#"
+[eal]
+main_lcore = 0
+no_huge = true
+no_pci = true
+file_prefix = "rvs-reload-unit"
+vdevs = ["net_null0"]
+
+[[port]]
+name = "p0"
+device = "net_null0"
+rx_queues = 1
+tx_queues = 1
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.1/24"
+kind = "host"
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.100/32"
+kind = "vip"
+
+[[worker]]
+lcore = 1
+cpu = 0
+rx = [{ port = "p0", queue = 0 }]
+
+[[service]]
+proto = "tcp"
+vip = "192.0.2.100:80"
+scheduler = "rr"
+
+[[service.dest]]
+addr = "192.0.2.12:80"
+"#;
+
+    #[test]
+    fn reload_applies_the_difference_or_nothing() {
+        use crate::config::Config;
+        let running = Config::from_toml_str(CFG).unwrap();
+        let dp = FakeDp::default();
+        let mut c =
+            Control::new(running.services().clone(), Vec::new(), BuildOptions::default(), dp);
+        assert!(matches!(
+            c.handle(Request::Reload),
+            Response::Error { code: ErrorCode::BadRequest, .. }
+        ));
+        let text = Arc::new(Mutex::new(CFG.to_string()));
+        let t = text.clone();
+        c.set_reloader(Reloader::new(running, move || {
+            Config::from_toml_str(&t.lock().unwrap()).map_err(|e| e.to_string())
+        }));
+        // Nothing changed: nothing pushed.
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 0 }));
+        assert!(c.dp.pushed.lock().unwrap().is_empty());
+        // A dest added, the scheduler changed, a second service: three changes, one push.
+        *text.lock().unwrap() = CFG.replace("scheduler = \"rr\"", "scheduler = \"wrr\"")
+            + "\n[[service.dest]]\naddr = \"192.0.2.13:80\"\nweight = 3\n\n[[service]]\nproto = \"udp\"\nvip = \"192.0.2.100:53\"\n";
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
+        assert_eq!(*c.dp.pushed.lock().unwrap(), vec![2]);
+        let s = &c.table().services()[0];
+        assert_eq!((s.spec.scheduler.as_str(), s.dests.len()), ("wrr", 2));
+        let before = c.table().clone();
+        // Invalid: refused whole, with the config's reason.
+        *text.lock().unwrap() = CFG.replace("scheduler = \"rr\"", "scheduler = \"fancy\"");
+        let Response::Error { code, message } = c.handle(Request::Reload) else { panic!() };
+        assert_eq!(code, ErrorCode::BadConfig);
+        assert!(message.contains("service[0]"), "{message}");
+        // A setting only a restart applies: named, refused whole.
+        *text.lock().unwrap() = CFG.replace("rx_queues = 1", "rx_queues = 1\nrx_desc = 512");
+        let Response::Error { code, message } = c.handle(Request::Reload) else { panic!() };
+        assert_eq!(code, ErrorCode::BadConfig);
+        assert!(message.contains("port[0].rx_desc") && message.contains("restart"), "{message}");
+        assert_eq!((c.table(), c.dp.pushed.lock().unwrap().len()), (&before, 1));
+        // Back to the first config: the extra dest and service go.
+        *text.lock().unwrap() = CFG.to_string();
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
+        assert_eq!(*c.dp.pushed.lock().unwrap(), vec![2, 1]);
     }
 
     #[test]
@@ -458,6 +662,28 @@ pub(crate) mod tests {
         };
         assert_eq!(s.stats, st(1));
         assert_eq!((s.dests[0].active, s.dests[0].stats), (6, st(1)));
+        // -G: ports in use and misses of each local address, summed over the cores.
+        assert_eq!(
+            c.handle(Request::Apply(cmd("rvsadm -P -t 10.0.0.1:80 -z 10.0.0.250"))),
+            Response::Ok(Reply::Done)
+        );
+        let laddr = |in_use: u64, misses: u64| crate::ipvs::balancer::LaddrReport {
+            owner: PoolOwner::Service(key()),
+            addr: "10.0.0.250".parse().unwrap(),
+            in_use,
+            allocs: in_use,
+            misses,
+        };
+        *c.dp.pools.lock().unwrap() = vec![
+            PoolReports { laddrs: vec![laddr(3, 1)], ..PoolReports::default() },
+            PoolReports { laddrs: vec![laddr(4, 0)], ..PoolReports::default() },
+        ];
+        let Response::Ok(Reply::LocalAddrs(l)) =
+            c.handle(Request::List(ListRequest::LocalAddrs(Some(key()))))
+        else {
+            panic!("-G")
+        };
+        assert_eq!((l[0].laddrs[0].conns, l[0].laddrs[0].conflicts), (7, 1));
         let missing = ServiceKey { port: 81, ..key() };
         assert_eq!(
             c.handle(Request::List(ListRequest::Service(missing))),

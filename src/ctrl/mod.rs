@@ -3,13 +3,18 @@
 //! [`model`] holds the plain request/listing data (services, dests, local addresses,
 //! connections, timeouts) and the validation rules both sides apply. [`proto`] is the wire
 //! protocol of the Unix control socket, [`control`] the authoritative table and how requests
-//! change it, [`server`] rvsd's socket server, [`client`] the client end, [`rvsadm`] the
-//! rvsadm program as a library function, and [`abuse`] a misbehaving-client check for tests.
+//! change it, [`estimator`] the `--rate` estimator,
+//! [`reload`] the config reload's diff, [`server`] rvsd's socket server, [`client`] the client end, [`rvsadm`] the
+//! rvsadm program as a library function, [`metrics_source`] the Prometheus families of
+//! services, dests and pools, and [`abuse`] a misbehaving-client check for tests.
 
 pub mod abuse;
 pub mod client;
 pub mod control;
+pub mod estimator;
+pub mod metrics_source;
 pub mod model;
 pub mod proto;
+pub mod reload;
 pub mod rvsadm;
 pub mod server;

@@ -41,6 +41,8 @@ pub enum ListRequest {
     Timeouts,
     /// Local addresses of one service or of all.
     LocalAddrs(Option<ServiceKey>),
+    /// Health-check state of every checked dest (`rvsadm -L --health`).
+    Health,
     /// Match services (`-H`, SNAT).
     Matches,
 }
@@ -58,6 +60,9 @@ pub enum Request {
     Restore(Vec<Command>),
     /// Daemon state.
     Status,
+    /// Read the config file again and apply its services, dests, local addresses, timeouts
+    /// and SNAT rules as live changes (what SIGHUP does); all or nothing.
+    Reload,
     /// rvsnet: the director's plumbing (addresses, routes, neighbours, links, steering).
     Net(NetRequest),
 }
@@ -97,6 +102,14 @@ pub enum Reply {
     LocalAddrs(Vec<ServiceLocalAddrs>),
     /// Daemon state.
     Status(Status),
+    /// The config was reloaded: `changes` live changes were applied (0: it matched already).
+    Reloaded {
+        /// Commands applied (`-A -E -D -a -e -d -P -Q --set`), plus one if the SNAT rules
+        /// changed.
+        changes: usize,
+    },
+    /// Health-check state (empty when nothing is checked).
+    Health(Vec<crate::health::board::DestHealth>),
     /// rvsnet's data.
     Net(NetReply),
     /// Match services (`-H`, SNAT).
@@ -122,6 +135,9 @@ pub enum ErrorCode {
     Dataplane,
     /// Too many clients are connected; try again.
     Busy,
+    /// A reload was refused: the config does not validate, or changes a setting only a restart
+    /// applies (the message names it); nothing changed.
+    BadConfig,
 }
 
 /// The answer to one request.

@@ -4,7 +4,7 @@
 //! that comes back (with `adm::format`, `adm::conns`, `adm::save`, so the bytes are ipvsadm's),
 //! the words and exit status of every failure (command-line errors as `adm::error` says;
 //! refusals by the daemon print the daemon's ipvsadm words and exit 255, as ipvsadm's -1 does),
-//! and `-R` reading standard input. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
+//! and `-R` reading standard input. `--reload` (an rvs extension) asks rvsd to reload its config. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
 //! the table's rules (the daemon applies them).
 
 use super::client::Client;
@@ -95,6 +95,7 @@ pub fn run(
             (Request::List(l), c)
         }
         c @ Command::Save { .. } => (Request::Save, c),
+        c @ Command::Reload => (Request::Reload, c),
         c @ Command::ListLocalAddrs { service } => {
             (Request::List(ListRequest::LocalAddrs(service)), c)
         }
@@ -106,7 +107,7 @@ pub fn run(
         Ok(Response::Error { code, message }) => {
             let _ = writeln!(err, "{message}");
             return match code {
-                ErrorCode::Refused | ErrorCode::NotFound => EXIT_REFUSED,
+                ErrorCode::Refused | ErrorCode::NotFound | ErrorCode::BadConfig => EXIT_REFUSED,
                 _ => EXIT_UNREACHABLE,
             };
         }
@@ -115,12 +116,17 @@ pub fn run(
             return EXIT_UNREACHABLE;
         }
     };
-    let text = match (&cmd, reply) {
-        (Command::List { format: f, .. }, Reply::Services { size, services }) => {
-            let mut text = format::list_all(size, &services, f, names);
-            // Match services (SNAT) follow the virtual services.
-            match fetch(socket, ListRequest::Matches) {
-                Ok(Reply::Matches(m)) => text.push_str(&format::list_matches(&m, f, names)),
+    // `--health`: the health rows too, from a second request.
+    let health = match &cmd {
+        Command::List { format: f, what: ListWhat::All | ListWhat::Service(_) } if f.health => {
+            match Client::connect(socket)
+                .and_then(|mut c| c.request(&Request::List(ListRequest::Health)))
+            {
+                Ok(Response::Ok(Reply::Health(rows))) => Some(rows),
+                Ok(Response::Error { message, .. }) => {
+                    let _ = writeln!(err, "{message}");
+                    return EXIT_UNREACHABLE;
+                }
                 Ok(other) => {
                     let _ =
                         writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
@@ -131,47 +137,85 @@ pub fn run(
                     return EXIT_UNREACHABLE;
                 }
             }
-            text
         }
-        (Command::List { format: f, .. }, Reply::Service(s)) => format::list_service(&s, f, names),
-        (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
-        (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
-        (Command::Save { numeric }, Reply::Services { services, .. }) => {
-            // Local addresses follow their services as -P lines.
-            let laddrs = match fetch(socket, ListRequest::LocalAddrs(None)) {
-                Ok(Reply::LocalAddrs(l)) => l,
-                Ok(other) => {
-                    let _ =
-                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
-                    return EXIT_UNREACHABLE;
-                }
-                Err(e) => {
-                    let _ = writeln!(err, "{program}: {e}");
-                    return EXIT_UNREACHABLE;
-                }
-            };
-            let matches = match fetch(socket, ListRequest::Matches) {
-                Ok(Reply::Matches(m)) => m,
-                Ok(other) => {
-                    let _ =
-                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
-                    return EXIT_UNREACHABLE;
-                }
-                Err(e) => {
-                    let _ = writeln!(err, "{program}: {e}");
-                    return EXIT_UNREACHABLE;
-                }
-            };
-            let mut text = save::save_with(&services, &laddrs, *numeric, names);
-            text.push_str(&save::save_matches(&matches, *numeric, names));
-            text
+        _ => None,
+    };
+    let text = match (&cmd, reply, health) {
+        (Command::List { format: f, .. }, Reply::Services { size, services }, Some(rows)) => {
+            crate::adm::health::list_all(size, &services, &rows, f, names)
         }
-        (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
-        (_, Reply::Done) => String::new(),
-        (_, other) => {
-            let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
-            return EXIT_UNREACHABLE;
+        (Command::List { format: f, .. }, Reply::Service(s), Some(rows)) => {
+            crate::adm::health::list_service(&s, &rows, f, names)
         }
+        (c, r, _) => match (c, r) {
+            (Command::List { format: f, .. }, Reply::Services { size, services }) => {
+                let mut text = format::list_all(size, &services, f, names);
+                // Match services (SNAT) follow the virtual services.
+                match fetch(socket, ListRequest::Matches) {
+                    Ok(Reply::Matches(m)) => text.push_str(&format::list_matches(&m, f, names)),
+                    Ok(other) => {
+                        let _ = writeln!(
+                            err,
+                            "{program}: rvsd answered with unexpected data: {other:?}"
+                        );
+                        return EXIT_UNREACHABLE;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "{program}: {e}");
+                        return EXIT_UNREACHABLE;
+                    }
+                }
+                text
+            }
+            (Command::List { format: f, .. }, Reply::Service(s)) => {
+                format::list_service(&s, f, names)
+            }
+            (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
+            (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
+            (Command::Save { numeric }, Reply::Services { services, .. }) => {
+                // Local addresses follow their services as -P lines, match services come last.
+                let laddrs = match fetch(socket, ListRequest::LocalAddrs(None)) {
+                    Ok(Reply::LocalAddrs(l)) => l,
+                    Ok(other) => {
+                        let _ = writeln!(
+                            err,
+                            "{program}: rvsd answered with unexpected data: {other:?}"
+                        );
+                        return EXIT_UNREACHABLE;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "{program}: {e}");
+                        return EXIT_UNREACHABLE;
+                    }
+                };
+                let matches = match fetch(socket, ListRequest::Matches) {
+                    Ok(Reply::Matches(m)) => m,
+                    Ok(other) => {
+                        let _ = writeln!(
+                            err,
+                            "{program}: rvsd answered with unexpected data: {other:?}"
+                        );
+                        return EXIT_UNREACHABLE;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "{program}: {e}");
+                        return EXIT_UNREACHABLE;
+                    }
+                };
+                let mut text = save::save_with(&services, &laddrs, *numeric, names);
+                text.push_str(&save::save_matches(&matches, *numeric, names));
+                text
+            }
+            (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
+            (_, Reply::Done) => String::new(),
+            (Command::Reload, Reply::Reloaded { changes }) => {
+                format!("rvsd reloaded its config: {changes} change(s) applied\n")
+            }
+            (_, other) => {
+                let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
+                return EXIT_UNREACHABLE;
+            }
+        },
     };
     if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
         return EXIT_UNREACHABLE;

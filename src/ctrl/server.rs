@@ -4,11 +4,13 @@
 //! and the configured group), the accept thread, one thread per client up to a bound (a client
 //! beyond it gets a `Busy` error and is closed), read and write timeouts so a slow or
 //! half-closed client is dropped, and the framing errors' answers (an error reply, then close).
-//! Requests run one at a time against the shared [`Control`] (the control plane may lock; the
+//! A second thread samples the totals for the `--rate` estimator every 2 s. Requests run one
+//! at a time against the shared [`Control`] (the control plane may lock; the
 //! data plane never sees this lock). Must not touch: the table's rules (`control`), the data
 //! plane (reached only through [`Dataplane`]).
 
 use super::control::{Control, Dataplane};
+use super::estimator::Cadence;
 use super::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -102,6 +104,7 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     active: Arc<AtomicUsize>,
     accept: Option<JoinHandle<()>>,
+    rates: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -109,6 +112,16 @@ impl Server {
     pub fn start<D: Dataplane>(
         cfg: ServerConfig,
         control: Control<D>,
+    ) -> Result<Server, ServerError> {
+        Server::start_shared(cfg, Arc::new(Mutex::new(control)))
+    }
+
+    /// Binds `cfg.path` and serves `control`, which others (the metrics exporter, the rate
+    /// estimator, a reload on SIGHUP, the health checks) share under the same lock, one request
+    /// at a time with rvsadm's.
+    pub fn start_shared<D: Dataplane>(
+        cfg: ServerConfig,
+        shared: Arc<Mutex<Control<D>>>,
     ) -> Result<Server, ServerError> {
         let path = cfg.path.clone();
         let gid = cfg.group.as_deref().map(group_id).transpose()?;
@@ -135,13 +148,19 @@ impl Server {
         listener.set_nonblocking(true).map_err(io_err(&path, "setting non-blocking accept"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let active = Arc::new(AtomicUsize::new(0));
-        let shared = Arc::new(Mutex::new(control));
         let (s, a) = (stop.clone(), active.clone());
+        let (s2, c2) = (stop.clone(), shared.clone());
         let accept = std::thread::Builder::new()
             .name("rvs-ctrl".into())
             .spawn(move || accept_loop(&listener, &cfg, &shared, &s, &a))
             .map_err(io_err(&path, "starting its thread"))?;
-        Ok(Server { path, stop, active, accept: Some(accept) })
+        let mut server = Server { path, stop, active, accept: Some(accept), rates: None };
+        let rates = std::thread::Builder::new()
+            .name("rvs-rates".into())
+            .spawn(move || rate_loop(&c2, &s2))
+            .map_err(io_err(&server.path, "starting the rate estimator's thread"))?;
+        server.rates = Some(rates);
+        Ok(server)
     }
 
     /// The socket path.
@@ -161,6 +180,9 @@ impl Server {
 
     fn stop_now(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.rates.take() {
+            let _ = t.join();
+        }
         if let Some(t) = self.accept.take() {
             let _ = t.join();
             let deadline = Instant::now() + Duration::from_secs(2);
@@ -218,6 +240,23 @@ fn accept_loop<D: Dataplane>(
             active.fetch_sub(1, Ordering::AcqRel);
             warn!("control socket: cannot start a client thread: {e}");
         }
+    }
+}
+
+/// Samples the totals for `--rate` every 2 s ([`Cadence`]) until the server stops.
+fn rate_loop<D: Dataplane>(control: &Mutex<Control<D>>, stop: &AtomicBool) {
+    let mut cadence = Cadence::new(crate::time::now());
+    while !stop.load(Ordering::Relaxed) {
+        let now = crate::time::now();
+        if cadence.due(now) {
+            if let Ok(mut c) = control.lock() {
+                if let Err(e) = c.sample_rates() {
+                    debug!("rate estimator: no sample this time: {e}");
+                }
+            }
+            continue;
+        }
+        std::thread::sleep(cadence.wait(now).min(Duration::from_millis(100)));
     }
 }
 

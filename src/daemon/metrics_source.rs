@@ -1,24 +1,42 @@
-//! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters.
+//! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters,
+//! and whatever sources the control plane adds (services, dests, pools: `ctrl::metrics_source`).
 
-use crate::dataplane::stats::{CoreStats, LoopStat, LB_EVENTS, NET_EVENTS};
+use crate::dataplane::stats::{CoreStats, LoopStat, EXCEPTION_EVENTS, LB_EVENTS, NET_EVENTS};
 use crate::dpdk;
 use crate::ipvs::counters::IpvsDropReason;
 use crate::metrics::{Family, MetricsSource};
-use crate::net::DropReason;
+use crate::net::{DropReason, ExceptionDrop};
 use prometheus::proto::MetricFamily;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// The director's metrics, read at scrape time from the workers' published blocks and the ports.
 pub struct DirectorMetrics {
     cores: Vec<Arc<CoreStats>>,
     port_names: Vec<String>,
     port_ids: Vec<u16>,
+    // Sources added once the control plane runs (services, dests, pools).
+    extra: RwLock<Vec<Arc<dyn MetricsSource>>>,
 }
 
 impl DirectorMetrics {
     /// Metrics over `cores` (index = core) and the ports (config names and DPDK ids, same order).
     pub fn new(cores: Vec<Arc<CoreStats>>, port_names: Vec<String>, port_ids: Vec<u16>) -> Self {
-        DirectorMetrics { cores, port_names, port_ids }
+        DirectorMetrics { cores, port_names, port_ids, extra: RwLock::new(Vec::new()) }
+    }
+
+    /// Adds a source whose families follow the director's own at every scrape.
+    pub fn add_source(&self, source: Arc<dyn MetricsSource>) {
+        if let Ok(mut v) = self.extra.write() {
+            v.push(source);
+        }
+    }
+
+    /// Also exports `extra`'s families (the health checks').
+    pub fn with_extra(self, extra: Vec<Arc<dyn MetricsSource>>) -> Self {
+        for e in extra {
+            self.add_source(e);
+        }
+        self
     }
 
     fn core_families(&self, out: &mut Vec<MetricFamily>) {
@@ -86,6 +104,7 @@ impl DirectorMetrics {
             }
         }
         out.push(f.build());
+        exception_families(&self.cores, out);
     }
 
     fn port_families(&self, out: &mut Vec<MetricFamily>) {
@@ -117,6 +136,29 @@ impl DirectorMetrics {
     }
 }
 
+/// The exception path's counters per core, and its drops by core and reason.
+fn exception_families(cores: &[Arc<CoreStats>], out: &mut Vec<MetricFamily>) {
+    for (idx, ev) in EXCEPTION_EVENTS.iter().enumerate() {
+        let mut f = Family::counter(ev.metric, ev.help);
+        for (i, c) in cores.iter().enumerate() {
+            let core = i.to_string();
+            f.sample(&[("core", &core)], c.exception_event(idx) as f64);
+        }
+        out.push(f.build());
+    }
+    let mut f = Family::counter(
+        "rvs_exception_drops_total",
+        "Packets on the exception path dropped, by core and reason.",
+    );
+    for (i, c) in cores.iter().enumerate() {
+        let core = i.to_string();
+        for r in ExceptionDrop::ALL {
+            f.sample(&[("core", &core), ("reason", r.name())], c.exception_drops(r) as f64);
+        }
+    }
+    out.push(f.build());
+}
+
 impl MetricsSource for DirectorMetrics {
     fn families(&self) -> Vec<MetricFamily> {
         let mut out = Vec::new();
@@ -132,6 +174,11 @@ impl MetricsSource for DirectorMetrics {
         out.push(info.build());
         self.core_families(&mut out);
         self.port_families(&mut out);
+        let extra: Vec<Arc<dyn MetricsSource>> =
+            self.extra.read().map(|v| v.clone()).unwrap_or_default();
+        for s in extra {
+            out.extend(s.families());
+        }
         out
     }
 }

@@ -5,6 +5,7 @@
 //! pools, then EAL. Every start failure is a [`StartError`] whose message says what to do. It maps
 //! the checked config onto the types of `net` and `dpdk`; it holds no packet logic itself.
 
+mod kernel;
 mod metrics_source;
 pub mod netctl;
 mod plumbing;
@@ -20,7 +21,7 @@ use crate::dataplane::control::{self, ControlError, WorkerHandle};
 use crate::dataplane::crossing::Crossing;
 use crate::dataplane::pipeline::Pipeline;
 use crate::dataplane::stats::CoreStats;
-use crate::dataplane::worker::{RxSlot, Worker};
+use crate::dataplane::worker::{KernelQueues, RxSlot, Worker};
 use crate::dpdk::{self, ConfiguredPort, DpdkError, Eal, LaunchHandle, Mempool, Port, PortConfig};
 use crate::ipvs::balancer::{Balancer, BalancerConfig};
 use crate::ipvs::service::{BuildOptions, Services};
@@ -115,6 +116,9 @@ impl crate::ctrl::control::Dataplane for DirectorControl {
     fn workers(&self) -> usize {
         self.handles.len()
     }
+    fn pools(&self) -> Result<Vec<crate::ipvs::balancer::PoolReports>, String> {
+        self.handles.iter().map(|h| h.pools(CONTROL_TIMEOUT).map_err(|e| e.to_string())).collect()
+    }
     fn net(
         &mut self,
         req: crate::netadm::model::NetRequest,
@@ -141,7 +145,10 @@ pub struct Director {
     stop: Arc<AtomicBool>,
     workers: Vec<LaunchHandle>,
     ports: Vec<ConfiguredPort>,
+    /// The ports' kernel interfaces (exception path), with the index of the port each serves.
+    kernel_ports: Vec<(u16, ConfiguredPort)>,
     exporter: Option<Exporter>,
+    metrics: Option<Arc<DirectorMetrics>>,
     stats: Vec<Arc<CoreStats>>,
     handles: Vec<WorkerHandle>,
     generation: Arc<AtomicU64>,
@@ -156,6 +163,14 @@ pub struct Director {
 impl Director {
     /// Starts everything `cfg` describes. On error, whatever was started is stopped again.
     pub fn start(cfg: &Config) -> Result<Director, StartError> {
+        Director::start_with_metrics(cfg, Vec::new())
+    }
+
+    /// As [`Director::start`], exporting `extra` metric sources beside the director's own.
+    pub fn start_with_metrics(
+        cfg: &Config,
+        extra: Vec<Arc<dyn crate::metrics::MetricsSource>>,
+    ) -> Result<Director, StartError> {
         let args = cfg.eal_args();
         info!("starting EAL: {}", args.join(" "));
         let eal = Eal::init(&args)?;
@@ -165,7 +180,9 @@ impl Director {
             stop: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
             ports: Vec::new(),
+            kernel_ports: Vec::new(),
             exporter: None,
+            metrics: None,
             stats: Vec::new(),
             handles: Vec::new(),
             generation: Arc::new(AtomicU64::new(0)),
@@ -177,14 +194,19 @@ impl Director {
         };
         // The local handle goes before `d` can drop on an error, so that EAL's cleanup sees no
         // pool left alive.
-        let started = d.start_ports(cfg, &pool).and_then(|()| d.start_workers(cfg, &pool));
+        let started = d
+            .start_ports(cfg, &pool)
+            .and_then(|()| d.start_kernel_ifaces(cfg, &pool))
+            .and_then(|()| d.start_workers(cfg, &pool));
         drop(pool);
         started?;
         if let Some(addr) = cfg.metrics().listen {
             let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
             let ids = d.ports.iter().map(|p| p.id()).collect();
-            let source = DirectorMetrics::new(d.stats.clone(), names, ids);
-            let ex = Exporter::start(addr, Arc::new(source))?;
+            let source =
+                Arc::new(DirectorMetrics::new(d.stats.clone(), names, ids).with_extra(extra));
+            d.metrics = Some(source.clone());
+            let ex = Exporter::start(addr, source)?;
             info!("metrics on http://{}/metrics", ex.local_addr());
             d.exporter = Some(ex);
         }
@@ -235,8 +257,11 @@ impl Director {
         let macs: Vec<[u8; 6]> =
             self.ports.iter().map(|p| p.mac()).collect::<Result<_, DpdkError>>()?;
         let ifaces = Arc::new(
-            build_ifaces(cfg, &macs).map_err(|e| StartError::Setup(format!("addresses: {e}")))?,
+            build_ifaces(cfg, &macs)
+                .and_then(|t| kernel::with_kernel_addrs(t, cfg))
+                .map_err(|e| StartError::Setup(format!("addresses: {e}")))?,
         );
+        let kernel_port_list: Vec<u16> = self.kernel_ports.iter().map(|(i, _)| *i).collect();
         let routes = Arc::new(
             build_routes(cfg, &ifaces).map_err(|e| StartError::Setup(format!("routes: {e}")))?,
         );
@@ -275,7 +300,16 @@ impl Director {
                 tx.push(port.tx_queue(w.tx_queue)?);
             }
             let stack = Stack::new(ifaces.clone(), routes.clone(), &statics, neigh_params(cfg))
-                .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?;
+                .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?
+                .with_exception(kernel::exception(cfg, &kernel_port_list));
+            let mut kernel_queues = Vec::new();
+            for (index, kp) in &mut self.kernel_ports {
+                kernel_queues.push(KernelQueues {
+                    port: *index,
+                    rx: kp.rx_queue(w.tx_queue)?,
+                    tx: kp.tx_queue(w.tx_queue)?,
+                });
+            }
             let lb_cfg = BalancerConfig {
                 conn_capacity: cfg.dataplane().conns_per_worker,
                 ..BalancerConfig::new(core, n_workers)
@@ -300,8 +334,10 @@ impl Director {
             );
             let (handle, inbox) = control::channel(core);
             self.handles.push(handle);
-            let mut worker =
-                worker.with_inbox(inbox).with_burst(usize::from(cfg.dataplane().burst));
+            let mut worker = worker
+                .with_inbox(inbox)
+                .with_burst(usize::from(cfg.dataplane().burst))
+                .with_kernel(kernel_queues, cfg.exception().poll);
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");
@@ -383,6 +419,19 @@ impl Director {
         self.stop.clone()
     }
 
+    /// Adds families to the metrics endpoint (the control plane's services, dests and pools).
+    /// Does nothing when `[metrics] listen` is not set.
+    pub fn add_metrics_source(&self, source: Arc<dyn crate::metrics::MetricsSource>) {
+        if let Some(m) = &self.metrics {
+            m.add_source(source);
+        }
+    }
+
+    /// The address the metrics endpoint listens on, if it runs.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.exporter.as_ref().map(Exporter::local_addr)
+    }
+
     /// Published counters of every worker core.
     pub fn core_stats(&self) -> &[Arc<CoreStats>] {
         &self.stats
@@ -408,6 +457,7 @@ impl Director {
             }
         }
         self.exporter = None;
+        self.metrics = None;
         self.flow_rules.clear();
         for p in &mut self.ports {
             if let Err(e) = p.stop() {
@@ -415,6 +465,12 @@ impl Director {
             }
         }
         self.ports.clear();
+        for (_, p) in &mut self.kernel_ports {
+            if let Err(e) = p.stop() {
+                warn!("stopping kernel interface port {}: {e}", p.id());
+            }
+        }
+        self.kernel_ports.clear();
         self.pool = None;
         self.eal = None;
         first_err.map_or(Ok(()), Err)

@@ -7,9 +7,10 @@
 //!
 //! Requests: a new configuration snapshot (acknowledged by the worker storing its generation,
 //! which the control plane reads to know when a change is everywhere), a copy of the core's
-//! connection table (for `-L -c`), and the core's per-service and per-dest reports.
+//! connection table (for `-L -c`), the core's per-service and per-dest reports, and its
+//! local-address pool and SNAT reports (for metrics).
 
-use crate::ipvs::balancer::{DestReport, ServiceReport};
+use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::laddr::LaddrStats;
 use crate::ipvs::service::Services;
@@ -36,6 +37,11 @@ pub enum WorkerRequest {
     Reports {
         /// Where the reports go.
         reply: Sender<(Vec<ServiceReport>, Vec<DestReport>)>,
+    },
+    /// Report this core's local-address pools and SNAT WAN addresses.
+    Pools {
+        /// Where the report goes.
+        reply: Sender<PoolReports>,
     },
     /// Run these interface and route tables from the next burst boundary (an `rvsnet addr` or
     /// `route` change); the reply says it is done.
@@ -157,6 +163,13 @@ impl WorkerHandle {
         self.wait(&rx, timeout)
     }
 
+    /// Asks for the worker's local-address pool and SNAT reports.
+    pub fn pools(&self, timeout: Duration) -> Result<PoolReports, ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::Pools { reply })?;
+        self.wait(&rx, timeout)
+    }
+
     /// Makes the worker run `ifaces` and `routes`; returns once it does.
     /// (the worker that announces addresses sends a gratuitous ARP for each of `announce`).
     pub fn set_net(
@@ -249,6 +262,9 @@ mod tests {
                     }
                     Some(WorkerRequest::Reports { reply }) => {
                         let _ = reply.send((Vec::new(), Vec::new()));
+                    }
+                    Some(WorkerRequest::Pools { reply }) => {
+                        let _ = reply.send(PoolReports::default());
                     }
                     Some(_) => {}
                     None => std::thread::sleep(Duration::from_millis(1)),

@@ -144,6 +144,25 @@ impl<B: PacketBuf> Pipeline<B> {
         None
     }
 
+    /// Sends a frame the host kernel wrote on the kernel interface of `port` out of `port` (the
+    /// exception path's way out; counted).
+    #[inline]
+    pub fn from_kernel(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        self.stack.from_kernel(port, pkt, now, io);
+    }
+
+    /// How many frames the worker may read from the kernel interfaces now, at most `max` (the
+    /// from-kernel rate limit).
+    #[inline]
+    pub fn from_kernel_budget(&mut self, now: Instant, max: usize) -> usize {
+        self.stack.from_kernel_budget(now, max)
+    }
+
+    /// Counts `n` frames for the kernel that the worker's kernel queues refused.
+    pub fn count_kernel_queue_full(&mut self, n: u64) {
+        self.stack.count_kernel_queue_full(n);
+    }
+
     /// Runs timers (neighbour probes and expiry, connection expiry).
     pub fn poll(&mut self, now: Instant, io: &mut impl NetIo<B>) {
         self.stack.poll(now, io);

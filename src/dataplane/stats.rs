@@ -8,7 +8,7 @@
 
 use crate::ipvs::conn::ConnStats;
 use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
-use crate::net::{DropReason, NetCounters};
+use crate::net::{DropReason, ExceptionCounters, ExceptionDrop, NetCounters};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// What the worker loop itself counts (the stack and the load balancer count their own events).
@@ -309,6 +309,8 @@ pub struct CoreStats {
     pub net: Published<NET_SLOTS>,
     /// The balancer's counters, by [`lb_slots`] slot.
     pub lb: Published<LB_SLOTS>,
+    /// The exception path's counters, by [`exception_slots`] slot.
+    pub exception: Published<EXCEPTION_SLOTS>,
 }
 
 impl CoreStats {
@@ -343,6 +345,66 @@ impl CoreStats {
         } else {
             0
         }
+    }
+}
+
+/// An exception-path counter: metric name, help, how to read it.
+pub struct ExceptionEvent {
+    /// Metric name (a counter).
+    pub metric: &'static str,
+    /// Help text.
+    pub help: &'static str,
+    get: fn(&ExceptionCounters) -> u64,
+}
+
+/// The exception path's counters, in slot order (drops by [`ExceptionDrop`] follow them).
+pub const EXCEPTION_EVENTS: [ExceptionEvent; 4] = [
+    ExceptionEvent {
+        metric: "rvs_exception_to_kernel_packets_total",
+        help: "Packets handed to the kernel interfaces (exception path).",
+        get: |c| c.to_kernel_packets,
+    },
+    ExceptionEvent {
+        metric: "rvs_exception_to_kernel_bytes_total",
+        help: "Bytes handed to the kernel interfaces.",
+        get: |c| c.to_kernel_bytes,
+    },
+    ExceptionEvent {
+        metric: "rvs_exception_from_kernel_packets_total",
+        help: "Packets the kernel sent on its interfaces, sent out of the ports.",
+        get: |c| c.from_kernel_packets,
+    },
+    ExceptionEvent {
+        metric: "rvs_exception_from_kernel_bytes_total",
+        help: "Bytes the kernel sent on its interfaces.",
+        get: |c| c.from_kernel_bytes,
+    },
+];
+
+/// Slots of the exception path's published block.
+pub const EXCEPTION_SLOTS: usize = EXCEPTION_EVENTS.len() + ExceptionDrop::COUNT;
+
+/// The exception path's counters laid out in slots.
+pub fn exception_slots(c: &ExceptionCounters) -> [u64; EXCEPTION_SLOTS] {
+    core::array::from_fn(|i| match EXCEPTION_EVENTS.get(i) {
+        Some(e) => (e.get)(c),
+        None => c.drops.get(i - EXCEPTION_EVENTS.len()).copied().unwrap_or(0),
+    })
+}
+
+impl CoreStats {
+    /// An exception-path counter, by its position in [`EXCEPTION_EVENTS`].
+    pub fn exception_event(&self, idx: usize) -> u64 {
+        if idx < EXCEPTION_EVENTS.len() {
+            self.exception.load(idx)
+        } else {
+            0
+        }
+    }
+
+    /// Exception-path drops counted for `reason`.
+    pub fn exception_drops(&self, reason: ExceptionDrop) -> u64 {
+        self.exception.load(EXCEPTION_EVENTS.len() + reason as usize)
     }
 }
 
@@ -407,6 +469,23 @@ mod tests {
         assert_eq!(by_name("rvs_conn_table_full_total"), Some(2));
         assert_eq!(stats.lb_drops(IpvsDropReason::NoDest), 1);
         assert_eq!(stats.lb_drops(IpvsDropReason::NoService), 0);
+    }
+
+    #[test]
+    fn exception_slots_lay_out_events_then_drops() {
+        let mut c = ExceptionCounters {
+            to_kernel_packets: 3,
+            from_kernel_bytes: 900,
+            ..Default::default()
+        };
+        c.count_drop(ExceptionDrop::KernelQueueFull);
+        let stats = CoreStats::default();
+        stats.exception.store(&exception_slots(&c));
+        assert_eq!(stats.exception_event(0), 3);
+        assert_eq!(EXCEPTION_EVENTS[0].metric, "rvs_exception_to_kernel_packets_total");
+        assert_eq!(stats.exception_event(3), 900);
+        assert_eq!(stats.exception_drops(ExceptionDrop::KernelQueueFull), 1);
+        assert_eq!(stats.exception_drops(ExceptionDrop::RateLimited), 0);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::backoff::IdleBackoff;
 use super::control::{WorkerInbox, WorkerRequest, REQUESTS_PER_LOOP};
 use super::crossing::{Arrival, Crossing};
 use super::pipeline::Pipeline;
-use super::stats::{lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
+use super::stats::{exception_slots, lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
 use crate::buf::PacketBuf;
 use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxQueue, BURST_SIZE};
 use crate::net::{is_arp_frame, DropReason, NetIo};
@@ -39,6 +39,25 @@ struct TxSlot {
     batch: MbufBatch,
 }
 
+/// This worker's queue pair on the kernel interface (exception path) of one port: frames for the
+/// kernel are batched into `tx`, frames the kernel sent are read from `rx`. No other core touches
+/// either queue.
+pub struct KernelQueues {
+    /// Port index in the config whose kernel interface this is.
+    pub port: u16,
+    /// Queue this worker reads what the kernel sent from.
+    pub rx: RxQueue,
+    /// Queue this worker writes frames for the kernel to.
+    pub tx: TxQueue,
+}
+
+struct KernelSlot {
+    port: u16,
+    rx: RxQueue,
+    tx: TxQueue,
+    batch: MbufBatch,
+}
+
 /// Everything one worker owns.
 pub struct Worker {
     core: usize,
@@ -51,6 +70,9 @@ pub struct Worker {
     crossing: Crossing,
     inbox: Option<WorkerInbox>,
     burst: usize,
+    /// Kernel queue pairs, indexed by port index (`None`: no kernel interface on that port).
+    kernel: Vec<Option<KernelSlot>>,
+    kernel_poll: Duration,
     counters: LoopCounters,
     stats: Arc<CoreStats>,
     stop: Arc<AtomicBool>,
@@ -86,6 +108,8 @@ impl Worker {
             crossing,
             inbox: None,
             burst: BURST_SIZE,
+            kernel: Vec::new(),
+            kernel_poll: Duration::from_micros(100),
             counters: LoopCounters::default(),
             stats,
             stop,
@@ -105,6 +129,28 @@ impl Worker {
         self
     }
 
+    /// Gives the worker its queue pairs on the ports' kernel interfaces (the exception path),
+    /// polled for frames from the kernel every `poll` (each poll of a tap is a system call, so
+    /// not on every loop).
+    pub fn with_kernel(mut self, queues: Vec<KernelQueues>, poll: Duration) -> Self {
+        for q in queues {
+            let i = usize::from(q.port);
+            if self.kernel.len() <= i {
+                self.kernel.resize_with(i + 1, || None);
+            }
+            if let Some(slot) = self.kernel.get_mut(i) {
+                *slot = Some(KernelSlot {
+                    port: q.port,
+                    rx: q.rx,
+                    tx: q.tx,
+                    batch: MbufBatch::default(),
+                });
+            }
+        }
+        self.kernel_poll = poll;
+        self
+    }
+
     /// Core index of this worker.
     pub fn core(&self) -> usize {
         self.core
@@ -113,20 +159,27 @@ impl Worker {
     /// Runs until the stop flag is set. Returns the final loop counters.
     pub fn run(&mut self) -> LoopCounters {
         if self.announce {
-            let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+            let mut io =
+                WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
             self.pipeline.start(&mut io);
             let full = io.tx_full;
             self.count_tx_full(full);
             self.flush();
         }
         let mut last_timer = Instant::ZERO;
+        let mut last_kernel = Instant::ZERO;
         let mut since_publish = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
             let now = time::now();
             self.serve_requests(now);
-            let got = self.poll_once(now);
+            let mut got = self.poll_once(now);
+            if !self.kernel.is_empty() && now.saturating_since(last_kernel) >= self.kernel_poll {
+                got += self.poll_kernel(now);
+                last_kernel = now;
+            }
             if now.saturating_since(last_timer) >= TIMER_PERIOD {
-                let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+                let mut io =
+                    WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
                 self.pipeline.poll(now, &mut io);
                 let full = io.tx_full;
                 self.count_tx_full(full);
@@ -163,7 +216,8 @@ impl Worker {
             }
             got += n;
             let share = self.crossing.has_peers();
-            let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+            let mut io =
+                WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
             let mut lost_redirects = 0;
             for pkt in batch.drain() {
                 if share && is_arp_frame(pkt.data()) {
@@ -178,8 +232,9 @@ impl Worker {
                     }
                 }
             }
-            let full = io.tx_full;
+            let (full, kfull) = (io.tx_full, io.kernel_full);
             self.count_tx_full(full);
+            self.count_kernel_full(kfull);
             self.counters.redirects_lost += lost_redirects;
         }
         if got > 0 {
@@ -198,16 +253,48 @@ impl Worker {
         if !self.crossing.has_peers() {
             return 0;
         }
-        let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+        let mut io = WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
         let pipeline = &mut self.pipeline;
         let n = self.crossing.drain(batch, |kind, port, pkt| match kind {
             Arrival::ArpCopy => pipeline.observe_arp(port, pkt, now, &mut io),
             Arrival::Redirect => pipeline.input_redirected(pkt, now, &mut io),
         });
-        let full = io.tx_full;
+        let (full, kfull) = (io.tx_full, io.kernel_full);
         self.count_tx_full(full);
+        self.count_kernel_full(kfull);
         self.counters.crossed_in += n as u64;
         n
+    }
+
+    /// Reads what the kernel sent on this worker's queue of every kernel interface, within the
+    /// from-kernel rate limit, and sends it out of the matching port. Returns frames read.
+    pub fn poll_kernel(&mut self, now: Instant) -> usize {
+        let mut got = 0;
+        let mut batch: MbufBatch = MbufBatch::default();
+        for i in 0..self.kernel.len() {
+            let budget = self.pipeline.from_kernel_budget(now, self.burst);
+            if budget == 0 {
+                break;
+            }
+            let Some(Some(slot)) = self.kernel.get_mut(i) else { continue };
+            let port = slot.port;
+            let n = slot.rx.rx_burst_max(&mut batch, budget);
+            if n == 0 {
+                continue;
+            }
+            got += n;
+            let mut io =
+                WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
+            for pkt in batch.drain() {
+                self.pipeline.from_kernel(port, pkt, now, &mut io);
+            }
+            let full = io.tx_full;
+            self.count_tx_full(full);
+        }
+        if got > 0 {
+            self.flush();
+        }
+        got
     }
 
     /// Takes a few control-plane requests, between bursts.
@@ -237,10 +324,20 @@ impl Worker {
                         .unwrap_or_default();
                     let _ = reply.send(r);
                 }
+                WorkerRequest::Pools { reply } => {
+                    let r =
+                        self.pipeline.balancer().map(|lb| lb.pool_reports()).unwrap_or_default();
+                    let _ = reply.send(r);
+                }
                 WorkerRequest::SetNet { ifaces, routes, announce, reply } => {
                     self.pipeline.set_net(ifaces, routes, now);
                     if self.announce && !announce.is_empty() {
-                        let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+                        let mut io = WorkerIo::new(
+                            &mut self.tx,
+                            &mut self.kernel,
+                            &self.pool,
+                            &mut self.counters,
+                        );
                         self.pipeline.announce(&announce, &mut io);
                         self.counters.tx_dropped += io.tx_full;
                         // Out now (fields, not `flush()`: the inbox is borrowed).
@@ -256,7 +353,12 @@ impl Worker {
                 WorkerRequest::Neighs { reply, flush } => {
                     let rows = self.pipeline.stack().neigh().entries();
                     if flush {
-                        let mut io = WorkerIo::new(&mut self.tx, &self.pool, &mut self.counters);
+                        let mut io = WorkerIo::new(
+                            &mut self.tx,
+                            &mut self.kernel,
+                            &self.pool,
+                            &mut self.counters,
+                        );
                         self.pipeline.flush_neighbours(&mut io);
                     }
                     let _ = reply.send((now, rows));
@@ -278,10 +380,21 @@ impl Worker {
                 self.counters.tx_packets += n as u64;
             }
         }
+        for slot in self.kernel.iter_mut().flatten() {
+            if !slot.batch.is_empty() {
+                slot.tx.tx_burst(&mut slot.batch);
+            }
+        }
     }
 
     fn count_tx_full(&mut self, n: u64) {
         self.counters.tx_dropped += n;
+    }
+
+    fn count_kernel_full(&mut self, n: u64) {
+        if n > 0 {
+            self.pipeline.count_kernel_queue_full(n);
+        }
     }
 
     /// Publishes the counters for readers on other threads (plain stores, single writer).
@@ -292,6 +405,11 @@ impl Worker {
         if let Some(lb) = self.pipeline.balancer() {
             self.stats.lb.store(&lb_slots(lb.counters(), lb.conn_stats(), lb.conn_count()));
         }
+        if self.pipeline.stack().has_exception() {
+            self.stats
+                .exception
+                .store(&exception_slots(self.pipeline.stack().exception_counters()));
+        }
     }
 
     /// The pipeline (for tests and inspection between polls).
@@ -300,17 +418,25 @@ impl Worker {
     }
 }
 
-/// The worker's [`NetIo`]: tx into per-port batches, alloc from the pool, drop by freeing.
+/// The worker's [`NetIo`]: tx into per-port batches (and per-port kernel batches), alloc from
+/// the pool, drop by freeing.
 struct WorkerIo<'a> {
     tx: &'a mut [TxSlot],
+    kernel: &'a mut [Option<KernelSlot>],
     pool: &'a Mempool,
     counters: &'a mut LoopCounters,
     tx_full: u64,
+    kernel_full: u64,
 }
 
 impl<'a> WorkerIo<'a> {
-    fn new(tx: &'a mut [TxSlot], pool: &'a Mempool, counters: &'a mut LoopCounters) -> Self {
-        WorkerIo { tx, pool, counters, tx_full: 0 }
+    fn new(
+        tx: &'a mut [TxSlot],
+        kernel: &'a mut [Option<KernelSlot>],
+        pool: &'a Mempool,
+        counters: &'a mut LoopCounters,
+    ) -> Self {
+        WorkerIo { tx, kernel, pool, counters, tx_full: 0, kernel_full: 0 }
     }
 }
 
@@ -340,5 +466,21 @@ impl NetIo<Mbuf> for WorkerIo<'_> {
     #[inline]
     fn drop_pkt(&mut self, pkt: Mbuf, _reason: DropReason) {
         drop(pkt);
+    }
+
+    #[inline]
+    fn to_kernel(&mut self, port: u16, pkt: Mbuf) {
+        let Some(Some(slot)) = self.kernel.get_mut(usize::from(port)) else {
+            self.kernel_full += 1;
+            return;
+        };
+        let Err(pkt) = slot.batch.push(pkt) else { return };
+        // The batch is full: write it to the tap (non-blocking) and try again; what the kernel
+        // does not take now is dropped and counted, never waited for.
+        slot.tx.tx_burst(&mut slot.batch);
+        if let Err(pkt) = slot.batch.push(pkt) {
+            drop(pkt);
+            self.kernel_full += 1;
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! ports. Rates are left to Prometheus. Runs on its own thread, never on a worker core.
 
 mod family;
+pub mod lb;
 mod server;
 
 pub use family::{Family, Labels};
@@ -23,8 +24,27 @@ pub trait MetricsSource: Send + Sync + 'static {
 pub fn render(families: &[MetricFamily]) -> String {
     use prometheus::Encoder;
     let mut out = Vec::new();
-    // Encoding into a Vec cannot fail for I/O reasons; a family with a malformed name is skipped
-    // by returning what was encoded so far.
-    let _ = prometheus::TextEncoder::new().encode(families, &mut out);
+    let enc = prometheus::TextEncoder::new();
+    // One family at a time: the encoder refuses a family without samples (no SNAT rule, no
+    // local address yet) or with a malformed name, and would drop every family after it.
+    // Encoding into a Vec cannot fail for I/O reasons.
+    for f in families.iter().filter(|f| !f.get_metric().is_empty()) {
+        let _ = enc.encode(std::slice::from_ref(f), &mut out);
+    }
     String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_family_without_samples_does_not_hide_the_next_ones() {
+        let empty = Family::counter("rvs_test_empty_total", "Nothing yet.").build();
+        let mut f = Family::gauge("rvs_test_after", "After.");
+        f.sample(&[], 2.0);
+        let text = render(&[empty, f.build()]);
+        assert!(text.contains("rvs_test_after 2"), "{text}");
+        assert!(!text.contains("rvs_test_empty_total"), "{text}");
+    }
 }

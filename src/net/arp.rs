@@ -28,13 +28,23 @@ pub const FRAME_LEN: usize = 60;
 /// What [`input`] may do with an ARP frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ArpRole {
-    /// The frame arrived on this core's queue: learn, answer, count.
-    Receive,
+    /// The frame arrived on this core's queue: learn, answer, count. `kernel`: the port has a
+    /// kernel interface, so ARP for the kernel's addresses is handed back for it.
+    Receive {
+        /// The port has a kernel interface (exception path).
+        kernel: bool,
+    },
     /// A copy of a frame another core received: learn only (that core answered and counted).
     Observe,
 }
 
 /// Handles an ARP frame received on `port` (Ethernet header already checked to be ARP).
+///
+/// Returns the frame when it is for the host kernel (see [`ArpRole::Receive`]): a request for
+/// one of the kernel's addresses on that port, or a reply to one of the kernel's own requests.
+/// The director learns from it first, as from any ARP frame (a reply to the kernel is a solicited
+/// answer, so its sender is learned even if new; a request only refreshes a known neighbour),
+/// and never answers for the kernel. The caller hands the frame to the kernel.
 pub(crate) fn input<B: PacketBuf>(
     mut pkt: B,
     port: u16,
@@ -42,45 +52,61 @@ pub(crate) fn input<B: PacketBuf>(
     role: ArpRole,
     neigh: &mut NeighTable<B>,
     ctx: &mut Ctx<'_, impl NetIo<B>>,
-) {
-    if role == ArpRole::Observe {
-        observe(pkt, port, now, neigh, ctx);
-        return;
-    }
+) -> Option<B> {
+    let kernel_port = match role {
+        ArpRole::Observe => {
+            observe(pkt, port, now, neigh, ctx);
+            return None;
+        }
+        ArpRole::Receive { kernel } => kernel,
+    };
     let parsed = pkt
         .data()
         .get(ethernet::HEADER_LEN..)
         .and_then(|p| ArpPacket::new_checked(p).ok())
         .and_then(|a| ArpRepr::parse(&a).ok());
     let Some(req) = parsed else {
-        return ctx.drop(pkt, DropReason::ArpMalformed);
+        ctx.drop(pkt, DropReason::ArpMalformed);
+        return None;
     };
     let is_request = match req.operation {
         ArpOperation::Request => true,
         ArpOperation::Reply => false,
-        ArpOperation::Unknown(_) => return ctx.drop(pkt, DropReason::ArpMalformed),
+        ArpOperation::Unknown(_) => {
+            ctx.drop(pkt, DropReason::ArpMalformed);
+            return None;
+        }
     };
     if !req.sender_mac.is_unicast() || req.sender_mac.is_zero() {
-        return ctx.drop(pkt, DropReason::ArpMalformed);
+        ctx.drop(pkt, DropReason::ArpMalformed);
+        return None;
     }
     let Some(our_mac) = ctx.ifaces.iface(port).map(|i| i.mac) else {
-        return ctx.drop(pkt, DropReason::ArpNotForUs);
+        ctx.drop(pkt, DropReason::ArpNotForUs);
+        return None;
     };
     if req.sender_mac == our_mac {
         // Our own broadcast (a gratuitous ARP or probe) looped back by a bridge or tap.
-        return ctx.drop(pkt, DropReason::ArpNotForUs);
+        ctx.drop(pkt, DropReason::ArpNotForUs);
+        return None;
     }
     let for_us = matches!(ctx.ifaces.owns(req.target_ip), Some((p, _)) if p == port);
+    let for_kernel = kernel_port && ctx.ifaces.kernel_owns(req.target_ip) == Some(port);
 
     // Merge rule. Never learn our own addresses (a conflict, not a neighbour) nor senders that
     // cannot be hosts (an ARP probe has sender 0.0.0.0).
     let spa = req.sender_ip;
     let learnable =
         !(spa.is_unspecified() || spa.is_broadcast() || spa.is_multicast() || spa.is_loopback())
-            && ctx.ifaces.owns(spa).is_none();
-    let learned = learnable && neigh.learn(spa, port, req.sender_mac, for_us, now, ctx);
+            && ctx.ifaces.owns(spa).is_none()
+            && ctx.ifaces.kernel_owns(spa).is_none();
+    let solicited = for_us || (for_kernel && !is_request);
+    let learned = learnable && neigh.learn(spa, port, req.sender_mac, solicited, now, ctx);
     if learned {
         ctx.counters.arp_learned += 1;
+    }
+    if for_kernel {
+        return Some(pkt);
     }
 
     // A gratuitous request (sender = target) announces; it asks nothing, so it gets no reply.
@@ -105,6 +131,7 @@ pub(crate) fn input<B: PacketBuf>(
     } else {
         ctx.drop(pkt, DropReason::ArpNotForUs);
     }
+    None
 }
 
 /// Learns from a copy of an ARP frame another core received, with the same merge rule, and frees

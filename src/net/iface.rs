@@ -89,6 +89,9 @@ pub enum IfaceError {
     /// MTU too small to carry an IPv4 header and a minimal payload.
     #[error("port {port}: MTU {mtu} is below the IPv4 minimum of 68")]
     BadMtu { port: u16, mtu: u16 },
+    /// Kernel addresses for a port that is not in the table.
+    #[error("port {0} does not exist; kernel addresses belong to a configured port")]
+    NoSuchPort(u16),
 }
 
 /// All interfaces and owned addresses, validated; lookups never allocate.
@@ -99,6 +102,8 @@ pub struct IfaceTable {
     by_port: Vec<Option<usize>>,
     /// Owned address -> (port, kind).
     owned: HashMap<Ipv4Addr, (u16, AddrKind)>,
+    /// Addresses the host kernel owns (exception path) -> port whose kernel interface has them.
+    kernel: HashMap<Ipv4Addr, u16>,
 }
 
 impl IfaceTable {
@@ -142,7 +147,38 @@ impl IfaceTable {
                 owned.insert(a.ip, (iface.port, a.kind));
             }
         }
-        Ok(IfaceTable { ifaces, by_port, owned })
+        Ok(IfaceTable { ifaces, by_port, owned, kernel: HashMap::new() })
+    }
+
+    /// Declares `addrs` as the host kernel's on `port` (its kernel interface, the exception
+    /// path): the stack hands packets and ARP for them to the kernel instead of answering. An
+    /// address the director owns, or one already given to the kernel, is refused.
+    pub fn with_kernel_addrs(mut self, port: u16, addrs: &[Ipv4Addr]) -> Result<Self, IfaceError> {
+        if self.iface(port).is_none() {
+            return Err(IfaceError::NoSuchPort(port));
+        }
+        for &ip in addrs {
+            if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback() {
+                return Err(IfaceError::BadAddr { ip, port });
+            }
+            if let Some(&(first, _)) = self.owned.get(&ip) {
+                return Err(IfaceError::DuplicateAddr { ip, first, second: port });
+            }
+            if let Some(&first) = self.kernel.get(&ip) {
+                return Err(IfaceError::DuplicateAddr { ip, first, second: port });
+            }
+            self.kernel.insert(ip, port);
+        }
+        Ok(self)
+    }
+
+    /// The port whose kernel interface owns `ip`, if the kernel owns it.
+    #[inline]
+    pub fn kernel_owns(&self, ip: Ipv4Addr) -> Option<u16> {
+        if self.kernel.is_empty() {
+            return None;
+        }
+        self.kernel.get(&ip).copied()
     }
 
     /// Whether the director owns `ip`, and if so on which port and as what.

@@ -23,6 +23,14 @@ pub trait NetIo<B> {
     fn free(&mut self, pkt: B) {
         drop(pkt);
     }
+    /// Queues `pkt` (a whole Ethernet frame) for the host kernel's interface of `port`: the
+    /// exception path. The stack has checked the port has one and counted the packet; if the
+    /// interface's queue is full the worker drops it and counts that itself. The default frees it
+    /// (an I/O without kernel interfaces).
+    fn to_kernel(&mut self, port: u16, pkt: B) {
+        let _ = port;
+        drop(pkt);
+    }
 }
 
 /// Counts `reason` and hands `pkt` to [`NetIo::drop_pkt`]: the one way the stack drops.

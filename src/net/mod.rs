@@ -5,8 +5,10 @@
 //! ([`route`]), the per-core ARP neighbour table with its bounded queue of packets waiting for
 //! resolution ([`neigh`]), ARP answers, learning and announcements ([`arp`]), ICMP echo and ICMP
 //! error messages ([`icmp`]), the per-core entry point that validates and dispatches received
-//! frames and sends the director's packets ([`stack`]), and the counters and drop reasons of all
-//! of it ([`counters`]).
+//! frames and sends the director's packets ([`stack`]), the counters and drop reasons of all of
+//! it ([`counters`]), and the exception path to the host kernel: which frames go to the kernel
+//! (decided in [`stack`] and [`arp`] from the kernel's addresses in [`iface`]), its per-core
+//! rate limits and counters ([`exception`]).
 //!
 //! It must not know services, dests or conns (that is `ipvs`): an IPv4 packet that is not an ARP
 //! or ICMP echo duty goes back to the caller as [`Input::Ipv4`]. It must not know DPDK or clocks:
@@ -20,6 +22,7 @@
 
 pub mod arp;
 pub mod counters;
+pub mod exception;
 pub mod icmp;
 pub mod iface;
 pub mod io;
@@ -28,9 +31,12 @@ pub mod route;
 pub mod stack;
 
 #[cfg(test)]
+mod exception_tests;
+#[cfg(test)]
 pub(crate) mod testutil;
 
 pub use counters::{DropReason, NetCounters};
+pub use exception::{Exception, ExceptionCounters, ExceptionDrop, ExceptionParams, TokenBucket};
 pub use icmp::IcmpError;
 pub use iface::{AddrKind, IfAddr, Iface, IfaceError, IfaceTable};
 pub use io::{Ctx, NetIo};

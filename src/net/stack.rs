@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use super::arp;
 use super::counters::{DropReason, NetCounters};
+use super::exception::{Admit, Exception};
 use super::icmp::{self, IcmpError};
 use super::iface::{AddrKind, IfaceTable};
 use super::io::{drop_counted, Ctx, NetIo};
@@ -57,6 +58,7 @@ pub struct Stack<B> {
     routes: Arc<RouteTable>,
     neigh: NeighTable<B>,
     counters: NetCounters,
+    exception: Exception,
 }
 
 impl<B: PacketBuf> Stack<B> {
@@ -72,7 +74,16 @@ impl<B: PacketBuf> Stack<B> {
             routes: routes.into(),
             neigh: NeighTable::new(params, static_neighs)?,
             counters: NetCounters::default(),
+            exception: Exception::disabled(),
         })
+    }
+
+    /// Gives the stack an exception path: packets for the kernel's addresses (see
+    /// [`IfaceTable::with_kernel_addrs`]), ARP for them, and IPv4 multicast and broadcast received
+    /// on a port with a kernel interface go to [`NetIo::to_kernel`], metered by `exception`.
+    pub fn with_exception(mut self, exception: Exception) -> Self {
+        self.exception = exception;
+        self
     }
 
     /// Announces every owned address with a gratuitous ARP. Call once when the ports are up
@@ -110,11 +121,15 @@ impl<B: PacketBuf> Stack<B> {
         }
         match ethertype {
             EtherType::Arp => {
+                let kernel = self.exception.has_port(port);
                 let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
-                arp::input(pkt, port, now, arp::ArpRole::Receive, &mut self.neigh, &mut ctx);
+                let role = arp::ArpRole::Receive { kernel };
+                if let Some(pkt) = arp::input(pkt, port, now, role, &mut self.neigh, &mut ctx) {
+                    self.to_kernel(port, pkt, now, io);
+                }
                 Input::Consumed
             }
-            EtherType::Ipv4 => self.ipv4_input(port, our_mac, pkt, io),
+            EtherType::Ipv4 => self.ipv4_input(port, our_mac, pkt, now, io),
             EtherType::Vlan | EtherType::Unknown(0x88a8) | EtherType::Unknown(0x9100) => {
                 self.drop(io, pkt, DropReason::VlanUnsupported)
             }
@@ -127,6 +142,7 @@ impl<B: PacketBuf> Stack<B> {
         port: u16,
         our_mac: MacAddr,
         pkt: B,
+        now: Instant,
         io: &mut impl NetIo<B>,
     ) -> Input<B> {
         let l3 = ethernet::HEADER_LEN;
@@ -144,6 +160,17 @@ impl<B: PacketBuf> Stack<B> {
         };
         if src.is_multicast() || src.is_broadcast() || src.is_unspecified() || src.is_loopback() {
             return self.drop(io, pkt, DropReason::Ipv4BadSource);
+        }
+        if let Some(kport) = self.ifaces.kernel_owns(dst) {
+            // The host kernel's address: everything for it, fragments and ICMP included.
+            let to = if kport == port { port } else { u16::MAX };
+            self.to_kernel(to, pkt, now, io);
+            return Input::Consumed;
+        }
+        if (dst.is_multicast() || dst.is_broadcast()) && self.exception.has_port(port) {
+            // Routing protocols (OSPF, VRRP, RIP), DHCP: the kernel's business.
+            self.to_kernel(port, pkt, now, io);
+            return Input::Consumed;
         }
         let Some((_, kind)) = self.ifaces.owns(dst) else {
             return Input::Ipv4 { pkt, l3_offset: l3, owner: None };
@@ -213,6 +240,45 @@ impl<B: PacketBuf> Stack<B> {
         self.counters.icmp_errors_sent += 1;
         self.send_ipv4(pkt, to, now, io);
         true
+    }
+
+    /// Hands `pkt` (a whole frame) to the kernel interface of `port` through
+    /// [`NetIo::to_kernel`], if the port has one and the core's rate limit allows; otherwise
+    /// drops it, counted in the exception counters.
+    pub fn to_kernel(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        match self.exception.admit_to_kernel(port, pkt.data().len(), now) {
+            Admit::Pass => io.to_kernel(port, pkt),
+            Admit::Drop(_) => io.drop_pkt(pkt, DropReason::NotForUs),
+        }
+    }
+
+    /// Sends a frame the kernel wrote on the kernel interface of `port` out of `port`, as it is
+    /// (the kernel built the Ethernet header with the port's MAC and did its own ARP).
+    pub fn from_kernel(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        self.exception.count_from_kernel(pkt.data().len(), now);
+        io.tx(port, pkt);
+    }
+
+    /// How many frames the worker may read from the kernel interfaces now, at most `max`.
+    pub fn from_kernel_budget(&mut self, now: Instant, max: usize) -> usize {
+        self.exception.from_kernel_budget(now, max)
+    }
+
+    /// Counts `n` packets for the kernel that the worker could not queue.
+    pub fn count_kernel_queue_full(&mut self, n: u64) {
+        for _ in 0..n {
+            self.exception.count_drop(super::exception::ExceptionDrop::KernelQueueFull);
+        }
+    }
+
+    /// The exception path's counters.
+    pub fn exception_counters(&self) -> &super::exception::ExceptionCounters {
+        self.exception.counters()
+    }
+
+    /// Whether any port has a kernel interface.
+    pub fn has_exception(&self) -> bool {
+        self.exception.enabled()
     }
 
     /// Drops every packet waiting for a neighbour (for shutdown: buffers go back to the pool).

@@ -17,6 +17,8 @@ use crate::wire::MacAddr;
 #[derive(Debug, Default)]
 pub struct TestIo {
     pub tx: Vec<(u16, VecBuf)>,
+    /// Frames handed to the kernel interface of a port (exception path).
+    pub kernel: Vec<(u16, VecBuf)>,
     pub dropped: Vec<(VecBuf, DropReason)>,
     pub freed: Vec<VecBuf>,
     pub allocs: usize,
@@ -43,6 +45,9 @@ impl NetIo<VecBuf> for TestIo {
     }
     fn free(&mut self, pkt: VecBuf) {
         self.freed.push(pkt);
+    }
+    fn to_kernel(&mut self, port: u16, pkt: VecBuf) {
+        self.kernel.push((port, pkt));
     }
 }
 

@@ -9,6 +9,11 @@
 #   download_check NS URL      a 100 MB file (BIG_MB) through the service, compared by sha256
 #   udp_check NS IP PORT N RE  N datagrams through the service, every reply matching RE
 #   client_seen_check ...      the client addresses the HTTP servers logged
+#   listing_check ...          `rvsadm -L -n`: header, service line, real server lines (ipvsadm layout)
+#   states_check ...           `-L -n -c`: a held connection ESTABLISHED, then FIN_WAIT/TIME_WAIT
+#   tcp_stats_check ...        `--stats` and rvs_service_*/rvs_dest_* equal to tcpdump's counts
+#   udp_stream_stats_check ... a UDP stream intact; `--stats` and metrics exact
+#   todo_check ...             a check of a known, reported bug (not counted as a failure)
 # Every wait is bounded. Callers set MODE before sourcing.
 
 set -uo pipefail
@@ -71,6 +76,26 @@ check() {
 	fi
 }
 
+# check_v DESC CMD...: as check, and shows CMD's output (as # comments) on success too, for checks
+# whose output is what a user would look at (answers, listings).
+check_v() {
+	check "$@" && sed 's/^/#   /' "$TMP/out" | tail -n 20
+}
+
+# todo_check DESC REASON CMD...: a check of a known, reported bug: `ok - DESC # TODO REASON` when
+# CMD succeeds (counted as a pass), `not ok - DESC # TODO REASON` when it fails, which is not counted
+# as a failure (TAP's TODO directive), with CMD's output.
+todo_check() {
+	local desc=$1 reason=$2
+	shift 2
+	if "$@" >"$TMP/out" 2>&1; then
+		ok "$desc # TODO $reason (passes now)"
+	else
+		echo "not ok - $desc # TODO $reason"
+		show "$TMP/out"
+	fi
+}
+
 # wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds or SECONDS pass.
 wait_for() {
 	local tries=$(($1 * 5))
@@ -103,10 +128,11 @@ RVSADM=${RVSADM:-$(dirname "${RVSD:-$ROOT/target/release/rvsd}")/rvsadm}
 ctrl_socket() {
 	python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("ctrl", {}).get("socket", "/run/rvs/rvs.sock"))' "$CONFIG"
 }
-rvsadm() { ip netns exec rvs-dir env RVS_SOCK="$(ctrl_socket)" "$RVSADM" "$@"; }
+CTRL_SOCK=$(ctrl_socket)
+rvsadm() { ip netns exec rvs-dir env RVS_SOCK="$CTRL_SOCK" "$RVSADM" "$@"; }
 # rvsnet ARGS...: the same for rvsnet (the director's addresses, routes, neighbours, links).
 RVSNET=${RVSNET:-$(dirname "$RVSADM")/rvsnet}
-rvsnet() { ip netns exec rvs-dir env RVS_SOCK="$(ctrl_socket)" "$RVSNET" "$@"; }
+rvsnet() { ip netns exec rvs-dir env RVS_SOCK="$CTRL_SOCK" "$RVSNET" "$@"; }
 
 workers_in_config() {
 	python3 -c 'import sys, tomllib; print(len(tomllib.load(open(sys.argv[1], "rb")).get("worker", [])))' "$CONFIG"
@@ -296,5 +322,363 @@ crossing_check() {
 		ok "$1: $crossed packet(s) handed to the owning worker, none lost"
 	else
 		not_ok "$1: $crossed packet(s) handed over, $lost lost"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# rvsadm views checked against what the test did: the listing, connection states, --stats, metrics.
+# ---------------------------------------------------------------------------------------------------
+
+# listing_check SERVICE_LINE FORWARD WEIGHT DEST...: `rvsadm -L -n` has the three header lines of
+# ipvsadm, the service line exactly (e.g. "TCP  192.168.100.100:80 rr") and, right below it, one line
+# per DEST in the given order, laid out as ipvsadm does (`  -> %-28s %-7s %-6d %-10u %-10u`).
+listing_check() {
+	local svc=$1 fwd=$2 weight=$3 out want rest d
+	shift 3
+	out=$(rvsadm -L -n) || { echo "rvsadm -L -n failed"; return 1; }
+	echo "$out"
+	want=$'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'
+	[[ $(head -n 3 <<<"$out") == "$want" ]] || { echo "header differs"; return 1; }
+	rest=$(awk -v s="$svc" 'f && /^[A-Z]/ { exit } f { print } $0 == s { f = 1 }' <<<"$out")
+	grep -qxF -- "$svc" <<<"$out" || { echo "no service line '$svc'"; return 1; }
+	(($(wc -l <<<"$rest") == $#)) || { echo "want $# real servers under '$svc'"; return 1; }
+	for d in "$@"; do
+		want=$(printf '  -> %-28s %-7s %-6d ' "$d" "$fwd" "$weight")
+		head -n 1 <<<"$rest" | grep -qE "^${want//./\\.}[0-9]+ +[0-9]+ +$" || { echo "no '$want' line for $d in order"; return 1; }
+		rest=$(tail -n +2 <<<"$rest")
+	done
+}
+
+# Held-open TCP connections from a namespace (ci/tools/tcp_hold.py): hold_open NAME NS IP PORT
+# opens one and records its pid and client port in HOLD_PID[NAME], HOLD_PORT[NAME]; hold_close NAME
+# closes it with a FIN and waits (3 s at most) until both sides closed.
+declare -A HOLD_PID=() HOLD_PORT=()
+hold_open() {
+	local name=$1 ns=$2 ip=$3 port=$4
+	ip netns exec "rvs-$ns" python3 "$TOOLS/tcp_hold.py" "$ip" "$port" --hold 120 >"$TMP/hold-$name" 2>&1 &
+	HOLD_PID[$name]=$!
+	BG_PIDS+=($!)
+	if ! wait_for 5 grep -q '^port=' "$TMP/hold-$name"; then
+		echo "# hold $name: no connection: $(head -c 200 "$TMP/hold-$name")"
+		return 1
+	fi
+	HOLD_PORT[$name]=$(sed -n 's/^port=//p' "$TMP/hold-$name")
+}
+hold_close() {
+	local name=$1 pid=${HOLD_PID[$1]:-}
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_for 4 grep -q '^closed' "$TMP/hold-$name" || kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "HOLD_PID[$name]"
+}
+
+# conn_row CLIENT_IP PORT: the `rvsadm -L -n -c` row of the connection from CLIENT_IP:PORT (the
+# newest when several), empty when there is none.
+conn_row() {
+	rvsadm -L -n -c | awk -v src="$1:$2" '$4 == src { row = $0 } END { if (row != "") print row }'
+}
+
+# conn_state_is CLIENT_IP PORT STATE EXPIRE_RE: the connection's row shows STATE with an expire
+# time matching EXPIRE_RE (mm:ss); prints the row.
+conn_state_is() {
+	local row
+	row=$(conn_row "$1" "$2")
+	echo "row: ${row:-none}"
+	[[ -n $row ]] && awk -v st="$3" -v re="^($4)\$" '{ exit !($3 == st && $2 ~ re) }' <<<"$row"
+}
+
+# states_check NS CLIENT_IP VIP PORT CLOSED_STATE: a connection held open from NS is ESTABLISHED in
+# `rvsadm -L -n -c` (expire 15:00 counting down), and once both ends closed it is CLOSED_STATE
+# (FIN_WAIT where the director sees only the client's packets, DR and TUN; TIME_WAIT where it sees
+# both directions) with the 2-minute timeout of that state.
+states_check() {
+	local ns=$1 cip=$2 vip=$3 vport=$4 closed=$5 p
+	if ! hold_open st "$ns" "$vip" "$vport"; then
+		not_ok "-L -n -c states: a connection held open from $ns to $vip:$vport"
+		return
+	fi
+	p=${HOLD_PORT[st]}
+	sleep 0.3
+	check "rvsadm -L -n -c: the held connection from $cip:$p is ESTABLISHED, expire 15:00 counting down" \
+		conn_state_is "$cip" "$p" ESTABLISHED '1[45]:[0-9][0-9]'
+	hold_close st
+	check "rvsadm -L -n -c: after both ends closed, $cip:$p is $closed, expire 02:00 counting down" \
+		wait_for 3 conn_state_is "$cip" "$p" "$closed" '0[12]:[0-9][0-9]'
+}
+
+# stats_line PROTO VIP:PORT: the five --stats --exact numbers of the service ("c i o ib ob"), then one
+# line per real server "ADDR:PORT c i o ib ob".
+stats_lines() {
+	rvsadm -L -n --stats --exact | awk -v s="$1" -v v="$2" '
+		/^[A-Z]/ { f = ($1 == s && $2 == v); if (f) print $3, $4, $5, $6, $7; next }
+		f && $1 == "->" { print $2, $3, $4, $5, $6, $7 }'
+}
+
+# stats_expect PROTO VIP:PORT "C I O IB OB": the service's counters are exactly these, and the real
+# servers' counters add up to them. Prints the --stats view.
+stats_expect() {
+	local out svc sum
+	out=$(stats_lines "$1" "$2")
+	echo "want: $3"
+	echo "$out"
+	svc=$(head -n 1 <<<"$out")
+	sum=$(tail -n +2 <<<"$out" | awk '{ c += $2; i += $3; o += $4; ib += $5; ob += $6 } END { print c + 0, i + 0, o + 0, ib + 0, ob + 0 }')
+	[[ $svc == "$3" && $sum == "$3" ]]
+}
+
+# udp_stream_stats_check NS IP PORT N SIZE BOTH_WAYS [STATS]: counters zeroed (`rvsadm -Z`), metrics
+# scraped, then a stream of N numbered datagrams of SIZE bytes from one socket through the UDP
+# service, echoed back (ci/tools/udp_stream.py):
+#   - every datagram comes back intact (per datagram and sha256 over the stream);
+#   - `--stats`: 1 connection, N packets and N*(SIZE+28) bytes in; out, the echoes (counted by the
+#     client) when BOTH_WAYS is 1 (NAT, FULLNAT), else nothing (DR, TUN: replies bypass the director);
+#     skipped when STATS is 0 (SNAT rules keep no per-service counters);
+#   - metrics: the service's rvs_service_* and its dests' rvs_dest_* counters rose by exactly the
+#     same numbers (with STATS 0 and SNAT_OUT set: rvs_snat_*{out=SNAT_OUT}, 1 connection, N and N);
+#   - metrics: rvs_lb_forwarded_total rose by exactly N (or 2N both ways); the ports received and
+#     sent at least as many packets, and at most a few more (ARP); the cores' rx rose by the ports'
+#     rx plus the packets redirected between cores.
+udp_stream_stats_check() {
+	local ns=$1 ip=$2 port=$3 n=$4 size=$5 both=$6 stats=${7:-1} line fw want
+	if ((stats)); then rvsadm -Z || not_ok "rvsadm -Z"; fi
+	scrape >"$TMP/m0" || : >"$TMP/m0"
+	if line=$(in_ns "$ns" python3 "$TOOLS/udp_stream.py" "$ip" "$port" --count "$n" --size "$size" --seed 7 2>&1); then
+		ok "UDP stream: $n datagrams of $size bytes through $ip:$port came back intact (sha256 equal)"
+	else
+		not_ok "UDP stream: $n datagrams of $size bytes through $ip:$port came back intact"
+	fi
+	echo "#   $line"
+	local inb outb
+	inb=$(sed -n 's/.* in_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	outb=$(sed -n 's/.* out_bytes=\([0-9]*\).*/\1/p' <<<"$line")
+	if ((both)); then want="1 $n $n $inb $outb"; else want="1 $n 0 $inb 0"; fi
+	if ((!stats)); then
+		:
+	elif wait_for 3 stats_expect UDP "$ip:$port" "$want" >"$TMP/out" 2>&1; then
+		ok "rvsadm -L -n --stats: UDP $ip:$port counted exactly 1 conn and what was sent ($want)"
+	else
+		not_ok "rvsadm -L -n --stats: UDP $ip:$port counted exactly 1 conn and what was sent ($want)"
+		show "$TMP/out"
+	fi
+	sleep 0.3
+	scrape >"$TMP/m1" || : >"$TMP/m1"
+	if ((stats)); then
+		lb_metrics_check service "protocol=\"udp\",vip=\"$ip\",port=\"$port\"" "$want"
+	elif [[ -n ${SNAT_OUT:-} ]] && ! grep -q '^rvs_snat_' "$TMP/m1"; then
+		# Known gap, reported: the SNAT counters are not in the scrape yet.
+		echo "not ok - metrics: rvs_snat_*{out=\"$SNAT_OUT\"} rose by exactly what was sent # TODO no rvs_snat_* series in the scrape"
+	elif [[ -n ${SNAT_OUT:-} ]]; then
+		lb_metrics_check snat "out=\"$SNAT_OUT\"" "1 $n $n $inb $outb"
+	fi
+	fw=$((both ? 2 * n : n))
+	metric_delta_check rvs_lb_forwarded_total "$fw" "$fw"
+	metric_delta_check rvs_port_rx_packets_total "$fw" $((fw + 10))
+	# A core's rx counts what it polled from its queues and what other cores handed it (redirects).
+	local prx redir
+	prx=$(($(metric_sum "$TMP/m1" rvs_port_rx_packets_total) - $(metric_sum "$TMP/m0" rvs_port_rx_packets_total)))
+	redir=$(($(metric_sum "$TMP/m1" rvs_lb_redirect_received_total) - $(metric_sum "$TMP/m0" rvs_lb_redirect_received_total)))
+	echo "# $redir packet(s) crossed to the owning core"
+	metric_delta_check rvs_core_rx_packets_total $((prx + redir)) $((prx + redir + 4))
+	metric_delta_check rvs_port_tx_packets_total "$fw" $((fw + 10))
+}
+
+# metric_sum FILE NAME: the sum of every series of NAME in a scrape.
+metric_sum() { awk -v n="$2" 'index($0, n "{") == 1 || $1 == n { s += $NF } END { printf "%d\n", s }' "$1"; }
+
+# metric_delta_check NAME MIN MAX: NAME (summed over its labels) rose by MIN..MAX between the
+# scrapes $TMP/m0 and $TMP/m1.
+metric_delta_check() {
+	local d
+	d=$(($(metric_sum "$TMP/m1" "$1") - $(metric_sum "$TMP/m0" "$1")))
+	local want="$2"
+	(($2 == $3)) || want="$2..$3"
+	if ((d >= $2 && d <= $3)); then
+		ok "metrics: $1 rose by $d (want $want)"
+	else
+		not_ok "metrics: $1 rose by $d (want $want)"
+	fi
+}
+
+# tcp_stats_check NS VIP PORT N BOTH_WAYS: counters zeroed, N HTTP requests from NS while tcpdump
+# on NS's eth0 counts the packets to and from VIP:PORT; `--stats` must show N connections and in
+# packets/bytes equal to what NS sent, out packets/bytes equal to what it received (BOTH_WAYS 1)
+# or zero (DR, TUN).
+tcp_stats_check() {
+	local ns=$1 vip=$2 port=$3 n=$4 both=$5 i inp outp want
+	sleep 0.5 # earlier connections' last packets
+	rvsadm -Z || not_ok "rvsadm -Z"
+	ip netns exec "rvs-$ns" timeout 60 tcpdump -Z root -U -nn -i eth0 -w "$TMP/in.pcap" "tcp and dst host $vip and dst port $port" 2>"$TMP/in.err" &
+	local p1=$!
+	ip netns exec "rvs-$ns" timeout 60 tcpdump -Z root -U -nn -i eth0 -w "$TMP/out.pcap" "tcp and src host $vip and src port $port" 2>"$TMP/out.err" &
+	local p2=$!
+	BG_PIDS+=("$p1" "$p2")
+	wait_for 5 grep -q "listening on" "$TMP/in.err" && wait_for 5 grep -q "listening on" "$TMP/out.err" ||
+		echo "# warning: tcpdump did not report readiness"
+	scrape >"$TMP/m0" || : >"$TMP/m0"
+	for ((i = 0; i < n; i++)); do in_ns "$ns" curl -s -o /dev/null --max-time 5 "http://$vip:$port/"; done
+	sleep 1 # the last ACKs
+	kill -TERM "$p1" "$p2" 2>/dev/null
+	wait "$p1" "$p2" 2>/dev/null
+	inp=$(python3 "$TOOLS/pcap_sum.py" "$TMP/in.pcap" | awk -F'[= ]' '{ print $2, $4 }')
+	outp=$(python3 "$TOOLS/pcap_sum.py" "$TMP/out.pcap" | awk -F'[= ]' '{ print $2, $4 }')
+	read -r ip_ ib_ <<<"$inp"
+	read -r op_ ob_ <<<"$outp"
+	if ((both)); then want="$n $ip_ $op_ $ib_ $ob_"; else want="$n $ip_ 0 $ib_ 0"; fi
+	if wait_for 3 stats_expect TCP "$vip:$port" "$want" >"$TMP/out" 2>&1; then
+		ok "rvsadm -L -n --stats: TCP $vip:$port counted $n conns and the packets/bytes $ns sent$( ((both)) && echo " and received") ($want)"
+	else
+		not_ok "rvsadm -L -n --stats: TCP $vip:$port counted $n conns and the packets/bytes $ns sent$( ((both)) && echo " and received") ($want)"
+		show "$TMP/out"
+		tcpdump -nn -r "$TMP/in.pcap" 2>/dev/null | sed 's/^/#   in: /'
+		scrape | grep -E '^rvs_(lb|net)_drops_total' | sed 's/^/#   /'
+	fi
+	scrape >"$TMP/m1" || : >"$TMP/m1"
+	lb_metrics_check service "protocol=\"tcp\",vip=\"$vip\",port=\"$port\"" "$want"
+}
+
+# metric_exact FILE NAME LABELS: the value of NAME{LABELS} (exact label set) in a scrape, 0 if absent.
+metric_exact() { awk -v k="$2{$3}" '$1 == k { v = $2 } END { printf "%d\n", v }' "$1"; }
+
+# lb_metrics_check KIND LABELS "C I O IB OB": between the scrapes $TMP/m0 and $TMP/m1, the
+# per-service (KIND service, LABELS `protocol="udp",vip="...",port="9000"`) or per-SNAT-address
+# (KIND snat, LABELS `out="..."`) counters rose by exactly C connections, I/O packets, IB/OB bytes;
+# for a service, its dests' counters rose by the same in sum.
+lb_metrics_check() {
+	local kind=$1 labels=$2 want=$3 got="" dsum="" m d0 d1
+	for m in connections in_packets out_packets in_bytes out_bytes; do
+		got+="$(($(metric_exact "$TMP/m1" "rvs_${kind}_${m}_total" "$labels") - $(metric_exact "$TMP/m0" "rvs_${kind}_${m}_total" "$labels"))) "
+		if [[ $kind == service ]]; then
+			d0=$(awk -v p="rvs_dest_${m}_total{$labels," 'index($0, p) == 1 { s += $NF } END { printf "%d\n", s }' "$TMP/m0")
+			d1=$(awk -v p="rvs_dest_${m}_total{$labels," 'index($0, p) == 1 { s += $NF } END { printf "%d\n", s }' "$TMP/m1")
+			dsum+="$((d1 - d0)) "
+		fi
+	done
+	got=${got% }
+	dsum=${dsum% }
+	if [[ $got == "$want" && ( $kind != service || $dsum == "$want" ) ]]; then
+		ok "metrics: rvs_${kind}_*{$labels} rose by exactly what was sent ($want)$([[ $kind == service ]] && echo ", its dests' too")"
+	else
+		not_ok "metrics: rvs_${kind}_*{$labels} rose by $got (dests: ${dsum:-n/a}), want $want"
+	fi
+}
+
+# --- exception path (the director's kernel interface) ----------------------------------------------
+
+# metric_now NAME [LABEL_RE]: the sum of metric NAME over every sample (whose labels match LABEL_RE).
+metric_now() {
+	scrape | awk -v name="$1" -v re="${2:-}" 'index($0, name "{") == 1 && $0 ~ re { s += $NF } END { print s + 0 }'
+}
+
+# exception_check CLIENT_NS KADDR VIP RS_ADDR RS_NAME: the kernel side of the director (namespace
+# rvs-dir, address KADDR on rvsd's kernel interface) serves HTTP and ping to CLIENT_NS while VIP
+# traffic is forwarded at the same time, and the kernel reaches the real server RS_ADDR (which
+# answers RS_NAME) on its own, as health checks will. Counters of both directions must move.
+exception_check() {
+	local client=$1 kaddr=$2 vip=$3 rs=$4 rs_name=$5 www pid
+	www=$TMP/kernel-www
+	mkdir -p "$www"
+	echo "director-kernel" >"$www/index.html"
+	ip netns exec rvs-dir python3 -u -m http.server --bind "$kaddr" --directory "$www" 80 \
+		>"$TMP/kernel-http.log" 2>&1 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	wait_for 5 in_ns dir ss -Hltn "sport = :80" >/dev/null
+	check "ping $kaddr (the director's kernel) from rvs-$client" in_ns "$client" ping -c 2 -W 2 -w 10 "$kaddr"
+
+	# VIP requests in the background while the kernel serves its own.
+	(
+		local i ok=0
+		for i in $(seq 1 40); do
+			case $(in_ns "$client" curl -s --max-time 5 "http://$vip/") in rs1 | rs2) ok=$((ok + 1)) ;; esac
+		done
+		echo "$ok" >"$TMP/vip-during"
+	) &
+	local vip_pid=$! i kok=0
+	for i in $(seq 1 20); do
+		[[ $(in_ns "$client" curl -s --max-time 5 "http://$kaddr/") == director-kernel ]] && kok=$((kok + 1))
+	done
+	wait "$vip_pid"
+	local vok
+	vok=$(cat "$TMP/vip-during" 2>/dev/null || echo 0)
+	if ((kok == 20 && vok == 40)); then
+		ok "curl http://$kaddr/ (HTTP server of rvs-dir's kernel) 20/20 while the VIP answered 40/40"
+	else
+		not_ok "curl http://$kaddr/ answered $kok/20, the VIP $vok/40 at the same time"
+		show "$TMP/kernel-http.log"
+	fi
+	kernel_reach_check "$rs" "$rs_name"
+	sleep 0.5 # workers publish when idle
+	local to from
+	to=$(metric_now rvs_exception_to_kernel_packets_total)
+	from=$(metric_now rvs_exception_from_kernel_packets_total)
+	if ((to > 0 && from > 0)); then
+		ok "exception counters: $to packet(s) to the kernel, $from from it"
+	else
+		not_ok "exception counters: $to packet(s) to the kernel, $from from it"
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+}
+
+# kernel_reach_check HOST[:PORT] NAME: rvs-dir's kernel (its address on rvsd's kernel interface)
+# fetches http://HOST[:PORT]/ and gets NAME: the path health checks take to the real servers.
+kernel_reach_check() {
+	local url="http://$1/" want=$2
+	_kernel_get() { [[ $(ip netns exec rvs-dir curl -s --max-time 5 "$1") == "$2" ]]; }
+	check "rvs-dir's kernel reaches $1 through the exception path (curl $url = $want)" \
+		wait_for 5 _kernel_get "$url" "$want"
+}
+
+# exception_flood_check CLIENT_NS KADDR VIP SECONDS: a UDP flood from CLIENT_NS to KADDR for
+# SECONDS; the director passes at most its rate limit to the kernel (per worker: burst +
+# rate * time, from the config's [exception]), drops the rest as rate_limited, and keeps
+# forwarding the VIP meanwhile.
+exception_flood_check() {
+	local client=$1 kaddr=$2 vip=$3 secs=$4 rate burst workers
+	read -r rate burst < <(python3 -c 'import sys, tomllib
+e = tomllib.load(open(sys.argv[1], "rb")).get("exception", {})
+print(e.get("to_kernel_pps", 20000), e.get("to_kernel_burst", 512))' "$CONFIG")
+	workers=$(workers_in_config)
+	local to0 lim0 to1 lim1 t0 t1 sent
+	to0=$(metric_now rvs_exception_to_kernel_packets_total)
+	lim0=$(metric_now rvs_exception_drops_total 'reason="rate_limited"')
+	t0=$(date +%s.%N)
+	in_ns "$client" python3 - "$kaddr" "$secs" >"$TMP/flood" 2>&1 <<'PY' &
+import socket, sys, time
+addr, secs = sys.argv[1], float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+end, n, payload = time.monotonic() + secs, 0, b"x" * 64
+while time.monotonic() < end:
+    for port in range(9000, 9064):
+        try:
+            s.sendto(payload, (addr, port))
+            n += 1
+        except BlockingIOError:
+            pass
+print(n)
+PY
+	local flood_pid=$!
+	BG_PIDS+=("$flood_pid")
+	sleep 0.3
+	local vok=0 i
+	for i in $(seq 1 10); do
+		case $(in_ns "$client" curl -s --max-time 5 "http://$vip/") in rs1 | rs2) vok=$((vok + 1)) ;; esac
+	done
+	wait "$flood_pid"
+	t1=$(date +%s.%N)
+	sent=$(tail -n 1 "$TMP/flood")
+	sleep 0.5
+	to1=$(metric_now rvs_exception_to_kernel_packets_total)
+	lim1=$(metric_now rvs_exception_drops_total 'reason="rate_limited"')
+	local passed=$((to1 - to0)) limited=$((lim1 - lim0)) max
+	max=$(awk -v w="$workers" -v b="$burst" -v r="$rate" -v a="$t0" -v z="$t1" \
+		'BEGIN { printf "%d", w * (b + r * (z - a + 0.6)) + 64 }') # + the ping/ARP/curl of the window
+	echo "# flood: $sent datagrams sent in ${secs}s; $passed passed to the kernel (at most $max allowed), $limited rate limited; VIP $vok/10 during the flood"
+	if ((limited > 0 && passed <= max && vok == 10)); then
+		ok "UDP flood to $kaddr: $passed to the kernel (limit $max), $limited dropped as rate_limited, VIP answered 10/10"
+	else
+		not_ok "UDP flood to $kaddr: $passed to the kernel (limit $max), $limited rate limited, VIP $vok/10"
+		show "$TMP/flood"
 	fi
 }

@@ -10,6 +10,8 @@
 #   - a BIG_MB (100) MB download compared by sha256 (both directions through rvsd);
 #   - the HTTP servers logged the client's own address (NAT rewrites only the destination);
 #   - `ci/lab stop`: rvsd exits 0.
+#   - rvsadm: -L -n (Masq, port mapping), a service added live (-A, -a -m) answering rr, -c states
+#     (ESTABLISHED, TIME_WAIT), --stats exact both ways, a UDP stream intact, metrics exact;
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=nat
 # shellcheck source-path=SCRIPTDIR source=common.bash
@@ -42,6 +44,28 @@ client_seen_check "real servers saw the client's own address" "${CLIENT//./\\.}"
 	"$LOGS/rs1-http80.log" "$LOGS/rs2-http8080.log"
 
 crossing_check "NAT flows meet on the worker their client address points to"
+
+# rvsadm in rvs-dir: the configured table, a service made live with the seeds' commands, connection
+# states, exact --stats, a UDP stream of known content, metrics.
+check_v "rvsadm -L -n: TCP $VIP:80 rr -> rs1:80, rs2:8080 as Masq, weight 1" \
+	listing_check "TCP  $VIP:80 rr" Masq 1 192.168.200.12:80 192.168.200.13:8080
+check "rvsadm -L -n: UDP $VIP:9000 rr -> rs1, rs2 :9000 as Masq" \
+	listing_check "UDP  $VIP:9000 rr" Masq 1 192.168.200.12:9000 192.168.200.13:9000
+live_service() {
+	rvsadm -A -t "$VIP:8000" -s rr &&
+		rvsadm -a -t "$VIP:8000" -r 192.168.200.12:80 -m -w 1 &&
+		rvsadm -a -t "$VIP:8000" -r 192.168.200.13:8080 -m -w 1 &&
+		listing_check "TCP  $VIP:8000 rr" Masq 1 192.168.200.12:80 192.168.200.13:8080
+}
+check_v "rvsadm -A -t $VIP:8000 -s rr, -a -r rs1:80 -m, -a -r rs2:8080 -m: listed" live_service
+rr_check client "http://$VIP:8000/" "$RR_N" rs1 rs2
+states_check client "$CLIENT" "$VIP" 80 TIME_WAIT
+tcp_stats_check client "$VIP" 80 4 1
+udp_stream_stats_check client "$VIP" 9000 1000 1000 1
+# The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
+kernel_reach_check 192.168.200.12 rs1
+kernel_reach_check 192.168.200.13:8080 rs2
+
 stop_check
 summary
 ((FAIL == 0))

@@ -9,6 +9,8 @@
 #   - UDP echo to the server's :9000 naming 192.168.100.200 as the peer;
 #   - a BIG_MB (100) MB download from the server by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
+#   - rvsadm -L -n -c: rows with the WAN address as local, TIME_WAIT after close; a held connection
+#     ESTABLISHED then TIME_WAIT; a UDP stream intact; port/core metrics (rvs_snat_*: TODO);
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash
@@ -39,6 +41,17 @@ udp_check in2 "$SRV" 9000 3 "srv peer=${WAN//./\\.}:[0-9]+ hello-$MODE"
 sha=$(make_big srv)
 download_check in1 "http://$SRV/big.bin" "$sha"
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin
+
+# rvsadm in rvs-dir: connections with their local (WAN) address and states; a UDP stream of known
+# content; metrics. SNAT rules have no per-service counters (no `--stats` check here).
+snat_conns() {
+	rvsadm -L -n -c | tee /dev/stderr | grep -qE "^TCP .* TIME_WAIT +192\.168\.200\.12:[0-9]+ +$SRV:80 +$SRV:80 +${WAN//./\\.}:[0-9]+$"
+}
+check "rvsadm -L -n -c: in1's connections to $SRV:80 show the WAN address as local, TIME_WAIT after close" snat_conns
+states_check in2 192.168.200.13 "$SRV" 80 TIME_WAIT
+SNAT_OUT=$WAN udp_stream_stats_check in1 "$SRV" 9000 1000 1000 1 0
+# The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
+kernel_reach_check 192.168.100.50 srv
 
 stop_check
 summary

@@ -9,6 +9,9 @@
 #     (IPIP on rs1, GUE on rs2) with the DIP as outer source;
 #   - UDP echo on :9000 from the VIP naming the client's address; a BIG_MB MB download by sha256;
 #   - the HTTP servers logged the client's own address; `ci/lab stop`: rvsd exits 0.
+#   - rvsadm: -L -n (Tunnel; --tun-info shows GUE), the service deleted and made again with -i,
+#     answering rr; -c states (ESTABLISHED, FIN_WAIT), --stats exact (inbound only), a UDP stream
+#     intact, metrics exact;
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
@@ -49,6 +52,30 @@ rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 
 client_seen_check "real servers saw the client's own address" "${CLIENT//./\\.}" \
 	"$LOGS/rs1-http80.log" "$LOGS/rs2-http80.log"
+
+# rvsadm in rvs-dir: the configured table, the service deleted and made again with the seeds'
+# commands (-i, GUE for rs2), connection states, exact --stats (the director sees only what the
+# client sends), a UDP stream of known content, metrics.
+tun_listing() {
+	listing_check "TCP  $VIP:80 rr" Tunnel 1 192.168.100.12:80 192.168.100.13:80 || return 1
+	rvsadm -L -n --tun-info -t "$VIP:80" | tee /dev/stderr | grep -q "192.168.100.13:80 .* gue:6080"
+}
+check_v "rvsadm -L -n: TCP $VIP:80 rr -> rs1, rs2 :80 as Tunnel, weight 1; --tun-info shows rs2's GUE port" tun_listing
+live_service() {
+	rvsadm -D -t "$VIP:80" &&
+		rvsadm -A -t "$VIP:80" -s rr &&
+		rvsadm -a -t "$VIP:80" -r 192.168.100.12 -i &&
+		rvsadm -a -t "$VIP:80" -r 192.168.100.13 -i --tun-type gue --tun-port 6080 &&
+		tun_listing
+}
+check_v "rvsadm -D, then -A -t $VIP:80 -s rr, -a -r rs1 -i, -a -r rs2 -i --tun-type gue --tun-port 6080: listed" live_service
+rr_check client "http://$VIP/" "$RR_N" rs1 rs2
+states_check client "$CLIENT" "$VIP" 80 FIN_WAIT
+tcp_stats_check client "$VIP" 80 4 0
+udp_stream_stats_check client "$VIP" 9000 1000 1000 0
+# The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
+kernel_reach_check 192.168.100.12 rs1
+kernel_reach_check 192.168.100.13 rs2
 
 stop_check
 summary

@@ -30,7 +30,8 @@ const MAX_CONNS: u32 = 1 << 27;
 /// - each worker holds one rx burst and one tx burst in flight: `workers × burst × 2`;
 /// - each lcore's mempool cache (workers and main) can grow to 1.5 × its size before it flushes:
 ///   `(workers + 1) × ⌈1.5 × mbuf_cache⌉`;
-/// - neighbour resolution holds up to `[neigh].pending_total` packets.
+/// - neighbour resolution holds up to `[neigh].pending_total` packets;
+/// - each kernel interface: `workers × (KERNEL_QUEUE_DESC + burst)`.
 pub(crate) fn min_mbufs(
     ports: &[Port],
     workers: usize,
@@ -46,6 +47,12 @@ pub(crate) fn min_mbufs(
         })
         .sum();
     let workers = workers as u64;
+    // A kernel interface: one rx queue per worker, each descriptor holding an mbuf, and each
+    // worker's batch of frames waiting for it.
+    let kernel: u64 = ports.iter().filter(|p| p.kernel.is_some()).count() as u64
+        * workers.max(1)
+        * (u64::from(crate::config::checked::KERNEL_QUEUE_DESC) + u64::from(burst));
+    let rings = rings + kernel;
     let in_flight = workers * u64::from(burst) * 2;
     let caches = (workers + 1) * (u64::from(mbuf_cache) * 3).div_ceil(2);
     rings + in_flight + caches + u64::from(pending_total)

@@ -7,13 +7,14 @@
 
 mod dataplane;
 mod eal;
+mod exception;
 mod net;
 mod port;
 mod worker;
 
 use super::error::Invalid;
 use super::raw::RawConfig;
-use super::services::{check_services, check_snats};
+use super::services::{check_services, check_snats, fwd_method};
 use super::Config;
 
 pub(crate) use dataplane::min_mbufs;
@@ -32,8 +33,17 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         dataplane::check_dataplane(raw.dataplane, &ports, workers.len(), neigh.pending_total)?;
     let ctrl = dataplane::check_ctrl(raw.ctrl)?;
     let metrics = dataplane::check_metrics(raw.metrics)?;
+    let health_keys: Vec<_> = raw
+        .services
+        .iter()
+        .map(|s| (s.health(), s.dests.iter().map(|d| d.health()).collect::<Vec<_>>()))
+        .collect();
     let services = check_services(raw.timeouts, raw.services, &addrs, &ports)?;
+    let health_refs: Vec<_> =
+        health_keys.iter().map(|(s, d)| (s, d.iter().collect::<Vec<_>>())).collect();
+    let health = crate::health::config::check_health(&health_refs, &services, &fwd_method)?;
     let snat = check_snats(raw.snats, &addrs, &ports)?;
+    let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     Ok(Config {
         eal,
         ports,
@@ -47,5 +57,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         metrics,
         services,
         snat,
+        health,
+        exception,
     })
 }

@@ -127,6 +127,7 @@ pub(crate) fn check_ports(
             mtu: p.mtu,
             mac,
             promiscuous: p.promiscuous,
+            kernel: super::exception::kernel_iface(p.kernel_iface, p.kernel_addrs, i, &ports)?,
         });
     }
     Ok(ports)

@@ -69,7 +69,7 @@ fn check_timeouts(t: &RawTimeouts) -> Result<Timeouts, Invalid> {
 }
 
 /// `fwd` as written, with ipvsadm's long names as aliases; absent = direct routing.
-fn fwd_method(fwd: Option<&str>) -> Result<FwdMethod, String> {
+pub(crate) fn fwd_method(fwd: Option<&str>) -> Result<FwdMethod, String> {
     match fwd.unwrap_or("dr") {
         "dr" | "route" | "gatewaying" => Ok(FwdMethod::Route),
         "nat" | "masq" | "masquerading" => Ok(FwdMethod::Masq),

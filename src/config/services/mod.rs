@@ -26,7 +26,7 @@ use std::net::Ipv4Addr;
 use super::checked::{Addr, AddrKind, Port};
 use super::error::{invalid, Invalid};
 
-pub(crate) use check::check_services;
+pub(crate) use check::{check_services, fwd_method};
 pub(crate) use snat::check_snats;
 pub use to_toml::to_toml;
 

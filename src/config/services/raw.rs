@@ -7,6 +7,10 @@
 
 use serde::Deserialize;
 
+use crate::health::config::{
+    RawDestHealth, RawHttpGet, RawMiscCheck, RawServiceHealth, RawTcpCheck, RawUdpCheck,
+};
+
 /// `[timeouts]`: as `rvsadm --set tcp tcpfin udp`; 0 or absent keeps the default.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -36,6 +40,45 @@ pub(crate) struct RawService {
     pub fwmark: Option<toml::Value>,
     #[serde(rename = "dest")]
     pub dests: Vec<RawDest>,
+    // Health checks (keepalived's virtual_server keys; see crate::health::config).
+    pub delay_loop: Option<f64>,
+    pub connect_timeout: Option<f64>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<f64>,
+    pub warmup: Option<f64>,
+    pub inhibit_on_failure: Option<bool>,
+    pub alpha: Option<bool>,
+    pub virtualhost: Option<String>,
+    pub quorum: Option<u32>,
+    pub hysteresis: Option<u32>,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    pub sorry_server: Option<String>,
+    pub sorry_server_fwd: Option<String>,
+    pub sorry_server_inhibit: bool,
+}
+
+impl RawService {
+    /// The health-check keys of this service.
+    pub fn health(&self) -> RawServiceHealth {
+        RawServiceHealth {
+            delay_loop: self.delay_loop,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry,
+            delay_before_retry: self.delay_before_retry,
+            warmup: self.warmup,
+            inhibit_on_failure: self.inhibit_on_failure,
+            alpha: self.alpha,
+            virtualhost: self.virtualhost.clone(),
+            quorum: self.quorum,
+            hysteresis: self.hysteresis,
+            quorum_up: self.quorum_up.clone(),
+            quorum_down: self.quorum_down.clone(),
+            sorry_server: self.sorry_server.clone(),
+            sorry_server_fwd: self.sorry_server_fwd.clone(),
+            sorry_server_inhibit: self.sorry_server_inhibit,
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -62,6 +105,57 @@ pub(crate) struct RawDest {
     pub tun_port: Option<u16>,
     #[serde(default)]
     pub tun_csum: Option<String>,
+    // Health checks (keepalived's real_server keys; see crate::health::config).
+    #[serde(default)]
+    pub delay_loop: Option<f64>,
+    #[serde(default)]
+    pub connect_timeout: Option<f64>,
+    #[serde(default)]
+    pub retry: Option<u32>,
+    #[serde(default)]
+    pub delay_before_retry: Option<f64>,
+    #[serde(default)]
+    pub warmup: Option<f64>,
+    #[serde(default)]
+    pub inhibit_on_failure: Option<bool>,
+    #[serde(default)]
+    pub alpha: Option<bool>,
+    #[serde(default)]
+    pub virtualhost: Option<String>,
+    #[serde(default)]
+    pub notify_up: Option<String>,
+    #[serde(default)]
+    pub notify_down: Option<String>,
+    #[serde(default)]
+    pub tcp_check: Option<RawTcpCheck>,
+    #[serde(default)]
+    pub http_get: Option<RawHttpGet>,
+    #[serde(default)]
+    pub udp_check: Option<RawUdpCheck>,
+    #[serde(default)]
+    pub misc_check: Option<RawMiscCheck>,
+}
+
+impl RawDest {
+    /// The health-check keys of this dest.
+    pub fn health(&self) -> RawDestHealth {
+        RawDestHealth {
+            delay_loop: self.delay_loop,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry,
+            delay_before_retry: self.delay_before_retry,
+            warmup: self.warmup,
+            inhibit_on_failure: self.inhibit_on_failure,
+            alpha: self.alpha,
+            virtualhost: self.virtualhost.clone(),
+            notify_up: self.notify_up.clone(),
+            notify_down: self.notify_down.clone(),
+            tcp_check: self.tcp_check.clone(),
+            http_get: self.http_get.clone(),
+            udp_check: self.udp_check.clone(),
+            misc_check: self.misc_check.clone(),
+        }
+    }
 }
 
 /// `[[snat]]`: a source-NAT rule.

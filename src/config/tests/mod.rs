@@ -1,6 +1,8 @@
 //! Tests of the whole pipeline: the sample configs, the checked shape, EAL arguments, and
 //! robustness against arbitrary text. Rejections are in `reject.rs`.
 
+mod exception;
+mod health;
 mod reject;
 mod services;
 mod services_reject;
@@ -219,6 +221,8 @@ fn lab_eal_args_golden() {
         "rvs-lab",
         "--vdev",
         "net_af_packet0,iface=eth0,qpairs=1",
+        "--vdev",
+        "net_tap_rvs0,iface=lan0-kernel",
         "--no-telemetry",
     ];
     assert_eq!(c.eal_args(), expected);
@@ -242,7 +246,7 @@ fn bare_metal_config_parses() {
     }
     assert_eq!(c.dataplane().idle_backoff, None, "bare metal busy-polls");
     // The sum written out in the sample's comment.
-    assert_eq!(c.min_mbufs(), 39040);
+    assert_eq!(c.min_mbufs(), 41344);
     assert_eq!(c.dataplane().mbufs, 65535);
     assert_eq!(c.metrics().listen, Some("0.0.0.0:9100".parse().unwrap()));
     assert_eq!(c.routes()[0].dst, Ipv4Net::ANY);
@@ -255,6 +259,10 @@ fn bare_metal_config_parses() {
         "0",
         "--file-prefix",
         "rvs",
+        "--vdev",
+        "net_tap_rvs0,iface=ext0-kernel",
+        "--vdev",
+        "net_tap_rvs1,iface=int0-kernel",
         "-a",
         "0000:3b:00.0",
         "-a",

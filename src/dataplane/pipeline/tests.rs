@@ -1062,6 +1062,13 @@ fn fullnat_udp_and_local_ports_come_back_when_connections_end() {
     // A second client finds the port taken.
     assert!(lab.send(0, &from_client(&udp(CLIENT, 6001, VIP, 53, b"q"))).is_empty());
     assert_eq!(lab.drops(R::LaddrExhausted), 1);
+    // The pool reports the port in use, the miss and the refusal.
+    let pools = lab.lb().pool_reports();
+    let l = pools.laddrs.iter().find(|l| l.addr == LADDR && l.in_use == 1).expect("laddr");
+    assert_eq!((l.allocs, l.misses), (1, 1));
+    assert!(matches!(l.owner, crate::ipvs::balancer::PoolOwner::Service(k) if k.port == 53));
+    let ex: u64 = pools.exhausted.iter().filter(|x| x.owner == l.owner).map(|x| x.exhausted).sum();
+    assert_eq!(ex, 1);
     // The first flow times out and gives its port back.
     lab.advance(301);
     let (_, f) = lab.one(0, &from_client(&udp(CLIENT, 6001, VIP, 53, b"q")));
@@ -1106,6 +1113,14 @@ fn snat_takes_inside_hosts_out_through_the_wan_address() {
     let (_, f) = lab.one(0, &from_outside(&udp(OUTSIDE, 53, WAN, s.sport, b"a")));
     let r = seen(&f);
     assert_eq!((r.dst, r.dport, r.payload.as_slice()), (INSIDE, 33001, &b"a"[..]));
+    // The WAN address counts its connections, packets and bytes; its pool its ports.
+    let pools = lab.lb().pool_reports();
+    let st = pools.snat.iter().find(|r| r.out_addr == WAN).expect("WAN report").stats;
+    assert_eq!((st.conns, st.inpkts, st.outpkts), (2, 4, 3));
+    assert_eq!(st.inbytes, 3 * 40 + 29);
+    assert_eq!(st.outbytes, 2 * 40 + 29);
+    let l = pools.laddrs.iter().find(|l| l.addr == WAN).expect("WAN pool");
+    assert_eq!((l.owner, l.in_use, l.allocs), (crate::ipvs::balancer::PoolOwner::Snat, 2, 2));
     // Hosts outside the rule are not SNATed: routed traffic is not the balancer's.
     assert!(lab.send(1, &from_rs(1, &udp(rs(1), 1, OUTSIDE, 53, b"q"))).is_empty());
     assert_eq!(lab.p.net_counters().drop_count(DropReason::NotForUs), 1);

@@ -108,6 +108,8 @@ pub(super) struct SnatSlot {
     pub free: bool,
     pub pool: LocalAddrPool,
     pub refs: u32,
+    /// Connections, packets and bytes through this WAN address on this core.
+    pub stats: Stats,
 }
 
 /// The books of one core. See the module documentation.
@@ -390,7 +392,14 @@ impl Book {
                     if pool.add_laddr(IpAddr::V4(r.out_addr)).is_err() {
                         self.config_errors += 1;
                     }
-                    let new = SnatSlot { addr: r.out_addr, live: true, free: false, pool, refs: 0 };
+                    let new = SnatSlot {
+                        addr: r.out_addr,
+                        live: true,
+                        free: false,
+                        pool,
+                        refs: 0,
+                        stats: Stats::default(),
+                    };
                     reuse_or_push(&mut self.snat, |s| s.free, new)
                 }
             };
@@ -498,6 +507,23 @@ impl Book {
         }
         if let Some(s) = self.svcs.get_mut(svc as usize) {
             add(&mut s.stats);
+        }
+    }
+
+    /// Counts a packet of `len` bytes in `dir` of a SNAT connection through WAN slot `slot`.
+    #[inline]
+    pub fn snat_traffic(&mut self, slot: u32, dir: Direction, len: u32) {
+        if let Some(s) = self.snat.get_mut(slot as usize) {
+            match dir {
+                Direction::In => {
+                    s.stats.inpkts += 1;
+                    s.stats.inbytes += u64::from(len);
+                }
+                Direction::Out => {
+                    s.stats.outpkts += 1;
+                    s.stats.outbytes += u64::from(len);
+                }
+            }
         }
     }
 

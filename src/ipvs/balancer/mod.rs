@@ -31,6 +31,9 @@
 
 mod book;
 mod packet;
+mod pools;
+
+pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport};
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;

@@ -406,6 +406,7 @@ impl Balancer {
             Ok(id) => {
                 if let Some(s) = self.book.snat.get_mut(slot as usize) {
                     s.refs = s.refs.saturating_add(1);
+                    s.stats.conns += 1;
                 }
                 self.counters.conns_created += 1;
                 self.forward_conn(pkt, l3, id, Direction::In, flow, now)
@@ -530,7 +531,9 @@ impl Balancer {
                     }
                 }
             }
-            if fwd != FwdMethod::Snat {
+            if fwd == FwdMethod::Snat {
+                b.book.snat_traffic(d, dir, len);
+            } else {
                 b.book.traffic(svc, d, dir, len);
             }
         })

@@ -1,0 +1,172 @@
+//! What a config reload may change, and the name of what it may not.
+//!
+//! Owns [`Config::restart_needed`]: comparing the running config with a newly read one, every
+//! section except the services' (`[[service]]`, `[[snat]]`, `[timeouts]`) must be equal, since
+//! the daemon built its EAL, ports, queues, workers, addresses, routes, neighbours, sockets and
+//! exporter from them at start. A difference is named down to the field (`port[0].rx_queues`),
+//! so the operator knows what to put back or that a restart is due. Must not touch: the live
+//! table (the control plane diffs the services, see `ctrl::reload`).
+
+use std::fmt::Debug;
+
+use super::Config;
+
+/// Top-level `name: value` pairs of a struct's `Debug` output (`Name { a: 1, b: [2, 3] }`).
+fn debug_fields(text: &str) -> Vec<(String, String)> {
+    let Some(open) = text.find('{') else { return Vec::new() };
+    let body = text.get(open + 1..).unwrap_or("");
+    let body = body.strip_suffix('}').unwrap_or(body);
+    let (mut out, mut cur, mut depth, mut in_str, mut esc) =
+        (Vec::new(), String::new(), 0i32, false, false);
+    for ch in body.chars() {
+        if in_str {
+            cur.push(ch);
+            match (esc, ch) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match ch {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    out.push(cur);
+    out.iter()
+        .filter_map(|f| {
+            let (k, v) = f.split_once(':')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+/// `key` or `key.field` for the first field where `a` and `b` differ, `None` if equal.
+fn differs<T: Debug + PartialEq>(key: &str, a: &T, b: &T) -> Option<String> {
+    if a == b {
+        return None;
+    }
+    let (fa, fb) = (debug_fields(&format!("{a:?}")), debug_fields(&format!("{b:?}")));
+    let field = fa.iter().zip(&fb).find(|(x, y)| x != y).map(|(x, _)| x.0.clone());
+    Some(match field {
+        Some(f) => format!("{key}.{f}"),
+        None => key.to_string(),
+    })
+}
+
+fn differs_list<T: Debug + PartialEq>(key: &str, a: &[T], b: &[T]) -> Option<String> {
+    if a.len() != b.len() {
+        return Some(format!("{key} (now {} entries, {} running)", b.len(), a.len()));
+    }
+    a.iter().zip(b).enumerate().find_map(|(i, (x, y))| differs(&format!("{key}[{i}]"), x, y))
+}
+
+impl Config {
+    /// The settings of `new` that differ from this (running) config and that only a restart
+    /// applies, each named as the file names it (`eal.vdevs`, `port[0].rx_queues`, `addr`).
+    /// Empty when a reload can apply `new`.
+    pub fn restart_needed(&self, new: &Config) -> Vec<String> {
+        [
+            differs("eal", &self.eal, &new.eal),
+            differs_list("port", &self.ports, &new.ports),
+            differs_list("addr", &self.addrs, &new.addrs),
+            differs_list("route", &self.routes, &new.routes),
+            differs_list("neigh.static", &self.neighs, &new.neighs),
+            differs_list("worker", &self.workers, &new.workers),
+            differs("dataplane", &self.dataplane, &new.dataplane),
+            differs("neigh", &self.neigh, &new.neigh),
+            differs("ctrl", &self.ctrl, &new.ctrl),
+            differs("metrics", &self.metrics, &new.metrics),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[eal]
+main_lcore = 0
+no_huge = true
+no_pci = true
+file_prefix = "rvs-reload"
+vdevs = ["net_null0"]
+
+[[port]]
+name = "p0"
+device = "net_null0"
+rx_queues = 1
+tx_queues = 1
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.1/24"
+kind = "host"
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.100/32"
+kind = "vip"
+
+[[worker]]
+lcore = 1
+cpu = 0
+rx = [{ port = "p0", queue = 0 }]
+"#;
+
+    fn cfg(extra: &str, edit: impl Fn(String) -> String) -> Config {
+        Config::from_toml_str(&edit(format!("{BASE}{extra}"))).expect("valid")
+    }
+
+    #[test]
+    fn services_snat_and_timeouts_need_no_restart() {
+        let a = cfg("", |s| s);
+        let b = cfg(
+            "[timeouts]\ntcp = 60\n[[service]]\nproto = \"tcp\"\nvip = \"192.0.2.100:80\"\n",
+            |s| s,
+        );
+        assert!(a.restart_needed(&b).is_empty());
+        assert_ne!(a.services(), b.services());
+    }
+
+    #[test]
+    fn other_sections_are_named_down_to_the_field() {
+        let a = cfg("", |s| s);
+        let cases: [(&str, &str, &str); 5] = [
+            ("rx_queues = 1", "rx_queues = 1\nrx_desc = 512", "port[0].rx_desc"),
+            ("file_prefix = \"rvs-reload\"", "file_prefix = \"other\"", "eal.file_prefix"),
+            ("cpu = 0", "cpu = 1", "worker[0].cpu"),
+            ("ip = \"192.0.2.100/32\"", "ip = \"192.0.2.101/32\"", "addr[1].ip"),
+            ("[[worker]]", "[metrics]\nlisten = \"127.0.0.1:9100\"\n[[worker]]", "metrics.listen"),
+        ];
+        for (from, to, want) in cases {
+            let b = cfg("", |s| s.replacen(from, to, 1));
+            assert_eq!(a.restart_needed(&b), vec![want.to_string()], "{to}");
+        }
+        let more =
+            cfg("[[addr]]\nport = \"p0\"\nip = \"192.0.2.200/32\"\nkind = \"local\"\n", |s| s);
+        assert_eq!(a.restart_needed(&more), vec!["addr (now 3 entries, 2 running)".to_string()]);
+    }
+
+    #[test]
+    fn debug_fields_split_at_top_level_only() {
+        let f = debug_fields(r#"X { a: 1, b: [2, 3], c: Some(Y { d: "x, y" }), e: "q\"," }"#);
+        let names: Vec<&str> = f.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "e"]);
+        assert_eq!(f[1].1, "[2, 3]");
+        assert_eq!(f[2].1, r#"Some(Y { d: "x, y" })"#);
+    }
+}

@@ -1,0 +1,265 @@
+//! The health state as others see it: rows for `rvsadm -L --health` and the metrics.
+//!
+//! Owns [`DestHealth`] (the listing's data, sent over the control socket) and [`Board`], the
+//! shared copy the runner updates after every check and readers copy out under a short lock
+//! (control plane only; workers never see it). Also the metric families: `rvs_dest_up`,
+//! `rvs_health_checks_total`, `rvs_health_check_failures_total` and the
+//! `rvs_health_check_duration_seconds` histogram.
+
+use crate::ctrl::model::ServiceKey;
+use crate::metrics::{Family, MetricsSource};
+use prometheus::proto::{Bucket, Histogram, LabelPair, Metric, MetricFamily, MetricType};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Upper bounds of the check-duration histogram, in seconds.
+pub const DURATION_BUCKETS: [f64; 10] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+/// One checker of a dest, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckerHealth {
+    /// keepalived's name: `TCP_CHECK`, `HTTP_GET`, `UDP_CHECK`, `MISC_CHECK`.
+    pub kind: String,
+    /// Up or down.
+    pub up: bool,
+    /// Failures in a row while up (retries used).
+    pub failures: u32,
+    /// Checks run.
+    pub checks: u64,
+    /// Checks failed.
+    pub failed: u64,
+    /// Last check's duration, microseconds.
+    pub last_us: u64,
+    /// Last failure's reason, if the last check failed.
+    pub last_error: Option<String>,
+    /// Histogram counts per [`DURATION_BUCKETS`] bound (not cumulative), then above the last.
+    pub buckets: Vec<u64>,
+    /// Sum of durations, microseconds.
+    pub sum_us: u64,
+}
+
+/// One dest (or sorry server) of a checked service, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestHealth {
+    /// The service.
+    pub service: ServiceKey,
+    /// Dest address.
+    pub addr: IpAddr,
+    /// Dest port.
+    pub port: u16,
+    /// Alive (every checker up).
+    pub alive: bool,
+    /// Weight it runs with when in the pool (configured or dynamic).
+    pub weight: u32,
+    /// The service has quorum.
+    pub quorum_up: bool,
+    /// This row is the service's sorry server.
+    pub sorry: bool,
+    /// Its checkers (none for a sorry server or an unchecked dest).
+    pub checkers: Vec<CheckerHealth>,
+}
+
+impl DestHealth {
+    /// The `Health` column: `UP`, `DOWN`, `SORRY` (sorry server in use), `standby` (sorry
+    /// server not in use) or `-` (not checked).
+    pub fn state(&self) -> &'static str {
+        match (self.sorry, self.checkers.is_empty(), self.alive) {
+            (true, _, _) if !self.quorum_up => "SORRY",
+            (true, _, _) => "standby",
+            (false, true, _) => "-",
+            (false, false, true) => "UP",
+            (false, false, false) => "DOWN",
+        }
+    }
+}
+
+impl CheckerHealth {
+    /// A checker that has not run yet.
+    pub fn new(kind: &str, up: bool) -> CheckerHealth {
+        CheckerHealth {
+            kind: kind.to_string(),
+            up,
+            failures: 0,
+            checks: 0,
+            failed: 0,
+            last_us: 0,
+            last_error: None,
+            buckets: vec![0; DURATION_BUCKETS.len() + 1],
+            sum_us: 0,
+        }
+    }
+
+    /// Records one check that took `took`; `error` when it failed.
+    pub fn record(&mut self, took: Duration, error: Option<String>) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.checks += 1;
+        if error.is_some() {
+            self.failed += 1;
+        }
+        self.last_us = us;
+        self.sum_us = self.sum_us.saturating_add(us);
+        let secs = took.as_secs_f64();
+        let i = DURATION_BUCKETS.iter().position(|&b| secs <= b).unwrap_or(DURATION_BUCKETS.len());
+        if let Some(b) = self.buckets.get_mut(i) {
+            *b += 1;
+        }
+        self.last_error = error;
+    }
+}
+
+/// The shared health rows. Cloning shares them.
+#[derive(Clone, Default)]
+pub struct Board {
+    rows: Arc<Mutex<Vec<DestHealth>>>,
+}
+
+impl Board {
+    /// An empty board.
+    pub fn new() -> Board {
+        Board::default()
+    }
+
+    /// A copy of every row.
+    pub fn rows(&self) -> Vec<DestHealth> {
+        self.rows.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces every row.
+    pub fn set(&self, rows: Vec<DestHealth>) {
+        *self.rows.lock().unwrap_or_else(|p| p.into_inner()) = rows;
+    }
+
+    /// Changes the rows in place.
+    pub fn update(&self, f: impl FnOnce(&mut Vec<DestHealth>)) {
+        f(&mut self.rows.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+fn labels(r: &DestHealth) -> (String, String) {
+    (
+        format!("{}:{}:{}", r.service.proto.services_name(), r.service.addr, r.service.port),
+        format!("{}:{}", r.addr, r.port),
+    )
+}
+
+fn label(name: &str, value: &str) -> LabelPair {
+    let mut l = LabelPair::default();
+    l.set_name(name.to_string());
+    l.set_value(value.to_string());
+    l
+}
+
+impl MetricsSource for Board {
+    fn families(&self) -> Vec<MetricFamily> {
+        let rows = self.rows();
+        let mut up = Family::gauge(
+            "rvs_dest_up",
+            "1 when the dest's health checks pass (every checker up), else 0.",
+        );
+        let mut checks = Family::counter("rvs_health_checks_total", "Health checks run.");
+        let mut failed =
+            Family::counter("rvs_health_check_failures_total", "Health checks that failed.");
+        let mut hist = MetricFamily::default();
+        hist.set_name("rvs_health_check_duration_seconds".into());
+        hist.set_help("How long health checks took.".into());
+        hist.set_field_type(MetricType::HISTOGRAM);
+        for r in rows.iter().filter(|r| !r.sorry && !r.checkers.is_empty()) {
+            let (svc, dest) = labels(r);
+            up.sample(&[("service", &svc), ("dest", &dest)], if r.alive { 1.0 } else { 0.0 });
+            for c in &r.checkers {
+                let l = [("service", svc.as_str()), ("dest", dest.as_str()), ("check", &c.kind)];
+                checks.sample(&l, c.checks as f64);
+                failed.sample(&l, c.failed as f64);
+                let mut h = Histogram::default();
+                h.set_sample_count(c.checks);
+                h.set_sample_sum(c.sum_us as f64 / 1e6);
+                let mut cumulative = 0;
+                let mut buckets = Vec::new();
+                for (bound, n) in DURATION_BUCKETS.iter().zip(&c.buckets) {
+                    cumulative += n;
+                    let mut b = Bucket::default();
+                    b.set_upper_bound(*bound);
+                    b.set_cumulative_count(cumulative);
+                    buckets.push(b);
+                }
+                h.set_bucket(buckets);
+                let mut m = Metric::default();
+                m.set_label(l.iter().map(|(k, v)| label(k, v)).collect());
+                m.set_histogram(h);
+                hist.mut_metric().push(m);
+            }
+        }
+        vec![up.build(), checks.build(), failed.build(), hist]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctrl::model::Protocol;
+
+    fn row(alive: bool) -> DestHealth {
+        DestHealth {
+            service: ServiceKey {
+                proto: Protocol::Tcp,
+                addr: "10.0.0.100".parse().unwrap(),
+                port: 80,
+            },
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 80,
+            alive,
+            weight: 1,
+            quorum_up: true,
+            sorry: false,
+            checkers: vec![CheckerHealth::new("HTTP_GET", alive)],
+        }
+    }
+
+    #[test]
+    fn metrics_render_up_counts_and_histogram() {
+        let b = Board::new();
+        let mut r = row(false);
+        r.checkers[0].record(Duration::from_millis(3), None);
+        r.checkers[0].record(Duration::from_secs(2), Some("timed out".into()));
+        b.set(vec![r]);
+        let text = crate::metrics::render(&b.families());
+        let l = "service=\"tcp:10.0.0.100:80\",dest=\"10.0.0.1:80\"";
+        assert!(text.contains(&format!("rvs_dest_up{{{l}}} 0")), "{text}");
+        let lc = format!("{l},check=\"HTTP_GET\"");
+        assert!(text.contains(&format!("rvs_health_checks_total{{{lc}}} 2")), "{text}");
+        assert!(text.contains(&format!("rvs_health_check_failures_total{{{lc}}} 1")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "rvs_health_check_duration_seconds_bucket{{{lc},le=\"0.005\"}} 1"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "rvs_health_check_duration_seconds_bucket{{{lc},le=\"+Inf\"}} 2"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("rvs_health_check_duration_seconds_sum{{{lc}}} 2.003")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn state_column() {
+        let mut r = row(true);
+        assert_eq!(r.state(), "UP");
+        r.alive = false;
+        assert_eq!(r.state(), "DOWN");
+        r.checkers.clear();
+        assert_eq!(r.state(), "-");
+        r.sorry = true;
+        assert_eq!(r.state(), "standby");
+        r.quorum_up = false;
+        assert_eq!(r.state(), "SORRY");
+    }
+}

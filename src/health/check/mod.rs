@@ -1,0 +1,32 @@
+//! The probes: one check of one checker, blocking, with a deadline.
+//!
+//! Owns the I/O of each checker kind ([`tcp`], [`http`], [`udp`], [`misc`]) with std sockets
+//! and processes. Each probe ends by its checker's timeout (`connect_timeout`, or
+//! `misc_timeout` for a script), so a slow or silent server holds one probe thread for at most
+//! that long. Runs on the health threads of the control plane, never on a worker core. Must
+//! not touch: decisions (the engine's), the table.
+
+pub mod http;
+pub mod misc;
+pub mod tcp;
+pub mod udp;
+
+use super::plan::{CheckKind, CheckerPlan};
+use super::state::CheckResult;
+use std::time::Instant;
+
+/// Runs one check of `c` now.
+pub fn run(c: &CheckerPlan) -> CheckResult {
+    let deadline = Instant::now() + c.timing.timeout;
+    match &c.kind {
+        CheckKind::Tcp => tcp::check(c.target, c.bind, deadline),
+        CheckKind::Http(h) => http::check(h, c.target, c.bind, c.timing.timeout),
+        CheckKind::Udp(u) => udp::check(u, c.target, c.bind, deadline),
+        CheckKind::Misc(m) => misc::check(m, c.target, deadline),
+    }
+}
+
+/// Time left until `deadline`, or `None` when it has passed.
+pub(crate) fn left(deadline: Instant) -> Option<std::time::Duration> {
+    deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+}

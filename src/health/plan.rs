@@ -1,0 +1,211 @@
+//! The checked health-check configuration: what to check for each real server, how often, and
+//! what to do about the answers.
+//!
+//! Owns plain data only, built by [`super::config`] from the `[[service]]` / `[[service.dest]]`
+//! keys (keepalived's `virtual_server` / `real_server` keys in TOML shape) and read by the
+//! [`super::engine`] (decisions) and [`super::check`] (the probes). Every value here has passed
+//! validation: timers are positive and finite, hex payloads are bytes, regexes compile.
+
+use crate::ctrl::model::{DestSpec, ServiceKey};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Every service that has health checks or a quorum rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthPlan {
+    /// In config order.
+    pub services: Vec<ServicePlan>,
+}
+
+impl HealthPlan {
+    /// Whether anything is to be checked at all.
+    pub fn is_empty(&self) -> bool {
+        self.services.iter().all(|s| s.dests.iter().all(|d| d.checkers.is_empty()))
+    }
+}
+
+/// Per-service rules (keepalived's `virtual_server` block).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePlan {
+    /// The service.
+    pub key: ServiceKey,
+    /// `quorum`: least total weight of live dests for the service to be "up" (default 1).
+    pub quorum: u32,
+    /// `hysteresis`: quorum is lost below `quorum - hysteresis`, gained at
+    /// `quorum + hysteresis` (default 0).
+    pub hysteresis: u32,
+    /// `quorum_up` script (run through `/bin/sh -c`).
+    pub quorum_up: Option<String>,
+    /// `quorum_down` script.
+    pub quorum_down: Option<String>,
+    /// `sorry_server`: used while quorum is lost.
+    pub sorry: Option<SorryPlan>,
+    /// The real servers, in config order.
+    pub dests: Vec<DestPlan>,
+}
+
+/// The sorry server of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SorryPlan {
+    /// As added to the table while quorum is lost (weight 1).
+    pub spec: DestSpec,
+    /// `sorry_server_inhibit`: kept in the table with weight 0 while not in use, instead of
+    /// being removed.
+    pub inhibit: bool,
+}
+
+/// Per-dest rules (keepalived's `real_server` block).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestPlan {
+    /// The dest as configured (its weight is the one restored on success).
+    pub spec: DestSpec,
+    /// `inhibit_on_failure`: weight 0 instead of removal while down.
+    pub inhibit_on_failure: bool,
+    /// `alpha`: starts down, brought up by its first successful checks.
+    pub alpha: bool,
+    /// `notify_up` script.
+    pub notify_up: Option<String>,
+    /// `notify_down` script.
+    pub notify_down: Option<String>,
+    /// Its checkers; the dest is up when every one of them is. None = not checked (always up).
+    pub checkers: Vec<CheckerPlan>,
+}
+
+/// Timing of one checker (keepalived's generic checker options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// `delay_loop`: interval between checks (default 60 s).
+    pub delay_loop: Duration,
+    /// `connect_timeout`: the whole check's deadline for TCP, HTTP, UDP (default 5 s);
+    /// `misc_timeout` for a script (default `delay_loop`).
+    pub timeout: Duration,
+    /// `retry`: extra checks after a failure of an up checker before it goes down (default 1,
+    /// 0 for scripts).
+    pub retry: u32,
+    /// `delay_before_retry` (default 3 s for HTTP_GET, 1 s otherwise).
+    pub delay_before_retry: Duration,
+    /// `warmup`: the first check comes at a random time in `[0, warmup]` (default `delay_loop`).
+    pub warmup: Duration,
+}
+
+/// One checker of a dest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckerPlan {
+    /// What it does.
+    pub kind: CheckKind,
+    /// When.
+    pub timing: Timing,
+    /// `connect_ip`/`connect_port`: where to (default: the dest's address and port).
+    pub target: SocketAddr,
+    /// `bindto`/`bind_port`: source address (and port, 0 = any) of the probe.
+    pub bind: Option<SocketAddr>,
+    /// `alpha` of this checker: starts failed.
+    pub alpha: bool,
+}
+
+/// The kind of a checker and its own keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckKind {
+    /// `TCP_CHECK`: a connect succeeds within the timeout.
+    Tcp,
+    /// `HTTP_GET`: every URL answers as expected.
+    Http(HttpCheck),
+    /// `UDP_CHECK`: a datagram, and a reply when required.
+    Udp(UdpCheck),
+    /// `MISC_CHECK`: a script's exit status.
+    Misc(MiscCheck),
+}
+
+impl CheckKind {
+    /// keepalived's name of the checker.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CheckKind::Tcp => "TCP_CHECK",
+            CheckKind::Http(_) => "HTTP_GET",
+            CheckKind::Udp(_) => "UDP_CHECK",
+            CheckKind::Misc(_) => "MISC_CHECK",
+        }
+    }
+}
+
+/// `HTTP_GET` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheck {
+    /// `url` blocks; at least one.
+    pub urls: Vec<UrlCheck>,
+    /// `http_protocol`: `1.0` (default), `1.0C` (with `Connection: close`) or `1.1`.
+    pub protocol: HttpProtocol,
+}
+
+/// The request line's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpProtocol {
+    /// HTTP/1.0.
+    V10,
+    /// HTTP/1.0 with `Connection: close`.
+    V10Close,
+    /// HTTP/1.1 (with `Connection: close`).
+    V11,
+}
+
+/// One `url` block.
+#[derive(Debug, Clone)]
+pub struct UrlCheck {
+    /// `path`.
+    pub path: String,
+    /// `status_code` ranges, inclusive (default 200-299).
+    pub status: Vec<(u16, u16)>,
+    /// `digest`: MD5 of the body, 16 bytes.
+    pub digest: Option<[u8; 16]>,
+    /// `regex`: must match the body (or must not, with `regex_no_match`).
+    pub regex: Option<regex::bytes::Regex>,
+    /// `regex_no_match`.
+    pub regex_no_match: bool,
+    /// `virtualhost` (url, else checker, else dest, else service); default the target address.
+    pub virtualhost: Option<String>,
+}
+
+impl PartialEq for UrlCheck {
+    fn eq(&self, o: &Self) -> bool {
+        self.path == o.path
+            && self.status == o.status
+            && self.digest == o.digest
+            && self.regex.as_ref().map(|r| r.as_str()) == o.regex.as_ref().map(|r| r.as_str())
+            && self.regex_no_match == o.regex_no_match
+            && self.virtualhost == o.virtualhost
+    }
+}
+impl Eq for UrlCheck {}
+
+impl UrlCheck {
+    /// Whether `code` is one of the expected status codes.
+    pub fn status_ok(&self, code: u16) -> bool {
+        self.status.iter().any(|&(lo, hi)| (lo..=hi).contains(&code))
+    }
+}
+
+/// `UDP_CHECK` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpCheck {
+    /// `payload`, bytes (default: 16 bytes of zeros... any payload keepalived would send).
+    pub payload: Vec<u8>,
+    /// `require_reply`: `None` = no reply needed (only no ICMP error); `Some(pattern)` = a
+    /// reply is needed and must match the pattern (each byte: value and mask; empty = any).
+    pub require_reply: Option<Vec<(u8, u8)>>,
+    /// `min_reply_length` (default 0).
+    pub min_reply_length: usize,
+    /// `max_reply_length` (default 255).
+    pub max_reply_length: usize,
+}
+
+/// `MISC_CHECK` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiscCheck {
+    /// `misc_path`: the command line (run through `/bin/sh -c`).
+    pub path: String,
+    /// `misc_dynamic`: exit 2..=255 sets the weight to status - 2.
+    pub dynamic: bool,
+}
+
+/// Identity of a dest within a service.
+pub type DestAddr = (IpAddr, u16);

@@ -1,0 +1,313 @@
+//! The health threads of rvsd: one scheduler thread that owns the [`Engine`], a fixed pool of
+//! probe threads, and the way actions reach the table.
+//!
+//! Owns the I/O loop around the sans-IO engine: it reads the clock, hands due checks to the
+//! probe threads, feeds their results back, applies the resulting actions through an
+//! [`Applier`] (rvsd: the shared [`Control`], so a change is acked when every worker runs it),
+//! runs notify scripts (detached, reaped by a thread of their own) and refreshes the [`Board`].
+//! Bounded: a checker has at most one check in flight, so at most one job per checker is ever
+//! queued; a silent server holds one probe thread for at most its timeout. Everything here runs
+//! on control-plane threads, never on a worker core. Must not touch: decisions (the engine's).
+
+use super::apply::command_for;
+use super::board::{Board, CheckerHealth, DestHealth};
+use super::check;
+use super::engine::{Action, CheckId, Engine};
+use super::plan::{CheckerPlan, HealthPlan};
+use super::state::CheckResult;
+use crate::ctrl::control::{Control, Dataplane};
+use crate::ctrl::proto::{Request, Response};
+use crate::time;
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// Probe threads by default (fewer when there are fewer checkers).
+pub const DEFAULT_PROBE_THREADS: usize = 8;
+/// Longest the scheduler sleeps between looks at the stop flag.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Where the table actions go.
+pub trait Applier: Send + 'static {
+    /// Carries out the table actions of one event together (all or none); returns why not.
+    fn apply(&mut self, actions: &[Action]) -> Result<(), String>;
+}
+
+impl<D: Dataplane> Applier for Arc<Mutex<Control<D>>> {
+    fn apply(&mut self, actions: &[Action]) -> Result<(), String> {
+        let mut control = self.lock().unwrap_or_else(|p| p.into_inner());
+        // Against the table as it is now, under the lock rvsadm's requests take too.
+        let cmds: Vec<_> = actions.iter().filter_map(|a| command_for(control.table(), a)).collect();
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        match control.handle(Request::Restore(cmds)) {
+            Response::Ok(_) => Ok(()),
+            Response::Error { message, .. } => Err(message),
+        }
+    }
+}
+
+/// Running health checks; stop with [`Health::stop`] or drop.
+pub struct Health {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    board: Board,
+}
+
+struct Job {
+    id: CheckId,
+    plan: Arc<CheckerPlan>,
+}
+
+struct Done {
+    id: CheckId,
+    result: CheckResult,
+    took: Duration,
+}
+
+/// A small xorshift for the warm-up offsets (not for anything that needs real randomness).
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Rng(t ^ (u64::from(std::process::id()) << 32) | 1)
+    }
+    fn below(&mut self, max: Duration) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let us = u64::try_from(max.as_micros()).unwrap_or(u64::MAX);
+        Duration::from_micros(if us == 0 { 0 } else { self.0 % (us + 1) })
+    }
+}
+
+/// Runs a notify script through `/bin/sh -c` with `env`, without waiting for it.
+pub fn run_script(script: &str, env: &[(String, String)]) {
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.arg("-c").arg(script).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match cmd.spawn() {
+        Ok(mut child) => {
+            let script = script.to_string();
+            let _ =
+                std::thread::Builder::new().name("rvs-notify".into()).spawn(move || {
+                    match child.wait() {
+                        Ok(st) if st.success() => {}
+                        Ok(st) => warn!("health: notify script {script:?} ended with {st}"),
+                        Err(e) => warn!("health: notify script {script:?}: {e}"),
+                    }
+                });
+        }
+        Err(e) => warn!("health: cannot run notify script {script:?}: {e}"),
+    }
+}
+
+struct Loop<A> {
+    plan: HealthPlan,
+    engine: Engine,
+    applier: A,
+    board: Board,
+    stats: Vec<Vec<Vec<CheckerHealth>>>,
+    checkers: Vec<(CheckId, Arc<CheckerPlan>)>,
+}
+
+impl<A: Applier> Loop<A> {
+    fn act(&mut self, actions: Vec<Action>) {
+        let table: Vec<Action> =
+            actions.iter().filter(|a| !matches!(a, Action::Run { .. })).cloned().collect();
+        if !table.is_empty() {
+            if let Err(e) = self.applier.apply(&table) {
+                warn!("health: the table refused {table:?}: {e}");
+            }
+        }
+        for a in &actions {
+            if let Action::Run { script, env } = a {
+                run_script(script, env);
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let mut rows = Vec::new();
+        for (si, s) in self.plan.services.iter().enumerate() {
+            let quorum_up = self.engine.quorum_up(si);
+            for (di, d) in s.dests.iter().enumerate() {
+                let mut checkers =
+                    self.stats.get(si).and_then(|v| v.get(di)).cloned().unwrap_or_default();
+                for (ci, c) in checkers.iter_mut().enumerate() {
+                    if let Some((up, failures)) =
+                        self.engine.checker(CheckId { service: si, dest: di, checker: ci })
+                    {
+                        c.up = up;
+                        c.failures = failures;
+                    }
+                }
+                rows.push(DestHealth {
+                    service: s.key,
+                    addr: d.spec.addr,
+                    port: d.spec.port,
+                    alive: self.engine.alive(si, di),
+                    weight: self.engine.weight(si, di),
+                    quorum_up,
+                    sorry: false,
+                    checkers,
+                });
+            }
+            if let Some(sorry) = &s.sorry {
+                rows.push(DestHealth {
+                    service: s.key,
+                    addr: sorry.spec.addr,
+                    port: sorry.spec.port,
+                    alive: true,
+                    weight: 1,
+                    quorum_up,
+                    sorry: true,
+                    checkers: Vec::new(),
+                });
+            }
+        }
+        self.board.set(rows);
+    }
+
+    fn record(&mut self, d: &Done) {
+        let err = match &d.result {
+            CheckResult::Failure(e) => Some(e.clone()),
+            CheckResult::Success { .. } => None,
+        };
+        if let Some(c) = self
+            .stats
+            .get_mut(d.id.service)
+            .and_then(|v| v.get_mut(d.id.dest))
+            .and_then(|v| v.get_mut(d.id.checker))
+        {
+            c.record(d.took, err);
+        }
+    }
+
+    fn run(mut self, stop: &AtomicBool, jobs: &Sender<Job>, done: &Receiver<Done>) {
+        let initial = self.engine.initial_actions();
+        self.act(initial);
+        self.publish();
+        while !stop.load(Ordering::Relaxed) {
+            let now = time::now();
+            for id in self.engine.due(now) {
+                let Some((_, plan)) = self.checkers.iter().find(|(c, _)| *c == id) else {
+                    continue;
+                };
+                self.engine.start(id);
+                if jobs.try_send(Job { id, plan: plan.clone() }).is_err() {
+                    // Cannot happen (one job per checker at most); fail the check rather than hang.
+                    let r = CheckResult::Failure("no probe thread".into());
+                    let a = self.engine.finish(id, now, &r);
+                    self.act(a);
+                }
+            }
+            let wait = self.engine.next_due().map_or(TICK, |t| t.saturating_since(now)).min(TICK);
+            match done.recv_timeout(wait) {
+                Ok(d) => {
+                    self.record(&d);
+                    let a = self.engine.finish(d.id, time::now(), &d.result);
+                    self.act(a);
+                    self.publish();
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+}
+
+fn probe(jobs: &Receiver<Job>, done: &Sender<Done>) {
+    while let Ok(job) = jobs.recv() {
+        let start = std::time::Instant::now();
+        let result = check::run(&job.plan);
+        let d = Done { id: job.id, result, took: start.elapsed() };
+        if done.send(d).is_err() {
+            return;
+        }
+    }
+}
+
+impl Health {
+    /// Starts checking `plan` with `threads` probe threads (at least 1, at most one per
+    /// checker), applying actions through `applier` and publishing on `board`.
+    pub fn start<A: Applier>(
+        plan: HealthPlan,
+        applier: A,
+        board: Board,
+        threads: usize,
+    ) -> std::io::Result<Health> {
+        let mut rng = Rng::seeded();
+        let engine = Engine::new(&plan, time::now(), &mut |max| rng.below(max));
+        let mut checkers = Vec::new();
+        let mut stats = Vec::new();
+        for (si, s) in plan.services.iter().enumerate() {
+            let mut sv = Vec::new();
+            for (di, d) in s.dests.iter().enumerate() {
+                let mut dv = Vec::new();
+                for (ci, c) in d.checkers.iter().enumerate() {
+                    checkers.push((
+                        CheckId { service: si, dest: di, checker: ci },
+                        Arc::new(c.clone()),
+                    ));
+                    dv.push(CheckerHealth::new(c.kind.name(), !(c.alpha || d.alpha)));
+                }
+                sv.push(dv);
+            }
+            stats.push(sv);
+        }
+        let n = checkers.len();
+        let (job_tx, job_rx) = bounded::<Job>(n.max(1));
+        let (done_tx, done_rx) = bounded::<Done>(n.max(1));
+        for i in 0..threads.clamp(1, n.max(1)) {
+            let (rx, tx) = (job_rx.clone(), done_tx.clone());
+            std::thread::Builder::new()
+                .name(format!("rvs-probe{i}"))
+                .spawn(move || probe(&rx, &tx))?;
+        }
+        drop((job_rx, done_tx));
+        let stop = Arc::new(AtomicBool::new(false));
+        let l = Loop { plan, engine, applier, board: board.clone(), stats, checkers };
+        let s = stop.clone();
+        info!("health: {n} checker(s)");
+        let thread = std::thread::Builder::new()
+            .name("rvs-health".into())
+            .spawn(move || l.run(&s, &job_tx, &done_rx))?;
+        Ok(Health { stop, thread: Some(thread), board })
+    }
+
+    /// The rows this instance publishes.
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// Stops scheduling checks (probes in flight end by their own timeouts).
+    pub fn stop(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Health {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+#[cfg(test)]
+mod tests;
