@@ -20,6 +20,7 @@ pub mod health;
 pub mod ipvs;
 pub mod metrics;
 pub mod net;
+pub mod netadm;
 pub mod time;
 pub mod wire;
 

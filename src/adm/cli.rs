@@ -17,12 +17,13 @@
 
 use super::error::CliError;
 use super::hostport::{number_in, parse_hostport, parse_netmask_v4, parse_netmask_v6, HostPort};
+use super::matchspec::parse_match;
 use super::names::Names;
 use super::opts::{lookup_long, lookup_short, ArgKind, Cmd, Opt, OptSet, Spec, Tag};
 use crate::ctrl::model::{
-    DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, ServiceKey,
-    ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER,
-    MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
+    DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, ModelError, Netmask, Protocol, SchedFlags,
+    ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S,
+    DEFAULT_SCHEDULER, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -143,6 +144,45 @@ pub enum Command {
     Version,
     /// `--reload` (rvs extension): rvsd reads its config file again and applies it live.
     Reload,
+    /// `-A -H match [-s scheduler]`: add a match service (SNAT).
+    AddMatch {
+        /// What it selects.
+        matcher: MatchSpec,
+        /// Scheduler.
+        scheduler: String,
+    },
+    /// `-E -H match -s scheduler`: change a match service's scheduler.
+    EditMatch {
+        /// What it selects.
+        matcher: MatchSpec,
+        /// Scheduler.
+        scheduler: String,
+    },
+    /// `-D -H match`: delete a match service.
+    DeleteMatch(MatchSpec),
+    /// `-a -H match -r addr -J`: give a match service its SNAT address.
+    AddMatchDest {
+        /// The match service.
+        matcher: MatchSpec,
+        /// The SNAT address as a real server.
+        dest: DestSpec,
+    },
+    /// `-e -H match -r addr -J`: change it.
+    EditMatchDest {
+        /// The match service.
+        matcher: MatchSpec,
+        /// The SNAT address as a real server.
+        dest: DestSpec,
+    },
+    /// `-d -H match -r addr`: remove it.
+    DeleteMatchDest {
+        /// The match service.
+        matcher: MatchSpec,
+        /// Address.
+        addr: IpAddr,
+        /// Port.
+        port: u16,
+    },
 }
 
 /// Parse a full argv (`argv[0]` is the program name). No arguments at all lists the table,
@@ -272,6 +312,7 @@ struct Raw {
     tun_csum: Option<TunCsum>,
     laddr: Option<String>,
     ifname: Option<String>,
+    matcher: Option<String>,
     format: ListFormat,
 }
 
@@ -444,6 +485,11 @@ impl Parser<'_> {
                 self.opts.set(Opt::Ifname)?;
                 st.ifname = Some(v);
             }
+            Tag::Match => {
+                // A match selects a service, as -t/-u do.
+                self.opts.set(Opt::Service)?;
+                st.matcher = Some(v);
+            }
         }
         Ok(false)
     }
@@ -505,6 +551,9 @@ impl Parser<'_> {
         self.opts.check(cmd)?;
         if st.format.health && cmd != Cmd::List {
             return Err(CliError::IllegalOption { opt: "health", cmd: cmd.name() });
+        }
+        if let Some(arg) = &st.matcher {
+            return self.finish_match(cmd, arg, scheduler, real);
         }
 
         // The legality table guarantees the compulsory values below; a missing one is refused
@@ -622,6 +671,65 @@ impl Parser<'_> {
             Cmd::GetLaddr => Command::ListLocalAddrs { service },
             Cmd::Reload if in_restore => return Err(CliError::NestedRestore),
             Cmd::Reload => Command::Reload,
+        })
+    }
+
+    /// The commands on a match service (`-H`).
+    fn finish_match(
+        &self,
+        cmd: Cmd,
+        arg: &str,
+        scheduler: String,
+        real: Option<HostPort>,
+    ) -> Result<Command, CliError> {
+        let matcher = parse_match(arg)?;
+        let st = &self.st;
+        let refuse = |why: String| CliError::Model(ModelError::BadMatch(arg.to_string(), why));
+        let need_real =
+            || real.ok_or(CliError::MissingOption { opt: Opt::RealServer.name(), cmd: cmd.name() });
+        Ok(match cmd {
+            Cmd::Add | Cmd::Edit => {
+                if st.persistence.is_some()
+                    || st.netmask.is_some()
+                    || st.one_packet
+                    || st.sched_flags.is_some()
+                    || st.pe.is_some()
+                {
+                    return Err(refuse(
+                        "a match service takes only -s (not -p, -M, -o, -b or --pe)".into(),
+                    ));
+                }
+                if cmd == Cmd::Add {
+                    Command::AddMatch { matcher, scheduler }
+                } else {
+                    Command::EditMatch { matcher, scheduler }
+                }
+            }
+            Cmd::Del => Command::DeleteMatch(matcher),
+            Cmd::AddDest | Cmd::EditDest => {
+                // No virtual address or port: the SNAT address keeps the port it is given (0).
+                let any = ServiceKey {
+                    proto: Protocol::Tcp,
+                    addr: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    port: 0,
+                };
+                let dest = self.dest(any, need_real()?)?;
+                if cmd == Cmd::AddDest {
+                    Command::AddMatchDest { matcher, dest }
+                } else {
+                    Command::EditMatchDest { matcher, dest }
+                }
+            }
+            Cmd::DelDest => {
+                let real = need_real()?;
+                Command::DeleteMatchDest { matcher, addr: real.addr, port: real.port.unwrap_or(0) }
+            }
+            _ => {
+                return Err(refuse(format!(
+                    "-H selects a match service, which {} does not take",
+                    cmd.name()
+                )))
+            }
         })
     }
 

@@ -448,3 +448,63 @@ proptest! {
         }
     }
 }
+
+// ---- match services (-H, SNAT) ----
+
+fn lan() -> MatchSpec {
+    MatchSpec {
+        proto: SnatProto::Tcp,
+        src: Some(AddrRange { first: ip("10.0.0.1"), last: ip("10.0.0.254") }),
+        dst: None,
+    }
+}
+
+#[test]
+fn match_services_parse() {
+    let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
+    assert_eq!(
+        p(&format!("rvsadm -A -H {h} -s rr")),
+        Ok(Command::AddMatch { matcher: lan(), scheduler: "rr".into() })
+    );
+    assert_eq!(
+        p(&format!("rvsadm -A -H {h}")),
+        Ok(Command::AddMatch { matcher: lan(), scheduler: "wlc".into() })
+    );
+    assert_eq!(
+        p(&format!("rvsadm --edit-service --match {h} -s wrr")),
+        Ok(Command::EditMatch { matcher: lan(), scheduler: "wrr".into() })
+    );
+    assert_eq!(p(&format!("rvsadm -D -H {h}")), Ok(Command::DeleteMatch(lan())));
+    let mut d = DestSpec::new(ip("192.0.2.200"), 0);
+    d.fwd = FwdMethod::Snat;
+    assert_eq!(
+        p(&format!("rvsadm -a -H {h} -r 192.0.2.200 -J")),
+        Ok(Command::AddMatchDest { matcher: lan(), dest: d.clone() })
+    );
+    d.weight = 5;
+    assert_eq!(
+        p(&format!("rvsadm -e -H {h} -r 192.0.2.200:0 -J -w 5")),
+        Ok(Command::EditMatchDest { matcher: lan(), dest: d })
+    );
+    assert_eq!(
+        p(&format!("rvsadm -d -H {h} -r 192.0.2.200")),
+        Ok(Command::DeleteMatchDest { matcher: lan(), addr: ip("192.0.2.200"), port: 0 })
+    );
+}
+
+#[test]
+fn match_service_errors() {
+    let msg = |l: &str| p(l).unwrap_err().to_string();
+    assert_eq!(
+        msg("rvsadm -A -H proto=tcp -t 10.0.0.1:80"),
+        "multiple 'service-address' options specified"
+    );
+    assert!(msg("rvsadm -A -H proto=tcp -p 60").contains("takes only -s"));
+    assert!(msg("rvsadm -A -H oif=dpdk1").contains("not by interface"));
+    assert!(msg("rvsadm -Z -H proto=tcp").contains("which zero does not take"));
+    assert!(msg("rvsadm -P -H proto=tcp -z 10.0.0.1").contains("which add-laddr does not take"));
+    assert_eq!(
+        msg("rvsadm -a -H proto=tcp"),
+        "You need to supply the 'real-server' option for the 'add-server' command"
+    );
+}

@@ -15,7 +15,8 @@ use super::cli::ListFormat;
 use super::largenum::push_largenum;
 use super::names::Names;
 use crate::ctrl::model::{
-    DestInfo, FwdMethod, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts, TunType,
+    DestInfo, FwdMethod, MatchService, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
+    Timeouts, TunType,
 };
 use std::cmp::Ordering;
 use std::fmt::Write;
@@ -273,16 +274,45 @@ pub fn list_service(service: &ServiceInfo, fmt: &ListFormat, names: &dyn Names) 
     out
 }
 
+/// Match services (`-H`) as `-L` shows them after the virtual services, as DPVS's ipvsadm
+/// does: `MATCH proto[,from=RANGE][,to=RANGE] scheduler`, then each SNAT address as a real
+/// server line (`  -> %-28s %-7s %-6d %-10u %-10u`, Forward `SNAT`). Only in the plain and
+/// `--tun-info`-less layout: counters of match services are not reported (their connection
+/// columns show 0), so `--stats`, `--rate`, `--thresholds` and `--persistent-conn` leave them
+/// out.
+pub fn list_matches(matches: &[MatchService], fmt: &ListFormat, names: &dyn Names) -> String {
+    let mut out = String::new();
+    if fmt.stats || fmt.rate || fmt.thresholds || fmt.persistent_conn || fmt.tun_info {
+        return out;
+    }
+    for m in matches {
+        let _ = writeln!(out, "{} {}", super::matchspec::listing_name(&m.spec), m.scheduler);
+        for d in &m.dests {
+            let dn = cut(addrport(d.spec.addr, d.spec.port, Protocol::Tcp, fmt.numeric, names), 28);
+            let _ = writeln!(
+                out,
+                "  -> {dn:<28} {:<7} {:<6} {:<10} {:<10}",
+                d.spec.fwd.name(),
+                d.spec.weight,
+                d.active,
+                d.inactive
+            );
+        }
+    }
+    out
+}
+
 /// `-L --timeout`.
 pub fn list_timeouts(t: &Timeouts) -> String {
     format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp, t.tcpfin, t.udp)
 }
 
-/// `-G`: local addresses per service (an rvs/DPVS extension; always numeric).
+/// `-G`: local addresses per service (an rvs/DPVS extension; always numeric). The last column
+/// is the interface given with `-F` (`-` when none was).
 pub fn list_local_addrs(list: &[ServiceLocalAddrs]) -> String {
     let mut out = format!(
-        "{:<20} {:<8} {:<20} {:<10} {:<10}\n",
-        "VIP:VPORT", "TOTAL", "LADDR", "CONFLICTS", "CONNS"
+        "{:<20} {:<8} {:<20} {:<10} {:<10} {}\n",
+        "VIP:VPORT", "TOTAL", "LADDR", "CONFLICTS", "CONNS", "IFNAME"
     );
     let mut v = list.to_vec();
     v.sort_by(|a, b| service_order(&a.key, &b.key));
@@ -292,8 +322,13 @@ pub fn list_local_addrs(list: &[ServiceLocalAddrs]) -> String {
         for l in &s.laddrs {
             let _ = writeln!(
                 out,
-                "{:<20} {:<8} {:<20} {:<10} {:<10}",
-                "", "", l.spec.addr, l.conflicts, l.conns
+                "{:<20} {:<8} {:<20} {:<10} {:<10} {}",
+                "",
+                "",
+                l.spec.addr,
+                l.conflicts,
+                l.conns,
+                l.spec.ifname.as_deref().unwrap_or("-")
             );
         }
     }

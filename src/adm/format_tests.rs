@@ -355,26 +355,187 @@ fn timeouts_line() {
 fn local_address_listing() {
     let list = vec![ServiceLocalAddrs {
         key: key(Protocol::Tcp, "10.0.0.1", 80),
-        laddrs: vec![LocalAddrInfo {
-            spec: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: Some("dpdk0".into()) },
-            conflicts: 3,
-            conns: 42,
-        }],
+        laddrs: vec![
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: Some("dpdk0".into()) },
+                conflicts: 3,
+                conns: 42,
+            },
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("172.16.0.251"), ifname: None },
+                conflicts: 0,
+                conns: 0,
+            },
+        ],
     }];
-    let want = format!(
-        "{:<20} {:<8} {:<20} {:<10} {:<10}\n{:<20} {:<8} \n{:<20} {:<8} {:<20} {:<10} {:<10}\n",
-        "VIP:VPORT",
-        "TOTAL",
-        "LADDR",
-        "CONFLICTS",
-        "CONNS",
-        "10.0.0.1:80",
-        1,
-        "",
-        "",
-        "172.16.0.250",
-        3,
-        42
+    // `%-20s %-8s %-20s %-10s %-10s %s`; the service line is `%-20s %-8u ` (trailing space).
+    let want = golden(
+        "\
+VIP:VPORT            TOTAL    LADDR                CONFLICTS  CONNS      IFNAME$
+10.0.0.1:80          2        $
+                              172.16.0.250         3          42         dpdk0$
+                              172.16.0.251         0          0          -$
+",
     );
     assert_eq!(list_local_addrs(&list), want);
+}
+
+#[test]
+fn save_writes_local_addresses_after_their_service() {
+    let k = key(Protocol::Tcp, "10.0.0.1", 80);
+    let mut s = ServiceInfo::new(ServiceSpec::new(k));
+    s.spec.scheduler = "rr".into();
+    let mut d = DestSpec::new(ip("192.168.1.10"), 8080);
+    d.fwd = FwdMethod::FullNat;
+    s.dests.push(DestInfo::new(d));
+    let laddrs = vec![ServiceLocalAddrs {
+        key: k,
+        laddrs: vec![
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("192.168.1.200"), ifname: Some("p1".into()) },
+                conflicts: 0,
+                conns: 0,
+            },
+            LocalAddrInfo {
+                spec: LocalAddrSpec { addr: ip("192.168.1.201"), ifname: None },
+                conflicts: 0,
+                conns: 0,
+            },
+        ],
+    }];
+    assert_eq!(
+        crate::adm::save::save_with(&[s], &laddrs, true, &NoNames),
+        "-A -t 10.0.0.1:80 -s rr\n\
+         -a -t 10.0.0.1:80 -r 192.168.1.10:8080 -b -w 1\n\
+         -P -t 10.0.0.1:80 -z 192.168.1.200 -F p1\n\
+         -P -t 10.0.0.1:80 -z 192.168.1.201\n"
+    );
+}
+
+fn lan_match() -> MatchService {
+    let mut d = DestSpec::new(ip("192.0.2.200"), 0);
+    d.fwd = FwdMethod::Snat;
+    MatchService {
+        spec: MatchSpec {
+            proto: SnatProto::Tcp,
+            src: Some(AddrRange { first: ip("10.0.0.1"), last: ip("10.0.0.254") }),
+            dst: None,
+        },
+        scheduler: "rr".into(),
+        dests: vec![DestInfo::new(d)],
+    }
+}
+
+#[test]
+fn match_services_list_as_dpvs_prints_them() {
+    let any_to = MatchService {
+        spec: MatchSpec {
+            proto: SnatProto::Udp,
+            src: None,
+            dst: Some(AddrRange { first: ip("8.8.8.8"), last: ip("8.8.8.8") }),
+        },
+        scheduler: "wlc".into(),
+        dests: vec![],
+    };
+    let fmt = ListFormat { numeric: true, ..ListFormat::default() };
+    // Service line "%s %s" (name, scheduler); real server "  -> %-28s %-7s %-6d %-10u %-10u".
+    let want = golden(
+        "\
+MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
+  -> 192.0.2.200:0                SNAT    1      0          0         $
+MATCH udp,to=8.8.8.8-8.8.8.8:0-0 wlc$
+",
+    );
+    assert_eq!(
+        crate::adm::format::list_matches(&[lan_match(), any_to.clone()], &fmt, &NoNames),
+        want
+    );
+    // After the banner and the virtual services of `-L -n`.
+    let all = list_all(4096, &[], &fmt, &NoNames)
+        + &crate::adm::format::list_matches(&[lan_match()], &fmt, &NoNames);
+    assert_eq!(
+        all,
+        golden(
+            "\
+IP Virtual Server version 1.2.1 (size=4096)$
+Prot LocalAddress:Port Scheduler Flags$
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn$
+MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
+  -> 192.0.2.200:0                SNAT    1      0          0         $
+"
+        )
+    );
+    // Counter layouts leave them out (their counters are not reported).
+    for f in [
+        ListFormat { stats: true, ..fmt },
+        ListFormat { rate: true, ..fmt },
+        ListFormat { thresholds: true, ..fmt },
+    ] {
+        assert_eq!(crate::adm::format::list_matches(&[lan_match()], &f, &NoNames), "");
+    }
+}
+
+#[test]
+fn match_services_save_and_restore_to_the_same_table() {
+    let text = crate::adm::save::save_matches(&[lan_match()], true, &NoNames);
+    assert_eq!(
+        text,
+        "-A -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -s rr\n\
+         -a -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -r 192.0.2.200:0 -J -w 1\n"
+    );
+    let cmds = crate::adm::restore::parse_restore("rvsadm", &text, &NoNames).unwrap();
+    let mut t = crate::adm::table::ServiceTable::new();
+    for c in &cmds {
+        t.apply(c).unwrap();
+    }
+    assert_eq!(t.matches(), &[lan_match()]);
+    // The same model as the config's [[snat]]: one rule, and back.
+    let rules = t.snat_rules();
+    assert_eq!(
+        rules,
+        vec![SnatRule {
+            src: lan_match().spec.src,
+            dst: None,
+            proto: SnatProto::Tcp,
+            out_addr: ip("192.0.2.200")
+        }]
+    );
+    let mut from_cfg = crate::adm::table::ServiceTable::new();
+    from_cfg.add_snat_rules(&rules);
+    assert_eq!(from_cfg.snat_rules(), rules);
+    assert_eq!(from_cfg.matches()[0].scheduler, "wlc", "config rules take ipvsadm's default");
+}
+
+#[test]
+fn match_service_table_rules() {
+    use crate::adm::table::{ServiceTable, TableError};
+    let cmd = |l: &str| {
+        let argv: Vec<&str> = l.split_whitespace().collect();
+        crate::adm::cli::parse(&argv, &NoNames).unwrap()
+    };
+    let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
+    let mut t = ServiceTable::new();
+    let mut go = |l: String| t.apply(&cmd(&l));
+    assert_eq!(
+        go(format!("rvsadm -a -H {h} -r 192.0.2.200 -J")),
+        Err(TableError::ServiceNotDefined)
+    );
+    assert_eq!(go(format!("rvsadm -A -H {h} -s rr")), Ok(()));
+    assert_eq!(go(format!("rvsadm -A -H {h} -s rr")), Err(TableError::ServiceExists));
+    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.200")), Err(TableError::MatchNeedsSnat));
+    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.200 -J")), Ok(()));
+    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.201 -J")), Err(TableError::MatchOneAddress));
+    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.200 -J")), Err(TableError::DestExists));
+    assert_eq!(go(format!("rvsadm -e -H {h} -r 192.0.2.200 -J -w 3")), Ok(()));
+    assert_eq!(
+        go(format!("rvsadm -E -H {h} -s fancy")).unwrap_err().to_string(),
+        "Scheduler or persistence engine not found"
+    );
+    assert_eq!(go(format!("rvsadm -d -H {h} -r 192.0.2.201")), Err(TableError::NoSuchDest));
+    assert_eq!(go(format!("rvsadm -d -H {h} -r 192.0.2.200")), Ok(()));
+    assert_eq!(go("rvsadm -D -H proto=udp".to_string()), Err(TableError::NoSuchService));
+    assert_eq!(go(format!("rvsadm -D -H {h}")), Ok(()));
+    assert_eq!(go("rvsadm -A -H proto=udp".to_string()), Ok(()));
+    assert_eq!(go("rvsadm -C".to_string()), Ok(()));
+    assert!(t.matches().is_empty(), "-C clears match services too");
 }

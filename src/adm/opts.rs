@@ -285,6 +285,7 @@ pub(crate) enum Tag {
     TunRemCsum,
     Laddr,
     Ifname,
+    Match,
     SyncDaemon(&'static str),
     Health,
 }
@@ -373,6 +374,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("laddr", Some('z'), R, Tag::Laddr),
     spec("ifname", Some('F'), R, Tag::Ifname),
     spec("health", None, N, Tag::Health),
+    spec("match", Some('H'), R, Tag::Match),
 ];
 
 /// Look up `--name`.

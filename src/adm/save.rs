@@ -5,15 +5,28 @@
 //! mask), ` --pe name`, ` -o`, ` -b flags`; real servers `-a -t addr:port -r addr:port -X -w W`
 //! with the forwarding switch (`-g`, `-i`, `-m`, and the extensions `-b` FULLNAT and `-J` SNAT),
 //! tunnel servers followed by `--tun-type ...`. Thresholds are not saved (as in ipvsadm).
+//! Local addresses follow their service as `-P` lines (`save_with`).
 //! Services and real servers are sorted as in `-L`. Names are resolved unless `numeric`.
 
 use super::format::{addrport, ordered};
 use super::names::Names;
-use crate::ctrl::model::{FwdMethod, ServiceInfo, TunType};
+use crate::ctrl::model::{FwdMethod, ServiceInfo, ServiceLocalAddrs, TunType};
 use std::fmt::Write;
 
 /// `-S [-n]` of `services`.
 pub fn save(services: &[ServiceInfo], numeric: bool, names: &dyn Names) -> String {
+    save_with(services, &[], numeric, names)
+}
+
+/// `-S [-n]` of `services` and their local addresses: after each service's real servers, one
+/// `-P -t|-u addr:port -z laddr [-F ifname]` line per local address (an rvs/DPVS extension;
+/// local addresses are always numeric).
+pub fn save_with(
+    services: &[ServiceInfo],
+    laddrs: &[ServiceLocalAddrs],
+    numeric: bool,
+    names: &dyn Names,
+) -> String {
     let mut out = String::new();
     for s in ordered(services, false) {
         let spec = &s.spec;
@@ -56,6 +69,37 @@ pub fn save(services: &[ServiceInfo], numeric: bool, names: &dyn Names) -> Strin
                 };
             }
             out.push('\n');
+        }
+        for l in laddrs.iter().filter(|l| l.key == *key) {
+            for a in &l.laddrs {
+                let _ = write!(out, "-P {svc} -z {}", a.spec.addr);
+                if let Some(ifname) = &a.spec.ifname {
+                    let _ = write!(out, " -F {ifname}");
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// `-S` lines of match services (`-H`), written after the virtual services:
+/// `-A -H proto=P[,src-range=A-B][,dst-range=C-D] -s sched`, then its SNAT address as
+/// `-a -H ... -r addr:port -J -w W`.
+pub fn save_matches(
+    matches: &[crate::ctrl::model::MatchService],
+    numeric: bool,
+    names: &dyn Names,
+) -> String {
+    let mut out = String::new();
+    for m in matches {
+        let arg = super::matchspec::rule_arg(&m.spec);
+        let _ = writeln!(out, "-A -H {arg} -s {}", m.scheduler);
+        for d in &m.dests {
+            let ds = &d.spec;
+            let dname =
+                addrport(ds.addr, ds.port, crate::ctrl::model::Protocol::Tcp, numeric, names);
+            let _ = writeln!(out, "-a -H {arg} -r {dname} {} -w {}", ds.fwd.switch(), ds.weight);
         }
     }
     out

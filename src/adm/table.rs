@@ -9,8 +9,9 @@
 
 use super::cli::Command;
 use crate::ctrl::model::{
-    DestInfo, LocalAddrInfo, LocalAddrSpec, ModelError, Rates, ServiceInfo, ServiceKey,
-    ServiceLocalAddrs, Stats, Timeouts,
+    DestInfo, DestSpec, FwdMethod, LocalAddrInfo, LocalAddrSpec, MatchService, MatchSpec,
+    ModelError, Rates, ServiceInfo, ServiceKey, ServiceLocalAddrs, SnatRule, Stats, Timeouts,
+    SCHEDULERS,
 };
 use thiserror::Error;
 
@@ -41,6 +42,12 @@ pub enum TableError {
     /// A value the model refuses.
     #[error(transparent)]
     Invalid(#[from] ModelError),
+    /// A match service's real server that does not forward by SNAT.
+    #[error("a match service (-H) forwards only by SNAT: give its real server -J")]
+    MatchNeedsSnat,
+    /// A second real server on a match service.
+    #[error("a match service (-H) leaves from one SNAT address in rvs: delete the current one (-d) first")]
+    MatchOneAddress,
 }
 
 /// The table: services with their dests and counters, local addresses, timeouts.
@@ -49,6 +56,7 @@ pub struct ServiceTable {
     services: Vec<ServiceInfo>,
     laddrs: Vec<ServiceLocalAddrs>,
     timeouts: Timeouts,
+    matches: Vec<MatchService>,
 }
 
 impl ServiceTable {
@@ -70,6 +78,45 @@ impl ServiceTable {
     /// Local addresses of every service that has some.
     pub fn local_addrs(&self) -> &[ServiceLocalAddrs] {
         &self.laddrs
+    }
+
+    /// Match services (`-H`, SNAT), in insertion order.
+    pub fn matches(&self) -> &[MatchService] {
+        &self.matches
+    }
+
+    /// The SNAT rules the match services stand for (those that have their address).
+    pub fn snat_rules(&self) -> Vec<SnatRule> {
+        self.matches.iter().filter_map(MatchService::rule).collect()
+    }
+
+    /// Adds `[[snat]]` rules as match services (rules already there are skipped).
+    pub fn add_snat_rules(&mut self, rules: &[SnatRule]) {
+        for r in rules {
+            let m = MatchService::from_rule(r);
+            if !self.matches.iter().any(|o| o.spec == m.spec) {
+                self.matches.push(m);
+            }
+        }
+    }
+
+    /// Replaces every match service with those of `rules` (a config reload declares them).
+    pub fn set_snat_rules(&mut self, rules: &[SnatRule]) {
+        let keep: Vec<MatchService> = self.matches.drain(..).collect();
+        for r in rules {
+            let m = MatchService::from_rule(r);
+            // A live-edited scheduler of the same match stays (it does not change forwarding).
+            let scheduler = keep
+                .iter()
+                .find(|o| o.spec == m.spec && o.rule().as_ref() == Some(r))
+                .map(|o| o.scheduler.clone());
+            self.matches
+                .push(MatchService { scheduler: scheduler.unwrap_or(m.scheduler.clone()), ..m });
+        }
+    }
+
+    fn match_mut(&mut self, m: &MatchSpec) -> Option<&mut MatchService> {
+        self.matches.iter_mut().find(|o| o.spec == *m)
     }
 
     /// A service, for reading or updating counters.
@@ -107,6 +154,61 @@ impl ServiceTable {
             Command::Clear => {
                 self.services.clear();
                 self.laddrs.clear();
+                self.matches.clear();
+            }
+            Command::AddMatch { matcher, scheduler } => {
+                if self.matches.iter().any(|o| o.spec == *matcher) {
+                    return Err(TableError::ServiceExists);
+                }
+                check_scheduler(scheduler)?;
+                self.matches.push(MatchService {
+                    spec: matcher.clone(),
+                    scheduler: scheduler.clone(),
+                    dests: Vec::new(),
+                });
+            }
+            Command::EditMatch { matcher, scheduler } => {
+                check_scheduler(scheduler)?;
+                self.match_mut(matcher).ok_or(TableError::NoSuchService)?.scheduler =
+                    scheduler.clone();
+            }
+            Command::DeleteMatch(matcher) => {
+                let i = self
+                    .matches
+                    .iter()
+                    .position(|o| o.spec == *matcher)
+                    .ok_or(TableError::NoSuchService)?;
+                self.matches.remove(i);
+            }
+            Command::AddMatchDest { matcher, dest } => {
+                let m = self.match_mut(matcher).ok_or(TableError::ServiceNotDefined)?;
+                if m.dests.iter().any(|d| d.spec.addr == dest.addr && d.spec.port == dest.port) {
+                    return Err(TableError::DestExists);
+                }
+                check_match_dest(dest)?;
+                if !m.dests.is_empty() {
+                    return Err(TableError::MatchOneAddress);
+                }
+                m.dests.push(DestInfo::new(dest.clone()));
+            }
+            Command::EditMatchDest { matcher, dest } => {
+                let m = self.match_mut(matcher).ok_or(TableError::ServiceNotDefined)?;
+                let d = m
+                    .dests
+                    .iter_mut()
+                    .find(|d| d.spec.addr == dest.addr && d.spec.port == dest.port)
+                    .ok_or(TableError::NoSuchDest)?;
+                check_match_dest(dest)?;
+                d.spec = dest.clone();
+            }
+            Command::DeleteMatchDest { matcher, addr, port } => {
+                let m = self.match_mut(matcher).ok_or(TableError::ServiceNotDefined)?;
+                let i = m
+                    .dests
+                    .iter()
+                    .position(|d| d.spec.addr == *addr && d.spec.port == *port)
+                    .ok_or(TableError::NoSuchDest)?;
+                m.dests.remove(i);
             }
             Command::AddDest { service, dest } => {
                 let s = self.service_mut(service).ok_or(TableError::ServiceNotDefined)?;
@@ -198,6 +300,28 @@ impl ServiceTable {
         }
         Ok(())
     }
+}
+
+fn check_scheduler(name: &str) -> Result<(), TableError> {
+    if SCHEDULERS.contains(&name) {
+        Ok(())
+    } else {
+        Err(ModelError::SchedulerNotFound.into())
+    }
+}
+
+/// The SNAT address of a match service: `-J`, IPv4, a valid weight.
+fn check_match_dest(dest: &DestSpec) -> Result<(), TableError> {
+    if dest.fwd != FwdMethod::Snat {
+        return Err(TableError::MatchNeedsSnat);
+    }
+    let any = ServiceKey {
+        proto: crate::ctrl::model::Protocol::Tcp,
+        addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        port: 0,
+    };
+    dest.validate(&any)?;
+    Ok(())
 }
 
 fn zero(s: &mut ServiceInfo) {

@@ -1,8 +1,8 @@
 //! The control plane's authority: the service table rvsd runs, and how a request changes it.
 //!
-//! Owns [`Control`]: the authoritative [`ServiceTable`] (initialised from the config), the SNAT
-//! rules, the `-Z` baselines, and the [`Dataplane`] it pushes snapshots to. A change is applied
-//! to a clone of the table first; only when the clone accepts it and every worker runs the new
+//! Owns [`Control`]: the authoritative [`ServiceTable`] (initialised from the config; its match
+//! services are the SNAT rules), the `-Z` baselines, and the [`Dataplane`] it pushes snapshots
+//! to. A change is applied to a clone of the table first; only when the clone accepts it and every worker runs the new
 //! snapshot does the clone become the table, so a refused or failed change leaves everything as
 //! it was. Listings merge the per-core reports into `ServiceInfo`s (sums over cores). Must not
 //! touch: sockets and framing (`server`, `proto`), formatting (rvsadm does it).
@@ -18,6 +18,7 @@ use crate::ctrl::reload::{table_diff, Reloader};
 use crate::ipvs::balancer::{DestReport, PoolOwner, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
+use crate::netadm::model::{NetReply, NetRequest};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -45,6 +46,20 @@ pub trait Dataplane: Send + 'static {
     fn pools(&self) -> Result<Vec<PoolReports>, String> {
         Ok(Vec::new())
     }
+    /// Answers an rvsnet request (addresses, routes, neighbours, links, steering). `in_use`
+    /// names the addresses the service table and SNAT rules use, which cannot be deleted.
+    fn net(
+        &mut self,
+        req: NetRequest,
+        in_use: &[(IpAddr, String)],
+    ) -> Result<NetReply, (ErrorCode, String)> {
+        let _ = (req, in_use);
+        Err((ErrorCode::BadRequest, "this data plane has no plumbing to show or change".into()))
+    }
+    /// The names of rvsd's ports (`-F ifname` must be one); `None` when unknown.
+    fn port_names(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 type DestId = (ServiceKey, IpAddr, u16);
@@ -52,7 +67,6 @@ type DestId = (ServiceKey, IpAddr, u16);
 /// The authoritative table and the data plane it drives. See the module documentation.
 pub struct Control<D> {
     table: ServiceTable,
-    snat: Vec<SnatRule>,
     opts: BuildOptions,
     dp: D,
     svc_zero: HashMap<ServiceKey, Stats>,
@@ -109,11 +123,13 @@ fn is_change(cmd: &Command) -> bool {
 }
 
 impl<D: Dataplane> Control<D> {
-    /// The control plane over `dp`, which already runs `table` and `snat`.
+    /// The control plane over `dp`, which already runs `table` and `snat`. The SNAT rules
+    /// join the table as match services (`-H`), so rvsadm lists, saves and changes them.
     pub fn new(table: ServiceTable, snat: Vec<SnatRule>, opts: BuildOptions, dp: D) -> Self {
+        let mut table = table;
+        table.add_snat_rules(&snat);
         Control {
             table,
-            snat,
             opts,
             dp,
             svc_zero: HashMap::new(),
@@ -135,9 +151,9 @@ impl<D: Dataplane> Control<D> {
         &self.table
     }
 
-    /// The SNAT rules in force.
-    pub fn snat_rules(&self) -> &[SnatRule] {
-        &self.snat
+    /// The SNAT rules in force (the match services that have their address).
+    pub fn snat_rules(&self) -> Vec<SnatRule> {
+        self.table.snat_rules()
     }
 
     /// Where [`Request::Reload`] and SIGHUP read the config from.
@@ -163,7 +179,7 @@ impl<D: Dataplane> Control<D> {
             }
         };
         let cmds = table_diff(&self.table, &table);
-        let changes = cmds.len() + usize::from(snat != self.snat);
+        let changes = cmds.len() + usize::from(snat != self.table.snat_rules());
         match self.change_with(&cmds, Some(snat)) {
             Response::Ok(_) => {
                 tracing::info!("config reloaded: {changes} change(s) applied");
@@ -204,7 +220,37 @@ impl<D: Dataplane> Control<D> {
             })),
             Request::List(l) => self.list(l),
             Request::Reload => self.reload(),
+            Request::Net(r) => {
+                let in_use = self.addrs_in_use();
+                match self.dp.net(r, &in_use) {
+                    Ok(reply) => Response::Ok(Reply::Net(reply)),
+                    Err((code, message)) => Response::error(code, message),
+                }
+            }
         }
+    }
+
+    /// Addresses the table and the SNAT rules use, with what uses them (rvsnet may not delete
+    /// them from under a service).
+    fn addrs_in_use(&self) -> Vec<(IpAddr, String)> {
+        let mut out = Vec::new();
+        for s in self.table.services() {
+            let k = s.spec.key;
+            out.push((k.addr, format!("the VIP of {} {}:{}", k.proto.name(), k.addr, k.port)));
+        }
+        for l in self.table.local_addrs() {
+            for a in &l.laddrs {
+                let k = l.key;
+                out.push((
+                    a.spec.addr,
+                    format!("a local address of {} {}:{}", k.proto.name(), k.addr, k.port),
+                ));
+            }
+        }
+        for r in &self.table.snat_rules() {
+            out.push((r.out_addr, "the source address of a SNAT rule".to_string()));
+        }
+        out
     }
 
     fn list(&mut self, l: ListRequest) -> Response {
@@ -213,6 +259,7 @@ impl<D: Dataplane> Control<D> {
             ListRequest::Health => Response::Ok(Reply::Health(
                 self.health.as_ref().map(|b| b.rows()).unwrap_or_default(),
             )),
+            ListRequest::Matches => Response::Ok(Reply::Matches(self.table.matches().to_vec())),
             ListRequest::LocalAddrs(None) => self.laddr_usage(self.table.local_addrs().to_vec()),
             ListRequest::LocalAddrs(Some(key)) => {
                 if !self.table.services().iter().any(|s| s.spec.key == key) {
@@ -317,18 +364,42 @@ impl<D: Dataplane> Control<D> {
         Ok(out)
     }
 
+    /// `-F ifname` must name one of rvsd's ports (when the data plane says which they are).
+    fn check_ifnames(&self, cmds: &[Command]) -> Result<(), String> {
+        let Some(ports) = self.dp.port_names() else { return Ok(()) };
+        for c in cmds {
+            if let Command::AddLocalAddr { laddr, .. } = c {
+                if let Some(name) = &laddr.ifname {
+                    if !ports.iter().any(|p| p == name) {
+                        return Err(format!(
+                            "-F {name}: rvsd has no port named `{name}`; its ports are: {}",
+                            ports.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn change(&mut self, cmds: &[Command]) -> Response {
         self.change_with(cmds, None)
     }
 
-    /// Applies `cmds`, and replaces the SNAT rules with `snat` when given, as one change.
+    /// Applies `cmds`, and replaces the SNAT rules (the match services) with `snat` when given
+    /// (a reload: the config declares them), as one change.
     fn change_with(&mut self, cmds: &[Command], snat: Option<Vec<SnatRule>>) -> Response {
-        let snat = snat.unwrap_or_else(|| self.snat.clone());
+        if let Err(e) = self.check_ifnames(cmds) {
+            return Response::error(ErrorCode::Refused, e);
+        }
         let mut next = self.table.clone();
         for c in cmds {
             if let Err(e) = next.apply(c) {
                 return Response::error(ErrorCode::Refused, e.to_string());
             }
+        }
+        if let Some(rules) = snat {
+            next.set_snat_rules(&rules);
         }
         let zero: Vec<Option<ServiceKey>> = cmds
             .iter()
@@ -354,20 +425,21 @@ impl<D: Dataplane> Control<D> {
                 }
             }
         }
-        if next != self.table || snat != self.snat {
-            let snap = match Services::from_table(&next, &snat, self.opts) {
+        if next != self.table {
+            let snap = match Services::from_table(&next, &next.snat_rules(), self.opts) {
                 Ok(s) => s,
                 Err(e) => return Response::error(ErrorCode::Refused, e.to_string()),
             };
             if let Err(e) = self.dp.set_services(snap) {
                 // Some workers may run the new snapshot: put the old one back everywhere.
-                if let Ok(old) = Services::from_table(&self.table, &self.snat, self.opts) {
+                if let Ok(old) =
+                    Services::from_table(&self.table, &self.table.snat_rules(), self.opts)
+                {
                     let _ = self.dp.set_services(old);
                 }
                 return Response::error(ErrorCode::Dataplane, e);
             }
             self.table = next;
-            self.snat = snat;
             self.forget_removed();
         }
         Response::Ok(Reply::Done)

@@ -596,7 +596,7 @@ impl SnatProto {
 }
 
 /// A source-NAT rule: traffic matching it leaves from `out_addr`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SnatRule {
     /// Source addresses matched; `None` = any.
     pub src: Option<AddrRange>,
@@ -606,6 +606,54 @@ pub struct SnatRule {
     pub proto: SnatProto,
     /// Source address used on the way out.
     pub out_addr: IpAddr,
+}
+
+/// What a match service (`-H`, DPVS's SNAT spelling) selects: the fields of a `[[snat]]` rule
+/// without its source address. The text forms are `adm::matchspec`'s.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MatchSpec {
+    /// Protocols matched.
+    pub proto: SnatProto,
+    /// Source addresses matched; `None` = any.
+    pub src: Option<AddrRange>,
+    /// Destination addresses matched; `None` = any.
+    pub dst: Option<AddrRange>,
+}
+
+/// A match service: traffic its [`MatchSpec`] selects leaves from its one SNAT real server
+/// (`-a -H ... -r WAN_ADDR -J`). With that real server it is exactly one [`SnatRule`]; the
+/// TOML `[[snat]]` rules load as match services.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchService {
+    /// What it selects.
+    pub spec: MatchSpec,
+    /// Scheduler name (one real server: it only shows).
+    pub scheduler: String,
+    /// Its SNAT address, as a `-J` real server (at most one).
+    pub dests: Vec<DestInfo>,
+}
+
+impl MatchService {
+    /// The match service of a `[[snat]]` rule: scheduler `wlc` (ipvsadm's default), one `-J`
+    /// real server at the rule's source address, port 0, weight 1.
+    pub fn from_rule(r: &SnatRule) -> MatchService {
+        let dest = DestSpec { fwd: FwdMethod::Snat, ..DestSpec::new(r.out_addr, 0) };
+        MatchService {
+            spec: MatchSpec { proto: r.proto, src: r.src, dst: r.dst },
+            scheduler: DEFAULT_SCHEDULER.to_string(),
+            dests: vec![DestInfo::new(dest)],
+        }
+    }
+
+    /// The SNAT rule the data plane runs, once the service has its address.
+    pub fn rule(&self) -> Option<SnatRule> {
+        self.dests.first().map(|d| SnatRule {
+            src: self.spec.src,
+            dst: self.spec.dst,
+            proto: self.spec.proto,
+            out_addr: d.spec.addr,
+        })
+    }
 }
 
 /// Why a model value is refused. Messages are ipvsadm's where ipvsadm has one.
@@ -660,6 +708,9 @@ pub enum ModelError {
         "fwmark services are not supported: DPDK has no netfilter marks; use {FWMARK_ALTERNATIVE}"
     )]
     FwmarkUnsupported,
+    /// A `-H` match that rvs cannot take; the message says what to write.
+    #[error("invalid match `{0}': {1}")]
+    BadMatch(String, String),
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@
 //! read, a short body is an error, and the body must be one JSON object of the known version.
 
 use crate::adm::cli::Command;
-use crate::ctrl::model::{ConnEntry, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts};
+use crate::ctrl::model::{
+    ConnEntry, MatchService, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts,
+};
+use crate::netadm::model::{NetReply, NetRequest};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use thiserror::Error;
@@ -40,6 +43,8 @@ pub enum ListRequest {
     LocalAddrs(Option<ServiceKey>),
     /// Health-check state of every checked dest (`rvsadm -L --health`).
     Health,
+    /// Match services (`-H`, SNAT).
+    Matches,
 }
 
 /// One operation on the daemon.
@@ -58,6 +63,8 @@ pub enum Request {
     /// Read the config file again and apply its services, dests, local addresses, timeouts
     /// and SNAT rules as live changes (what SIGHUP does); all or nothing.
     Reload,
+    /// rvsnet: the director's plumbing (addresses, routes, neighbours, links, steering).
+    Net(NetRequest),
 }
 
 /// Daemon state for [`Request::Status`].
@@ -103,6 +110,10 @@ pub enum Reply {
     },
     /// Health-check state (empty when nothing is checked).
     Health(Vec<crate::health::board::DestHealth>),
+    /// rvsnet's data.
+    Net(NetReply),
+    /// Match services (`-H`, SNAT).
+    Matches(Vec<MatchService>),
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.
@@ -324,6 +335,24 @@ mod tests {
             let body = read_frame(&mut wire.as_slice(), MAX_REQUEST).unwrap();
             assert_eq!(decode_request(&body).unwrap(), req, "{line}");
         }
+        // rvsnet's requests and replies ride the same envelope.
+        use crate::netadm::model::{NetReply, NetRequest, RouteEntry, RouteSpec};
+        let net = Request::Net(NetRequest::RouteAdd(RouteSpec {
+            prefix: "10.1.0.0".parse().unwrap(),
+            prefix_len: 16,
+            via: Some("192.0.2.254".parse().unwrap()),
+            port: Some("p0".into()),
+        }));
+        let body = read_frame(&mut framed(&encode_request(&net)).as_slice(), MAX_REQUEST).unwrap();
+        assert_eq!(decode_request(&body).unwrap(), net);
+        let reply = Response::Ok(Reply::Net(NetReply::Routes(vec![RouteEntry {
+            prefix: "192.0.2.0".parse().unwrap(),
+            prefix_len: 24,
+            via: None,
+            port: "p0".into(),
+            connected: true,
+        }])));
+        assert_eq!(decode_response(&encode_response(&reply)).unwrap(), reply);
         let resp = Response::error(ErrorCode::Refused, "Service already exists");
         let body = encode_response(&resp);
         assert!(std::str::from_utf8(&body).unwrap().starts_with("{\"version\":1,"));

@@ -30,6 +30,15 @@ pub fn program_name(argv0: Option<&str>) -> &'static str {
     }
 }
 
+/// One listing request; a refusal or protocol error comes back as its message.
+fn fetch(socket: &Path, l: ListRequest) -> Result<Reply, String> {
+    match Client::connect(socket).and_then(|mut c| c.request(&Request::List(l))) {
+        Ok(Response::Ok(r)) => Ok(r),
+        Ok(Response::Error { message, .. }) => Err(message),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Runs rvsadm with `argv` against the daemon at `socket`; returns the exit status.
 pub fn run(
     argv: &[String],
@@ -140,7 +149,23 @@ pub fn run(
         }
         (c, r, _) => match (c, r) {
             (Command::List { format: f, .. }, Reply::Services { size, services }) => {
-                format::list_all(size, &services, f, names)
+                let mut text = format::list_all(size, &services, f, names);
+                // Match services (SNAT) follow the virtual services.
+                match fetch(socket, ListRequest::Matches) {
+                    Ok(Reply::Matches(m)) => text.push_str(&format::list_matches(&m, f, names)),
+                    Ok(other) => {
+                        let _ = writeln!(
+                            err,
+                            "{program}: rvsd answered with unexpected data: {other:?}"
+                        );
+                        return EXIT_UNREACHABLE;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "{program}: {e}");
+                        return EXIT_UNREACHABLE;
+                    }
+                }
+                text
             }
             (Command::List { format: f, .. }, Reply::Service(s)) => {
                 format::list_service(&s, f, names)
@@ -148,7 +173,38 @@ pub fn run(
             (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
             (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
             (Command::Save { numeric }, Reply::Services { services, .. }) => {
-                save::save(&services, *numeric, names)
+                // Local addresses follow their services as -P lines, match services come last.
+                let laddrs = match fetch(socket, ListRequest::LocalAddrs(None)) {
+                    Ok(Reply::LocalAddrs(l)) => l,
+                    Ok(other) => {
+                        let _ = writeln!(
+                            err,
+                            "{program}: rvsd answered with unexpected data: {other:?}"
+                        );
+                        return EXIT_UNREACHABLE;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "{program}: {e}");
+                        return EXIT_UNREACHABLE;
+                    }
+                };
+                let matches = match fetch(socket, ListRequest::Matches) {
+                    Ok(Reply::Matches(m)) => m,
+                    Ok(other) => {
+                        let _ = writeln!(
+                            err,
+                            "{program}: rvsd answered with unexpected data: {other:?}"
+                        );
+                        return EXIT_UNREACHABLE;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "{program}: {e}");
+                        return EXIT_UNREACHABLE;
+                    }
+                };
+                let mut text = save::save_with(&services, &laddrs, *numeric, names);
+                text.push_str(&save::save_matches(&matches, *numeric, names));
+                text
             }
             (Command::ListLocalAddrs { .. }, Reply::LocalAddrs(l)) => format::list_local_addrs(&l),
             (_, Reply::Done) => String::new(),

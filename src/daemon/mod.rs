@@ -7,11 +7,13 @@
 
 mod kernel;
 mod metrics_source;
+pub mod netctl;
 mod plumbing;
 mod steering;
 
 pub use metrics_source::DirectorMetrics;
-pub use plumbing::{build_ifaces, build_routes, neigh_params, static_neighs};
+use netctl::{NetFailure, NetPlumbing, PortMeta};
+pub use plumbing::{build_ifaces, build_routes, config_routes, neigh_params, static_neighs};
 
 use crate::config::{Config, TxChecksumOffload};
 use crate::dataplane::backoff::{BackoffParams, IdleBackoff};
@@ -66,6 +68,8 @@ pub struct DirectorControl {
     generation: Arc<AtomicU64>,
     // Snapshots are numbered and pushed one at a time, whoever pushes them.
     lock: Arc<std::sync::Mutex<()>>,
+    // Addresses and routes (rvsnet); `None` before the workers start.
+    net: Arc<std::sync::Mutex<Option<NetPlumbing>>>,
 }
 
 impl DirectorControl {
@@ -117,6 +121,25 @@ impl crate::ctrl::control::Dataplane for DirectorControl {
     fn pools(&self) -> Result<Vec<crate::ipvs::balancer::PoolReports>, String> {
         self.handles.iter().map(|h| h.pools(CONTROL_TIMEOUT).map_err(|e| e.to_string())).collect()
     }
+    fn net(
+        &mut self,
+        req: crate::netadm::model::NetRequest,
+        in_use: &[(std::net::IpAddr, String)],
+    ) -> Result<crate::netadm::model::NetReply, (crate::ctrl::proto::ErrorCode, String)> {
+        use crate::ctrl::proto::ErrorCode;
+        let mut guard = self.net.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(net) = guard.as_mut() else {
+            return Err((ErrorCode::Dataplane, "the workers are not running".into()));
+        };
+        net.handle(req, &self.handles, in_use, CONTROL_TIMEOUT).map_err(|e| match e {
+            NetFailure::Refused(m) => (ErrorCode::Refused, m),
+            NetFailure::Dataplane(m) => (ErrorCode::Dataplane, m),
+        })
+    }
+    fn port_names(&self) -> Option<Vec<String>> {
+        let guard = self.net.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(NetPlumbing::port_names)
+    }
 }
 
 /// A running director.
@@ -132,6 +155,7 @@ pub struct Director {
     handles: Vec<WorkerHandle>,
     generation: Arc<AtomicU64>,
     control_lock: Arc<std::sync::Mutex<()>>,
+    net: Arc<std::sync::Mutex<Option<NetPlumbing>>>,
     flow_rules: Vec<dpdk::FlowRule>,
     // Declared last: dropped after the ports and workers that use them.
     pool: Option<Mempool>,
@@ -165,6 +189,7 @@ impl Director {
             handles: Vec::new(),
             generation: Arc::new(AtomicU64::new(0)),
             control_lock: Arc::new(std::sync::Mutex::new(())),
+            net: Arc::new(std::sync::Mutex::new(None)),
             flow_rules: Vec::new(),
             pool: Some(pool.clone()),
             eal: Some(eal),
@@ -279,7 +304,8 @@ impl Director {
             services.snat().len(),
             n_workers
         );
-        self.flow_rules = steering::install(cfg, &services, &self.ports);
+        let (rules, steering_shown) = steering::install(cfg, &services, &self.ports);
+        self.flow_rules = rules;
         // Redirect rings take the mbufs beyond the pool's minimum (see dataplane/crossing.rs).
         let spare = u64::from(cfg.dataplane().mbufs).saturating_sub(cfg.min_mbufs());
         let ring = redirect_ring_size(spare, n_workers);
@@ -347,6 +373,27 @@ impl Director {
             })?;
             self.workers.push(handle);
         }
+        let metas = cfg
+            .ports()
+            .iter()
+            .zip(&self.ports)
+            .map(|(p, c)| PortMeta {
+                index: p.index,
+                name: p.name.clone(),
+                device: p.device.name().to_string(),
+                id: c.id(),
+                driver: c.info().driver.clone(),
+            })
+            .collect();
+        let net = NetPlumbing::new(
+            metas,
+            &ifaces,
+            config_routes(cfg),
+            steering_shown,
+            self.stats.clone(),
+            neigh_params(cfg).timeout,
+        );
+        *self.net.lock().unwrap_or_else(|p| p.into_inner()) = Some(net);
         Ok(())
     }
 
@@ -384,6 +431,7 @@ impl Director {
             handles: self.handles.clone(),
             generation: self.generation.clone(),
             lock: self.control_lock.clone(),
+            net: self.net.clone(),
         }
     }
 

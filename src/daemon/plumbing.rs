@@ -38,6 +38,11 @@ pub fn build_ifaces(cfg: &Config, macs: &[[u8; 6]]) -> Result<IfaceTable, IfaceE
 
 /// The route table: connected routes from the interfaces plus the configured static routes.
 pub fn build_routes(cfg: &Config, ifaces: &IfaceTable) -> Result<RouteTable, RouteError> {
+    RouteTable::build(ifaces, &config_routes(cfg))
+}
+
+/// The configured static routes the table holds (the lowest metric per destination).
+pub fn config_routes(cfg: &Config) -> Vec<Route> {
     // The lowest metric wins among routes to one destination; the others are standbys the
     // table does not hold yet.
     let mut sorted: Vec<_> = cfg.routes().iter().collect();
@@ -52,7 +57,7 @@ pub fn build_routes(cfg: &Config, ifaces: &IfaceTable) -> Result<RouteTable, Rou
             port: r.port,
         })
         .collect();
-    RouteTable::build(ifaces, &routes)
+    routes
 }
 
 /// Static neighbours from the config.

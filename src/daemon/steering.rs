@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::dpdk::{self, ConfiguredPort, FlowRule, FlowSupport, L4Proto, SteeringRule};
 use crate::ipvs::laddr::PortOwnership;
 use crate::ipvs::service::Services;
+use crate::netadm::model::SteeringEntry;
 use std::net::Ipv4Addr;
 use tracing::{info, warn};
 
@@ -29,21 +30,32 @@ fn local_addrs_on(cfg: &Config, services: &Services, index: u16) -> Vec<Ipv4Addr
     out
 }
 
+fn entry(port: &str, mode: &str, rules: usize, detail: String) -> SteeringEntry {
+    SteeringEntry { port: port.to_string(), mode: mode.to_string(), rules, detail }
+}
+
 /// Installs the rules every port can take and logs, per port, which steering is in force.
-/// Returns the installed rules (dropping them removes them from the NIC).
-pub fn install(cfg: &Config, services: &Services, ports: &[ConfiguredPort]) -> Vec<FlowRule> {
+/// Returns the installed rules (dropping them removes them from the NIC) and, per port, what
+/// is in force (for `rvsnet steering show`).
+pub fn install(
+    cfg: &Config,
+    services: &Services,
+    ports: &[ConfiguredPort],
+) -> (Vec<FlowRule>, Vec<SteeringEntry>) {
     let mut rules = Vec::new();
+    let mut shown = Vec::new();
     let n = cfg.workers().len();
-    let Ok(own) = PortOwnership::new(n) else { return rules };
+    let Ok(own) = PortOwnership::new(n) else { return (rules, shown) };
     for (p, port) in cfg.ports().iter().zip(ports) {
         let laddrs = local_addrs_on(cfg, services, p.index);
         if n < 2 || laddrs.is_empty() {
-            info!(
-                "port {}: reply steering not needed ({} worker(s), {} local address(es))",
-                p.name,
+            let why = format!(
+                "not needed at start ({} worker(s), {} local address(es)); local addresses added later use the software redirect",
                 n,
                 laddrs.len()
             );
+            info!("port {}: reply steering {why}", p.name);
+            shown.push(entry(&p.name, "none", 0, why));
             continue;
         }
         // Each worker's first rx queue on this port.
@@ -54,6 +66,12 @@ pub fn install(cfg: &Config, services: &Services, ports: &[ConfiguredPort]) -> V
             .collect();
         let Some(queues) = queues else {
             info!("port {}: FULLNAT/SNAT replies: software redirect (a worker has no rx queue on this port)", p.name);
+            shown.push(entry(
+                &p.name,
+                "software",
+                0,
+                "a worker has no rx queue on this port".into(),
+            ));
             continue;
         };
         let probe = dpdk::probe_steering(port.id(), queues.first().copied().unwrap_or(0));
@@ -65,6 +83,7 @@ pub fn install(cfg: &Config, services: &Services, ports: &[ConfiguredPort]) -> V
             });
         if let Some(why) = refused {
             info!("port {}: FULLNAT/SNAT replies: software redirect over per-core rings (rte_flow refused: {why})", p.name);
+            shown.push(entry(&p.name, "software", 0, format!("rte_flow refused: {why}")));
             continue;
         }
         let mut installed = Vec::new();
@@ -96,14 +115,26 @@ pub fn install(cfg: &Config, services: &Services, ports: &[ConfiguredPort]) -> V
                     p.name,
                     installed.len()
                 );
+                shown.push(entry(
+                    &p.name,
+                    "rte_flow",
+                    installed.len(),
+                    format!("{} local address(es) steered to their owner's rx queue", laddrs.len()),
+                ));
                 rules.extend(installed);
             }
             Some(e) => {
                 // Half a rule set would steer some replies to the wrong core: take them all out.
                 drop(installed);
                 warn!("port {}: FULLNAT/SNAT replies: software redirect (installing rte_flow rules failed: {e})", p.name);
+                shown.push(entry(
+                    &p.name,
+                    "software",
+                    0,
+                    format!("installing rte_flow rules failed: {e}"),
+                ));
             }
         }
     }
-    rules
+    (rules, shown)
 }

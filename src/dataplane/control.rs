@@ -12,8 +12,11 @@
 
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
+use crate::ipvs::laddr::LaddrStats;
 use crate::ipvs::service::Services;
+use crate::net::{IfaceTable, NeighInfo, RouteTable};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +42,30 @@ pub enum WorkerRequest {
     Pools {
         /// Where the report goes.
         reply: Sender<PoolReports>,
+    },
+    /// Run these interface and route tables from the next burst boundary (an `rvsnet addr` or
+    /// `route` change); the reply says it is done.
+    SetNet {
+        /// The new interface table.
+        ifaces: Arc<IfaceTable>,
+        /// The new route table.
+        routes: Arc<RouteTable>,
+        /// Added addresses the announcing worker sends a gratuitous ARP for.
+        announce: Vec<Ipv4Addr>,
+        /// Acknowledgement.
+        reply: Sender<()>,
+    },
+    /// Copy the core's neighbour table, with the core's clock reading.
+    Neighs {
+        /// Where the copy goes.
+        reply: Sender<(crate::time::Instant, Vec<NeighInfo>)>,
+        /// Forget learned and incomplete entries after copying (`rvsnet neigh flush`).
+        flush: bool,
+    },
+    /// Report the port-pool counters of every local address on this core.
+    Laddrs {
+        /// Where the counters go.
+        reply: Sender<Vec<(IpAddr, LaddrStats)>>,
     },
 }
 
@@ -143,6 +170,38 @@ impl WorkerHandle {
         self.wait(&rx, timeout)
     }
 
+    /// Makes the worker run `ifaces` and `routes`; returns once it does.
+    /// (the worker that announces addresses sends a gratuitous ARP for each of `announce`).
+    pub fn set_net(
+        &self,
+        ifaces: Arc<IfaceTable>,
+        routes: Arc<RouteTable>,
+        announce: Vec<Ipv4Addr>,
+        timeout: Duration,
+    ) -> Result<(), ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::SetNet { ifaces, routes, announce, reply })?;
+        self.wait(&rx, timeout)
+    }
+
+    /// The worker's neighbour table and its clock; `flush` then forgets the learned entries.
+    pub fn neighs(
+        &self,
+        flush: bool,
+        timeout: Duration,
+    ) -> Result<(crate::time::Instant, Vec<NeighInfo>), ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::Neighs { reply, flush })?;
+        self.wait(&rx, timeout)
+    }
+
+    /// The worker's local-address pool counters.
+    pub fn laddrs(&self, timeout: Duration) -> Result<Vec<(IpAddr, LaddrStats)>, ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::Laddrs { reply })?;
+        self.wait(&rx, timeout)
+    }
+
     fn wait<T>(&self, rx: &Receiver<T>, timeout: Duration) -> Result<T, ControlError> {
         rx.recv_timeout(timeout).map_err(|e| match e {
             RecvTimeoutError::Timeout => {
@@ -207,6 +266,7 @@ mod tests {
                     Some(WorkerRequest::Pools { reply }) => {
                         let _ = reply.send(PoolReports::default());
                     }
+                    Some(_) => {}
                     None => std::thread::sleep(Duration::from_millis(1)),
                 }
             }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::buf::PacketBuf;
 use crate::ipvs::balancer::{Balancer, Egress, Verdict};
 use crate::ipvs::service::Services;
-use crate::net::{AddrKind, DropReason, Input, NetCounters, NetIo, Stack};
+use crate::net::{AddrKind, DropReason, IfaceTable, Input, NetCounters, NetIo, RouteTable, Stack};
 use crate::time::Instant;
 use crate::wire::ethernet;
 
@@ -199,6 +199,27 @@ impl<B: PacketBuf> Pipeline<B> {
     /// The stack.
     pub fn stack(&self) -> &Stack<B> {
         &self.stack
+    }
+
+    /// Runs new interface and route tables (an address or route change, between bursts). The
+    /// balancer re-reads its snapshot against them, so MTUs and tunnel source addresses toward
+    /// the dests follow the new routes (as after any service change).
+    pub fn set_net(&mut self, ifaces: Arc<IfaceTable>, routes: Arc<RouteTable>, now: Instant) {
+        self.stack.set_tables(ifaces, routes);
+        if let Some(lb) = self.lb.as_mut() {
+            let snap = lb.services().clone();
+            lb.set_services(snap, now, &StackEgress(&self.stack));
+        }
+    }
+
+    /// Sends a gratuitous ARP for each of `addrs` (see [`Stack::announce`]).
+    pub fn announce(&mut self, addrs: &[Ipv4Addr], io: &mut impl NetIo<B>) {
+        self.stack.announce(addrs, io);
+    }
+
+    /// Forgets learned neighbours (see [`Stack::flush_neighbours`]).
+    pub fn flush_neighbours(&mut self, io: &mut impl NetIo<B>) -> usize {
+        self.stack.flush_neighbours(io)
     }
 }
 

@@ -350,6 +350,45 @@ impl Worker {
                         self.pipeline.balancer().map(|lb| lb.pool_reports()).unwrap_or_default();
                     let _ = reply.send(r);
                 }
+                WorkerRequest::SetNet { ifaces, routes, announce, reply } => {
+                    self.pipeline.set_net(ifaces, routes, now);
+                    if self.announce && !announce.is_empty() {
+                        let mut io = WorkerIo::new(
+                            &mut self.tx,
+                            &mut self.kernel,
+                            &self.pool,
+                            &mut self.counters,
+                        );
+                        self.pipeline.announce(&announce, &mut io);
+                        self.counters.tx_dropped += io.tx_full;
+                        // Out now (fields, not `flush()`: the inbox is borrowed).
+                        for slot in &mut self.tx {
+                            if !slot.batch.is_empty() {
+                                let n = slot.queue.tx_burst(&mut slot.batch);
+                                self.counters.tx_packets += n as u64;
+                            }
+                        }
+                    }
+                    let _ = reply.send(());
+                }
+                WorkerRequest::Neighs { reply, flush } => {
+                    let rows = self.pipeline.stack().neigh().entries();
+                    if flush {
+                        let mut io = WorkerIo::new(
+                            &mut self.tx,
+                            &mut self.kernel,
+                            &self.pool,
+                            &mut self.counters,
+                        );
+                        self.pipeline.flush_neighbours(&mut io);
+                    }
+                    let _ = reply.send((now, rows));
+                }
+                WorkerRequest::Laddrs { reply } => {
+                    let rows =
+                        self.pipeline.balancer().map(|lb| lb.laddr_usage()).unwrap_or_default();
+                    let _ = reply.send(rows);
+                }
             }
         }
     }

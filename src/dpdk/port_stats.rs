@@ -4,7 +4,7 @@
 //! port's owner runs its queues.
 
 use super::error::DpdkError;
-use super::port::{Port, PortStats};
+use super::port::{Link, Port, PortStats};
 
 impl Port {
     /// The port's basic counters.
@@ -25,6 +25,21 @@ impl Port {
             ierrors: s.ierrors,
             oerrors: s.oerrors,
             rx_nombuf: s.rx_nombuf,
+        })
+    }
+
+    /// Link state, without waiting (any thread may read it while the owner runs its queues).
+    pub fn link_nowait(self) -> Result<Link, DpdkError> {
+        let mut link = dpdk_sys::rte_eth_link::default();
+        // SAFETY: `link` is a valid out-struct; the id was validated when this handle was made.
+        let ret = unsafe { dpdk_sys::rte_eth_link_get_nowait(self.id(), &mut link) };
+        if ret != 0 {
+            return Err(DpdkError::port(self.id(), "rte_eth_link_get_nowait", ret));
+        }
+        Ok(Link {
+            up: u32::from(link.link_status()) == dpdk_sys::RTE_ETH_LINK_UP,
+            speed_mbps: if link.link_speed == u32::MAX { 0 } else { link.link_speed },
+            full_duplex: u32::from(link.link_duplex()) == dpdk_sys::RTE_ETH_LINK_FULL_DUPLEX,
         })
     }
 }

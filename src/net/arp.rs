@@ -231,9 +231,18 @@ pub(crate) fn send_request<B: PacketBuf>(
 /// Broadcasts one gratuitous ARP request (sender = target = the address) for every owned address
 /// on its port, so that switches and neighbours learn where the director's addresses are.
 pub(crate) fn send_gratuitous<B: PacketBuf>(ctx: &mut Ctx<'_, impl NetIo<B>>) {
+    send_gratuitous_for(ctx, None);
+}
+
+/// Gratuitous ARP for the owned addresses in `only` (every owned address when `None`): for an
+/// address added while running, so neighbours learn it at once.
+pub(crate) fn send_gratuitous_for<B: PacketBuf>(
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+    only: Option<&[Ipv4Addr]>,
+) {
     let ifaces = ctx.ifaces;
     for iface in ifaces.iter() {
-        for addr in &iface.addrs {
+        for addr in iface.addrs.iter().filter(|a| only.map_or(true, |o| o.contains(&a.ip))) {
             let a = ArpRepr {
                 operation: ArpOperation::Request,
                 sender_mac: iface.mac,

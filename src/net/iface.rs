@@ -172,6 +172,11 @@ impl IfaceTable {
         Ok(self)
     }
 
+    /// Every kernel-owned address with the port whose kernel interface holds it.
+    pub fn kernel_addrs(&self) -> impl Iterator<Item = (Ipv4Addr, u16)> + '_ {
+        self.kernel.iter().map(|(&ip, &port)| (ip, port))
+    }
+
     /// The port whose kernel interface owns `ip`, if the kernel owns it.
     #[inline]
     pub fn kernel_owns(&self, ip: Ipv4Addr) -> Option<u16> {

@@ -373,6 +373,31 @@ impl<B: PacketBuf> Stack<B> {
         &self.neigh
     }
 
+    /// Replaces the interface and route tables (an address or route change from the control
+    /// plane, applied between bursts). Learned neighbours stay; packets already queued for a
+    /// neighbour keep their port.
+    pub fn set_tables(&mut self, ifaces: Arc<IfaceTable>, routes: Arc<RouteTable>) {
+        self.ifaces = ifaces;
+        self.routes = routes;
+        // Cached L2 headers may name a hop the new tables route elsewhere.
+        self.route_generation = self.route_generation.wrapping_add(1);
+    }
+
+    /// Announces `addrs` (owned addresses, typically just added) with a gratuitous ARP each;
+    /// addresses the tables do not own are skipped.
+    pub fn announce(&mut self, addrs: &[Ipv4Addr], io: &mut impl NetIo<B>) {
+        let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
+        arp::send_gratuitous_for(&mut ctx, Some(addrs));
+    }
+
+    /// Forgets every learned and incomplete neighbour (static ones stay); packets waiting for
+    /// resolution are dropped. Returns how many entries were removed.
+    pub fn flush_neighbours(&mut self, io: &mut impl NetIo<B>) -> usize {
+        let before = self.neigh.len();
+        self.neigh.flush(&mut Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io });
+        before - self.neigh.len()
+    }
+
     fn drop(&mut self, io: &mut impl NetIo<B>, pkt: B, reason: DropReason) -> Input<B> {
         drop_counted(&mut self.counters, io, pkt, reason);
         Input::Consumed

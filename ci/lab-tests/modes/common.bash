@@ -130,6 +130,9 @@ ctrl_socket() {
 }
 CTRL_SOCK=$(ctrl_socket)
 rvsadm() { ip netns exec rvs-dir env RVS_SOCK="$CTRL_SOCK" "$RVSADM" "$@"; }
+# rvsnet ARGS...: the same for rvsnet (the director's addresses, routes, neighbours, links).
+RVSNET=${RVSNET:-$(dirname "$RVSADM")/rvsnet}
+rvsnet() { ip netns exec rvs-dir env RVS_SOCK="$CTRL_SOCK" "$RVSNET" "$@"; }
 
 workers_in_config() {
 	python3 -c 'import sys, tomllib; print(len(tomllib.load(open(sys.argv[1], "rb")).get("worker", [])))' "$CONFIG"

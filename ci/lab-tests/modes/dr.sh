@@ -11,6 +11,7 @@
 #   - the HTTP servers logged the client's own address (DR does not touch addresses);
 #   - live changes with rvsadm: wrr with weights 3:1 splits 40 requests 30:10; `-p 60` keeps the
 #     client on one server;
+#   - rvsnet: an address added live answers ping, deleted it does not; link/route/neigh listings
 #   - rvsadm in rvs-dir (RVS_SOCK = [ctrl] socket): `-L -n` shows both real servers of each service
 #     as Route with the config's weight 1, and `-L -n -c` lists the connections just made;
 #   - sh keeps each of 8 client addresses on one server and uses both; wlc spreads 6 held-open
@@ -269,6 +270,28 @@ readd_check() {
 }
 check_v "rvsadm -a re-adds it: it gets requests again" readd_check
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin
+
+# rvsnet: an address added while rvsd runs answers the client's ping; deleted, it does not.
+NEWIP=192.168.100.101
+rvsnet_addr_check() {
+	rvsnet addr add "$NEWIP/32" dev lan kind vip || return 1
+	rvsnet addr show | grep -qx "    inet $NEWIP/32 vip" || { rvsnet addr show; return 1; }
+	in_ns client ping -c 2 -W 2 "$NEWIP" || return 1
+	rvsnet addr del "$NEWIP" || return 1
+	! rvsnet addr show | grep -q "$NEWIP" || return 1
+	! in_ns client ping -c 2 -W 1 "$NEWIP"
+}
+rvsnet_show_check() {
+	local out
+	out=$(rvsnet link show -s) || return 1
+	echo "$out"
+	grep -qE '^0: lan: <[A-Z]+> mtu [0-9]+ driver net_af_packet ' <<<"$out" &&
+		grep -qE '^core 0: busy-polls [0-9]+ ' <<<"$out" &&
+		rvsnet route show | grep -qx '192.168.100.0/24 dev lan proto connected' &&
+		rvsnet neigh show | grep -qE "^$CLIENT dev lan lladdr [0-9a-f:]{17} REACHABLE "
+}
+check "rvsnet addr add: the new address answers ping; addr del: it no longer does" rvsnet_addr_check
+check "rvsnet link show -s, route show, neigh show: the port, core counters, learned client" rvsnet_show_check
 
 # Restart with the same config: the services come back as configured (the live changes above were
 # not in the config), and forward.

@@ -75,6 +75,7 @@ pub(super) fn model_fix(e: &ModelError) -> (&'static str, String) {
         ModelError::FwmarkUnsupported => {
             ("fwmark", format!("remove fwmark and declare {FWMARK_ALTERNATIVE}"))
         }
+        ModelError::BadMatch(_, why) => ("snat", format!("declare it as a [[snat]] rule: {why}")),
     }
 }
 

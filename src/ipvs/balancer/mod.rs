@@ -389,6 +389,33 @@ impl Balancer {
             .collect()
     }
 
+    /// Port-pool counters of every local address on this core (FULLNAT pools of every
+    /// service and SNAT WAN pools), summed per address: ports in use, allocations, misses.
+    /// Allocates; for listings, not the packet path.
+    pub fn laddr_usage(&self) -> Vec<(std::net::IpAddr, crate::ipvs::laddr::LaddrStats)> {
+        let mut out: Vec<(std::net::IpAddr, crate::ipvs::laddr::LaddrStats)> = Vec::new();
+        let pools = self
+            .book
+            .svcs
+            .iter()
+            .filter(|s| !s.free)
+            .filter_map(|s| s.pool.as_ref())
+            .chain(self.book.snat.iter().filter(|s| !s.free).map(|s| &s.pool));
+        for (addr, st) in pools.flat_map(|p| p.stats()) {
+            match out.iter_mut().find(|(a, _)| *a == addr) {
+                Some((_, sum)) => {
+                    sum.in_use += st.in_use;
+                    sum.allocs += st.allocs;
+                    sum.releases += st.releases;
+                    sum.misses += st.misses;
+                    sum.draining &= st.draining;
+                }
+                None => out.push((addr, st)),
+            }
+        }
+        out
+    }
+
     /// Handles an IPv4 packet the stack handed up: `l3` is the offset of its IPv4 header (the
     /// Ethernet header is in front), `owner` what the stack found its destination to be.
     /// No allocation; never panics, whatever the bytes.

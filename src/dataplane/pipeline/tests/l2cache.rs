@@ -113,3 +113,22 @@ fn an_expired_neighbour_is_resolved_again_not_used_from_the_cache() {
     assert_eq!(seen(&lab.one(0, &client_ack(1004, b"d")).1).dst_mac, RS5_MAC_B);
     assert_eq!(hits_misses(&lab), (2, 4));
 }
+
+#[test]
+fn new_plumbing_tables_make_established_packets_route_again() {
+    let mut lab = lab_with_learnt_rs(RS5_MAC_A);
+    lab.one(0, &from_client(&tcp(CLIENT, 40000, VIP, 80, SYN, 1000, 0, &[])));
+    lab.one(0, &client_ack(1001, b"a"));
+    assert_eq!(hits_misses(&lab), (1, 1));
+    // What an rvsnet address or route change hands the workers: the same tables, new epoch.
+    let ifaces = Arc::clone(lab.p.stack().ifaces());
+    let routes = Arc::clone(lab.p.stack().routes());
+    let epoch = lab.p.stack().l2_epoch();
+    lab.p.set_net(ifaces, routes, lab.now);
+    assert_ne!(lab.p.stack().l2_epoch(), epoch);
+    let (port, f) = lab.one(0, &client_ack(1002, b"b"));
+    assert_eq!((port, seen(&f).dst_mac), (1, RS5_MAC_A));
+    assert_eq!(hits_misses(&lab), (1, 2), "routed and resolved again under the new tables");
+    lab.one(0, &client_ack(1003, b"c"));
+    assert_eq!(hits_misses(&lab), (2, 2), "and cached again");
+}
