@@ -306,7 +306,7 @@ refused 2 "illegal weight specified" -e -t "$VIP:80" -r 192.168.100.12 -w -1
 refused 2 "invalid timeout value \`0' specified" -E -t "$VIP:80" -s rr -p 0
 refused 2 "Zero port specified for non-persistent service" -A -t 10.9.9.9:0 -s rr
 refused 2 "--set option requires 3 timeout values" --set 1 2
-refused 2 "fwmark services are not supported: DPDK has no netfilter marks; use a match service (-J / SNAT match) or a per-port service (-t|-u host:port)" -A -f 1 -s rr
+refused 2 "fwmark services are not supported: DPDK has no netfilter marks; use a match service (-H proto=...,src-range=...) or a per-port service (-t|-u host:port)" -A -f 1 -s rr
 refused 2 "invalid option \`-D'" -A -D -t 10.9.9.9:80
 refused 2 "illegal tunnel type specified" -a -t "$VIP:80" -r 192.168.100.14 -i --tun-type foo
 printf -- '-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 10.2.2.2\n-A -t 10.1.1.1:81 -s bogus\n' >"$TMP/bad.rules"

@@ -33,7 +33,7 @@ pub const SCHEDULERS: [&str; 14] =
     ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
 /// What rvs offers instead of firewall-mark services; part of the message users see.
 pub const FWMARK_ALTERNATIVE: &str =
-    "a match service (-J / SNAT match) or a per-port service (-t|-u host:port)";
+    "a match service (-H proto=...,src-range=...) or a per-port service (-t|-u host:port)";
 
 /// Transport protocol of a virtual service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
