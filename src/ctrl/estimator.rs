@@ -341,4 +341,34 @@ mod tests {
         est.fill(&mut l);
         assert_eq!(l[1].rates, Rates::default());
     }
+
+    #[test]
+    fn match_services_have_rates_and_only_a_full_zero_resets_them() {
+        use crate::ctrl::model::{FwdMethod, SnatProto, SnatRule};
+        let rule = SnatRule {
+            src: None,
+            dst: None,
+            proto: SnatProto::Udp,
+            out_addr: "192.0.2.200".parse().unwrap(),
+        };
+        let m = |conns: u64| {
+            let mut m = MatchService::from_rule(&rule);
+            m.stats = st(conns, 0, 0);
+            m.dests[0].stats = st(conns, 0, 0);
+            m
+        };
+        assert_eq!(m(0).dests[0].spec.fwd, FwdMethod::Snat);
+        let mut est = Estimator::new();
+        est.sample_matches(&[m(20)]);
+        let mut l = [m(20)];
+        est.fill_matches(&mut l);
+        // As for services: 10/s, a quarter of the way there after one sample.
+        assert_eq!((l[0].rates.cps, l[0].dests[0].rates.cps), (2, 2));
+        est.zero(Some(info(80, st(0, 0, 0), st(0, 0, 0)).spec.key));
+        est.fill_matches(&mut l);
+        assert_eq!(l[0].rates.cps, 2, "-Z of a virtual service leaves match services alone");
+        est.zero(None);
+        est.fill_matches(&mut l);
+        assert_eq!((l[0].rates, l[0].dests[0].rates), (Rates::default(), Rates::default()));
+    }
 }
