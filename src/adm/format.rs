@@ -276,27 +276,61 @@ pub fn list_service(service: &ServiceInfo, fmt: &ListFormat, names: &dyn Names) 
 
 /// Match services (`-H`) as `-L` shows them after the virtual services, as DPVS's ipvsadm
 /// does: `MATCH proto[,from=RANGE][,to=RANGE] scheduler`, then each SNAT address as a real
-/// server line (`  -> %-28s %-7s %-6d %-10u %-10u`, Forward `SNAT`). Only in the plain and
-/// `--tun-info`-less layout: counters of match services are not reported (their connection
-/// columns show 0), so `--stats`, `--rate`, `--thresholds` and `--persistent-conn` leave them
-/// out.
+/// server line (`  -> %-28s %-7s %-6d %-10u %-10u`, Forward `SNAT`, the rule's live
+/// connections). With `--stats` or `--rate` the service line is the name padded to 33 then the
+/// five counters, and the real-server lines are those of a virtual service's real servers, with
+/// the rule's totals (one SNAT address per rule: both lines show the same numbers). The name
+/// is never cut. `--thresholds`, `--persistent-conn` and `--tun-info` leave match services out
+/// (they have no thresholds, persistence or tunnels).
 pub fn list_matches(matches: &[MatchService], fmt: &ListFormat, names: &dyn Names) -> String {
     let mut out = String::new();
-    if fmt.stats || fmt.rate || fmt.thresholds || fmt.persistent_conn || fmt.tun_info {
+    if fmt.thresholds || fmt.persistent_conn || fmt.tun_info {
         return out;
     }
+    let ex = fmt.exact;
     for m in matches {
-        let _ = writeln!(out, "{} {}", super::matchspec::listing_name(&m.spec), m.scheduler);
+        let name = super::matchspec::listing_name(&m.spec);
+        if fmt.stats || fmt.rate {
+            let _ = write!(out, "{name:<33}");
+            let v = if fmt.stats {
+                let st = &m.stats;
+                [st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes]
+            } else {
+                let r = &m.rates;
+                [r.cps, r.inpps, r.outpps, r.inbps, r.outbps]
+            };
+            for n in v {
+                push_largenum(&mut out, n, ex);
+            }
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "{name} {}", m.scheduler);
+        }
         for d in &m.dests {
             let dn = cut(addrport(d.spec.addr, d.spec.port, Protocol::Tcp, fmt.numeric, names), 28);
-            let _ = writeln!(
-                out,
-                "  -> {dn:<28} {:<7} {:<6} {:<10} {:<10}",
-                d.spec.fwd.name(),
-                d.spec.weight,
-                d.active,
-                d.inactive
-            );
+            if fmt.stats {
+                let _ = write!(out, "  -> {dn:<28}");
+                let st = &d.stats;
+                for n in [st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes] {
+                    push_largenum(&mut out, n, ex);
+                }
+                out.push('\n');
+            } else if fmt.rate {
+                let r = &d.rates;
+                let _ = write!(out, "  -> {dn:<28} {:>8} {:>8} {:>8}", r.cps, r.inpps, r.outpps);
+                push_largenum(&mut out, r.inbps, ex);
+                push_largenum(&mut out, r.outbps, ex);
+                out.push('\n');
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  -> {dn:<28} {:<7} {:<6} {:<10} {:<10}",
+                    d.spec.fwd.name(),
+                    d.spec.weight,
+                    d.active,
+                    d.inactive
+                );
+            }
         }
     }
     out

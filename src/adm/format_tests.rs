@@ -423,6 +423,8 @@ fn lan_match() -> MatchService {
         },
         scheduler: "rr".into(),
         dests: vec![DestInfo::new(d)],
+        stats: Default::default(),
+        rates: Default::default(),
     }
 }
 
@@ -436,6 +438,8 @@ fn match_services_list_as_dpvs_prints_them() {
         },
         scheduler: "wlc".into(),
         dests: vec![],
+        stats: Default::default(),
+        rates: Default::default(),
     };
     let fmt = ListFormat { numeric: true, ..ListFormat::default() };
     // Service line "%s %s" (name, scheduler); real server "  -> %-28s %-7s %-6d %-10u %-10u".
@@ -465,14 +469,84 @@ MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
 "
         )
     );
-    // Counter layouts leave them out (their counters are not reported).
+    // Layouts of what match services do not have leave them out.
     for f in [
-        ListFormat { stats: true, ..fmt },
-        ListFormat { rate: true, ..fmt },
         ListFormat { thresholds: true, ..fmt },
+        ListFormat { persistent_conn: true, ..fmt },
+        ListFormat { tun_info: true, ..fmt },
     ] {
         assert_eq!(crate::adm::format::list_matches(&[lan_match()], &f, &NoNames), "");
     }
+}
+
+#[test]
+fn match_services_list_their_counters_as_services_do() {
+    // Live connections in the plain layout's real-server line.
+    let mut m = lan_match();
+    m.dests[0].active = 3;
+    m.dests[0].inactive = 12;
+    let fmt = ListFormat { numeric: true, ..ListFormat::default() };
+    assert_eq!(
+        crate::adm::format::list_matches(&[m.clone()], &fmt, &NoNames),
+        golden(
+            "\
+MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
+  -> 192.0.2.200:0                SNAT    1      3          12        $
+"
+        )
+    );
+    // --stats: "%-33s" then five large numbers (%9llu, or %8llu and K/M/G/T); real servers
+    // "  -> %-28s" then the same. The name (38 bytes) is not cut; a short one is padded.
+    let st = stats([5, 1234, 100_000_000, 1_000_000_000, 100_000_000_000_000]);
+    m.stats = st;
+    m.dests[0].stats = st;
+    m.rates = rates([3, 40, 50, 100_000_000, 7]);
+    m.dests[0].rates = m.rates;
+    let udp = MatchService {
+        spec: MatchSpec {
+            proto: SnatProto::Udp,
+            src: None,
+            dst: Some(AddrRange { first: ip("8.8.8.8"), last: ip("8.8.8.8") }),
+        },
+        scheduler: "wlc".into(),
+        dests: vec![],
+        stats: Default::default(),
+        rates: Default::default(),
+    };
+    let both = [m, udp];
+    let list = |f: ListFormat| crate::adm::format::list_matches(&both, &f, &NoNames);
+    assert_eq!(
+        list(ListFormat { stats: true, ..fmt }),
+        golden(
+            "\
+MATCH tcp,from=10.0.0.1-10.0.0.254:0-0        5     1234  100000K    1000M     100T$
+  -> 192.0.2.200:0                       5     1234  100000K    1000M     100T$
+MATCH udp,to=8.8.8.8-8.8.8.8:0-0         0        0        0        0        0$
+"
+        )
+    );
+    // --exact: full numbers in max(9, digits + 1) columns.
+    assert_eq!(
+        list(ListFormat { stats: true, exact: true, ..fmt }),
+        golden(
+            "\
+MATCH tcp,from=10.0.0.1-10.0.0.254:0-0        5     1234 100000000 1000000000 100000000000000$
+  -> 192.0.2.200:0                       5     1234 100000000 1000000000 100000000000000$
+MATCH udp,to=8.8.8.8-8.8.8.8:0-0         0        0        0        0        0$
+"
+        )
+    );
+    // --rate: the service line all large numbers; real servers " %8u" three times, then two.
+    assert_eq!(
+        list(ListFormat { rate: true, ..fmt }),
+        golden(
+            "\
+MATCH tcp,from=10.0.0.1-10.0.0.254:0-0        3       40       50  100000K        7$
+  -> 192.0.2.200:0                       3       40       50  100000K        7$
+MATCH udp,to=8.8.8.8-8.8.8.8:0-0         0        0        0        0        0$
+"
+        )
+    );
 }
 
 #[test]

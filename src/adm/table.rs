@@ -165,6 +165,8 @@ impl ServiceTable {
                     spec: matcher.clone(),
                     scheduler: scheduler.clone(),
                     dests: Vec::new(),
+                    stats: Default::default(),
+                    rates: Default::default(),
                 });
             }
             Command::EditMatch { matcher, scheduler } => {

@@ -11,13 +11,14 @@ use crate::adm::cli::Command;
 use crate::adm::table::ServiceTable;
 use crate::ctrl::estimator::Estimator;
 use crate::ctrl::model::{
-    ConnEntry, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs, SnatRule, Stats,
+    ConnEntry, MatchService, MatchSpec, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
+    SnatRule, Stats,
 };
 use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
 use crate::ctrl::reload::{table_diff, Reloader};
 use crate::ipvs::balancer::{DestReport, PoolOwner, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
-use crate::ipvs::service::{BuildOptions, Services};
+use crate::ipvs::service::{BuildOptions, Services, SnatMatch};
 use crate::netadm::model::{NetReply, NetRequest};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -71,6 +72,9 @@ pub struct Control<D> {
     dp: D,
     svc_zero: HashMap<ServiceKey, Stats>,
     dest_zero: HashMap<DestId, Stats>,
+    /// `-Z` baselines of match services (by spec) and their SNAT addresses.
+    match_zero: HashMap<MatchSpec, Stats>,
+    match_dest_zero: HashMap<(MatchSpec, IpAddr), Stats>,
     rates: Estimator,
     reloader: Option<Reloader>,
     health: Option<crate::health::board::Board>,
@@ -134,6 +138,8 @@ impl<D: Dataplane> Control<D> {
             dp,
             svc_zero: HashMap::new(),
             dest_zero: HashMap::new(),
+            match_zero: HashMap::new(),
+            match_dest_zero: HashMap::new(),
             rates: Estimator::new(),
             reloader: None,
             health: None,
@@ -259,7 +265,10 @@ impl<D: Dataplane> Control<D> {
             ListRequest::Health => Response::Ok(Reply::Health(
                 self.health.as_ref().map(|b| b.rows()).unwrap_or_default(),
             )),
-            ListRequest::Matches => Response::Ok(Reply::Matches(self.table.matches().to_vec())),
+            ListRequest::Matches => match self.merged_matches(true) {
+                Ok(m) => Response::Ok(Reply::Matches(m)),
+                Err(e) => Response::error(ErrorCode::Dataplane, e),
+            },
             ListRequest::LocalAddrs(None) => self.laddr_usage(self.table.local_addrs().to_vec()),
             ListRequest::LocalAddrs(Some(key)) => {
                 if !self.table.services().iter().any(|s| s.spec.key == key) {
@@ -296,6 +305,8 @@ impl<D: Dataplane> Control<D> {
     pub fn sample_rates(&mut self) -> Result<(), String> {
         let raw = self.merged(false)?;
         self.rates.sample(&raw);
+        let raw = self.merged_matches(false)?;
+        self.rates.sample_matches(&raw);
         Ok(())
     }
 
@@ -364,6 +375,42 @@ impl<D: Dataplane> Control<D> {
         Ok(out)
     }
 
+    /// The match services with their rules' counts summed over every worker: live connections
+    /// (active, inactive) on the SNAT real server, totals on both lines; when `zeroed` (a
+    /// listing), minus the `-Z` baselines and with the estimated rates. A rule is found by its
+    /// whole data-plane form (spec and SNAT address); one that is not forwarded (IPv6) or has
+    /// no address yet counts nothing.
+    fn merged_matches(&self, zeroed: bool) -> Result<Vec<MatchService>, String> {
+        let mut out = self.table.matches().to_vec();
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let pools = self.dp.pools()?;
+        for m in &mut out {
+            let Some(rule) = m.rule().as_ref().and_then(SnatMatch::from_rule) else { continue };
+            for r in pools.iter().flat_map(|p| &p.rules).filter(|r| r.live && r.rule == rule) {
+                add(&mut m.stats, &r.stats);
+                if let Some(d) = m.dests.first_mut() {
+                    d.active = d.active.saturating_add(r.active);
+                    d.inactive = d.inactive.saturating_add(r.inactive);
+                    add(&mut d.stats, &r.stats);
+                }
+            }
+            if zeroed {
+                self.rates.fill_matches(std::slice::from_mut(m));
+                if let Some(z) = self.match_zero.get(&m.spec) {
+                    sub(&mut m.stats, z);
+                }
+                for d in &mut m.dests {
+                    if let Some(z) = self.match_dest_zero.get(&(m.spec.clone(), d.spec.addr)) {
+                        sub(&mut d.stats, z);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `-F ifname` must name one of rvsd's ports (when the data plane says which they are).
     fn check_ifnames(&self, cmds: &[Command]) -> Result<(), String> {
         let Some(ports) = self.dp.port_names() else { return Ok(()) };
@@ -417,6 +464,18 @@ impl<D: Dataplane> Control<D> {
             for z in &zero {
                 self.rates.zero(*z);
             }
+            if zero.contains(&None) {
+                let raw = match self.merged_matches(false) {
+                    Ok(r) => r,
+                    Err(e) => return Response::error(ErrorCode::Dataplane, e),
+                };
+                for m in raw {
+                    for d in &m.dests {
+                        self.match_dest_zero.insert((m.spec.clone(), d.spec.addr), d.stats);
+                    }
+                    self.match_zero.insert(m.spec, m.stats);
+                }
+            }
             for s in raw.iter().filter(|s| zero.iter().any(|z| z.map_or(true, |k| k == s.spec.key)))
             {
                 self.svc_zero.insert(s.spec.key, s.stats);
@@ -453,6 +512,11 @@ impl<D: Dataplane> Control<D> {
             services.iter().any(|s| {
                 s.spec.key == *k && s.dests.iter().any(|d| d.spec.addr == *a && d.spec.port == *p)
             })
+        });
+        let matches = self.table.matches();
+        self.match_zero.retain(|k, _| matches.iter().any(|m| m.spec == *k));
+        self.match_dest_zero.retain(|(k, a), _| {
+            matches.iter().any(|m| m.spec == *k && m.dests.iter().any(|d| d.spec.addr == *a))
         });
     }
 }
@@ -618,6 +682,56 @@ addr = "192.0.2.12:80"
         *text.lock().unwrap() = CFG.to_string();
         assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
         assert_eq!(*c.dp.pushed.lock().unwrap(), vec![2, 1]);
+    }
+
+    #[test]
+    fn match_services_list_their_rules_counts_and_zero_them() {
+        use crate::ipvs::balancer::SnatRuleReport;
+        let dp = FakeDp::default();
+        let mut c = Control::new(ServiceTable::new(), Vec::new(), BuildOptions::default(), dp);
+        let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
+        for l in [format!("rvsadm -A -H {h} -s rr"), format!("rvsadm -a -H {h} -r 192.0.2.200 -J")]
+        {
+            assert_eq!(c.handle(Request::Apply(cmd(&l))), Response::Ok(Reply::Done));
+        }
+        let m = &c.table().matches()[0];
+        let rule = SnatMatch::from_rule(&m.rule().unwrap()).unwrap();
+        // Another rule through the same address: not this match service's.
+        let other = SnatMatch { proto: Some(17), ..rule };
+        let st = |n: u64| Stats {
+            conns: n,
+            inpkts: 4 * n,
+            outpkts: 3 * n,
+            inbytes: 100 * n,
+            outbytes: 90 * n,
+        };
+        let core = |n: u64| PoolReports {
+            rules: vec![
+                SnatRuleReport { rule, live: true, active: n as u32, inactive: 1, stats: st(n) },
+                SnatRuleReport { rule: other, live: true, active: 7, inactive: 7, stats: st(50) },
+            ],
+            ..PoolReports::default()
+        };
+        *c.dp.pools.lock().unwrap() = vec![core(2), core(3)];
+        let list = |c: &mut Control<FakeDp>| {
+            let Response::Ok(Reply::Matches(m)) = c.handle(Request::List(ListRequest::Matches))
+            else {
+                panic!("listing")
+            };
+            m
+        };
+        let m = list(&mut c);
+        assert_eq!(m[0].stats, st(5));
+        let d = &m[0].dests[0];
+        assert_eq!((d.active, d.inactive, d.stats), (5, 2, st(5)));
+        // -Z: totals from here on; live connections are not totals.
+        assert_eq!(c.handle(Request::Apply(cmd("rvsadm -Z"))), Response::Ok(Reply::Done));
+        *c.dp.pools.lock().unwrap() = vec![core(3), core(3)];
+        let m = list(&mut c);
+        assert_eq!(m[0].stats, st(1));
+        assert_eq!((m[0].dests[0].active, m[0].dests[0].stats), (6, st(1)));
+        // The table itself keeps no counts.
+        assert_eq!(c.table().matches()[0].stats, Stats::default());
     }
 
     #[test]

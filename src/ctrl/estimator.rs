@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::model::{Rates, ServiceInfo, ServiceKey, Stats};
+use super::model::{MatchService, MatchSpec, Rates, ServiceInfo, ServiceKey, Stats};
 use crate::time::Instant;
 
 /// How often the totals are sampled: IPVS's 2 s.
@@ -125,6 +125,10 @@ pub struct Estimator {
     services: HashMap<ServiceKey, Ewma>,
     dests: HashMap<DestId, Ewma>,
     sampled: bool,
+    /// Match services (SNAT rules), by spec, and their SNAT addresses.
+    matches: HashMap<MatchSpec, Ewma>,
+    match_dests: HashMap<(MatchSpec, IpAddr), Ewma>,
+    matches_sampled: bool,
 }
 
 impl Estimator {
@@ -169,11 +173,49 @@ impl Estimator {
         }
     }
 
-    /// `-Z`: rates of one service (and its dests), or of all, back to zero.
+    /// `-Z`: rates of one service (and its dests), or of all (match services included), back
+    /// to zero.
     pub fn zero(&mut self, key: Option<ServiceKey>) {
         let hit = |k: &ServiceKey| key.map_or(true, |z| z == *k);
         self.services.iter_mut().filter(|(k, _)| hit(k)).for_each(|(_, e)| e.zero());
         self.dests.iter_mut().filter(|((k, _, _), _)| hit(k)).for_each(|(_, e)| e.zero());
+        if key.is_none() {
+            self.matches.values_mut().for_each(Ewma::zero);
+            self.match_dests.values_mut().for_each(Ewma::zero);
+        }
+    }
+
+    /// One sample of the match services' raw totals, as [`Estimator::sample`] for services.
+    pub fn sample_matches(&mut self, matches: &[MatchService]) {
+        let first = !self.matches_sampled;
+        self.matches_sampled = true;
+        let start = |t: Stats| Ewma::starting_at(if first { Stats::default() } else { t });
+        let mut ms = HashMap::with_capacity(matches.len());
+        let mut dests = HashMap::new();
+        for m in matches {
+            let mut e = self.matches.get(&m.spec).copied().unwrap_or_else(|| start(m.stats));
+            e.update(m.stats);
+            ms.insert(m.spec.clone(), e);
+            for d in &m.dests {
+                let id = (m.spec.clone(), d.spec.addr);
+                let mut e = self.match_dests.get(&id).copied().unwrap_or_else(|| start(d.stats));
+                e.update(d.stats);
+                dests.insert(id, e);
+            }
+        }
+        self.matches = ms;
+        self.match_dests = dests;
+    }
+
+    /// Writes the current rates into a listing of match services.
+    pub fn fill_matches(&self, matches: &mut [MatchService]) {
+        for m in matches {
+            m.rates = self.matches.get(&m.spec).map(Ewma::rates).unwrap_or_default();
+            for d in &mut m.dests {
+                let id = (m.spec.clone(), d.spec.addr);
+                d.rates = self.match_dests.get(&id).map(Ewma::rates).unwrap_or_default();
+            }
+        }
     }
 }
 
@@ -298,5 +340,35 @@ mod tests {
         est.sample(&[]);
         est.fill(&mut l);
         assert_eq!(l[1].rates, Rates::default());
+    }
+
+    #[test]
+    fn match_services_have_rates_and_only_a_full_zero_resets_them() {
+        use crate::ctrl::model::{FwdMethod, SnatProto, SnatRule};
+        let rule = SnatRule {
+            src: None,
+            dst: None,
+            proto: SnatProto::Udp,
+            out_addr: "192.0.2.200".parse().unwrap(),
+        };
+        let m = |conns: u64| {
+            let mut m = MatchService::from_rule(&rule);
+            m.stats = st(conns, 0, 0);
+            m.dests[0].stats = st(conns, 0, 0);
+            m
+        };
+        assert_eq!(m(0).dests[0].spec.fwd, FwdMethod::Snat);
+        let mut est = Estimator::new();
+        est.sample_matches(&[m(20)]);
+        let mut l = [m(20)];
+        est.fill_matches(&mut l);
+        // As for services: 10/s, a quarter of the way there after one sample.
+        assert_eq!((l[0].rates.cps, l[0].dests[0].rates.cps), (2, 2));
+        est.zero(Some(info(80, st(0, 0, 0), st(0, 0, 0)).spec.key));
+        est.fill_matches(&mut l);
+        assert_eq!(l[0].rates.cps, 2, "-Z of a virtual service leaves match services alone");
+        est.zero(None);
+        est.fill_matches(&mut l);
+        assert_eq!((l[0].rates, l[0].dests[0].rates), (Rates::default(), Rates::default()));
     }
 }

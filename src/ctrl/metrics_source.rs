@@ -75,6 +75,7 @@ mod tests {
                 live: true,
                 stats: Stats { conns: 1, inpkts: 4, outpkts: 3, inbytes: 400, outbytes: 300 },
             }],
+            rules: Vec::new(),
         }];
         let c = Control::new(ServiceTable::new(), Vec::new(), BuildOptions::default(), dp);
         let m = ControlMetrics::new(Arc::new(Mutex::new(c)));

@@ -631,6 +631,13 @@ pub struct MatchService {
     pub scheduler: String,
     /// Its SNAT address, as a `-J` real server (at most one).
     pub dests: Vec<DestInfo>,
+    /// Connections, packets and bytes of the rule (summed over workers, since `-Z`); always
+    /// zero in the table, filled in listings.
+    #[serde(default)]
+    pub stats: Stats,
+    /// Estimated rates (listings only).
+    #[serde(default)]
+    pub rates: Rates,
 }
 
 impl MatchService {
@@ -642,6 +649,8 @@ impl MatchService {
             spec: MatchSpec { proto: r.proto, src: r.src, dst: r.dst },
             scheduler: DEFAULT_SCHEDULER.to_string(),
             dests: vec![DestInfo::new(dest)],
+            stats: Stats::default(),
+            rates: Rates::default(),
         }
     }
 

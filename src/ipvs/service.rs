@@ -110,6 +110,16 @@ pub struct SnatMatch {
 }
 
 impl SnatMatch {
+    /// The data plane's form of a model rule; `None` for IPv6 (not forwarded).
+    pub fn from_rule(r: &model::SnatRule) -> Option<SnatMatch> {
+        let (Ok(src), Ok(dst), IpAddr::V4(out_addr)) =
+            (v4_range(&r.src), v4_range(&r.dst), r.out_addr)
+        else {
+            return None;
+        };
+        Some(SnatMatch { src, dst, proto: snat_proto_num(r.proto), out_addr })
+    }
+
     /// Whether a packet `proto` from `src` to `dst` matches.
     #[inline]
     pub fn matches(&self, proto: u8, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
@@ -267,14 +277,12 @@ impl Services {
             });
         }
         for r in snat {
-            let (Ok(src), Ok(dst), IpAddr::V4(out_addr)) =
-                (v4_range(&r.src), v4_range(&r.dst), r.out_addr)
-            else {
+            let Some(m) = SnatMatch::from_rule(r) else {
                 out.skipped
                     .push(format!("SNAT rule via {}: IPv6 rules are not forwarded", r.out_addr));
                 continue;
             };
-            out.snat.push(SnatMatch { src, dst, proto: snat_proto_num(r.proto), out_addr });
+            out.snat.push(m);
         }
         Ok(out)
     }

@@ -235,6 +235,7 @@ mod tests {
                 live: true,
                 stats: Stats { conns: n, inpkts: 2 * n, outpkts: n, inbytes: 100, outbytes: 50 },
             }],
+            rules: Vec::new(),
         };
         let mut out = Vec::new();
         pool_families(&[core(2), core(3)], &mut out);

@@ -433,7 +433,8 @@ stats_expect() {
 #   - every datagram comes back intact (per datagram and sha256 over the stream);
 #   - `--stats`: 1 connection, N packets and N*(SIZE+28) bytes in; out, the echoes (counted by the
 #     client) when BOTH_WAYS is 1 (NAT, FULLNAT), else nothing (DR, TUN: replies bypass the director);
-#     skipped when STATS is 0 (SNAT rules keep no per-service counters);
+#     with STATS 0 (SNAT: no virtual service) and SNAT_MATCH set (a match service's listing name,
+#     `any,from=...`), its MATCH line and SNAT real-server line instead (counters zeroed first);
 #   - metrics: the service's rvs_service_* and its dests' rvs_dest_* counters rose by exactly the
 #     same numbers (with STATS 0 and SNAT_OUT set: rvs_snat_*{out=SNAT_OUT}, 1 connection, N and N);
 #   - metrics: rvs_lb_forwarded_total rose by exactly N (or 2N both ways); the ports received and
@@ -441,7 +442,7 @@ stats_expect() {
 #     rx plus the packets redirected between cores.
 udp_stream_stats_check() {
 	local ns=$1 ip=$2 port=$3 n=$4 size=$5 both=$6 stats=${7:-1} line fw want
-	if ((stats)); then rvsadm -Z || not_ok "rvsadm -Z"; fi
+	if ((stats)) || [[ -n ${SNAT_MATCH:-} ]]; then rvsadm -Z || not_ok "rvsadm -Z"; fi
 	scrape >"$TMP/m0" || : >"$TMP/m0"
 	if line=$(in_ns "$ns" python3 "$TOOLS/udp_stream.py" "$ip" "$port" --count "$n" --size "$size" --seed 7 2>&1); then
 		ok "UDP stream: $n datagrams of $size bytes through $ip:$port came back intact (sha256 equal)"
@@ -454,7 +455,14 @@ udp_stream_stats_check() {
 	outb=$(sed -n 's/.* out_bytes=\([0-9]*\).*/\1/p' <<<"$line")
 	if ((both)); then want="1 $n $n $inb $outb"; else want="1 $n 0 $inb 0"; fi
 	if ((!stats)); then
-		:
+		if [[ -z ${SNAT_MATCH:-} ]]; then
+			:
+		elif wait_for 3 stats_expect MATCH "$SNAT_MATCH" "$want" >"$TMP/out" 2>&1; then
+			ok "rvsadm -L -n --stats --exact: MATCH $SNAT_MATCH and its SNAT line counted exactly 1 conn and what was sent ($want)"
+		else
+			not_ok "rvsadm -L -n --stats --exact: MATCH $SNAT_MATCH and its SNAT line counted exactly 1 conn and what was sent ($want)"
+			show "$TMP/out"
+		fi
 	elif wait_for 3 stats_expect UDP "$ip:$port" "$want" >"$TMP/out" 2>&1; then
 		ok "rvsadm -L -n --stats: UDP $ip:$port counted exactly 1 conn and what was sent ($want)"
 	else

@@ -11,7 +11,8 @@
 #   - a BIG_MB (100) MB download from the server by sha256;
 #   - `ci/lab stop`: rvsd exits 0.
 #   - rvsadm -L -n -c: rows with the WAN address as local, TIME_WAIT after close; a held connection
-#     ESTABLISHED then TIME_WAIT; a UDP stream intact; port/core metrics and rvs_snat_* exactly;
+#     ESTABLISHED then TIME_WAIT; a UDP stream intact; port/core metrics, rvs_snat_* and the match
+#     service's `-L -n --stats --exact` lines exactly; ActiveConn of a held connection;
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash
@@ -50,13 +51,27 @@ download_check in1 "http://$SRV/big.bin" "$sha"
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 
 # rvsadm in rvs-dir: connections with their local (WAN) address and states; a UDP stream of known
-# content; metrics. SNAT rules have no per-service counters (no `--stats` check here).
+# content, counted exactly by the match service's `--stats` lines and by the metrics.
 snat_conns() {
 	rvsadm -L -n -c | tee /dev/stderr | grep -qE "^TCP .* TIME_WAIT +192\.168\.200\.12:[0-9]+ +$SRV:80 +$SRV:80 +${WAN//./\\.}:[0-9]+$"
 }
 check "rvsadm -L -n -c: in1's connections to $SRV:80 show the WAN address as local, TIME_WAIT after close" snat_conns
 states_check in2 192.168.200.13 "$SRV" 80 TIME_WAIT
-SNAT_OUT=$WAN udp_stream_stats_check in1 "$SRV" 9000 1000 1000 1 0
+match_name=$(rvsadm -L -n | awk '$1 == "MATCH" { print $2; exit }')
+SNAT_OUT=$WAN SNAT_MATCH=$match_name udp_stream_stats_check in1 "$SRV" 9000 1000 1000 1 0
+# A held TCP connection counts as active on the SNAT line (the only one), then inactive once
+# closed. match_conns ACTIVE MIN_INACTIVE.
+match_conns() {
+	rvsadm -L -n | tee /dev/stderr | awk -v w="$WAN:0" -v a="$1" -v i="$2" '
+		$1 == "->" && $2 == w && $3 == "SNAT" { f = ($5 == a && $6 >= i) } END { exit !f }'
+}
+if hold_open mc in1 "$SRV" 80; then
+	check "rvsadm -L -n: the SNAT line shows the held connection as the one active" wait_for 3 match_conns 1 0
+	hold_close mc
+	check "rvsadm -L -n: once closed, no active connection and at least one inactive" wait_for 3 match_conns 0 1
+else
+	not_ok "rvsadm -L -n: a connection held open from in1 to $SRV:80"
+fi
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
 kernel_reach_check 192.168.100.50 srv
 

@@ -11,7 +11,8 @@
 //! path, may allocate); the packet path only reads them and moves counts.
 //!
 //! SNAT connections name the pool of their WAN address by slot the same way (in the
-//! connection's dest field, with the service field [`NO_INDEX`]).
+//! connection's dest field), and their rule's counts by slot in the service field (see
+//! `snat_rules`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -164,13 +165,17 @@ pub(super) struct Book {
     pub config_errors: u64,
     /// Steering rules ever in force (see [`Steering`]).
     pub steering: Steering,
+    /// Counts of every SNAT rule known (see `snat_rules`).
+    pub snat_rules: Vec<super::snat_rules::SnatRuleSlot>,
+    /// Slot of each SNAT rule of the current snapshot, by rule index.
+    pub snat_rule_of_rule: Vec<u32>,
 }
 
 fn sock(a: Ipv4Addr, p: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(a), p)
 }
 
-fn reuse_or_push<T>(v: &mut Vec<T>, is_free: impl Fn(&T) -> bool, new: T) -> u32 {
+pub(super) fn reuse_or_push<T>(v: &mut Vec<T>, is_free: impl Fn(&T) -> bool, new: T) -> u32 {
     match v.iter().position(is_free) {
         Some(i) => {
             v[i] = new;
@@ -197,6 +202,8 @@ impl Book {
             snat_of_rule: Vec::new(),
             config_errors: 0,
             steering: Steering::default(),
+            snat_rules: Vec::new(),
+            snat_rule_of_rule: Vec::new(),
         }
     }
 
@@ -453,6 +460,7 @@ impl Book {
             }
             self.snat_of_rule.push(slot);
         }
+        self.apply_snat_rules(snap);
     }
 
     /// Picks a dest slot for a new connection of service slot `svc`, with this core's counts.
@@ -580,6 +588,7 @@ impl Book {
                 let _ = s.pool.release(IpAddr::V4(c.laddr()), c.lport(), server);
                 s.refs = s.refs.saturating_sub(1);
             }
+            self.snat_rule_freed(c);
             return;
         }
         if let Some(x) = self.dests.get_mut(c.dest() as usize) {

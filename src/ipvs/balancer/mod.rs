@@ -40,8 +40,9 @@
 mod book;
 mod packet;
 mod pools;
+mod snat_rules;
 
-pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport};
+pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport, SnatRuleReport};
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;

@@ -519,6 +519,7 @@ impl Balancer {
             return self.drop(pkt, r);
         }
         let slot = self.book.snat_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
+        let rule_slot = self.book.snat_rule_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
         let pool_port = super::book::snat_pool_port(flow.proto, flow.dport);
         let server = SocketAddr::new(IpAddr::V4(flow.dst), pool_port);
         let local = match self.book.snat.get_mut(slot as usize).map(|s| s.pool.alloc(server)) {
@@ -535,7 +536,7 @@ impl Balancer {
             local: Some(local),
             fwd: FwdMethod::Snat,
             dest: slot,
-            svc: NO_INDEX,
+            svc: rule_slot,
             template: None,
         };
         let book = &mut self.book;
@@ -545,6 +546,7 @@ impl Balancer {
                     s.refs = s.refs.saturating_add(1);
                     s.stats.conns += 1;
                 }
+                self.book.snat_rule_bind(rule_slot);
                 self.counters.conns_created += 1;
                 self.forward_conn(pkt, l3, id, Direction::In, flow, now)
             }
@@ -678,14 +680,17 @@ impl Balancer {
                 }
             }
             if let Some(tr) = b.conns.on_packet(id, dir, flags, len, now) {
-                if fwd != FwdMethod::Snat {
-                    if let Some(up) = tr.activity_change() {
+                if let Some(up) = tr.activity_change() {
+                    if fwd == FwdMethod::Snat {
+                        b.book.snat_rule_activity(svc, up);
+                    } else {
                         b.book.activity(d, up);
                     }
                 }
             }
             if fwd == FwdMethod::Snat {
                 b.book.snat_traffic(d, dir, len);
+                b.book.snat_rule_traffic(svc, dir, len);
             } else {
                 b.book.traffic(svc, d, dir, len);
             }

@@ -3,12 +3,13 @@
 //! Owns [`PoolReports`]: per local address (of a FULLNAT service or a SNAT WAN address) the
 //! ports in use and the allocation misses, per service pool the allocations refused because
 //! every address was exhausted, and per SNAT WAN address its connection, packet and byte
-//! totals. Built on the control path from the balancer's books (a copy, never shared with the
+//! totals, and per SNAT rule its live connections and totals. Built on the control path from the balancer's books (a copy, never shared with the
 //! packet path); the control plane sums the cores.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::ctrl::model::{ServiceKey, Stats};
+use crate::ipvs::service::SnatMatch;
 
 use super::{svc_key, Balancer};
 
@@ -58,6 +59,21 @@ pub struct SnatReport {
     pub stats: Stats,
 }
 
+/// A SNAT rule (match service) as one core counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnatRuleReport {
+    /// The rule: protocol, ranges and WAN address (what identifies it).
+    pub rule: SnatMatch,
+    /// Whether the current snapshot has it.
+    pub live: bool,
+    /// Live connections in TCP ESTABLISHED.
+    pub active: u32,
+    /// Other live connections.
+    pub inactive: u32,
+    /// Connections, packets (`in` = inside host to outside server) and bytes on this core.
+    pub stats: Stats,
+}
+
 /// Everything one core reports about its pools.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolReports {
@@ -67,6 +83,8 @@ pub struct PoolReports {
     pub exhausted: Vec<PoolExhaustion>,
     /// SNAT WAN addresses.
     pub snat: Vec<SnatReport>,
+    /// SNAT rules (match services), live and removed-but-referenced.
+    pub rules: Vec<SnatRuleReport>,
 }
 
 fn v4(a: IpAddr) -> Option<Ipv4Addr> {
@@ -113,6 +131,15 @@ impl Balancer {
                 exhausted: s.pool.exhausted(),
             });
             out.snat.push(SnatReport { out_addr: s.addr, live: s.live, stats: s.stats });
+        }
+        for s in self.book.snat_rules.iter().filter(|s| !s.free) {
+            out.rules.push(SnatRuleReport {
+                rule: s.rule,
+                live: s.live,
+                active: s.active,
+                inactive: s.inactive,
+                stats: s.stats,
+            });
         }
         out
     }
