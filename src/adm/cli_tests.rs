@@ -404,7 +404,10 @@ fn fwmark_is_refused_with_the_rvs_alternative() {
         assert_eq!(e, CliError::Model(ModelError::FwmarkUnsupported), "{line}");
         let msg = e.to_string();
         assert!(msg.contains("DPDK has no netfilter marks"), "{msg}");
-        assert!(msg.contains("a match service (-H proto=...,src-range=...) or a per-port service"), "{msg}");
+        assert!(
+            msg.contains("a match service (-H proto=...,src-range=...) or a per-port service"),
+            "{msg}"
+        );
     }
 }
 

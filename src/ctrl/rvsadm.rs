@@ -31,11 +31,19 @@ pub fn program_name(argv0: Option<&str>) -> &'static str {
 }
 
 /// One listing request; a refusal or protocol error comes back as its message.
-fn fetch(socket: &Path, l: ListRequest) -> Result<Reply, String> {
+/// A second listing request for the command's output; `pick` takes the reply it expects.
+/// The error is the line to print on stderr.
+fn fetch<T>(
+    socket: &Path,
+    program: &str,
+    l: ListRequest,
+    pick: impl FnOnce(Reply) -> Result<T, Box<Reply>>,
+) -> Result<T, String> {
     match Client::connect(socket).and_then(|mut c| c.request(&Request::List(l))) {
-        Ok(Response::Ok(r)) => Ok(r),
+        Ok(Response::Ok(r)) => pick(r)
+            .map_err(|other| format!("{program}: rvsd answered with unexpected data: {other:?}")),
         Ok(Response::Error { message, .. }) => Err(message),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(format!("{program}: {e}")),
     }
 }
 
@@ -119,21 +127,14 @@ pub fn run(
     // `--health`: the health rows too, from a second request.
     let health = match &cmd {
         Command::List { format: f, what: ListWhat::All | ListWhat::Service(_) } if f.health => {
-            match Client::connect(socket)
-                .and_then(|mut c| c.request(&Request::List(ListRequest::Health)))
-            {
-                Ok(Response::Ok(Reply::Health(rows))) => Some(rows),
-                Ok(Response::Error { message, .. }) => {
-                    let _ = writeln!(err, "{message}");
-                    return EXIT_UNREACHABLE;
-                }
-                Ok(other) => {
-                    let _ =
-                        writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
-                    return EXIT_UNREACHABLE;
-                }
-                Err(e) => {
-                    let _ = writeln!(err, "{program}: {e}");
+            let rows = fetch(socket, program, ListRequest::Health, |r| match r {
+                Reply::Health(rows) => Ok(rows),
+                other => Err(Box::new(other)),
+            });
+            match rows {
+                Ok(rows) => Some(rows),
+                Err(line) => {
+                    let _ = writeln!(err, "{line}");
                     return EXIT_UNREACHABLE;
                 }
             }
@@ -151,17 +152,13 @@ pub fn run(
             (Command::List { format: f, .. }, Reply::Services { size, services }) => {
                 let mut text = format::list_all(size, &services, f, names);
                 // Match services (SNAT) follow the virtual services.
-                match fetch(socket, ListRequest::Matches) {
-                    Ok(Reply::Matches(m)) => text.push_str(&format::list_matches(&m, f, names)),
-                    Ok(other) => {
-                        let _ = writeln!(
-                            err,
-                            "{program}: rvsd answered with unexpected data: {other:?}"
-                        );
-                        return EXIT_UNREACHABLE;
-                    }
-                    Err(e) => {
-                        let _ = writeln!(err, "{program}: {e}");
+                match fetch(socket, program, ListRequest::Matches, |r| match r {
+                    Reply::Matches(m) => Ok(m),
+                    other => Err(Box::new(other)),
+                }) {
+                    Ok(m) => text.push_str(&format::list_matches(&m, f, names)),
+                    Err(line) => {
+                        let _ = writeln!(err, "{line}");
                         return EXIT_UNREACHABLE;
                     }
                 }
@@ -174,31 +171,18 @@ pub fn run(
             (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
             (Command::Save { numeric }, Reply::Services { services, .. }) => {
                 // Local addresses follow their services as -P lines, match services come last.
-                let laddrs = match fetch(socket, ListRequest::LocalAddrs(None)) {
-                    Ok(Reply::LocalAddrs(l)) => l,
-                    Ok(other) => {
-                        let _ = writeln!(
-                            err,
-                            "{program}: rvsd answered with unexpected data: {other:?}"
-                        );
-                        return EXIT_UNREACHABLE;
-                    }
-                    Err(e) => {
-                        let _ = writeln!(err, "{program}: {e}");
-                        return EXIT_UNREACHABLE;
-                    }
-                };
-                let matches = match fetch(socket, ListRequest::Matches) {
-                    Ok(Reply::Matches(m)) => m,
-                    Ok(other) => {
-                        let _ = writeln!(
-                            err,
-                            "{program}: rvsd answered with unexpected data: {other:?}"
-                        );
-                        return EXIT_UNREACHABLE;
-                    }
-                    Err(e) => {
-                        let _ = writeln!(err, "{program}: {e}");
+                let laddrs = fetch(socket, program, ListRequest::LocalAddrs(None), |r| match r {
+                    Reply::LocalAddrs(l) => Ok(l),
+                    other => Err(Box::new(other)),
+                });
+                let matches = fetch(socket, program, ListRequest::Matches, |r| match r {
+                    Reply::Matches(m) => Ok(m),
+                    other => Err(Box::new(other)),
+                });
+                let (laddrs, matches) = match (laddrs, matches) {
+                    (Ok(l), Ok(m)) => (l, m),
+                    (Err(line), _) | (_, Err(line)) => {
+                        let _ = writeln!(err, "{line}");
                         return EXIT_UNREACHABLE;
                     }
                 };
