@@ -14,6 +14,10 @@
 #   tcp_stats_check ...        `--stats` and rvs_service_*/rvs_dest_* equal to tcpdump's counts
 #   udp_stream_stats_check ... a UDP stream intact; `--stats` and metrics exact
 #   todo_check ...             a check of a known, reported bug (not counted as a failure)
+#   sh_check PREFIX FIRST LAST sh keeps each extra client address on one server, both used
+#   failure_change_checks FWD  the failure-and-change sequence on VIP:80 (real servers from fc_dest):
+#                              a stopped HTTP server, weight 0 and delete during a download, re-add
+#   restart_check              rvsd restarted on the same config: `-S -n` as at the start, answers
 # Every wait is bounded. Callers set MODE before sourcing.
 
 set -uo pipefail

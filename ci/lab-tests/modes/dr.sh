@@ -19,10 +19,11 @@
 #   - `-L -n -c`: a held connection ESTABLISHED, FIN_WAIT once closed; `--stats` exactly what the
 #     client sent (TCP, counted by tcpdump; a 1000-datagram UDP stream), the UDP stream intact,
 #     metrics (forwarded, port and core counters, rvs_service_*/rvs_dest_*) moved by exactly that;
-#   - failure and change: rs2's HTTP server stopped (its requests fail, SYN_RECV in -c, rs1 still
-#     answers) and started again; weight 0 and then delete of the server of an open download (new
-#     requests avoid it, the download finishes intact); re-add; rvsd restarted on the same config
-#     (`-S -n` as at the first start, rr again);
+#   - failure and change (failure_change_checks in common.bash, exact here: one worker): rs2's HTTP
+#     server stopped (every other request fails, SYN_RECV in -c, rs1 still answers) and started
+#     again; weight 0 and then delete of the server of an open download (new requests avoid it, the
+#     download finishes intact); re-add; rvsd restarted on the same config (`-S -n` as at the first
+#     start, rr again);
 #   - the exception path: ping and HTTP to the director's kernel address 192.168.100.20 (rvsd's kernel
 #     interface in rvs-dir) while VIP requests are forwarded; the kernel reaches rs1 on its own; a UDP
 #     flood to 192.168.100.20 is cut to the rate limit while the VIP still answers;

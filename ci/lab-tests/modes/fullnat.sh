@@ -14,6 +14,13 @@
 #   - rvsadm: -L -n (FullNat), a service added live (-A, -P -z, -a -b) answering rr with its own
 #     local addresses in -c; -c states (ESTABLISHED, TIME_WAIT), --stats exact both ways, a UDP
 #     stream intact, metrics exact;
+#   - sh: 8 client addresses, each stays on one server, both used (the same on both workers);
+#   - failure and change (failure_change_checks in common.bash; two workers, so sets rather than
+#     exact alternation): rs2's HTTP server stopped (some requests fail, each a CLOSE row in -c: its
+#     reset passes the director; rs1 answers the rest) and started again (both answer); weight 0 and
+#     then delete of the server of a rate-limited open download (new requests all go to the other,
+#     the download finishes intact); re-add (both answer); rvsd restarted on the same config
+#     (`-S -n` as at the first start, both answer);
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=fullnat
 # shellcheck source-path=SCRIPTDIR source=common.bash

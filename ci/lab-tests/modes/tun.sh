@@ -12,6 +12,12 @@
 #   - rvsadm: -L -n (Tunnel; --tun-info shows GUE), the service deleted and made again with -i,
 #     answering rr; -c states (ESTABLISHED, FIN_WAIT), --stats exact (inbound only), a UDP stream
 #     intact, metrics exact;
+#   - sh: 8 client addresses, each stays on one server, both used;
+#   - failure and change (failure_change_checks in common.bash, exact: one worker): rs2's HTTP
+#     server stopped (every other request fails, SYN_RECV in -c: its reset bypasses the director)
+#     and started again (alternating); weight 0 and then delete of the server of a rate-limited
+#     open download (new requests all go to the other, the download finishes intact); re-add (GUE
+#     kept for rs2); rvsd restarted on the same config (`-S -n` as at the first start, rr again);
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
