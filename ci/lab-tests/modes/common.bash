@@ -844,9 +844,9 @@ failure_change_checks() {
 		fi
 		((n_rows == n_err))
 	}
-	local how="every other one"
-	((WORKERS == 1)) || how="some"
-	check_v "$s's HTTP server stopped: of 6 requests $f answers its share, $how fail(s) and each shows $state toward $s in -L -n -c" _fc_stopped
+	local how="every other one fails"
+	((WORKERS == 1)) || how="the others fail"
+	check_v "$s's HTTP server stopped: of 6 requests $f answers its share, $how, each a $state row toward $s in -L -n -c" _fc_stopped
 	_fc_restarted() {
 		http_restart "$s" "$s" "${FC_HTTP[$s]}" || return 1
 		local got
@@ -874,7 +874,7 @@ failure_change_checks() {
 		dl_start dl2 40101 || return 1
 		rvsadm -d -t "$VIP:80" -r "$DL_DEST" || return 1
 		rvsadm -L -n -t "$VIP:80"
-		! rvsadm -L -n | grep -qF -- "-> $DL_DEST " || return 1
+		! rvsadm -L -n -t "$VIP:80" | grep -qF -- "-> $DL_DEST " || return 1
 		local got want
 		want=$(fc_name_of "$DL_OTHER")
 		got=$(answers 4)
