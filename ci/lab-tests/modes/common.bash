@@ -14,6 +14,10 @@
 #   tcp_stats_check ...        `--stats` and rvs_service_*/rvs_dest_* equal to tcpdump's counts
 #   udp_stream_stats_check ... a UDP stream intact; `--stats` and metrics exact
 #   todo_check ...             a check of a known, reported bug (not counted as a failure)
+#   sh_check PREFIX FIRST LAST sh keeps each extra client address on one server, both used
+#   failure_change_checks FWD  the failure-and-change sequence on VIP:80 (real servers from fc_dest):
+#                              a stopped HTTP server, weight 0 and delete during a download, re-add
+#   restart_check              rvsd restarted on the same config: `-S -n` as at the start, answers
 # Every wait is bounded. Callers set MODE before sourcing.
 
 set -uo pipefail
@@ -686,4 +690,232 @@ PY
 		not_ok "UDP flood to $kaddr: $passed to the kernel (limit $max), $limited rate limited, VIP $vok/10"
 		show "$TMP/flood"
 	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Scheduling and failure-and-change checks shared by the DR, NAT, TUN and FULLNAT labs, on the TCP
+# service VIP:80 as the user sees it from rvs-client. Callers set VIP and CLIENT (rvs-client's
+# address), declare the service's real servers with fc_dest, and run lab_start first (it sets
+# WORKERS). With one worker (DR, TUN) rr alternates exactly and the checks say so; with two (NAT,
+# FULLNAT) each worker runs rr from its own position, so they check that every answer comes from
+# the expected set, that a stopped or removed server never answers and that both servers answer
+# where both should.
+# ---------------------------------------------------------------------------------------------------
+
+# fc_dest NAME ADDR:PORT HTTP_PORT [ARGS...]: real server NAME (namespace rvs-NAME, its HTTP server
+# on HTTP_PORT as ci/lab starts it, answering NAME) is ADDR:PORT in VIP:80; ARGS go with the
+# forwarding flag into every `rvsadm -a` / `-e` of it (TUN's GUE server: --tun-type gue --tun-port 6080).
+FC_NAMES=()
+declare -A FC_ADDR=() FC_HTTP=() FC_ARGS=()
+fc_dest() {
+	local name=$1
+	FC_NAMES+=("$name")
+	FC_ADDR[$name]=$2
+	FC_HTTP[$name]=$3
+	shift 3
+	FC_ARGS[$name]="$*"
+}
+fc_name_of() { # ADDR:PORT: the name fc_dest gave it
+	local n
+	for n in "${FC_NAMES[@]}"; do [[ ${FC_ADDR[$n]} == "$1" ]] && echo "$n"; done
+}
+fc_rvsadm_dest() { # OP NAME FWD WEIGHT: rvsadm OP (-a/-e) -t VIP:80 -r NAME's address FWD -w WEIGHT
+	# shellcheck disable=SC2086 # FC_ARGS holds words
+	rvsadm "$1" -t "$VIP:80" -r "${FC_ADDR[$2]}" "$3" -w "$4" ${FC_ARGS[$2]}
+}
+
+# answers N [CURL ARGS]: N requests from rvs-client to http://VIP/; prints the answers, one word
+# each ("ERR" for a failed one), each followed by a space.
+answers() {
+	local n=$1 r out=""
+	shift
+	for _ in $(seq 1 "$n"); do
+		r=$(in_ns client curl -s --max-time 5 "$@" "http://$VIP/" 2>/dev/null) || r=ERR
+		out+="${r:-ERR} "
+	done
+	echo "$out"
+}
+
+# answers_are GOT ALLOWED REQUIRED: every word of GOT is one of the words ALLOWED, and every word of
+# REQUIRED occurs in GOT.
+answers_are() {
+	local w
+	for w in $1; do [[ " $2 " == *" $w "* ]] || { echo "unexpected answer $w"; return 1; }; done
+	for w in $3; do [[ " $1" == *" $w "* ]] || { echo "no answer $w"; return 1; }; done
+}
+
+# alternates GOT A B: one worker: GOT is A B A B ... or B A B A ...; two workers: only A and B, both.
+alternates() {
+	local got=$1 a=$2 b=$3 i n x="" y=""
+	n=$(wc -w <<<"$got")
+	if ((WORKERS == 1)); then
+		for ((i = 0; i < n; i++)); do
+			if ((i % 2 == 0)); then x+="$a " y+="$b "; else x+="$b " y+="$a "; fi
+		done
+		[[ $got == "$x" || $got == "$y" ]]
+	else
+		answers_are "$got" "$a $b" "$a $b"
+	fi
+}
+
+# sh_check PREFIX FIRST LAST: `-E -s sh` on VIP:80, then client addresses PREFIX.FIRST..PREFIX.LAST
+# (added to rvs-client's eth0) make 3 requests each: every address stays on one server, and the
+# addresses use both (sh hashes the client address, the same on every worker). Leaves sh set.
+sh_check() {
+	local prefix=$1 i a r seen all=""
+	rvsadm -E -t "$VIP:80" -s sh || return 1
+	for ((i = $2; i <= $3; i++)); do
+		a=$prefix.$i
+		in_ns client ip addr add "$a/24" dev eth0 2>/dev/null || true
+		seen=""
+		for _ in 1 2 3; do
+			r=$(in_ns client curl -s --max-time 5 --interface "$a" "http://$VIP/" || echo ERR)
+			seen+="$r "
+		done
+		echo "$a: $seen"
+		[[ $seen == "rs1 rs1 rs1 " || $seen == "rs2 rs2 rs2 " ]] || return 1
+		all+="${seen%% *} "
+	done
+	[[ $all == *rs1* && $all == *rs2* ]]
+}
+
+http_pid() { # NS PORT: the pid of the lab's HTTP server on PORT in NS
+	local pid
+	for pid in $(ip netns pids "rvs-$1"); do
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "http.server .* $2 *\$" && echo "$pid"
+	done
+}
+listening() { [[ -n $(in_ns "$1" ss -Hltn "sport = :$2") ]]; } # NS PORT
+has_conn() { [[ -n $(conn_row "$CLIENT" "$1") ]]; }                 # CLIENT_PORT
+http_restart() { # NS NAME PORT: the lab's HTTP server again, as ci/lab starts it
+	ip netns exec "rvs-$1" setsid python3 -u -m http.server --bind 0.0.0.0 --directory "$WWW/$2" "$3" \
+		</dev/null >>"$LOGS/$2-http$3.log" 2>&1 &
+	wait_for 5 listening "$1" "$3"
+}
+# refused_rows STATE DEST: how many `-L -n -c` rows from CLIENT to VIP:80 toward DEST are in STATE.
+refused_rows() {
+	rvsadm -L -n -c | awk -v st="$1" -v c="$CLIENT:" -v v="$VIP:80" -v d="$2" \
+		'$1 == "TCP" && $3 == st && index($4, c) == 1 && $5 == v && $6 == d { n++ } END { print n + 0 }'
+}
+
+# A rate-limited download (100 MB at 25 MB/s, about 4 s) from a known client port, in the
+# background: dl_start NAME LOCAL_PORT sets DL_DEST (its real server) and DL_OTHER (the other one);
+# dl_intact NAME: it finished (60 s at most) with the file's sha256 (FC_SHA).
+dl_start() {
+	(in_ns client curl -sS --limit-rate 25M --local-port "$2" --max-time 60 "http://$VIP/big.bin" |
+		sha256sum | awk '{ print $1 }' >"$TMP/$1.sha") 2>"$TMP/$1.err" &
+	DL_PID=$!
+	BG_PIDS+=($!)
+	wait_for 5 has_conn "$2" || { echo "no connection from port $2"; return 1; }
+	DL_DEST=$(conn_row "$CLIENT" "$2" | awk '{ print $6 }')
+	DL_OTHER=${FC_ADDR[${FC_NAMES[0]}]}
+	[[ $DL_DEST == "$DL_OTHER" ]] && DL_OTHER=${FC_ADDR[${FC_NAMES[1]}]}
+	echo "download from port $2 on $DL_DEST"
+}
+dl_intact() {
+	wait_for 60 test -s "$TMP/$1.sha"
+	wait "$DL_PID" 2>/dev/null
+	echo "sha256 $(cat "$TMP/$1.sha" 2>/dev/null), want $FC_SHA; $(head -c 200 "$TMP/$1.err")"
+	[[ $(cat "$TMP/$1.sha" 2>/dev/null) == "$FC_SHA" ]]
+}
+
+# failure_change_checks FWD: the failure-and-change sequence users try first, on VIP:80 with the
+# two real servers of fc_dest (the second is the one stopped), FWD the forwarding flag (-g -m -i -b):
+#   - the second server's HTTP process stopped: 6 requests; the first answers its share, the
+#     stopped one's fail (one worker: exactly every other), and each failed one is a row toward it
+#     in `-L -n -c`, SYN_RECV where its reset bypasses the director (-g, -i), CLOSE where the reset
+#     passes it (-m, -b); started again: 4 requests, both answer (one worker: alternating);
+#   - a rate-limited download: its server set to weight 0, 6 new requests all go to the other, the
+#     download finishes intact; weights back to 1, a new download, its server deleted: it leaves
+#     `-L -n`, 4 requests all go to the other, the download finishes intact; re-added: of 4
+#     requests both answer.
+failure_change_checks() {
+	FC_FWD=$1
+	local s=${FC_NAMES[1]} f=${FC_NAMES[0]} state=CLOSE
+	[[ $FC_FWD == -g || $FC_FWD == -i ]] && state=SYN_RECV
+	_fc_stopped() {
+		local pid got n_err n_rows
+		pid=$(http_pid "$s" "${FC_HTTP[$s]}")
+		[[ -n $pid ]] || { echo "no HTTP server found in rvs-$s"; return 1; }
+		# shellcheck disable=SC2086 # one pid a word
+		kill -TERM $pid
+		wait_for 5 eval "! listening $s ${FC_HTTP[$s]}" || return 1
+		got=$(answers 6)
+		echo "answers: $got"
+		n_err=$(grep -o ERR <<<"$got" | wc -l)
+		n_rows=$(refused_rows "$state" "${FC_ADDR[$s]}")
+		echo "$n_rows $state row(s) toward ${FC_ADDR[$s]} for $n_err failed request(s)"
+		if ((WORKERS == 1)); then
+			alternates "$got" "$f" ERR && ((n_err == 3)) || return 1
+		else
+			answers_are "$got" "$f ERR" "$f ERR" || return 1
+		fi
+		((n_rows == n_err))
+	}
+	local how="every other one fails"
+	((WORKERS == 1)) || how="the others fail"
+	check_v "$s's HTTP server stopped: of 6 requests $f answers its share, $how, each a $state row toward $s in -L -n -c" _fc_stopped
+	_fc_restarted() {
+		http_restart "$s" "$s" "${FC_HTTP[$s]}" || return 1
+		local got
+		got=$(answers 4)
+		echo "answers: $got"
+		alternates "$got" "$f" "$s"
+	}
+	check_v "$s's HTTP server started again: 4 requests answered by both$( ((WORKERS == 1)) && echo ", alternating")" _fc_restarted
+
+	FC_SHA=$(make_big "${FC_NAMES[@]}")
+	_fc_weight0() {
+		dl_start dl1 40100 || return 1
+		fc_rvsadm_dest -e "$(fc_name_of "$DL_DEST")" "$FC_FWD" 0 || return 1
+		rvsadm -L -n -t "$VIP:80"
+		local got want
+		want=$(fc_name_of "$DL_OTHER")
+		got=$(answers 6)
+		echo "answers with $DL_DEST at weight 0: $got"
+		[[ $got == "$want $want $want $want $want $want " ]] || return 1
+		dl_intact dl1
+	}
+	check_v "rvsadm -e -w 0 on the server of an open download: 6 new requests all go to the other, the download finishes intact" _fc_weight0
+	_fc_delete() {
+		fc_rvsadm_dest -e "$f" "$FC_FWD" 1 && fc_rvsadm_dest -e "$s" "$FC_FWD" 1 || return 1
+		dl_start dl2 40101 || return 1
+		rvsadm -d -t "$VIP:80" -r "$DL_DEST" || return 1
+		rvsadm -L -n -t "$VIP:80"
+		! rvsadm -L -n -t "$VIP:80" | grep -qF -- "-> $DL_DEST " || return 1
+		local got want
+		want=$(fc_name_of "$DL_OTHER")
+		got=$(answers 4)
+		echo "answers with $DL_DEST deleted: $got"
+		[[ $got == "$want $want $want $want " ]] || return 1
+		dl_intact dl2
+	}
+	check_v "rvsadm -d of the server of an open download: it leaves the listing, 4 new requests go to the other, the download finishes intact" _fc_delete
+	_fc_readd() {
+		fc_rvsadm_dest -a "$(fc_name_of "$DL_DEST")" "$FC_FWD" 1 || return 1
+		local got
+		got=$(answers 4)
+		echo "answers: $got"
+		answers_are "$got" "$f $s" "$f $s"
+	}
+	check_v "rvsadm -a re-adds it: of 4 requests both servers answer" _fc_readd
+	rm -f "$WWW/big.bin" "$WWW"/*/big.bin
+}
+
+# restart_check: rvsd stopped (exit 0) and started again on the same config: `rvsadm -S -n` equals
+# what it printed at the first start ($TMP/save0, which the caller writes right after lab_start; the
+# live changes were not in the config), and 4 requests are answered by both servers (one worker:
+# alternating).
+restart_check() {
+	stop_check
+	lab_run
+	_restart() {
+		rvsadm -S -n >"$TMP/save1" || return 1
+		diff "$TMP/save0" "$TMP/save1" || return 1
+		local got
+		got=$(answers 4)
+		echo "answers: $got"
+		alternates "$got" "${FC_NAMES[0]}" "${FC_NAMES[1]}"
+	}
+	check_v "rvsd restarted on the same config: rvsadm -S -n as at the first start, 4 requests answered by both servers$( ((WORKERS == 1)) && echo ", alternating")" _restart
 }

@@ -19,10 +19,11 @@
 #   - `-L -n -c`: a held connection ESTABLISHED, FIN_WAIT once closed; `--stats` exactly what the
 #     client sent (TCP, counted by tcpdump; a 1000-datagram UDP stream), the UDP stream intact,
 #     metrics (forwarded, port and core counters, rvs_service_*/rvs_dest_*) moved by exactly that;
-#   - failure and change: rs2's HTTP server stopped (its requests fail, SYN_RECV in -c, rs1 still
-#     answers) and started again; weight 0 and then delete of the server of an open download (new
-#     requests avoid it, the download finishes intact); re-add; rvsd restarted on the same config
-#     (`-S -n` as at the first start, rr again);
+#   - failure and change (failure_change_checks in common.bash, exact here: one worker): rs2's HTTP
+#     server stopped (every other request fails, SYN_RECV in -c, rs1 still answers) and started
+#     again; weight 0 and then delete of the server of an open download (new requests avoid it, the
+#     download finishes intact); re-add; rvsd restarted on the same config (`-S -n` as at the first
+#     start, rr again);
 #   - the exception path: ping and HTTP to the director's kernel address 192.168.100.20 (rvsd's kernel
 #     interface in rvs-dir) while VIP requests are forwarded; the kernel reaches rs1 on its own; a UDP
 #     flood to 192.168.100.20 is cut to the rate limit while the VIP still answers;
@@ -35,6 +36,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
+fc_dest rs1 192.168.100.12:80 80
+fc_dest rs2 192.168.100.13:80 80
 
 lab_start dr
 rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
@@ -106,24 +109,8 @@ check "rvsadm -E -s wrr, -e -w 3 / -w 1: 40 requests split 30:10" wrr_check
 check "rvsadm -E -p 60: 10 requests from one client all reach one server" persistence_check
 
 # sh: each client address sticks to one server, and the addresses spread over both.
-sh_check() {
-	rvsadm -E -t "$VIP:80" -s sh || return 1
-	local i a r seen="" all=""
-	for i in $(seq 21 28); do
-		a=192.168.100.$i
-		in_ns client ip addr add "$a/24" dev eth0 2>/dev/null || true
-		seen=""
-		for _ in 1 2 3; do
-			r=$(in_ns client curl -s --max-time 5 --interface "$a" "http://$VIP/" || echo ERR)
-			seen+="$r "
-		done
-		echo "$a: $seen"
-		[[ $seen == "rs1 rs1 rs1 " || $seen == "rs2 rs2 rs2 " ]] || return 1
-		all+="${seen%% *} "
-	done
-	[[ $all == *rs1* && $all == *rs2* ]]
-}
-check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" sh_check
+check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
+	sh_check 192.168.100 21 28
 
 # wlc: held-open connections spread evenly (ActiveConn), and new ones go where fewest are open.
 active_of() { # DEST: its ActiveConn in -L -n -t VIP:80
@@ -163,113 +150,8 @@ states_check client "$CLIENT" "$VIP" 80 FIN_WAIT
 tcp_stats_check client "$VIP" 80 4 0
 udp_stream_stats_check client "$VIP" 9000 1000 1000 0
 
-# --- Failure and change, as the seeds' users try it (this lab is the one that runs the whole
-# sequence: one worker, so rr is exact) --------------------------------------------------------------
-RS1=192.168.100.12:80
-RS2=192.168.100.13:80
-answers() { # N [CURL ARGS]: N requests to the VIP; prints the answers ("ERR" for a failed one)
-	local n=$1 r out=""
-	shift
-	for _ in $(seq 1 "$n"); do
-		r=$(in_ns client curl -s --max-time 5 "$@" "http://$VIP/" 2>/dev/null) || r=ERR
-		out+="$r "
-	done
-	echo "$out"
-}
-http_pid() { # NS PORT: the pid of the lab's HTTP server on PORT in NS
-	local pid
-	for pid in $(ip netns pids "rvs-$1"); do
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "http.server .* $2 *\$" && echo "$pid"
-	done
-}
-listening() { [[ -n $(in_ns "$1" ss -Hltn "sport = :$2") ]]; } # NS PORT
-has_conn() { [[ -n $(conn_row "$CLIENT" "$1") ]]; }                 # CLIENT_PORT
-http_restart() { # NS NAME PORT: the lab's HTTP server again, as ci/lab starts it
-	ip netns exec "rvs-$1" setsid python3 -u -m http.server --bind 0.0.0.0 --directory "$WWW/$2" "$3" \
-		</dev/null >>"$LOGS/$2-http$3.log" 2>&1 &
-	wait_for 5 listening "$1" "$3"
-}
-# Requests fail for the stopped server only; the director shows them as SYN_RECV (it saw the SYN,
-# the server's reset went straight to the client), as the seeds' notes say.
-rvsadm -S -n >"$TMP/save0"
-stopped_check() {
-	local pid got
-	pid=$(http_pid rs2 80)
-	[[ -n $pid ]] || { echo "no HTTP server found in rvs-rs2"; return 1; }
-	# shellcheck disable=SC2086 # one pid a word
-	kill -TERM $pid
-	wait_for 5 eval '! listening rs2 80' || return 1
-	got=$(answers 6)
-	echo "answers: $got"
-	rvsadm -L -n -c | grep SYN_RECV
-	[[ $got == "rs1 ERR rs1 ERR rs1 ERR " || $got == "ERR rs1 ERR rs1 ERR rs1 " ]] &&
-		(($(rvsadm -L -n -c | grep -cE "^TCP .* SYN_RECV +$CLIENT:[0-9]+ +$VIP:80 +$RS2$") == 3))
-}
-check_v "rs2's HTTP server stopped: 6 requests, rs1 answers its 3, rs2's 3 fail and show SYN_RECV in -L -n -c" stopped_check
-restarted_check() {
-	http_restart rs2 rs2 80 || return 1
-	local got
-	got=$(answers 4)
-	echo "answers: $got"
-	[[ $got == "rs1 rs2 rs1 rs2 " || $got == "rs2 rs1 rs2 rs1 " ]]
-}
-check_v "rs2's HTTP server started again: answers alternate rs1 rs2" restarted_check
-
-# A rate-limited download (about 4 s) whose connection the change must leave alone.
-sha=$(make_big rs1 rs2)
-dl_start() { # NAME LOCAL_PORT: a 100 MB download at 25 MB/s from a known client port, in the background
-	( in_ns client curl -sS --limit-rate 25M --local-port "$2" --max-time 60 "http://$VIP/big.bin" |
-		sha256sum | awk '{ print $1 }' >"$TMP/$1.sha" ) 2>"$TMP/$1.err" &
-	DL_PID=$!
-	BG_PIDS+=($!)
-	wait_for 5 has_conn "$2" || return 1
-	DL_DEST=$(conn_row "$CLIENT" "$2" | awk '{ print $6 }')
-	DL_OTHER=$RS1
-	[[ $DL_DEST == "$RS1" ]] && DL_OTHER=$RS2
-	echo "download from port $2 on $DL_DEST"
-}
-dl_intact() { # NAME: the download finished (60 s at most) with the file's sha256
-	wait_for 60 test -s "$TMP/$1.sha"
-	wait "$DL_PID" 2>/dev/null
-	echo "sha256 $(cat "$TMP/$1.sha" 2>/dev/null), want $sha; $(head -c 200 "$TMP/$1.err")"
-	[[ $(cat "$TMP/$1.sha" 2>/dev/null) == "$sha" ]]
-}
-name_of() { [[ $1 == "$RS1" ]] && echo rs1 || echo rs2; }
-weight0_check() {
-	dl_start dl1 40100 || return 1
-	rvsadm -e -t "$VIP:80" -r "$DL_DEST" -g -w 0 || return 1
-	rvsadm -L -n -t "$VIP:80"
-	local got want
-	got=$(answers 6)
-	want=$(name_of "$DL_OTHER")
-	echo "answers with $DL_DEST at weight 0: $got"
-	[[ $got == "$want $want $want $want $want $want " ]] || return 1
-	dl_intact dl1
-}
-check_v "rvsadm -e -w 0 on the server of an open download: new requests all go to the other, the download finishes intact" weight0_check
-delete_check() {
-	rvsadm -e -t "$VIP:80" -r "$RS1" -g -w 1 && rvsadm -e -t "$VIP:80" -r "$RS2" -g -w 1 || return 1
-	dl_start dl2 40101 || return 1
-	rvsadm -d -t "$VIP:80" -r "$DL_DEST" || return 1
-	rvsadm -L -n -t "$VIP:80"
-	! rvsadm -L -n | grep -qF -- "-> $DL_DEST " || return 1
-	local got want
-	got=$(answers 4)
-	want=$(name_of "$DL_OTHER")
-	echo "answers with $DL_DEST deleted: $got"
-	[[ $got == "$want $want $want $want " ]] || return 1
-	dl_intact dl2
-}
-check_v "rvsadm -d of the server of an open download: it leaves the listing, new requests go to the other, the download finishes intact" delete_check
-readd_check() {
-	rvsadm -a -t "$VIP:80" -r "$DL_DEST" -g -w 1 || return 1
-	local got
-	got=$(answers 4)
-	echo "answers: $got"
-	[[ $got == *rs1* && $got == *rs2* ]]
-}
-check_v "rvsadm -a re-adds it: it gets requests again" readd_check
-rm -f "$WWW/big.bin" "$WWW"/*/big.bin
+# --- Failure and change, as the seeds' users try it (common.bash; one worker, so rr is exact) -----
+failure_change_checks -g
 
 # rvsnet: an address added while rvsd runs answers the client's ping; deleted, it does not.
 NEWIP=192.168.100.101
@@ -295,17 +177,7 @@ check "rvsnet link show -s, route show, neigh show: the port, core counters, lea
 
 # Restart with the same config: the services come back as configured (the live changes above were
 # not in the config), and forward.
-stop_check
-lab_run
-restart_check() {
-	rvsadm -S -n >"$TMP/save1" || return 1
-	diff "$TMP/save0" "$TMP/save1" || return 1
-	local got
-	got=$(answers 4)
-	echo "answers: $got"
-	[[ $got == "rs1 rs2 rs1 rs2 " || $got == "rs2 rs1 rs2 rs1 " ]]
-}
-check_v "rvsd restarted on the same config: rvsadm -S -n as at the first start, rr answers rs1 rs2 again" restart_check
+restart_check
 udp_check client "$VIP" 9000 2 "rs[12] peer=${CLIENT//./\\.}:[0-9]+ hello-$MODE"
 # The exception path: the director's kernel (192.168.100.20 on rvsd's kernel interface lan-kernel in
 # rvs-dir) serves HTTP and ping while the VIP is forwarded, reaches the real servers, and a flood

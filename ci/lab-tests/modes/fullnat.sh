@@ -14,6 +14,13 @@
 #   - rvsadm: -L -n (FullNat), a service added live (-A, -P -z, -a -b) answering rr with its own
 #     local addresses in -c; -c states (ESTABLISHED, TIME_WAIT), --stats exact both ways, a UDP
 #     stream intact, metrics exact;
+#   - sh: 8 client addresses, each stays on one server, both used (the same on both workers);
+#   - failure and change (failure_change_checks in common.bash; two workers, so sets rather than
+#     exact alternation): rs2's HTTP server stopped (some requests fail, each a CLOSE row in -c: its
+#     reset passes the director; rs1 answers the rest) and started again (both answer); weight 0 and
+#     then delete of the server of a rate-limited open download (new requests all go to the other,
+#     the download finishes intact); re-add (both answer); rvsd restarted on the same config
+#     (`-S -n` as at the first start, both answer);
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=fullnat
 # shellcheck source-path=SCRIPTDIR source=common.bash
@@ -21,9 +28,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
+fc_dest rs1 192.168.200.12:80 80
+fc_dest rs2 192.168.200.13:80 80
 LOCAL_RE='192\.168\.200\.25[0-2]'
 
 lab_start fullnat
+rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 check "ping local address 192.168.200.251 from rvs-rs1" in_ns rs1 ping -c 2 -W 2 -w 10 192.168.200.251
 
@@ -102,6 +112,13 @@ check "rvsadm -L -n -c: connections to $VIP:8000 show a local address of the ser
 states_check client "$CLIENT" "$VIP" 80 TIME_WAIT
 tcp_stats_check client "$VIP" 80 4 1
 udp_stream_stats_check client "$VIP" 9000 1000 1000 1
+# sh: each client address stays on one server (sh hashes the client address, the same on every
+# worker); then the failure-and-change sequence (common.bash) and a restart on the same config.
+check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
+	sh_check 192.168.100 21 28
+rvsadm -E -t "$VIP:80" -s rr >/dev/null
+failure_change_checks -b
+restart_check
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
 kernel_reach_check 192.168.200.12 rs1
 kernel_reach_check 192.168.200.13 rs2

@@ -13,6 +13,8 @@
 #   - rvsadm -L -n -c: rows with the WAN address as local, TIME_WAIT after close; a held connection
 #     ESTABLISHED then TIME_WAIT; a UDP stream intact; port/core metrics, rvs_snat_* and the match
 #     service's `-L -n --stats --exact` lines exactly; ActiveConn of a held connection;
+# No failure-and-change or sh checks here (the other mode labs run them): SNAT rules have no real
+# servers to stop, weight, delete or re-add, and no scheduler.
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash

@@ -12,6 +12,12 @@
 #   - rvsadm: -L -n (Tunnel; --tun-info shows GUE), the service deleted and made again with -i,
 #     answering rr; -c states (ESTABLISHED, FIN_WAIT), --stats exact (inbound only), a UDP stream
 #     intact, metrics exact;
+#   - sh: 8 client addresses, each stays on one server, both used;
+#   - failure and change (failure_change_checks in common.bash, exact: one worker): rs2's HTTP
+#     server stopped (every other request fails, SYN_RECV in -c: its reset bypasses the director)
+#     and started again (alternating); weight 0 and then delete of the server of a rate-limited
+#     open download (new requests all go to the other, the download finishes intact); re-add (GUE
+#     kept for rs2); rvsd restarted on the same config (`-S -n` as at the first start, rr again);
 # Output and life cycle as foundation.sh; run-all.sh runs it.
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
@@ -20,6 +26,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 VIP=192.168.100.100
 DIP=192.168.100.11
 CLIENT=192.168.100.2
+fc_dest rs1 192.168.100.12:80 80
+fc_dest rs2 192.168.100.13:80 80 --tun-type gue --tun-port 6080
 
 lab_up tun
 check "without rvsd: rs1 answers an IPIP-wrapped SYN to the VIP directly" \
@@ -28,6 +36,7 @@ check "without rvsd: rs2 answers a GUE-wrapped echo request to the VIP directly"
 	in_ns client python3 "$TOOLS/rawsend.py" --iface eth0 tunnel --rs 192.168.100.13 --encap gue --inner icmp
 in_ns client ip neigh flush dev eth0 # forget what the checks above learned
 lab_run
+rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 
 ip netns exec rvs-rs1 timeout 120 tcpdump -l -nn -i eth0 "ip proto 4 and src host $DIP" >"$TMP/rs1.txt" 2>/dev/null &
@@ -73,6 +82,13 @@ rr_check client "http://$VIP/" "$RR_N" rs1 rs2
 states_check client "$CLIENT" "$VIP" 80 FIN_WAIT
 tcp_stats_check client "$VIP" 80 4 0
 udp_stream_stats_check client "$VIP" 9000 1000 1000 0
+# sh: each client address stays on one server (sh hashes the client address, the same on every
+# worker); then the failure-and-change sequence (common.bash) and a restart on the same config.
+check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
+	sh_check 192.168.100 21 28
+rvsadm -E -t "$VIP:80" -s rr >/dev/null
+failure_change_checks -i
+restart_check
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
 kernel_reach_check 192.168.100.12 rs1
 kernel_reach_check 192.168.100.13 rs2
