@@ -177,13 +177,16 @@ impl<D: Dataplane> Control<D> {
                 "this rvsd has no config file to reload (it was started without -c)",
             );
         };
-        let (table, snat) = match r.load() {
+        let (mut table, snat) = match r.load() {
             Ok(x) => x,
             Err(e) => {
                 tracing::warn!("reload refused: {e}");
                 return Response::error(ErrorCode::BadConfig, e);
             }
         };
+        if let Some(board) = &self.health {
+            crate::health::apply::keep_health_state(&self.table, &mut table, &board.rows());
+        }
         let cmds = table_diff(&self.table, &table);
         let changes = cmds.len() + usize::from(snat != self.table.snat_rules());
         match self.change_with(&cmds, Some(snat)) {
