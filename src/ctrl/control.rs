@@ -688,6 +688,45 @@ addr = "192.0.2.12:80"
     }
 
     #[test]
+    fn reload_leaves_a_dest_the_health_checks_removed_out() {
+        use crate::config::Config;
+        use crate::health::board::{Board, CheckerHealth, DestHealth};
+        let running = Config::from_toml_str(CFG).unwrap();
+        let board = Board::new();
+        let mut c = Control::new(
+            running.services().clone(),
+            Vec::new(),
+            BuildOptions::default(),
+            FakeDp::default(),
+        )
+        .with_health(board.clone());
+        c.set_reloader(Reloader::new(running, || {
+            Config::from_toml_str(CFG).map_err(|e| e.to_string())
+        }));
+        // The check took 192.0.2.12:80 out.
+        let key = c.table().services()[0].spec.key;
+        let rs: IpAddr = "192.0.2.12".parse().unwrap();
+        let del = Command::DeleteDest { service: key, addr: rs, port: 80 };
+        assert_eq!(c.handle(Request::Apply(del)), Response::Ok(Reply::Done));
+        board.set(vec![DestHealth {
+            service: key,
+            addr: rs,
+            port: 80,
+            alive: false,
+            weight: 1,
+            quorum_up: true,
+            sorry: false,
+            checkers: vec![CheckerHealth::new("TCP_CHECK", false)],
+        }]);
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 0 }));
+        assert!(c.table().services()[0].dests.is_empty(), "still down: not put back");
+        // Up again: a reload puts it back as the file says.
+        board.update(|rows| rows[0].alive = true);
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 1 }));
+        assert_eq!(c.table().services()[0].dests.len(), 1);
+    }
+
+    #[test]
     fn match_services_list_their_rules_counts_and_zero_them() {
         use crate::ipvs::balancer::SnatRuleReport;
         let dp = FakeDp::default();
