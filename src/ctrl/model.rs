@@ -411,6 +411,20 @@ pub struct Stats {
     pub outbytes: u64,
 }
 
+impl Stats {
+    /// Counts one packet of `len` bytes, client -> server (`inbound`) or back.
+    #[inline]
+    pub fn count_packet(&mut self, inbound: bool, len: u32) {
+        if inbound {
+            self.inpkts += 1;
+            self.inbytes += u64::from(len);
+        } else {
+            self.outpkts += 1;
+            self.outbytes += u64::from(len);
+        }
+    }
+}
+
 /// Rates estimated over the last seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Rates {

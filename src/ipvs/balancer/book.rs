@@ -29,6 +29,21 @@ use crate::time::Instant;
 
 use super::Egress;
 
+/// A connection moved to active (`to_active`) or back: its count moves between the two.
+#[inline]
+pub(super) fn shift_activity(active: &mut u32, inactive: &mut u32, to_active: bool) {
+    let (from, to) = if to_active { (inactive, active) } else { (active, inactive) };
+    *from = from.saturating_sub(1);
+    *to = to.saturating_add(1);
+}
+
+/// A connection that was active (`was_active`) or inactive is gone.
+#[inline]
+pub(super) fn forget_activity(active: &mut u32, inactive: &mut u32, was_active: bool) {
+    let n = if was_active { active } else { inactive };
+    *n = n.saturating_sub(1);
+}
+
 /// One core's view of a dest.
 #[derive(Debug)]
 pub(super) struct DestSlot {
@@ -532,34 +547,19 @@ impl Book {
     #[inline]
     pub fn activity(&mut self, d: u32, active: bool) {
         if let Some(x) = self.dests.get_mut(d as usize) {
-            if active {
-                x.inactive = x.inactive.saturating_sub(1);
-                x.active = x.active.saturating_add(1);
-            } else {
-                x.active = x.active.saturating_sub(1);
-                x.inactive = x.inactive.saturating_add(1);
-            }
+            shift_activity(&mut x.active, &mut x.inactive, active);
         }
     }
 
     /// Counts a packet of `len` bytes in `dir` for service slot `svc` and dest slot `d`.
     #[inline]
     pub fn traffic(&mut self, svc: u32, d: u32, dir: Direction, len: u32) {
-        let add = |st: &mut Stats| match dir {
-            Direction::In => {
-                st.inpkts += 1;
-                st.inbytes += u64::from(len);
-            }
-            Direction::Out => {
-                st.outpkts += 1;
-                st.outbytes += u64::from(len);
-            }
-        };
+        let inbound = dir == Direction::In;
         if let Some(x) = self.dests.get_mut(d as usize) {
-            add(&mut x.stats);
+            x.stats.count_packet(inbound, len);
         }
         if let Some(s) = self.svcs.get_mut(svc as usize) {
-            add(&mut s.stats);
+            s.stats.count_packet(inbound, len);
         }
     }
 
@@ -567,16 +567,7 @@ impl Book {
     #[inline]
     pub fn snat_traffic(&mut self, slot: u32, dir: Direction, len: u32) {
         if let Some(s) = self.snat.get_mut(slot as usize) {
-            match dir {
-                Direction::In => {
-                    s.stats.inpkts += 1;
-                    s.stats.inbytes += u64::from(len);
-                }
-                Direction::Out => {
-                    s.stats.outpkts += 1;
-                    s.stats.outbytes += u64::from(len);
-                }
-            }
+            s.stats.count_packet(dir == Direction::In, len);
         }
     }
 
@@ -595,11 +586,7 @@ impl Book {
             if c.is_template() {
                 x.persist = x.persist.saturating_sub(1);
             } else {
-                if c.is_active() {
-                    x.active = x.active.saturating_sub(1);
-                } else {
-                    x.inactive = x.inactive.saturating_sub(1);
-                }
+                forget_activity(&mut x.active, &mut x.inactive, c.is_active());
                 if x.overloaded && x.thresholds.recovered_after_unbind(x.total()) {
                     x.overloaded = false;
                 }

@@ -13,7 +13,7 @@ use crate::ctrl::model::Stats;
 use crate::ipvs::conn::{Conn, Direction};
 use crate::ipvs::service::{Services, SnatMatch};
 
-use super::book::{reuse_or_push, Book};
+use super::book::{forget_activity, reuse_or_push, shift_activity, Book};
 
 /// One core's counts of one SNAT rule.
 #[derive(Debug)]
@@ -77,13 +77,7 @@ impl Book {
     #[inline]
     pub(super) fn snat_rule_activity(&mut self, rule: u32, active: bool) {
         if let Some(s) = self.snat_rules.get_mut(rule as usize) {
-            if active {
-                s.inactive = s.inactive.saturating_sub(1);
-                s.active = s.active.saturating_add(1);
-            } else {
-                s.active = s.active.saturating_sub(1);
-                s.inactive = s.inactive.saturating_add(1);
-            }
+            shift_activity(&mut s.active, &mut s.inactive, active);
         }
     }
 
@@ -91,27 +85,14 @@ impl Book {
     #[inline]
     pub(super) fn snat_rule_traffic(&mut self, rule: u32, dir: Direction, len: u32) {
         if let Some(s) = self.snat_rules.get_mut(rule as usize) {
-            match dir {
-                Direction::In => {
-                    s.stats.inpkts += 1;
-                    s.stats.inbytes += u64::from(len);
-                }
-                Direction::Out => {
-                    s.stats.outpkts += 1;
-                    s.stats.outbytes += u64::from(len);
-                }
-            }
+            s.stats.count_packet(dir == Direction::In, len);
         }
     }
 
     /// A SNAT connection left the table: its rule slot loses it.
     pub(super) fn snat_rule_freed(&mut self, c: &Conn<std::net::Ipv4Addr>) {
         if let Some(s) = self.snat_rules.get_mut(c.svc() as usize) {
-            if c.is_active() {
-                s.active = s.active.saturating_sub(1);
-            } else {
-                s.inactive = s.inactive.saturating_sub(1);
-            }
+            forget_activity(&mut s.active, &mut s.inactive, c.is_active());
             s.refs = s.refs.saturating_sub(1);
         }
     }
