@@ -144,6 +144,9 @@ pub enum Command {
     Version,
     /// `--reload` (rvs extension): rvsd reads its config file again and applies it live.
     Reload,
+    /// `--flush-removed` (rvs extension): end the connections of removed services, real
+    /// servers and SNAT rules now instead of letting them run until they expire.
+    FlushRemoved,
     /// `-A -H match [-s scheduler]`: add a match service (SNAT).
     AddMatch {
         /// What it selects.
@@ -671,6 +674,8 @@ impl Parser<'_> {
             Cmd::GetLaddr => Command::ListLocalAddrs { service },
             Cmd::Reload if in_restore => return Err(CliError::NestedRestore),
             Cmd::Reload => Command::Reload,
+            Cmd::FlushRemoved if in_restore => return Err(CliError::NestedRestore),
+            Cmd::FlushRemoved => Command::FlushRemoved,
         })
     }
 
@@ -820,6 +825,7 @@ pub fn usage(program: &str) -> String {
   {p} -P|Q virtual-service -z local-address [-F ifname]
   {p} -G [virtual-service]
   {p} --reload
+  {p} --flush-removed
   {p} -h | -v
 
 virtual-service: -t|--tcp-service host[:port] or -u|--udp-service host[:port]
@@ -827,6 +833,8 @@ Forwarding: -g direct routing (default), -i tunnel, -m NAT, -b FULLNAT, -J SNAT.
 Defaults: scheduler {sched}, weight 1, persistence {pers} s when -p has no value.
 Firewall-mark services (-f) do not exist in rvs: DPDK has no netfilter marks.
 --reload (rvs): rvsd reads its config file again and applies it as live changes (as SIGHUP).
+--flush-removed (rvs): end now the connections of removed services and real servers (they
+    otherwise run until they expire, as in IPVS).
 ",
         p = program,
         sched = DEFAULT_SCHEDULER,

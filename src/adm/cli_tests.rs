@@ -426,6 +426,14 @@ fn reload_is_an_rvs_extension_without_options() {
     assert!(crate::adm::cli::usage("rvsadm").contains("rvsadm --reload\n"));
 }
 
+#[test]
+fn flush_removed_is_an_rvs_extension_without_options() {
+    assert_eq!(p("rvsadm --flush-removed").unwrap(), Command::FlushRemoved);
+    assert!(p("rvsadm --flush-removed -n").is_err());
+    assert!(p("rvsadm --flush-removed -t 10.0.0.1:80").is_err());
+    assert!(crate::adm::cli::usage("rvsadm").contains("rvsadm --flush-removed\n"));
+}
+
 proptest! {
     #[test]
     fn random_argv_never_panics(words in proptest::collection::vec(

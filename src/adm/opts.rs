@@ -27,6 +27,7 @@ pub(crate) enum Cmd {
     DelLaddr,
     GetLaddr,
     Reload,
+    FlushRemoved,
 }
 
 impl Cmd {
@@ -49,6 +50,7 @@ impl Cmd {
             Cmd::DelLaddr => "del-laddr",
             Cmd::GetLaddr => "get-laddr",
             Cmd::Reload => "reload",
+            Cmd::FlushRemoved => "flush-removed",
         }
     }
 
@@ -63,7 +65,9 @@ impl Cmd {
             Cmd::List => b" 11xxxxxxxx11      xxx xxxxxxx",
             Cmd::AddDest | Cmd::EditDest => b"xx+xxx+    xxxxxxxxxxxx     xx",
             Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Flush | Cmd::Set | Cmd::Restore | Cmd::Reload => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Flush | Cmd::Set | Cmd::Restore | Cmd::Reload | Cmd::FlushRemoved => {
+                b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            }
             Cmd::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::AddLaddr | Cmd::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxx+ ",
@@ -326,6 +330,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("del-laddr", Some('Q'), N, Tag::Cmd(Cmd::DelLaddr)),
     spec("get-laddr", Some('G'), N, Tag::Cmd(Cmd::GetLaddr)),
     spec("reload", None, N, Tag::Cmd(Cmd::Reload)),
+    spec("flush-removed", None, N, Tag::Cmd(Cmd::FlushRemoved)),
     spec("start-daemon", None, R, Tag::SyncDaemon("--start-daemon")),
     spec("stop-daemon", None, R, Tag::SyncDaemon("--stop-daemon")),
     spec("tcp-service", Some('t'), R, Tag::Tcp),

@@ -280,7 +280,8 @@ impl ServiceTable {
             | Command::ListLocalAddrs { .. }
             | Command::Help
             | Command::Version
-            | Command::Reload => {}
+            | Command::Reload
+            | Command::FlushRemoved => {}
         }
         Ok(())
     }

@@ -57,6 +57,11 @@ pub trait Dataplane: Send + 'static {
         let _ = (req, in_use);
         Err((ErrorCode::BadRequest, "this data plane has no plumbing to show or change".into()))
     }
+    /// Ends, on every worker, the connections of services, dests and SNAT rules the running
+    /// snapshot no longer has; returns how many entries ended.
+    fn flush_removed(&mut self) -> Result<u64, String> {
+        Err("this data plane keeps no connections to flush".into())
+    }
     /// The names of rvsd's ports (`-F ifname` must be one); `None` when unknown.
     fn port_names(&self) -> Option<Vec<String>> {
         None
@@ -123,6 +128,7 @@ fn is_change(cmd: &Command) -> bool {
             | Command::Help
             | Command::Version
             | Command::Reload
+            | Command::FlushRemoved
     )
 }
 
@@ -229,6 +235,13 @@ impl<D: Dataplane> Control<D> {
             })),
             Request::List(l) => self.list(l),
             Request::Reload => self.reload(),
+            Request::FlushRemoved => match self.dp.flush_removed() {
+                Ok(conns) => {
+                    tracing::info!("flushed {conns} connection(s) of removed services and dests");
+                    Response::Ok(Reply::Flushed { conns })
+                }
+                Err(m) => Response::error(ErrorCode::Dataplane, m),
+            },
             Request::Net(r) => {
                 let in_use = self.addrs_in_use();
                 match self.dp.net(r, &in_use) {
@@ -538,6 +551,7 @@ pub(crate) mod tests {
         pub fail_push: Arc<Mutex<bool>>,
         pub reports: Arc<Mutex<Vec<WorkerReports>>>,
         pub pools: Arc<Mutex<Vec<PoolReports>>>,
+        pub flushed: Arc<Mutex<u64>>,
     }
 
     impl Dataplane for FakeDp {
@@ -563,6 +577,27 @@ pub(crate) mod tests {
         fn pools(&self) -> Result<Vec<PoolReports>, String> {
             Ok(self.pools.lock().unwrap().clone())
         }
+        fn flush_removed(&mut self) -> Result<u64, String> {
+            Ok(std::mem::take(&mut *self.flushed.lock().unwrap()))
+        }
+    }
+
+    #[test]
+    fn flush_removed_reaches_the_data_plane_and_changes_no_table() {
+        let dp = FakeDp::default();
+        *dp.flushed.lock().unwrap() = 3;
+        let mut c = Control::new(ServiceTable::new(), Vec::new(), BuildOptions::default(), dp);
+        c.handle(Request::Apply(cmd("rvsadm -A -t 10.0.0.1:80 -s rr")));
+        let before = c.table().clone();
+        assert_eq!(c.handle(Request::FlushRemoved), Response::Ok(Reply::Flushed { conns: 3 }));
+        assert_eq!(c.handle(Request::FlushRemoved), Response::Ok(Reply::Flushed { conns: 0 }));
+        assert_eq!(c.table(), &before);
+        assert_eq!(*c.dp.pushed.lock().unwrap(), vec![1], "no snapshot pushed by a flush");
+        // Not a change: refused as one, and inside a restore.
+        let e = c.handle(Request::Apply(Command::FlushRemoved));
+        assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
+        let e = c.handle(Request::Restore(vec![Command::FlushRemoved]));
+        assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
     }
 
     fn cmd(line: &str) -> Command {

@@ -65,6 +65,9 @@ pub enum Request {
     Reload,
     /// rvsnet: the director's plumbing (addresses, routes, neighbours, links, steering).
     Net(NetRequest),
+    /// End now every connection of a service, dest or SNAT rule that is no longer in the
+    /// table (`rvsadm --flush-removed`); they otherwise run until they expire.
+    FlushRemoved,
 }
 
 /// Daemon state for [`Request::Status`].
@@ -114,6 +117,11 @@ pub enum Reply {
     Net(NetReply),
     /// Match services (`-H`, SNAT).
     Matches(Vec<MatchService>),
+    /// Connections (and templates) ended by [`Request::FlushRemoved`], over every worker.
+    Flushed {
+        /// Entries ended.
+        conns: u64,
+    },
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.

@@ -104,6 +104,7 @@ pub fn run(
         }
         c @ Command::Save { .. } => (Request::Save, c),
         c @ Command::Reload => (Request::Reload, c),
+        c @ Command::FlushRemoved => (Request::FlushRemoved, c),
         c @ Command::ListLocalAddrs { service } => {
             (Request::List(ListRequest::LocalAddrs(service)), c)
         }
@@ -194,6 +195,9 @@ pub fn run(
             (_, Reply::Done) => String::new(),
             (Command::Reload, Reply::Reloaded { changes }) => {
                 format!("rvsd reloaded its config: {changes} change(s) applied\n")
+            }
+            (Command::FlushRemoved, Reply::Flushed { conns }) => {
+                format!("rvsd ended {conns} connection(s) of removed services and real servers\n")
             }
             (_, other) => {
                 let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");

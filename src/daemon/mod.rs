@@ -118,6 +118,13 @@ impl crate::ctrl::control::Dataplane for DirectorControl {
     fn workers(&self) -> usize {
         self.handles.len()
     }
+    fn flush_removed(&mut self) -> Result<u64, String> {
+        let mut n = 0;
+        for h in &self.handles {
+            n += u64::from(h.flush_removed(CONTROL_TIMEOUT).map_err(|e| e.to_string())?);
+        }
+        Ok(n)
+    }
     fn pools(&self) -> Result<Vec<crate::ipvs::balancer::PoolReports>, String> {
         self.handles.iter().map(|h| h.pools(CONTROL_TIMEOUT).map_err(|e| e.to_string())).collect()
     }

@@ -67,6 +67,12 @@ pub enum WorkerRequest {
         /// Where the counters go.
         reply: Sender<Vec<(IpAddr, LaddrStats)>>,
     },
+    /// End the connections of services, dests and SNAT rules the snapshot in force no longer
+    /// has (`rvsadm --flush-removed`); the reply is how many entries ended.
+    FlushRemoved {
+        /// Where the count goes.
+        reply: Sender<u32>,
+    },
 }
 
 /// Why a request did not get its answer.
@@ -160,6 +166,13 @@ impl WorkerHandle {
     ) -> Result<(Vec<ServiceReport>, Vec<DestReport>), ControlError> {
         let (reply, rx) = bounded(1);
         self.send(WorkerRequest::Reports { reply })?;
+        self.wait(&rx, timeout)
+    }
+
+    /// Makes the worker end the connections of removed services, dests and SNAT rules.
+    pub fn flush_removed(&self, timeout: Duration) -> Result<u32, ControlError> {
+        let (reply, rx) = bounded(1);
+        self.send(WorkerRequest::FlushRemoved { reply })?;
         self.wait(&rx, timeout)
     }
 
@@ -279,6 +292,23 @@ mod tests {
         worker.join().unwrap();
         // The worker is gone: requests fail cleanly.
         assert_eq!(h.conns(1, Duration::from_millis(10)), Err(ControlError::Gone(3)));
+    }
+
+    #[test]
+    fn flush_removed_is_answered_with_the_workers_count() {
+        let (h, inbox) = channel(2);
+        let worker = std::thread::spawn(move || loop {
+            match inbox.try_next() {
+                Some(WorkerRequest::FlushRemoved { reply }) => {
+                    let _ = reply.send(4);
+                    break;
+                }
+                Some(_) => {}
+                None => std::thread::sleep(Duration::from_millis(1)),
+            }
+        });
+        assert_eq!(h.flush_removed(Duration::from_secs(5)), Ok(4));
+        worker.join().unwrap();
     }
 
     #[test]

@@ -384,6 +384,10 @@ impl Worker {
                     }
                     let _ = reply.send((now, rows));
                 }
+                WorkerRequest::FlushRemoved { reply } => {
+                    let n = self.pipeline.balancer_mut().map_or(0, |lb| lb.flush_removed());
+                    let _ = reply.send(n);
+                }
                 WorkerRequest::Laddrs { reply } => {
                     let rows =
                         self.pipeline.balancer().map(|lb| lb.laddr_usage()).unwrap_or_default();

@@ -27,6 +27,7 @@
 #   - the exception path: ping and HTTP to the director's kernel address 192.168.100.20 (rvsd's kernel
 #     interface in rvs-dir) while VIP requests are forwarded; the kernel reaches rs1 on its own; a UDP
 #     flood to 192.168.100.20 is cut to the rate limit while the VIP still answers;
+#   - `rvsadm --flush-removed` ends the held connection of a deleted real server;
 #   - `ci/lab stop`: rvsd exits 0.
 # Prints `ok - ...` / `not ok - ...` per check and ends with `N passed, M failed`. The lab is torn down
 # on every exit. run-all.sh runs it after the foundation test.
@@ -174,6 +175,25 @@ rvsnet_show_check() {
 }
 check "rvsnet addr add: the new address answers ping; addr del: it no longer does" rvsnet_addr_check
 check "rvsnet link show -s, route show, neigh show: the port, core counters, learned client" rvsnet_show_check
+
+# --flush-removed: a held connection of a deleted real server keeps its entry (as IPVS keeps it
+# until it expires) until rvsadm --flush-removed ends it; the server comes back with -a.
+flush_removed_check() {
+	hold_open fl client "$VIP" 80 || return 1
+	local port=${HOLD_PORT[fl]} d out
+	d=$(conn_row "$CLIENT" "$port" | awk '{ print $6 }')
+	echo "held connection from port $port on $d"
+	[[ -n $d ]] || return 1
+	rvsadm -d -t "$VIP:80" -r "$d" || return 1
+	[[ -n $(conn_row "$CLIENT" "$port") ]] || { echo "the entry went with its server"; return 1; }
+	out=$(rvsadm --flush-removed) || return 1
+	echo "$out"
+	[[ $out =~ ^rvsd\ ended\ ([0-9]+)\ connection ]] && ((BASH_REMATCH[1] >= 1)) || return 1
+	[[ -z $(conn_row "$CLIENT" "$port") ]] || { echo "still listed after the flush"; return 1; }
+	hold_close fl
+	rvsadm -a -t "$VIP:80" -r "$d" -g -w 1
+}
+check_v "rvsadm -d of a held connection's server keeps its entry; rvsadm --flush-removed ends it" flush_removed_check
 
 # Restart with the same config: the services come back as configured (the live changes above were
 # not in the config), and forward.
