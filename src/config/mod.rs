@@ -198,3 +198,38 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+/// Configs shared by unit tests of several modules.
+#[cfg(test)]
+pub(crate) mod test_fixtures {
+    /// One `net_null` port with a host address and a VIP, one worker; no services.
+    pub(crate) const NULL_DIRECTOR: &str = r#"
+[eal]
+main_lcore = 0
+no_huge = true
+no_pci = true
+file_prefix = "rvs-reload"
+vdevs = ["net_null0"]
+
+[[port]]
+name = "p0"
+device = "net_null0"
+rx_queues = 1
+tx_queues = 1
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.1/24"
+kind = "host"
+
+[[addr]]
+port = "p0"
+ip = "192.0.2.100/32"
+kind = "vip"
+
+[[worker]]
+lcore = 1
+cpu = 0
+rx = [{ port = "p0", queue = 0 }]
+"#;
+}

@@ -97,35 +97,7 @@ impl Config {
 mod tests {
     use super::*;
 
-    const BASE: &str = r#"
-[eal]
-main_lcore = 0
-no_huge = true
-no_pci = true
-file_prefix = "rvs-reload"
-vdevs = ["net_null0"]
-
-[[port]]
-name = "p0"
-device = "net_null0"
-rx_queues = 1
-tx_queues = 1
-
-[[addr]]
-port = "p0"
-ip = "192.0.2.1/24"
-kind = "host"
-
-[[addr]]
-port = "p0"
-ip = "192.0.2.100/32"
-kind = "vip"
-
-[[worker]]
-lcore = 1
-cpu = 0
-rx = [{ port = "p0", queue = 0 }]
-"#;
+    use crate::config::test_fixtures::NULL_DIRECTOR as BASE;
 
     fn cfg(extra: &str, edit: impl Fn(String) -> String) -> Config {
         Config::from_toml_str(&edit(format!("{BASE}{extra}"))).expect("valid")

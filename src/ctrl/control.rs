@@ -640,35 +640,12 @@ pub(crate) mod tests {
         assert_eq!(c.table(), &before);
     }
 
-    const CFG: &str = r#"
-[eal]
-main_lcore = 0
-no_huge = true
-no_pci = true
-file_prefix = "rvs-reload-unit"
-vdevs = ["net_null0"]
-
-[[port]]
-name = "p0"
-device = "net_null0"
-rx_queues = 1
-tx_queues = 1
-
-[[addr]]
-port = "p0"
-ip = "192.0.2.1/24"
-kind = "host"
-
-[[addr]]
-port = "p0"
-ip = "192.0.2.100/32"
-kind = "vip"
-
-[[worker]]
-lcore = 1
-cpu = 0
-rx = [{ port = "p0", queue = 0 }]
-
+    /// The shared `net_null` director with one TCP service of one real server.
+    static CFG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{}{}",
+            crate::config::test_fixtures::NULL_DIRECTOR,
+            r#"
 [[service]]
 proto = "tcp"
 vip = "192.0.2.100:80"
@@ -676,12 +653,14 @@ scheduler = "rr"
 
 [[service.dest]]
 addr = "192.0.2.12:80"
-"#;
+"#
+        )
+    });
 
     #[test]
     fn reload_applies_the_difference_or_nothing() {
         use crate::config::Config;
-        let running = Config::from_toml_str(CFG).unwrap();
+        let running = Config::from_toml_str(&CFG).unwrap();
         let dp = FakeDp::default();
         let mut c =
             Control::new(running.services().clone(), Vec::new(), BuildOptions::default(), dp);
@@ -689,7 +668,7 @@ addr = "192.0.2.12:80"
             c.handle(Request::Reload),
             Response::Error { code: ErrorCode::BadRequest, .. }
         ));
-        let text = Arc::new(Mutex::new(CFG.to_string()));
+        let text = Arc::new(Mutex::new(CFG.clone()));
         let t = text.clone();
         c.set_reloader(Reloader::new(running, move || {
             Config::from_toml_str(&t.lock().unwrap()).map_err(|e| e.to_string())
@@ -717,7 +696,7 @@ addr = "192.0.2.12:80"
         assert!(message.contains("port[0].rx_desc") && message.contains("restart"), "{message}");
         assert_eq!((c.table(), c.dp.pushed.lock().unwrap().len()), (&before, 1));
         // Back to the first config: the extra dest and service go.
-        *text.lock().unwrap() = CFG.to_string();
+        *text.lock().unwrap() = CFG.clone();
         assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
         assert_eq!(*c.dp.pushed.lock().unwrap(), vec![2, 1]);
     }
@@ -726,7 +705,7 @@ addr = "192.0.2.12:80"
     fn reload_leaves_a_dest_the_health_checks_removed_out() {
         use crate::config::Config;
         use crate::health::board::{Board, CheckerHealth, DestHealth};
-        let running = Config::from_toml_str(CFG).unwrap();
+        let running = Config::from_toml_str(&CFG).unwrap();
         let board = Board::new();
         let mut c = Control::new(
             running.services().clone(),
@@ -736,7 +715,7 @@ addr = "192.0.2.12:80"
         )
         .with_health(board.clone());
         c.set_reloader(Reloader::new(running, || {
-            Config::from_toml_str(CFG).map_err(|e| e.to_string())
+            Config::from_toml_str(&CFG).map_err(|e| e.to_string())
         }));
         // The check took 192.0.2.12:80 out.
         let key = c.table().services()[0].spec.key;

@@ -28,9 +28,11 @@ pub const DEFAULT_DELAY_LOOP_S: f64 = 60.0;
 /// Default `connect_timeout`, seconds.
 pub const DEFAULT_CONNECT_TIMEOUT_S: f64 = 5.0;
 
-/// The health keys of one `[[service]]` (fields of `RawService`).
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(default, deny_unknown_fields)]
+/// The health keys of one `[[service]]`, copied out of `RawService` by `RawService::health`.
+/// They are parsed as `RawService`'s own fields rather than a `#[serde(flatten)]` of this
+/// struct because serde cannot flatten into a struct that denies unknown fields, and a
+/// misspelt key must stay an error.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct RawServiceHealth {
     pub delay_loop: Option<f64>,
     pub connect_timeout: Option<f64>,
