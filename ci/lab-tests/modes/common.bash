@@ -730,7 +730,9 @@ answers() {
 	local n=$1 r out=""
 	shift
 	for _ in $(seq 1 "$n"); do
-		r=$(in_ns client curl -s --max-time 5 "$@" "http://$VIP/" 2>/dev/null) || r=ERR
+		# One retry of a timed-out request (a busy 2-core CI machine during a download); a refused
+		# connection (stopped server) is not retried and stays ERR.
+		r=$(in_ns client curl -s --max-time 5 --retry 1 --retry-delay 0 "$@" "http://$VIP/" 2>/dev/null) || r=ERR
 		out+="${r:-ERR} "
 	done
 	echo "$out"
