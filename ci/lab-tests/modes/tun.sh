@@ -22,6 +22,7 @@
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+plan 0 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 DIP=192.168.100.11
@@ -39,15 +40,17 @@ lab_run
 rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 
-ip netns exec rvs-rs1 timeout 120 tcpdump -l -nn -i eth0 "ip proto 4 and src host $DIP" >"$TMP/rs1.txt" 2>/dev/null &
+ip netns exec rvs-rs1 timeout 120 tcpdump --immediate-mode -l -nn -i eth0 "ip proto 4 and src host $DIP" >"$TMP/rs1.txt" 2>"$TMP/rs1.err" &
 BG_PIDS+=($!)
-ip netns exec rvs-rs2 timeout 120 tcpdump -l -nn -i eth0 "udp dst port 6080 and src host $DIP" >"$TMP/rs2.txt" 2>/dev/null &
+ip netns exec rvs-rs2 timeout 120 tcpdump --immediate-mode -l -nn -i eth0 "udp dst port 6080 and src host $DIP" >"$TMP/rs2.txt" 2>"$TMP/rs2.err" &
 BG_PIDS+=($!)
-sleep 1 # let both captures start
+check "tcpdump listening on rs1 and rs2 (the tunneled packets' captures)" \
+	wait_for 30 eval 'grep -q "listening on" "$TMP/rs1.err" && grep -q "listening on" "$TMP/rs2.err"'
 capture_start client "src host $VIP and tcp src port 80 and tcp[tcpflags] & tcp-push != 0"
 rr_check client "http://$VIP/" "$RR_N" rs1 rs2
 capture_stop
 return_path_check "answers from the VIP come straight from the real servers" "$(mac_of rs1)" "$(mac_of rs2)"
+settled 10 wc -l "$TMP/rs1.txt" "$TMP/rs2.txt" >/dev/null
 for rs in rs1 rs2; do
 	n=$(grep -c . "$TMP/$rs.txt")
 	if ((n > 0)); then ok "$rs received $n tunneled packets from $DIP"; else not_ok "$rs received tunneled packets from $DIP"; fi
