@@ -94,7 +94,7 @@ wait_for() {
 	return 1
 }
 
-plan 17
+plan 18
 if ((EUID != 0)); then
 	not_ok "running as root (network namespaces need it)"
 	bail_out "not root"
@@ -109,7 +109,7 @@ echo "# director MAC (rvs-dir eth0): $DMAC"
 # Capture ARP in rvs-client before rvsd starts, to see its gratuitous ARP.
 ip netns exec rvs-client timeout 120 tcpdump --immediate-mode -l -nn -e -i eth0 arp >"$TMP/arp.txt" 2>"$TMP/arp.err" &
 CAPTURE_PID=$!
-capture_ready() { grep -q "listening on" "$TMP/arp.err"; }
+capture_ready() { grep -qs "listening on" "$TMP/arp.err"; }
 CAP_READY=1
 wait_for 10 capture_ready || CAP_READY=0
 

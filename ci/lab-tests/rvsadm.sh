@@ -21,7 +21,7 @@
 MODE=dr
 # shellcheck source-path=SCRIPTDIR source=modes/common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/modes/common.bash"
-plan 0 # the ok/not ok lines below (run-all.sh compares)
+plan 61 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2

@@ -260,7 +260,7 @@ capture_start() { # NS FILTER...
 	BG_PIDS+=($!)
 	CAP_PID=$!
 	CAP_READY=1
-	wait_for 10 grep -q "listening on" "$TMP/ret.err" || {
+	wait_for 10 grep -qs "listening on" "$TMP/ret.err" || {
 		echo "# tcpdump in rvs-$ns did not report readiness"
 		CAP_READY=0
 	}
@@ -571,7 +571,7 @@ tcp_stats_check() {
 	ip netns exec "rvs-$ns" timeout 60 tcpdump --immediate-mode -Z root -U -nn -i eth0 -w "$TMP/out.pcap" "tcp and src host $vip and src port $port" 2>"$TMP/out.err" &
 	local p2=$!
 	BG_PIDS+=("$p1" "$p2")
-	wait_for 10 grep -q "listening on" "$TMP/in.err" && wait_for 10 grep -q "listening on" "$TMP/out.err" || ready=0
+	wait_for 10 grep -qs "listening on" "$TMP/in.err" && wait_for 10 grep -qs "listening on" "$TMP/out.err" || ready=0
 	scrape_settled "$TMP/m0"
 	for ((i = 0; i < n; i++)); do in_ns "$ns" curl -s -o /dev/null --max-time 10 "http://$vip:$port/"; done
 	# The last ACKs: every connection closed on NS, and both captures stopped growing.
@@ -723,7 +723,7 @@ print(n)
 PY
 	local flood_pid=$!
 	BG_PIDS+=("$flood_pid")
-	wait_for 30 grep -q started "$TMP/flood" || echo "# the flood did not start within 30 s"
+	wait_for 30 grep -qs started "$TMP/flood" || echo "# the flood did not start within 30 s"
 	local vok=0 i
 	for i in $(seq 1 10); do
 		case $(in_ns "$client" curl -s --max-time 5 "http://$vip/") in rs1 | rs2) vok=$((vok + 1)) ;; esac

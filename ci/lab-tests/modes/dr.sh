@@ -34,7 +34,7 @@
 MODE=dr
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-plan 0 # the ok/not ok lines below (run-all.sh compares)
+plan 45 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2

@@ -51,7 +51,7 @@ for rs in rs1 rs2; do
 	pcap_pids+=($!)
 done
 check "tcpdump listening on rs1 and rs2 (the TOA captures)" \
-	wait_for 30 eval 'grep -q "listening on" "$TMP/rs1.err" && grep -q "listening on" "$TMP/rs2.err"' 
+	wait_for 30 eval 'grep -qs "listening on" "$TMP/rs1.err" && grep -qs "listening on" "$TMP/rs2.err"' 
 # Requests with a known client port, for the TOA check.
 ports=""
 for _ in 1 2 3 4; do

@@ -20,7 +20,7 @@ MODE=dr
 CONFIG=${CONFIG:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/conf/lab-dr-health.toml}
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-plan 0 # the ok/not ok lines below (run-all.sh compares)
+plan 26 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 SORRY=192.168.100.14

@@ -22,7 +22,7 @@
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-plan 0 # the ok/not ok lines below (run-all.sh compares)
+plan 41 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 DIP=192.168.100.11
@@ -45,7 +45,7 @@ BG_PIDS+=($!)
 ip netns exec rvs-rs2 timeout 120 tcpdump --immediate-mode -l -nn -i eth0 "udp dst port 6080 and src host $DIP" >"$TMP/rs2.txt" 2>"$TMP/rs2.err" &
 BG_PIDS+=($!)
 check "tcpdump listening on rs1 and rs2 (the tunneled packets' captures)" \
-	wait_for 30 eval 'grep -q "listening on" "$TMP/rs1.err" && grep -q "listening on" "$TMP/rs2.err"'
+	wait_for 30 eval 'grep -qs "listening on" "$TMP/rs1.err" && grep -qs "listening on" "$TMP/rs2.err"'
 capture_start client "src host $VIP and tcp src port 80 and tcp[tcpflags] & tcp-push != 0"
 rr_check client "http://$VIP/" "$RR_N" rs1 rs2
 capture_stop
