@@ -1002,10 +1002,10 @@ failure_change_checks() {
 # what it printed at the first start ($TMP/save0, which the caller writes right after lab_start; the
 # live changes were not in the config), and 4 requests are answered by both servers (one worker:
 # alternating). FULLNAT expects retries here (RESTART_RETRY below).
-RESTART_RETRY="FULLNAT: rvsd's local ports start over at a restart, so a new connection can take a \
-(local address, port, real server) the real server still holds in TIME_WAIT from before; a SYN \
-that fails the TIME_WAIT's timestamp check (the old connection may have come from another client \
-address) is answered with the old connection's ACK, the client resets it and sends the SYN again"
+RESTART_RETRY="FULLNAT: rvsd's local ports start over at a restart (1024 up), so a new connection \
+can take a (local address, port, real server) the real server still holds in TIME_WAIT from before; \
+a SYN whose timestamp is below the old connection's is answered with that connection's ACK (PAWS), \
+the client resets it and sends the SYN again (seen in a capture on the real server)"
 restart_check() {
 	stop_check
 	lab_run
