@@ -28,7 +28,7 @@ RS2=192.168.200.13:8080
 ROUNDS=${LIVE_ROUNDS:-6}
 
 lab_start nat
-rvsadm -S -n >"$TMP/lab.save"
+rvsadm -S -n >"$TMP/lab.save" || bail_out "rvsadm -S -n failed"
 sha=$(make_big rs1 rs2)
 
 # The transfers.

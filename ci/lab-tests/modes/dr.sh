@@ -42,7 +42,7 @@ fc_dest rs1 192.168.100.12:80 80
 fc_dest rs2 192.168.100.13:80 80
 
 lab_start dr
-rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
+rvsadm -S -n >"$TMP/save0" || bail_out "rvsadm -S -n failed" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 
 capture_start client "src host $VIP and tcp src port 80 and tcp[tcpflags] & tcp-push != 0"
@@ -147,7 +147,7 @@ wlc_check() {
 check_v "rvsadm -E -s wlc: 6 held connections show ActiveConn 3 and 3; after rs1's 3 close, 3 new ones all go to rs1" wlc_check
 for i in 1 2 3 4 5 6 7 8 9; do hold_close "w$i"; done
 
-rvsadm -E -t "$VIP:80" -s rr >/dev/null
+rvsadm -E -t "$VIP:80" -s rr >/dev/null || not_ok "rvsadm -E -t $VIP:80 -s rr (back to rr)"
 states_check client "$CLIENT" "$VIP" 80 FIN_WAIT
 tcp_stats_check client "$VIP" 80 4 0
 udp_stream_stats_check client "$VIP" 9000 1000 1000 0

@@ -36,7 +36,7 @@ fc_dest rs2 192.168.200.13:8080 8080
 
 reload_prepare # rvsd runs on a copy of CONFIG, which the reload checks edit
 lab_start nat
-rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
+rvsadm -S -n >"$TMP/save0" || bail_out "rvsadm -S -n failed" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 check "ping the director's inside address 192.168.200.1 from rvs-rs1" in_ns rs1 ping -c 2 -W 2 -w 10 192.168.200.1
 
@@ -82,7 +82,7 @@ udp_stream_stats_check client "$VIP" 9000 1000 1000 1
 # worker); then the failure-and-change sequence (common.bash) and a restart on the same config.
 check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
 	sh_check 192.168.100 21 28
-rvsadm -E -t "$VIP:80" -s rr >/dev/null
+rvsadm -E -t "$VIP:80" -s rr >/dev/null || not_ok "rvsadm -E -t $VIP:80 -s rr (back to rr)"
 failure_change_checks -m
 # Config reload (SIGHUP, rvsadm --reload) under a download and a UDP stream (reload.bash).
 reload_checks

@@ -37,7 +37,7 @@ check "without rvsd: rs2 answers a GUE-wrapped echo request to the VIP directly"
 	in_ns client python3 "$TOOLS/rawsend.py" --iface eth0 tunnel --rs 192.168.100.13 --encap gue --inner icmp
 in_ns client ip neigh flush dev eth0 # forget what the checks above learned
 lab_run
-rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
+rvsadm -S -n >"$TMP/save0" || bail_out "rvsadm -S -n failed" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 
 ip netns exec rvs-rs1 timeout 120 tcpdump --immediate-mode -l -nn -i eth0 "ip proto 4 and src host $DIP" >"$TMP/rs1.txt" 2>"$TMP/rs1.err" &
@@ -89,7 +89,7 @@ udp_stream_stats_check client "$VIP" 9000 1000 1000 0
 # worker); then the failure-and-change sequence (common.bash) and a restart on the same config.
 check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
 	sh_check 192.168.100 21 28
-rvsadm -E -t "$VIP:80" -s rr >/dev/null
+rvsadm -E -t "$VIP:80" -s rr >/dev/null || not_ok "rvsadm -E -t $VIP:80 -s rr (back to rr)"
 failure_change_checks -i
 restart_check
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
