@@ -76,6 +76,7 @@ fwd = "tun"
 tun_type = "ipip"
 "#,
         drops: &[],
+        lb_drops: &[],
     }
     .run();
 }

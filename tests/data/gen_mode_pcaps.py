@@ -38,11 +38,9 @@ Rules that are rvs's own choices, reproduced here from their documented definiti
   bits of the flow hash below; GUE adds UDP from port 49152 | (hash & 0x3fff) to the dest's
   tun_port, checksum 0 (nocsum) or computed (csum), then the 4-byte GUE variant 0 header
   (00 04 00 00: version 0, no control flag, Hlen 0, protocol 4).
-- The flow hash (rvs/src/ipvs/xmit/tun.rs): with u64 wrapping arithmetic,
-      addrs = src << 32 | dst;  rest = (first 4 bytes of the TCP/UDP header as a big-endian u32) << 8 | proto
-      h = ((addrs ^ 0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9) ^ ((rest ^ 0xd6e8feb86659fd93) * 0x94d049bb133111eb)
-      h ^= h >> 29;  hash = (h ^ (h >> 32)) as u32
-  over the inner packet as the client sent it.
+- The flow hash: as docs/tun-flow-hash.md specifies it (inputs: the inner packet as the client
+  sent it; function: two 64-bit words mixed by multiplication, folded to 32 bits), implemented in
+  `flow_hash` below from that page, not from rvs's code.
 
 Ordering (two-port modes): the worker polls its rx queues in config order, each burst returning up
 to 32 frames, and each port's output only carries packets that arrived on the other port, in their
@@ -182,22 +180,18 @@ def wire(dst_mac, src_mac, p):
 
 # --- TUN -------------------------------------------------------------------------------------------
 
-M64 = (1 << 64) - 1
-
-
-def u32(a):
-    return struct.unpack("!I", a)[0]
+def mix(word, key, mult):
+    """docs/tun-flow-hash.md step 2: (word XOR key) times mult, modulo 2^64."""
+    return ((word ^ key) * mult) % (1 << 64)
 
 
 def flow_hash(p):
-    ports = (p.sport << 16) | p.dport
-    addrs = (u32(p.src) << 32) | u32(p.dst)
-    rest = (ports << 8) | p.proto
-    h = (((addrs ^ 0x9E3779B97F4A7C15) * 0xBF58476D1CE4E5B9) & M64) ^ (
-        ((rest ^ 0xD6E8FEB86659FD93) * 0x94D049BB133111EB) & M64
-    )
+    """docs/tun-flow-hash.md: the TUN flow hash of the whole (unfragmented) packet `p`."""
+    a = int.from_bytes(p.src + p.dst, "big")  # A: source then destination address
+    b = int.from_bytes(struct.pack("!HH", p.sport, p.dport) + bytes([p.proto]), "big")  # B
+    h = mix(a, 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9) ^ mix(b, 0xD6E8FEB86659FD93, 0x94D049BB133111EB)
     h ^= h >> 29
-    return (h ^ (h >> 32)) & 0xFFFFFFFF
+    return (h ^ (h >> 32)) & 0xFFFFFFFF  # the low 32 bits of the fold
 
 
 def ipip(p, director, rs):
@@ -500,9 +494,14 @@ def pcap(frames):
     return out
 
 
-here = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "modes"
-here.mkdir(parents=True, exist_ok=True)
-for scenario in (nat, dr, tun, fullnat, snat):
-    for name, frames in scenario().items():
-        (here / f"{name}.pcap").write_bytes(pcap(frames))
-        print(f"{name}.pcap: {len(frames)} frames")
+def main():
+    here = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "modes"
+    here.mkdir(parents=True, exist_ok=True)
+    for scenario in (nat, dr, tun, fullnat, snat):
+        for name, frames in scenario().items():
+            (here / f"{name}.pcap").write_bytes(pcap(frames))
+            print(f"{name}.pcap: {len(frames)} frames")
+
+
+if __name__ == "__main__":
+    main()
