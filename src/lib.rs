@@ -21,6 +21,8 @@ pub mod ipvs;
 pub mod metrics;
 pub mod net;
 pub mod netadm;
+#[cfg(test)]
+pub mod testkit;
 pub mod time;
 pub mod wire;
 
