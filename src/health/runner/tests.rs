@@ -2,9 +2,6 @@
 //! plane: a failing check changes the table the control plane runs, and only that.
 
 use super::*;
-use crate::adm::cli::parse;
-use crate::adm::names::NoNames;
-use crate::adm::table::ServiceTable;
 use crate::ctrl::control::tests::FakeDp;
 use crate::ctrl::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
 use crate::health::plan::{
@@ -12,6 +9,9 @@ use crate::health::plan::{
     UrlCheck,
 };
 use crate::ipvs::service::BuildOptions;
+use crate::rvsadm::cli::parse;
+use crate::rvsadm::names::NoNames;
+use crate::rvsadm::table::ServiceTable;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Instant as StdInstant;
