@@ -553,7 +553,10 @@ metric_delta_check() {
 
 # ns_closed NS VIP PORT: NS has no TCP connection to VIP:PORT other than in TIME-WAIT (its side
 # has sent its last packet).
-ns_closed() { [[ -z $(in_ns "$1" ss -Htan state all exclude time-wait exclude listening dst "$2:$3") ]]; }
+ns_closed() {
+	local out
+	out=$(in_ns "$1" ss -Htan state all exclude time-wait exclude listening dst "$2:$3") && [[ -z $out ]]
+}
 
 # tcp_stats_check NS VIP PORT N BOTH_WAYS: counters zeroed, N HTTP requests from NS while tcpdump
 # on NS's eth0 counts the packets to and from VIP:PORT; `--stats` must show N connections and in
