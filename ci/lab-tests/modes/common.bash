@@ -789,6 +789,16 @@ losses() {
 		awk '$NF != 0'
 }
 
+# udp_errors NS...: each namespace's UDP receive errors (Udp InErrors, RcvbufErrors): whether a
+# datagram that went missing was dropped by a host's socket rather than on the way.
+udp_errors() {
+	local ns
+	for ns in "$@"; do
+		in_ns "$ns" awk -v ns="$ns" '$1 == "Udp:" { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1 } else {
+			for (i = 2; i <= NF; i++) if (k[i] == "InErrors" || k[i] == "RcvbufErrors") printf "%s %s=%s ", ns, k[i], $i; print "" } }' /proc/net/snmp
+	done
+}
+
 # syn_retrans NS: how many SYNs NS's kernel sent again (TcpExt TCPSynRetrans of its namespace).
 syn_retrans() {
 	in_ns "$1" awk '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1 } else
