@@ -123,6 +123,9 @@ if ((rc == 0)); then
 	ok "UDP stream of 3000 datagrams through the changes: every datagram back intact, sha256 equal"
 else
 	not_ok "UDP stream of 3000 datagrams through the changes (exit $rc)"
+	echo "# the director's losses so far, and the hosts' UDP receive errors:"
+	losses | sed 's/^/#   /'
+	udp_errors client rs1 rs2 | sed 's/^/#   /'
 fi
 sed 's/^/#   /' "$TMP/udp.out"
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin

@@ -191,7 +191,9 @@ same_text "seed 003: and byte for byte ipvsadm's layout, trailing spaces include
 # ipvsadm -S > /path/to/somefile; ipvsadm -C; ipvsadm -R < /path/to/somefile
 roundtrip() { # the table now survives -S, -C, -R unchanged
 	rvsadm -S >"$TMP/somefile" && rvsadm -S -n >"$TMP/before" && rvsadm -C || return 1
-	[[ -z $(rvsadm -S -n) ]] || { echo "-C left rules"; return 1; }
+	local rules
+	rules=$(rvsadm -S -n) || { echo "rvsadm -S -n failed"; return 1; }
+	[[ -z $rules ]] || { echo "-C left rules"; return 1; }
 	rvsadm -R <"$TMP/somefile" && rvsadm -S -n >"$TMP/after" || return 1
 	cat "$TMP/somefile"
 	diff "$TMP/before" "$TMP/after"

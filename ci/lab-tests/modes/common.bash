@@ -553,7 +553,10 @@ metric_delta_check() {
 
 # ns_closed NS VIP PORT: NS has no TCP connection to VIP:PORT other than in TIME-WAIT (its side
 # has sent its last packet).
-ns_closed() { [[ -z $(in_ns "$1" ss -Htan state all exclude time-wait exclude listening dst "$2:$3") ]]; }
+ns_closed() {
+	local out
+	out=$(in_ns "$1" ss -Htan state all exclude time-wait exclude listening dst "$2:$3") && [[ -z $out ]]
+}
 
 # tcp_stats_check NS VIP PORT N BOTH_WAYS: counters zeroed, N HTTP requests from NS while tcpdump
 # on NS's eth0 counts the packets to and from VIP:PORT; `--stats` must show N connections and in
@@ -784,6 +787,16 @@ fc_rvsadm_dest() { # OP NAME FWD WEIGHT: rvsadm OP (-a/-e) -t VIP:80 -r NAME's a
 losses() {
 	scrape | grep -E '^rvs_(port_rx_(missed|nombuf|errors)|port_tx_errors|core_(tx_dropped|redirects_lost)|net_drops|lb_drops|exception_drops)_total' |
 		awk '$NF != 0'
+}
+
+# udp_errors NS...: each namespace's UDP receive errors (Udp InErrors, RcvbufErrors): whether a
+# datagram that went missing was dropped by a host's socket rather than on the way.
+udp_errors() {
+	local ns
+	for ns in "$@"; do
+		in_ns "$ns" awk -v ns="$ns" '$1 == "Udp:" { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1 } else {
+			for (i = 2; i <= NF; i++) if (k[i] == "InErrors" || k[i] == "RcvbufErrors") printf "%s %s=%s ", ns, k[i], $i; print "" } }' /proc/net/snmp
+	done
 }
 
 # syn_retrans NS: how many SYNs NS's kernel sent again (TcpExt TCPSynRetrans of its namespace).

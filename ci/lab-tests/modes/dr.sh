@@ -198,7 +198,9 @@ flush_removed_check() {
 	out=$(rvsadm --flush-removed) || return 1
 	echo "$out"
 	[[ $out =~ ^rvsd\ ended\ ([0-9]+)\ connection ]] && ((BASH_REMATCH[1] >= 1)) || return 1
-	[[ -z $(conn_row "$CLIENT" "$port") ]] || { echo "still listed after the flush"; return 1; }
+	local row
+	row=$(conn_row "$CLIENT" "$port") || { echo "rvsadm -L -n -c failed"; return 1; }
+	[[ -z $row ]] || { echo "still listed after the flush"; return 1; }
 	hold_close fl
 	rvsadm -a -t "$VIP:80" -r "$d" -g -w 1
 }

@@ -102,6 +102,7 @@ reload_under_traffic() {
 		sha256sum | awk '{ print $1 }' >"$TMP/rl$port.sha") 2>"$TMP/rl$port.err" &
 	DL_PID=$!
 	BG_PIDS+=($!)
+	RL_T0=$(date +%s.%N)
 	in_ns client python3 "$TOOLS/udp_stream.py" "$VIP" 9000 --count "$n" --size 1000 --seed 21 \
 		--duration 10 --window 16 --timeout 10 >"$TMP/rl$port.udp" 2>&1 &
 	RL_UDP=$!
@@ -117,7 +118,10 @@ reload_under_traffic() {
 		reload_sample "$samples"
 		reload_set_weight "$RL_DEST" 0 || return 1
 		kill -0 "$DL_PID" && kill -0 "$RL_UDP" || { echo "a transfer ended before the reload"; return 1; }
+		local t1
+		t1=$(date +%s.%N)
 		reload_now "$how" || return 1
+		echo "reloaded $(awk -v a="$RL_T0" -v b="$t1" -v n="$n" 'BEGIN { printf "%.2f s after the stream started (about datagram %d of its %d, sent at %d/s)", b - a, (b - a) * n / 10, n, n / 10 }')"
 		reload_sample "$samples"
 		kill -0 "$DL_PID" && kill -0 "$RL_UDP" || { echo "a transfer ended before the reload was applied"; return 1; }
 	}
@@ -151,8 +155,9 @@ reload_under_traffic() {
 		ok "after $how: the UDP stream of $n datagrams came back intact"
 	else
 		not_ok "after $how: the UDP stream of $n datagrams came back intact (exit $rc)"
-		echo "# the director's losses so far:"
+		echo "# the director's losses so far, and the hosts' UDP receive errors:"
 		losses | sed 's/^/#   /'
+		udp_errors client "${FC_NAMES[@]}" | sed 's/^/#   /'
 	fi
 	echo "#   $line"
 	scrape_settled "$TMP/rm1"
