@@ -82,27 +82,6 @@ fn nat_and_fullnat_forward_with_tx_checksum_offload() {
     inside(&client_ns);
 }
 
-/// rvsd's log, captured.
-#[derive(Clone, Default)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        std::io::stderr().write_all(b)?;
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 fn config() -> String {
     format!(
         r#"
@@ -444,9 +423,7 @@ for tport, uport in ((80, 53), (81, 54)):
 "#;
 
 fn inside(client_ns: &str) {
-    let log = LogBuf::default();
-    let writer = log.clone();
-    tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).init();
+    let log = common::log::LogBuf::install();
 
     let text = config();
     let cfg = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("config: {e}\n{text}"));
