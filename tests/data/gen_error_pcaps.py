@@ -68,6 +68,7 @@ from gen_mode_pcaps import (  # noqa: E402
     Pkt,
     csum,
     eth,
+    fragments,
     garp,
     hop,
     ipv4,
@@ -83,26 +84,6 @@ BURST = 32
 
 def ip_frame(dst_mac, src_mac, ip):
     return pad60(eth(dst_mac, src_mac, 0x0800, ip))
-
-
-def fragments(ip, chunk):
-    """RFC 791: the datagram `ip` (20-byte header) cut into fragments carrying `chunk` bytes of
-    payload (a multiple of 8) but the last; each with the original header but Total Length,
-    More Fragments, Fragment Offset and the header checksum. DF must be clear."""
-    assert ip[0] == 0x45 and chunk % 8 == 0
-    assert struct.unpack("!H", ip[6:8])[0] & 0x4000 == 0, "DF set: cannot fragment"
-    payload = ip[20:]
-    out = []
-    for off in range(0, len(payload), chunk):
-        part = payload[off : off + chunk]
-        more = 0x2000 if off + chunk < len(payload) else 0
-        hdr = bytearray(ip[:20])
-        hdr[2:4] = struct.pack("!H", 20 + len(part))
-        hdr[6:8] = struct.pack("!H", more | (off // 8))
-        hdr[10:12] = b"\0\0"
-        hdr[10:12] = struct.pack("!H", csum(bytes(hdr)))
-        out.append(bytes(hdr) + part)
-    return out
 
 
 def dest_unreachable(src, dst, code, quoted, ident, mtu=0, ttl=64):
