@@ -505,3 +505,30 @@ fn inside(client_ns: &str) {
     director.shutdown().expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The checker itself: RFC 1071's worked example, and a frame with one wrong checksum byte is
+/// refused (so the capture check above cannot pass by checking nothing).
+#[test]
+fn the_independent_checksum_check_catches_a_wrong_sum() {
+    // RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to 0xddf2.
+    assert_eq!(ones_sum(&[&[0x00, 0x01, 0xf2, 0x03], &[0xf4, 0xf5, 0xf6, 0xf7]]), 0xddf2);
+    // An odd split between parts sums the same as the whole.
+    assert_eq!(ones_sum(&[&[0x00, 0x01, 0xf2], &[0x03, 0xf4, 0xf5, 0xf6, 0xf7]]), 0xddf2);
+    let good = common::frame(7, 33);
+    let mut f = good.clone();
+    // common::frame leaves both checksums zero: fill them the textbook way.
+    let ip_c = !ones_sum(&[&f[14..34]]);
+    f[24..26].copy_from_slice(&ip_c.to_be_bytes());
+    let seg_len = (f.len() - 34) as u16;
+    let pseudo = [&f[26..34], &[0, 17], &seg_len.to_be_bytes()[..]].concat();
+    let udp_c = !ones_sum(&[&pseudo, &f[34..]]);
+    f[40..42].copy_from_slice(&udp_c.to_be_bytes());
+    let v = verify("test", std::slice::from_ref(&f));
+    assert_eq!((v.tcp, v.udp, v.other_ip), (0, 1, 0));
+    for at in [24, 41, f.len() - 1] {
+        let mut bad = f.clone();
+        bad[at] ^= 0x10;
+        let caught = std::panic::catch_unwind(|| verify("test", &[bad]));
+        assert!(caught.is_err(), "a flipped byte at {at} passed the check");
+    }
+}
