@@ -4,12 +4,12 @@
 
 mod common;
 
-use rvs::adm::cli;
-use rvs::adm::names::NoNames;
-use rvs::adm::table::ServiceTable;
 use rvs::config::Config;
 use rvs::daemon::Director;
 use rvs::ipvs::service::{BuildOptions, Services};
+use rvs::rvsadm::cli;
+use rvs::rvsadm::names::NoNames;
+use rvs::rvsadm::table::ServiceTable;
 
 #[test]
 fn workers_take_snapshots_and_list_connections_while_running() {

@@ -3,7 +3,7 @@
 //! See `rvsnet help` and docs/rvsnet.md.
 
 use rvs::ctrl::client;
-use rvs::netadm::run;
+use rvs::rvsnet::run;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -7,8 +7,6 @@
 //! it was. Listings merge the per-core reports into `ServiceInfo`s (sums over cores). Must not
 //! touch: sockets and framing (`server`, `proto`), formatting (rvsadm does it).
 
-use crate::adm::cli::Command;
-use crate::adm::table::ServiceTable;
 use crate::ctrl::estimator::Estimator;
 use crate::ctrl::model::{
     ConnEntry, MatchService, MatchSpec, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
@@ -19,7 +17,9 @@ use crate::ctrl::reload::{table_diff, Reloader};
 use crate::ipvs::balancer::{DestReport, PoolOwner, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services, SnatMatch};
-use crate::netadm::model::{NetReply, NetRequest};
+use crate::rvsadm::cli::Command;
+use crate::rvsadm::table::ServiceTable;
+use crate::rvsnet::model::{NetReply, NetRequest};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -540,8 +540,8 @@ impl<D: Dataplane> Control<D> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::adm::cli::parse;
-    use crate::adm::names::NoNames;
+    use crate::rvsadm::cli::parse;
+    use crate::rvsadm::names::NoNames;
     use std::sync::{Arc, Mutex};
 
     /// A data plane that records snapshots and answers with fixed reports.

@@ -49,11 +49,11 @@ impl<D: Dataplane> MetricsSource for ControlMetrics<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::table::ServiceTable;
     use crate::ctrl::control::tests::FakeDp;
     use crate::ctrl::model::Stats;
     use crate::ipvs::balancer::{LaddrReport, PoolOwner, PoolReports, SnatReport};
     use crate::ipvs::service::BuildOptions;
+    use crate::rvsadm::table::ServiceTable;
 
     #[test]
     fn snat_series_are_scraped_when_there_is_no_virtual_service() {

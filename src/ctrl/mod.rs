@@ -4,8 +4,8 @@
 //! connections, timeouts) and the validation rules both sides apply. [`proto`] is the wire
 //! protocol of the Unix control socket, [`control`] the authoritative table and how requests
 //! change it, [`estimator`] the `--rate` estimator,
-//! [`reload`] the config reload's diff, [`server`] rvsd's socket server, [`client`] the client end, [`rvsadm`] the
-//! rvsadm program as a library function, [`metrics_source`] the Prometheus families of
+//! [`reload`] the config reload's diff, [`server`] rvsd's socket server, [`client`] the client end,
+//! [`metrics_source`] the Prometheus families of
 //! services, dests and pools, and [`abuse`] a misbehaving-client check for tests.
 
 pub mod abuse;
@@ -16,5 +16,4 @@ pub mod metrics_source;
 pub mod model;
 pub mod proto;
 pub mod reload;
-pub mod rvsadm;
 pub mod server;

@@ -4,8 +4,8 @@
 //! Owns: the vocabulary types (serde, no behaviour beyond naming and validation) and the
 //! validation rules every producer of these values must pass ([`ServiceSpec::validate`],
 //! [`DestSpec::validate`]). Must not touch: sockets, the data plane, formatting of listings
-//! (that is `adm::format`). Data comes from the rvsadm command line (`adm::cli`), from
-//! restore files (`adm::restore`) and, later, from the control socket.
+//! (that is `rvsadm::format`). Data comes from the rvsadm command line (`rvsadm::cli`), from
+//! restore files (`rvsadm::restore`) and, later, from the control socket.
 //!
 //! Names follow ipvsadm: a service is keyed by protocol, address and port (port 0 = all ports,
 //! valid only with persistence); forwarding methods print as `Masq`, `Local`, `Tunnel`, `Route`,
@@ -623,7 +623,7 @@ pub struct SnatRule {
 }
 
 /// What a match service (`-H`, DPVS's SNAT spelling) selects: the fields of a `[[snat]]` rule
-/// without its source address. The text forms are `adm::matchspec`'s.
+/// without its source address. The text forms are `rvsadm::matchspec`'s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MatchSpec {
     /// Protocols matched.

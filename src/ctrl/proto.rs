@@ -4,16 +4,16 @@
 //! (`{"version": 1, "request": ...}` / `{"version": 1, "response": ...}`), the [`Request`] and
 //! [`Response`] types, the stable [`ErrorCode`]s and the frame size limits. Must not touch: the
 //! table, the data plane, output formatting (rvsadm formats listing data locally with
-//! `adm::format`, so the output stays byte-exact whatever the daemon's version).
+//! `rvsadm::format`, so the output stays byte-exact whatever the daemon's version).
 //!
 //! Reading never trusts the peer: a length above the limit is refused before any body byte is
 //! read, a short body is an error, and the body must be one JSON object of the known version.
 
-use crate::adm::cli::Command;
 use crate::ctrl::model::{
     ConnEntry, MatchService, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts,
 };
-use crate::netadm::model::{NetReply, NetRequest};
+use crate::rvsadm::cli::Command;
+use crate::rvsnet::model::{NetReply, NetRequest};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use thiserror::Error;
@@ -316,8 +316,8 @@ pub fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::cli::parse;
-    use crate::adm::names::NoNames;
+    use crate::rvsadm::cli::parse;
+    use crate::rvsadm::names::NoNames;
 
     fn framed(body: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
@@ -344,7 +344,7 @@ mod tests {
             assert_eq!(decode_request(&body).unwrap(), req, "{line}");
         }
         // rvsnet's requests and replies ride the same envelope.
-        use crate::netadm::model::{NetReply, NetRequest, RouteEntry, RouteSpec};
+        use crate::rvsnet::model::{NetReply, NetRequest, RouteEntry, RouteSpec};
         let net = Request::Net(NetRequest::RouteAdd(RouteSpec {
             prefix: "10.1.0.0".parse().unwrap(),
             prefix_len: 16,

@@ -9,10 +9,10 @@
 
 use std::net::IpAddr;
 
-use crate::adm::cli::Command;
-use crate::adm::table::ServiceTable;
 use crate::config::Config;
 use crate::ctrl::model::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
+use crate::rvsadm::cli::Command;
+use crate::rvsadm::table::ServiceTable;
 
 fn laddrs_of(t: &ServiceTable, key: &ServiceKey) -> Vec<LocalAddrSpec> {
     t.local_addrs()
@@ -125,8 +125,8 @@ impl Reloader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::cli::parse;
-    use crate::adm::names::NoNames;
+    use crate::rvsadm::cli::parse;
+    use crate::rvsadm::names::NoNames;
     use proptest::prelude::*;
 
     fn cmd(line: &str) -> Command {

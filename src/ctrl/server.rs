@@ -304,10 +304,10 @@ mod tests {
         assert_eq!(group_id_in(file, "broken"), None);
     }
     use super::*;
-    use crate::adm::table::ServiceTable;
     use crate::ctrl::abuse;
     use crate::ctrl::control::tests::FakeDp;
     use crate::ipvs::service::BuildOptions;
+    use crate::rvsadm::table::ServiceTable;
 
     fn temp_path(tag: &str) -> PathBuf {
         std::env::temp_dir().join(format!("rvs-ctrl-{tag}-{}/rvs.sock", std::process::id()))

@@ -130,9 +130,9 @@ impl crate::ctrl::control::Dataplane for DirectorControl {
     }
     fn net(
         &mut self,
-        req: crate::netadm::model::NetRequest,
+        req: crate::rvsnet::model::NetRequest,
         in_use: &[(std::net::IpAddr, String)],
-    ) -> Result<crate::netadm::model::NetReply, (crate::ctrl::proto::ErrorCode, String)> {
+    ) -> Result<crate::rvsnet::model::NetReply, (crate::ctrl::proto::ErrorCode, String)> {
         use crate::ctrl::proto::ErrorCode;
         let mut guard = self.net.lock().unwrap_or_else(|p| p.into_inner());
         let Some(net) = guard.as_mut() else {

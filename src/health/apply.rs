@@ -10,9 +10,9 @@
 
 use super::board::DestHealth;
 use super::engine::Action;
-use crate::adm::cli::Command;
-use crate::adm::table::ServiceTable;
 use crate::ctrl::model::{DestSpec, ServiceKey};
+use crate::rvsadm::cli::Command;
+use crate::rvsadm::table::ServiceTable;
 use std::net::IpAddr;
 
 fn dest_in<'t>(
@@ -87,9 +87,9 @@ pub fn command_for(table: &ServiceTable, action: &Action) -> Option<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::cli::parse;
-    use crate::adm::names::NoNames;
     use crate::ctrl::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
+    use crate::rvsadm::cli::parse;
+    use crate::rvsadm::names::NoNames;
     use std::net::IpAddr;
 
     fn table(lines: &[&str]) -> ServiceTable {

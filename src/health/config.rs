@@ -13,10 +13,10 @@ use super::plan::{
     CheckKind, CheckerPlan, DestPlan, HealthPlan, HttpCheck, HttpProtocol, MiscCheck, ServicePlan,
     SorryPlan, Timing, UdpCheck, UrlCheck,
 };
-use crate::adm::cli::Command;
-use crate::adm::table::ServiceTable;
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::model::{DestSpec, FwdMethod, ServiceInfo};
+use crate::rvsadm::cli::Command;
+use crate::rvsadm::table::ServiceTable;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -600,7 +600,7 @@ fn sorry(
     probe
         .apply(&Command::AddDest { service: svc.spec.key, dest: spec.clone() })
         .map_err(|e| match e {
-            crate::adm::table::TableError::DestExists => invalid(
+            crate::rvsadm::table::TableError::DestExists => invalid(
                 key("sorry_server"),
                 format!("{addr}:{port} is also a [[service.dest]] of this service: the sorry server must be another server"),
             ),

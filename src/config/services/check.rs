@@ -3,14 +3,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use crate::adm::cli::Command;
-use crate::adm::table::ServiceTable;
 use crate::config::checked::{Addr, AddrKind, Port};
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::model::{
     DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, ServiceKey,
     ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_SCHEDULER, MAX_TIMEOUT_S,
 };
+use crate::rvsadm::cli::Command;
+use crate::rvsadm::table::ServiceTable;
 
 use super::errors::{model_fix, table_error, Blame};
 use super::raw::{RawDest, RawService, RawTimeouts};

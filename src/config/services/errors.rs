@@ -3,13 +3,13 @@
 //! Owns the mapping from [`TableError`] and [`ModelError`] to the offending key of a
 //! `[[service]]` and what to change. The rules themselves are the table's and the model's.
 
-use crate::adm::cli::Command;
-use crate::adm::table::{ServiceTable, TableError};
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::model::{
     ModelError, ServiceKey, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
     SCHEDULERS,
 };
+use crate::rvsadm::cli::Command;
+use crate::rvsadm::table::{ServiceTable, TableError};
 
 /// Which command of `service[i]` the table refused.
 #[derive(Debug, Clone, Copy)]

@@ -4,10 +4,10 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use crate::adm::table::ServiceTable;
 use crate::ctrl::model::{
     FwdMethod, Netmask, SchedFlags, ServiceInfo, SnatProto, SnatRule, Timeouts, TunType,
 };
+use crate::rvsadm::table::ServiceTable;
 
 use super::check::{csum_name, fwd_name};
 use super::range::format_range;

@@ -37,6 +37,7 @@
 //! core owns is handed back as [`Verdict::Redirect`] for the worker to pass over a ring; the
 //! owner takes it with [`Balancer::input_redirected`] (which never redirects again).
 
+mod apply;
 mod book;
 mod packet;
 mod pools;

@@ -339,9 +339,9 @@ fn zero(s: &mut ServiceInfo) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::cli::parse;
-    use crate::adm::names::NoNames;
     use crate::ctrl::model::DestSpec;
+    use crate::rvsadm::cli::parse;
+    use crate::rvsadm::names::NoNames;
 
     fn cmd(line: &str) -> Command {
         let argv: Vec<&str> = line.split_whitespace().collect();

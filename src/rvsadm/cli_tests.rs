@@ -2,10 +2,10 @@
 //! seed_commands.txt, `ipvsadm` replaced by `rvsadm`), the options ipvsadm users type, ipvsadm's
 //! error messages, and a property test that random argv never panics.
 
-use crate::adm::cli::{parse, Command, ListFormat, ListWhat};
-use crate::adm::error::CliError;
-use crate::adm::names::{NoNames, StaticNames};
 use crate::ctrl::model::*;
+use crate::rvsadm::cli::{parse, Command, ListFormat, ListWhat};
+use crate::rvsadm::error::CliError;
+use crate::rvsadm::names::{NoNames, StaticNames};
 use proptest::prelude::*;
 use std::net::IpAddr;
 
@@ -423,7 +423,7 @@ fn reload_is_an_rvs_extension_without_options() {
     assert!(p("rvsadm --reload -n").is_err());
     assert!(p("rvsadm --reload -t 10.0.0.1:80").is_err());
     assert!(p("rvsadm --reload -C").is_err());
-    assert!(crate::adm::cli::usage("rvsadm").contains("rvsadm --reload\n"));
+    assert!(crate::rvsadm::cli::usage("rvsadm").contains("rvsadm --reload\n"));
 }
 
 #[test]
@@ -431,7 +431,7 @@ fn flush_removed_is_an_rvs_extension_without_options() {
     assert_eq!(p("rvsadm --flush-removed").unwrap(), Command::FlushRemoved);
     assert!(p("rvsadm --flush-removed -n").is_err());
     assert!(p("rvsadm --flush-removed -t 10.0.0.1:80").is_err());
-    assert!(crate::adm::cli::usage("rvsadm").contains("rvsadm --flush-removed\n"));
+    assert!(crate::rvsadm::cli::usage("rvsadm").contains("rvsadm --flush-removed\n"));
 }
 
 proptest! {

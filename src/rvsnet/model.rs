@@ -2,7 +2,7 @@
 //!
 //! Owns [`NetRequest`] (one operation) and [`NetReply`] (its data), carried inside the control
 //! protocol's `Request::Net` / `Reply::Net`. No behaviour beyond naming; the daemon validates
-//! changes (`daemon::netctl`), rvsnet formats listings (`netadm::format`).
+//! changes (`daemon::netctl`), rvsnet formats listings (`rvsnet::format`).
 
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;

@@ -108,10 +108,10 @@ pub fn list_service(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::format;
-    use crate::adm::names::NoNames;
     use crate::ctrl::model::{Protocol, ServiceKey, ServiceSpec};
     use crate::health::board::CheckerHealth;
+    use crate::rvsadm::format;
+    use crate::rvsadm::names::NoNames;
 
     fn key() -> ServiceKey {
         ServiceKey { proto: Protocol::Tcp, addr: "10.0.0.100".parse().unwrap(), port: 80 }

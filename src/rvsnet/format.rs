@@ -186,7 +186,7 @@ pub fn reply(r: &NetReply) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netadm::model::*;
+    use crate::rvsnet::model::*;
     use std::net::Ipv4Addr;
 
     fn ip(s: &str) -> Ipv4Addr {

@@ -50,12 +50,12 @@ pub fn parse_restore(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::cli::parse;
-    use crate::adm::format::list_all;
-    use crate::adm::names::{NoNames, StaticNames};
-    use crate::adm::save::save;
-    use crate::adm::table::ServiceTable;
-    use crate::adm::ListFormat;
+    use crate::rvsadm::cli::parse;
+    use crate::rvsadm::format::list_all;
+    use crate::rvsadm::names::{NoNames, StaticNames};
+    use crate::rvsadm::save::save;
+    use crate::rvsadm::table::ServiceTable;
+    use crate::rvsadm::ListFormat;
 
     fn build(lines: &[&str], names: &dyn Names) -> ServiceTable {
         let mut t = ServiceTable::new();

@@ -3,12 +3,12 @@
 //! each line there ends with `$` so trailing spaces are visible. Smaller cases below build their
 //! expected lines with explicit C-width format strings.
 
-use crate::adm::cli::ListFormat;
-use crate::adm::conns::list_conns;
-use crate::adm::format::{list_all, list_local_addrs, list_service, list_timeouts};
-use crate::adm::names::{NoNames, StaticNames};
-use crate::adm::save::save;
 use crate::ctrl::model::*;
+use crate::rvsadm::cli::ListFormat;
+use crate::rvsadm::conns::list_conns;
+use crate::rvsadm::format::{list_all, list_local_addrs, list_service, list_timeouts};
+use crate::rvsadm::names::{NoNames, StaticNames};
+use crate::rvsadm::save::save;
 use std::net::{IpAddr, SocketAddr};
 
 fn golden(text: &str) -> String {
@@ -404,7 +404,7 @@ fn save_writes_local_addresses_after_their_service() {
         ],
     }];
     assert_eq!(
-        crate::adm::save::save_with(&[s], &laddrs, true, &NoNames),
+        crate::rvsadm::save::save_with(&[s], &laddrs, true, &NoNames),
         "-A -t 10.0.0.1:80 -s rr\n\
          -a -t 10.0.0.1:80 -r 192.168.1.10:8080 -b -w 1\n\
          -P -t 10.0.0.1:80 -z 192.168.1.200 -F p1\n\
@@ -451,12 +451,12 @@ MATCH udp,to=8.8.8.8-8.8.8.8:0-0 wlc$
 ",
     );
     assert_eq!(
-        crate::adm::format::list_matches(&[lan_match(), any_to.clone()], &fmt, &NoNames),
+        crate::rvsadm::format::list_matches(&[lan_match(), any_to.clone()], &fmt, &NoNames),
         want
     );
     // After the banner and the virtual services of `-L -n`.
     let all = list_all(4096, &[], &fmt, &NoNames)
-        + &crate::adm::format::list_matches(&[lan_match()], &fmt, &NoNames);
+        + &crate::rvsadm::format::list_matches(&[lan_match()], &fmt, &NoNames);
     assert_eq!(
         all,
         golden(
@@ -475,7 +475,7 @@ MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
         ListFormat { persistent_conn: true, ..fmt },
         ListFormat { tun_info: true, ..fmt },
     ] {
-        assert_eq!(crate::adm::format::list_matches(&[lan_match()], &f, &NoNames), "");
+        assert_eq!(crate::rvsadm::format::list_matches(&[lan_match()], &f, &NoNames), "");
     }
 }
 
@@ -487,7 +487,7 @@ fn match_services_list_their_counters_as_services_do() {
     m.dests[0].inactive = 12;
     let fmt = ListFormat { numeric: true, ..ListFormat::default() };
     assert_eq!(
-        crate::adm::format::list_matches(&[m.clone()], &fmt, &NoNames),
+        crate::rvsadm::format::list_matches(&[m.clone()], &fmt, &NoNames),
         golden(
             "\
 MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
@@ -514,7 +514,7 @@ MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
         rates: Default::default(),
     };
     let both = [m, udp];
-    let list = |f: ListFormat| crate::adm::format::list_matches(&both, &f, &NoNames);
+    let list = |f: ListFormat| crate::rvsadm::format::list_matches(&both, &f, &NoNames);
     assert_eq!(
         list(ListFormat { stats: true, ..fmt }),
         golden(
@@ -551,14 +551,14 @@ MATCH udp,to=8.8.8.8-8.8.8.8:0-0         0        0        0        0        0$
 
 #[test]
 fn match_services_save_and_restore_to_the_same_table() {
-    let text = crate::adm::save::save_matches(&[lan_match()], true, &NoNames);
+    let text = crate::rvsadm::save::save_matches(&[lan_match()], true, &NoNames);
     assert_eq!(
         text,
         "-A -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -s rr\n\
          -a -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -r 192.0.2.200:0 -J -w 1\n"
     );
-    let cmds = crate::adm::restore::parse_restore("rvsadm", &text, &NoNames).unwrap();
-    let mut t = crate::adm::table::ServiceTable::new();
+    let cmds = crate::rvsadm::restore::parse_restore("rvsadm", &text, &NoNames).unwrap();
+    let mut t = crate::rvsadm::table::ServiceTable::new();
     for c in &cmds {
         t.apply(c).unwrap();
     }
@@ -574,7 +574,7 @@ fn match_services_save_and_restore_to_the_same_table() {
             out_addr: ip("192.0.2.200")
         }]
     );
-    let mut from_cfg = crate::adm::table::ServiceTable::new();
+    let mut from_cfg = crate::rvsadm::table::ServiceTable::new();
     from_cfg.add_snat_rules(&rules);
     assert_eq!(from_cfg.snat_rules(), rules);
     assert_eq!(from_cfg.matches()[0].scheduler, "wlc", "config rules take ipvsadm's default");
@@ -582,10 +582,10 @@ fn match_services_save_and_restore_to_the_same_table() {
 
 #[test]
 fn match_service_table_rules() {
-    use crate::adm::table::{ServiceTable, TableError};
+    use crate::rvsadm::table::{ServiceTable, TableError};
     let cmd = |l: &str| {
         let argv: Vec<&str> = l.split_whitespace().collect();
-        crate::adm::cli::parse(&argv, &NoNames).unwrap()
+        crate::rvsadm::cli::parse(&argv, &NoNames).unwrap()
     };
     let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
     let mut t = ServiceTable::new();

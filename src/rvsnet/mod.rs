@@ -1,4 +1,4 @@
-//! netadm: `rvsnet`, the companion of rvsadm for the director's own plumbing.
+//! rvsnet: `rvsnet`, the companion of rvsadm for the director's own plumbing.
 //!
 //! rvsadm manages services; rvsnet shows and changes what the director is as a host on its
 //! links: the addresses it answers ARP and ICMP for on each DPDK port (with the port-pool usage

@@ -134,7 +134,7 @@ pub fn parse_netmask_v6(s: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::names::{NoNames, StaticNames};
+    use crate::rvsadm::names::{NoNames, StaticNames};
     use proptest::prelude::*;
 
     fn hp(s: &str) -> Option<HostPort> {

@@ -1,17 +1,17 @@
 //! The rvsadm program as a library function: argv in, output and an exit status out.
 //!
 //! Owns what rvsadm does with a parsed command: which request it sends, how it prints the data
-//! that comes back (with `adm::format`, `adm::conns`, `adm::save`, so the bytes are ipvsadm's),
-//! the words and exit status of every failure (command-line errors as `adm::error` says;
+//! that comes back (with `rvsadm::format`, `rvsadm::conns`, `rvsadm::save`, so the bytes are ipvsadm's),
+//! the words and exit status of every failure (command-line errors as `rvsadm::error` says;
 //! refusals by the daemon print the daemon's ipvsadm words and exit 255, as ipvsadm's -1 does),
 //! and `-R` reading standard input. `--reload` (an rvs extension) asks rvsd to reload its config. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
 //! the table's rules (the daemon applies them).
 
-use super::client::Client;
-use super::proto::{ErrorCode, ListRequest, Reply, Request, Response};
-use crate::adm::cli::{self, Command, ListWhat};
-use crate::adm::names::Names;
-use crate::adm::{conns, format, restore, save};
+use crate::ctrl::client::Client;
+use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response};
+use crate::rvsadm::cli::{self, Command, ListWhat};
+use crate::rvsadm::names::Names;
+use crate::rvsadm::{conns, format, restore, save};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -144,10 +144,10 @@ pub fn run(
     };
     let text = match (&cmd, reply, health) {
         (Command::List { format: f, .. }, Reply::Services { size, services }, Some(rows)) => {
-            crate::adm::health::list_all(size, &services, &rows, f, names)
+            crate::rvsadm::health::list_all(size, &services, &rows, f, names)
         }
         (Command::List { format: f, .. }, Reply::Service(s), Some(rows)) => {
-            crate::adm::health::list_service(&s, &rows, f, names)
+            crate::rvsadm::health::list_service(&s, &rows, f, names)
         }
         (c, r, _) => match (c, r) {
             (Command::List { format: f, .. }, Reply::Services { size, services }) => {
