@@ -2,7 +2,8 @@
 //! ports, `wan` and `lan`): a UDP datagram in three fragments and its reply in two, each
 //! fragment translated (the first as a whole packet, the later ones at the IP level only); ICMP
 //! fragmentation-needed (about a TCP data segment) and port-unreachable (about a UDP query) from
-//! the real server, translated back to the client; a SYN for a service whose only dest has
+//! the real server, translated back to the client, and a port-unreachable from the client about a
+//! reply, translated to the real server; a SYN for a service whose only dest has
 //! weight 0, answered with a RST; and two frames dropped with nothing sent for them (a later
 //! fragment whose first never came, a header with a wrong checksum). Captures from
 //! `tests/data/gen_error_pcaps.py`.
@@ -85,7 +86,7 @@ weight = 0
     }
     .run();
     assert_eq!(lb_event(&stats, "rvs_lb_resets_sent_total"), 1, "resets");
-    assert_eq!(lb_event(&stats, "rvs_lb_icmp_forwarded_total"), 2, "ICMP errors translated");
+    assert_eq!(lb_event(&stats, "rvs_lb_icmp_forwarded_total"), 3, "ICMP errors translated");
     // Two later fragments of the request, one of the reply.
     assert_eq!(lb_event(&stats, "rvs_lb_fragments_followed_total"), 3, "fragments followed");
 }

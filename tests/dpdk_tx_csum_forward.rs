@@ -82,27 +82,6 @@ fn nat_and_fullnat_forward_with_tx_checksum_offload() {
     inside(&client_ns);
 }
 
-/// rvsd's log, captured.
-#[derive(Clone, Default)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        std::io::stderr().write_all(b)?;
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 fn config() -> String {
     format!(
         r#"
@@ -444,9 +423,7 @@ for tport, uport in ((80, 53), (81, 54)):
 "#;
 
 fn inside(client_ns: &str) {
-    let log = LogBuf::default();
-    let writer = log.clone();
-    tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).init();
+    let log = common::log::LogBuf::install();
 
     let text = config();
     let cfg = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("config: {e}\n{text}"));
@@ -527,4 +504,31 @@ fn inside(client_ns: &str) {
     assert_eq!(csum_errors(None), errs_d0, "checksum errors in the server's kernel");
     director.shutdown().expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The checker itself: RFC 1071's worked example, and a frame with one wrong checksum byte is
+/// refused (so the capture check above cannot pass by checking nothing).
+#[test]
+fn the_independent_checksum_check_catches_a_wrong_sum() {
+    // RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to 0xddf2.
+    assert_eq!(ones_sum(&[&[0x00, 0x01, 0xf2, 0x03], &[0xf4, 0xf5, 0xf6, 0xf7]]), 0xddf2);
+    // An odd split between parts sums the same as the whole.
+    assert_eq!(ones_sum(&[&[0x00, 0x01, 0xf2], &[0x03, 0xf4, 0xf5, 0xf6, 0xf7]]), 0xddf2);
+    let good = common::frame(7, 33);
+    let mut f = good.clone();
+    // common::frame leaves both checksums zero: fill them the textbook way.
+    let ip_c = !ones_sum(&[&f[14..34]]);
+    f[24..26].copy_from_slice(&ip_c.to_be_bytes());
+    let seg_len = (f.len() - 34) as u16;
+    let pseudo = [&f[26..34], &[0, 17], &seg_len.to_be_bytes()[..]].concat();
+    let udp_c = !ones_sum(&[&pseudo, &f[34..]]);
+    f[40..42].copy_from_slice(&udp_c.to_be_bytes());
+    let v = verify("test", std::slice::from_ref(&f));
+    assert_eq!((v.tcp, v.udp, v.other_ip), (0, 1, 0));
+    for at in [24, 41, f.len() - 1] {
+        let mut bad = f.clone();
+        bad[at] ^= 0x10;
+        let caught = std::panic::catch_unwind(|| verify("test", &[bad]));
+        assert!(caught.is_err(), "a flipped byte at {at} passed the check");
+    }
 }

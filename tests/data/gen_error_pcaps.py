@@ -24,7 +24,9 @@ The behaviour encoded is the one rvs documents:
   went to the real server is translated as the connection's replies are: outer source = the
   VIP, outer destination = the client, TTL - 1; the quoted packet gets back the addresses and
   ports the client sent (its header and TCP/UDP checksums updated), the rest of the quote and
-  the next-hop MTU are kept, and the ICMP checksum is computed afresh.
+  the next-hop MTU are kept, and the ICMP checksum is computed afresh. An error from the client
+  about a reply (NAT) is translated as requests are: outer destination = the real server,
+  outer source kept, the quoted source back to the real server's address and port.
 - Resets (src/ipvs/reset.rs): a SYN for a service whose only dest has weight 0 is answered
   by the director with a RST from the address and port the client sent to: RFC 793 (no ACK in
   the SYN: sequence 0, ACK = the SYN's sequence + 1, flags RST|ACK), no options, window 0, TTL
@@ -68,6 +70,7 @@ from gen_mode_pcaps import (  # noqa: E402
     Pkt,
     csum,
     eth,
+    fragments,
     garp,
     hop,
     ipv4,
@@ -83,26 +86,6 @@ BURST = 32
 
 def ip_frame(dst_mac, src_mac, ip):
     return pad60(eth(dst_mac, src_mac, 0x0800, ip))
-
-
-def fragments(ip, chunk):
-    """RFC 791: the datagram `ip` (20-byte header) cut into fragments carrying `chunk` bytes of
-    payload (a multiple of 8) but the last; each with the original header but Total Length,
-    More Fragments, Fragment Offset and the header checksum. DF must be clear."""
-    assert ip[0] == 0x45 and chunk % 8 == 0
-    assert struct.unpack("!H", ip[6:8])[0] & 0x4000 == 0, "DF set: cannot fragment"
-    payload = ip[20:]
-    out = []
-    for off in range(0, len(payload), chunk):
-        part = payload[off : off + chunk]
-        more = 0x2000 if off + chunk < len(payload) else 0
-        hdr = bytearray(ip[:20])
-        hdr[2:4] = struct.pack("!H", 20 + len(part))
-        hdr[6:8] = struct.pack("!H", more | (off // 8))
-        hdr[10:12] = b"\0\0"
-        hdr[10:12] = struct.pack("!H", csum(bytes(hdr)))
-        out.append(bytes(hdr) + part)
-    return out
 
 
 def dest_unreachable(src, dst, code, quoted, ident, mtu=0, ttl=64):
@@ -160,6 +143,14 @@ def naterr():
     nodest = Pkt(CLIENT, 40011, VIP, 81, TCP, 0x130, seq=0x7000, flags=SYN, opts=SYN_OPTS)
     # A datagram whose first fragment never arrives.
     orphan = Pkt(CLIENT, 50012, VIP, 53, UDP, 0x140, df=False, payload=data_block(600, 7))
+    # From the client side: port-unreachable about a datagram of the query's connection that
+    # the client got from the VIP (as it got it: TTL 63). Translated like a request: to the
+    # real server, quoting the datagram as the real server sent it.
+    got = Pkt(VIP, 53, CLIENT, 50011, UDP, 0x940, ttl=63, df=False, payload=b"late answer")
+    client_unreach = dest_unreachable(CLIENT, VIP, 3, got.ip(), 0x160)
+    client_unreach_in = dest_unreachable(
+        CLIENT, IN_RS1, 3, replace(got, src=IN_RS1, sport=5353).ip(), 0x160, ttl=63
+    )
 
     to_rs = lambda p, port: hop(p, dst=IN_RS1, dport=port)  # noqa: E731
     to_client = lambda p, vport: hop(p, src=VIP, sport=vport)  # noqa: E731
@@ -177,6 +168,7 @@ def naterr():
         [wire(PORT_MAC[0], CLIENT_MAC, p) for p in (syn, ack, data)]
         + [ip_frame(PORT_MAC[0], CLIENT_MAC, f) for f in fragments(big.ip(), 400)]
         + [wire(PORT_MAC[0], CLIENT_MAC, query)]
+        + [ip_frame(PORT_MAC[0], CLIENT_MAC, client_unreach)]
         + [wire(PORT_MAC[0], CLIENT_MAC, nodest)]
         + [ip_frame(PORT_MAC[0], CLIENT_MAC, later_fragment_only(orphan, 304))]
         + [ip_frame(PORT_MAC[0], CLIENT_MAC, bad_header_checksum(replace(data, ident=0x150).ip()))]
@@ -193,6 +185,7 @@ def naterr():
         + [wire(RS1_MAC, PORT_MAC[1], to_rs(p, 8080)) for p in (syn, ack, data)]
         + [ip_frame(RS1_MAC, PORT_MAC[1], f) for f in fragments(to_rs(big, 5353).ip(), 400)]
         + [wire(RS1_MAC, PORT_MAC[1], to_rs(query, 5353))]
+        + [ip_frame(RS1_MAC, PORT_MAC[1], client_unreach_in)]
     )
     wan_out = (
         [garp(0, WAN_HOST), garp(0, VIP)]
