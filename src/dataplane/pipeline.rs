@@ -77,7 +77,7 @@ impl<B: PacketBuf> Pipeline<B> {
     ) -> Option<(B, usize)> {
         match self.stack.input(port, pkt, now, io) {
             Input::Consumed => None,
-            Input::Ipv4 { pkt, owner, l3_offset } => {
+            Input::Ipv4 { pkt, owner, ip } => {
                 let Some(lb) = self.lb.as_mut() else {
                     let reason = match owner {
                         Some(AddrKind::Vip | AddrKind::Local) => DropReason::NoService,
@@ -86,8 +86,8 @@ impl<B: PacketBuf> Pipeline<B> {
                     self.stack.drop_pkt(pkt, reason, io);
                     return None;
                 };
-                let v = lb.input(pkt, l3_offset, owner, now);
-                self.verdict(v, l3_offset, now, io)
+                let v = lb.input_checked(pkt, &ip, owner, now);
+                self.verdict(v, ip.l3, now, io)
             }
         }
     }

@@ -111,6 +111,14 @@ impl core::ops::BitOr for Flags {
     }
 }
 
+impl core::ops::BitAnd for Flags {
+    type Output = Flags;
+    #[inline]
+    fn bitand(self, rhs: Flags) -> Flags {
+        Flags(self.0 & rhs.0)
+    }
+}
+
 impl core::fmt::Debug for Flags {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         const NAMES: [&str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];

@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Direction, TunCsum, TunEncap, XmitCtx};
 
+pub use super::Checksummed;
 pub use crate::testkit::checksum::{
     checksum_with_field_zero as naive_csum, fill_ip_csum, fill_l4_csum,
 };
