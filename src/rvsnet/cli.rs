@@ -4,7 +4,7 @@
 //! error. Objects and commands may be abbreviated as `ip` allows the common ones (`a`, `r`,
 //! `n`, `l`; `ls`, `list`, `delete`). Nothing here talks to rvsd.
 
-use super::model::{AddrSpec, NetAddrKind, NetRequest, RouteSpec};
+use crate::proto::net::{AddrSpec, NetAddrKind, NetRequest, RouteSpec};
 use std::net::Ipv4Addr;
 use thiserror::Error;
 
