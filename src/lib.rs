@@ -19,6 +19,7 @@ pub mod health;
 pub mod ipvs;
 pub mod metrics;
 pub mod net;
+pub mod proto;
 pub mod rvsadm;
 pub mod rvsnet;
 #[cfg(test)]

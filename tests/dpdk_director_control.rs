@@ -5,11 +5,11 @@
 mod common;
 
 use rvs::config::Config;
+use rvs::ctrl::table::ServiceTable;
 use rvs::daemon::Director;
 use rvs::ipvs::service::{BuildOptions, Services};
 use rvs::rvsadm::cli;
 use rvs::rvsadm::names::NoNames;
-use rvs::rvsadm::table::ServiceTable;
 
 #[test]
 fn workers_take_snapshots_and_list_connections_while_running() {
@@ -28,6 +28,7 @@ fn workers_take_snapshots_and_list_connections_while_running() {
     ] {
         let argv: Vec<&str> = line.split_whitespace().collect();
         let cmd = cli::parse(&argv, &NoNames).expect("seed command parses");
+        let cmd = cmd.into_change().expect("seed command is a change");
         table.apply(&cmd).expect("seed command applies");
     }
     let snap = Services::from_table(&table, &[], BuildOptions::default()).expect("snapshot");

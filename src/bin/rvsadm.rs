@@ -3,7 +3,7 @@
 //! Behaves as ipvsadm 1.31 does, byte for byte in its listings; invoked as `ipvsadm` (a link)
 //! it calls itself that in its messages. The socket is `RVS_SOCK` or /run/rvs/rvs.sock.
 
-use rvs::ctrl::client;
+use rvs::proto::client;
 use rvs::rvsadm::names::{CachedNames, SystemNames};
 use rvs::rvsadm::run as rvsadm;
 use std::process::ExitCode;

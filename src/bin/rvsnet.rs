@@ -2,7 +2,7 @@
 //! shown and changed over rvsd's control socket. The socket is `RVS_SOCK` or /run/rvs/rvs.sock.
 //! See `rvsnet help` and docs/rvsnet.md.
 
-use rvs::ctrl::client;
+use rvs::proto::client;
 use rvs::rvsnet::run;
 use std::process::ExitCode;
 

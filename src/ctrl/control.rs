@@ -8,18 +8,18 @@
 //! touch: sockets and framing (`server`, `proto`), formatting (rvsadm does it).
 
 use crate::ctrl::estimator::Estimator;
-use crate::ctrl::model::{
-    ConnEntry, MatchService, MatchSpec, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
-    SnatRule, Stats,
-};
-use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
 use crate::ctrl::reload::{table_diff, Reloader};
+use crate::ctrl::table::ServiceTable;
 use crate::ipvs::balancer::{DestReport, PoolOwner, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services, SnatMatch};
-use crate::rvsadm::cli::Command;
-use crate::rvsadm::table::ServiceTable;
-use crate::rvsnet::model::{NetReply, NetRequest};
+use crate::proto::change::Change;
+use crate::proto::model::{
+    ConnEntry, MatchService, MatchSpec, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
+    SnatRule, Stats,
+};
+use crate::proto::net::{NetReply, NetRequest};
+use crate::proto::{ErrorCode, ListRequest, Reply, Request, Response, Status};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -118,20 +118,6 @@ fn conn_entry(c: &ConnInfo) -> Option<ConnEntry> {
     })
 }
 
-fn is_change(cmd: &Command) -> bool {
-    !matches!(
-        cmd,
-        Command::List { .. }
-            | Command::Save { .. }
-            | Command::Restore
-            | Command::ListLocalAddrs { .. }
-            | Command::Help
-            | Command::Version
-            | Command::Reload
-            | Command::FlushRemoved
-    )
-}
-
 impl<D: Dataplane> Control<D> {
     /// The control plane over `dp`, which already runs `table` and `snat`. The SNAT rules
     /// join the table as match services (`-H`), so rvsadm lists, saves and changes them.
@@ -210,19 +196,8 @@ impl<D: Dataplane> Control<D> {
     /// Answers one request.
     pub fn handle(&mut self, req: Request) -> Response {
         match req {
-            Request::Apply(cmd) if is_change(&cmd) => self.change(std::slice::from_ref(&cmd)),
-            Request::Apply(_) => {
-                Response::error(ErrorCode::BadRequest, "not a change: send it as a listing")
-            }
-            Request::Restore(cmds) => {
-                if cmds.iter().any(|c| !is_change(c)) {
-                    return Response::error(
-                        ErrorCode::BadRequest,
-                        "restore input may only hold changes (-A -E -D -a -e -d -C -Z --set -P -Q)",
-                    );
-                }
-                self.change(&cmds)
-            }
+            Request::Apply(change) => self.change(std::slice::from_ref(&change)),
+            Request::Restore(changes) => self.change(&changes),
             Request::Save => Response::Ok(Reply::Services {
                 size: BANNER_SIZE,
                 services: self.table.services().to_vec(),
@@ -428,10 +403,10 @@ impl<D: Dataplane> Control<D> {
     }
 
     /// `-F ifname` must name one of rvsd's ports (when the data plane says which they are).
-    fn check_ifnames(&self, cmds: &[Command]) -> Result<(), String> {
+    fn check_ifnames(&self, cmds: &[Change]) -> Result<(), String> {
         let Some(ports) = self.dp.port_names() else { return Ok(()) };
         for c in cmds {
-            if let Command::AddLocalAddr { laddr, .. } = c {
+            if let Change::AddLocalAddr { laddr, .. } = c {
                 if let Some(name) = &laddr.ifname {
                     if !ports.iter().any(|p| p == name) {
                         return Err(format!(
@@ -445,13 +420,13 @@ impl<D: Dataplane> Control<D> {
         Ok(())
     }
 
-    fn change(&mut self, cmds: &[Command]) -> Response {
+    fn change(&mut self, cmds: &[Change]) -> Response {
         self.change_with(cmds, None)
     }
 
     /// Applies `cmds`, and replaces the SNAT rules (the match services) with `snat` when given
     /// (a reload: the config declares them), as one change.
-    fn change_with(&mut self, cmds: &[Command], snat: Option<Vec<SnatRule>>) -> Response {
+    fn change_with(&mut self, cmds: &[Change], snat: Option<Vec<SnatRule>>) -> Response {
         if let Err(e) = self.check_ifnames(cmds) {
             return Response::error(ErrorCode::Refused, e);
         }
@@ -467,7 +442,7 @@ impl<D: Dataplane> Control<D> {
         let zero: Vec<Option<ServiceKey>> = cmds
             .iter()
             .filter_map(|c| match c {
-                Command::Zero(k) => Some(*k),
+                Change::Zero(k) => Some(*k),
                 _ => None,
             })
             .collect();
@@ -593,16 +568,11 @@ pub(crate) mod tests {
         assert_eq!(c.handle(Request::FlushRemoved), Response::Ok(Reply::Flushed { conns: 0 }));
         assert_eq!(c.table(), &before);
         assert_eq!(*c.dp.pushed.lock().unwrap(), vec![1], "no snapshot pushed by a flush");
-        // Not a change: refused as one, and inside a restore.
-        let e = c.handle(Request::Apply(Command::FlushRemoved));
-        assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
-        let e = c.handle(Request::Restore(vec![Command::FlushRemoved]));
-        assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
     }
 
-    fn cmd(line: &str) -> Command {
+    fn cmd(line: &str) -> Change {
         let argv: Vec<&str> = line.split_whitespace().collect();
-        parse(&argv, &NoNames).unwrap()
+        parse(&argv, &NoNames).unwrap().into_change().expect("a change")
     }
 
     fn key() -> ServiceKey {
@@ -631,12 +601,6 @@ pub(crate) mod tests {
         *c.dp.fail_push.lock().unwrap() = true;
         let e = c.handle(Request::Apply(cmd("rvsadm -C")));
         assert!(matches!(e, Response::Error { code: ErrorCode::Dataplane, .. }), "{e:?}");
-        assert_eq!(c.table(), &before);
-        // Listings are not changes, alone or in a restore.
-        let e = c.handle(Request::Apply(cmd("rvsadm -L -n")));
-        assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
-        let e = c.handle(Request::Restore(vec![cmd("rvsadm -C"), cmd("rvsadm -S")]));
-        assert!(matches!(e, Response::Error { code: ErrorCode::BadRequest, .. }));
         assert_eq!(c.table(), &before);
     }
 
@@ -704,7 +668,8 @@ addr = "192.0.2.12:80"
     #[test]
     fn reload_leaves_a_dest_the_health_checks_removed_out() {
         use crate::config::Config;
-        use crate::health::board::{Board, CheckerHealth, DestHealth};
+        use crate::health::board::Board;
+        use crate::proto::health::{CheckerHealth, DestHealth};
         let running = Config::from_toml_str(&CFG).unwrap();
         let board = Board::new();
         let mut c = Control::new(
@@ -720,7 +685,7 @@ addr = "192.0.2.12:80"
         // The check took 192.0.2.12:80 out.
         let key = c.table().services()[0].spec.key;
         let rs: IpAddr = "192.0.2.12".parse().unwrap();
-        let del = Command::DeleteDest { service: key, addr: rs, port: 80 };
+        let del = Change::DeleteDest { service: key, addr: rs, port: 80 };
         assert_eq!(c.handle(Request::Apply(del)), Response::Ok(Reply::Done));
         board.set(vec![DestHealth {
             service: key,

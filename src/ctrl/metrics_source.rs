@@ -50,10 +50,10 @@ impl<D: Dataplane> MetricsSource for ControlMetrics<D> {
 mod tests {
     use super::*;
     use crate::ctrl::control::tests::FakeDp;
-    use crate::ctrl::model::Stats;
+    use crate::ctrl::table::ServiceTable;
     use crate::ipvs::balancer::{LaddrReport, PoolOwner, PoolReports, SnatReport};
     use crate::ipvs::service::BuildOptions;
-    use crate::rvsadm::table::ServiceTable;
+    use crate::proto::model::Stats;
 
     #[test]
     fn snat_series_are_scraped_when_there_is_no_virtual_service() {

@@ -8,12 +8,13 @@
 //! [`metrics_source`] the Prometheus families of
 //! services, dests and pools, and [`abuse`] a misbehaving-client check for tests.
 
+/// The listing types' old path, kept while the load balancer moves to its own vocabulary.
+pub use crate::proto::model;
+
 pub mod abuse;
-pub mod client;
 pub mod control;
 pub mod estimator;
 pub mod metrics_source;
-pub mod model;
-pub mod proto;
 pub mod reload;
 pub mod server;
+pub mod table;

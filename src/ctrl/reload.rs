@@ -10,9 +10,9 @@
 use std::net::IpAddr;
 
 use crate::config::Config;
-use crate::ctrl::model::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
-use crate::rvsadm::cli::Command;
-use crate::rvsadm::table::ServiceTable;
+use crate::ctrl::table::ServiceTable;
+use crate::proto::change::Change;
+use crate::proto::model::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
 
 fn laddrs_of(t: &ServiceTable, key: &ServiceKey) -> Vec<LocalAddrSpec> {
     t.local_addrs()
@@ -25,58 +25,58 @@ fn laddrs_of(t: &ServiceTable, key: &ServiceKey) -> Vec<LocalAddrSpec> {
 /// The commands that turn `from` into `to` (services, dests and their settings, local
 /// addresses, timeouts; counters are not configuration). Deletions come first, so a dest or
 /// local address that moves does not collide with itself; services keep their place.
-pub fn table_diff(from: &ServiceTable, to: &ServiceTable) -> Vec<Command> {
+pub fn table_diff(from: &ServiceTable, to: &ServiceTable) -> Vec<Change> {
     let mut cmds = Vec::new();
     for s in from.services() {
         if !to.services().iter().any(|t| t.spec.key == s.spec.key) {
-            cmds.push(Command::DeleteService(s.spec.key));
+            cmds.push(Change::DeleteService(s.spec.key));
         }
     }
     for t in to.services() {
         let key = t.spec.key;
         let Some(s) = from.services().iter().find(|s| s.spec.key == key) else {
-            cmds.push(Command::AddService(t.spec.clone()));
+            cmds.push(Change::AddService(t.spec.clone()));
             for d in &t.dests {
-                cmds.push(Command::AddDest { service: key, dest: d.spec.clone() });
+                cmds.push(Change::AddDest { service: key, dest: d.spec.clone() });
             }
             for laddr in laddrs_of(to, &key) {
-                cmds.push(Command::AddLocalAddr { service: key, laddr });
+                cmds.push(Change::AddLocalAddr { service: key, laddr });
             }
             continue;
         };
         if s.spec != t.spec {
-            cmds.push(Command::EditService(t.spec.clone()));
+            cmds.push(Change::EditService(t.spec.clone()));
         }
         let same = |a: IpAddr, p: u16| {
-            move |d: &&crate::ctrl::model::DestInfo| d.spec.addr == a && d.spec.port == p
+            move |d: &&crate::proto::model::DestInfo| d.spec.addr == a && d.spec.port == p
         };
         for d in &s.dests {
             if !t.dests.iter().any(|x| same(d.spec.addr, d.spec.port)(&x)) {
                 let (addr, port) = (d.spec.addr, d.spec.port);
-                cmds.push(Command::DeleteDest { service: key, addr, port });
+                cmds.push(Change::DeleteDest { service: key, addr, port });
             }
         }
         for d in &t.dests {
             match s.dests.iter().find(same(d.spec.addr, d.spec.port)) {
-                None => cmds.push(Command::AddDest { service: key, dest: d.spec.clone() }),
+                None => cmds.push(Change::AddDest { service: key, dest: d.spec.clone() }),
                 Some(old) if old.spec != d.spec => {
-                    cmds.push(Command::EditDest { service: key, dest: d.spec.clone() })
+                    cmds.push(Change::EditDest { service: key, dest: d.spec.clone() })
                 }
                 Some(_) => {}
             }
         }
         let (old, new) = (laddrs_of(from, &key), laddrs_of(to, &key));
         for l in old.iter().filter(|l| !new.contains(l)) {
-            cmds.push(Command::DelLocalAddr { service: key, laddr: l.clone() });
+            cmds.push(Change::DelLocalAddr { service: key, laddr: l.clone() });
         }
         for l in new.iter().filter(|l| !old.contains(l)) {
-            cmds.push(Command::AddLocalAddr { service: key, laddr: l.clone() });
+            cmds.push(Change::AddLocalAddr { service: key, laddr: l.clone() });
         }
     }
     if from.timeouts() != to.timeouts() {
         // `--set` keeps a timeout given as 0; a table's timeouts are never 0.
         let t = to.timeouts();
-        cmds.push(Command::SetTimeouts(Timeouts { tcp: t.tcp, tcpfin: t.tcpfin, udp: t.udp }));
+        cmds.push(Change::SetTimeouts(Timeouts { tcp: t.tcp, tcpfin: t.tcpfin, udp: t.udp }));
     }
     cmds
 }
@@ -129,9 +129,12 @@ mod tests {
     use crate::rvsadm::names::NoNames;
     use proptest::prelude::*;
 
-    fn cmd(line: &str) -> Command {
+    fn cmd(line: &str) -> Change {
         let argv: Vec<&str> = line.split_whitespace().collect();
-        parse(&argv, &NoNames).unwrap_or_else(|e| panic!("{line}: {e}"))
+        parse(&argv, &NoNames)
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+            .into_change()
+            .expect("a change")
     }
 
     fn table(lines: &[String]) -> ServiceTable {
@@ -161,7 +164,7 @@ mod tests {
         (v, t.timeouts())
     }
 
-    fn apply(from: &ServiceTable, cmds: &[Command]) -> ServiceTable {
+    fn apply(from: &ServiceTable, cmds: &[Change]) -> ServiceTable {
         let mut t = from.clone();
         for c in cmds {
             t.apply(c).unwrap_or_else(|e| panic!("{c:?}: {e}"));

@@ -11,7 +11,7 @@
 
 use super::control::{Control, Dataplane};
 use super::estimator::Cadence;
-use super::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
+use crate::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -306,8 +306,8 @@ mod tests {
     use super::*;
     use crate::ctrl::abuse;
     use crate::ctrl::control::tests::FakeDp;
+    use crate::ctrl::table::ServiceTable;
     use crate::ipvs::service::BuildOptions;
-    use crate::rvsadm::table::ServiceTable;
 
     fn temp_path(tag: &str) -> PathBuf {
         std::env::temp_dir().join(format!("rvs-ctrl-{tag}-{}/rvs.sock", std::process::id()))

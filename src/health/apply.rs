@@ -8,11 +8,11 @@
 //! `-C`) gets no command: health checks never re-create a service. Must not touch: the table
 //! (the control plane applies the commands, exactly as it applies rvsadm's).
 
-use super::board::DestHealth;
 use super::engine::Action;
-use crate::ctrl::model::{DestSpec, ServiceKey};
-use crate::rvsadm::cli::Command;
-use crate::rvsadm::table::ServiceTable;
+use crate::ctrl::table::ServiceTable;
+use crate::proto::change::Change;
+use crate::proto::health::DestHealth;
+use crate::proto::model::{DestSpec, ServiceKey};
 use std::net::IpAddr;
 
 fn dest_in<'t>(
@@ -44,12 +44,12 @@ pub fn keep_health_state(running: &ServiceTable, file: &mut ServiceTable, rows: 
         }
         let now = dest_in(running, &svc, row.addr, row.port).cloned();
         let cmd = match (now, dest_in(file, &svc, row.addr, row.port)) {
-            (None, Some(_)) => Command::DeleteDest { service: svc, addr: row.addr, port: row.port },
-            (Some(d), None) => Command::AddDest { service: svc, dest: d },
+            (None, Some(_)) => Change::DeleteDest { service: svc, addr: row.addr, port: row.port },
+            (Some(d), None) => Change::AddDest { service: svc, dest: d },
             (Some(d), Some(f)) if d.weight != f.weight => {
                 let mut spec = f.clone();
                 spec.weight = d.weight;
-                Command::EditDest { service: svc, dest: spec }
+                Change::EditDest { service: svc, dest: spec }
             }
             _ => continue,
         };
@@ -59,16 +59,16 @@ pub fn keep_health_state(running: &ServiceTable, file: &mut ServiceTable, rows: 
 }
 
 /// The command that carries out `action` on `table`, if one is needed.
-pub fn command_for(table: &ServiceTable, action: &Action) -> Option<Command> {
+pub fn command_for(table: &ServiceTable, action: &Action) -> Option<Change> {
     match action {
         Action::Set { service, dest } => {
             let svc = table.services().iter().find(|s| s.spec.key == *service)?;
             match svc.dests.iter().find(|d| d.spec.addr == dest.addr && d.spec.port == dest.port) {
-                None => Some(Command::AddDest { service: *service, dest: dest.clone() }),
+                None => Some(Change::AddDest { service: *service, dest: dest.clone() }),
                 Some(d) if d.spec.weight != dest.weight => {
                     let mut spec = d.spec.clone();
                     spec.weight = dest.weight;
-                    Some(Command::EditDest { service: *service, dest: spec })
+                    Some(Change::EditDest { service: *service, dest: spec })
                 }
                 Some(_) => None,
             }
@@ -78,7 +78,7 @@ pub fn command_for(table: &ServiceTable, action: &Action) -> Option<Command> {
             svc.dests
                 .iter()
                 .any(|d| d.spec.addr == *addr && d.spec.port == *port)
-                .then_some(Command::DeleteDest { service: *service, addr: *addr, port: *port })
+                .then_some(Change::DeleteDest { service: *service, addr: *addr, port: *port })
         }
         Action::Run { .. } => None,
     }
@@ -87,7 +87,7 @@ pub fn command_for(table: &ServiceTable, action: &Action) -> Option<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctrl::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
+    use crate::proto::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
     use crate::rvsadm::cli::parse;
     use crate::rvsadm::names::NoNames;
     use std::net::IpAddr;
@@ -96,7 +96,7 @@ mod tests {
         let mut t = ServiceTable::new();
         for l in lines {
             let argv: Vec<&str> = l.split_whitespace().collect();
-            t.apply(&parse(&argv, &NoNames).unwrap()).unwrap();
+            t.apply(&parse(&argv, &NoNames).unwrap().into_change().expect("a change")).unwrap();
         }
         t
     }
@@ -116,14 +116,14 @@ mod tests {
         let add = Action::Set { service: key(), dest: DestSpec::new(ip("10.0.0.2"), 80) };
         assert_eq!(
             command_for(&t, &add),
-            Some(Command::AddDest { service: key(), dest: DestSpec::new(ip("10.0.0.2"), 80) })
+            Some(Change::AddDest { service: key(), dest: DestSpec::new(ip("10.0.0.2"), 80) })
         );
         // The operator's settings (NAT, -x 100) stay; only the weight changes.
         let zero = Action::Set {
             service: key(),
             dest: DestSpec { weight: 0, ..DestSpec::new(ip("10.0.0.1"), 80) },
         };
-        let Some(Command::EditDest { dest, .. }) = command_for(&t, &zero) else { panic!() };
+        let Some(Change::EditDest { dest, .. }) = command_for(&t, &zero) else { panic!() };
         assert_eq!((dest.weight, dest.fwd, dest.upper), (0, FwdMethod::Masq, 100));
         let same = Action::Set {
             service: key(),
@@ -138,7 +138,7 @@ mod tests {
         let rm = |a: &str| Action::Remove { service: key(), addr: ip(a), port: 80 };
         assert_eq!(
             command_for(&t, &rm("10.0.0.1")),
-            Some(Command::DeleteDest { service: key(), addr: ip("10.0.0.1"), port: 80 })
+            Some(Change::DeleteDest { service: key(), addr: ip("10.0.0.1"), port: 80 })
         );
         assert_eq!(command_for(&t, &rm("10.0.0.2")), None);
         let empty = ServiceTable::new();
@@ -150,7 +150,7 @@ mod tests {
     }
 
     fn row(addr: &str, alive: bool, sorry: bool) -> DestHealth {
-        use crate::health::board::CheckerHealth;
+        use crate::proto::health::CheckerHealth;
         DestHealth {
             service: key(),
             addr: ip(addr),

@@ -10,13 +10,14 @@
 //! on control-plane threads, never on a worker core. Must not touch: decisions (the engine's).
 
 use super::apply::command_for;
-use super::board::{Board, CheckerHealth, DestHealth};
+use super::board::Board;
 use super::check;
 use super::engine::{Action, CheckId, Engine};
 use super::plan::{CheckerPlan, HealthPlan};
 use super::state::CheckResult;
 use crate::ctrl::control::{Control, Dataplane};
-use crate::ctrl::proto::{Request, Response};
+use crate::proto::health::{CheckerHealth, DestHealth};
+use crate::proto::{Request, Response};
 use crate::time;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,7 +3,7 @@
 //! Owns [`Services`] (every IPv4 virtual service with its dests, local addresses, the SNAT
 //! rules and the protocol timeouts, plus a generation number), [`Service`] and [`SnatMatch`],
 //! and the build from the control-plane model ([`crate::ctrl::model`], the values
-//! [`crate::rvsadm::table::ServiceTable`] has validated). It must not hold per-core state
+//! [`crate::ctrl::table::ServiceTable`] has validated). It must not hold per-core state
 //! (connection counts, scheduler positions, port pools: that is the per-core
 //! [`crate::ipvs::balancer::Balancer`]) and never changes once built: the control plane builds a
 //! new snapshot for every change (allocation is fine there) and hands it to every worker as an
@@ -290,7 +290,7 @@ impl Services {
     /// Builds a snapshot from a validated table (its services, dests, local addresses and
     /// timeouts) and the SNAT rules.
     pub fn from_table(
-        table: &crate::rvsadm::table::ServiceTable,
+        table: &crate::ctrl::table::ServiceTable,
         snat: &[model::SnatRule],
         opts: BuildOptions,
     ) -> Result<Services, ServicesError> {

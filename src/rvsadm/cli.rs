@@ -23,10 +23,11 @@ use super::hostport::{number_in, parse_hostport, parse_netmask_v4, parse_netmask
 use super::matchspec::parse_match;
 use super::names::Names;
 use super::opts::{lookup_long, lookup_short, ArgKind, Cmd, Opt, OptSet, Spec, Tag};
-use crate::ctrl::model::{
-    DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, ModelError, Netmask, Protocol, SchedFlags,
-    ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S,
-    DEFAULT_SCHEDULER, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
+use crate::proto::change::Change;
+use crate::proto::model::{
+    DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, ServiceKey,
+    ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER,
+    MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -70,44 +71,12 @@ pub struct ListFormat {
     pub health: bool,
 }
 
-/// One rvsadm command.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One rvsadm command: the parse result. A change of the table is a [`Change`] (sent as it is);
+/// the other commands are listings, local answers or requests of their own.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    /// `-A`: add a virtual service.
-    AddService(ServiceSpec),
-    /// `-E`: replace a virtual service's settings (every setting, as ipvsadm does).
-    EditService(ServiceSpec),
-    /// `-D`: delete a virtual service.
-    DeleteService(ServiceKey),
-    /// `-C`: delete every service.
-    Clear,
-    /// `-a`: add a real server.
-    AddDest {
-        /// Its service.
-        service: ServiceKey,
-        /// The real server.
-        dest: DestSpec,
-    },
-    /// `-e`: replace a real server's settings.
-    EditDest {
-        /// Its service.
-        service: ServiceKey,
-        /// The real server.
-        dest: DestSpec,
-    },
-    /// `-d`: delete a real server.
-    DeleteDest {
-        /// Its service.
-        service: ServiceKey,
-        /// Real server address.
-        addr: IpAddr,
-        /// Real server port.
-        port: u16,
-    },
-    /// `-Z [service]`: zero counters of one or all services.
-    Zero(Option<ServiceKey>),
-    /// `--set tcp tcpfin udp`: timeouts; 0 keeps the current value.
-    SetTimeouts(Timeouts),
+    /// `-A -E -D -C -a -e -d -Z --set -P -Q` and their `-H` forms.
+    Change(Change),
     /// `-L`/`-l`.
     List {
         /// What.
@@ -122,20 +91,6 @@ pub enum Command {
     },
     /// `-R`: read commands from standard input.
     Restore,
-    /// `-P -z addr [-F ifname]`: add a local address to a FULLNAT/SNAT service.
-    AddLocalAddr {
-        /// The service.
-        service: ServiceKey,
-        /// The local address.
-        laddr: LocalAddrSpec,
-    },
-    /// `-Q -z addr`: delete a local address.
-    DelLocalAddr {
-        /// The service.
-        service: ServiceKey,
-        /// The local address.
-        laddr: LocalAddrSpec,
-    },
     /// `-G [service]`: list local addresses.
     ListLocalAddrs {
         /// One service, or all.
@@ -150,45 +105,22 @@ pub enum Command {
     /// `--flush-removed` (rvs extension): end the connections of removed services, real
     /// servers and SNAT rules now instead of letting them run until they expire.
     FlushRemoved,
-    /// `-A -H match [-s scheduler]`: add a match service (SNAT).
-    AddMatch {
-        /// What it selects.
-        matcher: MatchSpec,
-        /// Scheduler.
-        scheduler: String,
-    },
-    /// `-E -H match -s scheduler`: change a match service's scheduler.
-    EditMatch {
-        /// What it selects.
-        matcher: MatchSpec,
-        /// Scheduler.
-        scheduler: String,
-    },
-    /// `-D -H match`: delete a match service.
-    DeleteMatch(MatchSpec),
-    /// `-a -H match -r addr -J`: give a match service its SNAT address.
-    AddMatchDest {
-        /// The match service.
-        matcher: MatchSpec,
-        /// The SNAT address as a real server.
-        dest: DestSpec,
-    },
-    /// `-e -H match -r addr -J`: change it.
-    EditMatchDest {
-        /// The match service.
-        matcher: MatchSpec,
-        /// The SNAT address as a real server.
-        dest: DestSpec,
-    },
-    /// `-d -H match -r addr`: remove it.
-    DeleteMatchDest {
-        /// The match service.
-        matcher: MatchSpec,
-        /// Address.
-        addr: IpAddr,
-        /// Port.
-        port: u16,
-    },
+}
+
+impl From<Change> for Command {
+    fn from(c: Change) -> Command {
+        Command::Change(c)
+    }
+}
+
+impl Command {
+    /// The change this command makes to the table; `None` for the other commands.
+    pub fn into_change(self) -> Option<Change> {
+        match self {
+            Command::Change(c) => Some(c),
+            _ => None,
+        }
+    }
 }
 
 /// Parse a full argv (`argv[0]` is the program name). No arguments at all lists the table,
@@ -591,33 +523,33 @@ impl Parser<'_> {
                     return Err(ModelError::OnePacketNotUdp.into());
                 }
                 if cmd == Cmd::Add {
-                    Command::AddService(spec)
+                    Command::Change(Change::AddService(spec))
                 } else {
-                    Command::EditService(spec)
+                    Command::Change(Change::EditService(spec))
                 }
             }
-            Cmd::Del => Command::DeleteService(need_service()?),
-            Cmd::Flush => Command::Clear,
+            Cmd::Del => Command::Change(Change::DeleteService(need_service()?)),
+            Cmd::Flush => Command::Change(Change::Clear),
             Cmd::AddDest | Cmd::EditDest => {
                 let service = need_service()?;
                 let real = need_real()?;
                 let dest = self.dest(service, real)?;
                 if cmd == Cmd::AddDest {
-                    Command::AddDest { service, dest }
+                    Command::Change(Change::AddDest { service, dest })
                 } else {
-                    Command::EditDest { service, dest }
+                    Command::Change(Change::EditDest { service, dest })
                 }
             }
             Cmd::DelDest => {
                 let service = need_service()?;
                 let real = need_real()?;
-                Command::DeleteDest {
+                Command::Change(Change::DeleteDest {
                     service,
                     addr: real.addr,
                     port: real.port.unwrap_or(service.port),
-                }
+                })
             }
-            Cmd::Set => Command::SetTimeouts(timeouts),
+            Cmd::Set => Command::Change(Change::SetTimeouts(timeouts)),
             Cmd::List => {
                 let o = self.opts;
                 let listing = o.has(Opt::Stats) || o.has(Opt::Rate) || o.has(Opt::Thresholds);
@@ -664,14 +596,14 @@ impl Parser<'_> {
             Cmd::Restore if in_restore => return Err(CliError::NestedRestore),
             Cmd::Restore => Command::Restore,
             Cmd::Save => Command::Save { numeric: st.format.numeric },
-            Cmd::Zero => Command::Zero(service),
+            Cmd::Zero => Command::Change(Change::Zero(service)),
             Cmd::AddLaddr | Cmd::DelLaddr => {
                 let service = need_service()?;
                 let laddr = LocalAddrSpec { addr: need_laddr()?, ifname: st.ifname.clone() };
                 if cmd == Cmd::AddLaddr {
-                    Command::AddLocalAddr { service, laddr }
+                    Command::Change(Change::AddLocalAddr { service, laddr })
                 } else {
-                    Command::DelLocalAddr { service, laddr }
+                    Command::Change(Change::DelLocalAddr { service, laddr })
                 }
             }
             Cmd::GetLaddr => Command::ListLocalAddrs { service },
@@ -708,12 +640,12 @@ impl Parser<'_> {
                     ));
                 }
                 if cmd == Cmd::Add {
-                    Command::AddMatch { matcher, scheduler }
+                    Command::Change(Change::AddMatch { matcher, scheduler })
                 } else {
-                    Command::EditMatch { matcher, scheduler }
+                    Command::Change(Change::EditMatch { matcher, scheduler })
                 }
             }
-            Cmd::Del => Command::DeleteMatch(matcher),
+            Cmd::Del => Command::Change(Change::DeleteMatch(matcher)),
             Cmd::AddDest | Cmd::EditDest => {
                 // No virtual address or port: the SNAT address keeps the port it is given (0).
                 let any = ServiceKey {
@@ -723,14 +655,18 @@ impl Parser<'_> {
                 };
                 let dest = self.dest(any, need_real()?)?;
                 if cmd == Cmd::AddDest {
-                    Command::AddMatchDest { matcher, dest }
+                    Command::Change(Change::AddMatchDest { matcher, dest })
                 } else {
-                    Command::EditMatchDest { matcher, dest }
+                    Command::Change(Change::EditMatchDest { matcher, dest })
                 }
             }
             Cmd::DelDest => {
                 let real = need_real()?;
-                Command::DeleteMatchDest { matcher, addr: real.addr, port: real.port.unwrap_or(0) }
+                Command::Change(Change::DeleteMatchDest {
+                    matcher,
+                    addr: real.addr,
+                    port: real.port.unwrap_or(0),
+                })
             }
             _ => {
                 return Err(refuse(format!(

@@ -2,7 +2,8 @@
 //! seed_commands.txt, `ipvsadm` replaced by `rvsadm`), the options ipvsadm users type, ipvsadm's
 //! error messages, and a property test that random argv never panics.
 
-use crate::ctrl::model::*;
+use crate::proto::change::Change;
+use crate::proto::model::*;
 use crate::rvsadm::cli::{parse, Command, ListFormat, ListWhat};
 use crate::rvsadm::error::CliError;
 use crate::rvsadm::names::{NoNames, StaticNames};
@@ -28,7 +29,7 @@ fn tcp(addr: &str, port: u16) -> ServiceKey {
 fn add_svc(addr: &str, port: u16, sched: &str) -> Command {
     let mut s = ServiceSpec::new(tcp(addr, port));
     s.scheduler = sched.into();
-    Command::AddService(s)
+    Command::Change(Change::AddService(s))
 }
 
 fn add_dest(vip: &str, vport: u16, rip: &str, rport: u16, fwd: FwdMethod, w: u32) -> Command {
@@ -38,7 +39,7 @@ fn add_dest(vip: &str, vport: u16, rip: &str, rport: u16, fwd: FwdMethod, w: u32
     if fwd == FwdMethod::Tunnel {
         d.tun = Some(TunInfo::default());
     }
-    Command::AddDest { service: tcp(vip, vport), dest: d }
+    Command::Change(Change::AddDest { service: tcp(vip, vport), dest: d })
 }
 
 fn list(what: ListWhat, numeric: bool) -> Command {
@@ -57,7 +58,7 @@ fn every_seed_command_parses_as_expected() {
         ("rvsadm -A -t 192.168.163.100:80 -s rr", add_svc("192.168.163.100", 80, "rr")),
         ("rvsadm -A -t 192.168.80.120:8080 -s rr", add_svc("192.168.80.120", 8080, "rr")),
         ("rvsadm -A -t 192.168.9.100:80 -s rr", add_svc("192.168.9.100", 80, "rr")),
-        ("rvsadm -C", Command::Clear),
+        ("rvsadm -C", Command::Change(Change::Clear)),
         ("rvsadm -L -n", list(ListWhat::All, true)),
         ("rvsadm -R", Command::Restore),
         ("rvsadm -S", Command::Save { numeric: false }),
@@ -123,11 +124,11 @@ fn every_seed_command_parses_as_expected() {
         ),
         (
             "rvsadm -d -t 192.168.163.100:80 -r 192.168.163.111",
-            Command::DeleteDest {
+            Command::Change(Change::DeleteDest {
                 service: tcp("192.168.163.100", 80),
                 addr: ip("192.168.163.111"),
                 port: 80,
-            },
+            }),
         ),
         ("rvsadm -ln", list(ListWhat::All, true)),
         ("rvsadm -lnc", list(ListWhat::Conns, true)),
@@ -161,34 +162,46 @@ fn service_options() {
     s.netmask = Netmask::V4("255.255.255.0".parse().unwrap());
     assert_eq!(
         p("rvsadm -A -t 10.0.0.1:0 -s sh -b sh-fallback,sh-port -p -M 255.255.255.0"),
-        Ok(Command::AddService(s.clone()))
+        Ok(Command::Change(Change::AddService(s.clone())))
     );
     // -p with a value, the flags before the scheduler, long options with '='.
     s.persistence = Some(600);
     assert_eq!(
         p("rvsadm --add-service --tcp-service=10.0.0.1:0 --sched-flags sh-fallback,sh-port --scheduler=sh --persistent 600 --netmask 255.255.255.0"),
-        Ok(Command::AddService(s.clone()))
+        Ok(Command::Change(Change::AddService(s.clone())))
     );
     // -p600 in one word, -E.
     assert_eq!(
         p("rvsadm -E -t 10.0.0.1:0 -ssh -bsh-fallback,sh-port -p600 -M 255.255.255.0"),
-        Ok(Command::EditService(s))
+        Ok(Command::Change(Change::EditService(s)))
     );
     // UDP, one-packet scheduling; default scheduler wlc.
     let mut u =
         ServiceSpec::new(ServiceKey { proto: Protocol::Udp, addr: ip("10.0.0.53"), port: 53 });
     u.one_packet = true;
-    assert_eq!(p("rvsadm -A -u 10.0.0.53:53 -o"), Ok(Command::AddService(u.clone())));
-    assert_eq!(p("rvsadm -A --udp-service 10.0.0.53:53 --ops"), Ok(Command::AddService(u)));
+    assert_eq!(
+        p("rvsadm -A -u 10.0.0.53:53 -o"),
+        Ok(Command::Change(Change::AddService(u.clone())))
+    );
+    assert_eq!(
+        p("rvsadm -A --udp-service 10.0.0.53:53 --ops"),
+        Ok(Command::Change(Change::AddService(u)))
+    );
     // IPv6 with a prefix mask.
     let mut v6 = ServiceSpec::new(tcp("2001:db8::1", 443));
     v6.persistence = Some(DEFAULT_PERSISTENCE_S);
     v6.netmask = Netmask::V6(64);
-    assert_eq!(p("rvsadm -A -t [2001:db8::1]:443 -p -M 64"), Ok(Command::AddService(v6)));
-    assert_eq!(p("rvsadm -D -t 10.0.0.1:80"), Ok(Command::DeleteService(tcp("10.0.0.1", 80))));
+    assert_eq!(
+        p("rvsadm -A -t [2001:db8::1]:443 -p -M 64"),
+        Ok(Command::Change(Change::AddService(v6)))
+    );
+    assert_eq!(
+        p("rvsadm -D -t 10.0.0.1:80"),
+        Ok(Command::Change(Change::DeleteService(tcp("10.0.0.1", 80))))
+    );
     let mut pe = ServiceSpec::new(tcp("10.0.0.1", 80));
     pe.pe = Some("sip".into());
-    assert_eq!(p("rvsadm -A -t 10.0.0.1:80 --pe sip"), Ok(Command::AddService(pe)));
+    assert_eq!(p("rvsadm -A -t 10.0.0.1:80 --pe sip"), Ok(Command::Change(Change::AddService(pe))));
 }
 
 #[test]
@@ -201,32 +214,32 @@ fn dest_options() {
     let svc = tcp("10.0.0.1", 80);
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9:8080 -b -w 0 -x 1000 -y 10"),
-        Ok(Command::AddDest { service: svc, dest: d.clone() })
+        Ok(Command::Change(Change::AddDest { service: svc, dest: d.clone() }))
     );
     assert_eq!(
         p("rvsadm --edit-server -t 10.0.0.1:80 --real-server 10.0.0.9:8080 --fullnat --weight 0 --u-threshold 1000 --l-threshold 10"),
-        Ok(Command::EditDest {
+        Ok(Command::Change(Change::EditDest {
             service: svc,
             dest: d.clone()
-        })
+        }))
     );
     d.fwd = FwdMethod::Snat;
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9:8080 -J -w 0 -x 1000 -y 10"),
-        Ok(Command::AddDest { service: svc, dest: d })
+        Ok(Command::Change(Change::AddDest { service: svc, dest: d }))
     );
     // NAT keeps an explicit port and takes the virtual port when none is given.
     let mut m = DestSpec::new(ip("10.0.0.9"), 80);
     m.fwd = FwdMethod::Masq;
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9 --masquerading"),
-        Ok(Command::AddDest { service: svc, dest: m })
+        Ok(Command::Change(Change::AddDest { service: svc, dest: m }))
     );
     // DR ignores the real server's port: it must be the virtual one.
     let r = DestSpec::new(ip("10.0.0.9"), 80);
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.9:8080"),
-        Ok(Command::AddDest { service: svc, dest: r })
+        Ok(Command::Change(Change::AddDest { service: svc, dest: r }))
     );
     // GUE tunnel with port and checksum, IPv6 real server behind an IPv4 service.
     let mut t = DestSpec::new(ip("2001:db8::9"), 80);
@@ -234,15 +247,15 @@ fn dest_options() {
     t.tun = Some(TunInfo { kind: TunType::Gue, port: 6080, csum: TunCsum::RemCsum });
     assert_eq!(
         p("rvsadm -a -t 10.0.0.1:80 -r [2001:db8::9]:80 -i --tun-type gue --tun-port 6080 --tun-remcsum"),
-        Ok(Command::AddDest {
+        Ok(Command::Change(Change::AddDest {
             service: svc,
             dest: t
-        })
+        }))
     );
     // Delete with an explicit port keeps it.
     assert_eq!(
         p("rvsadm -d -t 10.0.0.1:80 -r 10.0.0.9:8080"),
-        Ok(Command::DeleteDest { service: svc, addr: ip("10.0.0.9"), port: 8080 })
+        Ok(Command::Change(Change::DeleteDest { service: svc, addr: ip("10.0.0.9"), port: 8080 }))
     );
 }
 
@@ -278,13 +291,16 @@ fn list_forms() {
     );
     assert_eq!(p("rvsadm -S -n"), Ok(Command::Save { numeric: true }));
     assert_eq!(p("rvsadm --save"), Ok(Command::Save { numeric: false }));
-    assert_eq!(p("rvsadm --clear"), Ok(Command::Clear));
+    assert_eq!(p("rvsadm --clear"), Ok(Command::Change(Change::Clear)));
     assert_eq!(p("rvsadm --restore"), Ok(Command::Restore));
-    assert_eq!(p("rvsadm -Z"), Ok(Command::Zero(None)));
-    assert_eq!(p("rvsadm --zero -t 10.0.0.1:80"), Ok(Command::Zero(Some(tcp("10.0.0.1", 80)))));
+    assert_eq!(p("rvsadm -Z"), Ok(Command::Change(Change::Zero(None))));
+    assert_eq!(
+        p("rvsadm --zero -t 10.0.0.1:80"),
+        Ok(Command::Change(Change::Zero(Some(tcp("10.0.0.1", 80)))))
+    );
     assert_eq!(
         p("rvsadm --set 900 0 300"),
-        Ok(Command::SetTimeouts(Timeouts { tcp: 900, tcpfin: 0, udp: 300 }))
+        Ok(Command::Change(Change::SetTimeouts(Timeouts { tcp: 900, tcpfin: 0, udp: 300 })))
     );
     assert_eq!(p("rvsadm -h"), Ok(Command::Help));
     assert_eq!(p("rvsadm --version"), Ok(Command::Version));
@@ -295,17 +311,17 @@ fn local_address_extension() {
     let svc = tcp("10.0.0.1", 80);
     assert_eq!(
         p("rvsadm -P -t 10.0.0.1:80 -z 172.16.0.250 -F dpdk0"),
-        Ok(Command::AddLocalAddr {
+        Ok(Command::Change(Change::AddLocalAddr {
             service: svc,
             laddr: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: Some("dpdk0".into()) }
-        })
+        }))
     );
     assert_eq!(
         p("rvsadm --del-laddr -t 10.0.0.1:80 --laddr 172.16.0.250"),
-        Ok(Command::DelLocalAddr {
+        Ok(Command::Change(Change::DelLocalAddr {
             service: svc,
             laddr: LocalAddrSpec { addr: ip("172.16.0.250"), ifname: None }
-        })
+        }))
     );
     assert_eq!(p("rvsadm -G"), Ok(Command::ListLocalAddrs { service: None }));
     assert_eq!(p("rvsadm -G -t 10.0.0.1:80"), Ok(Command::ListLocalAddrs { service: Some(svc) }));
@@ -320,7 +336,7 @@ fn names_resolve_only_when_not_literal() {
     let n = StaticNames::from_text("10.9.8.7 lb\n", "http 80/tcp\nhttps 443/tcp\n");
     assert_eq!(
         parse(&argv("rvsadm -A -t lb:http"), &n),
-        Ok(Command::AddService(ServiceSpec::new(tcp("10.9.8.7", 80))))
+        Ok(Command::Change(Change::AddService(ServiceSpec::new(tcp("10.9.8.7", 80)))))
     );
     assert_eq!(
         parse(&argv("rvsadm -A -t lb:https"), &NoNames),
@@ -454,7 +470,7 @@ proptest! {
     fn weights_in_range_parse(w in 0u32..=65_535) {
         let line = format!("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 -w {w}");
         match p(&line) {
-            Ok(Command::AddDest { dest, .. }) => prop_assert_eq!(dest.weight, w),
+            Ok(Command::Change(Change::AddDest { dest, .. })) => prop_assert_eq!(dest.weight, w),
             other => prop_assert!(false, "{:?}", other),
         }
     }
@@ -475,31 +491,35 @@ fn match_services_parse() {
     let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
     assert_eq!(
         p(&format!("rvsadm -A -H {h} -s rr")),
-        Ok(Command::AddMatch { matcher: lan(), scheduler: "rr".into() })
+        Ok(Command::Change(Change::AddMatch { matcher: lan(), scheduler: "rr".into() }))
     );
     assert_eq!(
         p(&format!("rvsadm -A -H {h}")),
-        Ok(Command::AddMatch { matcher: lan(), scheduler: "wlc".into() })
+        Ok(Command::Change(Change::AddMatch { matcher: lan(), scheduler: "wlc".into() }))
     );
     assert_eq!(
         p(&format!("rvsadm --edit-service --match {h} -s wrr")),
-        Ok(Command::EditMatch { matcher: lan(), scheduler: "wrr".into() })
+        Ok(Command::Change(Change::EditMatch { matcher: lan(), scheduler: "wrr".into() }))
     );
-    assert_eq!(p(&format!("rvsadm -D -H {h}")), Ok(Command::DeleteMatch(lan())));
+    assert_eq!(p(&format!("rvsadm -D -H {h}")), Ok(Command::Change(Change::DeleteMatch(lan()))));
     let mut d = DestSpec::new(ip("192.0.2.200"), 0);
     d.fwd = FwdMethod::Snat;
     assert_eq!(
         p(&format!("rvsadm -a -H {h} -r 192.0.2.200 -J")),
-        Ok(Command::AddMatchDest { matcher: lan(), dest: d.clone() })
+        Ok(Command::Change(Change::AddMatchDest { matcher: lan(), dest: d.clone() }))
     );
     d.weight = 5;
     assert_eq!(
         p(&format!("rvsadm -e -H {h} -r 192.0.2.200:0 -J -w 5")),
-        Ok(Command::EditMatchDest { matcher: lan(), dest: d })
+        Ok(Command::Change(Change::EditMatchDest { matcher: lan(), dest: d }))
     );
     assert_eq!(
         p(&format!("rvsadm -d -H {h} -r 192.0.2.200")),
-        Ok(Command::DeleteMatchDest { matcher: lan(), addr: ip("192.0.2.200"), port: 0 })
+        Ok(Command::Change(Change::DeleteMatchDest {
+            matcher: lan(),
+            addr: ip("192.0.2.200"),
+            port: 0
+        }))
     );
 }
 

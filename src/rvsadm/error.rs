@@ -3,7 +3,7 @@
 //!
 //! Owns [`CliError`] and its exit codes. Must not touch: parsing itself (`cli`).
 
-use crate::ctrl::model::ModelError;
+use crate::proto::model::ModelError;
 use thiserror::Error;
 
 /// A command line rvsadm refuses.
@@ -136,6 +136,9 @@ pub enum CliError {
     /// `-R` inside a restore file.
     #[error("-R cannot be used inside restore input")]
     NestedRestore,
+    /// A listing, `-S`, `-h`, `-v`, `--reload` or `--flush-removed` inside restore input.
+    #[error("restore input may only hold changes (-A -E -D -a -e -d -C -Z --set -P -Q)")]
+    NotAChange,
     /// A model rule (zero port, one-packet, scheduler flags, address family...).
     #[error(transparent)]
     Model(#[from] ModelError),
@@ -162,7 +165,7 @@ impl CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctrl::model::FWMARK_ALTERNATIVE;
+    use crate::proto::model::FWMARK_ALTERNATIVE;
 
     #[test]
     fn messages_are_ipvsadms() {

@@ -14,7 +14,7 @@
 use super::cli::ListFormat;
 use super::largenum::push_largenum;
 use super::names::Names;
-use crate::ctrl::model::{
+use crate::proto::model::{
     DestInfo, FwdMethod, MatchService, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
     Timeouts, TunType,
 };

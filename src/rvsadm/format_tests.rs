@@ -3,7 +3,7 @@
 //! each line there ends with `$` so trailing spaces are visible. Smaller cases below build their
 //! expected lines with explicit C-width format strings.
 
-use crate::ctrl::model::*;
+use crate::proto::model::*;
 use crate::rvsadm::cli::ListFormat;
 use crate::rvsadm::conns::list_conns;
 use crate::rvsadm::format::{list_all, list_local_addrs, list_service, list_timeouts};
@@ -547,69 +547,4 @@ MATCH udp,to=8.8.8.8-8.8.8.8:0-0         0        0        0        0        0$
 "
         )
     );
-}
-
-#[test]
-fn match_services_save_and_restore_to_the_same_table() {
-    let text = crate::rvsadm::save::save_matches(&[lan_match()], true, &NoNames);
-    assert_eq!(
-        text,
-        "-A -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -s rr\n\
-         -a -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -r 192.0.2.200:0 -J -w 1\n"
-    );
-    let cmds = crate::rvsadm::restore::parse_restore("rvsadm", &text, &NoNames).unwrap();
-    let mut t = crate::rvsadm::table::ServiceTable::new();
-    for c in &cmds {
-        t.apply(c).unwrap();
-    }
-    assert_eq!(t.matches(), &[lan_match()]);
-    // The same model as the config's [[snat]]: one rule, and back.
-    let rules = t.snat_rules();
-    assert_eq!(
-        rules,
-        vec![SnatRule {
-            src: lan_match().spec.src,
-            dst: None,
-            proto: SnatProto::Tcp,
-            out_addr: ip("192.0.2.200")
-        }]
-    );
-    let mut from_cfg = crate::rvsadm::table::ServiceTable::new();
-    from_cfg.add_snat_rules(&rules);
-    assert_eq!(from_cfg.snat_rules(), rules);
-    assert_eq!(from_cfg.matches()[0].scheduler, "wlc", "config rules take ipvsadm's default");
-}
-
-#[test]
-fn match_service_table_rules() {
-    use crate::rvsadm::table::{ServiceTable, TableError};
-    let cmd = |l: &str| {
-        let argv: Vec<&str> = l.split_whitespace().collect();
-        crate::rvsadm::cli::parse(&argv, &NoNames).unwrap()
-    };
-    let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
-    let mut t = ServiceTable::new();
-    let mut go = |l: String| t.apply(&cmd(&l));
-    assert_eq!(
-        go(format!("rvsadm -a -H {h} -r 192.0.2.200 -J")),
-        Err(TableError::ServiceNotDefined)
-    );
-    assert_eq!(go(format!("rvsadm -A -H {h} -s rr")), Ok(()));
-    assert_eq!(go(format!("rvsadm -A -H {h} -s rr")), Err(TableError::ServiceExists));
-    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.200")), Err(TableError::MatchNeedsSnat));
-    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.200 -J")), Ok(()));
-    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.201 -J")), Err(TableError::MatchOneAddress));
-    assert_eq!(go(format!("rvsadm -a -H {h} -r 192.0.2.200 -J")), Err(TableError::DestExists));
-    assert_eq!(go(format!("rvsadm -e -H {h} -r 192.0.2.200 -J -w 3")), Ok(()));
-    assert_eq!(
-        go(format!("rvsadm -E -H {h} -s fancy")).unwrap_err().to_string(),
-        "Scheduler or persistence engine not found"
-    );
-    assert_eq!(go(format!("rvsadm -d -H {h} -r 192.0.2.201")), Err(TableError::NoSuchDest));
-    assert_eq!(go(format!("rvsadm -d -H {h} -r 192.0.2.200")), Ok(()));
-    assert_eq!(go("rvsadm -D -H proto=udp".to_string()), Err(TableError::NoSuchService));
-    assert_eq!(go(format!("rvsadm -D -H {h}")), Ok(()));
-    assert_eq!(go("rvsadm -A -H proto=udp".to_string()), Ok(()));
-    assert_eq!(go("rvsadm -C".to_string()), Ok(()));
-    assert!(t.matches().is_empty(), "-C clears match services too");
 }

@@ -9,8 +9,8 @@
 use super::cli::ListFormat;
 use super::format::{dest_name, ordered, service_entry, IPVS_VERSION};
 use super::names::Names;
-use crate::ctrl::model::{DestInfo, DestSpec, ServiceInfo};
-use crate::health::board::DestHealth;
+use crate::proto::health::DestHealth;
+use crate::proto::model::{DestInfo, DestSpec, ServiceInfo};
 use std::fmt::Write;
 
 /// Title lines of the layout.
@@ -108,8 +108,8 @@ pub fn list_service(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctrl::model::{Protocol, ServiceKey, ServiceSpec};
-    use crate::health::board::CheckerHealth;
+    use crate::proto::health::CheckerHealth;
+    use crate::proto::model::{Protocol, ServiceKey, ServiceSpec};
     use crate::rvsadm::format;
     use crate::rvsadm::names::NoNames;
 

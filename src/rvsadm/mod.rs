@@ -13,7 +13,7 @@
 //! and error words in ipvsadm's order); [`cli`] says how.
 //!
 //! Must not touch: the daemon, the data plane. Listings are built from
-//! [`crate::ctrl::model`] values handed in by the caller; names are resolved through
+//! [`crate::proto::model`] values handed in by the caller; names are resolved through
 //! [`names::Names`] so tests are deterministic.
 
 pub mod cli;
@@ -29,7 +29,6 @@ mod opts;
 pub mod restore;
 pub mod run;
 pub mod save;
-pub mod table;
 
 pub use cli::{parse, Command, ListFormat, ListWhat};
 pub use error::CliError;

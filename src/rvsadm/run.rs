@@ -7,8 +7,8 @@
 //! and `-R` reading standard input. `--reload` (an rvs extension) asks rvsd to reload its config. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
 //! the table's rules (the daemon applies them).
 
-use crate::ctrl::client::Client;
-use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response};
+use crate::proto::client::Client;
+use crate::proto::{ErrorCode, ListRequest, Reply, Request, Response};
 use crate::rvsadm::cli::{self, Command, ListWhat};
 use crate::rvsadm::names::Names;
 use crate::rvsadm::{conns, format, restore, save};
@@ -69,7 +69,7 @@ pub fn run(
             return e.exit_code();
         }
     };
-    let (req, cmd) = match cmd {
+    let req = match &cmd {
         Command::Help => {
             let _ = write!(out, "{}", cli::usage(program));
             return 0;
@@ -86,29 +86,24 @@ pub fn run(
                 return 2;
             }
             match restore::parse_restore(program, &text, names) {
-                Ok(cmds) => (Request::Restore(cmds), Command::Restore),
+                Ok(changes) => Request::Restore(changes),
                 Err(e) => {
                     let _ = writeln!(err, "{e}");
                     return e.source.exit_code();
                 }
             }
         }
-        c @ Command::List { what, .. } => {
-            let l = match what {
-                ListWhat::All | ListWhat::Daemon => ListRequest::Services,
-                ListWhat::Service(k) => ListRequest::Service(k),
-                ListWhat::Conns => ListRequest::Conns { limit: usize::MAX },
-                ListWhat::Timeouts => ListRequest::Timeouts,
-            };
-            (Request::List(l), c)
-        }
-        c @ Command::Save { .. } => (Request::Save, c),
-        c @ Command::Reload => (Request::Reload, c),
-        c @ Command::FlushRemoved => (Request::FlushRemoved, c),
-        c @ Command::ListLocalAddrs { service } => {
-            (Request::List(ListRequest::LocalAddrs(service)), c)
-        }
-        c => (Request::Apply(c.clone()), c),
+        Command::List { what, .. } => Request::List(match *what {
+            ListWhat::All | ListWhat::Daemon => ListRequest::Services,
+            ListWhat::Service(k) => ListRequest::Service(k),
+            ListWhat::Conns => ListRequest::Conns { limit: usize::MAX },
+            ListWhat::Timeouts => ListRequest::Timeouts,
+        }),
+        Command::Save { .. } => Request::Save,
+        Command::Reload => Request::Reload,
+        Command::FlushRemoved => Request::FlushRemoved,
+        Command::ListLocalAddrs { service } => Request::List(ListRequest::LocalAddrs(*service)),
+        Command::Change(c) => Request::Apply(c.clone()),
     };
     let resp = Client::connect(socket).and_then(|mut c| c.request(&req));
     let reply = match resp {

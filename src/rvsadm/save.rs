@@ -10,7 +10,7 @@
 
 use super::format::{addrport, ordered};
 use super::names::Names;
-use crate::ctrl::model::{FwdMethod, ServiceInfo, ServiceLocalAddrs, TunType};
+use crate::proto::model::{FwdMethod, ServiceInfo, ServiceLocalAddrs, TunType};
 use std::fmt::Write;
 
 /// `-S [-n]` of `services`.
@@ -87,7 +87,7 @@ pub fn save_with(
 /// `-A -H proto=P[,src-range=A-B][,dst-range=C-D] -s sched`, then its SNAT address as
 /// `-a -H ... -r addr:port -J -w W`.
 pub fn save_matches(
-    matches: &[crate::ctrl::model::MatchService],
+    matches: &[crate::proto::model::MatchService],
     numeric: bool,
     names: &dyn Names,
 ) -> String {
@@ -98,7 +98,7 @@ pub fn save_matches(
         for d in &m.dests {
             let ds = &d.spec;
             let dname =
-                addrport(ds.addr, ds.port, crate::ctrl::model::Protocol::Tcp, numeric, names);
+                addrport(ds.addr, ds.port, crate::proto::model::Protocol::Tcp, numeric, names);
             let _ = writeln!(out, "-a -H {arg} -r {dname} {} -w {}", ds.fwd.switch(), ds.weight);
         }
     }

@@ -14,7 +14,7 @@
 //! lines show the `ip` form. Both spellings work. `ip`'s `-stats` becomes `--stats` the same
 //! way.
 
-use super::model::{AddrSpec, NetAddrKind, NetRequest, RouteSpec};
+use crate::proto::net::{AddrSpec, NetAddrKind, NetRequest, RouteSpec};
 use clap::builder::PossibleValue;
 use clap::error::ErrorKind;
 use clap::{Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};

@@ -4,7 +4,7 @@
 //! prefix first, neighbours by worker then address), whatever order rvsd sends them in. MACs
 //! print as lower-case colon hex, addresses with `/LEN` except routes to a single host.
 
-use super::model::{
+use crate::proto::net::{
     CoreEntry, LinkEntry, NeighEntry, NetReply, PortAddrs, RouteEntry, SteeringEntry,
 };
 use crate::wire::MacAddr;
@@ -186,7 +186,7 @@ pub fn reply(r: &NetReply) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rvsnet::model::*;
+    use crate::proto::net::*;
     use std::net::Ipv4Addr;
 
     fn ip(s: &str) -> Ipv4Addr {

@@ -13,5 +13,4 @@
 
 pub mod cli;
 pub mod format;
-pub mod model;
 pub mod run;

@@ -7,8 +7,8 @@
 
 use super::cli::{self, NetCommand};
 use super::format;
-use crate::ctrl::client::Client;
-use crate::ctrl::proto::{ErrorCode, Reply, Request, Response};
+use crate::proto::client::Client;
+use crate::proto::{ErrorCode, Reply, Request, Response};
 use std::io::Write;
 use std::path::Path;
 

@@ -7,13 +7,13 @@
 //! addresses 192.168.2.0 .. 192.168.2.63 for FULLNAT.
 
 use anyhow::{anyhow, Context, Result};
+use rvs::ctrl::table::ServiceTable;
 use rvs::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs::ipvs::service::{BuildOptions, Services};
 use rvs::net::Stack;
 use rvs::net::{AddrKind, IfAddr, Iface, IfaceTable, NeighParams, Route, RouteTable, StaticNeigh};
 use rvs::rvsadm::cli;
 use rvs::rvsadm::names::NoNames;
-use rvs::rvsadm::table::ServiceTable;
 use rvs::wire::MacAddr;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -86,6 +86,7 @@ pub fn services(mode: Mode, sched: &str) -> Result<Arc<Services>> {
         let mut argv = vec!["rvsadm".to_owned()];
         argv.extend(line.split_whitespace().map(str::to_owned));
         let cmd = cli::parse(&argv, &NoNames).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
+        let cmd = cmd.into_change().ok_or_else(|| anyhow!("rvsadm {line}: not a change"))?;
         table.apply(&cmd).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
     }
     let s = Services::from_table(&table, &[], BuildOptions::default())

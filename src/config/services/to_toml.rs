@@ -4,10 +4,10 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use crate::ctrl::model::{
+use crate::ctrl::table::ServiceTable;
+use crate::proto::model::{
     FwdMethod, Netmask, SchedFlags, ServiceInfo, SnatProto, SnatRule, Timeouts, TunType,
 };
-use crate::rvsadm::table::ServiceTable;
 
 use super::check::{csum_name, fwd_name};
 use super::range::format_range;

@@ -3,8 +3,8 @@
 
 use super::services::with_services;
 use crate::config::{Config, ConfigError};
-use crate::ctrl::model::ModelError;
-use crate::rvsadm::table::TableError;
+use crate::ctrl::table::TableError;
+use crate::proto::model::ModelError;
 
 /// Asserts that `services` (added to the test config) is refused at `key` with a message
 /// containing every one of `words`.

@@ -3,15 +3,15 @@
 
 use super::*;
 use crate::ctrl::control::tests::FakeDp;
-use crate::ctrl::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
+use crate::ctrl::table::ServiceTable;
 use crate::health::plan::{
     CheckKind, DestPlan, HttpCheck, HttpProtocol, MiscCheck, ServicePlan, SorryPlan, Timing,
     UrlCheck,
 };
 use crate::ipvs::service::BuildOptions;
+use crate::proto::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
 use crate::rvsadm::cli::parse;
 use crate::rvsadm::names::NoNames;
-use crate::rvsadm::table::ServiceTable;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Instant as StdInstant;
@@ -106,7 +106,7 @@ fn control_for(dests: &[&DestPlan]) -> Arc<Mutex<Control<FakeDp>>> {
     }
     for l in &lines {
         let argv: Vec<&str> = l.split_whitespace().collect();
-        t.apply(&parse(&argv, &NoNames).unwrap()).unwrap();
+        t.apply(&parse(&argv, &NoNames).unwrap().into_change().expect("a change")).unwrap();
     }
     Arc::new(Mutex::new(Control::new(t, Vec::new(), BuildOptions::default(), FakeDp::default())))
 }
@@ -203,8 +203,11 @@ fn all_servers_down_brings_in_the_sorry_server_and_operator_changes_stay() {
     // An operator's weight change on an up dest stays: checks act on transitions only.
     let edit = format!("rvsadm -e -t 10.0.0.100:80 -r {a_addr} -m -w 7");
     let argv: Vec<&str> = edit.split_whitespace().collect();
-    let r = control.lock().unwrap().handle(Request::Apply(parse(&argv, &NoNames).unwrap()));
-    assert_eq!(r, Response::Ok(crate::ctrl::proto::Reply::Done));
+    let r = control
+        .lock()
+        .unwrap()
+        .handle(Request::Apply(parse(&argv, &NoNames).unwrap().into_change().expect("a change")));
+    assert_eq!(r, Response::Ok(crate::proto::Reply::Done));
     // Three more successful checks of it (events, not a sleep) leave the operator's weight alone.
     let checks = || {
         let rows = board.rows();

@@ -8,15 +8,15 @@
 //! a [`HealthPlan`], with errors naming the key and the fix. Must not touch: the service table
 //! rules (config::services applies those first; this only reads the result).
 
-use super::md5;
-use super::plan::{
+use crate::config::error::{invalid, Invalid};
+use crate::ctrl::table::ServiceTable;
+use crate::health::md5;
+use crate::health::plan::{
     CheckKind, CheckerPlan, DestPlan, HealthPlan, HttpCheck, HttpProtocol, MiscCheck, ServicePlan,
     SorryPlan, Timing, UdpCheck, UrlCheck,
 };
-use crate::config::error::{invalid, Invalid};
-use crate::ctrl::model::{DestSpec, FwdMethod, ServiceInfo};
-use crate::rvsadm::cli::Command;
-use crate::rvsadm::table::ServiceTable;
+use crate::proto::change::Change;
+use crate::proto::model::{DestSpec, FwdMethod, ServiceInfo};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -598,9 +598,9 @@ fn sorry(
     }
     let mut probe = table.clone();
     probe
-        .apply(&Command::AddDest { service: svc.spec.key, dest: spec.clone() })
+        .apply(&Change::AddDest { service: svc.spec.key, dest: spec.clone() })
         .map_err(|e| match e {
-            crate::rvsadm::table::TableError::DestExists => invalid(
+            crate::ctrl::table::TableError::DestExists => invalid(
                 key("sorry_server"),
                 format!("{addr}:{port} is also a [[service.dest]] of this service: the sorry server must be another server"),
             ),

@@ -1,6 +1,13 @@
-//! The control socket's wire protocol, spoken by rvsd's server and by rvsadm.
+//! proto: the control protocol, spoken by rvsd's control plane and by rvsadm and rvsnet.
 //!
-//! Owns the framing (a 4-byte big-endian body length, then a JSON body), the envelope
+//! Everything that crosses the Unix control socket is defined here and nowhere else, so the
+//! command-line tools need nothing of the daemon: [`change`] (the typed table changes),
+//! [`model`] (the listing and reply data: services, dests, counters, local addresses,
+//! connections, match services), [`health`] (the `-L --health` rows), [`net`] (rvsnet's
+//! requests and listings) and [`client`] (the client end). Depends on the load balancer's
+//! vocabulary only; must not depend on the control plane, config, health, metrics or the tools.
+//!
+//! This file owns the framing (a 4-byte big-endian body length, then a JSON body), the envelope
 //! (`{"version": 1, "request": ...}` / `{"version": 1, "response": ...}`), the [`Request`] and
 //! [`Response`] types, the stable [`ErrorCode`]s and the frame size limits. Must not touch: the
 //! table, the data plane, output formatting (rvsadm formats listing data locally with
@@ -9,11 +16,17 @@
 //! Reading never trusts the peer: a length above the limit is refused before any body byte is
 //! read, a short body is an error, and the body must be one JSON object of the known version.
 
-use crate::ctrl::model::{
+pub mod change;
+pub mod client;
+pub mod health;
+pub mod model;
+pub mod net;
+
+use crate::proto::change::Change;
+use crate::proto::model::{
     ConnEntry, MatchService, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts,
 };
-use crate::rvsadm::cli::Command;
-use crate::rvsnet::model::{NetReply, NetRequest};
+use crate::proto::net::{NetReply, NetRequest};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use thiserror::Error;
@@ -51,13 +64,13 @@ pub enum ListRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// A change: `-A -E -D -a -e -d -C -Z --set -P -Q`.
-    Apply(Command),
+    Apply(Change),
     /// A listing.
     List(ListRequest),
     /// The table as `-S` prints it (services and dests, no counters needed).
     Save,
     /// `-R`: every command applied, or none.
-    Restore(Vec<Command>),
+    Restore(Vec<Change>),
     /// Daemon state.
     Status,
     /// Read the config file again and apply its services, dests, local addresses, timeouts
@@ -112,7 +125,7 @@ pub enum Reply {
         changes: usize,
     },
     /// Health-check state (empty when nothing is checked).
-    Health(Vec<crate::health::board::DestHealth>),
+    Health(Vec<crate::proto::health::DestHealth>),
     /// rvsnet's data.
     Net(NetReply),
     /// Match services (`-H`, SNAT).
@@ -316,8 +329,10 @@ pub fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rvsadm::cli::parse;
-    use crate::rvsadm::names::NoNames;
+    use crate::proto::change::Change;
+    use crate::proto::model::{
+        DestSpec, FwdMethod, LocalAddrSpec, Protocol, ServiceSpec, TunCsum, TunInfo, TunType,
+    };
 
     fn framed(body: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
@@ -327,24 +342,32 @@ mod tests {
 
     #[test]
     fn requests_round_trip_through_frames() {
-        let cmds = [
-            "rvsadm -A -t 10.0.0.1:80 -s rr -p 60 -M 255.255.255.0",
-            "rvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue --tun-port 6080 -w 3",
-            "rvsadm --set 100 20 30",
-            "rvsadm -P -t 10.0.0.1:80 -z 10.0.0.9 -F dpdk0",
-            "rvsadm -Z",
+        let key = ServiceKey { proto: Protocol::Tcp, addr: "10.0.0.1".parse().unwrap(), port: 80 };
+        let service = ServiceSpec { persistence: Some(60), ..ServiceSpec::new(key) };
+        let dest = DestSpec {
+            fwd: FwdMethod::Tunnel,
+            weight: 3,
+            tun: Some(TunInfo { kind: TunType::Gue, port: 6080, csum: TunCsum::default() }),
+            ..DestSpec::new("10.0.0.2".parse().unwrap(), 80)
+        };
+        let laddr =
+            LocalAddrSpec { addr: "10.0.0.9".parse().unwrap(), ifname: Some("dpdk0".into()) };
+        let changes = [
+            Change::AddService(service),
+            Change::AddDest { service: key, dest },
+            Change::SetTimeouts(Timeouts { tcp: 100, tcpfin: 20, udp: 30 }),
+            Change::AddLocalAddr { service: key, laddr },
+            Change::Zero(None),
         ];
-        for line in cmds {
-            let argv: Vec<&str> = line.split_whitespace().collect();
-            let cmd = parse(&argv, &NoNames).unwrap();
-            let req = Request::Apply(cmd);
+        let all = Request::Restore(changes.to_vec());
+        for req in changes.into_iter().map(Request::Apply).chain([all]) {
             let wire = framed(&encode_request(&req));
             assert_eq!(u32::from_be_bytes(wire[..4].try_into().unwrap()) as usize, wire.len() - 4);
             let body = read_frame(&mut wire.as_slice(), MAX_REQUEST).unwrap();
-            assert_eq!(decode_request(&body).unwrap(), req, "{line}");
+            assert_eq!(decode_request(&body).unwrap(), req);
         }
         // rvsnet's requests and replies ride the same envelope.
-        use crate::rvsnet::model::{NetReply, NetRequest, RouteEntry, RouteSpec};
+        use crate::proto::net::{NetReply, NetRequest, RouteEntry, RouteSpec};
         let net = Request::Net(NetRequest::RouteAdd(RouteSpec {
             prefix: "10.1.0.0".parse().unwrap(),
             prefix_len: 16,

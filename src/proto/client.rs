@@ -3,7 +3,7 @@
 //! Owns connecting to rvsd (path from `RVS_SOCK`, else the default), sending one request and
 //! reading its response with a timeout. Must not touch: formatting, the table.
 
-use super::proto::{self, FrameError, Request, Response, MAX_RESPONSE};
+use super::{self as proto, FrameError, Request, Response, MAX_RESPONSE};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
