@@ -11,6 +11,8 @@
 //! packets (the caller does, with the stack), read clocks, or take locks: the time is passed in,
 //! configuration arrives as an immutable [`Services`] snapshot applied between bursts with
 //! [`Balancer::set_services`], and every decision is returned as a [`Verdict`].
+//! The control plane's requests to a core's balancer (snapshot, listings, reports, flush) are
+//! its own, answered beside it ([`control`]).
 //!
 //! # Packets the balancer refuses (each counted by [`IpvsDropReason`])
 //! - TCP: only a plain SYN (SYN without ACK, FIN or RST) creates a connection; other packets of
@@ -40,6 +42,7 @@
 
 mod apply;
 mod book;
+pub mod control;
 mod packet;
 mod pools;
 mod snat_rules;
