@@ -8,8 +8,8 @@
 mod common;
 
 use rvs::config::Config;
+use rvs::config::Reloader;
 use rvs::ctrl::control::Control;
-use rvs::ctrl::reload::Reloader;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::ipvs::service::BuildOptions;

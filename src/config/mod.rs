@@ -39,6 +39,7 @@ pub use checked::{
 pub use checked::{Exception, KernelIface, KERNEL_QUEUE_DESC};
 pub use error::ConfigError;
 pub use ip::{format_mac, parse_mac, Ipv4Net, Ipv4NetError};
+pub use reload::Reloader;
 pub use services::to_toml;
 
 use crate::ctrl::table::ServiceTable;

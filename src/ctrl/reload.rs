@@ -1,18 +1,21 @@
 //! Config reload: the live changes that turn the running table into the one a config declares.
 //!
-//! Owns [`table_diff`] (the `rvsadm` commands from one [`ServiceTable`] to another, pure) and
-//! [`Reloader`] (where the config comes from, and the running config a new one is checked
-//! against). The control plane applies the diff as one change, exactly as a `-R` of those
-//! commands would be: all or nothing, existing connections untouched (services and dests keep
-//! their per-core slots; a removed dest's connections run until they expire). Must not touch:
-//! the data plane, the socket.
+//! Owns [`table_diff`] (the changes from one [`ServiceTable`] to another, pure),
+//! [`ReloadSource`] (where the declared state comes from: the daemon gives the config file) and
+//! `Control::reload`, which applies the diff as one change, exactly as a `-R` of those changes
+//! would be: all or nothing, existing connections untouched (services and dests keep their
+//! per-core slots; a removed dest's connections run until they expire), with what the health
+//! checks did kept (`health_state`). Must not touch: the data plane, the socket, the config
+//! file's format.
 
 use std::net::IpAddr;
 
-use crate::config::Config;
+use super::control::{Control, Dataplane};
+use super::health_state::keep_health_state;
 use crate::ctrl::table::ServiceTable;
 use crate::proto::change::Change;
 use crate::proto::model::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
+use crate::proto::{ErrorCode, Reply, Response};
 
 fn laddrs_of(t: &ServiceTable, key: &ServiceKey) -> Vec<LocalAddrSpec> {
     t.local_addrs()
@@ -81,44 +84,52 @@ pub fn table_diff(from: &ServiceTable, to: &ServiceTable) -> Vec<Change> {
     cmds
 }
 
-/// Reads the config again for a reload.
-type Source = Box<dyn Fn() -> Result<Config, String> + Send>;
-
-/// Where a reload gets its config, and the running config it must agree with.
-pub struct Reloader {
-    source: Source,
-    running: Config,
+/// Where a reload gets the declared state (rvsd: the config file, read again and checked
+/// against the running config; see `config::Reloader`).
+pub trait ReloadSource: Send {
+    /// The new declared state: the services, dests, local addresses and timeouts, and the SNAT
+    /// rules. Fails, naming the problem, when it cannot be applied live.
+    fn load(&self) -> Result<(ServiceTable, Vec<SnatRule>), String>;
 }
 
-impl Reloader {
-    /// Reloads from `source` (the config file, read again each time); `running` is the config
-    /// the daemon started with.
-    pub fn new(
-        running: Config,
-        source: impl Fn() -> Result<Config, String> + Send + 'static,
-    ) -> Self {
-        Reloader { source: Box::new(source), running }
+impl<D: Dataplane> Control<D> {
+    /// Where [`crate::proto::Request::Reload`] and SIGHUP read the declared state from.
+    pub fn set_reloader(&mut self, r: impl ReloadSource + 'static) {
+        self.reloader = Some(Box::new(r));
     }
 
-    /// Reloads from the file at `path`.
-    pub fn from_file(running: Config, path: std::path::PathBuf) -> Self {
-        Reloader::new(running, move || Config::load(&path).map_err(|e| e.to_string()))
-    }
-
-    /// The new declared state: the services, dests, local addresses and timeouts, and the SNAT
-    /// rules. Fails, naming the problem, when the config does not validate or changes a setting
-    /// only a restart applies.
-    pub fn load(&self) -> Result<(ServiceTable, Vec<SnatRule>), String> {
-        let new = (self.source)()?;
-        let fixed = self.running.restart_needed(&new);
-        if !fixed.is_empty() {
-            return Err(format!(
-                "the config changes {} which only a restart of rvsd applies (a reload applies \
-                 services, dests, local addresses, timeouts and SNAT rules); nothing was changed",
-                fixed.join(", ")
-            ));
+    /// Reads the config again and applies the difference as one live change (see
+    /// `ctrl::reload`); a config that does not validate or needs a restart changes nothing.
+    /// The outcome is logged, whoever asked (the RPC or SIGHUP).
+    pub fn reload(&mut self) -> Response {
+        let Some(r) = &self.reloader else {
+            return Response::error(
+                ErrorCode::BadRequest,
+                "this rvsd has no config file to reload (it was started without -c)",
+            );
+        };
+        let (mut table, snat) = match r.load() {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("reload refused: {e}");
+                return Response::error(ErrorCode::BadConfig, e);
+            }
+        };
+        if let Some(health) = &self.health {
+            keep_health_state(&self.table, &mut table, &health.rows());
         }
-        Ok((new.services().clone(), new.snat_rules().to_vec()))
+        let cmds = table_diff(&self.table, &table);
+        let changes = cmds.len() + usize::from(snat != self.table.snat_rules());
+        match self.change_with(&cmds, Some(snat)) {
+            Response::Ok(_) => {
+                tracing::info!("config reloaded: {changes} change(s) applied");
+                Response::Ok(Reply::Reloaded { changes })
+            }
+            Response::Error { code, message } => {
+                tracing::warn!("reload failed, nothing changed: {message}");
+                Response::Error { code, message }
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! `rvs_health_checks_total`, `rvs_health_check_failures_total` and the
 //! `rvs_health_check_duration_seconds` histogram.
 
+use crate::ctrl::health_state::HealthRows;
 use crate::metrics::{Family, MetricsSource};
 use crate::proto::health::{DestHealth, DURATION_BUCKETS};
 use prometheus::proto::{Bucket, Histogram, LabelPair, Metric, MetricFamily, MetricType};
@@ -51,6 +52,12 @@ fn label(name: &str, value: &str) -> LabelPair {
     l.set_name(name.to_string());
     l.set_value(value.to_string());
     l
+}
+
+impl HealthRows for Board {
+    fn rows(&self) -> Vec<DestHealth> {
+        Board::rows(self)
+    }
 }
 
 impl MetricsSource for Board {

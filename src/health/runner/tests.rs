@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ctrl::control::tests::FakeDp;
+use crate::ctrl::control::Control;
 use crate::ctrl::table::ServiceTable;
 use crate::health::plan::{
     CheckKind, DestPlan, HttpCheck, HttpProtocol, MiscCheck, ServicePlan, SorryPlan, Timing,
@@ -10,10 +11,12 @@ use crate::health::plan::{
 };
 use crate::ipvs::service::BuildOptions;
 use crate::proto::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
+use crate::proto::{Request, Response};
 use crate::rvsadm::cli::parse;
 use crate::rvsadm::names::NoNames;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Mutex;
 use std::time::Instant as StdInstant;
 
 fn key() -> ServiceKey {
