@@ -21,7 +21,7 @@ use crate::ipvs::xmit::{self, XmitCtx, XmitError};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
 use crate::wire::icmpv4::Message;
-use crate::wire::{udp, Icmpv4Packet, Ipv4Meta, TcpFlags, TcpPacket, UdpPacket};
+use crate::wire::{udp, Icmpv4Packet, IpProtocol, Ipv4Meta, TcpFlags, TcpPacket, UdpPacket};
 
 /// A TCP or UDP packet's flow tuple.
 #[derive(Debug, Clone, Copy)]
@@ -556,7 +556,7 @@ impl Balancer {
         };
         XmitCtx {
             dir,
-            proto,
+            proto: IpProtocol(proto),
             client: SocketAddrV4::new(client.0, client.1),
             vip: SocketAddrV4::new(vip.0, vip.1),
             dest: SocketAddrV4::new(dest.0, dest.1),

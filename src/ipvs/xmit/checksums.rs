@@ -16,7 +16,7 @@ use super::*;
 use crate::buf::{PacketBuf, VecBuf};
 use crate::ipvs::conn::FwdMethod;
 use crate::testkit::checksum::verify_ipv4;
-use crate::wire::{gue, ipv4, udp};
+use crate::wire::{gue, ipv4, udp, IpProtocol};
 
 /// What a test packet carries.
 #[derive(Debug, Clone, Copy)]
@@ -101,7 +101,7 @@ impl Parties {
         };
         XmitCtx {
             dir: case.dir(),
-            proto,
+            proto: IpProtocol(proto),
             client: self.c,
             vip,
             dest,

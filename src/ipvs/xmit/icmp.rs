@@ -41,19 +41,20 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::rewrite::{self, Ip, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Ip};
 use super::{dr, tun, Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 use crate::ipvs::conn::{ConnKey, FwdMethod};
 use crate::wire::checksum;
 use crate::wire::icmpv4::Message;
+use crate::wire::IpProtocol;
 use crate::wire::{Icmpv4Packet, Ipv4Packet};
 
 /// The tuple of the packet quoted in an ICMP error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EmbeddedTuple {
     /// IP protocol of the quoted packet (6, 17, or 1 for a quoted echo).
-    pub proto: u8,
+    pub proto: IpProtocol,
     /// The quoted packet's source address and port.
     pub src: SocketAddrV4,
     /// The quoted packet's destination address and port.
@@ -64,7 +65,13 @@ impl EmbeddedTuple {
     /// The connection-table key to look the error's connection up with: the quoted tuple
     /// reversed (see the module doc).
     pub fn conn_key(&self) -> ConnKey<Ipv4Addr> {
-        ConnKey::new(self.proto, *self.dst.ip(), self.dst.port(), *self.src.ip(), self.src.port())
+        ConnKey::new(
+            self.proto.number(),
+            *self.dst.ip(),
+            self.dst.port(),
+            *self.src.ip(),
+            self.src.port(),
+        )
     }
 }
 
@@ -92,7 +99,7 @@ struct Error {
 /// IPv4 TCP/UDP packet with its ports, or an ICMP echo with its identifier).
 fn parse(data: &[u8], l3: usize) -> Result<Error, XmitError> {
     let ip = rewrite::check_ipv4(data, l3)?;
-    if ip.proto != PROTO_ICMP {
+    if ip.proto != IpProtocol::ICMP {
         return Err(XmitError::Malformed);
     }
     let (icmp, end) = (l3 + ip.hl, l3 + ip.total);
@@ -113,11 +120,11 @@ fn parse(data: &[u8], l3: usize) -> Result<Error, XmitError> {
     let quoted_hl = q.header_len();
     let l4 = q.payload();
     let quoted_end = quoted + quoted_hl + l4.len();
-    let proto = u8::from(q.protocol());
+    let proto = q.protocol();
     let word = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let (sport, dport, echo_request) = match proto {
-        PROTO_TCP | PROTO_UDP => (word(0), word(2), None),
-        PROTO_ICMP => {
+        IpProtocol::TCP | IpProtocol::UDP => (word(0), word(2), None),
+        IpProtocol::ICMP => {
             let request = match l4.first() {
                 Some(8) => true,
                 Some(0) => false,
@@ -308,7 +315,7 @@ pub fn translate<B: PacketBuf>(
         match e.echo_request {
             None => {
                 let (at, zero_is_none) =
-                    if e.tuple.proto == PROTO_TCP { (16, false) } else { (6, true) };
+                    if e.tuple.proto == IpProtocol::TCP { (16, false) } else { (6, true) };
                 adjust_csum(l4, at, zero_is_none, |c| {
                     let mut c = c;
                     for (old, new) in [(old_src, after.0), (old_dst, after.1)] {
@@ -413,7 +420,7 @@ mod tests {
         let fwd = Spec::udp(client(), rs(), b"query").ip();
         let f = frame(RS.0, CLIENT.0, PORT_UNREACHABLE, [0; 4], &fwd);
         let t = embedded_tuple(&f, L3).unwrap();
-        assert_eq!(t, EmbeddedTuple { proto: 17, src: client(), dst: rs() });
+        assert_eq!(t, EmbeddedTuple { proto: IpProtocol(17), src: client(), dst: rs() });
         // Reversed: the NAT connection's Out tuple (RS -> client).
         assert_eq!(t.conn_key(), ConnKey::new(17, *rs().ip(), RS.1, *client().ip(), CLIENT.1));
         // Only the first 8 bytes quoted still give the ports.

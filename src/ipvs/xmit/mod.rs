@@ -61,8 +61,8 @@ pub struct XmitCtx {
     /// `In`: client -> virtual service (towards the real server); `Out`: the real server's
     /// reply (towards the client), seen only in NAT, FULLNAT and SNAT.
     pub dir: Direction,
-    /// IP protocol (6 TCP, 17 UDP).
-    pub proto: u8,
+    /// IP protocol (TCP, UDP; ICMP for SNAT echo flows).
+    pub proto: IpProtocol,
     /// The client's address and port.
     pub client: SocketAddrV4,
     /// The virtual service's address and port (for SNAT: the outside server the host asked for).
@@ -146,7 +146,7 @@ pub mod tun;
 
 use crate::buf::PacketBuf;
 use crate::ipvs::conn::FwdMethod;
-use crate::wire::Ipv4Meta;
+use crate::wire::{IpProtocol, Ipv4Meta};
 use rewrite::Head;
 
 /// Rewrites `pkt` (an Ethernet frame whose IPv4 header starts at `l3`) for the connection
@@ -260,7 +260,7 @@ mod tests {
             .prop_map(|((out, proto), (client, vip, dest, local), tun, (mtu, toa))| {
                 XmitCtx {
                     dir: if out { Direction::Out } else { Direction::In },
-                    proto,
+                    proto: IpProtocol(proto),
                     client,
                     vip,
                     dest,

@@ -17,7 +17,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Xmit, XmitError};
 use crate::wire::icmpv4::Message;
-use crate::wire::{Icmpv4Packet, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
+use crate::wire::{Icmpv4Packet, IpProtocol, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
 
 /// Proof that the checksums of a rewritten packet are final: the IPv4 header's, the TCP, UDP
 /// or ICMP checksum, an encapsulated packet's. Only this module's finishing steps make one (see
@@ -36,11 +36,6 @@ impl Checksummed {
     #[cfg(test)]
     pub(crate) const EXPECTED: Checksummed = Checksummed(());
 }
-
-/// IP protocol numbers the modes handle.
-pub(super) const PROTO_ICMP: u8 = 1;
-pub(super) const PROTO_TCP: u8 = 6;
-pub(super) const PROTO_UDP: u8 = 17;
 
 /// Smallest MTU an IPv4 link may have (RFC 791); a fragmentation-needed MTU below it is not
 /// reported.
@@ -69,7 +64,7 @@ pub(super) struct Ip {
     pub ttl: u8,
     pub ident: u16,
     pub dont_frag: bool,
-    pub proto: u8,
+    pub proto: IpProtocol,
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
 }
@@ -130,7 +125,7 @@ pub(super) fn check_ipv4_frag(
         ttl: m.ttl,
         ident: m.ident,
         dont_frag: m.dont_frag,
-        proto: u8::from(m.protocol),
+        proto: m.protocol,
         src: m.src_addr,
         dst: m.dst_addr,
     })
@@ -176,7 +171,7 @@ pub(super) fn check_l4(
     data: &[u8],
     l3: usize,
     ip: &Ip,
-    proto: u8,
+    proto: IpProtocol,
     allow_echo: bool,
 ) -> Result<L4, XmitError> {
     if ip.proto != proto {
@@ -184,19 +179,21 @@ pub(super) fn check_l4(
     }
     let payload = data.get(l3 + ip.hl..l3 + ip.total).ok_or(XmitError::Malformed)?;
     match proto {
-        PROTO_TCP => {
+        IpProtocol::TCP => {
             TcpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             Ok(L4::Tcp)
         }
         // A first fragment holds the UDP header, not the datagram its Length counts.
-        PROTO_UDP if ip.frag == Frag::First && payload.len() >= crate::wire::udp::HEADER_LEN => {
+        IpProtocol::UDP
+            if ip.frag == Frag::First && payload.len() >= crate::wire::udp::HEADER_LEN =>
+        {
             Ok(L4::Udp)
         }
-        PROTO_UDP => {
+        IpProtocol::UDP => {
             UdpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             Ok(L4::Udp)
         }
-        PROTO_ICMP if allow_echo => {
+        IpProtocol::ICMP if allow_echo => {
             let icmp = Icmpv4Packet::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             match icmp.msg_type() {
                 Message::EchoRequest => Ok(L4::Echo { request: true }),
@@ -219,7 +216,7 @@ pub(super) fn check_l4_frag(
     data: &[u8],
     l3: usize,
     ip: &Ip,
-    proto: u8,
+    proto: IpProtocol,
     allow_echo: bool,
 ) -> Result<Option<L4>, XmitError> {
     if ip.frag == Frag::Later {
