@@ -17,7 +17,7 @@ use crate::ipvs::proto::tcp::is_suspicious;
 use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::ipvs::reset::reset_in_place;
 use crate::ipvs::sched::SchedKey;
-use crate::ipvs::xmit::{self, XmitCtx, XmitError};
+use crate::ipvs::xmit::{self, XmitCtx, XmitError, L4};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
 use crate::wire::icmpv4::Message;
@@ -36,6 +36,8 @@ struct Flow {
     len: u32,
     /// The segment carries TCP payload.
     tcp_data: bool,
+    /// The transport header as checked here, handed to the forwarding mode.
+    l4: L4,
 }
 
 impl Flow {
@@ -47,26 +49,26 @@ impl Flow {
 fn parse_l4(data: &[u8], h: &Ipv4Meta) -> Option<Flow> {
     let l4 = h.payload(data)?;
     let mut tcp_data = false;
-    let (sport, dport, flags) = match u8::from(h.protocol) {
+    let (sport, dport, flags, l4) = match u8::from(h.protocol) {
         IPPROTO_TCP => {
             let t = TcpPacket::new_checked(l4).ok()?;
             tcp_data = l4.len() > t.header_len();
-            (t.src_port(), t.dst_port(), t.flags())
+            (t.src_port(), t.dst_port(), t.flags(), L4::Tcp)
         }
         IPPROTO_UDP if h.is_fragment() => {
             // A first fragment's UDP length covers the whole datagram; the header must be there.
             // The view is over exactly the 8 header bytes, so its port accessors cannot panic.
             let u = UdpPacket::new_unchecked(l4.get(..udp::HEADER_LEN)?);
-            (u.src_port(), u.dst_port(), TcpFlags::default())
+            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
         }
         IPPROTO_UDP => {
             let u = UdpPacket::new_checked(l4).ok()?;
-            (u.src_port(), u.dst_port(), TcpFlags::default())
+            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
         }
         _ => return None,
     };
     let (proto, len) = (u8::from(h.protocol), h.total_len as u32);
-    Some(Flow { proto, src: h.src_addr, dst: h.dst_addr, sport, dport, flags, len, tcp_data })
+    Some(Flow { proto, src: h.src_addr, dst: h.dst_addr, sport, dport, flags, len, tcp_data, l4 })
 }
 
 const ICMP: u8 = 1;
@@ -93,6 +95,7 @@ fn echo_flow(data: &[u8], h: &Ipv4Meta) -> Option<(Flow, bool)> {
         flags: TcpFlags::default(),
         len: h.total_len as u32,
         tcp_data: false,
+        l4: L4::Echo { request },
     };
     Some((flow, request))
 }
@@ -179,7 +182,7 @@ impl Balancer {
         let key = FragKey::new(head.src_addr, head.dst_addr, u8::from(head.protocol), head.ident);
         match self.frags.lookup(&key, now) {
             Some(FragAction::Forward { fwd, ctx }) => {
-                match xmit::forward_fragment_checked(fwd, &mut pkt, head, &ctx) {
+                match xmit::forward_fragment_checked(fwd, &mut pkt, head, None, &ctx) {
                     Ok(x) => {
                         self.counters.forwarded += 1;
                         self.counters.frags_followed += 1;
@@ -398,7 +401,7 @@ impl Balancer {
                 d,
                 false,
             );
-            return self.transmit(pkt, head, fwd, &ctx, None, |b, _| {
+            return self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), None, |b, _| {
                 b.book.traffic(svc, d, Direction::In, flow.len)
             });
         }
@@ -567,14 +570,17 @@ impl Balancer {
         }
     }
 
-    /// Rewrites with the forwarding mode; on success runs `on_sent` and returns the verdict
-    /// (naming `conn` for the send path's L2 cache).
+    /// Rewrites with the forwarding mode, handing it the IPv4 header the stack checked (`head`)
+    /// and the transport header checked here (`l4`), so neither is checked again; on success
+    /// runs `on_sent` and returns the verdict (naming `conn` for the send path's L2 cache).
+    #[allow(clippy::too_many_arguments)]
     fn transmit<B: PacketBuf>(
         &mut self,
         mut pkt: B,
         head: &Ipv4Meta,
         fwd: FwdMethod,
         ctx: &XmitCtx,
+        l4: Option<L4>,
         conn: Option<(ConnId, Direction)>,
         on_sent: impl FnOnce(&mut Self, &xmit::Xmit),
     ) -> Verdict<B> {
@@ -582,11 +588,11 @@ impl Balancer {
             return self.drop(pkt, R::NoRoute);
         }
         let result = match self.frag_first {
-            None => xmit::forward_checked(fwd, &mut pkt, head, ctx),
+            None => xmit::forward_checked(fwd, &mut pkt, head, l4, ctx),
             Some((_, now)) if !self.frags.has_room(now) => {
                 return self.drop(pkt, R::FragTableFull);
             }
-            Some(_) => xmit::forward_fragment_checked(fwd, &mut pkt, head, ctx),
+            Some(_) => xmit::forward_fragment_checked(fwd, &mut pkt, head, l4, ctx),
         };
         match result {
             Ok(x) => {
@@ -643,7 +649,7 @@ impl Balancer {
         );
         let (svc, d, flags, len) = (c.svc(), c.dest(), flow.flags, flow.len);
         let tcp_data = flow.tcp_data;
-        self.transmit(pkt, head, fwd, &ctx, Some((id, dir)), |b, x| {
+        self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), Some((id, dir)), |b, x| {
             // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)
             // and on every segment until one carrying data has had it.
             if x.toa_inserted && tcp_data {

@@ -43,7 +43,7 @@ pub(super) fn run<B: PacketBuf>(
     let local = ctx.local.ok_or(XmitError::Malformed)?;
     let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
     let l3 = head.l3();
-    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), head, &ip, ctx.proto, false)?;
     let whole = ip.frag == rewrite::Frag::Whole;
     let tx_csum = rewrite::offloadable(&ip, l4);
     rewrite::check_ttl(&ip)?;

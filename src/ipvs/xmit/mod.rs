@@ -138,7 +138,7 @@ pub mod fullnat;
 pub mod icmp;
 pub mod nat;
 mod rewrite;
-pub use rewrite::Checksummed;
+pub use rewrite::{Checksummed, L4};
 pub mod snat;
 #[cfg(test)]
 mod testutil;
@@ -169,16 +169,17 @@ pub fn forward<B: PacketBuf>(
 }
 
 /// [`forward`] for a packet whose IPv4 header the receiving stack checked (`ip`, at `ip.l3`):
-/// the data path's entry, which does not view or check that header again. `ip` must describe
-/// `pkt` as it is.
+/// the data path's entry, which does not view or check that header again, nor the transport
+/// header when the caller checked it too (`l4`). Both must describe `pkt` as it is.
 #[inline]
 pub fn forward_checked<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
     ip: &Ipv4Meta,
+    l4: Option<L4>,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::Checked(ip), ctx, false)
+    dispatch(fwd, pkt, Head::Checked(ip, l4), ctx, false)
 }
 
 /// [`forward`] for an IPv4 fragment whose datagram the caller follows (it looked up or
@@ -210,9 +211,10 @@ pub fn forward_fragment_checked<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
     ip: &Ipv4Meta,
+    l4: Option<L4>,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::Checked(ip), ctx, true)
+    dispatch(fwd, pkt, Head::Checked(ip, l4), ctx, true)
 }
 
 #[inline]

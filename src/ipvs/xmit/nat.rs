@@ -31,7 +31,7 @@ pub(super) fn run<B: PacketBuf>(
     }
     let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
     let l3 = head.l3();
-    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), head, &ip, ctx.proto, false)?;
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
     let (src, dst, route_to) = match ctx.dir {

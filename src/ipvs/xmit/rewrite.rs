@@ -73,8 +73,8 @@ pub(super) struct Ip {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Head<'a> {
     /// Checked by the receiving stack and carried with the packet (the data path): not viewed
-    /// or checked again.
-    Checked(&'a Ipv4Meta),
+    /// or checked again; with the transport header the balancer checked, when it did.
+    Checked(&'a Ipv4Meta, Option<L4>),
     /// Only its offset is known (a caller without a checked header): checked here.
     At(usize),
 }
@@ -83,7 +83,7 @@ impl Head<'_> {
     /// Offset of the IPv4 header in the frame.
     pub fn l3(&self) -> usize {
         match self {
-            Head::Checked(m) => m.l3,
+            Head::Checked(m, _) => m.l3,
             Head::At(l3) => *l3,
         }
     }
@@ -104,7 +104,7 @@ pub(super) fn check_ipv4_frag(
 ) -> Result<Ip, XmitError> {
     let parsed;
     let m = match head {
-        Head::Checked(m) => m,
+        Head::Checked(m, _) => m,
         Head::At(l3) => {
             parsed = Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)?;
             &parsed
@@ -153,15 +153,17 @@ pub(super) fn check_mtu(ip: &Ip, mtu: u16, overhead: usize) -> Result<(), XmitEr
     }
 }
 
-/// The transport header found after the checks.
+/// The transport header found by the checks: by [`check_l4`], or by the caller that parsed
+/// the packet once (the balancer) and hands it over with the IPv4 header ([`Head::Checked`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum L4 {
+pub enum L4 {
+    /// A whole TCP header (options included) inside Total Length.
     Tcp,
+    /// A UDP header, its Length inside the IP payload (for a first fragment: the 8 header
+    /// bytes are there).
     Udp,
     /// ICMP echo request (`true`) or reply (`false`); the identifier stands for the ports.
-    Echo {
-        request: bool,
-    },
+    Echo { request: bool },
 }
 
 /// Checks that the packet carries `proto` with a whole transport header inside Total Length:
@@ -212,9 +214,11 @@ pub(super) fn offloadable(ip: &Ip, l4: Option<L4>) -> bool {
 
 /// [`check_l4`] for a packet that may be a fragment: a later fragment has no transport header
 /// (`None`; only its protocol is checked).
+/// A transport header `head` carries is taken as it is when it is what `proto` and
+/// `allow_echo` ask for (the packet's protocol is still compared with `proto`).
 pub(super) fn check_l4_frag(
     data: &[u8],
-    l3: usize,
+    head: Head<'_>,
     ip: &Ip,
     proto: IpProtocol,
     allow_echo: bool,
@@ -222,7 +226,17 @@ pub(super) fn check_l4_frag(
     if ip.frag == Frag::Later {
         return if ip.proto == proto { Ok(None) } else { Err(XmitError::Malformed) };
     }
-    check_l4(data, l3, ip, proto, allow_echo).map(Some)
+    if let Head::Checked(_, Some(l4)) = head {
+        let fits = match l4 {
+            L4::Tcp => proto == IpProtocol::TCP,
+            L4::Udp => proto == IpProtocol::UDP,
+            L4::Echo { .. } => proto == IpProtocol::ICMP && allow_echo,
+        };
+        if fits && ip.proto == proto {
+            return Ok(Some(l4));
+        }
+    }
+    check_l4(data, head.l3(), ip, proto, allow_echo).map(Some)
 }
 
 /// [`nat`] when the transport header is there (`l4`), otherwise (a later fragment) the

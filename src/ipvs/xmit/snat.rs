@@ -37,7 +37,7 @@ pub(super) fn run<B: PacketBuf>(
     let local = ctx.local.ok_or(XmitError::Malformed)?;
     let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
     let l3 = head.l3();
-    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, true)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), head, &ip, ctx.proto, true)?;
     match (l4, ctx.dir) {
         (Some(L4::Echo { request: false }), Direction::In)
         | (Some(L4::Echo { request: true }), Direction::Out) => return Err(XmitError::Malformed),
