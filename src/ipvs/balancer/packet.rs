@@ -133,14 +133,13 @@ impl Balancer {
         if owner == Some(AddrKind::Host) {
             return Verdict::NotMine { pkt };
         }
-        let l3 = head.l3;
         match u8::from(head.protocol) {
             IPPROTO_TCP | IPPROTO_UDP => {}
             ICMP => {
                 if let Some((flow, request)) = echo_flow(pkt.data(), head) {
                     return self.echo(pkt, head, &flow, request, owner, now, may_redirect);
                 }
-                return self.icmp(pkt, l3, head, owner, now, may_redirect);
+                return self.icmp(pkt, head, owner, now, may_redirect);
             }
             _ => return self.refuse(pkt, owner, R::UnsupportedProto),
         }
@@ -707,7 +706,6 @@ impl Balancer {
     fn icmp<B: PacketBuf>(
         &mut self,
         mut pkt: B,
-        l3: usize,
         head: &Ipv4Meta,
         owner: Option<AddrKind>,
         now: Instant,
@@ -716,10 +714,10 @@ impl Balancer {
         if head.is_fragment() {
             return self.refuse(pkt, owner, R::Fragment);
         }
-        let Some(t) = xmit::icmp::embedded_tuple(pkt.data(), l3) else {
+        let Some(err) = xmit::icmp::check_error(pkt.data(), head) else {
             return self.refuse(pkt, owner, R::IcmpUnsupported);
         };
-        let key = t.conn_key();
+        let key = err.tuple().conn_key();
         let Some((id, dir)) = self.conns.lookup(&key, now) else {
             if owner == Some(AddrKind::Local) {
                 // About a packet sent from a local port: that port's core has the connection.
@@ -743,7 +741,7 @@ impl Balancer {
         if fwd == FwdMethod::Tun && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }
-        match xmit::icmp::translate(fwd, &mut pkt, l3, &ctx) {
+        match xmit::icmp::translate_checked(fwd, &mut pkt, &err, &ctx) {
             Ok(x) => {
                 self.counters.icmp_forwarded += 1;
                 self.counters.forwarded += 1;

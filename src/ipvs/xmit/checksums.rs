@@ -262,6 +262,12 @@ proptest! {
         let r = icmp::translate(case.fwd(), &mut b, L3, &cx);
         prop_assert!(r.is_ok(), "{:?} refused: {:?}", case, r);
         assert_fresh(&b, case);
+        // The data path's entry, the error checked once upstream, does the same.
+        let meta = crate::wire::Ipv4Meta::parse(&frame, L3).unwrap();
+        let err = icmp::check_error(&frame, &meta).unwrap();
+        let mut c = frame_buf(&frame);
+        prop_assert_eq!(icmp::translate_checked(case.fwd(), &mut c, &err, &cx), r);
+        prop_assert_eq!(c.data(), b.data());
     }
 
     /// The reset the balancer answers a SYN with (no dest) has fresh checksums.
