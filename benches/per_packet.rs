@@ -17,6 +17,7 @@ use rvs::net::{
 };
 use rvs::proto::model::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::time::Instant;
+use rvs::wire::IpProtocol;
 use rvs::wire::{checksum, MacAddr};
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
@@ -90,7 +91,7 @@ fn rewrite(c: &mut Criterion) {
     let v4 = |a, b, c, d, p| SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), p);
     let base = XmitCtx {
         dir: Direction::In,
-        proto: 6,
+        proto: IpProtocol::TCP,
         client: v4(10, 64, 0, 1, 40000),
         vip: v4(10, 0, 0, 100, 80),
         dest: v4(192, 168, 1, 10, 80),

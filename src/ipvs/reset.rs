@@ -25,7 +25,7 @@ const RST_LEN: usize = ipv4::HEADER_LEN + tcp::HEADER_LEN;
 pub fn reset_in_place<B: PacketBuf>(pkt: &mut B, l3: usize) -> Option<Ipv4Addr> {
     let data = pkt.data().get(l3..)?;
     let ip = Ipv4Packet::new_checked(data).ok()?;
-    if ip.protocol() != IpProtocol::Tcp {
+    if ip.protocol() != IpProtocol::TCP {
         return None;
     }
     let (src, dst, ihl) = (ip.src_addr(), ip.dst_addr(), ip.header_len());
@@ -47,7 +47,7 @@ pub fn reset_in_place<B: PacketBuf>(pkt: &mut B, l3: usize) -> Option<Ipv4Addr> 
     let ip_repr = Ipv4Repr {
         src_addr: dst,
         dst_addr: src,
-        protocol: IpProtocol::Tcp,
+        protocol: IpProtocol::TCP,
         payload_len: tcp::HEADER_LEN as u16,
         ttl: 64,
         tos: 0,

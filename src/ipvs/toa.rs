@@ -165,7 +165,7 @@ impl Segment {
     /// The segment of the unfragmented IPv4 TCP packet at `ip_offset`, if it carries payload.
     fn find(data: &[u8], ip_offset: usize) -> Option<Segment> {
         let ip = Ipv4Packet::new_checked(data.get(ip_offset..)?).ok()?;
-        if ip.protocol() != IpProtocol::Tcp || ip.is_fragment() {
+        if ip.protocol() != IpProtocol::TCP || ip.is_fragment() {
             return None;
         }
         let tcp = TcpPacket::new_checked(ip.payload()).ok()?;

@@ -126,7 +126,7 @@ pub fn error_destination(offending: &[u8]) -> Option<Ipv4Addr> {
     if not_a_host(src) || dst.is_broadcast() || dst.is_multicast() || ip.frag_offset() != 0 {
         return None;
     }
-    if ip.protocol() == IpProtocol::Icmp {
+    if ip.protocol() == IpProtocol::ICMP {
         // Only the type byte is needed, and a truncated quote might hide an error: refuse then.
         let ty = ip.payload().first().copied()?;
         if Icmpv4Message::from(ty).is_error() {
@@ -155,7 +155,7 @@ pub fn build_error<B: PacketBuf>(
     let ip_repr = Ipv4Repr {
         src_addr: src,
         dst_addr: off.src_addr(),
-        protocol: IpProtocol::Icmp,
+        protocol: IpProtocol::ICMP,
         // At most 8 + 60 + 8: always fits.
         payload_len: icmp_len as u16,
         ttl: DEFAULT_TTL,

@@ -184,7 +184,7 @@ impl<B: PacketBuf> Stack<B> {
         let Some((_, kind)) = self.ifaces.owns(dst) else {
             return Input::Ipv4 { pkt, ip, owner: None };
         };
-        if proto != IpProtocol::Icmp {
+        if proto != IpProtocol::ICMP {
             return Input::Ipv4 { pkt, ip, owner: Some(kind) };
         }
         if frag {

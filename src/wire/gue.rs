@@ -144,8 +144,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
         match b0 >> 6 {
             0 if self.is_control() => None,
             0 => Some(IpProtocol::from(self.proto_ctype())),
-            _ if b0 >> 4 == 6 => Some(IpProtocol::Ipv6),
-            _ => Some(IpProtocol::Ipip),
+            _ if b0 >> 4 == 6 => Some(IpProtocol::IPV6),
+            _ => Some(IpProtocol::IPIP),
         }
     }
 
@@ -232,7 +232,7 @@ impl Repr {
 
 /// Wraps the IPv4 packet at the start of `buf` in outer IPv4 + UDP (`src_port` to `dst_port`,
 /// checksum zero, i.e. none) + the GUE header of `repr` (use `Repr::Data { protocol:
-/// IpProtocol::Ipip }` or [`Repr::Direct`] for an IPv4 inner packet). Errors as
+/// IpProtocol::IPIP }` or [`Repr::Direct`] for an IPv4 inner packet). Errors as
 /// [`ipip::encapsulate_with`]; `buf` is unchanged on error.
 pub fn encapsulate<B: PacketBuf + ?Sized>(
     buf: &mut B,
@@ -242,7 +242,7 @@ pub fn encapsulate<B: PacketBuf + ?Sized>(
     repr: &Repr,
 ) -> Result<()> {
     let extra = udp::HEADER_LEN + repr.header_len();
-    ipip::encapsulate_with(buf, outer, IpProtocol::Udp, extra)?;
+    ipip::encapsulate_with(buf, outer, IpProtocol::UDP, extra)?;
     let d = buf.data_mut();
     let udp_len = d.len() - ipip::OUTER_LEN;
     let udp_repr =
@@ -274,10 +274,10 @@ mod tests {
     fn parse_variant0_golden() {
         let p = Packet::new_checked(&DATA_V4[..]).unwrap();
         assert_eq!((p.variant(), p.is_control(), p.hlen(), p.header_len()), (0, false, 0, 4));
-        assert_eq!(p.protocol(), Some(IpProtocol::Ipip));
+        assert_eq!(p.protocol(), Some(IpProtocol::IPIP));
         assert_eq!(p.payload(), &[0x45, 0x00]);
         let r = Repr::parse(&p).unwrap();
-        assert_eq!(r, Repr::Data { protocol: IpProtocol::Ipip });
+        assert_eq!(r, Repr::Data { protocol: IpProtocol::IPIP });
         let mut out = [0xffu8; 4];
         r.emit(&mut Packet::new_unchecked(&mut out[..]));
         assert_eq!(out, DATA_V4[..4]);
@@ -306,11 +306,11 @@ mod tests {
         let p = Packet::new_checked(&v4[..]).unwrap();
         assert_eq!(p.variant(), 1);
         assert_eq!(p.header_len(), 0);
-        assert_eq!(p.protocol(), Some(IpProtocol::Ipip));
+        assert_eq!(p.protocol(), Some(IpProtocol::IPIP));
         assert_eq!(p.payload(), &v4);
         assert_eq!(Repr::parse(&p), Ok(Repr::Direct));
         let v6 = [0x60, 0, 0, 0];
-        assert_eq!(Packet::new_checked(&v6[..]).unwrap().protocol(), Some(IpProtocol::Ipv6));
+        assert_eq!(Packet::new_checked(&v6[..]).unwrap().protocol(), Some(IpProtocol::IPV6));
         assert!(matches!(Packet::new_checked(&[0x55, 0, 0, 0][..]), Err(Error::Malformed(_))));
         assert_eq!(Packet::new_checked(&[0x80, 0, 0, 0][..]).unwrap_err(), Error::Unsupported);
         assert_eq!(Packet::new_checked(&[0x00, 4, 0][..]).unwrap_err(), Error::Truncated);
@@ -321,7 +321,7 @@ mod tests {
         let inner_repr = ipv4::Repr {
             src_addr: Ipv4Addr::new(198, 51, 100, 7),
             dst_addr: Ipv4Addr::new(203, 0, 113, 10),
-            protocol: IpProtocol::Udp,
+            protocol: IpProtocol::UDP,
             payload_len: 12,
             ttl: 60,
             tos: 0,
@@ -336,12 +336,12 @@ mod tests {
             ttl: 64,
             ident: 3,
         };
-        for (repr, gue_len) in [(Repr::Data { protocol: IpProtocol::Ipip }, 4), (Repr::Direct, 0)] {
+        for (repr, gue_len) in [(Repr::Data { protocol: IpProtocol::IPIP }, 4), (Repr::Direct, 0)] {
             let mut buf = VecBuf::from_slice(&inner);
             encapsulate(&mut buf, &outer, 40001, DEFAULT_PORT, &repr).unwrap();
             let o = ipv4::Packet::new_checked(buf.data()).unwrap();
             assert!(o.verify_checksum());
-            assert_eq!(o.protocol(), IpProtocol::Udp);
+            assert_eq!(o.protocol(), IpProtocol::UDP);
             assert_eq!(usize::from(o.total_len()), 20 + 8 + gue_len + inner.len());
             let u = udp::Packet::new_checked(o.payload()).unwrap();
             assert_eq!((u.src_port(), u.dst_port()), (40001, 6080));
@@ -349,7 +349,7 @@ mod tests {
             assert_eq!(u.checksum(), 0);
             let g = Packet::new_checked(u.payload()).unwrap();
             assert_eq!(Repr::parse(&g).unwrap(), repr);
-            assert_eq!(g.protocol(), Some(IpProtocol::Ipip));
+            assert_eq!(g.protocol(), Some(IpProtocol::IPIP));
             assert_eq!(g.payload(), &inner[..]);
         }
     }

@@ -500,7 +500,7 @@ mod tests {
         let r = crate::wire::ipv4::Repr {
             src_addr: Ipv4Addr::new(10, 0, 0, 1),
             dst_addr: Ipv4Addr::new(10, 0, 0, 2),
-            protocol: crate::wire::IpProtocol::Tcp,
+            protocol: crate::wire::IpProtocol::TCP,
             payload_len: 1480,
             ttl: 63,
             tos: 0,

@@ -85,7 +85,7 @@ pub fn encapsulate_with<B: PacketBuf + ?Sized>(
 /// Wraps the IPv4 packet at the start of `buf` in an outer IPv4 header with protocol 4.
 #[inline]
 pub fn encapsulate<B: PacketBuf + ?Sized>(buf: &mut B, outer: &Outer) -> Result<()> {
-    encapsulate_with(buf, outer, IpProtocol::Ipip, 0)
+    encapsulate_with(buf, outer, IpProtocol::IPIP, 0)
 }
 
 /// Removes an outer IPv4 header with protocol 4 (and bytes past its Total Length), leaving the
@@ -94,7 +94,7 @@ pub fn encapsulate<B: PacketBuf + ?Sized>(buf: &mut B, outer: &Outer) -> Result<
 pub fn decapsulate<B: PacketBuf + ?Sized>(buf: &mut B) -> Result<()> {
     let (hl, total) = {
         let outer = ipv4::Packet::new_checked(buf.data())?;
-        if outer.protocol() != IpProtocol::Ipip {
+        if outer.protocol() != IpProtocol::IPIP {
             return Err(Error::Unsupported);
         }
         (outer.header_len(), usize::from(outer.total_len()))
@@ -116,7 +116,7 @@ mod tests {
         let r = ipv4::Repr {
             src_addr: Ipv4Addr::new(198, 51, 100, 7),
             dst_addr: Ipv4Addr::new(203, 0, 113, 10),
-            protocol: IpProtocol::Tcp,
+            protocol: IpProtocol::TCP,
             payload_len: 20,
             ttl: 57,
             tos,

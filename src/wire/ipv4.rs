@@ -487,7 +487,7 @@ mod tests {
         Repr {
             src_addr: Ipv4Addr::new(10, 0, 0, 1),
             dst_addr: Ipv4Addr::new(10, 0, 0, 2),
-            protocol: IpProtocol::Icmp,
+            protocol: IpProtocol::ICMP,
             payload_len: 64,
             ttl: 64,
             tos: 0,

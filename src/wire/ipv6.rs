@@ -259,7 +259,7 @@ mod tests {
         Repr {
             src_addr: "2001:db8::1".parse().unwrap(),
             dst_addr: "2001:db8::2".parse().unwrap(),
-            next_header: IpProtocol::Tcp,
+            next_header: IpProtocol::TCP,
             payload_len: 4,
             hop_limit: 64,
             traffic_class: 0xb8,

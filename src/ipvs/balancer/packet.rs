@@ -17,11 +17,11 @@ use crate::ipvs::proto::tcp::is_suspicious;
 use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::ipvs::reset::reset_in_place;
 use crate::ipvs::sched::SchedKey;
-use crate::ipvs::xmit::{self, XmitCtx, XmitError};
+use crate::ipvs::xmit::{self, XmitCtx, XmitError, L4};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
 use crate::wire::icmpv4::Message;
-use crate::wire::{udp, Icmpv4Packet, Ipv4Meta, TcpFlags, TcpPacket, UdpPacket};
+use crate::wire::{udp, Icmpv4Packet, IpProtocol, Ipv4Meta, TcpFlags, TcpPacket, UdpPacket};
 
 /// A TCP or UDP packet's flow tuple.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +36,8 @@ struct Flow {
     len: u32,
     /// The segment carries TCP payload.
     tcp_data: bool,
+    /// The transport header as checked here, handed to the forwarding mode.
+    l4: L4,
 }
 
 impl Flow {
@@ -47,26 +49,26 @@ impl Flow {
 fn parse_l4(data: &[u8], h: &Ipv4Meta) -> Option<Flow> {
     let l4 = h.payload(data)?;
     let mut tcp_data = false;
-    let (sport, dport, flags) = match u8::from(h.protocol) {
+    let (sport, dport, flags, l4) = match u8::from(h.protocol) {
         IPPROTO_TCP => {
             let t = TcpPacket::new_checked(l4).ok()?;
             tcp_data = l4.len() > t.header_len();
-            (t.src_port(), t.dst_port(), t.flags())
+            (t.src_port(), t.dst_port(), t.flags(), L4::Tcp)
         }
         IPPROTO_UDP if h.is_fragment() => {
             // A first fragment's UDP length covers the whole datagram; the header must be there.
             // The view is over exactly the 8 header bytes, so its port accessors cannot panic.
             let u = UdpPacket::new_unchecked(l4.get(..udp::HEADER_LEN)?);
-            (u.src_port(), u.dst_port(), TcpFlags::default())
+            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
         }
         IPPROTO_UDP => {
             let u = UdpPacket::new_checked(l4).ok()?;
-            (u.src_port(), u.dst_port(), TcpFlags::default())
+            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
         }
         _ => return None,
     };
     let (proto, len) = (u8::from(h.protocol), h.total_len as u32);
-    Some(Flow { proto, src: h.src_addr, dst: h.dst_addr, sport, dport, flags, len, tcp_data })
+    Some(Flow { proto, src: h.src_addr, dst: h.dst_addr, sport, dport, flags, len, tcp_data, l4 })
 }
 
 const ICMP: u8 = 1;
@@ -93,6 +95,7 @@ fn echo_flow(data: &[u8], h: &Ipv4Meta) -> Option<(Flow, bool)> {
         flags: TcpFlags::default(),
         len: h.total_len as u32,
         tcp_data: false,
+        l4: L4::Echo { request },
     };
     Some((flow, request))
 }
@@ -130,14 +133,13 @@ impl Balancer {
         if owner == Some(AddrKind::Host) {
             return Verdict::NotMine { pkt };
         }
-        let l3 = head.l3;
         match u8::from(head.protocol) {
             IPPROTO_TCP | IPPROTO_UDP => {}
             ICMP => {
                 if let Some((flow, request)) = echo_flow(pkt.data(), head) {
                     return self.echo(pkt, head, &flow, request, owner, now, may_redirect);
                 }
-                return self.icmp(pkt, l3, head, owner, now, may_redirect);
+                return self.icmp(pkt, head, owner, now, may_redirect);
             }
             _ => return self.refuse(pkt, owner, R::UnsupportedProto),
         }
@@ -179,7 +181,7 @@ impl Balancer {
         let key = FragKey::new(head.src_addr, head.dst_addr, u8::from(head.protocol), head.ident);
         match self.frags.lookup(&key, now) {
             Some(FragAction::Forward { fwd, ctx }) => {
-                match xmit::forward_fragment_checked(fwd, &mut pkt, head, &ctx) {
+                match xmit::forward_fragment_checked(fwd, &mut pkt, head, None, &ctx) {
                     Ok(x) => {
                         self.counters.forwarded += 1;
                         self.counters.frags_followed += 1;
@@ -398,7 +400,7 @@ impl Balancer {
                 d,
                 false,
             );
-            return self.transmit(pkt, head, fwd, &ctx, None, |b, _| {
+            return self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), None, |b, _| {
                 b.book.traffic(svc, d, Direction::In, flow.len)
             });
         }
@@ -556,7 +558,7 @@ impl Balancer {
         };
         XmitCtx {
             dir,
-            proto,
+            proto: IpProtocol(proto),
             client: SocketAddrV4::new(client.0, client.1),
             vip: SocketAddrV4::new(vip.0, vip.1),
             dest: SocketAddrV4::new(dest.0, dest.1),
@@ -567,14 +569,17 @@ impl Balancer {
         }
     }
 
-    /// Rewrites with the forwarding mode; on success runs `on_sent` and returns the verdict
-    /// (naming `conn` for the send path's L2 cache).
+    /// Rewrites with the forwarding mode, handing it the IPv4 header the stack checked (`head`)
+    /// and the transport header checked here (`l4`), so neither is checked again; on success
+    /// runs `on_sent` and returns the verdict (naming `conn` for the send path's L2 cache).
+    #[allow(clippy::too_many_arguments)]
     fn transmit<B: PacketBuf>(
         &mut self,
         mut pkt: B,
         head: &Ipv4Meta,
         fwd: FwdMethod,
         ctx: &XmitCtx,
+        l4: Option<L4>,
         conn: Option<(ConnId, Direction)>,
         on_sent: impl FnOnce(&mut Self, &xmit::Xmit),
     ) -> Verdict<B> {
@@ -582,11 +587,11 @@ impl Balancer {
             return self.drop(pkt, R::NoRoute);
         }
         let result = match self.frag_first {
-            None => xmit::forward_checked(fwd, &mut pkt, head, ctx),
+            None => xmit::forward_checked(fwd, &mut pkt, head, l4, ctx),
             Some((_, now)) if !self.frags.has_room(now) => {
                 return self.drop(pkt, R::FragTableFull);
             }
-            Some(_) => xmit::forward_fragment_checked(fwd, &mut pkt, head, ctx),
+            Some(_) => xmit::forward_fragment_checked(fwd, &mut pkt, head, l4, ctx),
         };
         match result {
             Ok(x) => {
@@ -643,7 +648,7 @@ impl Balancer {
         );
         let (svc, d, flags, len) = (c.svc(), c.dest(), flow.flags, flow.len);
         let tcp_data = flow.tcp_data;
-        self.transmit(pkt, head, fwd, &ctx, Some((id, dir)), |b, x| {
+        self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), Some((id, dir)), |b, x| {
             // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)
             // and on every segment until one carrying data has had it.
             if x.toa_inserted && tcp_data {
@@ -701,7 +706,6 @@ impl Balancer {
     fn icmp<B: PacketBuf>(
         &mut self,
         mut pkt: B,
-        l3: usize,
         head: &Ipv4Meta,
         owner: Option<AddrKind>,
         now: Instant,
@@ -710,10 +714,10 @@ impl Balancer {
         if head.is_fragment() {
             return self.refuse(pkt, owner, R::Fragment);
         }
-        let Some(t) = xmit::icmp::embedded_tuple(pkt.data(), l3) else {
+        let Some(err) = xmit::icmp::check_error(pkt.data(), head) else {
             return self.refuse(pkt, owner, R::IcmpUnsupported);
         };
-        let key = t.conn_key();
+        let key = err.tuple().conn_key();
         let Some((id, dir)) = self.conns.lookup(&key, now) else {
             if owner == Some(AddrKind::Local) {
                 // About a packet sent from a local port: that port's core has the connection.
@@ -737,7 +741,7 @@ impl Balancer {
         if fwd == FwdMethod::Tun && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }
-        match xmit::icmp::translate(fwd, &mut pkt, l3, &ctx) {
+        match xmit::icmp::translate_checked(fwd, &mut pkt, &err, &ctx) {
             Ok(x) => {
                 self.counters.icmp_forwarded += 1;
                 self.counters.forwarded += 1;

@@ -10,16 +10,19 @@ pub mod udp;
 
 use thiserror::Error;
 
+use crate::wire::IpProtocol;
+
 pub use tcp::{TcpDir, TcpEvent, TcpState};
 pub use udp::UdpState;
 
-/// IP protocol number of TCP.
-pub const IPPROTO_TCP: u8 = 6;
-/// IP protocol number of UDP.
-pub const IPPROTO_UDP: u8 = 17;
-/// ICMP: only echo request/reply flows through SNAT are tracked (the identifier plays the
-/// port's part); they use the UDP state and timeout.
-pub const IPPROTO_ICMP: u8 = 1;
+/// The number of [`IpProtocol::TCP`], for the keys and entries that store the protocol as its
+/// byte (the one IP-protocol type is [`IpProtocol`]; these are its numbers, not a second type).
+pub const IPPROTO_TCP: u8 = IpProtocol::TCP.number();
+/// The number of [`IpProtocol::UDP`].
+pub const IPPROTO_UDP: u8 = IpProtocol::UDP.number();
+/// The number of [`IpProtocol::ICMP`]: only echo request/reply flows through SNAT are tracked
+/// (the identifier plays the port's part); they use the UDP state and timeout.
+pub const IPPROTO_ICMP: u8 = IpProtocol::ICMP.number();
 
 /// The protocol state of a connection (or template) entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,7 +5,8 @@
 //! arbitrary addresses, ports, flags and payloads. Every emitted IPv4 header, TCP, UDP and ICMP
 //! checksum (the inner packet's too, for a tunnel) is verified by full recomputation with the
 //! test kit's reference checksum ([`crate::testkit::checksum`]), which shares no code with
-//! `wire::checksum`.
+//! `wire::checksum`. The data path's entries (`forward_checked`, headers checked upstream) are
+//! held to the same bytes as `forward`.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -16,7 +17,7 @@ use super::*;
 use crate::buf::{PacketBuf, VecBuf};
 use crate::ipvs::conn::FwdMethod;
 use crate::testkit::checksum::verify_ipv4;
-use crate::wire::{gue, ipv4, udp};
+use crate::wire::{gue, ipv4, udp, IpProtocol};
 
 /// What a test packet carries.
 #[derive(Debug, Clone, Copy)]
@@ -101,7 +102,7 @@ impl Parties {
         };
         XmitCtx {
             dir: case.dir(),
-            proto,
+            proto: IpProtocol(proto),
             client: self.c,
             vip,
             dest,
@@ -207,6 +208,12 @@ proptest! {
         };
         let cx = p.ctx(case, kind.proto());
         let frame = p.arriving(case, kind, &payload).frame();
+        let meta = crate::wire::Ipv4Meta::parse(&frame, L3).unwrap();
+        let l4 = match kind {
+            Kind::Tcp(_) => L4::Tcp,
+            Kind::Udp { .. } => L4::Udp,
+            Kind::Echo => L4::Echo { request: case.dir() == Direction::In },
+        };
         for fragments in [false, true] {
             let mut b = frame_buf(&frame);
             let r = if fragments {
@@ -216,6 +223,17 @@ proptest! {
             };
             prop_assert!(r.is_ok(), "{:?} {:?} refused: {:?}", case, kind, r);
             assert_fresh(&b, case);
+            // The data path's entry, with the headers checked once upstream, does the same.
+            for carried in [None, Some(l4)] {
+                let mut c = frame_buf(&frame);
+                let rc = if fragments {
+                    forward_fragment_checked(case.fwd(), &mut c, &meta, carried, &cx)
+                } else {
+                    forward_checked(case.fwd(), &mut c, &meta, carried, &cx)
+                };
+                prop_assert_eq!(rc, r);
+                prop_assert_eq!(c.data(), b.data());
+            }
         }
     }
 
@@ -244,6 +262,12 @@ proptest! {
         let r = icmp::translate(case.fwd(), &mut b, L3, &cx);
         prop_assert!(r.is_ok(), "{:?} refused: {:?}", case, r);
         assert_fresh(&b, case);
+        // The data path's entry, the error checked once upstream, does the same.
+        let meta = crate::wire::Ipv4Meta::parse(&frame, L3).unwrap();
+        let err = icmp::check_error(&frame, &meta).unwrap();
+        let mut c = frame_buf(&frame);
+        prop_assert_eq!(icmp::translate_checked(case.fwd(), &mut c, &err, &cx), r);
+        prop_assert_eq!(c.data(), b.data());
     }
 
     /// The reset the balancer answers a SYN with (no dest) has fresh checksums.

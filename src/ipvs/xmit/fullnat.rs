@@ -16,10 +16,11 @@
 //! incrementally along with the ports. TTL decremented, MTU checked (TOA is only added when
 //! the grown packet still fits).
 
-use super::rewrite::{self, Head, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Head};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 use crate::ipvs::toa::{self, ToaOutcome};
+use crate::wire::IpProtocol;
 use crate::wire::{Ipv4Packet, TcpFlags, TcpPacket};
 
 /// Rewrites one FULLNAT packet in place; see the module doc. On error the buffer is unchanged.
@@ -36,13 +37,13 @@ pub(super) fn run<B: PacketBuf>(
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
-    if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP) {
+    if !matches!(ctx.proto, IpProtocol::TCP | IpProtocol::UDP) {
         return Err(XmitError::Malformed);
     }
     let local = ctx.local.ok_or(XmitError::Malformed)?;
     let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
     let l3 = head.l3();
-    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), head, &ip, ctx.proto, false)?;
     let whole = ip.frag == rewrite::Frag::Whole;
     let tx_csum = rewrite::offloadable(&ip, l4);
     rewrite::check_ttl(&ip)?;
@@ -52,7 +53,8 @@ pub(super) fn run<B: PacketBuf>(
             let done = rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
             // TOA goes into a finished segment and keeps its checksums right itself
             // (`toa::insert_toa` updates them incrementally).
-            let toa_inserted = ctx.toa && whole && ctx.proto == PROTO_TCP && add_toa(pkt, l3, ctx);
+            let toa_inserted =
+                ctx.toa && whole && ctx.proto == IpProtocol::TCP && add_toa(pkt, l3, ctx);
             Ok(done.xmit(*ctx.dest.ip(), toa_inserted, tx_csum))
         }
         Direction::Out => {

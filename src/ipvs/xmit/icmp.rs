@@ -41,19 +41,20 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::rewrite::{self, Ip, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Head, Ip};
 use super::{dr, tun, Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 use crate::ipvs::conn::{ConnKey, FwdMethod};
 use crate::wire::checksum;
 use crate::wire::icmpv4::Message;
 use crate::wire::{Icmpv4Packet, Ipv4Packet};
+use crate::wire::{IpProtocol, Ipv4Meta};
 
 /// The tuple of the packet quoted in an ICMP error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EmbeddedTuple {
     /// IP protocol of the quoted packet (6, 17, or 1 for a quoted echo).
-    pub proto: u8,
+    pub proto: IpProtocol,
     /// The quoted packet's source address and port.
     pub src: SocketAddrV4,
     /// The quoted packet's destination address and port.
@@ -64,13 +65,22 @@ impl EmbeddedTuple {
     /// The connection-table key to look the error's connection up with: the quoted tuple
     /// reversed (see the module doc).
     pub fn conn_key(&self) -> ConnKey<Ipv4Addr> {
-        ConnKey::new(self.proto, *self.dst.ip(), self.dst.port(), *self.src.ip(), self.src.port())
+        ConnKey::new(
+            self.proto.number(),
+            *self.dst.ip(),
+            self.dst.port(),
+            *self.src.ip(),
+            self.src.port(),
+        )
     }
 }
 
-/// Where the parts of a checked ICMP error lie (offsets into the frame).
+/// An ICMP error checked once ([`check_error`]): where its parts lie in the frame, and the
+/// tuple it quotes; [`translate_checked`] translates it without checking it again.
 #[derive(Debug, Clone, Copy)]
-struct Error {
+pub struct CheckedError {
+    /// The outer IPv4 header.
+    meta: Ipv4Meta,
     ip: Ip,
     /// Start of the ICMP message.
     icmp: usize,
@@ -90,9 +100,14 @@ struct Error {
 /// Checks the ICMP error at `l3` (outer IPv4 unfragmented, ICMP checksum right, a
 /// destination-unreachable, time-exceeded or parameter-problem message quoting an unfragmented
 /// IPv4 TCP/UDP packet with its ports, or an ICMP echo with its identifier).
-fn parse(data: &[u8], l3: usize) -> Result<Error, XmitError> {
-    let ip = rewrite::check_ipv4(data, l3)?;
-    if ip.proto != PROTO_ICMP {
+fn parse(data: &[u8], head: Head<'_>) -> Result<CheckedError, XmitError> {
+    let meta = match head {
+        Head::Checked(m, _) => *m,
+        Head::At(l3) => Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)?,
+    };
+    let l3 = meta.l3;
+    let ip = rewrite::check_ipv4_frag(data, Head::Checked(&meta, None), false)?;
+    if ip.proto != IpProtocol::ICMP {
         return Err(XmitError::Malformed);
     }
     let (icmp, end) = (l3 + ip.hl, l3 + ip.total);
@@ -113,11 +128,11 @@ fn parse(data: &[u8], l3: usize) -> Result<Error, XmitError> {
     let quoted_hl = q.header_len();
     let l4 = q.payload();
     let quoted_end = quoted + quoted_hl + l4.len();
-    let proto = u8::from(q.protocol());
+    let proto = q.protocol();
     let word = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let (sport, dport, echo_request) = match proto {
-        PROTO_TCP | PROTO_UDP => (word(0), word(2), None),
-        PROTO_ICMP => {
+        IpProtocol::TCP | IpProtocol::UDP => (word(0), word(2), None),
+        IpProtocol::ICMP => {
             let request = match l4.first() {
                 Some(8) => true,
                 Some(0) => false,
@@ -135,14 +150,28 @@ fn parse(data: &[u8], l3: usize) -> Result<Error, XmitError> {
         src: SocketAddrV4::new(q.src_addr(), sport),
         dst: SocketAddrV4::new(q.dst_addr(), dport),
     };
-    Ok(Error { ip, icmp, end, quoted, quoted_hl, quoted_end, tuple, echo_request })
+    Ok(CheckedError { meta, ip, icmp, end, quoted, quoted_hl, quoted_end, tuple, echo_request })
+}
+
+impl CheckedError {
+    /// The tuple the error quotes.
+    pub fn tuple(&self) -> EmbeddedTuple {
+        self.tuple
+    }
+}
+
+/// Checks the ICMP error whose outer IPv4 header the stack checked (`ip`), once, for
+/// [`CheckedError::tuple`] (the connection lookup) and [`translate_checked`]; `None` when it
+/// is not an error this module translates.
+pub fn check_error(pkt: &[u8], ip: &Ipv4Meta) -> Option<CheckedError> {
+    parse(pkt, Head::Checked(ip, None)).ok()
 }
 
 /// The tuple quoted in the ICMP error whose IPv4 header starts at `l3` of the frame `pkt`, or
 /// `None` when it is not an error this module translates (see [`translate`]). Look the
 /// connection up with [`EmbeddedTuple::conn_key`].
 pub fn embedded_tuple(pkt: &[u8], l3: usize) -> Option<EmbeddedTuple> {
-    parse(pkt, l3).ok().map(|e| e.tuple)
+    parse(pkt, Head::At(l3)).ok().map(|e| e.tuple)
 }
 
 /// What a translation changes: outer addresses, and the quoted tuple before -> after.
@@ -228,7 +257,7 @@ pub(super) fn quoted_before(
 
 /// Whether the quoted tuple is `want`; for a quoted echo only the addresses and the
 /// identifier, which belongs to the requester (source of a request, destination of a reply).
-fn tuple_is(e: &Error, want: (SocketAddrV4, SocketAddrV4)) -> bool {
+fn tuple_is(e: &CheckedError, want: (SocketAddrV4, SocketAddrV4)) -> bool {
     let (s, d) = (e.tuple.src, e.tuple.dst);
     match e.echo_request {
         None => (s, d) == want,
@@ -248,7 +277,19 @@ pub fn translate<B: PacketBuf>(
     l3: usize,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    let e = parse(pkt.data(), l3)?;
+    let e = parse(pkt.data(), Head::At(l3))?;
+    translate_checked(fwd, pkt, &e, ctx)
+}
+
+/// [`translate`] of an error checked with [`check_error`] from `pkt` as it is now (the data
+/// path: the error is not checked again).
+pub fn translate_checked<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    e: &CheckedError,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    let l3 = e.meta.l3;
     if e.tuple.proto != ctx.proto {
         return Err(XmitError::Malformed);
     }
@@ -260,17 +301,17 @@ pub fn translate<B: PacketBuf>(
         if ctx.dir != Direction::In {
             return Err(XmitError::WrongDirection);
         }
-        if !tuple_is(&e, (ctx.vip, ctx.client)) {
+        if !tuple_is(e, (ctx.vip, ctx.client)) {
             return Err(XmitError::Malformed);
         }
         return no_frag_needed(if fwd == FwdMethod::Dr {
-            dr::xmit(pkt, l3, ctx)
+            dr::run(pkt, Head::Checked(&e.meta, None), ctx, false)
         } else {
-            tun::xmit(pkt, l3, ctx)
+            tun::run(pkt, Head::Checked(&e.meta, None), ctx, false)
         });
     }
     let p = plan(fwd, ctx, e.ip.dst)?;
-    if !tuple_is(&e, p.quoted_before) {
+    if !tuple_is(e, p.quoted_before) {
         return Err(XmitError::Malformed);
     }
     rewrite::check_ttl(&e.ip)?;
@@ -308,7 +349,7 @@ pub fn translate<B: PacketBuf>(
         match e.echo_request {
             None => {
                 let (at, zero_is_none) =
-                    if e.tuple.proto == PROTO_TCP { (16, false) } else { (6, true) };
+                    if e.tuple.proto == IpProtocol::TCP { (16, false) } else { (6, true) };
                 adjust_csum(l4, at, zero_is_none, |c| {
                     let mut c = c;
                     for (old, new) in [(old_src, after.0), (old_dst, after.1)] {
@@ -413,7 +454,7 @@ mod tests {
         let fwd = Spec::udp(client(), rs(), b"query").ip();
         let f = frame(RS.0, CLIENT.0, PORT_UNREACHABLE, [0; 4], &fwd);
         let t = embedded_tuple(&f, L3).unwrap();
-        assert_eq!(t, EmbeddedTuple { proto: 17, src: client(), dst: rs() });
+        assert_eq!(t, EmbeddedTuple { proto: IpProtocol(17), src: client(), dst: rs() });
         // Reversed: the NAT connection's Out tuple (RS -> client).
         assert_eq!(t.conn_key(), ConnKey::new(17, *rs().ip(), RS.1, *client().ip(), CLIENT.1));
         // Only the first 8 bytes quoted still give the ports.

@@ -61,8 +61,8 @@ pub struct XmitCtx {
     /// `In`: client -> virtual service (towards the real server); `Out`: the real server's
     /// reply (towards the client), seen only in NAT, FULLNAT and SNAT.
     pub dir: Direction,
-    /// IP protocol (6 TCP, 17 UDP).
-    pub proto: u8,
+    /// IP protocol (TCP, UDP; ICMP for SNAT echo flows).
+    pub proto: IpProtocol,
     /// The client's address and port.
     pub client: SocketAddrV4,
     /// The virtual service's address and port (for SNAT: the outside server the host asked for).
@@ -138,7 +138,7 @@ pub mod fullnat;
 pub mod icmp;
 pub mod nat;
 mod rewrite;
-pub use rewrite::Checksummed;
+pub use rewrite::{Checksummed, L4};
 pub mod snat;
 #[cfg(test)]
 mod testutil;
@@ -146,7 +146,7 @@ pub mod tun;
 
 use crate::buf::PacketBuf;
 use crate::ipvs::conn::FwdMethod;
-use crate::wire::Ipv4Meta;
+use crate::wire::{IpProtocol, Ipv4Meta};
 use rewrite::Head;
 
 /// Rewrites `pkt` (an Ethernet frame whose IPv4 header starts at `l3`) for the connection
@@ -169,16 +169,17 @@ pub fn forward<B: PacketBuf>(
 }
 
 /// [`forward`] for a packet whose IPv4 header the receiving stack checked (`ip`, at `ip.l3`):
-/// the data path's entry, which does not view or check that header again. `ip` must describe
-/// `pkt` as it is.
+/// the data path's entry, which does not view or check that header again, nor the transport
+/// header when the caller checked it too (`l4`). Both must describe `pkt` as it is.
 #[inline]
 pub fn forward_checked<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
     ip: &Ipv4Meta,
+    l4: Option<L4>,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::Checked(ip), ctx, false)
+    dispatch(fwd, pkt, Head::Checked(ip, l4), ctx, false)
 }
 
 /// [`forward`] for an IPv4 fragment whose datagram the caller follows (it looked up or
@@ -210,9 +211,10 @@ pub fn forward_fragment_checked<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
     ip: &Ipv4Meta,
+    l4: Option<L4>,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::Checked(ip), ctx, true)
+    dispatch(fwd, pkt, Head::Checked(ip, l4), ctx, true)
 }
 
 #[inline]
@@ -260,7 +262,7 @@ mod tests {
             .prop_map(|((out, proto), (client, vip, dest, local), tun, (mtu, toa))| {
                 XmitCtx {
                     dir: if out { Direction::Out } else { Direction::In },
-                    proto,
+                    proto: IpProtocol(proto),
                     client,
                     vip,
                     dest,

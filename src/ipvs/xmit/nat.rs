@@ -9,9 +9,10 @@
 //! incrementally (the TCP/UDP pseudo-header includes the rewritten address). Nothing else of
 //! the packet changes.
 
-use super::rewrite::{self, Head, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Head};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
+use crate::wire::IpProtocol;
 
 /// Rewrites one NAT packet in place; see the module doc. On error the buffer is unchanged.
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
@@ -25,12 +26,12 @@ pub(super) fn run<B: PacketBuf>(
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
-    if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP) {
+    if !matches!(ctx.proto, IpProtocol::TCP | IpProtocol::UDP) {
         return Err(XmitError::Malformed);
     }
     let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
     let l3 = head.l3();
-    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), head, &ip, ctx.proto, false)?;
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
     let (src, dst, route_to) = match ctx.dir {

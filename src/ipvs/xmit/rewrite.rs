@@ -17,7 +17,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Xmit, XmitError};
 use crate::wire::icmpv4::Message;
-use crate::wire::{Icmpv4Packet, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
+use crate::wire::{Icmpv4Packet, IpProtocol, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
 
 /// Proof that the checksums of a rewritten packet are final: the IPv4 header's, the TCP, UDP
 /// or ICMP checksum, an encapsulated packet's. Only this module's finishing steps make one (see
@@ -36,11 +36,6 @@ impl Checksummed {
     #[cfg(test)]
     pub(crate) const EXPECTED: Checksummed = Checksummed(());
 }
-
-/// IP protocol numbers the modes handle.
-pub(super) const PROTO_ICMP: u8 = 1;
-pub(super) const PROTO_TCP: u8 = 6;
-pub(super) const PROTO_UDP: u8 = 17;
 
 /// Smallest MTU an IPv4 link may have (RFC 791); a fragmentation-needed MTU below it is not
 /// reported.
@@ -69,7 +64,7 @@ pub(super) struct Ip {
     pub ttl: u8,
     pub ident: u16,
     pub dont_frag: bool,
-    pub proto: u8,
+    pub proto: IpProtocol,
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
 }
@@ -78,8 +73,8 @@ pub(super) struct Ip {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Head<'a> {
     /// Checked by the receiving stack and carried with the packet (the data path): not viewed
-    /// or checked again.
-    Checked(&'a Ipv4Meta),
+    /// or checked again; with the transport header the balancer checked, when it did.
+    Checked(&'a Ipv4Meta, Option<L4>),
     /// Only its offset is known (a caller without a checked header): checked here.
     At(usize),
 }
@@ -88,7 +83,7 @@ impl Head<'_> {
     /// Offset of the IPv4 header in the frame.
     pub fn l3(&self) -> usize {
         match self {
-            Head::Checked(m) => m.l3,
+            Head::Checked(m, _) => m.l3,
             Head::At(l3) => *l3,
         }
     }
@@ -109,7 +104,7 @@ pub(super) fn check_ipv4_frag(
 ) -> Result<Ip, XmitError> {
     let parsed;
     let m = match head {
-        Head::Checked(m) => m,
+        Head::Checked(m, _) => m,
         Head::At(l3) => {
             parsed = Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)?;
             &parsed
@@ -130,7 +125,7 @@ pub(super) fn check_ipv4_frag(
         ttl: m.ttl,
         ident: m.ident,
         dont_frag: m.dont_frag,
-        proto: u8::from(m.protocol),
+        proto: m.protocol,
         src: m.src_addr,
         dst: m.dst_addr,
     })
@@ -158,15 +153,17 @@ pub(super) fn check_mtu(ip: &Ip, mtu: u16, overhead: usize) -> Result<(), XmitEr
     }
 }
 
-/// The transport header found after the checks.
+/// The transport header found by the checks: by [`check_l4`], or by the caller that parsed
+/// the packet once (the balancer) and hands it over with the IPv4 header ([`Head::Checked`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum L4 {
+pub enum L4 {
+    /// A whole TCP header (options included) inside Total Length.
     Tcp,
+    /// A UDP header, its Length inside the IP payload (for a first fragment: the 8 header
+    /// bytes are there).
     Udp,
     /// ICMP echo request (`true`) or reply (`false`); the identifier stands for the ports.
-    Echo {
-        request: bool,
-    },
+    Echo { request: bool },
 }
 
 /// Checks that the packet carries `proto` with a whole transport header inside Total Length:
@@ -176,7 +173,7 @@ pub(super) fn check_l4(
     data: &[u8],
     l3: usize,
     ip: &Ip,
-    proto: u8,
+    proto: IpProtocol,
     allow_echo: bool,
 ) -> Result<L4, XmitError> {
     if ip.proto != proto {
@@ -184,19 +181,21 @@ pub(super) fn check_l4(
     }
     let payload = data.get(l3 + ip.hl..l3 + ip.total).ok_or(XmitError::Malformed)?;
     match proto {
-        PROTO_TCP => {
+        IpProtocol::TCP => {
             TcpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             Ok(L4::Tcp)
         }
         // A first fragment holds the UDP header, not the datagram its Length counts.
-        PROTO_UDP if ip.frag == Frag::First && payload.len() >= crate::wire::udp::HEADER_LEN => {
+        IpProtocol::UDP
+            if ip.frag == Frag::First && payload.len() >= crate::wire::udp::HEADER_LEN =>
+        {
             Ok(L4::Udp)
         }
-        PROTO_UDP => {
+        IpProtocol::UDP => {
             UdpPacket::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             Ok(L4::Udp)
         }
-        PROTO_ICMP if allow_echo => {
+        IpProtocol::ICMP if allow_echo => {
             let icmp = Icmpv4Packet::new_checked(payload).map_err(|_| XmitError::Malformed)?;
             match icmp.msg_type() {
                 Message::EchoRequest => Ok(L4::Echo { request: true }),
@@ -215,17 +214,29 @@ pub(super) fn offloadable(ip: &Ip, l4: Option<L4>) -> bool {
 
 /// [`check_l4`] for a packet that may be a fragment: a later fragment has no transport header
 /// (`None`; only its protocol is checked).
+/// A transport header `head` carries is taken as it is when it is what `proto` and
+/// `allow_echo` ask for (the packet's protocol is still compared with `proto`).
 pub(super) fn check_l4_frag(
     data: &[u8],
-    l3: usize,
+    head: Head<'_>,
     ip: &Ip,
-    proto: u8,
+    proto: IpProtocol,
     allow_echo: bool,
 ) -> Result<Option<L4>, XmitError> {
     if ip.frag == Frag::Later {
         return if ip.proto == proto { Ok(None) } else { Err(XmitError::Malformed) };
     }
-    check_l4(data, l3, ip, proto, allow_echo).map(Some)
+    if let Head::Checked(_, Some(l4)) = head {
+        let fits = match l4 {
+            L4::Tcp => proto == IpProtocol::TCP,
+            L4::Udp => proto == IpProtocol::UDP,
+            L4::Echo { .. } => proto == IpProtocol::ICMP && allow_echo,
+        };
+        if fits && ip.proto == proto {
+            return Ok(Some(l4));
+        }
+    }
+    check_l4(data, head.l3(), ip, proto, allow_echo).map(Some)
 }
 
 /// [`nat`] when the transport header is there (`l4`), otherwise (a later fragment) the

@@ -13,9 +13,10 @@
 //! an echo conn therefore uses the identifier as both ports. An echo reply `In` or request
 //! `Out` is [`XmitError::Malformed`]. Checksums incremental, TTL decremented, MTU checked.
 
-use super::rewrite::{self, Head, L4, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Head, L4};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
+use crate::wire::IpProtocol;
 
 /// Rewrites one SNAT packet in place; see the module doc. On error the buffer is unchanged.
 /// `ctx.local` is required ([`XmitError::Malformed`] without it).
@@ -30,13 +31,13 @@ pub(super) fn run<B: PacketBuf>(
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
-    if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP | PROTO_ICMP) {
+    if !matches!(ctx.proto, IpProtocol::TCP | IpProtocol::UDP | IpProtocol::ICMP) {
         return Err(XmitError::Malformed);
     }
     let local = ctx.local.ok_or(XmitError::Malformed)?;
     let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
     let l3 = head.l3();
-    let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, true)?;
+    let l4 = rewrite::check_l4_frag(pkt.data(), head, &ip, ctx.proto, true)?;
     match (l4, ctx.dir) {
         (Some(L4::Echo { request: false }), Direction::In)
         | (Some(L4::Echo { request: true }), Direction::Out) => return Err(XmitError::Malformed),

@@ -5,6 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Direction, TunCsum, TunEncap, XmitCtx};
+use crate::wire::IpProtocol;
 
 pub use super::Checksummed;
 pub use crate::testkit::checksum::{
@@ -40,7 +41,7 @@ pub fn laddr() -> SocketAddrV4 {
 pub fn ctx(dir: Direction, proto: u8) -> XmitCtx {
     XmitCtx {
         dir,
-        proto,
+        proto: IpProtocol(proto),
         client: client(),
         vip: vip(),
         dest: rs(),

@@ -92,7 +92,7 @@ pub(super) fn run<B: PacketBuf>(
     let done = match encap {
         TunEncap::Ipip => ipip::encapsulate(pkt, &outer),
         TunEncap::Gue { port, .. } => {
-            let repr = gue::Repr::Data { protocol: IpProtocol::Ipip };
+            let repr = gue::Repr::Data { protocol: IpProtocol::IPIP };
             gue::encapsulate(pkt, &outer, gue_source_port(hash), port, &repr)
         }
     };
@@ -120,13 +120,13 @@ fn flow_hash(data: &[u8], l3: usize, ip: &rewrite::Ip) -> u32 {
     let ports = match ip.proto {
         // Every fragment of a datagram hashes alike: on addresses and protocol only.
         _ if ip.frag != rewrite::Frag::Whole => 0,
-        rewrite::PROTO_TCP | rewrite::PROTO_UDP => data
+        IpProtocol::TCP | IpProtocol::UDP => data
             .get(l3 + ip.hl..l3 + ip.hl + 4)
             .map_or(0, |p| u32::from_be_bytes([p[0], p[1], p[2], p[3]])),
         _ => 0,
     };
     let addrs = (u64::from(u32::from(ip.src)) << 32) | u64::from(u32::from(ip.dst));
-    let rest = (u64::from(ports) << 8) | u64::from(ip.proto);
+    let rest = (u64::from(ports) << 8) | u64::from(ip.proto.number());
     let h = (addrs ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xbf58_476d_1ce4_e5b9)
         ^ (rest ^ 0xd6e8_feb8_6659_fd93).wrapping_mul(0x94d0_49bb_1331_11eb);
     let h = h ^ (h >> 29);
