@@ -11,12 +11,12 @@ use clap::Parser;
 use rvs::config::Config;
 use rvs::config::Reloader;
 use rvs::ctrl::control::Control;
-use rvs::ctrl::metrics_source::ControlMetrics;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::health::board::Board;
 use rvs::health::runner::{Health, DEFAULT_PROBE_THREADS};
 use rvs::ipvs::service::BuildOptions;
+use rvs::metrics::lb_source::LbMetrics;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,7 +97,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     if let (Some(path), Ok(mut c)) = (&args.config, control.lock()) {
         c.set_reloader(Reloader::from_file(cfg.clone(), path.clone()));
     }
-    director.add_metrics_source(Arc::new(ControlMetrics::new(control.clone())));
+    director.add_metrics_source(Arc::new(LbMetrics::new(control.clone())));
     let server_cfg =
         ServerConfig { group: cfg.ctrl().group.clone(), ..ServerConfig::new(&cfg.ctrl().socket) };
     let server = match Server::start_shared(server_cfg, control.clone()) {

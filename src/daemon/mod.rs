@@ -6,12 +6,11 @@
 //! the checked config onto the types of `net` and `dpdk`; it holds no packet logic itself.
 
 mod kernel;
-mod metrics_source;
 pub mod netctl;
 mod plumbing;
 mod steering;
 
-pub use metrics_source::DirectorMetrics;
+pub use crate::metrics::director::DirectorMetrics;
 use netctl::{NetFailure, NetPlumbing, PortMeta};
 pub use plumbing::{build_ifaces, build_routes, config_routes, neigh_params, static_neighs};
 
