@@ -17,6 +17,9 @@
 /// The listing types' old path, kept while the load balancer moves to its own vocabulary.
 pub use crate::proto::model;
 
+/// Test support only: compiled for the unit tests and, with the `test-support` feature, for
+/// the integration tests (the package enables it for its own tests).
+#[cfg(any(test, feature = "test-support"))]
 pub mod abuse;
 pub mod baselines;
 pub mod control;
