@@ -22,6 +22,8 @@ pub mod net;
 pub mod proto;
 pub mod rvsadm;
 pub mod rvsnet;
+#[cfg(test)]
+pub mod testkit;
 pub mod time;
 pub mod wire;
 

@@ -10,6 +10,9 @@
 //! means scheduler flags (with a value) on `-A/-E` but FULLNAT forwarding (no value) on `-a/-e`,
 //! the first option must be the command, short options cluster (`-Ln`, `-lnc`, `-srr`), and
 //! legality is a per-command table with compulsory, illegal and mutually exclusive options.
+//! The service is one of the `-t|-u|-f` groups, whose value shape depends on the letter, and
+//! an option's meaning depends on the command before it. So rvsadm keeps this hand-written
+//! parser for ipvsadm's grammar, while rvsnet's `ip`-style line is clap's (`rvsnet::cli`).
 //!
 //! Extensions (rvs and DPVS): `-b` on a real server = FULLNAT, `-J` = SNAT forwarding,
 //! `-P/-Q/-G` add/delete/list local addresses of a service with `-z addr` and optional

@@ -26,14 +26,14 @@ pub fn run(argv: &[String], out: &mut dyn Write, err: &mut dyn Write, socket: &P
         .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
         .unwrap_or_else(|| "rvsnet".into());
     let args: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
-    let req = match cli::parse(&args) {
-        Ok(NetCommand::Help) => {
-            let _ = write!(out, "{}", cli::usage(&program));
+    let req = match cli::parse(&program, &args) {
+        Ok(NetCommand::Help(text)) => {
+            let _ = write!(out, "{text}");
             return 0;
         }
         Ok(NetCommand::Request(r)) => r,
         Err(e) => {
-            let _ = writeln!(err, "{program}: {e}\nTry `{program} help' for more information.");
+            let _ = writeln!(err, "{program}: {e}");
             return EXIT_USAGE;
         }
     };
@@ -79,13 +79,16 @@ mod tests {
         let nowhere = Path::new("/nonexistent/rvs/rvs.sock");
         let (code, out, err) = go("rvsnet help", nowhere);
         assert_eq!((code, err.as_str()), (0, ""));
-        assert!(out.starts_with("Usage: rvsnet OBJECT [COMMAND] [ARGS]"), "{out}");
+        assert!(out.contains("\nUsage: rvsnet OBJECT [COMMAND] [ARGS]\n"), "{out}");
         let (code, out, err) = go("/usr/sbin/rvsnet addr add 10.0.0.1", nowhere);
         assert_eq!((code, out.as_str()), (EXIT_USAGE, ""));
-        assert_eq!(
-            err,
-            "rvsnet: addr add needs `dev PORT` (a port name of rvsd)\nTry `rvsnet help' for more information.\n"
+        assert!(
+            err.starts_with(
+                "rvsnet: the following required arguments were not provided:\n  dev PORT\n"
+            ),
+            "{err}"
         );
+        assert!(err.ends_with("For more information, try '--help'.\n"), "{err}");
         let (code, out, err) = go("rvsnet route show", nowhere);
         assert_eq!((code, out.as_str()), (EXIT_UNREACHABLE, ""));
         assert!(err.starts_with("rvsnet: cannot reach rvsd at /nonexistent/rvs/rvs.sock"), "{err}");
