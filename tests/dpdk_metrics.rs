@@ -10,11 +10,11 @@ mod common;
 use common::golden::pcap_mac;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
-use rvs::ctrl::metrics_source::ControlMetrics;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::dataplane::stats::{LoopStat, LB_EVENTS};
 use rvs::ipvs::service::BuildOptions;
+use rvs::metrics::lb_source::LbMetrics;
 use rvs::rvsadm::names::NoNames;
 use rvs::rvsadm::run as rvsadm;
 use std::io::{Read, Write};
@@ -210,7 +210,7 @@ fwd = "fullnat"
         BuildOptions::default(),
         director.control(),
     )));
-    director.add_metrics_source(Arc::new(ControlMetrics::new(control.clone())));
+    director.add_metrics_source(Arc::new(LbMetrics::new(control.clone())));
     let sock = dir.join("rvs.sock");
     let server = Server::start_shared(ServerConfig::new(&sock), control).expect("server starts");
 

@@ -1,7 +1,8 @@
 //! rvsd: the rvs director daemon.
 //!
-//! Reads the TOML config, starts EAL, ports and one worker per configured core, serves metrics
-//! and the control socket (`[ctrl] socket`, for rvsadm), reloads the config's services, dests,
+//! Reads the TOML config and starts what it describes in rvsd's one start list
+//! (`daemon::rvsd::Rvsd::start`: EAL, pools, ports, kernel interfaces, workers, control plane,
+//! control socket, health checks, metrics), serves metrics and the control socket (`[ctrl] socket`, for rvsadm), reloads the config's services, dests,
 //! local addresses, timeouts and SNAT rules on SIGHUP (or `rvsadm --reload`), and stops cleanly
 //! on SIGINT/SIGTERM (exit 0). A start failure exits non-zero with one line that says what to
 //! do.
@@ -9,18 +10,11 @@
 use anyhow::Context;
 use clap::Parser;
 use rvs::config::Config;
-use rvs::config::Reloader;
-use rvs::ctrl::control::Control;
-use rvs::ctrl::metrics_source::ControlMetrics;
-use rvs::ctrl::server::{Server, ServerConfig};
-use rvs::daemon::Director;
-use rvs::health::board::Board;
-use rvs::health::runner::{Health, DEFAULT_PROBE_THREADS};
-use rvs::ipvs::service::BuildOptions;
+use rvs::daemon::rvsd::Rvsd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The lab configuration shipped with rvs (conf/rvs.toml).
@@ -84,43 +78,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .context("installing the SIGHUP handler")?;
-    let board = Board::new();
-    let director = Director::start_with_metrics(&cfg, vec![Arc::new(board.clone())])?;
-    let control = Control::new(
-        cfg.services().clone(),
-        cfg.snat_rules().to_vec(),
-        BuildOptions::default(),
-        director.control(),
-    )
-    .with_health(board.clone());
-    let control = Arc::new(Mutex::new(control));
-    if let (Some(path), Ok(mut c)) = (&args.config, control.lock()) {
-        c.set_reloader(Reloader::from_file(cfg.clone(), path.clone()));
-    }
-    director.add_metrics_source(Arc::new(ControlMetrics::new(control.clone())));
-    let server_cfg =
-        ServerConfig { group: cfg.ctrl().group.clone(), ..ServerConfig::new(&cfg.ctrl().socket) };
-    let server = match Server::start_shared(server_cfg, control.clone()) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = director.shutdown();
-            return Err(e.into());
-        }
-    };
-    // Health checks (docs/health.md): control-plane threads, changes through `control`.
-    let health = if cfg.health().services.is_empty() {
-        None
-    } else {
-        match Health::start(cfg.health().clone(), control.clone(), board, DEFAULT_PROBE_THREADS) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                server.stop();
-                let _ = director.shutdown();
-                return Err(anyhow::anyhow!("starting the health checks: {e}"));
-            }
-        }
-    };
-    tracing::info!("control socket on {} (rvsadm: RVS_SOCK={0})", server.path().display());
+    let rvsd = Rvsd::start(&cfg, args.config.as_deref())?;
+    tracing::info!("control socket on {} (rvsadm: RVS_SOCK={0})", rvsd.socket().display());
     tracing::info!(
         "rvsd {} running; SIGHUP reloads the config, SIGINT or SIGTERM stops it",
         long_version()
@@ -129,18 +88,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         if hup.swap(false, Ordering::Relaxed) {
             tracing::info!("SIGHUP: reloading the config");
             // The control plane logs the outcome (applied, or refused with the reason).
-            if let Ok(mut c) = control.lock() {
-                let _ = c.reload();
-            }
+            rvsd.reload();
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     tracing::info!("stopping");
-    if let Some(h) = health {
-        h.stop();
-    }
-    server.stop();
-    director.shutdown()?;
+    rvsd.stop()?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,17 +4,20 @@
 //! table's services, dests, local addresses and match services with the per-core counters
 //! (connections, packets, bytes, ports in use) summed over the workers, minus the `-Z`
 //! baselines (`ctrl::baselines`) and with the estimated rates. Must not touch: the table (only
-//! reads it), the workers' state (only their reports).
+//! reads it), the workers' state (only their reports). The metrics read the same sums through
+//! [`LbViewSource`], the view the metrics module defines.
 
 use super::control::{Control, Dataplane, BANNER_SIZE, MAX_CONNS_PER_WORKER};
-use crate::ipvs::balancer::{PoolOwner, PoolReports};
+use crate::ipvs::balancer::PoolOwner;
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::SnatMatch;
+use crate::metrics::lb_source::{LbView, LbViewSource};
 use crate::proto::model::{
     ConnEntry, MatchService, Protocol, ServiceInfo, ServiceLocalAddrs, Stats,
 };
 use crate::proto::{ErrorCode, ListRequest, Reply, Response};
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 /// `a += b`, field by field, saturating.
 fn add(a: &mut Stats, b: &Stats) {
@@ -115,12 +118,6 @@ impl<D: Dataplane> Control<D> {
         Response::Ok(Reply::LocalAddrs(list))
     }
 
-    /// What the metrics exporter shows: the services as `-L --stats` lists them, and every
-    /// worker's pool reports.
-    pub fn metrics_view(&self) -> Result<(Vec<ServiceInfo>, Vec<PoolReports>), String> {
-        Ok((self.merged(true)?, self.dp.pools()?))
-    }
-
     /// The table's services with counters summed over every worker; when `zeroed` (a listing),
     /// minus the `-Z` baselines and with the estimated rates.
     pub(super) fn merged(&self, zeroed: bool) -> Result<Vec<ServiceInfo>, String> {
@@ -182,12 +179,21 @@ impl<D: Dataplane> Control<D> {
     }
 }
 
+/// What the metrics exporter shows: the services as `-L --stats` lists them, and every
+/// worker's pool reports, under the lock rvsadm's listings take.
+impl<D: Dataplane> LbViewSource for Arc<Mutex<Control<D>>> {
+    fn lb_view(&self) -> Result<LbView, String> {
+        let control = self.lock().map_err(|_| "control plane failed earlier".to_string())?;
+        Ok(LbView { services: control.merged(true)?, pools: control.dp.pools()? })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ctrl::control::tests::{cmd, key, FakeDp};
     use crate::ctrl::table::ServiceTable;
-    use crate::ipvs::balancer::{DestReport, ServiceReport};
+    use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
     use crate::ipvs::service::BuildOptions;
     use crate::proto::model::ServiceKey;
     use crate::proto::Request;
@@ -311,5 +317,24 @@ mod tests {
             c.handle(Request::List(ListRequest::Service(missing))),
             Response::error(ErrorCode::NotFound, "No such service")
         );
+    }
+
+    #[test]
+    fn the_metrics_view_is_the_stats_listing_and_the_pools() {
+        let dp = FakeDp::default();
+        let mut c = Control::new(ServiceTable::new(), Vec::new(), BuildOptions::default(), dp);
+        assert_eq!(
+            c.handle(Request::Apply(cmd("rvsadm -A -t 10.0.0.1:80"))),
+            Response::Ok(Reply::Done)
+        );
+        let pools = vec![PoolReports::default(), PoolReports::default()];
+        *c.dp.pools.lock().unwrap() = pools.clone();
+        let Response::Ok(Reply::Services { services, .. }) =
+            c.handle(Request::List(ListRequest::Services))
+        else {
+            panic!("listing")
+        };
+        let view = Arc::new(Mutex::new(c)).lb_view().unwrap();
+        assert_eq!((view.services, view.pools), (services, pools));
     }
 }

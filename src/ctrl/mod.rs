@@ -5,7 +5,8 @@
 //! workers' reports into listings, [`baselines`] keeps `-Z`'s zero points, [`estimator`] the
 //! `--rate` estimator, [`reload`] turns a declared state into live changes, [`health_state`] is
 //! the narrow interface the health checks use, [`plumbing`] what rvsnet and `-F` may touch,
-//! [`server`] rvsd's socket server, [`metrics_source`] what the metrics read, and [`abuse`] a
+//! [`server`] rvsd's socket server (the metrics read [`listing`]'s sums through the view the
+//! metrics module defines), and [`abuse`] a
 //! misbehaving-client check for tests.
 //!
 //! Depends on the protocol (`crate::proto`) and the load balancer (`crate::ipvs`); defines
@@ -16,13 +17,15 @@
 /// The listing types' old path, kept while the load balancer moves to its own vocabulary.
 pub use crate::proto::model;
 
+/// Test support only: compiled for the unit tests and, with the `test-support` feature, for
+/// the integration tests (the package enables it for its own tests).
+#[cfg(any(test, feature = "test-support"))]
 pub mod abuse;
 pub mod baselines;
 pub mod control;
 pub mod estimator;
 pub mod health_state;
 pub mod listing;
-pub mod metrics_source;
 pub mod plumbing;
 pub mod reload;
 pub mod server;

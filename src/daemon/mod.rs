@@ -1,17 +1,18 @@
 //! The director process: what starts in what order, and how it stops.
 //!
-//! Owns the start sequence of `rvsd` — EAL, packet pool, ports, the L2/L3 tables, one worker per
-//! configured core, the metrics exporter — and the orderly stop: workers first, then ports, then
-//! pools, then EAL. Every start failure is a [`StartError`] whose message says what to do. It maps
+//! Owns the start sequence of `rvsd` — [`rvsd::Rvsd::start`] lists it in order: EAL, packet pool,
+//! ports, kernel interfaces, the L2/L3 tables and one worker per configured core (the
+//! [`Director`]), then the control plane, its socket, the health checks and the metrics
+//! exporter — and the orderly stop in reverse: workers first, then ports, then pools, then EAL. Every start failure is a [`StartError`] whose message says what to do. It maps
 //! the checked config onto the types of `net` and `dpdk`; it holds no packet logic itself.
 
 mod kernel;
-mod metrics_source;
 pub mod netctl;
 mod plumbing;
+pub mod rvsd;
 mod steering;
 
-pub use metrics_source::DirectorMetrics;
+pub use crate::metrics::director::DirectorMetrics;
 use netctl::{NetFailure, NetPlumbing, PortMeta};
 pub use plumbing::{build_ifaces, build_routes, config_routes, neigh_params, static_neighs};
 
@@ -170,16 +171,17 @@ pub struct Director {
 }
 
 impl Director {
-    /// Starts everything `cfg` describes. On error, whatever was started is stopped again.
+    /// Starts the data plane `cfg` describes and its metrics exporter (rvsd's whole start list
+    /// is [`rvsd::Rvsd::start`]). On error, whatever was started is stopped again.
     pub fn start(cfg: &Config) -> Result<Director, StartError> {
-        Director::start_with_metrics(cfg, Vec::new())
+        let mut d = Director::start_dataplane(cfg)?;
+        d.start_metrics(cfg, Vec::new())?;
+        Ok(d)
     }
 
-    /// As [`Director::start`], exporting `extra` metric sources beside the director's own.
-    pub fn start_with_metrics(
-        cfg: &Config,
-        extra: Vec<Arc<dyn crate::metrics::MetricsSource>>,
-    ) -> Result<Director, StartError> {
+    /// Starts, in this order, EAL, the packet pool, the ports, their kernel interfaces and one
+    /// worker per configured core. On error, whatever was started is stopped again.
+    pub fn start_dataplane(cfg: &Config) -> Result<Director, StartError> {
         let args = cfg.eal_args();
         info!("starting EAL: {}", args.join(" "));
         let eal = Eal::init(&args)?;
@@ -209,17 +211,26 @@ impl Director {
             .and_then(|()| d.start_workers(cfg, &pool));
         drop(pool);
         started?;
-        if let Some(addr) = cfg.metrics().listen {
-            let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
-            let ids = d.ports.iter().map(|p| p.id()).collect();
-            let source =
-                Arc::new(DirectorMetrics::new(d.stats.clone(), names, ids).with_extra(extra));
-            d.metrics = Some(source.clone());
-            let ex = Exporter::start(addr, source)?;
-            info!("metrics on http://{}/metrics", ex.local_addr());
-            d.exporter = Some(ex);
-        }
         Ok(d)
+    }
+
+    /// Starts the metrics exporter (when `[metrics] listen` is set): the director's per-core
+    /// and per-port families, then `extra`'s (the load balancer's, the health checks').
+    pub fn start_metrics(
+        &mut self,
+        cfg: &Config,
+        extra: Vec<Arc<dyn crate::metrics::MetricsSource>>,
+    ) -> Result<(), StartError> {
+        let Some(addr) = cfg.metrics().listen else { return Ok(()) };
+        let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
+        let ids = self.ports.iter().map(|p| p.id()).collect();
+        let source =
+            Arc::new(DirectorMetrics::new(self.stats.clone(), names, ids).with_extra(extra));
+        self.metrics = Some(source.clone());
+        let ex = Exporter::start(addr, source)?;
+        info!("metrics on http://{}/metrics", ex.local_addr());
+        self.exporter = Some(ex);
+        Ok(())
     }
 
     fn start_ports(&mut self, cfg: &Config, pool: &Mempool) -> Result<(), StartError> {

@@ -1,19 +1,22 @@
 //! health: active health checks of real servers, with keepalived's semantics.
 //!
 //! Owns deciding, from checks rvsd runs itself, which real servers (dests) get new connections,
-//! and carrying that out through the same control model rvsadm uses. The parts:
-//! - [`plan`]: the checked configuration (from `[[service]]` / `[[service.dest]]`, see
-//!   [`config`] and docs/health.md for the keys and their keepalived names);
+//! and carrying that out as typed changes, the ones rvsadm sends. The parts:
+//! - [`plan`]: the checked plan the config hands over (parsed from `[[service]]` /
+//!   `[[service.dest]]` by `config::health`; docs/health.md has the keys and their keepalived
+//!   names);
 //! - [`state`] and [`engine`]: the decisions, sans-IO (checker results and the time in, table
 //!   actions and scripts out): retries, up/down, weights, quorum, hysteresis, sorry server;
-//! - [`apply`]: actions to rvsadm commands against the table in force;
+//! - [`apply`]: actions to typed changes against the table in force;
 //! - [`check`]: the probes (TCP connect, HTTP GET, UDP, scripts), blocking std I/O with timeouts;
 //! - [`runner`]: the control-plane threads that run probes and apply actions, never on a worker
 //!   core, bounded (one check in flight per checker, a fixed pool of probe threads);
 //! - [`board`]: the health state for `rvsadm -L --health` and the metrics.
 //!
-//! Must not touch: the data plane (changes reach the workers only through
-//! [`crate::ctrl::control::Control`], acked when every worker runs them).
+//! Must not touch: the data plane, the config's format. Changes reach the workers only through
+//! the interface the control plane defines ([`crate::ctrl::health_state::HealthChanges`]),
+//! acked when every worker runs them; the listing rows are the protocol's
+//! ([`crate::proto::health`]).
 
 pub mod apply;
 pub mod board;

@@ -1,12 +1,18 @@
 //! Prometheus exporter.
 //!
-//! Owns the HTTP endpoint (`/metrics`, text exposition format) and small builders for metric
-//! families. It does not own any counter: on each scrape it asks a [`MetricsSource`] (the daemon)
-//! for the current values, which the source reads from the per-core published blocks and the
-//! ports. Rates are left to Prometheus. Runs on its own thread, never on a worker core.
+//! Owns the HTTP endpoint (`/metrics`, text exposition format), small builders for metric
+//! families, and every family rvsd exports: the director's per-core and per-port counters
+//! ([`director`]), the load balancer's services, dests and pools ([`lb`], read through the view
+//! [`lb_source::LbView`] the control plane fills) and the health checks' (`health::board`). It
+//! does not own any counter: on each scrape it asks its [`MetricsSource`]s for the current
+//! values, read from the per-core published blocks, the ports and the views. Rates are left to
+//! Prometheus. Runs on its own thread, never on a worker core. Must not touch: the control
+//! plane's internals.
 
+pub mod director;
 mod family;
 pub mod lb;
+pub mod lb_source;
 mod server;
 
 pub use family::{Family, Labels};

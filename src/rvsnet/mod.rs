@@ -5,11 +5,11 @@
 //! of local addresses), its LPM routes, the per-worker neighbour tables, the ports and their
 //! counters (with per-core counters), and which FULLNAT/SNAT reply steering is in force.
 //!
-//! Owns the request and listing types exchanged over the control socket ([`model`]), the
-//! command line ([`cli`]), the text layouts ([`format`], stable and documented in
-//! docs/rvsnet.md) and the program as a library function ([`run`]). Must not touch: the
-//! daemon's tables (rvsd validates and applies changes, see `daemon::netctl`), sockets beyond
-//! `ctrl::client`.
+//! Owns the command line ([`cli`]), the text layouts ([`format`], stable and documented in
+//! docs/rvsnet.md) and the program as a library function ([`run`]); the request and listing
+//! types it exchanges over the control socket are the protocol's (`proto::net`). Must not touch:
+//! the daemon's tables (rvsd validates and applies changes, see `daemon::netctl`), sockets
+//! beyond `proto::client`.
 
 pub mod cli;
 pub mod format;

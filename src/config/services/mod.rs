@@ -2,8 +2,8 @@
 //! `[[snat]]`, validated through the same model `rvsadm` uses.
 //!
 //! Owns turning those sections into the control-plane model, and back ([`to_toml`]). A
-//! `[[service]]` becomes the commands `rvsadm -A`, `-a` and `-P` would send
-//! ([`crate::rvsadm::cli::Command`]); they are applied to an [`crate::ctrl::table::ServiceTable`],
+//! `[[service]]` becomes the typed changes `rvsadm -A`, `-a` and `-P` would send
+//! ([`crate::proto::change::Change`]); they are applied to a [`crate::ctrl::table::ServiceTable`],
 //! so every rule and every error of `rvsadm` holds for the file exactly as for the command line
 //! (the error says the key, `service[1].dest[0].weight`, and the fix). On top come the rules
 //! only a config can check: a VIP is an `[[addr]]` of kind `vip`, local addresses and SNAT

@@ -1,5 +1,6 @@
 //! What rvsd exports to Prometheus: per-core loop and stack counters, per-port NIC counters,
-//! and whatever sources the control plane adds (services, dests, pools: `ctrl::metrics_source`).
+//! and whatever sources the daemon adds after it (services, dests, pools: [`super::lb_source`];
+//! the health checks).
 
 use crate::dataplane::stats::{CoreStats, LoopStat, EXCEPTION_EVENTS, LB_EVENTS, NET_EVENTS};
 use crate::dpdk;

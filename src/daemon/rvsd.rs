@@ -1,0 +1,127 @@
+//! rvsd's one start list: everything the daemon runs, started in order and stopped in reverse.
+//!
+//! Owns [`Rvsd`]: the [`Director`] (EAL, packet pool, ports, kernel interfaces, workers), the
+//! control plane over it, the control socket, the health checks and the metrics exporter, and
+//! what a reload (SIGHUP) does. `bin/rvsd.rs` parses the command line, loads the config and
+//! calls [`Rvsd::start`]. A step that fails stops the steps before it. Must not touch: packet
+//! logic, the table's rules, the protocol.
+
+use super::{Director, DirectorControl, StartError};
+use crate::config::{Config, Reloader};
+use crate::ctrl::control::Control;
+use crate::ctrl::server::{Server, ServerConfig};
+use crate::health::board::Board;
+use crate::health::runner::{Health, DEFAULT_PROBE_THREADS};
+use crate::ipvs::service::BuildOptions;
+use crate::metrics::lb_source::LbMetrics;
+use crate::metrics::MetricsSource;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The order [`Rvsd::start`] starts things in (and logs); [`Rvsd::stop`] goes in reverse.
+pub const START_ORDER: [&str; 9] = [
+    "EAL",
+    "packet pools",
+    "ports",
+    "kernel interfaces",
+    "workers",
+    "control plane",
+    "control socket",
+    "health checks",
+    "metrics",
+];
+
+/// A running rvsd.
+pub struct Rvsd {
+    director: Director,
+    control: Arc<Mutex<Control<DirectorControl>>>,
+    server: Server,
+    health: Option<Health>,
+}
+
+impl Rvsd {
+    /// Starts everything `cfg` describes, in [`START_ORDER`]. With `config_file`, reloads read
+    /// that file again; without, a reload is refused.
+    pub fn start(cfg: &Config, config_file: Option<&Path>) -> Result<Rvsd, StartError> {
+        tracing::info!("starting {}", START_ORDER.join(", "));
+        // EAL, packet pools, ports, kernel interfaces, workers.
+        let mut director = Director::start_dataplane(cfg)?;
+        // The control plane: the authoritative table over the running workers.
+        let board = Board::new();
+        let mut control = Control::new(
+            cfg.services().clone(),
+            cfg.snat_rules().to_vec(),
+            BuildOptions::default(),
+            director.control(),
+        )
+        .with_health(board.clone());
+        if let Some(path) = config_file {
+            control.set_reloader(Reloader::from_file(cfg.clone(), path.to_path_buf()));
+        }
+        let control = Arc::new(Mutex::new(control));
+        // The control socket (rvsadm, rvsnet).
+        let server_cfg = ServerConfig {
+            group: cfg.ctrl().group.clone(),
+            ..ServerConfig::new(&cfg.ctrl().socket)
+        };
+        let server = match Server::start_shared(server_cfg, control.clone()) {
+            Ok(s) => s,
+            Err(e) => return Err(stop_after(director, format!("control socket: {e}"))),
+        };
+        // The health checks (docs/health.md): control-plane threads, changes through `control`.
+        let health = if cfg.health().services.is_empty() {
+            None
+        } else {
+            let plan = cfg.health().clone();
+            match Health::start(plan, control.clone(), board.clone(), DEFAULT_PROBE_THREADS) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    server.stop();
+                    return Err(stop_after(director, format!("starting the health checks: {e}")));
+                }
+            }
+        };
+        // The metrics: the director's own, the load balancer's, the health checks'.
+        let sources: Vec<Arc<dyn MetricsSource>> =
+            vec![Arc::new(board), Arc::new(LbMetrics::new(control.clone()))];
+        if let Err(e) = director.start_metrics(cfg, sources) {
+            if let Some(h) = health {
+                h.stop();
+            }
+            server.stop();
+            return Err(stop_after(director, e.to_string()));
+        }
+        Ok(Rvsd { director, control, server, health })
+    }
+
+    /// The control socket's path.
+    pub fn socket(&self) -> &Path {
+        self.server.path()
+    }
+
+    /// Reads the config file again and applies it live (SIGHUP); the control plane logs the
+    /// outcome.
+    pub fn reload(&self) {
+        if let Ok(mut c) = self.control.lock() {
+            let _ = c.reload();
+        }
+    }
+
+    /// Stops everything, in the reverse of [`START_ORDER`].
+    pub fn stop(self) -> Result<(), StartError> {
+        if let Some(h) = self.health {
+            h.stop();
+        }
+        self.server.stop();
+        // Metrics, workers, kernel interfaces, ports, pools, EAL.
+        self.director.shutdown()
+    }
+}
+
+/// Stops `director` after a later step failed with `why`; the error to return.
+fn stop_after(director: Director, why: String) -> StartError {
+    if let Err(e) = director.shutdown() {
+        tracing::warn!("stopping after a failed start: {e}");
+    }
+    StartError::Setup(why)
+}
