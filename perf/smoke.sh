@@ -10,7 +10,12 @@
 #       new-*: every packet a new connection (created_total = rx_total), all in the table;
 #       mix-*: some new connections, every one in the table (conns = conns_before + created);
 #   - idle: no packet and no drop; mem-*: every connection established (conns = capacity, both
-#     packets of each forwarded).
+#     packets of each forwarded);
+#   - the orders (issue 13): est-*, both-*, mix-* and io sent their flows in a shuffle unrelated
+#     to the insertion shuffle (fewer than 1% of consecutive packets on slab-adjacent
+#     connections), the seed printed; io touched every frame it forwarded (MAC swap);
+#   - every traffic scenario's worker thread CPU time was read (cpu_ns_pkt > 0) and every
+#     balancer scenario published its longest poll.
 # It asserts nothing about speed.
 #   usage: perf/smoke.sh [path/to/rvs-bench]     (default: target/release/rvs-bench, built if absent)
 set -euo pipefail
@@ -33,7 +38,7 @@ fail() {
     echo "perf/smoke.sh: $1: $2" >&2
     bad=1
 }
-for s in io est-dr est-tun est-nat est-fullnat both-nat both-fullnat new-tcp-dr new-tcp-fullnat new-udp-nat \
+for s in io est-dr est-tun est-nat est-fullnat est-fullnat-1k both-nat both-fullnat new-tcp-dr new-tcp-fullnat new-udp-nat \
          new-udp-fullnat mix-fullnat idle mem-100k; do
     line=$(grep "^scenario $s " "$out" || true)
     if [[ -z $line || $line == *" FAILED "* ]]; then
@@ -66,6 +71,12 @@ for s in io est-dr est-tun est-nat est-fullnat both-nat both-fullnat new-tcp-dr 
         ;;
     esac
     case $s in
+    est-*-1k)
+        want fwd_total -eq "${v[rx_total]:-0}"
+        want conns_before -eq 1000
+        want conns -eq 1000
+        want created_total -eq 0
+        ;;
     est-* | both-*)
         want fwd_total -eq "${v[rx_total]:-0}"
         want conns_before -eq "$FLOWS"
@@ -84,6 +95,24 @@ for s in io est-dr est-tun est-nat est-fullnat both-nat both-fullnat new-tcp-dr 
         ;;
     io)
         want conns -eq 0
+        want touched -eq "${v[tx_total]:-0}"
+        ;;
+    esac
+    case $s in
+    io | est-* | both-* | mix-*)
+        want seed -ge 0
+        n=$FLOWS
+        [[ $s == *-1k ]] && n=1000
+        want adjacent -lt $((n / 100 + 1))
+        ;;
+    esac
+    case $s in
+    mem-* | idle) ;;
+    *)
+        # whole nanoseconds of worker CPU per packet, and a longest poll for the worker's rows
+        cpu=${v[cpu_ns_pkt]%%.*}
+        if ! [[ $cpu =~ ^[0-9]+$ ]] || [ "$cpu" -le 0 ]; then fail "$s" "cpu_ns_pkt=${v[cpu_ns_pkt]:-missing}, want > 0"; fi
+        [[ $s == io ]] || want longest_poll_ns -gt 0
         ;;
     esac
     unset v
