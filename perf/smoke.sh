@@ -15,7 +15,10 @@
 #     to the insertion shuffle (fewer than 1% of consecutive packets on slab-adjacent
 #     connections), the seed printed; io touched every frame it forwarded (MAC swap);
 #   - every traffic scenario's worker thread CPU time was read (cpu_ns_pkt > 0) and every
-#     balancer scenario published its longest poll.
+#     balancer scenario published its longest poll;
+#   - the black box (perf/blackbox.sh --quick): testpmd io-forwarded the pcap, and rvsd, the real
+#     daemon fed from it, forwarded every packet of its window on the 10k connections the
+#     pcap's first pass opened (rx = tx = fwd > 0, none created in the window, no drop).
 # It asserts nothing about speed.
 #   usage: perf/smoke.sh [path/to/rvs-bench]     (default: target/release/rvs-bench, built if absent)
 set -euo pipefail
@@ -117,8 +120,26 @@ for s in io est-dr est-tun est-nat est-fullnat est-fullnat-1k both-nat both-full
     esac
     unset v
 done
+bb="$(perf/blackbox.sh --quick 2>&1)" || { echo "$bb"; fail blackbox "perf/blackbox.sh --quick failed"; }
+declare -A v=()
+line=$(grep "^rvsd fullnat" <<<"$bb" || true)
+for kv in ${line#*: }; do v[${kv%%=*}]=${kv#*=}; done
+tp=$(sed -n 's/^testpmd .*rx_pps=\([0-9]*\).*/\1/p' <<<"$bb")
+[[ ${tp:-0} -gt 0 ]] || fail blackbox "testpmd rx_pps=${tp:-missing}, want > 0"
+s=blackbox
+want() {
+    local got=${v[$1]:-}
+    if ! [[ $got =~ ^[0-9]+$ ]] || ! [ "$got" "$2" "$3" ]; then fail "$s" "$1=${got:-missing}, want $2 $3"; fi
+}
+want rx -gt 0
+want tx -eq "${v[rx]:-0}"
+want fwd -eq "${v[rx]:-0}"
+want created -eq 0
+want drops -eq 0
+want conns -eq 10000
 if [ "$bad" -ne 0 ]; then
     cat "$out"
+    echo "$bb"
     exit 1
 fi
-echo "perf/smoke.sh: every scenario ran and forwarded what it was sent"
+echo "perf/smoke.sh: every scenario ran and forwarded what it was sent (black box included)"

@@ -12,6 +12,7 @@
 mod frames;
 mod mem;
 mod order;
+mod pcapgen;
 mod run;
 mod setup;
 
@@ -82,6 +83,26 @@ enum Child {
         huge: bool,
         #[arg(long)]
         seed: u64,
+    },
+    /// Write the capture perf/blackbox.sh replays into rvsd: SYNs of FLOWS TCP flows to
+    /// VIP:PORT in one shuffle, then PASSES shuffles of their ACKs.
+    Pcap {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        flows: u64,
+        #[arg(long, default_value_t = 1)]
+        passes: u32,
+        #[arg(long)]
+        seed: u64,
+        /// Destination MAC of every frame (the director's port).
+        #[arg(long, value_parser = parse_mac)]
+        dst_mac: [u8; 6],
+        #[arg(long)]
+        vip: std::net::Ipv4Addr,
+        #[arg(long, default_value_t = 80)]
+        port: u16,
     },
     /// Fill a table of N connections and report memory.
     #[command(hide = true)]
@@ -197,8 +218,22 @@ fn print_result(kv: &[(&str, String)]) {
     println!("{line}");
 }
 
+/// `aa:bb:cc:dd:ee:ff` as bytes.
+fn parse_mac(s: &str) -> Result<[u8; 6], String> {
+    let v: Vec<u8> = s
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{s}: {e} (want six hex bytes separated by ':')"))?;
+    v.try_into().map_err(|_| format!("{s}: want six hex bytes separated by ':'"))
+}
+
 fn run_child(child: &Child) -> Result<()> {
     match child {
+        Child::Pcap { out, flows, passes, seed, dst_mac, vip, port } => {
+            let n = pcapgen::write(out, *flows, *passes, *seed, *dst_mac, *vip, *port)?;
+            println!("wrote {n} frames ({flows} flows, seed {seed}) to {}", out.display());
+        }
         Child::Scenario { name, flows, capacity, warmup_ms, window_ms, huge, seed } => {
             let (traffic, mode) = traffic_of(name)?;
             let p = Params {
