@@ -66,12 +66,13 @@ PCAP="$BB_DIR/fullnat-$FLOWS-$SEED.pcap"
 FRAMES=$((2 * FLOWS))
 # net_pcap keeps every frame of the file in mbufs of the rx pool; room for the rings on top.
 MBUFS=$((FRAMES + 65536))
-# ~2.4 KB per mbuf with --no-huge, plus room for the rest of EAL.
-MEM_MB=$((MBUFS * 2400 / 1000000 + 512))
+# --no-huge: about 5 KB of EAL memory per mbuf (2.4M mbufs needed 12000 MB, dpdk-notes.md).
+MEM_MB=$((MBUFS * 5000 / 1000000 + 512))
 WARMUP=$((FLOWS / 200000 + 3))
 
 # ---- testpmd io-forward, pcap -> null
 tp_out="$work/testpmd.out"
+: >"$tp_out"
 timeout -s INT $((WARMUP + WINDOW + 30)) dpdk-testpmd -l 0,1 --no-huge -m "$MEM_MB" --no-pci --no-telemetry \
     --file-prefix "rvs-bb-tp-$$" --vdev "net_pcap0,rx_pcap=$PCAP,infinite_rx=1" --vdev net_null0,no-rx=1 -- \
     --forward-mode=io --total-num-mbufs="$MBUFS" --stats-period 1 --nb-cores=1 --portlist=0,1 \
