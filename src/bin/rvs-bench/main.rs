@@ -390,9 +390,18 @@ fn table(rows: &[Row]) -> String {
         if r.name == "idle" {
             notes.push(format!("process CPU {:.1}% of a core", 100.0 * num(kv, "cpu")));
         } else {
+            // Worker-bound only when the ring refused bursts and the worker rarely found it
+            // empty: on a loaded machine a starved generator fills the ring in bursts (every
+            // burst refused) while the worker spins on an empty ring most of the time, and then
+            // the worker's CPU ns/pkt counts that spinning too.
+            let idle = num(kv, "idle_polls");
             if full.is_finite() {
-                let bound = if full >= 0.05 { "worker-bound" } else { "source-bound" };
+                let worker_bound = full >= 0.05 && !(idle > 0.5);
+                let bound = if worker_bound { "worker-bound" } else { "source-bound" };
                 notes.push(format!("{bound} (ring full on {:.0}% of bursts)", full * 100.0));
+            }
+            if idle.is_finite() {
+                notes.push(format!("{:.1}% of polls empty", idle * 100.0));
             }
             let share = num(kv, "lb_share");
             if share.is_finite() && r.name != "io" {
