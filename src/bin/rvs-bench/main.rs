@@ -396,7 +396,7 @@ fn table(rows: &[Row]) -> String {
             // the worker's CPU ns/pkt counts that spinning too.
             let idle = num(kv, "idle_polls");
             if full.is_finite() {
-                let worker_bound = full >= 0.05 && !(idle > 0.5);
+                let worker_bound = full >= 0.05 && (idle.is_nan() || idle <= 0.5);
                 let bound = if worker_bound { "worker-bound" } else { "source-bound" };
                 notes.push(format!("{bound} (ring full on {:.0}% of bursts)", full * 100.0));
             }
