@@ -10,7 +10,15 @@
 #       new-*: every packet a new connection (created_total = rx_total), all in the table;
 #       mix-*: some new connections, every one in the table (conns = conns_before + created);
 #   - idle: no packet and no drop; mem-*: every connection established (conns = capacity, both
-#     packets of each forwarded).
+#     packets of each forwarded);
+#   - the orders (issue 13): est-*, both-*, mix-* and io sent their flows in a shuffle unrelated
+#     to the insertion shuffle (fewer than 1% of consecutive packets on slab-adjacent
+#     connections), the seed printed; io touched every frame it forwarded (MAC swap);
+#   - every traffic scenario's worker thread CPU time was read (cpu_ns_pkt > 0) and every
+#     balancer scenario published its longest poll;
+#   - the black box (perf/blackbox.sh --quick): testpmd io-forwarded the pcap, and rvsd, the real
+#     daemon fed from it, forwarded every packet of its window on the 10k connections the
+#     pcap's first pass opened (rx = tx = fwd > 0, none created in the window, no drop).
 # It asserts nothing about speed.
 #   usage: perf/smoke.sh [path/to/rvs-bench]     (default: target/release/rvs-bench, built if absent)
 set -euo pipefail
@@ -33,7 +41,7 @@ fail() {
     echo "perf/smoke.sh: $1: $2" >&2
     bad=1
 }
-for s in io est-dr est-tun est-nat est-fullnat both-nat both-fullnat new-tcp-dr new-tcp-fullnat new-udp-nat \
+for s in io est-dr est-tun est-nat est-fullnat est-fullnat-1k both-nat both-fullnat new-tcp-dr new-tcp-fullnat new-udp-nat \
          new-udp-fullnat mix-fullnat idle mem-100k; do
     line=$(grep "^scenario $s " "$out" || true)
     if [[ -z $line || $line == *" FAILED "* ]]; then
@@ -66,6 +74,12 @@ for s in io est-dr est-tun est-nat est-fullnat both-nat both-fullnat new-tcp-dr 
         ;;
     esac
     case $s in
+    est-*-1k)
+        want fwd_total -eq "${v[rx_total]:-0}"
+        want conns_before -eq 1000
+        want conns -eq 1000
+        want created_total -eq 0
+        ;;
     est-* | both-*)
         want fwd_total -eq "${v[rx_total]:-0}"
         want conns_before -eq "$FLOWS"
@@ -84,12 +98,48 @@ for s in io est-dr est-tun est-nat est-fullnat both-nat both-fullnat new-tcp-dr 
         ;;
     io)
         want conns -eq 0
+        want touched -eq "${v[tx_total]:-0}"
+        ;;
+    esac
+    case $s in
+    io | est-* | both-* | mix-*)
+        want seed -ge 0
+        n=$FLOWS
+        [[ $s == *-1k ]] && n=1000
+        want adjacent -lt $((n / 100 + 1))
+        ;;
+    esac
+    case $s in
+    mem-* | idle) ;;
+    *)
+        # whole nanoseconds of worker CPU per packet, and a longest poll for the worker's rows
+        cpu=${v[cpu_ns_pkt]%%.*}
+        if ! [[ $cpu =~ ^[0-9]+$ ]] || [ "$cpu" -le 0 ]; then fail "$s" "cpu_ns_pkt=${v[cpu_ns_pkt]:-missing}, want > 0"; fi
+        [[ $s == io ]] || want longest_poll_ns -gt 0
         ;;
     esac
     unset v
 done
+bb="$(perf/blackbox.sh --quick 2>&1)" || { echo "$bb"; fail blackbox "perf/blackbox.sh --quick failed"; }
+declare -A v=()
+line=$(grep "^rvsd fullnat" <<<"$bb" || true)
+for kv in ${line#*: }; do v[${kv%%=*}]=${kv#*=}; done
+tp=$(sed -n 's/^testpmd .*rx_pps=\([0-9]*\).*/\1/p' <<<"$bb")
+[[ ${tp:-0} -gt 0 ]] || fail blackbox "testpmd rx_pps=${tp:-missing}, want > 0"
+s=blackbox
+want() {
+    local got=${v[$1]:-}
+    if ! [[ $got =~ ^[0-9]+$ ]] || ! [ "$got" "$2" "$3" ]; then fail "$s" "$1=${got:-missing}, want $2 $3"; fi
+}
+want rx -gt 0
+want tx -eq "${v[rx]:-0}"
+want fwd -eq "${v[rx]:-0}"
+want created -eq 0
+want drops -eq 0
+want conns -eq 10000
 if [ "$bad" -ne 0 ]; then
     cat "$out"
+    echo "$bb"
     exit 1
 fi
-echo "perf/smoke.sh: every scenario ran and forwarded what it was sent"
+echo "perf/smoke.sh: every scenario ran and forwarded what it was sent (black box included)"

@@ -32,6 +32,11 @@ pub struct LoopCounters {
     pub arp_copies_lost: u64,
     /// Packets for another core dropped because its ring was full.
     pub redirects_lost: u64,
+    /// The longest loop iteration since the worker started, in nanoseconds: the time from one
+    /// iteration's start to the next one's (serving requests, polling, timers, publishing),
+    /// idle-backoff sleeps excluded, at the clock's microsecond resolution. A maximum, not a
+    /// counter: how long a packet can wait.
+    pub longest_poll_ns: u64,
 }
 
 /// A slot per counter; the layout is fixed so a reader can walk it by index.
@@ -56,11 +61,13 @@ pub enum LoopStat {
     ArpCopiesLost,
     /// See [`LoopCounters::redirects_lost`].
     RedirectsLost,
+    /// See [`LoopCounters::longest_poll_ns`].
+    LongestPollNs,
 }
 
 impl LoopStat {
     /// Every loop counter, in slot order.
-    pub const ALL: [LoopStat; 9] = [
+    pub const ALL: [LoopStat; 10] = [
         Self::BusyPolls,
         Self::IdlePolls,
         Self::Sleeps,
@@ -70,6 +77,7 @@ impl LoopStat {
         Self::CrossedIn,
         Self::ArpCopiesLost,
         Self::RedirectsLost,
+        Self::LongestPollNs,
     ];
 
     /// The counter's value in `c`.
@@ -84,6 +92,7 @@ impl LoopStat {
             Self::CrossedIn => c.crossed_in,
             Self::ArpCopiesLost => c.arp_copies_lost,
             Self::RedirectsLost => c.redirects_lost,
+            Self::LongestPollNs => c.longest_poll_ns,
         }
     }
 }
@@ -457,9 +466,10 @@ mod tests {
             crossed_in: 7,
             arp_copies_lost: 8,
             redirects_lost: 9,
+            longest_poll_ns: 10,
         };
         let v: Vec<u64> = LoopStat::ALL.iter().map(|s| s.get(&c)).collect();
-        assert_eq!(v, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(v, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }
 
     #[test]

@@ -187,8 +187,16 @@ impl Worker {
         let mut last_timer = Instant::ZERO;
         let mut last_kernel = Instant::ZERO;
         let mut since_publish = 0u32;
+        // Start of the previous iteration, None after a sleep: the longest poll is measured
+        // between consecutive iteration starts (no extra clock read), sleeps left out.
+        let mut prev: Option<Instant> = None;
         while !self.stop.load(Ordering::Relaxed) {
             let now = time::now();
+            if let Some(p) = prev {
+                let ns = u64::try_from(now.saturating_since(p).as_nanos()).unwrap_or(u64::MAX);
+                self.counters.longest_poll_ns = self.counters.longest_poll_ns.max(ns);
+            }
+            prev = Some(now);
             self.serve_requests(now);
             let mut got = self.poll_once(now);
             if !self.kernel.is_empty() && now.saturating_since(last_kernel) >= self.kernel_poll {
@@ -214,6 +222,7 @@ impl Worker {
             if let Some(d) = sleep {
                 self.counters.sleeps += 1;
                 std::thread::sleep(d);
+                prev = None;
             }
         }
         self.flush();

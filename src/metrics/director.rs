@@ -68,6 +68,15 @@ impl DirectorMetrics {
             }
             out.push(f.build());
         }
+        let mut f = Family::gauge(
+            "rvs_core_longest_poll_seconds",
+            "The longest worker loop iteration since the worker started (sleeps excluded).",
+        );
+        for (i, c) in self.cores.iter().enumerate() {
+            let core = i.to_string();
+            f.sample(&[("core", &core)], c.loop_stat(LoopStat::LongestPollNs) as f64 * 1e-9);
+        }
+        out.push(f.build());
         for (idx, ev) in NET_EVENTS.iter().enumerate() {
             let mut f = Family::counter(ev.metric, ev.help);
             for (i, c) in self.cores.iter().enumerate() {

@@ -11,6 +11,8 @@
 
 mod frames;
 mod mem;
+mod order;
+mod pcapgen;
 mod run;
 mod setup;
 
@@ -34,9 +36,15 @@ struct Cli {
     /// Established connections in the table for the established and mix scenarios.
     #[arg(long, default_value_t = 1_000_000)]
     flows: u64,
-    /// Measured window of each scenario, in seconds.
-    #[arg(long, default_value_t = 3.0)]
+    /// Measured window of each scenario, in seconds (at least 10 unless --quick).
+    #[arg(long, default_value_t = 10.0)]
     window: f64,
+    /// The long run: 60 s windows (the longest worker poll and the drops over a minute).
+    #[arg(long)]
+    long: bool,
+    /// Seed of the shuffled insertion and traffic orders (default: from the clock, printed).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Only the scenarios whose names contain one of these (comma separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -73,6 +81,28 @@ enum Child {
         window_ms: u64,
         #[arg(long)]
         huge: bool,
+        #[arg(long)]
+        seed: u64,
+    },
+    /// Write the capture perf/blackbox.sh replays into rvsd: SYNs of FLOWS TCP flows to
+    /// VIP:PORT in one shuffle, then PASSES shuffles of their ACKs.
+    Pcap {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        flows: u64,
+        #[arg(long, default_value_t = 1)]
+        passes: u32,
+        #[arg(long)]
+        seed: u64,
+        /// Destination MAC of every frame (the director's port).
+        #[arg(long, value_parser = parse_mac)]
+        dst_mac: [u8; 6],
+        #[arg(long)]
+        vip: std::net::Ipv4Addr,
+        #[arg(long, default_value_t = 80)]
+        port: u16,
     },
     /// Fill a table of N connections and report memory.
     #[command(hide = true)]
@@ -90,11 +120,13 @@ struct Plan {
 }
 
 fn traffic_of(name: &str) -> Result<(Traffic, Mode)> {
-    let mode = if name.ends_with("-dr") {
+    // A size suffix (est-fullnat-1k) names the flow count, not the mode.
+    let base = name.strip_suffix("-1k").unwrap_or(name);
+    let mode = if base.ends_with("-dr") {
         Mode::Dr
-    } else if name.ends_with("-tun") {
+    } else if base.ends_with("-tun") {
         Mode::Tun
-    } else if name.ends_with("-fullnat") {
+    } else if base.ends_with("-fullnat") {
         Mode::FullNat
     } else {
         Mode::Nat
@@ -119,11 +151,12 @@ fn traffic_of(name: &str) -> Result<(Traffic, Mode)> {
     Ok((t, mode))
 }
 
-fn plans(cli: &Cli) -> Vec<Plan> {
+fn plans(cli: &Cli, seed: u64) -> Vec<Plan> {
+    let window_s = if cli.long { 60.0 } else { cli.window.max(10.0) };
     let (flows, warmup, window, new_cap) = if cli.quick {
         (10_000u64, 200u64, 800u64, 1u32 << 20)
     } else {
-        (cli.flows, 1000, (cli.window * 1000.0) as u64, 8u32 << 20)
+        (cli.flows, 1000, (window_s * 1000.0) as u64, 8u32 << 20)
     };
     let est_cap = u32::try_from(flows + flows / 8 + 1024).unwrap_or(u32::MAX);
     let mix_cap = new_cap.max(est_cap.saturating_mul(2));
@@ -135,6 +168,7 @@ fn plans(cli: &Cli) -> Vec<Plan> {
             format!("--capacity={cap}"),
             format!("--warmup-ms={warmup}"),
             format!("--window-ms={window}"),
+            format!("--seed={seed}"),
         ];
         if cli.huge {
             args.push("--huge".into());
@@ -145,6 +179,7 @@ fn plans(cli: &Cli) -> Vec<Plan> {
     for m in ["dr", "tun", "nat", "fullnat"] {
         v.push(t(&format!("est-{m}"), "established TCP, 64 B", flows, est_cap));
     }
+    v.push(t("est-fullnat-1k", "established TCP, 64 B, 1000 conns (hot cache)", 1000, 4096));
     v.push(t("both-nat", "established TCP, both directions, 64 B", flows, est_cap));
     v.push(t("both-fullnat", "established TCP, both directions, 64 B", flows, est_cap));
     v.push(t("new-tcp-dr", "every packet a new TCP SYN", 0, new_cap));
@@ -183,9 +218,23 @@ fn print_result(kv: &[(&str, String)]) {
     println!("{line}");
 }
 
+/// `aa:bb:cc:dd:ee:ff` as bytes.
+fn parse_mac(s: &str) -> Result<[u8; 6], String> {
+    let v: Vec<u8> = s
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{s}: {e} (want six hex bytes separated by ':')"))?;
+    v.try_into().map_err(|_| format!("{s}: want six hex bytes separated by ':'"))
+}
+
 fn run_child(child: &Child) -> Result<()> {
     match child {
-        Child::Scenario { name, flows, capacity, warmup_ms, window_ms, huge } => {
+        Child::Pcap { out, flows, passes, seed, dst_mac, vip, port } => {
+            let n = pcapgen::write(out, *flows, *passes, *seed, *dst_mac, *vip, *port)?;
+            println!("wrote {n} frames ({flows} flows, seed {seed}) to {}", out.display());
+        }
+        Child::Scenario { name, flows, capacity, warmup_ms, window_ms, huge, seed } => {
             let (traffic, mode) = traffic_of(name)?;
             let p = Params {
                 traffic,
@@ -195,6 +244,7 @@ fn run_child(child: &Child) -> Result<()> {
                 warmup: Duration::from_millis(*warmup_ms),
                 window: Duration::from_millis(*window_ms),
                 huge: *huge,
+                seed: *seed,
             };
             run::check(&p)?;
             let m = run::named(run::run(&p), name)?;
@@ -218,6 +268,12 @@ fn run_child(child: &Child) -> Result<()> {
                 ("drops_total", m.drops_total.to_string()),
                 ("created_total", m.created_total.to_string()),
                 ("conns_before", m.conns_before.to_string()),
+                ("cpu_ns_pkt", format!("{:.1}", m.cpu_ns_pkt)),
+                ("worker_cpu", format!("{:.3}", m.worker_cpu)),
+                ("longest_poll_ns", m.longest_poll_ns.to_string()),
+                ("adjacent", m.adjacent.to_string()),
+                ("touched", m.touched.to_string()),
+                ("seed", seed.to_string()),
             ]);
         }
         Child::Mem { conns } => {
@@ -276,13 +332,15 @@ fn sh(cmd: &str) -> String {
 
 fn machine() -> String {
     let model = sh("lscpu | sed -n 's/^Model name: *//p' | head -1");
+    let caches =
+        sh("lscpu | sed -n 's/^ *\\(L[123][a-z]*\\) cache: *\\(.*\\)/\\1 \\2/p' | paste -sd, -");
     let cpus = sh("nproc");
     let kernel = sh("uname -r");
     let dpdk = sh("pkg-config --modversion libdpdk");
     let mem = sh("free -g | awk '/^Mem:/{print $2}'");
     let load = sh("cut -d' ' -f1-3 /proc/loadavg");
     format!(
-        "{model}, {cpus} CPUs, {mem} GiB, Linux {kernel}, DPDK {dpdk}, rvs {} ({}), load {load}",
+        "{model} (caches: {caches}), {cpus} CPUs, {mem} GiB, Linux {kernel}, DPDK {dpdk}, rvs {} ({}), load {load}",
         rvs::build_info::VERSION,
         rvs::build_info::GIT_REV
     )
@@ -306,11 +364,12 @@ fn table(rows: &[Row]) -> String {
         .and_then(|r| r.kv.as_ref())
         .map_or(f64::NAN, |kv| num(kv, "rx_pps"));
     let mut s = String::new();
-    s.push_str("| scenario | what | Mpps/core | ns/pkt | vs I/O | new conn/s/core | drops | conns | B/conn | RSS MiB | notes |\n");
-    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    s.push_str("| scenario | what | Mpps/core | ns/pkt | worker CPU ns/pkt | vs I/O ceiling | longest poll µs | new conn/s/core | drops | conns | B/conn | RSS MiB | notes |\n");
+    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for r in rows {
         let Some(kv) = &r.kv else {
-            let _ = writeln!(s, "| {} | {} | | | | | | | | | FAILED: {} |", r.name, r.what, r.err);
+            let _ =
+                writeln!(s, "| {} | {} | | | | | | | | | | | FAILED: {} |", r.name, r.what, r.err);
             continue;
         };
         let rss = num(kv, "rss") / (1024.0 * 1024.0);
@@ -320,7 +379,7 @@ fn table(rows: &[Row]) -> String {
             let rss_per = (num(kv, "rss") - num(kv, "rss_before")) / conns;
             let _ = writeln!(
                 s,
-                "| {} | {} | | | | | | {:.0} | {:.1} | {:.0} | RSS growth {:.1} B/conn; filled in {} s |",
+                "| {} | {} | | | | | | | | {:.0} | {:.1} | {:.0} | RSS growth {:.1} B/conn; filled in {} s |",
                 r.name, r.what, conns, per, rss, rss_per, kv.get("fill_secs").map_or("?", String::as_str)
             );
             continue;
@@ -331,13 +390,30 @@ fn table(rows: &[Row]) -> String {
         if r.name == "idle" {
             notes.push(format!("process CPU {:.1}% of a core", 100.0 * num(kv, "cpu")));
         } else {
+            // Worker-bound only when the ring refused bursts and the worker rarely found it
+            // empty: on a loaded machine a starved generator fills the ring in bursts (every
+            // burst refused) while the worker spins on an empty ring most of the time, and then
+            // the worker's CPU ns/pkt counts that spinning too.
+            let idle = num(kv, "idle_polls");
             if full.is_finite() {
-                let bound = if full >= 0.05 { "worker-bound" } else { "source-bound" };
+                let worker_bound = full >= 0.05 && (idle.is_nan() || idle <= 0.5);
+                let bound = if worker_bound { "worker-bound" } else { "source-bound" };
                 notes.push(format!("{bound} (ring full on {:.0}% of bursts)", full * 100.0));
+            }
+            if idle.is_finite() {
+                notes.push(format!("{:.1}% of polls empty", idle * 100.0));
             }
             let share = num(kv, "lb_share");
             if share.is_finite() && r.name != "io" {
                 notes.push(format!("{:.0}% forwarded by the balancer", share * 100.0));
+            }
+            let adj = num(kv, "adjacent");
+            if r.name != "io" && adj.is_finite() && adj > 0.0 {
+                notes.push(format!("{adj:.0} slab-adjacent packet pairs per pass"));
+            }
+            let wc = num(kv, "worker_cpu");
+            if wc.is_finite() {
+                notes.push(format!("worker thread on CPU {:.0}% of the window", wc * 100.0));
             }
             let top = kv.get("top_drop").map_or("-", String::as_str);
             if top != "-" {
@@ -350,12 +426,17 @@ fn table(rows: &[Row]) -> String {
             (
                 format!("{:.2}", pps / 1e6),
                 format!("{:.0}", 1e9 / pps),
-                if io.is_finite() { format!("{:.0}%", 100.0 * pps / io) } else { "-".into() },
+                if io.is_finite() { format!("{:.3}", pps / io) } else { "-".into() },
             )
         };
+        let cpu_ns = num(kv, "cpu_ns_pkt");
+        let cpu_ns = if cpu_ns.is_finite() { format!("{cpu_ns:.0}") } else { String::new() };
+        let lp = num(kv, "longest_poll_ns");
+        let lp =
+            if lp.is_finite() && lp > 0.0 { format!("{:.0}", lp / 1e3) } else { String::new() };
         let _ = writeln!(
             s,
-            "| {} | {} | {mpps} | {ns} | {ratio} | {:.0} | {} | {} | | {:.0} | {} |",
+            "| {} | {} | {mpps} | {ns} | {cpu_ns} | {ratio} | {lp} | {:.0} | {} | {} | | {:.0} | {} |",
             r.name,
             r.what,
             num(kv, "new_cps"),
@@ -391,6 +472,30 @@ fn targets(rows: &[Row]) -> String {
             let _ = writeln!(s, "- {what}: {g:.2} {unit} (target {want} {unit}) — {verdict}");
         };
     line("established FULLNAT, 1 core", get("est-fullnat", "rx_pps"), 10.0, "Mpps", true, 1e6);
+    let io = get("io", "rx_pps");
+    line(
+        "established FULLNAT at 1M conns vs the I/O ceiling of the same run (issue 13)",
+        get("est-fullnat", "rx_pps").zip(io).map(|(a, b)| a / b),
+        0.5,
+        "x",
+        true,
+        1.0,
+    );
+    line(
+        "hot-cache FULLNAT (1k conns): ns/pkt above the I/O row (issue 13)",
+        get("est-fullnat-1k", "rx_pps").zip(io).map(|(a, b)| 1e9 / a - 1e9 / b),
+        60.0,
+        "ns",
+        false,
+        1.0,
+    );
+    let longest = rows
+        .iter()
+        .filter(|r| r.name != "io" && r.name != "idle")
+        .filter_map(|r| r.kv.as_ref().map(|kv| num(kv, "longest_poll_ns")))
+        .filter(|v| v.is_finite())
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    line("longest worker poll of the run (issue 13)", longest, 1.0, "ms", false, 1e6);
     line(
         "new TCP conns/s/core (FULLNAT)",
         get("new-tcp-fullnat", "new_cps"),
@@ -421,8 +526,12 @@ fn main() -> Result<()> {
     let exe = std::env::current_exe().context("finding this program")?;
     let command = std::env::args().map(|a| shell_word(&a)).collect::<Vec<_>>().join(" ");
     let started = sh("date -u '+%Y-%m-%d %H:%M UTC'");
+    let seed = cli.seed.unwrap_or_else(order::clock_seed);
+    eprintln!(
+        "seed {seed} (flows inserted and sent in two shuffles of it; --seed {seed} repeats them)"
+    );
     let mut rows = Vec::new();
-    for plan in plans(&cli) {
+    for plan in plans(&cli, seed) {
         if plan.name == "mem-10M" && mem_available() < 6 << 30 {
             rows.push(Row {
                 name: plan.name,
@@ -465,6 +574,7 @@ fn main() -> Result<()> {
         );
         let _ = writeln!(entry, "- machine: {}", machine());
         let _ = writeln!(entry, "- command: `{command}`");
+        let _ = writeln!(entry, "- seed of the insertion and traffic orders: {seed}");
         if let Some(n) = &cli.note {
             let _ = writeln!(entry, "- note: {n}");
         }

@@ -4,8 +4,13 @@
 //! `dataplane::worker::Worker` around a `Pipeline` with a balancer; the I/O ceiling is a plain
 //! rx -> tx loop on the same queues. Counters are read from the worker's published
 //! `CoreStats` before and after a fixed wall-clock window that follows a warm-up.
+//!
+//! Flows are inserted in one seeded shuffle and sent in another (see `order`). The worker
+//! thread's own CPU time (its `/proc/.../schedstat` run time) is read beside the wall clock, so
+//! a row says what a packet cost the worker even when the machine is shared.
 
 use crate::frames::{Kind, Template, FRAME_LEN};
+use crate::order;
 use crate::setup::{self, Mode, GW_MAC, VIP, VPORT};
 use anyhow::{anyhow, bail, Context, Result};
 use rvs::buf::{PacketBuf, VecBuf};
@@ -19,8 +24,10 @@ use rvs::ipvs::balancer::Verdict;
 use rvs::ipvs::counters::IpvsDropReason;
 use rvs::net::{AddrKind, DropReason};
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// What the generator sends.
@@ -62,6 +69,8 @@ pub struct Params {
     pub window: Duration,
     /// Use hugepages (else `--no-huge`).
     pub huge: bool,
+    /// Seed of the insertion and traffic orders.
+    pub seed: u64,
 }
 
 /// What one scenario measured.
@@ -108,6 +117,29 @@ pub struct Measured {
     pub created_total: u64,
     /// ... and the connections in the table before the traffic (the populated ones).
     pub conns_before: u64,
+    /// Worker thread CPU time in the window per received packet, in nanoseconds.
+    pub cpu_ns_pkt: f64,
+    /// Worker thread CPU time in the window as a share of the window.
+    pub worker_cpu: f64,
+    /// The worker's longest loop iteration over the whole run, in nanoseconds (0 for `Io`).
+    pub longest_poll_ns: u64,
+    /// Consecutive packets of one traffic pass whose connections were inserted next to each
+    /// other (about 2 when the orders are independent shuffles; flows - 1 in slab order).
+    pub adjacent: u64,
+    /// Frames whose data the I/O loop touched (MAC addresses swapped); `Io` only.
+    pub touched: u64,
+}
+
+/// CPU time the thread at `task` (`/proc/<pid>/task/<tid>`) has run, in nanoseconds (the first
+/// field of its schedstat), or None if it cannot be read.
+fn thread_cpu_ns(task: &std::path::Path) -> Option<u64> {
+    let s = std::fs::read_to_string(task.join("schedstat")).ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// The calling thread's `/proc` directory.
+fn this_task() -> Option<PathBuf> {
+    std::fs::read_link("/proc/thread-self").ok().map(|p| PathBuf::from("/proc").join(p))
 }
 
 /// CPU time (user + system) this process has used, in seconds, from /proc/self/stat.
@@ -246,18 +278,19 @@ fn reply_frames(pipeline: &Pipeline<rvs::dpdk::Mbuf>, dst_mac: [u8; 6]) -> Vec<[
     out
 }
 
-/// Pre-populates the balancer with `n` established TCP connections (SYN then ACK of each
-/// flow, through `Balancer::input` as the pipeline would hand them). Returns how many were
-/// forwarded.
+/// Pre-populates the balancer with established TCP connections of the flows of `insert`, in
+/// that order (SYN then ACK of each flow, through `Balancer::input` as the pipeline would hand
+/// them). Returns how many were established.
 fn populate(
     pipeline: &mut Pipeline<rvs::dpdk::Mbuf>,
     syn: &Template,
     ack: &Template,
-    n: u64,
+    insert: &[u32],
 ) -> u64 {
     let Some(lb) = pipeline.balancer_mut() else { return 0 };
     let mut ok = 0;
-    for i in 0..n {
+    for &i in insert {
+        let i = u64::from(i);
         for t in [syn, ack] {
             let mut b = VecBuf::with_capacity(128, 256);
             if let Ok(bytes) = b.append(FRAME_LEN) {
@@ -311,14 +344,27 @@ pub fn run(p: &Params) -> Result<Measured> {
     let udp = Template::new(Kind::Udp, mac0, GW_MAC, VIP, VPORT);
     let flows = p.flows.max(1);
     let mut replies = Vec::new();
+    // Insertion order (stream 0) and traffic order (stream 1) of the established flows.
+    let insert = order::shuffled(flows, p.seed, 0);
+    let visit = order::shuffled(flows, p.seed, 1);
+    let adjacent = order::adjacent_pairs(&insert, &visit);
+    let worker_task: Arc<OnceLock<PathBuf>> = Arc::new(OnceLock::new());
+    let touched = Arc::new(AtomicU64::new(0));
 
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(CoreStats::default());
     let io_counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
     let mut m = Measured::default();
     let handle = if p.traffic == Traffic::Io {
-        let (stop2, counts) = (stop.clone(), io_counts.clone());
-        dpdk::launch(1, move || io_loop(rx, out_tx, &stop2, &counts)).map_err(|e| anyhow!("{e}"))?
+        let (stop2, counts, task, t2) =
+            (stop.clone(), io_counts.clone(), worker_task.clone(), touched.clone());
+        dpdk::launch(1, move || {
+            if let Some(t) = this_task() {
+                let _ = task.set(t);
+            }
+            io_loop(rx, out_tx, &stop2, &counts, &t2)
+        })
+        .map_err(|e| anyhow!("{e}"))?
     } else {
         let stack = setup::stack(mac0, mac1)?;
         let mut pipeline = Pipeline::with_balancer(stack, setup::balancer(p.capacity)?);
@@ -330,7 +376,7 @@ pub fn run(p: &Params) -> Result<Measured> {
         }
         if matches!(p.traffic, Traffic::Established | Traffic::Mix | Traffic::Both) {
             let t = Instant::now();
-            let ok = populate(&mut pipeline, &syn, &ack, flows);
+            let ok = populate(&mut pipeline, &syn, &ack, &insert);
             eprintln!(
                 "populated {ok} of {flows} connections in {:.1} s",
                 t.elapsed().as_secs_f64()
@@ -340,10 +386,15 @@ pub fn run(p: &Params) -> Result<Measured> {
             }
         }
         if p.traffic == Traffic::Both {
-            replies = reply_frames(&pipeline, mac1);
-            if replies.is_empty() {
+            let table_order = reply_frames(&pipeline, mac1);
+            if table_order.is_empty() {
                 bail!("no connection to reply for");
             }
+            // The replies in a third shuffle, not in the table's order.
+            replies = order::shuffled(table_order.len() as u64, p.seed, 2)
+                .into_iter()
+                .filter_map(|i| table_order.get(i as usize).copied())
+                .collect();
         }
         let worker = Worker::new(
             0,
@@ -368,7 +419,11 @@ pub fn run(p: &Params) -> Result<Measured> {
             stop.clone(),
         );
         let mut worker = worker;
+        let task = worker_task.clone();
         let h = dpdk::launch(1, move || {
+            if let Some(t) = this_task() {
+                let _ = task.set(t);
+            }
             worker.run();
             if let Some(lb) = worker.pipeline().balancer() {
                 eprintln!(
@@ -395,7 +450,7 @@ pub fn run(p: &Params) -> Result<Measured> {
             }
         }
         (Traffic::Io | Traffic::Established | Traffic::Idle | Traffic::Both, _) => {
-            ack.write(buf, seq % flows)
+            ack.write(buf, visit.get((seq % flows) as usize).map_or(0, |&f| u64::from(f)))
         }
         (Traffic::NewTcp, _) => syn.write(buf, flows + seq),
         (Traffic::NewUdp, _) => udp.write(buf, flows + seq),
@@ -403,7 +458,7 @@ pub fn run(p: &Params) -> Result<Measured> {
             if seq % 10 == 9 {
                 syn.write(buf, flows + seq / 10)
             } else {
-                ack.write(buf, seq % flows)
+                ack.write(buf, visit.get((seq % flows) as usize).map_or(0, |&f| u64::from(f)))
             }
         }
     };
@@ -435,6 +490,10 @@ pub fn run(p: &Params) -> Result<Measured> {
     let conns_before = if traffic == Traffic::Io { 0 } else { stats.lb.load(conns_gauge) };
     let start = Instant::now();
     let marks = std::cell::Cell::new((Snap::default(), Snap::default(), 0u64, 0u64));
+    wait_for("the worker thread to start", || worker_task.get().is_some())?;
+    let task = worker_task.get().cloned().unwrap_or_default();
+    // The worker thread's CPU time at the start and end of the window.
+    let wcpu = std::cell::Cell::new((0u64, 0u64));
     // Generator bursts and refused bursts at the start and end of the window; RSS at its end.
     let bursts = std::cell::Cell::new([0u64; 4]);
     let rss_end = std::cell::Cell::new(0u64);
@@ -445,11 +504,13 @@ pub fn run(p: &Params) -> Result<Measured> {
         if k.0.at.is_none() && el >= p.warmup {
             k.0 = read(&stats);
             k.2 = sent;
+            wcpu.set((thread_cpu_ns(&task).unwrap_or(0), 0));
             r[0] = rounds;
             r[1] = full;
         } else if k.0.at.is_some() && el >= p.warmup + p.window {
             k.1 = read(&stats);
             k.3 = sent;
+            wcpu.set((wcpu.get().0, thread_cpu_ns(&task).unwrap_or(0)));
             r[2] = rounds;
             r[3] = full;
             marks.set(k);
@@ -468,8 +529,10 @@ pub fn run(p: &Params) -> Result<Measured> {
         std::thread::sleep(p.warmup);
         let a = read(&stats);
         cpu0 = cpu_secs();
+        let w0 = thread_cpu_ns(&task).unwrap_or(0);
         std::thread::sleep(p.window);
         cpu1 = cpu_secs();
+        wcpu.set((w0, thread_cpu_ns(&task).unwrap_or(0)));
         marks.set((a, read(&stats), 0, 0));
         rss_end.set(rss_bytes());
     } else {
@@ -496,12 +559,25 @@ pub fn run(p: &Params) -> Result<Measured> {
     m.drops_total = last.drops - first.drops;
     m.created_total = last.created - first.created;
     m.conns_before = conns_before;
+    m.adjacent = if matches!(traffic, Traffic::NewTcp | Traffic::NewUdp | Traffic::Idle) {
+        0
+    } else {
+        adjacent
+    };
+    m.touched = touched.load(Ordering::Relaxed);
+    m.longest_poll_ns = stats.loop_stat(LoopStat::LongestPollNs);
 
     let secs = match (a.at, b.at) {
         (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
         _ => bail!("the window was not measured"),
     };
     m.cpu = (cpu1 - cpu0) / secs;
+    let (w0, w1) = wcpu.get();
+    if w1 <= w0 {
+        bail!("the worker thread's CPU time could not be read from {}", task.display());
+    }
+    m.worker_cpu = (w1 - w0) as f64 / 1e9 / secs;
+    m.cpu_ns_pkt = if b.rx > a.rx { (w1 - w0) as f64 / (b.rx - a.rx) as f64 } else { f64::NAN };
     m.rx_pps = (b.rx - a.rx) as f64 / secs;
     m.tx_pps = (b.tx - a.tx) as f64 / secs;
     m.offered_pps = (sent1 - sent0) as f64 / secs;
@@ -537,8 +613,17 @@ pub fn run(p: &Params) -> Result<Measured> {
     Ok(m)
 }
 
-/// The I/O ceiling: rx burst, tx burst, free what tx refused. Counts in `c`: rx, tx, dropped.
-fn io_loop(mut rx: RxQueue, mut tx: TxQueue, stop: &AtomicBool, c: &[AtomicU64; 3]) -> i32 {
+/// The I/O ceiling: rx burst, swap each frame's MAC addresses (the frame's first cache line is
+/// read and written, as any forwarder must; testpmd's macswap), tx burst, free what tx refused.
+/// Counts in `c`: rx, tx, dropped; frames touched in `touched`.
+fn io_loop(
+    mut rx: RxQueue,
+    mut tx: TxQueue,
+    stop: &AtomicBool,
+    c: &[AtomicU64; 3],
+    touched: &AtomicU64,
+) -> i32 {
+    let mut swapped = 0u64;
     let mut batch: MbufBatch = MbufBatch::new();
     let (mut got, mut sent, mut dropped) = (0u64, 0u64, 0u64);
     let mut loops = 0u32;
@@ -546,6 +631,13 @@ fn io_loop(mut rx: RxQueue, mut tx: TxQueue, stop: &AtomicBool, c: &[AtomicU64; 
         let n = rx.rx_burst(&mut batch);
         if n > 0 {
             got += n as u64;
+            for m in batch.as_mut_slice() {
+                if let Some(eth) = m.data_mut().get_mut(..12) {
+                    let (dst, src) = eth.split_at_mut(6);
+                    dst.swap_with_slice(src);
+                    swapped += 1;
+                }
+            }
             sent += tx.tx_burst(&mut batch) as u64;
             dropped += batch.len() as u64;
             batch.clear();
@@ -560,6 +652,7 @@ fn io_loop(mut rx: RxQueue, mut tx: TxQueue, stop: &AtomicBool, c: &[AtomicU64; 
     c[0].store(got, Ordering::Relaxed);
     c[1].store(sent, Ordering::Relaxed);
     c[2].store(dropped, Ordering::Relaxed);
+    touched.store(swapped, Ordering::Relaxed);
     0
 }
 
