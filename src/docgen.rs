@@ -26,18 +26,30 @@ pub fn generate(mut cmd: Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
     let name = cmd.get_name().to_string();
     let mut pages = cmd.clone().disable_help_subcommand(true);
     pages.build();
+    let source = match cmd.get_version() {
+        Some(v) => format!("rvs {v}"),
+        None => "rvs".to_string(),
+    };
     let mut written = Vec::new();
-    write_pages(&pages, dir, &mut written)?;
+    write_pages(&pages, &source, dir, &mut written)?;
     for shell in SHELLS {
         written.push(clap_complete::generate_to(shell, &mut cmd, &name, dir)?);
     }
     Ok(written)
 }
 
-fn write_pages(cmd: &Command, dir: &Path, written: &mut Vec<PathBuf>) -> io::Result<()> {
-    written.push(clap_mangen::Man::new(cmd.clone()).section(SECTION).generate_to(dir)?);
+/// `source` is the page footer's "rvs VERSION", the same on every page (subcommands have no
+/// version of their own).
+fn write_pages(
+    cmd: &Command,
+    source: &str,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> io::Result<()> {
+    let man = clap_mangen::Man::new(cmd.clone()).section(SECTION).source(source.to_string());
+    written.push(man.generate_to(dir)?);
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        write_pages(sub, dir, written)?;
+        write_pages(sub, source, dir, written)?;
     }
     Ok(())
 }
@@ -57,6 +69,7 @@ mod tests {
 
     fn demo() -> Command {
         Command::new("demo")
+            .version("1.2.3")
             .about("A demo daemon")
             .arg(clap::Arg::new("config").long("config").help("Config file"))
             .subcommand(Command::new("show").about("Show it"))
@@ -71,11 +84,11 @@ mod tests {
         assert_eq!(names, ["demo.8", "demo-show.8", "demo.bash", "_demo", "demo.fish"]);
         let page = std::fs::read_to_string(dir.join("demo.8")).unwrap();
         assert!(page.starts_with(".ie"), "{page}");
-        assert!(page.contains(".TH demo 8"), "{page}");
+        assert!(page.contains(".TH demo 8  \"rvs 1.2.3\""), "{page}");
         assert!(page.contains("\\-\\-config"), "{page}");
         assert!(page.contains("demo\\-show(8)"), "{page}");
         let sub = std::fs::read_to_string(dir.join("demo-show.8")).unwrap();
-        assert!(sub.contains(".TH demo\\-show 8"), "{sub}");
+        assert!(sub.contains(".TH demo-show 8  \"rvs 1.2.3\""), "{sub}");
         let bash = std::fs::read_to_string(dir.join("demo.bash")).unwrap();
         assert!(bash.contains("--config"), "{bash}");
         std::fs::remove_dir_all(&dir).unwrap();
