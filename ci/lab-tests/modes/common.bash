@@ -1039,7 +1039,7 @@ restart_check() {
 # promtool_check: `promtool check metrics` (Debian's prometheus package, from ci/deps) over a scrape
 # of the running rvsd finds nothing to fix: names, help, types, units (docs/metrics.md).
 promtool_check() {
-	local desc="promtool check metrics over a scrape of rvsd ($MODE): nothing to fix"
+	local desc="promtool check metrics over a scrape of rvsd ($(basename "$0" .sh)): nothing to fix"
 	if ! command -v promtool >/dev/null; then
 		not_ok "$desc"
 		echo "#   promtool not found (ci/deps installs the prometheus package)"
@@ -1083,7 +1083,7 @@ dashboard_check() {
 		[[ -z $stale ]] || echo "exported although this mode expects them absent (update its list): $stale"
 		((${#missing[@]} == 0)) && [[ -z $stale ]]
 	}
-	check_v "the Grafana dashboard's queries name only metrics rvsd exports ($MODE)" dashboard_scrape
+	check_v "the Grafana dashboard's queries name only metrics rvsd exports ($(basename "$0" .sh))" dashboard_scrape
 }
 # The families a mode without local addresses, SNAT rules or health checks has no series of.
 NO_LADDR='rvs_laddr_(allocations_total|misses_total|pool_exhausted_total|ports_in_use)'
