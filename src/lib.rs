@@ -14,6 +14,7 @@ pub mod config;
 pub mod ctrl;
 pub mod daemon;
 pub mod dataplane;
+pub mod docgen;
 pub mod dpdk;
 pub mod health;
 pub mod ipvs;

@@ -32,6 +32,9 @@ struct Args {
     /// Print the embedded lab config and exit.
     #[arg(long)]
     print_lab_config: bool,
+    /// Write rvsd.8 and shell completions into DIR and exit (packaging).
+    #[arg(long, value_name = "DIR", hide = true)]
+    generate_docs: Option<PathBuf>,
 }
 
 fn long_version() -> &'static str {
@@ -56,6 +59,13 @@ fn load(args: &Args) -> anyhow::Result<Config> {
 fn run(args: Args) -> anyhow::Result<()> {
     if args.print_lab_config {
         print!("{LAB_CONFIG}");
+        return Ok(());
+    }
+    if let Some(dir) = &args.generate_docs {
+        use clap::CommandFactory;
+        rvs::docgen::generate(Args::command(), dir).with_context(|| {
+            format!("writing the man page and completions to {}", dir.display())
+        })?;
         return Ok(());
     }
     let cfg = load(&args)?;
@@ -84,18 +94,32 @@ fn run(args: Args) -> anyhow::Result<()> {
         "rvsd {} running; SIGHUP reloads the config, SIGINT or SIGTERM stops it",
         long_version()
     );
+    // systemd's Type=notify (packaging/rvsd.service): ready once ports, workers, the control
+    // socket and the health checks run. Without NOTIFY_SOCKET this does nothing.
+    notify(&[sd_notify::NotifyState::Ready]);
     while !term.load(Ordering::Relaxed) {
         if hup.swap(false, Ordering::Relaxed) {
             tracing::info!("SIGHUP: reloading the config");
+            notify(&[sd_notify::NotifyState::Reloading]);
             // The control plane logs the outcome (applied, or refused with the reason).
             rvsd.reload();
+            notify(&[sd_notify::NotifyState::Ready]);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     tracing::info!("stopping");
+    notify(&[sd_notify::NotifyState::Stopping]);
     rvsd.stop()?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Tells systemd about rvsd's state when it runs under a `Type=notify` unit; a failure to tell
+/// is logged, never fatal (the unit's start timeout then reports it).
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        tracing::warn!("telling systemd the service state: {e}");
+    }
 }
 
 fn main() -> ExitCode {

@@ -8,6 +8,16 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    // `rvsnet --generate-docs DIR`: the man page and completions (packaging; not in the help).
+    if let Some(dir) = rvs::docgen::requested(&argv) {
+        return match rvs::docgen::generate(rvs::rvsnet::cli::command("rvsnet"), &dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rvsnet: writing the man page and completions to {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let status = run::run(
         &argv,
         &mut std::io::stdout().lock(),

@@ -301,7 +301,7 @@ fn set_usage(cmd: Command, path: &[&str], usage: String) -> Command {
 }
 
 /// The command with `ip`-style usage lines naming `program`.
-fn command(program: &str) -> Command {
+pub fn command(program: &str) -> Command {
     const INDENT: &str = "\n       ";
     let lines = |forms: &mut dyn Iterator<Item = &str>| {
         forms.map(|f| format!("{program} {f}")).collect::<Vec<_>>().join(INDENT)

@@ -1035,3 +1035,57 @@ restart_check() {
 	check_v "rvsd restarted on the same config: rvsadm -S -n as at the first start, 4 requests answered by both servers$( ((WORKERS == 1)) && echo ", alternating")$why" _restart
 	retried_report
 }
+
+# promtool_check: `promtool check metrics` (Debian's prometheus package, from ci/deps) over a scrape
+# of the running rvsd finds nothing to fix: names, help, types, units (docs/metrics.md).
+promtool_check() {
+	local desc="promtool check metrics over a scrape of rvsd ($(basename "$0" .sh)): nothing to fix"
+	if ! command -v promtool >/dev/null; then
+		not_ok "$desc"
+		echo "#   promtool not found (ci/deps installs the prometheus package)"
+		return 1
+	fi
+	promtool_scrape() {
+		scrape >"$TMP/promtool.in" || { echo "the scrape failed"; return 1; }
+		local out rc=0
+		out=$(promtool check metrics <"$TMP/promtool.in" 2>&1) || rc=$?
+		echo "$(grep -c '^# TYPE' "$TMP/promtool.in") families; promtool exit $rc"
+		[[ -n $out ]] && echo "$out"
+		((rc == 0)) && [[ -z $out ]]
+	}
+	check_v "$desc" promtool_scrape
+}
+
+# dashboard_check ABSENT_RE: every metric the queries of docs/grafana/rvs.json use is one this rvsd
+# exports in the scrape, except those matching ABSENT_RE: the families this mode has nothing for
+# (no local addresses, no SNAT rule, no health check), which must then really be absent, so that
+# the six modes together cover every query. ABSENT_RE is an extended regex of whole names.
+dashboard_check() {
+	local absent=$1
+	dashboard_scrape() {
+		local names used m missing=() skipped=() stale
+		names=$(scrape) || { echo "the scrape failed"; return 1; }
+		names=$(grep -v '^#' <<<"$names" | sed -E 's/[{ ].*//' | sort -u)
+		used=$("$TOOLS/dashboard_metrics.py" "$ROOT/docs/grafana/rvs.json") || return 1
+		for m in $used; do
+			if grep -qxF "$m" <<<"$names"; then
+				continue
+			elif [[ -n $absent && $m =~ ^($absent)$ ]]; then
+				skipped+=("$m")
+			else
+				missing+=("$m")
+			fi
+		done
+		stale=""
+		[[ -n $absent ]] && stale=$(grep -E "^($absent)$" <<<"$names")
+		echo "the dashboard's queries use $(wc -w <<<"$used") metrics; ${#skipped[@]} not exported in this mode as expected"
+		((${#missing[@]} == 0)) || echo "not exported by rvsd: ${missing[*]}"
+		[[ -z $stale ]] || echo "exported although this mode expects them absent (update its list): $stale"
+		((${#missing[@]} == 0)) && [[ -z $stale ]]
+	}
+	check_v "the Grafana dashboard's queries name only metrics rvsd exports ($(basename "$0" .sh))" dashboard_scrape
+}
+# The families a mode without local addresses, SNAT rules or health checks has no series of.
+NO_LADDR='rvs_laddr_(allocations_total|misses_total|pool_exhausted_total|ports_in_use)'
+NO_SNAT='rvs_snat_[a-z_]+_total'
+NO_HEALTH='rvs_dest_up|rvs_health_[a-z_]+'

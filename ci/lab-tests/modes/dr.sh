@@ -34,7 +34,7 @@
 MODE=dr
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-plan 45 # the ok/not ok lines below (run-all.sh compares)
+plan 47 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
@@ -216,6 +216,10 @@ udp_check client "$VIP" 9000 2 "rs[12] peer=${CLIENT//./\\.}:[0-9]+ hello-$MODE"
 exception_check client 192.168.100.20 "$VIP" 192.168.100.12 rs1
 exception_flood_check client 192.168.100.20 "$VIP" 3
 
+# Prometheus conventions (promtool) and the Grafana dashboard, over the scrape after the checks
+# above (no local addresses, SNAT rules or health checks in this mode).
+promtool_check
+dashboard_check "$NO_LADDR|$NO_SNAT|$NO_HEALTH"
 stop_check
 summary
 ((FAIL == 0))

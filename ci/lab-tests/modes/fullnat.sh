@@ -29,7 +29,7 @@ MODE=fullnat
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 # shellcheck source-path=SCRIPTDIR source=reload.bash
 source "$(dirname "${BASH_SOURCE[0]}")/reload.bash"
-plan 57 # the ok/not ok lines below (run-all.sh compares)
+plan 59 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
@@ -133,6 +133,10 @@ restart_check
 kernel_reach_check 192.168.200.12 rs1
 kernel_reach_check 192.168.200.13 rs2
 
+# Prometheus conventions (promtool) and the Grafana dashboard, over the scrape after the checks
+# above (no SNAT rules or health checks in this mode).
+promtool_check
+dashboard_check "$NO_SNAT|$NO_HEALTH"
 stop_check
 summary
 ((FAIL == 0))

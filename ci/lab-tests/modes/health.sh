@@ -20,7 +20,7 @@ MODE=dr
 CONFIG=${CONFIG:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/conf/lab-dr-health.toml}
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-plan 26 # the ok/not ok lines below (run-all.sh compares)
+plan 28 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 SORRY=192.168.100.14
@@ -185,6 +185,10 @@ udp_gone() {
 check "exit status 1: rs1:9000 out" wait_for 30 udp_gone
 
 scrape | grep -E '^rvs_health_check_(duration_seconds_count|failures_total)\{' | head -n 4 | sed 's/^/#   /'
+# Prometheus conventions (promtool) and the Grafana dashboard, over the scrape after the checks
+# above (no local addresses or SNAT rules in this mode).
+promtool_check
+dashboard_check "$NO_LADDR|$NO_SNAT"
 check "ci/lab stop: rvsd exits 0" "$LAB" stop
 rm -f "$RUN_DIR/rs1-weight" "$RUN_DIR/send-held"
 summary

@@ -27,7 +27,7 @@ MODE=nat
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 # shellcheck source-path=SCRIPTDIR source=reload.bash
 source "$(dirname "${BASH_SOURCE[0]}")/reload.bash"
-plan 55 # the ok/not ok lines below (run-all.sh compares)
+plan 57 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
@@ -91,6 +91,10 @@ restart_check
 kernel_reach_check 192.168.200.12 rs1
 kernel_reach_check 192.168.200.13:8080 rs2
 
+# Prometheus conventions (promtool) and the Grafana dashboard, over the scrape after the checks
+# above (no local addresses, SNAT rules or health checks in this mode).
+promtool_check
+dashboard_check "$NO_LADDR|$NO_SNAT|$NO_HEALTH"
 stop_check
 summary
 ((FAIL == 0))

@@ -19,7 +19,7 @@
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-plan 25 # the ok/not ok lines below (run-all.sh compares)
+plan 27 # the ok/not ok lines below (run-all.sh compares)
 
 SRV=192.168.100.50
 WAN=192.168.100.200
@@ -78,6 +78,10 @@ fi
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
 kernel_reach_check 192.168.100.50 srv
 
+# Prometheus conventions (promtool) and the Grafana dashboard, over the scrape after the checks
+# above (SNAT rules only: no services of its own or health checks in this mode).
+promtool_check
+dashboard_check "$NO_HEALTH|rvs_(service|dest)_[a-z_]+"
 stop_check
 summary
 ((FAIL == 0))

@@ -22,7 +22,7 @@
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
-plan 41 # the ok/not ok lines below (run-all.sh compares)
+plan 43 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 DIP=192.168.100.11
@@ -96,6 +96,10 @@ restart_check
 kernel_reach_check 192.168.100.12 rs1
 kernel_reach_check 192.168.100.13 rs2
 
+# Prometheus conventions (promtool) and the Grafana dashboard, over the scrape after the checks
+# above (no local addresses, SNAT rules or health checks in this mode).
+promtool_check
+dashboard_check "$NO_LADDR|$NO_SNAT|$NO_HEALTH"
 stop_check
 summary
 ((FAIL == 0))
