@@ -100,13 +100,13 @@ fn rewrite(c: &mut Criterion) {
         toa: false,
     };
     let modes = [
-        ("dr", FwdMethod::Dr, base),
+        ("dr", FwdMethod::Route, base),
         (
             "tun",
-            FwdMethod::Tun,
+            FwdMethod::Tunnel,
             XmitCtx { tun: Some((TunEncap::Ipip, Ipv4Addr::new(192, 168, 1, 1))), ..base },
         ),
-        ("nat", FwdMethod::Nat, base),
+        ("nat", FwdMethod::Masq, base),
         ("fullnat", FwdMethod::FullNat, XmitCtx { local: Some(v4(192, 168, 2, 0, 5000)), ..base }),
         ("snat", FwdMethod::Snat, XmitCtx { local: Some(v4(203, 0, 113, 1, 5001)), ..base }),
     ];

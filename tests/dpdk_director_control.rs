@@ -30,7 +30,7 @@ fn workers_take_snapshots_and_list_connections_while_running() {
         let cmd = cli::parse(&argv, &NoNames).expect("seed command parses");
         table.apply(&cmd).expect("seed command applies");
     }
-    let snap = Services::from_table(&table, &[], BuildOptions::default()).expect("snapshot");
+    let snap = table.snapshot(&[], BuildOptions::default()).expect("snapshot");
     assert_eq!(snap.services().len(), 1);
     director.set_services(snap).expect("every worker applies it");
     assert_eq!(director.generation(), 1);

@@ -22,7 +22,7 @@ use super::names::Names;
 use super::opts::{lookup_long, lookup_short, ArgKind, Cmd, Opt, OptSet, Spec, Tag};
 use crate::ctrl::model::{
     DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, ModelError, Netmask, Protocol, SchedFlags,
-    ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S,
+    SchedKind, ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S,
     DEFAULT_SCHEDULER, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
 use serde::{Deserialize, Serialize};
@@ -152,14 +152,14 @@ pub enum Command {
         /// What it selects.
         matcher: MatchSpec,
         /// Scheduler.
-        scheduler: String,
+        scheduler: SchedKind,
     },
     /// `-E -H match -s scheduler`: change a match service's scheduler.
     EditMatch {
         /// What it selects.
         matcher: MatchSpec,
         /// Scheduler.
-        scheduler: String,
+        scheduler: SchedKind,
     },
     /// `-D -H match`: delete a match service.
     DeleteMatch(MatchSpec),
@@ -517,9 +517,14 @@ impl Parser<'_> {
             return Err(CliError::UnexpectedArgument(extra));
         }
         let st = &self.st;
-        let scheduler = st.scheduler.clone().unwrap_or_else(|| DEFAULT_SCHEDULER.into());
+        // An unknown scheduler is refused after the legality checks, as the kernel would.
+        let scheduler = match st.scheduler.as_deref() {
+            Some(name) => name.parse::<SchedKind>().map_err(ModelError::from),
+            None => Ok(DEFAULT_SCHEDULER),
+        };
         let flags = match &st.sched_flags {
-            Some(list) => SchedFlags::parse(&scheduler, list)?,
+            Some(list) => SchedFlags::parse_for(list, scheduler.as_ref().ok().copied())
+                .map_err(ModelError::from)?,
             None => SchedFlags::default(),
         };
         let service = st.service.map(|(proto, hp)| ServiceKey {
@@ -555,6 +560,7 @@ impl Parser<'_> {
         if st.format.health && cmd != Cmd::List {
             return Err(CliError::IllegalOption { opt: "health", cmd: cmd.name() });
         }
+        let scheduler = scheduler?;
         if let Some(arg) = &st.matcher {
             return self.finish_match(cmd, arg, scheduler, real);
         }
@@ -684,7 +690,7 @@ impl Parser<'_> {
         &self,
         cmd: Cmd,
         arg: &str,
-        scheduler: String,
+        scheduler: SchedKind,
         real: Option<HostPort>,
     ) -> Result<Command, CliError> {
         let matcher = parse_match(arg)?;

@@ -27,7 +27,7 @@ fn tcp(addr: &str, port: u16) -> ServiceKey {
 
 fn add_svc(addr: &str, port: u16, sched: &str) -> Command {
     let mut s = ServiceSpec::new(tcp(addr, port));
-    s.scheduler = sched.into();
+    s.scheduler = sched.parse().unwrap();
     Command::AddService(s)
 }
 
@@ -155,8 +155,8 @@ fn no_arguments_lists_everything_with_names() {
 #[test]
 fn service_options() {
     let mut s = ServiceSpec::new(tcp("10.0.0.1", 0));
-    s.scheduler = "sh".into();
-    s.flags = SchedFlags(SchedFlags::FLAG_1 | SchedFlags::FLAG_2);
+    s.scheduler = "sh".parse().unwrap();
+    s.flags = SchedFlags::FLAG_1.union(SchedFlags::FLAG_2);
     s.persistence = Some(DEFAULT_PERSISTENCE_S);
     s.netmask = Netmask::V4("255.255.255.0".parse().unwrap());
     assert_eq!(
@@ -368,6 +368,9 @@ fn ipvsadm_error_messages() {
         ("rvsadm -A -t [::1]:80 -M 129", "illegal ipv6 netmask specified"),
         ("rvsadm -A -t 10.0.0.1:80 -b sh-port", "incompatible scheduler flag `sh-port'"),
         ("rvsadm -A -t 10.0.0.1:80 -s mh -b bogus", "invalid scheduler flag `bogus'"),
+        ("rvsadm -A -t 10.0.0.1:80 -s fancy", "Scheduler or persistence engine not found"),
+        ("rvsadm -E -H proto=tcp -s fancy", "Scheduler or persistence engine not found"),
+        ("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 -s fancy", "Illegal 'scheduler' option with the 'add-server' command"),
         ("rvsadm --set 1 2", "--set option requires 3 timeout values"),
         ("rvsadm --set 1 2 x", "invalid timeout value `x' specified"),
         ("rvsadm --set 1 2 3 4", "unexpected argument 4"),
@@ -415,6 +418,8 @@ fn fwmark_is_refused_with_the_rvs_alternative() {
 fn exit_codes() {
     assert_eq!(p("rvsadm foo").unwrap_err().exit_code(), 255);
     assert_eq!(p("rvsadm -A").unwrap_err().exit_code(), 2);
+    // The kernel's refusal in ipvsadm, found by rvsadm before anything is sent.
+    assert_eq!(p("rvsadm -A -t 10.0.0.1:80 -s fancy").unwrap_err().exit_code(), 255);
 }
 
 #[test]
@@ -475,15 +480,15 @@ fn match_services_parse() {
     let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
     assert_eq!(
         p(&format!("rvsadm -A -H {h} -s rr")),
-        Ok(Command::AddMatch { matcher: lan(), scheduler: "rr".into() })
+        Ok(Command::AddMatch { matcher: lan(), scheduler: "rr".parse().unwrap() })
     );
     assert_eq!(
         p(&format!("rvsadm -A -H {h}")),
-        Ok(Command::AddMatch { matcher: lan(), scheduler: "wlc".into() })
+        Ok(Command::AddMatch { matcher: lan(), scheduler: "wlc".parse().unwrap() })
     );
     assert_eq!(
         p(&format!("rvsadm --edit-service --match {h} -s wrr")),
-        Ok(Command::EditMatch { matcher: lan(), scheduler: "wrr".into() })
+        Ok(Command::EditMatch { matcher: lan(), scheduler: "wrr".parse().unwrap() })
     );
     assert_eq!(p(&format!("rvsadm -D -H {h}")), Ok(Command::DeleteMatch(lan())));
     let mut d = DestSpec::new(ip("192.0.2.200"), 0);

@@ -142,13 +142,15 @@ pub enum CliError {
 }
 
 impl CliError {
-    /// Exit status ipvsadm uses for this error: 255 for the "try help" cases, else 2.
+    /// Exit status ipvsadm uses for this error: 255 for the "try help" cases and an unknown
+    /// scheduler (the kernel's refusal in ipvsadm), else 2.
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::TryHelp(_)
             | CliError::UnknownOption(_)
             | CliError::MissingArgument(_)
-            | CliError::UnexpectedValue(_) => 255,
+            | CliError::UnexpectedValue(_)
+            | CliError::Model(ModelError::SchedulerNotFound) => 255,
             _ => 2,
         }
     }

@@ -185,7 +185,7 @@ pub fn service_entry(out: &mut String, s: &ServiceInfo, fmt: &ListFormat, names:
         let spec = &s.spec;
         let _ = write!(out, "{name} {}", spec.scheduler);
         if !spec.flags.is_empty() {
-            let _ = write!(out, " ({})", spec.flags.names(&spec.scheduler));
+            let _ = write!(out, " ({})", spec.flags.display_for(spec.scheduler));
         }
         if let Some(t) = spec.persistence {
             let _ = write!(out, " persistent {t}");

@@ -118,7 +118,7 @@ mod tests {
     }
     fn svc() -> ServiceInfo {
         let mut s = ServiceInfo::new(ServiceSpec::new(key()));
-        s.spec.scheduler = "rr".into();
+        s.spec.scheduler = "rr".parse().unwrap();
         s.dests.push(DestInfo::new(DestSpec::new("10.0.0.1".parse().unwrap(), 80)));
         s.dests[0].active = 2;
         s

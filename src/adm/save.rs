@@ -51,7 +51,7 @@ pub fn save_with(
             out.push_str(" -o");
         }
         if !spec.flags.is_empty() {
-            let _ = write!(out, " -b {}", spec.flags.names(&spec.scheduler));
+            let _ = write!(out, " -b {}", spec.flags.display_for(spec.scheduler));
         }
         out.push('\n');
         for d in &s.dests {

@@ -10,9 +10,10 @@
 use super::cli::Command;
 use crate::ctrl::model::{
     DestInfo, DestSpec, FwdMethod, LocalAddrInfo, LocalAddrSpec, MatchService, MatchSpec,
-    ModelError, Rates, ServiceInfo, ServiceKey, ServiceLocalAddrs, SnatRule, Stats, Timeouts,
-    SCHEDULERS,
+    ModelError, Rates, ServiceInfo, ServiceKey, ServiceLocalAddrs, ServiceSpec, SnatRule, Stats,
+    Timeouts,
 };
+use crate::ipvs::service::{BuildOptions, Services, ServicesError};
 use thiserror::Error;
 
 /// Why a command was refused by the table.
@@ -75,6 +76,32 @@ impl ServiceTable {
         self.timeouts
     }
 
+    /// The data plane's snapshot of this table (its services, dests, local addresses and
+    /// timeouts) and the SNAT rules `snat`.
+    pub fn snapshot(
+        &self,
+        snat: &[SnatRule],
+        opts: BuildOptions,
+    ) -> Result<Services, ServicesError> {
+        let dests: Vec<(&ServiceSpec, Vec<DestSpec>)> = self
+            .services
+            .iter()
+            .map(|s| (&s.spec, s.dests.iter().map(|d| d.spec.clone()).collect()))
+            .collect();
+        let laddrs: Vec<(ServiceKey, LocalAddrSpec)> = self
+            .laddrs
+            .iter()
+            .flat_map(|l| l.laddrs.iter().map(|a| (l.key, a.spec.clone())))
+            .collect();
+        Services::build(
+            dests.iter().map(|(s, d)| (*s, d.as_slice())),
+            &laddrs,
+            snat,
+            self.timeouts,
+            opts,
+        )
+    }
+
     /// Local addresses of every service that has some.
     pub fn local_addrs(&self) -> &[ServiceLocalAddrs] {
         &self.laddrs
@@ -109,9 +136,8 @@ impl ServiceTable {
             let scheduler = keep
                 .iter()
                 .find(|o| o.spec == m.spec && o.rule().as_ref() == Some(r))
-                .map(|o| o.scheduler.clone());
-            self.matches
-                .push(MatchService { scheduler: scheduler.unwrap_or(m.scheduler.clone()), ..m });
+                .map(|o| o.scheduler);
+            self.matches.push(MatchService { scheduler: scheduler.unwrap_or(m.scheduler), ..m });
         }
     }
 
@@ -160,19 +186,16 @@ impl ServiceTable {
                 if self.matches.iter().any(|o| o.spec == *matcher) {
                     return Err(TableError::ServiceExists);
                 }
-                check_scheduler(scheduler)?;
                 self.matches.push(MatchService {
                     spec: matcher.clone(),
-                    scheduler: scheduler.clone(),
+                    scheduler: *scheduler,
                     dests: Vec::new(),
                     stats: Default::default(),
                     rates: Default::default(),
                 });
             }
             Command::EditMatch { matcher, scheduler } => {
-                check_scheduler(scheduler)?;
-                self.match_mut(matcher).ok_or(TableError::NoSuchService)?.scheduler =
-                    scheduler.clone();
+                self.match_mut(matcher).ok_or(TableError::NoSuchService)?.scheduler = *scheduler;
             }
             Command::DeleteMatch(matcher) => {
                 let i = self
@@ -243,14 +266,7 @@ impl ServiceTable {
             Command::Zero(Some(key)) => {
                 zero(self.service_mut(key).ok_or(TableError::NoSuchService)?)
             }
-            Command::SetTimeouts(t) => {
-                let keep = |new: u32, old: u32| if new == 0 { old } else { new };
-                self.timeouts = Timeouts {
-                    tcp: keep(t.tcp, self.timeouts.tcp),
-                    tcpfin: keep(t.tcpfin, self.timeouts.tcpfin),
-                    udp: keep(t.udp, self.timeouts.udp),
-                };
-            }
+            Command::SetTimeouts(t) => self.timeouts = t.over(self.timeouts),
             Command::AddLocalAddr { service, laddr } => {
                 if self.index(service).is_none() {
                     return Err(TableError::ServiceNotDefined);
@@ -302,14 +318,6 @@ impl ServiceTable {
             self.laddrs.retain(|l| l.key != *service);
         }
         Ok(())
-    }
-}
-
-fn check_scheduler(name: &str) -> Result<(), TableError> {
-    if SCHEDULERS.contains(&name) {
-        Ok(())
-    } else {
-        Err(ModelError::SchedulerNotFound.into())
     }
 }
 
@@ -398,7 +406,6 @@ mod tests {
             ("rvsadm -E -t 10.0.0.1:80", "No such service"),
             ("rvsadm -D -t 10.0.0.1:80", "No such service"),
             ("rvsadm -Z -t 10.0.0.1:80", "No such service"),
-            ("rvsadm -A -t 10.0.0.1:80 -s fancy", "Scheduler or persistence engine not found"),
             ("rvsadm -A -t 10.0.0.1:80 --pe sip", "Scheduler or persistence engine not found"),
             (
                 "rvsadm -a -t 192.168.0.38:80 -r 192.168.0.40 -y 10",

@@ -18,6 +18,7 @@ use crate::ctrl::proto::{ErrorCode, ListRequest, Reply, Request, Response, Statu
 use crate::ctrl::reload::{table_diff, Reloader};
 use crate::ipvs::balancer::{DestReport, PoolOwner, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
+use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::service::{BuildOptions, Services, SnatMatch};
 use crate::netadm::model::{NetReply, NetRequest};
 use std::collections::HashMap;
@@ -85,7 +86,7 @@ pub struct Control<D> {
     health: Option<crate::health::board::Board>,
 }
 
-fn add(a: &mut Stats, b: &Stats) {
+fn add(a: &mut Stats, b: &TrafficCounters) {
     a.conns = a.conns.saturating_add(b.conns);
     a.inpkts = a.inpkts.saturating_add(b.inpkts);
     a.outpkts = a.outpkts.saturating_add(b.outpkts);
@@ -501,15 +502,13 @@ impl<D: Dataplane> Control<D> {
             }
         }
         if next != self.table {
-            let snap = match Services::from_table(&next, &next.snat_rules(), self.opts) {
+            let snap = match next.snapshot(&next.snat_rules(), self.opts) {
                 Ok(s) => s,
                 Err(e) => return Response::error(ErrorCode::Refused, e.to_string()),
             };
             if let Err(e) = self.dp.set_services(snap) {
                 // Some workers may run the new snapshot: put the old one back everywhere.
-                if let Ok(old) =
-                    Services::from_table(&self.table, &self.table.snat_rules(), self.opts)
-                {
+                if let Ok(old) = self.table.snapshot(&self.table.snat_rules(), self.opts) {
                     let _ = self.dp.set_services(old);
                 }
                 return Response::error(ErrorCode::Dataplane, e);
@@ -754,7 +753,7 @@ addr = "192.0.2.12:80"
         let rule = SnatMatch::from_rule(&m.rule().unwrap()).unwrap();
         // Another rule through the same address: not this match service's.
         let other = SnatMatch { proto: Some(17), ..rule };
-        let st = |n: u64| Stats {
+        let st = |n: u64| TrafficCounters {
             conns: n,
             inpkts: 4 * n,
             outpkts: 3 * n,
@@ -777,15 +776,15 @@ addr = "192.0.2.12:80"
             m
         };
         let m = list(&mut c);
-        assert_eq!(m[0].stats, st(5));
+        assert_eq!(m[0].stats, Stats::from(st(5)));
         let d = &m[0].dests[0];
-        assert_eq!((d.active, d.inactive, d.stats), (5, 2, st(5)));
+        assert_eq!((d.active, d.inactive, d.stats), (5, 2, Stats::from(st(5))));
         // -Z: totals from here on; live connections are not totals.
         assert_eq!(c.handle(Request::Apply(cmd("rvsadm -Z"))), Response::Ok(Reply::Done));
         *c.dp.pools.lock().unwrap() = vec![core(3), core(3)];
         let m = list(&mut c);
-        assert_eq!(m[0].stats, st(1));
-        assert_eq!((m[0].dests[0].active, m[0].dests[0].stats), (6, st(1)));
+        assert_eq!(m[0].stats, Stats::from(st(1)));
+        assert_eq!((m[0].dests[0].active, m[0].dests[0].stats), (6, Stats::from(st(1))));
         // The table itself keeps no counts.
         assert_eq!(c.table().matches()[0].stats, Stats::default());
     }
@@ -797,8 +796,13 @@ addr = "192.0.2.12:80"
         for l in ["rvsadm -A -t 10.0.0.1:80 -s rr", "rvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 -g"] {
             assert_eq!(c.handle(Request::Apply(cmd(l))), Response::Ok(Reply::Done));
         }
-        let st =
-            |n: u64| Stats { conns: n, inpkts: 10 * n, outpkts: 0, inbytes: 100 * n, outbytes: 0 };
+        let st = |n: u64| TrafficCounters {
+            conns: n,
+            inpkts: 10 * n,
+            outpkts: 0,
+            inbytes: 100 * n,
+            outbytes: 0,
+        };
         let core = |n: u64| {
             (
                 vec![ServiceReport { service: key(), live: true, stats: st(n) }],
@@ -822,16 +826,19 @@ addr = "192.0.2.12:80"
             panic!("listing")
         };
         let s = &services[0];
-        assert_eq!(s.stats, st(5));
-        assert_eq!((s.dests[0].active, s.dests[0].inactive, s.dests[0].stats), (5, 2, st(5)));
+        assert_eq!(s.stats, Stats::from(st(5)));
+        assert_eq!(
+            (s.dests[0].active, s.dests[0].inactive, s.dests[0].stats),
+            (5, 2, Stats::from(st(5)))
+        );
         assert_eq!(c.handle(Request::Apply(cmd("rvsadm -Z"))), Response::Ok(Reply::Done));
         *c.dp.reports.lock().unwrap() = vec![core(3), core(3)];
         let Response::Ok(Reply::Service(s)) = c.handle(Request::List(ListRequest::Service(key())))
         else {
             panic!("listing")
         };
-        assert_eq!(s.stats, st(1));
-        assert_eq!((s.dests[0].active, s.dests[0].stats), (6, st(1)));
+        assert_eq!(s.stats, Stats::from(st(1)));
+        assert_eq!((s.dests[0].active, s.dests[0].stats), (6, Stats::from(st(1))));
         // -G: ports in use and misses of each local address, summed over the cores.
         assert_eq!(
             c.handle(Request::Apply(cmd("rvsadm -P -t 10.0.0.1:80 -z 10.0.0.250"))),

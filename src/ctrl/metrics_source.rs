@@ -51,8 +51,8 @@ mod tests {
     use super::*;
     use crate::adm::table::ServiceTable;
     use crate::ctrl::control::tests::FakeDp;
-    use crate::ctrl::model::Stats;
     use crate::ipvs::balancer::{LaddrReport, PoolOwner, PoolReports, SnatReport};
+    use crate::ipvs::counters::TrafficCounters;
     use crate::ipvs::service::BuildOptions;
 
     #[test]
@@ -73,7 +73,13 @@ mod tests {
             snat: vec![SnatReport {
                 out_addr: wan,
                 live: true,
-                stats: Stats { conns: 1, inpkts: 4, outpkts: 3, inbytes: 400, outbytes: 300 },
+                stats: TrafficCounters {
+                    conns: 1,
+                    inpkts: 4,
+                    outpkts: 3,
+                    inbytes: 400,
+                    outbytes: 300,
+                },
             }],
             rules: Vec::new(),
         }];

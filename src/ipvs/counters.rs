@@ -1,9 +1,11 @@
 //! Counters of one worker core's load balancer and the reasons it drops a packet.
 //!
 //! Owns [`IpvsDropReason`] (the closed list; the snake_case names are metric label values) and
-//! [`IpvsCounters`] (plain `u64`s, single writer: the core's balancer). Per-service and per-dest
-//! packet, byte and connection counts live with the balancer's service and dest slots; the
-//! dataplane copies all of them out for the control plane and the metrics exporter.
+//! [`IpvsCounters`] (plain `u64`s, single writer: the core's balancer), and
+//! [`TrafficCounters`], the connection, packet and byte counts the balancer keeps per service,
+//! dest and SNAT rule in their slots. The dataplane copies all of them out for the control
+//! plane and the metrics exporter; the control protocol's listing form is its own type,
+//! converted from these at its edge.
 
 /// Why the load balancer dropped a packet.
 #[repr(u8)]
@@ -202,6 +204,36 @@ impl IpvsCounters {
     /// All drops.
     pub fn total_drops(&self) -> u64 {
         self.drops.iter().sum()
+    }
+}
+
+/// Connections, packets and bytes of a service, dest or SNAT rule on one core (totals since it
+/// was created). Plain counters, single writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TrafficCounters {
+    /// Connections scheduled.
+    pub conns: u64,
+    /// Packets client -> server.
+    pub inpkts: u64,
+    /// Packets server -> client.
+    pub outpkts: u64,
+    /// Bytes client -> server.
+    pub inbytes: u64,
+    /// Bytes server -> client.
+    pub outbytes: u64,
+}
+
+impl TrafficCounters {
+    /// Counts one packet of `len` bytes, client -> server (`inbound`) or back.
+    #[inline]
+    pub fn count_packet(&mut self, inbound: bool, len: u32) {
+        if inbound {
+            self.inpkts += 1;
+            self.inbytes += u64::from(len);
+        } else {
+            self.outpkts += 1;
+            self.outbytes += u64::from(len);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Real servers (dests): their configuration in a snapshot ([`Dest`]) and one worker core's
 //! share of their connection thresholds ([`CoreThresholds`]).
 //!
-//! Owns the mapping from the model's dest to what the forwarding path needs, and the overload
+//! Owns the mapping from a [`DestSpec`] to what the forwarding path needs, and the overload
 //! rule of `-x`/`-y`. It does not count connections itself (the per-core balancer does and asks
 //! [`CoreThresholds`] whether a dest is overloaded), schedule, or touch packets.
 //!
@@ -22,9 +22,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::conn::FwdMethod;
-use super::xmit::TunEncap;
-use crate::ctrl::model;
+use super::spec::{DestSpec, FwdMethod, TunEncap};
 
 /// One dest of a service in a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,19 +45,18 @@ pub struct Dest {
 }
 
 impl Dest {
-    /// The dest of a model value, or why the data plane cannot forward to it.
-    pub fn from_spec(d: &model::DestSpec) -> Result<Dest, &'static str> {
+    /// The dest of a spec, or why the data plane cannot forward to it.
+    pub fn from_spec(d: &DestSpec) -> Result<Dest, &'static str> {
         let IpAddr::V4(addr) = d.addr else { return Err("IPv6 real servers are not forwarded") };
-        let (fwd, tun) = match d.fwd {
-            model::FwdMethod::Masq => (FwdMethod::Nat, None),
-            model::FwdMethod::Route => (FwdMethod::Dr, None),
-            model::FwdMethod::FullNat => (FwdMethod::FullNat, None),
-            model::FwdMethod::Tunnel => (FwdMethod::Tun, Some(super::service::tun_encap(d.tun)?)),
-            model::FwdMethod::Local => return Err("the director does not serve locally"),
-            model::FwdMethod::Snat => {
+        let tun = match d.fwd {
+            FwdMethod::Masq | FwdMethod::Route | FwdMethod::FullNat => None,
+            FwdMethod::Tunnel => Some(d.tun.unwrap_or_default().encap()?),
+            FwdMethod::Local => return Err("the director does not serve locally"),
+            FwdMethod::Snat => {
                 return Err("SNAT is configured with SNAT rules, not as a real server")
             }
         };
+        let fwd = d.fwd;
         Ok(Dest { addr, port: d.port, fwd, weight: d.weight, upper: d.upper, lower: d.lower, tun })
     }
 }
@@ -181,28 +178,25 @@ mod tests {
 
     #[test]
     fn from_spec_maps_methods() {
-        let mut d = model::DestSpec::new("10.0.0.2".parse().unwrap(), 8080);
+        use crate::ipvs::spec::{TunCsum, TunInfo, TunType};
+        let mut d = DestSpec::new("10.0.0.2".parse().unwrap(), 8080);
         d.weight = 3;
-        d.fwd = model::FwdMethod::Masq;
+        d.fwd = FwdMethod::Masq;
         let got = Dest::from_spec(&d).unwrap();
-        assert_eq!((got.fwd, got.weight, got.port, got.tun), (FwdMethod::Nat, 3, 8080, None));
-        d.fwd = model::FwdMethod::Tunnel;
+        assert_eq!((got.fwd, got.weight, got.port, got.tun), (FwdMethod::Masq, 3, 8080, None));
+        d.fwd = FwdMethod::Tunnel;
         assert_eq!(Dest::from_spec(&d).unwrap().tun, Some(TunEncap::Ipip));
-        d.tun = Some(model::TunInfo {
-            kind: model::TunType::Gue,
-            port: 6080,
-            csum: model::TunCsum::Csum,
-        });
+        d.tun = Some(TunInfo { kind: TunType::Gue, port: 6080, csum: TunCsum::Csum });
         assert_eq!(
             Dest::from_spec(&d).unwrap().tun,
-            Some(TunEncap::Gue { port: 6080, csum: super::super::xmit::TunCsum::Csum })
+            Some(TunEncap::Gue { port: 6080, csum: TunCsum::Csum })
         );
-        d.fwd = model::FwdMethod::Route;
+        d.fwd = FwdMethod::Route;
         d.tun = None;
-        assert_eq!(Dest::from_spec(&d).unwrap().fwd, FwdMethod::Dr);
-        d.fwd = model::FwdMethod::FullNat;
+        assert_eq!(Dest::from_spec(&d).unwrap().fwd, FwdMethod::Route);
+        d.fwd = FwdMethod::FullNat;
         assert_eq!(Dest::from_spec(&d).unwrap().fwd, FwdMethod::FullNat);
-        d.fwd = model::FwdMethod::Local;
+        d.fwd = FwdMethod::Local;
         assert!(Dest::from_spec(&d).is_err());
     }
 

@@ -2,15 +2,16 @@
 //!
 //! Owns [`Services`] (every IPv4 virtual service with its dests, local addresses, the SNAT
 //! rules and the protocol timeouts, plus a generation number), [`Service`] and [`SnatMatch`],
-//! and the build from the control-plane model ([`crate::ctrl::model`], the values
-//! [`crate::adm::table::ServiceTable`] has validated). It must not hold per-core state
+//! and the build from the load balancer's vocabulary ([`crate::ipvs::spec`]: service and dest
+//! specs, local addresses, SNAT rules, timeouts, as the control plane's table validated them).
+//! It must not hold per-core state
 //! (connection counts, scheduler positions, port pools: that is the per-core
 //! [`crate::ipvs::balancer::Balancer`]) and never changes once built: the control plane builds a
 //! new snapshot for every change (allocation is fine there) and hands it to every worker as an
 //! `Arc<Services>`, which each worker applies between bursts.
 //!
 //! # What the data plane cannot carry
-//! The packet path is IPv4 only, and some model values have no forwarding code. Building skips
+//! The packet path is IPv4 only, and some spec values have no forwarding code. Building skips
 //! them and says so in [`Services::skipped`] instead of refusing the whole configuration:
 //! IPv6 services, dests and rules; dests forwarded as `Local` (the director serving itself) or
 //! `SNAT` inside a virtual service (SNAT is configured with rules); GRE tunnels.
@@ -26,25 +27,18 @@ use std::ops::Range;
 use hashbrown::HashMap;
 use thiserror::Error;
 
-use super::conn::FwdMethod;
 use super::dest::Dest;
-use super::proto::{Timeouts, IPPROTO_TCP, IPPROTO_UDP};
+use super::proto::{StateTimeouts, IPPROTO_TCP, IPPROTO_UDP};
 use super::sched::{MhTableSize, SchedFlags, SchedKind};
-use super::xmit::{TunCsum, TunEncap};
-use crate::ctrl::model;
+use super::spec::{
+    AddrRange, DestSpec, FwdMethod, LocalAddrSpec, Netmask, Protocol, ServiceKey, ServiceSpec,
+    SnatRule, Timeouts,
+};
 
-/// Why a snapshot could not be built. Values the model validated never fail; these guard
+/// Why a snapshot could not be built. Values the spec validated never fail; these guard
 /// against producers that skipped validation.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ServicesError {
-    /// The scheduler name is unknown.
-    #[error("service {service}: {source}")]
-    Scheduler {
-        /// The service, as `TCP 10.0.0.1:80`.
-        service: String,
-        /// What was wrong.
-        source: super::sched::SchedError,
-    },
     /// A timeout is out of range.
     #[error(transparent)]
     Timeout(#[from] super::proto::TimeoutError),
@@ -82,14 +76,10 @@ pub struct Service {
 }
 
 impl Service {
-    /// The service's key in the control-plane model.
-    pub fn key(&self) -> model::ServiceKey {
-        model::ServiceKey {
-            proto: if self.proto == IPPROTO_TCP {
-                model::Protocol::Tcp
-            } else {
-                model::Protocol::Udp
-            },
+    /// The service's key in the spec.
+    pub fn key(&self) -> ServiceKey {
+        ServiceKey {
+            proto: if self.proto == IPPROTO_TCP { Protocol::Tcp } else { Protocol::Udp },
             addr: IpAddr::V4(self.addr),
             port: self.port,
         }
@@ -110,14 +100,14 @@ pub struct SnatMatch {
 }
 
 impl SnatMatch {
-    /// The data plane's form of a model rule; `None` for IPv6 (not forwarded).
-    pub fn from_rule(r: &model::SnatRule) -> Option<SnatMatch> {
+    /// The data plane's form of a rule; `None` for IPv6 (not forwarded).
+    pub fn from_rule(r: &SnatRule) -> Option<SnatMatch> {
         let (Ok(src), Ok(dst), IpAddr::V4(out_addr)) =
             (v4_range(&r.src), v4_range(&r.dst), r.out_addr)
         else {
             return None;
         };
-        Some(SnatMatch { src, dst, proto: snat_proto_num(r.proto), out_addr })
+        Some(SnatMatch { src, dst, proto: r.proto.ip_proto(), out_addr })
     }
 
     /// Whether a packet `proto` from `src` to `dst` matches.
@@ -132,7 +122,7 @@ impl SnatMatch {
     }
 }
 
-/// Options of a build that the model does not carry.
+/// Options of a build that the spec does not carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuildOptions {
     /// Generation number of the snapshot (the control plane counts its changes).
@@ -158,38 +148,21 @@ pub struct Services {
     dests: Vec<Dest>,
     index: HashMap<(u8, Ipv4Addr, u16), u32>,
     snat: Vec<SnatMatch>,
-    timeouts: Timeouts,
+    timeouts: StateTimeouts,
     skipped: Vec<String>,
 }
 
-fn proto_num(p: model::Protocol) -> u8 {
-    match p {
-        model::Protocol::Tcp => IPPROTO_TCP,
-        model::Protocol::Udp => IPPROTO_UDP,
-    }
-}
-
-/// The IP protocol a SNAT rule matches; `None` matches any.
-fn snat_proto_num(p: model::SnatProto) -> Option<u8> {
-    match p {
-        model::SnatProto::Any => None,
-        model::SnatProto::Tcp => Some(IPPROTO_TCP),
-        model::SnatProto::Udp => Some(IPPROTO_UDP),
-        model::SnatProto::Icmp => Some(1),
-    }
-}
-
-fn svc_name(key: &model::ServiceKey) -> String {
+fn svc_name(key: &ServiceKey) -> String {
     match key.addr {
         IpAddr::V4(a) => format!("{} {}:{}", key.proto.name(), a, key.port),
         IpAddr::V6(a) => format!("{} [{}]:{}", key.proto.name(), a, key.port),
     }
 }
 
-fn v4_range(r: &Option<model::AddrRange>) -> Result<Option<(Ipv4Addr, Ipv4Addr)>, ()> {
+fn v4_range(r: &Option<AddrRange>) -> Result<Option<(Ipv4Addr, Ipv4Addr)>, ()> {
     match r {
         None => Ok(None),
-        Some(model::AddrRange { first: IpAddr::V4(a), last: IpAddr::V4(b) }) => Ok(Some((*a, *b))),
+        Some(AddrRange { first: IpAddr::V4(a), last: IpAddr::V4(b) }) => Ok(Some((*a, *b))),
         Some(_) => Err(()),
     }
 }
@@ -206,18 +179,18 @@ impl Services {
         self
     }
 
-    /// Builds a snapshot from model values: services with their dests, local addresses per
-    /// service, SNAT rules and the `--set` timeouts. Values the data plane cannot carry are
-    /// skipped and listed in [`Services::skipped`].
+    /// Builds a snapshot from specs: services with their dests, local addresses by service,
+    /// SNAT rules and the `--set` timeouts. Values the data plane cannot carry are skipped and
+    /// listed in [`Services::skipped`].
     pub fn build<'a>(
-        services: impl IntoIterator<Item = (&'a model::ServiceSpec, &'a [model::DestSpec])>,
-        laddrs: &[model::ServiceLocalAddrs],
-        snat: &[model::SnatRule],
-        timeouts: model::Timeouts,
+        services: impl IntoIterator<Item = (&'a ServiceSpec, &'a [DestSpec])>,
+        laddrs: &[(ServiceKey, LocalAddrSpec)],
+        snat: &[SnatRule],
+        timeouts: Timeouts,
         opts: BuildOptions,
     ) -> Result<Services, ServicesError> {
-        let mut t = Timeouts::default();
-        t.set(timeouts.tcp, timeouts.tcpfin, timeouts.udp)?;
+        let mut t = StateTimeouts::default();
+        t.set(timeouts)?;
         let mut out = Services {
             generation: opts.generation,
             mh_table_size: opts.mh_table_size,
@@ -230,15 +203,11 @@ impl Services {
                 out.skipped.push(format!("{name}: IPv6 services are not forwarded"));
                 continue;
             };
-            let sched = spec
-                .scheduler
-                .parse::<SchedKind>()
-                .map_err(|source| ServicesError::Scheduler { service: name.clone(), source })?;
             let netmask = match spec.netmask {
-                model::Netmask::V4(m) => m,
-                model::Netmask::V6(_) => Ipv4Addr::BROADCAST,
+                Netmask::V4(m) => m,
+                Netmask::V6(_) => Ipv4Addr::BROADCAST,
             };
-            let proto = proto_num(spec.key.proto);
+            let proto = spec.key.proto.ip_proto();
             let idx = out.services.len() as u32;
             if out.index.insert((proto, addr, spec.key.port), idx).is_some() {
                 return Err(ServicesError::Duplicate(name));
@@ -251,13 +220,11 @@ impl Services {
                 }
             }
             let mut svc_laddrs = Vec::new();
-            for l in laddrs.iter().filter(|l| l.key == spec.key) {
-                for a in &l.laddrs {
-                    match a.spec.addr {
-                        IpAddr::V4(a) => svc_laddrs.push(a),
-                        IpAddr::V6(a) => {
-                            out.skipped.push(format!("{name}: IPv6 local address {a} not used"))
-                        }
+            for (_, l) in laddrs.iter().filter(|(k, _)| *k == spec.key) {
+                match l.addr {
+                    IpAddr::V4(a) => svc_laddrs.push(a),
+                    IpAddr::V6(a) => {
+                        out.skipped.push(format!("{name}: IPv6 local address {a} not used"))
                     }
                 }
             }
@@ -266,8 +233,8 @@ impl Services {
                 proto,
                 addr,
                 port: spec.key.port,
-                sched,
-                flags: SchedFlags::from_bits(spec.flags.0),
+                sched: spec.scheduler,
+                flags: spec.flags,
                 persistence: spec.persistence,
                 netmask,
                 one_packet: spec.one_packet && proto == IPPROTO_UDP,
@@ -285,27 +252,6 @@ impl Services {
             out.snat.push(m);
         }
         Ok(out)
-    }
-
-    /// Builds a snapshot from a validated table (its services, dests, local addresses and
-    /// timeouts) and the SNAT rules.
-    pub fn from_table(
-        table: &crate::adm::table::ServiceTable,
-        snat: &[model::SnatRule],
-        opts: BuildOptions,
-    ) -> Result<Services, ServicesError> {
-        let dests: Vec<(&model::ServiceSpec, Vec<model::DestSpec>)> = table
-            .services()
-            .iter()
-            .map(|s| (&s.spec, s.dests.iter().map(|d| d.spec.clone()).collect()))
-            .collect();
-        Services::build(
-            dests.iter().map(|(s, d)| (*s, d.as_slice())),
-            table.local_addrs(),
-            snat,
-            table.timeouts(),
-            opts,
-        )
     }
 
     /// The generation number given at build.
@@ -339,7 +285,7 @@ impl Services {
     }
 
     /// The protocol timeouts.
-    pub fn timeouts(&self) -> &Timeouts {
+    pub fn timeouts(&self) -> &StateTimeouts {
         &self.timeouts
     }
 
@@ -362,26 +308,10 @@ impl Services {
     }
 }
 
-/// The model's tunnel settings as the IPIP/GUE encapsulation, or why they cannot be forwarded.
-pub(crate) fn tun_encap(t: Option<model::TunInfo>) -> Result<TunEncap, &'static str> {
-    let t = t.unwrap_or_default();
-    let csum = match t.csum {
-        model::TunCsum::NoCsum => TunCsum::NoCsum,
-        model::TunCsum::Csum => TunCsum::Csum,
-        model::TunCsum::RemCsum => TunCsum::RemCsum,
-    };
-    match t.kind {
-        model::TunType::Ipip => Ok(TunEncap::Ipip),
-        model::TunType::Gue if t.port != 0 => Ok(TunEncap::Gue { port: t.port, csum }),
-        model::TunType::Gue => Err("GUE tunnel without a port"),
-        model::TunType::Gre => Err("GRE tunnels are not forwarded"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctrl::model::{DestSpec, Protocol, ServiceKey, ServiceSpec};
+    use crate::ipvs::spec::{SnatProto, TunInfo, TunType};
 
     fn key(proto: Protocol, addr: &str, port: u16) -> ServiceKey {
         ServiceKey { proto, addr: addr.parse().unwrap(), port }
@@ -398,7 +328,7 @@ mod tests {
             [(&p0, &d[..]), (&s80, &d[..]), (&u53, &[][..])],
             &[],
             &[],
-            model::Timeouts::default(),
+            Timeouts::default(),
             BuildOptions::default(),
         )
         .unwrap();
@@ -417,17 +347,17 @@ mod tests {
         let s4 = ServiceSpec::new(key(Protocol::Tcp, "10.0.0.100", 80));
         let s6 = ServiceSpec::new(key(Protocol::Tcp, "2001:db8::1", 80));
         let mut local = DestSpec::new("10.0.1.1".parse().unwrap(), 80);
-        local.fwd = model::FwdMethod::Local;
+        local.fwd = FwdMethod::Local;
         let mut gre = DestSpec::new("10.0.1.2".parse().unwrap(), 80);
-        gre.fwd = model::FwdMethod::Tunnel;
-        gre.tun = Some(model::TunInfo { kind: model::TunType::Gre, ..Default::default() });
+        gre.fwd = FwdMethod::Tunnel;
+        gre.tun = Some(TunInfo { kind: TunType::Gre, ..Default::default() });
         let ok = DestSpec::new("10.0.1.3".parse().unwrap(), 80);
         let d4 = [local, gre, ok];
         let s = Services::build(
             [(&s4, &d4[..]), (&s6, &[][..])],
             &[],
             &[],
-            model::Timeouts { tcp: 10, tcpfin: 0, udp: 7 },
+            Timeouts { tcp: 10, tcpfin: 0, udp: 7 },
             BuildOptions::default(),
         )
         .unwrap();
@@ -436,53 +366,36 @@ mod tests {
         assert_eq!(s.dests()[0].addr, Ipv4Addr::new(10, 0, 1, 3));
         assert_eq!(s.skipped().len(), 3, "{:?}", s.skipped());
         assert!(s.skipped().iter().any(|l| l.contains("GRE")));
-        assert_eq!(s.timeouts().ipvsadm(), (10, 120, 7));
+        assert_eq!(s.timeouts().ipvsadm(), Timeouts { tcp: 10, tcpfin: 120, udp: 7 });
     }
 
     #[test]
-    fn duplicate_and_bad_scheduler_refused() {
+    fn duplicate_refused() {
         let a = ServiceSpec::new(key(Protocol::Tcp, "10.0.0.100", 80));
         let e = Services::build(
             [(&a, &[][..]), (&a, &[][..])],
             &[],
             &[],
-            model::Timeouts::default(),
+            Timeouts::default(),
             BuildOptions::default(),
         )
         .unwrap_err();
         assert_eq!(e, ServicesError::Duplicate("TCP 10.0.0.100:80".into()));
-        let mut b = a.clone();
-        b.scheduler = "nope".into();
-        assert!(matches!(
-            Services::build(
-                [(&b, &[][..])],
-                &[],
-                &[],
-                model::Timeouts::default(),
-                BuildOptions::default()
-            ),
-            Err(ServicesError::Scheduler { .. })
-        ));
     }
 
     #[test]
     fn snat_rules_match_ranges_and_protocol() {
-        let r = |src: Option<(&str, &str)>, proto| model::SnatRule {
-            src: src.map(|(a, b)| model::AddrRange {
-                first: a.parse().unwrap(),
-                last: b.parse().unwrap(),
-            }),
+        let r = |src: Option<(&str, &str)>, proto| SnatRule {
+            src: src
+                .map(|(a, b)| AddrRange { first: a.parse().unwrap(), last: b.parse().unwrap() }),
             dst: None,
             proto,
             out_addr: "203.0.113.1".parse().unwrap(),
         };
-        let rules = [
-            r(Some(("192.168.0.10", "192.168.0.20")), model::SnatProto::Udp),
-            r(None, model::SnatProto::Any),
-        ];
+        let rules =
+            [r(Some(("192.168.0.10", "192.168.0.20")), SnatProto::Udp), r(None, SnatProto::Any)];
         let s =
-            Services::build([], &[], &rules, model::Timeouts::default(), BuildOptions::default())
-                .unwrap();
+            Services::build([], &[], &rules, Timeouts::default(), BuildOptions::default()).unwrap();
         let a = |x: &str| x.parse::<Ipv4Addr>().unwrap();
         let out = a("8.8.8.8");
         assert_eq!(s.snat_match(17, a("192.168.0.15"), out), Some(0));

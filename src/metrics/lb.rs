@@ -165,6 +165,7 @@ mod tests {
     use super::*;
     use crate::ctrl::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
     use crate::ipvs::balancer::{LaddrReport, PoolExhaustion, SnatReport};
+    use crate::ipvs::counters::TrafficCounters;
 
     fn key() -> ServiceKey {
         ServiceKey { proto: Protocol::Tcp, addr: "192.0.2.100".parse().unwrap(), port: 80 }
@@ -233,7 +234,13 @@ mod tests {
             snat: vec![SnatReport {
                 out_addr: wan,
                 live: true,
-                stats: Stats { conns: n, inpkts: 2 * n, outpkts: n, inbytes: 100, outbytes: 50 },
+                stats: TrafficCounters {
+                    conns: n,
+                    inpkts: 2 * n,
+                    outpkts: n,
+                    inbytes: 100,
+                    outbytes: 50,
+                },
             }],
             rules: Vec::new(),
         };

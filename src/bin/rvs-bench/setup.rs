@@ -88,8 +88,8 @@ pub fn services(mode: Mode, sched: &str) -> Result<Arc<Services>> {
         let cmd = cli::parse(&argv, &NoNames).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
         table.apply(&cmd).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
     }
-    let s = Services::from_table(&table, &[], BuildOptions::default())
-        .context("building the services snapshot")?;
+    let s =
+        table.snapshot(&[], BuildOptions::default()).context("building the services snapshot")?;
     Ok(Arc::new(s))
 }
 

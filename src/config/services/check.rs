@@ -8,8 +8,8 @@ use crate::adm::table::ServiceTable;
 use crate::config::checked::{Addr, AddrKind, Port};
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::model::{
-    DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, ServiceKey,
-    ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_SCHEDULER, MAX_TIMEOUT_S,
+    DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, SchedKind,
+    ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_SCHEDULER, MAX_TIMEOUT_S,
 };
 
 use super::errors::{model_fix, table_error, Blame};
@@ -150,16 +150,23 @@ impl Ctx<'_> {
             }
         };
         let vip = self.vip(s.vip.as_deref())?;
-        let scheduler = s.scheduler.clone().unwrap_or_else(|| DEFAULT_SCHEDULER.to_owned());
-        let mut flags = 0u8;
+        let scheduler = match s.scheduler.as_deref() {
+            None => DEFAULT_SCHEDULER,
+            Some(name) => name.parse::<SchedKind>().map_err(|e| {
+                let e = ModelError::from(e);
+                let (_, fix) = model_fix(&e);
+                invalid(self.key("scheduler"), format!("{e}: {fix}"))
+            })?,
+        };
+        let mut flags = SchedFlags::NONE;
         for (j, f) in s.flags.iter().enumerate() {
             let parsed = if f.is_empty() || f.contains(',') {
                 Err(ModelError::InvalidSchedFlag(f.clone()))
             } else {
-                SchedFlags::parse(&scheduler, f)
+                SchedFlags::parse_for(f, Some(scheduler)).map_err(ModelError::from)
             };
             match parsed {
-                Ok(SchedFlags(bits)) => flags |= bits,
+                Ok(bits) => flags = flags.union(bits),
                 Err(e) => {
                     let (_, fix) = model_fix(&e);
                     return Err(invalid(self.key(&format!("flags[{j}]")), format!("{e}: {fix}")));
@@ -188,7 +195,7 @@ impl Ctx<'_> {
         Ok(ServiceSpec {
             key: ServiceKey { proto, addr: IpAddr::V4(*vip.ip()), port: vip.port() },
             scheduler,
-            flags: SchedFlags(flags),
+            flags,
             persistence: s.persistence,
             netmask,
             one_packet: s.one_packet,

@@ -7,8 +7,7 @@ use crate::adm::cli::Command;
 use crate::adm::table::{ServiceTable, TableError};
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::model::{
-    ModelError, ServiceKey, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
-    SCHEDULERS,
+    ModelError, SchedKind, ServiceKey, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
 
 /// Which command of `service[i]` the table refused.
@@ -56,7 +55,8 @@ pub(super) fn model_fix(e: &ModelError) -> (&'static str, String) {
             ("netmask", "write a dotted mask such as \"255.255.255.0\"".to_owned())
         }
         ModelError::SchedulerNotFound => {
-            ("scheduler", format!("use one of {}", SCHEDULERS.join(", ")))
+            let names: Vec<&str> = SchedKind::ALL.iter().map(|k| k.as_str()).collect();
+            ("scheduler", format!("use one of {}", names.join(", ")))
         }
         ModelError::InvalidSchedFlag(_) => (
             "flags",

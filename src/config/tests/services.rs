@@ -498,7 +498,7 @@ fn valid_service() -> impl Strategy<Value = ValidService> {
 
 /// The `[[service]]` text of `v` as the `i`-th service: every rule holds by construction.
 fn valid_service_text(i: usize, v: &ValidService) -> String {
-    let sched = crate::ctrl::model::SCHEDULERS[v.scheduler];
+    let sched = crate::ipvs::sched::SchedKind::ALL[v.scheduler];
     let vip = format!("10.0.0.{}:{}", 100 + i % 2, 1000 + i);
     let fwd = ["dr", "nat", "tun", "fullnat"][v.mode];
     let mut s = format!(

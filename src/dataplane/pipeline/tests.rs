@@ -9,11 +9,11 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::buf::VecBuf;
-use crate::ctrl::model::{self, DestSpec, Netmask, Protocol, ServiceKey, ServiceSpec};
 use crate::ipvs::balancer::{Balancer, BalancerConfig};
 use crate::ipvs::conn::HashSeed;
 use crate::ipvs::counters::IpvsDropReason as R;
 use crate::ipvs::service::{BuildOptions, Services};
+use crate::ipvs::spec::{self, DestSpec, Netmask, Protocol, ServiceKey, ServiceSpec};
 use crate::net::testutil::{naive_checksum, TestIo};
 use crate::net::{IfAddr, Iface, IfaceTable, NeighParams, Route, RouteTable, StaticNeigh};
 use crate::wire::MacAddr;
@@ -90,42 +90,32 @@ fn stack() -> Stack<VecBuf> {
 
 fn svc(proto: Protocol, port: u16, sched: &str) -> ServiceSpec {
     let mut s = ServiceSpec::new(ServiceKey { proto, addr: VIP.into(), port });
-    s.scheduler = sched.into();
+    s.scheduler = sched.parse().unwrap();
     s
 }
 
-fn dest(n: u8, port: u16, fwd: model::FwdMethod, weight: u32) -> DestSpec {
+fn dest(n: u8, port: u16, fwd: spec::FwdMethod, weight: u32) -> DestSpec {
     let mut d = DestSpec::new(rs(n).into(), port);
     d.fwd = fwd;
     d.weight = weight;
     d
 }
 
-fn laddrs(s: &ServiceSpec, addrs: &[Ipv4Addr]) -> model::ServiceLocalAddrs {
-    model::ServiceLocalAddrs {
-        key: s.key,
-        laddrs: addrs
-            .iter()
-            .map(|a| model::LocalAddrInfo {
-                spec: model::LocalAddrSpec { addr: (*a).into(), ifname: None },
-                conflicts: 0,
-                conns: 0,
-            })
-            .collect(),
-    }
+fn laddr(s: &ServiceSpec, a: Ipv4Addr) -> (ServiceKey, spec::LocalAddrSpec) {
+    (s.key, spec::LocalAddrSpec { addr: a.into(), ifname: None })
 }
 
 fn snapshot(
     svcs: &[(&ServiceSpec, &[DestSpec])],
-    la: &[model::ServiceLocalAddrs],
-    snat: &[model::SnatRule],
+    la: &[(ServiceKey, spec::LocalAddrSpec)],
+    snat: &[spec::SnatRule],
 ) -> Arc<Services> {
     Arc::new(
         Services::build(
             svcs.iter().map(|(s, d)| (*s, *d)),
             la,
             snat,
-            model::Timeouts::default(),
+            spec::Timeouts::default(),
             BuildOptions::default(),
         )
         .unwrap(),
@@ -368,13 +358,13 @@ fn nat_lab(sched: &str, weights: &[u32]) -> Lab {
     let d: Vec<_> = weights
         .iter()
         .enumerate()
-        .map(|(i, &w)| dest(i as u8, 8080, model::FwdMethod::Masq, w))
+        .map(|(i, &w)| dest(i as u8, 8080, spec::FwdMethod::Masq, w))
         .collect();
     let u = svc(Protocol::Udp, 53, sched);
     let ud: Vec<_> = weights
         .iter()
         .enumerate()
-        .map(|(i, &w)| dest(i as u8, 5353, model::FwdMethod::Masq, w))
+        .map(|(i, &w)| dest(i as u8, 5353, spec::FwdMethod::Masq, w))
         .collect();
     Lab::new(snapshot(&[(&s, &d), (&u, &ud)], &[], &[]))
 }
@@ -498,7 +488,7 @@ fn persistence_sticks_per_netmask() {
     let mut s = svc(Protocol::Tcp, 0, "rr");
     s.persistence = Some(600);
     s.netmask = Netmask::V4(Ipv4Addr::new(255, 255, 255, 0));
-    let d = [dest(0, 0, model::FwdMethod::Masq, 1), dest(1, 0, model::FwdMethod::Masq, 1)];
+    let d = [dest(0, 0, spec::FwdMethod::Masq, 1), dest(1, 0, spec::FwdMethod::Masq, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d)], &[], &[]));
     let first = seen(&lab.one(0, &from_client(&tcp(CLIENT, 43000, VIP, 80, SYN, 1, 0, &[]))).1);
     // Same /24, other ports (a port-0 service takes every port): same dest, port kept.
@@ -537,7 +527,7 @@ fn persistence_sticks_per_netmask() {
 fn one_packet_udp_keeps_no_connection() {
     let mut s = svc(Protocol::Udp, 53, "rr");
     s.one_packet = true;
-    let d = [dest(0, 53, model::FwdMethod::Masq, 1), dest(1, 53, model::FwdMethod::Masq, 1)];
+    let d = [dest(0, 53, spec::FwdMethod::Masq, 1), dest(1, 53, spec::FwdMethod::Masq, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d)], &[], &[]));
     let picks: Vec<_> = (0..4)
         .map(|_| seen(&lab.one(0, &from_client(&udp(CLIENT, 5000, VIP, 53, b"q"))).1).dst)
@@ -594,7 +584,7 @@ fn tcp_needs_a_syn_and_sane_flags_and_unknown_ports_are_no_service() {
 #[test]
 fn weight_zero_takes_no_new_connections_but_existing_continue() {
     let s = svc(Protocol::Tcp, 80, "wlc");
-    let mut d = [dest(0, 80, model::FwdMethod::Masq, 1)];
+    let mut d = [dest(0, 80, spec::FwdMethod::Masq, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d)], &[], &[]));
     lab.one(0, &from_client(&tcp(CLIENT, 45000, VIP, 80, SYN, 1, 0, &[])));
     d[0].weight = 0;
@@ -612,7 +602,7 @@ fn weight_zero_takes_no_new_connections_but_existing_continue() {
 #[test]
 fn upper_threshold_stops_and_lower_rule_restarts() {
     let s = svc(Protocol::Tcp, 80, "wlc");
-    let mut d0 = dest(0, 80, model::FwdMethod::Masq, 1);
+    let mut d0 = dest(0, 80, spec::FwdMethod::Masq, 1);
     d0.upper = 2;
     let mut lab = Lab::new(snapshot(&[(&s, &[d0])], &[], &[]));
     for p in [46000u16, 46001] {
@@ -636,7 +626,7 @@ fn upper_threshold_stops_and_lower_rule_restarts() {
 #[test]
 fn removed_dest_keeps_its_connections_until_flushed() {
     let s = svc(Protocol::Tcp, 80, "rr");
-    let d = [dest(0, 80, model::FwdMethod::Masq, 1), dest(1, 80, model::FwdMethod::Masq, 1)];
+    let d = [dest(0, 80, spec::FwdMethod::Masq, 1), dest(1, 80, spec::FwdMethod::Masq, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d)], &[], &[]));
     let first = seen(&lab.one(0, &from_client(&tcp(CLIENT, 47000, VIP, 80, SYN, 1, 0, &[]))).1).dst;
     assert_eq!(first, rs(0));
@@ -675,7 +665,7 @@ fn removed_dest_keeps_its_connections_until_flushed() {
 #[test]
 fn full_table_is_counted() {
     let s = svc(Protocol::Tcp, 80, "rr");
-    let d = [dest(0, 80, model::FwdMethod::Masq, 1)];
+    let d = [dest(0, 80, spec::FwdMethod::Masq, 1)];
     let cfg = BalancerConfig {
         conn_capacity: 2,
         hash_seed: HashSeed::from_u64(1),
@@ -692,7 +682,7 @@ fn full_table_is_counted() {
 #[test]
 fn dr_forwards_unchanged_to_the_real_servers_mac() {
     let s = svc(Protocol::Tcp, 80, "rr");
-    let d = [dest(2, 80, model::FwdMethod::Route, 1)];
+    let d = [dest(2, 80, spec::FwdMethod::Route, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d)], &[], &[]));
     let syn = tcp(CLIENT, 49000, VIP, 80, SYN, 1, 0, &[]);
     let (port, f) = lab.one(0, &from_client(&syn));
@@ -712,13 +702,13 @@ fn dr_forwards_unchanged_to_the_real_servers_mac() {
 #[test]
 fn reply_to_a_local_port_of_another_core_is_redirected() {
     let s = svc(Protocol::Tcp, 80, "rr");
-    let d = [dest(0, 80, model::FwdMethod::FullNat, 1)];
+    let d = [dest(0, 80, spec::FwdMethod::FullNat, 1)];
     let cfg = BalancerConfig {
         conn_capacity: 64,
         hash_seed: HashSeed::from_u64(3),
         ..BalancerConfig::new(0, 2)
     };
-    let mut lab = Lab::with(cfg, snapshot(&[(&s, &d)], &[laddrs(&s, &[LADDR])], &[]));
+    let mut lab = Lab::with(cfg, snapshot(&[(&s, &d)], &[laddr(&s, LADDR)], &[]));
     // Port 5001 is odd: core 1 owns it.
     let reply = from_rs(0, &tcp(rs(0), 80, LADDR, 5001, SYN | ACK, 1, 2, &[]));
     let mut redirected = None;
@@ -736,7 +726,7 @@ fn reply_to_a_local_port_of_another_core_is_redirected() {
     assert_eq!(lab.drops(R::NoConn), 1);
     // On core 1, a redirected packet of no connection is dropped, never sent back.
     let cfg1 = BalancerConfig { core: 1, ..cfg };
-    let mut lab1 = Lab::with(cfg1, snapshot(&[(&s, &d)], &[laddrs(&s, &[LADDR])], &[]));
+    let mut lab1 = Lab::with(cfg1, snapshot(&[(&s, &d)], &[laddr(&s, LADDR)], &[]));
     lab1.p.input_redirected(VecBuf::from_slice(&reply), lab1.now, &mut lab1.io);
     assert_eq!(lab1.drops(R::NoConn), 1);
     assert_eq!(lab1.lb().counters().redirect_received, 1);
@@ -767,7 +757,7 @@ fn two_cores(
 #[test]
 fn nat_connections_live_where_the_client_address_points_and_replies_find_them() {
     let s = svc(Protocol::Tcp, 80, "rr");
-    let d = [dest(0, 8080, model::FwdMethod::Masq, 1), dest(1, 8080, model::FwdMethod::Masq, 1)];
+    let d = [dest(0, 8080, spec::FwdMethod::Masq, 1), dest(1, 8080, spec::FwdMethod::Masq, 1)];
     let snap = snapshot(&[(&s, &d)], &[], &[]);
     let cfg = |core| BalancerConfig {
         conn_capacity: 64,
@@ -806,15 +796,15 @@ fn nat_connections_keep_their_core_when_their_dest_or_service_goes() {
     // service's last NAT dest, or the whole service is removed, it still runs until it ends:
     // its packets arriving on the other core, in both directions, must still reach it.
     let s = svc(Protocol::Tcp, 80, "rr");
-    let nat = dest(0, 8080, model::FwdMethod::Masq, 1);
-    let dr = dest(1, 8080, model::FwdMethod::Route, 1);
+    let nat = dest(0, 8080, spec::FwdMethod::Masq, 1);
+    let dr = dest(1, 8080, spec::FwdMethod::Route, 1);
     let cfg = |core| BalancerConfig {
         conn_capacity: 64,
         hash_seed: HashSeed::from_u64(9),
         ..BalancerConfig::new(core, 2)
     };
     // The DR dest is quiescent at first, so the connection goes to the NAT dest.
-    let before = [nat, dest(1, 8080, model::FwdMethod::Route, 0)];
+    let before = [nat, dest(1, 8080, spec::FwdMethod::Route, 0)];
     let no_dest: [DestSpec; 0] = [];
     let only_dr = [dr];
     let afters = [
@@ -945,13 +935,13 @@ proptest! {
         p0.persistence = Some(60);
         p0.key.addr = Ipv4Addr::new(10, 0, 0, 100).into();
         let d = [
-            dest(0, 8080, model::FwdMethod::Masq, 1),
-            dest(1, 80, model::FwdMethod::Route, 2),
-            dest(2, 80, model::FwdMethod::FullNat, 1),
-            dest(3, 80, model::FwdMethod::Tunnel, 1),
+            dest(0, 8080, spec::FwdMethod::Masq, 1),
+            dest(1, 80, spec::FwdMethod::Route, 2),
+            dest(2, 80, spec::FwdMethod::FullNat, 1),
+            dest(3, 80, spec::FwdMethod::Tunnel, 1),
         ];
-        let snat = [model::SnatRule { src: None, dst: None, proto: model::SnatProto::Any, out_addr: WAN.into() }];
-        let snap = snapshot(&[(&s, &d), (&u, &d[..2])], &[laddrs(&s, &[LADDR])], &snat);
+        let snat = [spec::SnatRule { src: None, dst: None, proto: spec::SnatProto::Any, out_addr: WAN.into() }];
+        let snap = snapshot(&[(&s, &d), (&u, &d[..2])], &[laddr(&s, LADDR)], &snat);
         let cfg = BalancerConfig { conn_capacity: 8, hash_seed: HashSeed::from_u64(9), ..BalancerConfig::new(0, n_cores) };
         let mut lab = Lab::with(cfg, snap);
         for (i, (port, f)) in frames.iter().enumerate() {
@@ -989,8 +979,8 @@ proptest! {
 fn tun_ipip_wraps_the_request_for_the_real_server() {
     let s = svc(Protocol::Tcp, 80, "rr");
     let u = svc(Protocol::Udp, 53, "rr");
-    let d = [dest(3, 80, model::FwdMethod::Tunnel, 1)];
-    let ud = [dest(3, 53, model::FwdMethod::Tunnel, 1)];
+    let d = [dest(3, 80, spec::FwdMethod::Tunnel, 1)];
+    let ud = [dest(3, 53, spec::FwdMethod::Tunnel, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d), (&u, &ud)], &[], &[]));
     let syn = tcp(CLIENT, 50000, VIP, 80, SYN, 9, 0, &[]);
     for (inner_in, state) in [
@@ -1028,8 +1018,8 @@ fn fullnat_lab(range: Option<(u16, u16)>) -> Lab {
     let mut s = svc(Protocol::Tcp, 80, "rr");
     s.toa = true;
     let u = svc(Protocol::Udp, 53, "rr");
-    let d = [dest(0, 8080, model::FwdMethod::FullNat, 1)];
-    let ud = [dest(0, 5353, model::FwdMethod::FullNat, 1)];
+    let d = [dest(0, 8080, spec::FwdMethod::FullNat, 1)];
+    let ud = [dest(0, 5353, spec::FwdMethod::FullNat, 1)];
     let mut cfg = BalancerConfig {
         conn_capacity: 64,
         hash_seed: HashSeed::from_u64(5),
@@ -1038,10 +1028,7 @@ fn fullnat_lab(range: Option<(u16, u16)>) -> Lab {
     if let Some((lo, hi)) = range {
         cfg.local_ports = crate::ipvs::laddr::PortRange::new(lo, hi).unwrap();
     }
-    Lab::with(
-        cfg,
-        snapshot(&[(&s, &d), (&u, &ud)], &[laddrs(&s, &[LADDR]), laddrs(&u, &[LADDR])], &[]),
-    )
+    Lab::with(cfg, snapshot(&[(&s, &d), (&u, &ud)], &[laddr(&s, LADDR), laddr(&u, LADDR)], &[]))
 }
 
 /// Two FULLNAT services sharing the local address toward the same real server, on one core
@@ -1049,17 +1036,14 @@ fn fullnat_lab(range: Option<(u16, u16)>) -> Lab {
 fn fullnat_shared_laddr_lab(lo: u16, hi: u16) -> Lab {
     let a = svc(Protocol::Tcp, 80, "rr");
     let b = svc(Protocol::Tcp, 81, "rr");
-    let d = [dest(0, 8080, model::FwdMethod::FullNat, 1)];
+    let d = [dest(0, 8080, spec::FwdMethod::FullNat, 1)];
     let cfg = BalancerConfig {
         conn_capacity: 64,
         hash_seed: HashSeed::from_u64(5),
         local_ports: crate::ipvs::laddr::PortRange::new(lo, hi).unwrap(),
         ..BalancerConfig::new(0, 1)
     };
-    Lab::with(
-        cfg,
-        snapshot(&[(&a, &d), (&b, &d)], &[laddrs(&a, &[LADDR]), laddrs(&b, &[LADDR])], &[]),
-    )
+    Lab::with(cfg, snapshot(&[(&a, &d), (&b, &d)], &[laddr(&a, LADDR), laddr(&b, LADDR)], &[]))
 }
 
 #[test]
@@ -1174,10 +1158,10 @@ fn fullnat_udp_and_local_ports_come_back_when_connections_end() {
 
 #[test]
 fn snat_takes_inside_hosts_out_through_the_wan_address() {
-    let rule = model::SnatRule {
-        src: Some(model::AddrRange { first: INSIDE.into(), last: INSIDE.into() }),
+    let rule = spec::SnatRule {
+        src: Some(spec::AddrRange { first: INSIDE.into(), last: INSIDE.into() }),
         dst: None,
-        proto: model::SnatProto::Any,
+        proto: spec::SnatProto::Any,
         out_addr: WAN.into(),
     };
     let mut lab = Lab::new(snapshot(&[], &[], &[rule]));
@@ -1231,9 +1215,9 @@ fn snat_takes_inside_hosts_out_through_the_wan_address() {
 #[test]
 fn snat_rules_count_their_live_connections_and_traffic() {
     // Two rules through one WAN address: TCP and UDP from INSIDE. Each counts its own.
-    let inside = Some(model::AddrRange { first: INSIDE.into(), last: INSIDE.into() });
-    let rule = |proto| model::SnatRule { src: inside, dst: None, proto, out_addr: WAN.into() };
-    let rules = [rule(model::SnatProto::Tcp), rule(model::SnatProto::Udp)];
+    let inside = Some(spec::AddrRange { first: INSIDE.into(), last: INSIDE.into() });
+    let rule = |proto| spec::SnatRule { src: inside, dst: None, proto, out_addr: WAN.into() };
+    let rules = [rule(spec::SnatProto::Tcp), rule(spec::SnatProto::Udp)];
     let mut lab = Lab::new(snapshot(&[], &[], &rules));
     let from_inside = |ip: &[u8]| eth(MAC1, rs_mac(50), ip);
     let from_outside = |ip: &[u8]| eth(MAC0, GW_MAC, ip);
@@ -1283,7 +1267,7 @@ fn snat_rules_count_their_live_connections_and_traffic() {
     lab.one(0, &from_outside(&a));
     let u = report(&lab, 17);
     assert_eq!((u.active, u.inactive), (0, 1));
-    let want = model::Stats {
+    let want = crate::ipvs::counters::TrafficCounters {
         conns: 1,
         inpkts: 1,
         outpkts: 1,

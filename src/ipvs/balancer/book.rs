@@ -18,8 +18,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use hashbrown::HashMap;
 
-use crate::ctrl::model::Stats;
 use crate::ipvs::conn::{Conn, Direction, FwdMethod, NO_INDEX};
+use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::dest::CoreThresholds;
 use crate::ipvs::laddr::{LocalAddrPool, PoolLimits, PortOwnership, PortRange, PortScope};
 use crate::ipvs::sched::{DestView, SchedFlags, SchedKey, SchedKind, Scheduler};
@@ -70,7 +70,7 @@ pub(super) struct DestSlot {
     pub persist: u32,
     /// Connections and templates naming this slot.
     pub refs: u32,
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 impl DestSlot {
@@ -104,7 +104,7 @@ pub(super) struct SvcSlot {
     pub pool: Option<LocalAddrPool>,
     pub laddrs: Vec<Ipv4Addr>,
     pub refs: u32,
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 impl Book {
@@ -159,7 +159,7 @@ pub(super) struct SnatSlot {
     pub pool: LocalAddrPool,
     pub refs: u32,
     /// Connections, packets and bytes through this WAN address on this core.
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 /// The books of one core. See the module documentation.
@@ -298,7 +298,7 @@ impl Book {
                         pool: None,
                         laddrs: Vec::new(),
                         refs: 0,
-                        stats: Stats::default(),
+                        stats: TrafficCounters::default(),
                     },
                 ),
             };
@@ -331,7 +331,7 @@ impl Book {
                             inactive: 0,
                             persist: 0,
                             refs: 0,
-                            stats: Stats::default(),
+                            stats: TrafficCounters::default(),
                         },
                     ),
                 };
@@ -376,7 +376,7 @@ impl Book {
             s.netmask = svc.netmask;
             s.one_packet = svc.one_packet;
             s.toa = svc.toa;
-            let has_nat = snap.dests_of(svc).iter().any(|d| d.fwd == FwdMethod::Nat);
+            let has_nat = snap.dests_of(svc).iter().any(|d| d.fwd == FwdMethod::Masq);
             s.steer_mask = if self.n_cores < 2 {
                 None
             } else if has_nat {
@@ -391,7 +391,7 @@ impl Book {
                 self.steering.services.insert((svc.proto, svc.addr, svc.port), mask);
             }
             if self.n_cores >= 2 {
-                for d in snap.dests_of(svc).iter().filter(|d| d.fwd == FwdMethod::Nat) {
+                for d in snap.dests_of(svc).iter().filter(|d| d.fwd == FwdMethod::Masq) {
                     self.steering.nat_dests.insert((d.addr, d.port));
                 }
             }
@@ -465,7 +465,7 @@ impl Book {
                         free: false,
                         pool,
                         refs: 0,
-                        stats: Stats::default(),
+                        stats: TrafficCounters::default(),
                     };
                     reuse_or_push(&mut self.snat, |s| s.free, new)
                 }

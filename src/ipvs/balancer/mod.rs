@@ -50,12 +50,13 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::buf::PacketBuf;
-use crate::ctrl::model::{self, Stats};
 use crate::ipvs::conn::{ConnId, ConnInfo, ConnTable, ConnTableError, Direction, HashSeed};
+use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
 use crate::ipvs::frag::{FragKey, FragTable};
 use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
 use crate::ipvs::service::Services;
+use crate::ipvs::spec::{Protocol, ServiceKey};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
 
@@ -194,7 +195,7 @@ pub enum BalancerError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestReport {
     /// The dest's service.
-    pub service: model::ServiceKey,
+    pub service: ServiceKey,
     /// Real server address.
     pub addr: Ipv4Addr,
     /// Real server port.
@@ -211,18 +212,18 @@ pub struct DestReport {
     /// Over its upper threshold share on this core.
     pub overloaded: bool,
     /// Connections, packets and bytes on this core.
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 /// A service as one core counts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceReport {
     /// The service.
-    pub service: model::ServiceKey,
+    pub service: ServiceKey,
     /// Whether it is in the current snapshot.
     pub live: bool,
     /// Connections, packets and bytes on this core.
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 /// One worker core's load balancer. See the module documentation.
@@ -239,9 +240,9 @@ pub struct Balancer {
     frag_first: Option<(FragKey, Instant)>,
 }
 
-fn svc_key(proto: u8, addr: Ipv4Addr, port: u16) -> model::ServiceKey {
-    model::ServiceKey {
-        proto: if proto == 6 { model::Protocol::Tcp } else { model::Protocol::Udp },
+fn svc_key(proto: u8, addr: Ipv4Addr, port: u16) -> ServiceKey {
+    ServiceKey {
+        proto: if proto == 6 { Protocol::Tcp } else { Protocol::Udp },
         addr: addr.into(),
         port,
     }

@@ -391,7 +391,7 @@ impl Balancer {
         let Some(x) = self.book.dests.get(d as usize) else { return self.drop(pkt, R::NoDest) };
         let (daddr, dport_cfg, fwd) = (x.addr, x.port, x.fwd);
         let dport = match fwd {
-            FwdMethod::Dr | FwdMethod::Tun => flow.dport,
+            FwdMethod::Route | FwdMethod::Tunnel => flow.dport,
             _ if dport_cfg == 0 => flow.dport,
             _ => dport_cfg,
         };
@@ -579,7 +579,7 @@ impl Balancer {
             _ => self.cfg.mtu,
         };
         let tun = match (fwd, slot) {
-            (FwdMethod::Tun, Some(x)) => x.tun.zip(x.tun_src),
+            (FwdMethod::Tunnel, Some(x)) => x.tun.zip(x.tun_src),
             _ => None,
         };
         XmitCtx {
@@ -606,7 +606,7 @@ impl Balancer {
         conn: Option<(ConnId, Direction)>,
         on_sent: impl FnOnce(&mut Self, &xmit::Xmit),
     ) -> Verdict<B> {
-        if fwd == FwdMethod::Tun && ctx.tun.is_none() {
+        if fwd == FwdMethod::Tunnel && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }
         let result = match self.frag_first {
@@ -762,7 +762,7 @@ impl Balancer {
             c.dest(),
             false,
         );
-        if fwd == FwdMethod::Tun && ctx.tun.is_none() {
+        if fwd == FwdMethod::Tunnel && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }
         match xmit::icmp::translate(fwd, &mut pkt, l3, &ctx) {

@@ -8,8 +8,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::ctrl::model::{ServiceKey, Stats};
+use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::service::SnatMatch;
+use crate::ipvs::spec::ServiceKey;
 
 use super::{svc_key, Balancer};
 
@@ -56,7 +57,7 @@ pub struct SnatReport {
     /// Whether a rule of the current snapshot uses it.
     pub live: bool,
     /// Connections, packets (`in` = inside host to outside server) and bytes on this core.
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 /// A SNAT rule (match service) as one core counts it.
@@ -71,7 +72,7 @@ pub struct SnatRuleReport {
     /// Other live connections.
     pub inactive: u32,
     /// Connections, packets (`in` = inside host to outside server) and bytes on this core.
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 /// Everything one core reports about its pools.

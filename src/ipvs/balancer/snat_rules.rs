@@ -9,8 +9,8 @@
 //! key in [`Book::apply_snat_rules`] (control path), kept while a connection refers to them,
 //! reused when removed and unreferenced. The packet path only moves plain counts here.
 
-use crate::ctrl::model::Stats;
 use crate::ipvs::conn::{Conn, Direction};
+use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::service::{Services, SnatMatch};
 
 use super::book::{forget_activity, reuse_or_push, shift_activity, Book};
@@ -27,7 +27,7 @@ pub(super) struct SnatRuleSlot {
     pub refs: u32,
     pub active: u32,
     pub inactive: u32,
-    pub stats: Stats,
+    pub stats: TrafficCounters,
 }
 
 impl Book {
@@ -51,7 +51,7 @@ impl Book {
                         refs: 0,
                         active: 0,
                         inactive: 0,
-                        stats: Stats::default(),
+                        stats: TrafficCounters::default(),
                     };
                     reuse_or_push(&mut self.snat_rules, |s| s.free, new)
                 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::*;
 use crate::buf::{PacketBuf, VecBuf};
-use crate::ctrl::model::{DestSpec, FwdMethod, Protocol, ServiceKey, ServiceSpec};
 use crate::ipvs::laddr::PortRange;
 use crate::ipvs::service::BuildOptions;
+use crate::ipvs::spec::{DestSpec, FwdMethod, Protocol, ServiceKey, ServiceSpec, Timeouts};
 use crate::net::testutil::naive_checksum;
 
 const NOW: Instant = Instant::from_secs(5);
@@ -29,7 +29,7 @@ fn snap(gen: u64, dests: &[(u8, u32)]) -> Arc<Services> {
         })
         .collect();
     let opts = BuildOptions { generation: gen, ..BuildOptions::default() };
-    Arc::new(Services::build([(&s, &d[..])], &[], &[], model::Timeouts::default(), opts).unwrap())
+    Arc::new(Services::build([(&s, &d[..])], &[], &[], Timeouts::default(), opts).unwrap())
 }
 
 fn lb() -> Balancer {

@@ -1,7 +1,7 @@
 //! One entry of the connection table: a connection or a persistence template.
 //!
-//! Owns [`Conn`] and the small types it is made of ([`FwdMethod`], [`ConnFlags`],
-//! [`ConnCounters`], [`ConnId`], [`Direction`]) plus what a caller gives to create one
+//! Owns [`Conn`] and the small types it is made of ([`ConnFlags`],
+//! [`ConnCounters`], [`ConnId`], [`Direction`]; the one-byte [`FwdMethod`] is the spec's) plus what a caller gives to create one
 //! ([`ConnSpec`], [`TemplateSpec`]). The table (`table.rs`) decides when entries live and die;
 //! this file only describes them. Fields that the table's index or timer depend on are private
 //! and read through accessors, so holding `&mut Conn` cannot corrupt the table.
@@ -19,6 +19,7 @@
 
 use super::key::{ConnAddr, ConnKey};
 use crate::ipvs::proto::ConnState;
+pub use crate::ipvs::spec::FwdMethod;
 use crate::ipvs::timer::TimerNode;
 use crate::net::L2Cache;
 
@@ -49,35 +50,6 @@ pub enum Direction {
     In = 0,
     /// Real server back towards the client (or the local address for FULLNAT/SNAT).
     Out = 1,
-}
-
-/// How packets of a connection reach the real server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum FwdMethod {
-    /// Masquerading: destination rewritten, replies pass back through the director.
-    Nat = 0,
-    /// Direct routing: MAC rewritten, replies bypass the director.
-    Dr = 1,
-    /// IP tunnelling: encapsulated, replies bypass the director.
-    Tun = 2,
-    /// Full NAT: source and destination rewritten to a local address.
-    FullNat = 3,
-    /// Source NAT of outbound traffic through a local address.
-    Snat = 4,
-}
-
-impl FwdMethod {
-    /// Whether replies pass through the director, so the out-direction tuple is indexed.
-    pub const fn sees_replies(self) -> bool {
-        matches!(self, FwdMethod::Nat | FwdMethod::FullNat | FwdMethod::Snat)
-    }
-
-    /// Whether the out direction goes to a local address of the director rather than to the
-    /// client.
-    pub const fn uses_local_addr(self) -> bool {
-        matches!(self, FwdMethod::FullNat | FwdMethod::Snat)
-    }
 }
 
 /// Flag bits of an entry.
@@ -192,7 +164,7 @@ impl<A: ConnAddr> Conn<A> {
             dport: 0,
             lport: 0,
             proto: 0,
-            fwd: FwdMethod::Nat,
+            fwd: FwdMethod::Masq,
             state: ConnState::Tcp(crate::ipvs::proto::TcpState::None).to_u8(),
             flags: ConnFlags(ConnFlags::FREE),
             dest: NO_INDEX,

@@ -23,7 +23,7 @@
 //! let vip = (Ipv4Addr::new(192, 168, 0, 38), 80);
 //! let rs = (Ipv4Addr::new(192, 168, 0, 18), 80);
 //! let spec = ConnSpec { proto: 6, client, virt: vip, dest_addr: rs, local: None,
-//!                       fwd: FwdMethod::Nat, dest: 0, svc: 0, template: None };
+//!                       fwd: FwdMethod::Masq, dest: 0, svc: 0, template: None };
 //! let id = t.insert(&spec, now, |_gone| {}).unwrap();
 //! t.on_packet(id, Direction::In, SYN, 60, now);
 //! // The server's reply is found by its own tuple.

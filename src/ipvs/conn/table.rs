@@ -2,7 +2,7 @@
 //! tuple, and a timer wheel that expires them.
 //!
 //! Owns every connection and persistence template of one worker core for one address family,
-//! its counters ([`ConnStats`]) and its copy of the protocol [`Timeouts`]. It must not know
+//! its counters ([`ConnStats`]) and its copy of the protocol [`StateTimeouts`]. It must not know
 //! about packets, services or real servers beyond the indices it stores: the caller (the
 //! forwarding path) reads tuples from packets, asks the scheduler, and keeps the real servers'
 //! active/inactive counts from what this table reports. Time is always passed in.
@@ -42,7 +42,7 @@ use super::entry::{
     Conn, ConnFlags, ConnId, ConnSpec, Direction, FwdMethod, TemplateSpec, NO_INDEX,
 };
 use super::key::{ConnAddr, ConnKey, HashSeed, TemplateKey};
-use crate::ipvs::proto::{tcp, ConnState, TcpDir, Timeouts, Transition};
+use crate::ipvs::proto::{tcp, ConnState, StateTimeouts, TcpDir, Transition};
 use crate::ipvs::timer::{
     self, delay_ticks, is_due, tick_of, Tick, TimerNode, TimerNodes, TimerWheel,
 };
@@ -107,7 +107,7 @@ pub struct ConnTable<A: ConnAddr> {
     index: HashTable<u32>,
     wheel: TimerWheel,
     seed: HashSeed,
-    timeouts: Timeouts,
+    timeouts: StateTimeouts,
     stats: ConnStats,
 }
 
@@ -191,7 +191,7 @@ impl<A: ConnAddr> ConnTable<A> {
             index,
             wheel: TimerWheel::new(tick_of(now)),
             seed,
-            timeouts: Timeouts::default(),
+            timeouts: StateTimeouts::default(),
             stats: ConnStats::default(),
         })
     }
@@ -218,12 +218,12 @@ impl<A: ConnAddr> ConnTable<A> {
     }
 
     /// Protocol timeouts in force.
-    pub fn timeouts(&self) -> &Timeouts {
+    pub fn timeouts(&self) -> &StateTimeouts {
         &self.timeouts
     }
 
     /// Replaces the protocol timeouts. Entries pick them up on their next packet.
-    pub fn set_timeouts(&mut self, t: Timeouts) {
+    pub fn set_timeouts(&mut self, t: StateTimeouts) {
         self.timeouts = t;
     }
 
@@ -402,7 +402,7 @@ impl<A: ConnAddr> ConnTable<A> {
         e.laddr = k.client_net;
         e.lport = 0;
         e.proto = k.proto;
-        e.fwd = FwdMethod::Nat;
+        e.fwd = FwdMethod::Masq;
         e.state = state.to_u8();
         e.flags = ConnFlags::default();
         e.flags.set(ConnFlags::TEMPLATE, true);

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::ipvs::proto::tcp::flags::{ACK, FIN, PSH, RST, SYN};
-use crate::ipvs::proto::{ConnState, TcpState, Timeouts, UdpState, IPPROTO_TCP, IPPROTO_UDP};
+use crate::ipvs::proto::{ConnState, StateTimeouts, TcpState, UdpState, IPPROTO_TCP, IPPROTO_UDP};
 use crate::time::Instant;
 
 const T0: Instant = Instant::from_secs(1000);
@@ -77,7 +77,7 @@ fn construction_errors() {
 #[test]
 fn nat_lookup_both_directions() {
     let mut t = table(8);
-    let id = t.insert(&spec(FwdMethod::Nat, (ip(5), 5000)), T0, never).unwrap();
+    let id = t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
     assert_eq!(t.lookup(&ConnKey::new(6, ip(5), 5000, VIP, 80), T0), Some((id, Direction::In)));
     assert_eq!(t.lookup(&ConnKey::new(6, RS, 8080, ip(5), 5000), T0), Some((id, Direction::Out)));
     // Other protocol, port or address: miss.
@@ -87,7 +87,7 @@ fn nat_lookup_both_directions() {
     assert_eq!(t.stats().hits, 2);
     assert_eq!(t.stats().misses, 3);
     let e = t.get(id).unwrap();
-    assert_eq!((e.dest(), e.svc(), e.fwd()), (3, 1, FwdMethod::Nat));
+    assert_eq!((e.dest(), e.svc(), e.fwd()), (3, 1, FwdMethod::Masq));
     assert_eq!(e.state(), ConnState::Tcp(TcpState::None));
     assert!(!e.is_active());
     assert_eq!(t.len(), 1);
@@ -101,7 +101,7 @@ fn fullnat_out_tuple_uses_local_address_and_dr_indexes_in_only() {
     assert_eq!(t.lookup(&ConnKey::new(6, RS, 8080, LIP, 5000), T0), Some((f, Direction::Out)));
     assert_eq!(t.lookup(&ConnKey::new(6, RS, 8080, ip(5), 5000), T0), None);
 
-    let mut dr = spec(FwdMethod::Dr, (ip(6), 6000));
+    let mut dr = spec(FwdMethod::Route, (ip(6), 6000));
     dr.dest_addr = (RS, 80);
     let d = t.insert(&dr, T0, never).unwrap();
     assert_eq!(t.lookup(&ConnKey::new(6, ip(6), 6000, VIP, 80), T0), Some((d, Direction::In)));
@@ -114,8 +114,11 @@ fn fullnat_out_tuple_uses_local_address_and_dr_indexes_in_only() {
 #[test]
 fn duplicate_live_tuple_is_refused() {
     let mut t = table(8);
-    t.insert(&spec(FwdMethod::Nat, (ip(5), 5000)), T0, never).unwrap();
-    assert_eq!(t.insert(&spec(FwdMethod::Nat, (ip(5), 5000)), T0, never), Err(InsertError::Exists));
+    t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
+    assert_eq!(
+        t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never),
+        Err(InsertError::Exists)
+    );
     // Another client whose out tuple collides (same local port towards the same RS) too.
     let mut s = spec(FwdMethod::FullNat, (ip(9), 9000));
     s.local = Some((ip(5), 5000));
@@ -127,9 +130,9 @@ fn duplicate_live_tuple_is_refused() {
 #[test]
 fn full_table_refuses_and_counts() {
     let mut t = table(2);
-    t.insert(&spec(FwdMethod::Nat, (ip(1), 1)), T0, never).unwrap();
-    t.insert(&spec(FwdMethod::Nat, (ip(2), 2)), T0, never).unwrap();
-    let e = t.insert(&spec(FwdMethod::Nat, (ip(3), 3)), T0, never).unwrap_err();
+    t.insert(&spec(FwdMethod::Masq, (ip(1), 1)), T0, never).unwrap();
+    t.insert(&spec(FwdMethod::Masq, (ip(2), 2)), T0, never).unwrap();
+    let e = t.insert(&spec(FwdMethod::Masq, (ip(3), 3)), T0, never).unwrap_err();
     assert_eq!(e, InsertError::TableFull { capacity: 2 });
     assert_eq!(e.to_string(), "connection table full (2 entries)");
     assert_eq!(t.stats().table_full, 1);
@@ -140,22 +143,22 @@ fn full_table_refuses_and_counts() {
 #[test]
 fn expired_entry_is_evicted_on_full_insert() {
     let mut t = table(2);
-    let a = t.insert(&spec(FwdMethod::Nat, (ip(1), 1)), T0, never).unwrap();
+    let a = t.insert(&spec(FwdMethod::Masq, (ip(1), 1)), T0, never).unwrap();
     t.on_packet(a, Direction::In, SYN, 60, T0).unwrap(); // SYN_RECV: 60 s
-    let b = t.insert(&spec(FwdMethod::Nat, (ip(2), 2)), T0, never).unwrap();
+    let b = t.insert(&spec(FwdMethod::Masq, (ip(2), 2)), T0, never).unwrap();
     t.on_packet(b, Direction::In, SYN, 60, T0 + secs(30)).unwrap(); // until T0 + 90 s
     let now = T0 + secs(61);
     // `a` is dead but not reaped: lookups no longer see it.
     assert_eq!(t.lookup(&ConnKey::new(6, ip(1), 1, VIP, 80), now), None);
     let mut freed = vec![];
-    let c = t.insert(&spec(FwdMethod::Nat, (ip(3), 3)), now, |e| freed.push(e.caddr())).unwrap();
+    let c = t.insert(&spec(FwdMethod::Masq, (ip(3), 3)), now, |e| freed.push(e.caddr())).unwrap();
     assert_eq!(freed, [ip(1)]);
     assert_eq!(c, a); // the slot was reused
     assert_eq!(t.stats().evicted, 1);
     assert_eq!(t.len(), 2);
     // Nothing else is dead: the next insert is refused.
     assert!(matches!(
-        t.insert(&spec(FwdMethod::Nat, (ip(4), 4)), now, never),
+        t.insert(&spec(FwdMethod::Masq, (ip(4), 4)), now, never),
         Err(InsertError::TableFull { .. })
     ));
     t.check_invariants();
@@ -164,11 +167,11 @@ fn expired_entry_is_evicted_on_full_insert() {
 #[test]
 fn dead_entry_with_same_tuple_is_replaced() {
     let mut t = table(4);
-    let a = t.insert(&spec(FwdMethod::Nat, (ip(1), 1)), T0, never).unwrap();
+    let a = t.insert(&spec(FwdMethod::Masq, (ip(1), 1)), T0, never).unwrap();
     let now = T0 + secs(2); // NONE lasts 2 s
     let mut freed = 0;
     let b = t
-        .insert(&spec(FwdMethod::Nat, (ip(1), 1)), now, |e| {
+        .insert(&spec(FwdMethod::Masq, (ip(1), 1)), now, |e| {
             assert_eq!(e.caddr(), ip(1));
             freed += 1;
         })
@@ -182,7 +185,7 @@ fn dead_entry_with_same_tuple_is_replaced() {
 #[test]
 fn tcp_nat_lifecycle_states_timeouts_and_activity() {
     let mut t = table(8);
-    let id = t.insert(&spec(FwdMethod::Nat, (ip(5), 5000)), T0, never).unwrap();
+    let id = t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
     let steps: [(Direction, u8, TcpState, u32, Option<bool>); 8] = [
         (Direction::In, SYN, TcpState::SynRecv, 60, None),
         (Direction::Out, SYN | ACK, TcpState::SynRecv, 60, None),
@@ -221,7 +224,7 @@ fn tcp_nat_lifecycle_states_timeouts_and_activity() {
 #[test]
 fn rst_closes_and_shortens_the_timer() {
     let mut t = table(8);
-    let id = t.insert(&spec(FwdMethod::Nat, (ip(5), 5000)), T0, never).unwrap();
+    let id = t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
     t.on_packet(id, Direction::In, SYN, 60, T0);
     t.on_packet(id, Direction::Out, SYN | ACK, 60, T0);
     t.on_packet(id, Direction::In, ACK, 60, T0); // ESTABLISHED, 900 s, in wheel level 1
@@ -236,7 +239,7 @@ fn rst_closes_and_shortens_the_timer() {
 #[test]
 fn dr_uses_input_only_table_until_a_reply_is_seen() {
     let mut t = table(8);
-    let mut s = spec(FwdMethod::Dr, (ip(5), 5000));
+    let mut s = spec(FwdMethod::Route, (ip(5), 5000));
     s.dest_addr = (RS, 80);
     let id = t.insert(&s, T0, never).unwrap();
     for fl in [SYN, ACK, ACK | PSH] {
@@ -248,7 +251,7 @@ fn dr_uses_input_only_table_until_a_reply_is_seen() {
     assert_eq!(t.get(id).unwrap().state(), ConnState::Tcp(TcpState::FinWait));
 
     // A TUN connection that sees a reply (it happens with asymmetric routes) switches over.
-    let mut s = spec(FwdMethod::Tun, (ip(6), 6000));
+    let mut s = spec(FwdMethod::Tunnel, (ip(6), 6000));
     s.dest_addr = (RS, 80);
     let id = t.insert(&s, T0, never).unwrap();
     t.on_packet(id, Direction::In, SYN, 60, T0);
@@ -262,7 +265,7 @@ fn dr_uses_input_only_table_until_a_reply_is_seen() {
 #[test]
 fn flagless_packet_moves_to_close() {
     let mut t = table(8);
-    let id = t.insert(&spec(FwdMethod::Nat, (ip(5), 5000)), T0, never).unwrap();
+    let id = t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
     t.on_packet(id, Direction::In, SYN, 60, T0);
     let tr = t.on_packet(id, Direction::In, PSH, 60, T0).unwrap();
     assert_eq!(tr.to, ConnState::Tcp(TcpState::Close));
@@ -272,15 +275,18 @@ fn flagless_packet_moves_to_close() {
 #[test]
 fn set_timeouts_apply_on_next_packet() {
     let mut t = table(8);
-    let id = t.insert(&spec(FwdMethod::Nat, (ip(5), 5000)), T0, never).unwrap();
+    let id = t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
     for (d, fl) in [(Direction::In, SYN), (Direction::Out, SYN | ACK), (Direction::In, ACK)] {
         t.on_packet(id, d, fl, 60, T0);
     }
     assert_eq!(t.get(id).unwrap().timeout_secs(), 900);
     let mut to = *t.timeouts();
-    to.set(30, 0, 0).unwrap();
+    to.set(crate::ipvs::spec::Timeouts { tcp: 30, tcpfin: 0, udp: 0 }).unwrap();
     t.set_timeouts(to);
-    assert_eq!(t.timeouts().ipvsadm(), (30, 120, 300));
+    assert_eq!(
+        t.timeouts().ipvsadm(),
+        crate::ipvs::spec::Timeouts { tcp: 30, ..Default::default() }
+    );
     assert_eq!(t.get(id).unwrap().timeout_secs(), 900);
     t.on_packet(id, Direction::In, ACK, 60, T0 + secs(1));
     assert_eq!(t.get(id).unwrap().timeout_secs(), 30);
@@ -290,7 +296,7 @@ fn set_timeouts_apply_on_next_packet() {
 #[test]
 fn udp_flow() {
     let mut t = table(8);
-    let mut s = spec(FwdMethod::Nat, (ip(5), 5353));
+    let mut s = spec(FwdMethod::Masq, (ip(5), 5353));
     s.proto = IPPROTO_UDP;
     let id = t.insert(&s, T0, never).unwrap();
     let tr = t.on_packet(id, Direction::In, 0xff, 100, T0).unwrap();
@@ -308,10 +314,10 @@ fn udp_flow() {
 #[test]
 fn unsupported_protocol_and_bad_ids() {
     let mut t = table(8);
-    let mut s = spec(FwdMethod::Nat, (ip(5), 1));
+    let mut s = spec(FwdMethod::Masq, (ip(5), 1));
     s.proto = 47;
     assert_eq!(t.insert(&s, T0, never), Err(InsertError::UnsupportedProtocol(47)));
-    let mut s = spec(FwdMethod::Nat, (ip(5), 1));
+    let mut s = spec(FwdMethod::Masq, (ip(5), 1));
     s.template = Some(ConnId::from_index(3));
     assert_eq!(t.insert(&s, T0, never), Err(InsertError::NoSuchTemplate));
     s.template = Some(ConnId::from_index(u32::MAX));
@@ -368,7 +374,7 @@ fn idle_template_expires_at_its_timeout() {
 fn template_outlives_its_connections() {
     let mut t = table(8);
     let tid = t.template_insert(&tspec(ip(5), 60), T0, never).unwrap();
-    let mut s = spec(FwdMethod::Nat, (ip(5), 5000));
+    let mut s = spec(FwdMethod::Masq, (ip(5), 5000));
     s.template = Some(tid);
     let c = t.insert(&s, T0 + secs(10), never).unwrap(); // refreshes the template to T0+70
     assert_eq!(t.get(tid).unwrap().controlled(), 1);
@@ -398,7 +404,7 @@ fn template_outlives_its_connections() {
 fn invalidated_template_leaves_index_and_frees_with_last_connection() {
     let mut t = table(8);
     let tid = t.template_insert(&tspec(ip(5), 300), T0, never).unwrap();
-    let mut s = spec(FwdMethod::Nat, (ip(5), 5000));
+    let mut s = spec(FwdMethod::Masq, (ip(5), 5000));
     s.template = Some(tid);
     let c = t.insert(&s, T0, never).unwrap();
     assert!(t.remove(tid, never));
@@ -406,7 +412,7 @@ fn invalidated_template_leaves_index_and_frees_with_last_connection() {
     assert_eq!(t.template_lookup(&tkey(ip(5)), T0), None);
     assert_eq!(t.len(), 2);
     // No new connection may attach to it.
-    let mut s2 = spec(FwdMethod::Nat, (ip(5), 5001));
+    let mut s2 = spec(FwdMethod::Masq, (ip(5), 5001));
     s2.template = Some(tid);
     assert_eq!(t.insert(&s2, T0, never), Err(InsertError::NoSuchTemplate));
     // A new template for the same network can be created meanwhile.
@@ -423,7 +429,7 @@ fn invalidated_template_leaves_index_and_frees_with_last_connection() {
 #[test]
 fn snapshot_rows() {
     let mut t = table(8);
-    let c = t.insert(&spec(FwdMethod::Nat, (ip(5), 51234)), T0, never).unwrap();
+    let c = t.insert(&spec(FwdMethod::Masq, (ip(5), 51234)), T0, never).unwrap();
     for (d, fl) in [(Direction::In, SYN), (Direction::Out, SYN | ACK), (Direction::In, ACK)] {
         t.on_packet(c, d, fl, 60, T0);
     }
@@ -442,7 +448,7 @@ fn snapshot_rows() {
             virt: sa(VIP, 80),
             dest: sa(RS, 8080),
             local: None,
-            fwd: FwdMethod::Nat,
+            fwd: FwdMethod::Masq,
             template: false,
             counters: ConnCounters { in_pkts: 2, out_pkts: 1, in_bytes: 120, out_bytes: 60 },
         }
@@ -471,7 +477,7 @@ fn ipv6_table() {
         virt: (v, 443),
         dest_addr: (r, 443),
         local: None,
-        fwd: FwdMethod::Nat,
+        fwd: FwdMethod::Masq,
         dest: 0,
         svc: 0,
         template: None,
@@ -508,7 +514,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 const FWDS: [FwdMethod; 5] =
-    [FwdMethod::Nat, FwdMethod::Dr, FwdMethod::Tun, FwdMethod::FullNat, FwdMethod::Snat];
+    [FwdMethod::Masq, FwdMethod::Route, FwdMethod::Tunnel, FwdMethod::FullNat, FwdMethod::Snat];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
@@ -604,7 +610,7 @@ proptest! {
 
 #[test]
 fn timeouts_default_used_by_new_table() {
-    assert_eq!(*table(1).timeouts(), Timeouts::default());
+    assert_eq!(*table(1).timeouts(), StateTimeouts::default());
 }
 
 #[test]
@@ -636,7 +642,7 @@ fn index_never_reallocates_under_churn_at_full_load() {
 fn expire_at_most_bounds_the_work() {
     let mut t = table(16);
     for i in 0..10 {
-        t.insert(&spec(FwdMethod::Nat, (ip(i), 1)), T0, never).unwrap();
+        t.insert(&spec(FwdMethod::Masq, (ip(i), 1)), T0, never).unwrap();
     }
     let later = T0 + secs(5);
     assert_eq!(t.expire_at_most(later, 3, |_| {}), 3);

@@ -1,6 +1,6 @@
 //! Per-protocol connection state: the TCP and UDP state machines, the state a connection
-//! entry carries ([`ConnState`]), the timeouts per state ([`Timeouts`], with ipvsadm `--set`
-//! semantics) and what a state change means for a real server's counts ([`Transition`]).
+//! entry carries ([`ConnState`]), the timeouts per state ([`StateTimeouts`], set from the
+//! spec's [`Timeouts`] with ipvsadm `--set` semantics) and what a state change means for a real server's counts ([`Transition`]).
 //!
 //! Owns no table and reads no packet: callers pass the protocol, the TCP flags byte and the
 //! direction. Timeouts come from the control plane (defaults are the kernel's).
@@ -9,6 +9,8 @@ pub mod tcp;
 pub mod udp;
 
 use thiserror::Error;
+
+use crate::ipvs::spec::{Timeouts, MAX_TIMEOUT_S};
 
 pub use tcp::{TcpDir, TcpEvent, TcpState};
 pub use udp::UdpState;
@@ -119,15 +121,17 @@ impl Transition {
     }
 }
 
-/// The largest timeout accepted, in seconds (about 3.4 years); the timer wheel's reach.
-pub const MAX_TIMEOUT_SECS: u32 =
-    crate::ipvs::timer::MAX_DELAY_TICKS / crate::ipvs::timer::TICKS_PER_SEC;
+// Every timeout the spec accepts fits the timer wheel.
+const _: () = assert!(
+    MAX_TIMEOUT_S as u64 * crate::ipvs::timer::TICKS_PER_SEC as u64
+        <= crate::ipvs::timer::MAX_DELAY_TICKS as u64
+);
 
 /// Why a timeout was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum TimeoutError {
     /// A timeout beyond what the director can track.
-    #[error("{which} timeout {secs} s is too large: the maximum is {max} s", max = MAX_TIMEOUT_SECS)]
+    #[error("{which} timeout {secs} s is too large: the maximum is {max} s", max = MAX_TIMEOUT_S)]
     TooLarge {
         /// Which timeout (`tcp`, `tcpfin`, `udp` or a TCP state name).
         which: &'static str,
@@ -142,24 +146,25 @@ pub enum TimeoutError {
     },
 }
 
-/// Timeouts per protocol state, in seconds. Defaults are the kernel's.
+/// Timeouts per protocol state, in seconds, as the conn table applies them. Defaults are the
+/// kernel's; [`StateTimeouts::set`] takes the spec's [`Timeouts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
+pub struct StateTimeouts {
     tcp: [u32; TcpState::COUNT],
     udp: u32,
 }
 
-impl Default for Timeouts {
+impl Default for StateTimeouts {
     fn default() -> Self {
         let mut tcp = [0; TcpState::COUNT];
         for s in TcpState::ALL {
             tcp[s as usize] = s.default_timeout();
         }
-        Timeouts { tcp, udp: udp::DEFAULT_TIMEOUT }
+        StateTimeouts { tcp, udp: udp::DEFAULT_TIMEOUT }
     }
 }
 
-impl Timeouts {
+impl StateTimeouts {
     /// Timeout of a TCP state.
     pub fn tcp(&self, s: TcpState) -> u32 {
         self.tcp[s as usize]
@@ -180,12 +185,11 @@ impl Timeouts {
 
     /// `ipvsadm --set tcp tcpfin udp`: `tcp` sets ESTABLISHED, `tcpfin` sets FIN_WAIT, `udp`
     /// sets UDP; a zero keeps the current value. Nothing changes when an error is returned.
-    pub fn set(&mut self, tcp: u32, tcpfin: u32, udp: u32) -> Result<(), TimeoutError> {
-        for (which, secs) in [("tcp", tcp), ("tcpfin", tcpfin), ("udp", udp)] {
-            if secs > MAX_TIMEOUT_SECS {
-                return Err(TimeoutError::TooLarge { which, secs });
-            }
+    pub fn set(&mut self, t: Timeouts) -> Result<(), TimeoutError> {
+        if let Some((which, secs)) = t.too_large() {
+            return Err(TimeoutError::TooLarge { which, secs });
         }
+        let Timeouts { tcp, tcpfin, udp } = t;
         if tcp != 0 {
             self.tcp[TcpState::Established as usize] = tcp;
         }
@@ -199,8 +203,12 @@ impl Timeouts {
     }
 
     /// The three values `ipvsadm -L --timeout` prints: ESTABLISHED, FIN_WAIT, UDP.
-    pub fn ipvsadm(&self) -> (u32, u32, u32) {
-        (self.tcp(TcpState::Established), self.tcp(TcpState::FinWait), self.udp)
+    pub fn ipvsadm(&self) -> Timeouts {
+        Timeouts {
+            tcp: self.tcp(TcpState::Established),
+            tcpfin: self.tcp(TcpState::FinWait),
+            udp: self.udp,
+        }
     }
 
     /// Sets the timeout of one TCP state (at least 1 s).
@@ -208,7 +216,7 @@ impl Timeouts {
         if secs == 0 {
             return Err(TimeoutError::Zero { which: s.name() });
         }
-        if secs > MAX_TIMEOUT_SECS {
+        if secs > MAX_TIMEOUT_S {
             return Err(TimeoutError::TooLarge { which: s.name(), secs });
         }
         self.tcp[s as usize] = secs;
@@ -220,22 +228,26 @@ impl Timeouts {
 mod tests {
     use super::*;
 
+    fn tm(tcp: u32, tcpfin: u32, udp: u32) -> Timeouts {
+        Timeouts { tcp, tcpfin, udp }
+    }
+
     #[test]
     fn defaults_print_as_ipvsadm() {
-        assert_eq!(Timeouts::default().ipvsadm(), (900, 120, 300));
+        assert_eq!(StateTimeouts::default().ipvsadm(), Timeouts::default());
     }
 
     #[test]
     fn set_zero_keeps_current() {
-        let mut t = Timeouts::default();
-        t.set(100, 0, 0).unwrap();
-        assert_eq!(t.ipvsadm(), (100, 120, 300));
-        t.set(0, 30, 0).unwrap();
-        assert_eq!(t.ipvsadm(), (100, 30, 300));
-        t.set(0, 0, 5).unwrap();
-        assert_eq!(t.ipvsadm(), (100, 30, 5));
-        t.set(0, 0, 0).unwrap();
-        assert_eq!(t.ipvsadm(), (100, 30, 5));
+        let mut t = StateTimeouts::default();
+        t.set(tm(100, 0, 0)).unwrap();
+        assert_eq!(t.ipvsadm(), tm(100, 120, 300));
+        t.set(tm(0, 30, 0)).unwrap();
+        assert_eq!(t.ipvsadm(), tm(100, 30, 300));
+        t.set(tm(0, 0, 5)).unwrap();
+        assert_eq!(t.ipvsadm(), tm(100, 30, 5));
+        t.set(tm(0, 0, 0)).unwrap();
+        assert_eq!(t.ipvsadm(), tm(100, 30, 5));
         // tcpfin touches FIN_WAIT only.
         assert_eq!(t.tcp(TcpState::TimeWait), 120);
         assert_eq!(t.tcp(TcpState::CloseWait), 60);
@@ -245,12 +257,12 @@ mod tests {
 
     #[test]
     fn set_refuses_too_large_atomically() {
-        let mut t = Timeouts::default();
-        let e = t.set(10, MAX_TIMEOUT_SECS + 1, 10).unwrap_err();
-        assert_eq!(e, TimeoutError::TooLarge { which: "tcpfin", secs: MAX_TIMEOUT_SECS + 1 });
+        let mut t = StateTimeouts::default();
+        let e = t.set(tm(10, MAX_TIMEOUT_S + 1, 10)).unwrap_err();
+        assert_eq!(e, TimeoutError::TooLarge { which: "tcpfin", secs: MAX_TIMEOUT_S + 1 });
         assert!(e.to_string().contains("tcpfin timeout"));
-        assert_eq!(t, Timeouts::default());
-        t.set(MAX_TIMEOUT_SECS, 0, 0).unwrap();
+        assert_eq!(t, StateTimeouts::default());
+        t.set(tm(MAX_TIMEOUT_S, 0, 0)).unwrap();
         assert!(t.set_tcp_state(TcpState::Close, 0).is_err());
         t.set_tcp_state(TcpState::Close, 3).unwrap();
         assert_eq!(t.tcp(TcpState::Close), 3);

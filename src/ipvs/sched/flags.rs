@@ -7,11 +7,26 @@
 use core::fmt;
 use core::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use super::{SchedError, SchedKind};
 
-/// A set of scheduler flags (`-b`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// A set of scheduler flags (`-b`). Serialized as its bits (bit 0 = flag-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "u8", into = "u8")]
 pub struct SchedFlags(u8);
+
+impl From<u8> for SchedFlags {
+    fn from(bits: u8) -> Self {
+        SchedFlags::from_bits(bits)
+    }
+}
+
+impl From<SchedFlags> for u8 {
+    fn from(f: SchedFlags) -> u8 {
+        f.bits()
+    }
+}
 
 /// Flag names and bits, in the order ipvsadm prints them per scheduler.
 const GENERIC: [(&str, u8); 3] = [("flag-1", 1), ("flag-2", 2), ("flag-3", 4)];

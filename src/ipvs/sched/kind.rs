@@ -4,6 +4,7 @@
 use core::fmt;
 use core::str::FromStr;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::{dh, fo, lblc, lblcr, lc, mh, nq, ovf, rr, sed, sh, twos, wlc, wrr};
@@ -33,8 +34,11 @@ pub enum SchedError {
     BadMhTableSize(u32),
 }
 
-/// The IPVS schedulers, by the names users type after `-s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+/// The IPVS schedulers, by the names users type after `-s`. Serialized by that name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum SchedKind {
     /// Round robin.
     Rr,
@@ -138,6 +142,19 @@ impl SchedKind {
 impl fmt::Display for SchedKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for SchedKind {
+    type Error = SchedError;
+    fn try_from(s: String) -> Result<Self, SchedError> {
+        s.parse()
+    }
+}
+
+impl From<SchedKind> for &'static str {
+    fn from(k: SchedKind) -> &'static str {
+        k.as_str()
     }
 }
 

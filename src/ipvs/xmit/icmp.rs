@@ -158,14 +158,14 @@ fn plan(fwd: FwdMethod, ctx: &XmitCtx, outer_dst: Ipv4Addr) -> Result<Plan, Xmit
     let (c, v, d) = (ctx.client, ctx.vip, ctx.dest);
     let local = || ctx.local.ok_or(XmitError::Malformed);
     Ok(match (fwd, ctx.dir) {
-        (FwdMethod::Nat, Direction::In) => Plan {
+        (FwdMethod::Masq, Direction::In) => Plan {
             outer_src: None,
             outer_dst: Some(*d.ip()),
             quoted_before: (v, c),
             quoted_after: (d, c),
             route_to: *d.ip(),
         },
-        (FwdMethod::Nat, Direction::Out) => Plan {
+        (FwdMethod::Masq, Direction::Out) => Plan {
             outer_src: Some(*v.ip()),
             outer_dst: None,
             quoted_before: (c, d),
@@ -212,7 +212,9 @@ fn plan(fwd: FwdMethod, ctx: &XmitCtx, outer_dst: Ipv4Addr) -> Result<Plan, Xmit
                 route_to: *c.ip(),
             }
         }
-        (FwdMethod::Dr | FwdMethod::Tun, _) => return Err(XmitError::WrongDirection),
+        (FwdMethod::Route | FwdMethod::Tunnel | FwdMethod::Local, _) => {
+            return Err(XmitError::WrongDirection)
+        }
     })
 }
 
@@ -246,14 +248,14 @@ pub fn translate<B: PacketBuf>(
         Err(XmitError::FragNeeded { .. }) => Err(XmitError::TooBig),
         other => other,
     };
-    if matches!(fwd, FwdMethod::Dr | FwdMethod::Tun) {
+    if matches!(fwd, FwdMethod::Route | FwdMethod::Tunnel) {
         if ctx.dir != Direction::In {
             return Err(XmitError::WrongDirection);
         }
         if !tuple_is(&e, (ctx.vip, ctx.client)) {
             return Err(XmitError::Malformed);
         }
-        return no_frag_needed(if fwd == FwdMethod::Dr {
+        return no_frag_needed(if fwd == FwdMethod::Route {
             dr::xmit(pkt, l3, ctx)
         } else {
             tun::xmit(pkt, l3, ctx)
@@ -423,7 +425,7 @@ mod tests {
         let forwarded = Spec::udp(client(), rs(), b"query").ip();
         let f = frame(RS.0, CLIENT.0, PORT_UNREACHABLE, [0; 4], &forwarded);
         let q =
-            check(FwdMethod::Nat, &ctx_for(Direction::Out, 17), &f, (VIP.0, CLIENT.0), CLIENT.0);
+            check(FwdMethod::Masq, &ctx_for(Direction::Out, 17), &f, (VIP.0, CLIENT.0), CLIENT.0);
         // The quote is now what the client sent: client -> VIP:vport, all checksums right.
         assert_checksums(&q);
         let want = seen(&Spec::udp(client(), vip(), b"query").ip());
@@ -442,13 +444,13 @@ mod tests {
             embedded_tuple(&f, L3).unwrap().conn_key(),
             ConnKey::new(6, *client().ip(), CLIENT.1, *vip().ip(), VIP.1)
         );
-        let q = check(FwdMethod::Nat, &ctx_for(Direction::In, 6), &f, (router, RS.0), RS.0);
+        let q = check(FwdMethod::Masq, &ctx_for(Direction::In, 6), &f, (router, RS.0), RS.0);
         assert_checksums(&q);
         assert_eq!(q, Spec::tcp(rs(), client(), PSH | ACK, &[0x42; 100]).ip());
 
         // A quote of the header and 8 bytes only: ports and quoted header still right.
         let f = frame(router, VIP.0, FRAG_NEEDED, MTU_1400, &reply[..28]);
-        let q = check(FwdMethod::Nat, &ctx_for(Direction::In, 6), &f, (router, RS.0), RS.0);
+        let q = check(FwdMethod::Masq, &ctx_for(Direction::In, 6), &f, (router, RS.0), RS.0);
         let full = Spec::tcp(rs(), client(), PSH | ACK, &[0x42; 100]).ip();
         assert_eq!(q, full[..28].to_vec());
     }
@@ -521,7 +523,7 @@ mod tests {
         let reply = Spec::tcp(vip(), client(), ACK, &[1; 40]).ip();
         let f = frame(CLIENT.0, VIP.0, FRAG_NEEDED, MTU_1400, &reply);
         let mut b = VecBuf::from_slice(&f);
-        let r = translate(FwdMethod::Dr, &mut b, L3, &ctx_for(Direction::In, 6));
+        let r = translate(FwdMethod::Route, &mut b, L3, &ctx_for(Direction::In, 6));
         assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
         let ip = &b.data()[L3..];
         assert_checksums(ip);
@@ -529,13 +531,13 @@ mod tests {
         assert_eq!(&ip[20..], &f[L3 + 20..], "ICMP message kept");
 
         let mut b = VecBuf::from_slice(&f);
-        let r = translate(FwdMethod::Tun, &mut b, L3, &ctx_for(Direction::In, 6));
+        let r = translate(FwdMethod::Tunnel, &mut b, L3, &ctx_for(Direction::In, 6));
         assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
         let outer = &b.data()[L3..];
         assert_eq!((outer[9], &outer[16..20]), (4, &RS.0[..]));
         assert_eq!(&outer[40..], &f[L3 + 20..], "ICMP message kept inside");
 
-        for fwd in [FwdMethod::Dr, FwdMethod::Tun] {
+        for fwd in [FwdMethod::Route, FwdMethod::Tunnel] {
             let mut b = VecBuf::from_slice(&f);
             let r = translate(fwd, &mut b, L3, &ctx_for(Direction::Out, 6));
             assert_eq!(r, Err(XmitError::WrongDirection));
@@ -544,7 +546,7 @@ mod tests {
         // Too big for the tunnel: never frag-needed about an ICMP error.
         let mut b = VecBuf::from_slice(&f);
         let cx = XmitCtx { mtu: 100, ..ctx_for(Direction::In, 6) };
-        assert_eq!(translate(FwdMethod::Tun, &mut b, L3, &cx), Err(XmitError::TooBig));
+        assert_eq!(translate(FwdMethod::Tunnel, &mut b, L3, &cx), Err(XmitError::TooBig));
         assert_eq!(b.data(), &f[..]);
     }
 
@@ -567,7 +569,7 @@ mod tests {
         ];
         for (f, proto, err) in cases {
             let mut b = VecBuf::from_slice(&f);
-            let r = translate(FwdMethod::Nat, &mut b, L3, &ctx_for(Direction::Out, proto));
+            let r = translate(FwdMethod::Masq, &mut b, L3, &ctx_for(Direction::Out, proto));
             assert_eq!(r, Err(err));
             assert_eq!(b.data(), &f[..]);
         }
@@ -585,7 +587,7 @@ mod tests {
             udp in any::<bool>(), fwd in 0usize..3, out in any::<bool>(), cut in any::<bool>(),
         ) {
             let (c, v, r, l) = (sa(c.0, c.1), sa(v.0, v.1), sa(r.0, r.1), sa(l.0, l.1));
-            let fwd = [FwdMethod::Nat, FwdMethod::FullNat, FwdMethod::Snat][fwd];
+            let fwd = [FwdMethod::Masq, FwdMethod::FullNat, FwdMethod::Snat][fwd];
             let dir = if out { Direction::Out } else { Direction::In };
             let proto = if udp { 17 } else { 6 };
             let (dest, vip) = if fwd == FwdMethod::Snat { (r, r) } else { (r, v) };

@@ -22,32 +22,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 pub use crate::ipvs::conn::Direction;
-
-/// Tunnel encapsulation of a TUN-mode dest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TunEncap {
-    /// IPv4-in-IPv4 (protocol 4).
-    Ipip,
-    /// Generic UDP Encapsulation to `port`, with the outer UDP checksum mode.
-    Gue {
-        /// Destination UDP port on the real server.
-        port: u16,
-        /// Outer UDP checksum handling.
-        csum: TunCsum,
-    },
-}
-
-/// Outer checksum handling of a UDP-based tunnel (ipvsadm's `--tun-nocsum/--tun-csum/--tun-remcsum`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TunCsum {
-    /// Outer UDP checksum zero.
-    #[default]
-    NoCsum,
-    /// Outer UDP checksum computed.
-    Csum,
-    /// Remote checksum offload (treated as `Csum` where the receiver does not support it).
-    RemCsum,
-}
+pub use crate::ipvs::spec::{TunCsum, TunEncap};
 
 /// What a forwarding mode needs to know about the connection of the packet it rewrites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +81,8 @@ pub enum XmitError {
         /// MTU to report to the client (port MTU minus the encapsulation overhead).
         mtu: u16,
     },
-    /// The mode does not forward in this direction (DR and TUN replies bypass the director).
+    /// The mode does not forward in this direction (DR and TUN replies bypass the director; a
+    /// `Local` dest, the director itself, is never forwarded).
     #[error("this forwarding mode does not carry packets in this direction")]
     WrongDirection,
     /// The IPv4 TTL is 0 or 1, so forwarding would take it to zero: the caller drops the packet
@@ -153,11 +129,12 @@ pub fn forward<B: PacketBuf>(
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
     match fwd {
-        FwdMethod::Nat => nat::xmit(pkt, l3, ctx),
-        FwdMethod::Dr => dr::xmit(pkt, l3, ctx),
-        FwdMethod::Tun => tun::xmit(pkt, l3, ctx),
+        FwdMethod::Masq => nat::xmit(pkt, l3, ctx),
+        FwdMethod::Route => dr::xmit(pkt, l3, ctx),
+        FwdMethod::Tunnel => tun::xmit(pkt, l3, ctx),
         FwdMethod::FullNat => fullnat::xmit(pkt, l3, ctx),
         FwdMethod::Snat => snat::xmit(pkt, l3, ctx),
+        FwdMethod::Local => Err(XmitError::WrongDirection),
     }
 }
 
@@ -181,11 +158,12 @@ pub fn forward_fragment<B: PacketBuf>(
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
     match fwd {
-        FwdMethod::Nat => nat::run(pkt, l3, ctx, true),
-        FwdMethod::Dr => dr::run(pkt, l3, ctx, true),
-        FwdMethod::Tun => tun::run(pkt, l3, ctx, true),
+        FwdMethod::Masq => nat::run(pkt, l3, ctx, true),
+        FwdMethod::Route => dr::run(pkt, l3, ctx, true),
+        FwdMethod::Tunnel => tun::run(pkt, l3, ctx, true),
         FwdMethod::FullNat => fullnat::run(pkt, l3, ctx, true),
         FwdMethod::Snat => snat::run(pkt, l3, ctx, true),
+        FwdMethod::Local => Err(XmitError::WrongDirection),
     }
 }
 
@@ -197,7 +175,7 @@ mod tests {
     use proptest::prelude::*;
 
     const MODES: [FwdMethod; 5] =
-        [FwdMethod::Nat, FwdMethod::Dr, FwdMethod::Tun, FwdMethod::FullNat, FwdMethod::Snat];
+        [FwdMethod::Masq, FwdMethod::Route, FwdMethod::Tunnel, FwdMethod::FullNat, FwdMethod::Snat];
 
     fn arb_ctx() -> impl Strategy<Value = XmitCtx> {
         let sock = || any::<([u8; 4], u16)>().prop_map(|(a, p)| sa(a, p));
@@ -304,9 +282,9 @@ mod tests {
             forward(fwd, &mut b, L3, &ctx(Direction::In, 6)).map(|x| (x.route_to, b.len()))
         };
         let len = spec.frame().len();
-        assert_eq!(route(FwdMethod::Nat), Ok((*rs().ip(), len)));
-        assert_eq!(route(FwdMethod::Dr), Ok((*rs().ip(), len)));
-        assert_eq!(route(FwdMethod::Tun), Ok((*rs().ip(), len + 20)));
+        assert_eq!(route(FwdMethod::Masq), Ok((*rs().ip(), len)));
+        assert_eq!(route(FwdMethod::Route), Ok((*rs().ip(), len)));
+        assert_eq!(route(FwdMethod::Tunnel), Ok((*rs().ip(), len + 20)));
         assert_eq!(route(FwdMethod::FullNat), Ok((*rs().ip(), len)));
         // SNAT routes to the packet's own destination (here the VIP of the test frame).
         assert_eq!(route(FwdMethod::Snat), Ok((*vip().ip(), len)));

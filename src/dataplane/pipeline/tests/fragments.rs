@@ -132,7 +132,7 @@ fn nat_tcp_segment_in_fragments_keeps_its_checksum() {
 #[test]
 fn dr_fragments_go_unchanged_to_the_real_servers_mac() {
     let u = svc(Protocol::Udp, 53, "rr");
-    let d = [dest(2, 53, model::FwdMethod::Route, 1)];
+    let d = [dest(2, 53, spec::FwdMethod::Route, 1)];
     let mut lab = Lab::new(snapshot(&[(&u, &d)], &[], &[]));
     let payload = data_block(700);
     let dgram = udp(CLIENT, 5001, VIP, 53, &payload);
@@ -150,7 +150,7 @@ fn dr_fragments_go_unchanged_to_the_real_servers_mac() {
 #[test]
 fn tun_encapsulates_each_fragment() {
     let u = svc(Protocol::Udp, 53, "rr");
-    let d = [dest(3, 53, model::FwdMethod::Tunnel, 1)];
+    let d = [dest(3, 53, spec::FwdMethod::Tunnel, 1)];
     let mut lab = Lab::new(snapshot(&[(&u, &d)], &[], &[]));
     let payload = data_block(1100);
     let out = send_frags(
@@ -201,10 +201,10 @@ fn fullnat_fragments_take_the_local_address() {
 
 #[test]
 fn snat_fragments_leave_from_the_wan_address() {
-    let rule = model::SnatRule {
-        src: Some(model::AddrRange { first: INSIDE.into(), last: INSIDE.into() }),
+    let rule = spec::SnatRule {
+        src: Some(spec::AddrRange { first: INSIDE.into(), last: INSIDE.into() }),
         dst: None,
-        proto: model::SnatProto::Any,
+        proto: spec::SnatProto::Any,
         out_addr: WAN.into(),
     };
     let mut lab = Lab::new(snapshot(&[], &[], &[rule]));
@@ -266,7 +266,7 @@ fn a_full_table_drops_first_fragments() {
         ..BalancerConfig::new(0, 1)
     };
     let u = svc(Protocol::Udp, 53, "rr");
-    let d = [dest(0, 5353, model::FwdMethod::Masq, 1)];
+    let d = [dest(0, 5353, spec::FwdMethod::Masq, 1)];
     let mut lab = Lab::with(cfg, snapshot(&[(&u, &d)], &[], &[]));
     let a = fragment(&udp(CLIENT, 5000, VIP, 53, &data_block(600)), 304);
     let mut b_ip = udp(CLIENT, 5001, VIP, 53, &data_block(600));

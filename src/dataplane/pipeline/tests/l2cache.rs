@@ -25,7 +25,7 @@ fn hits_misses(lab: &Lab) -> (u64, u64) {
 /// A NAT service VIP:80 -> rs(5):8080, with rs(5) announced by ARP with `mac`.
 fn lab_with_learnt_rs(mac: MacAddr) -> Lab {
     let s = svc(Protocol::Tcp, 80, "rr");
-    let d = [dest(5, 8080, model::FwdMethod::Masq, 1)];
+    let d = [dest(5, 8080, spec::FwdMethod::Masq, 1)];
     let mut lab = Lab::new(snapshot(&[(&s, &d)], &[], &[]));
     // A request for our address: learnt (and answered).
     let out = lab.send(1, &arp_frame(1, MacAddr::BROADCAST, mac, rs(5), HOST1));

@@ -4,9 +4,9 @@
 
 use super::*;
 
-fn rule(proto: model::SnatProto) -> model::SnatRule {
-    model::SnatRule {
-        src: Some(model::AddrRange { first: INSIDE.into(), last: INSIDE.into() }),
+fn rule(proto: spec::SnatProto) -> spec::SnatRule {
+    spec::SnatRule {
+        src: Some(spec::AddrRange { first: INSIDE.into(), last: INSIDE.into() }),
         dst: None,
         proto,
         out_addr: WAN.into(),
@@ -53,7 +53,7 @@ fn from_outside(ip: &[u8]) -> Vec<u8> {
 
 #[test]
 fn ping_through_snat_request_and_reply() {
-    for proto in [model::SnatProto::Any, model::SnatProto::Icmp] {
+    for proto in [spec::SnatProto::Any, spec::SnatProto::Icmp] {
         let mut lab = Lab::new(snapshot(&[], &[], &[rule(proto)]));
         let mut wid = None;
         for seq in 1..=3u16 {
@@ -87,7 +87,7 @@ fn ping_through_snat_request_and_reply() {
 
 #[test]
 fn two_hosts_with_the_same_identifier_get_different_ones_outside() {
-    let r = model::SnatRule { src: None, ..rule(model::SnatProto::Icmp) };
+    let r = spec::SnatRule { src: None, ..rule(spec::SnatProto::Icmp) };
     let mut lab = Lab::new(snapshot(&[], &[], &[r]));
     let other = Ipv4Addr::new(192, 168, 1, 13); // rs(3), a static neighbour on port 1
     let (_, a) = lab.one(1, &from_inside(&echo(INSIDE, OUTSIDE, true, 7, 1, b"a")));
@@ -104,11 +104,11 @@ fn two_hosts_with_the_same_identifier_get_different_ones_outside() {
 
 #[test]
 fn a_tcp_only_rule_does_not_take_pings_and_expiry_frees_the_identifier() {
-    let mut lab = Lab::new(snapshot(&[], &[], &[rule(model::SnatProto::Tcp)]));
+    let mut lab = Lab::new(snapshot(&[], &[], &[rule(spec::SnatProto::Tcp)]));
     assert!(lab.send(1, &from_inside(&echo(INSIDE, OUTSIDE, true, 1, 1, b"x"))).is_empty());
     assert_eq!(lab.lb().conn_count(), 0);
 
-    let mut lab = Lab::new(snapshot(&[], &[], &[rule(model::SnatProto::Icmp)]));
+    let mut lab = Lab::new(snapshot(&[], &[], &[rule(spec::SnatProto::Icmp)]));
     lab.one(1, &from_inside(&echo(INSIDE, OUTSIDE, true, 1, 1, b"x")));
     assert_eq!(lab.lb().conn_count(), 1);
     lab.advance(301); // the UDP timeout
@@ -117,7 +117,7 @@ fn a_tcp_only_rule_does_not_take_pings_and_expiry_frees_the_identifier() {
 
 #[test]
 fn time_exceeded_about_a_translated_ping_reaches_the_host() {
-    let mut lab = Lab::new(snapshot(&[], &[], &[rule(model::SnatProto::Any)]));
+    let mut lab = Lab::new(snapshot(&[], &[], &[rule(spec::SnatProto::Any)]));
     let (_, f) = lab.one(1, &from_inside(&echo(INSIDE, OUTSIDE, true, 0x4242, 9, b"ttl")));
     let sent_ip = f[14..].to_vec();
     let wid = seen_echo(&f).5;
