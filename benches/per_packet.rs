@@ -5,7 +5,6 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rvs::buf::VecBuf;
-use rvs::ctrl::model::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::dataplane::pipeline::Pipeline;
 use rvs::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs::ipvs::conn::{Direction, FwdMethod};
@@ -16,6 +15,7 @@ use rvs::net::{
     AddrKind, DropReason, IfAddr, Iface, IfaceTable, NeighParams, NetIo, Route, RouteTable, Stack,
     StaticNeigh,
 };
+use rvs::proto::model::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::time::Instant;
 use rvs::wire::{checksum, MacAddr};
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};

@@ -9,7 +9,6 @@
 //! Everything from [`wire`] to [`ipvs`] is sans-IO: it works on any [`buf::PacketBuf`] and a
 //! clock passed in ([`time::Instant`]), so it is tested without an EAL.
 
-pub mod adm;
 pub mod buf;
 pub mod config;
 pub mod ctrl;
@@ -20,7 +19,11 @@ pub mod health;
 pub mod ipvs;
 pub mod metrics;
 pub mod net;
-pub mod netadm;
+pub mod proto;
+pub mod rvsadm;
+pub mod rvsnet;
+#[cfg(test)]
+pub mod testkit;
 pub mod time;
 pub mod wire;
 

@@ -5,13 +5,13 @@
 
 mod common;
 
-use rvs::adm::names::NoNames;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
-use rvs::ctrl::rvsadm;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::ipvs::service::BuildOptions;
+use rvs::rvsadm::names::NoNames;
+use rvs::rvsadm::run as rvsadm;
 use std::path::Path;
 
 const SERVICES: &str = r#"

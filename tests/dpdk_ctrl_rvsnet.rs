@@ -10,15 +10,15 @@
 
 mod common;
 
-use rvs::adm::names::NoNames;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
-use rvs::ctrl::rvsadm;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::dataplane::stats::NET_EVENTS;
 use rvs::ipvs::service::BuildOptions;
-use rvs::netadm;
+use rvs::rvsadm::names::NoNames;
+use rvs::rvsadm::run as rvsadm;
+use rvs::rvsnet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ fwd = "fullnat"
 fn rvsnet(sock: &Path, line: &str) -> (i32, String, String) {
     let argv: Vec<String> = line.split_whitespace().map(str::to_string).collect();
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = netadm::run::run(&argv, &mut out, &mut err, sock);
+    let code = rvsnet::run::run(&argv, &mut out, &mut err, sock);
     (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
 }
 

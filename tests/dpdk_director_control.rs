@@ -4,12 +4,12 @@
 
 mod common;
 
-use rvs::adm::cli;
-use rvs::adm::names::NoNames;
-use rvs::adm::table::ServiceTable;
 use rvs::config::Config;
+use rvs::ctrl::table::ServiceTable;
 use rvs::daemon::Director;
 use rvs::ipvs::service::{BuildOptions, Services};
+use rvs::rvsadm::cli;
+use rvs::rvsadm::names::NoNames;
 
 #[test]
 fn workers_take_snapshots_and_list_connections_while_running() {
@@ -28,6 +28,7 @@ fn workers_take_snapshots_and_list_connections_while_running() {
     ] {
         let argv: Vec<&str> = line.split_whitespace().collect();
         let cmd = cli::parse(&argv, &NoNames).expect("seed command parses");
+        let cmd = cmd.into_change().expect("seed command is a change");
         table.apply(&cmd).expect("seed command applies");
     }
     let snap = table.snapshot(&[], BuildOptions::default()).expect("snapshot");

@@ -92,6 +92,7 @@ addr = "10.0.0.12:53"
 fwd = "fullnat"
 "#,
         drops: &[],
+        lb_drops: &[],
     }
     .run();
 }

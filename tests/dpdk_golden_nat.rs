@@ -78,6 +78,7 @@ addr = "10.0.0.12:5353"
 fwd = "nat"
 "#,
         drops: &[],
+        lb_drops: &[],
     }
     .run();
 }

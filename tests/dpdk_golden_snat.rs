@@ -59,6 +59,7 @@ proto = "any"
 out = "198.51.100.200"
 "#,
         drops: &[],
+        lb_drops: &[],
     }
     .run();
 }

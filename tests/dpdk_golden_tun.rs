@@ -1,9 +1,10 @@
 //! Golden test of TUN (IP tunnelling) through rvsd's real daemon path: one `net_pcap` port on
 //! the LAN of the clients and the real servers. TCP: RS1 by IP-in-IP, RS2 by GUE without outer
 //! checksum (rr, one connection each); UDP: the first flow to RS2 by GUE with outer checksum, the
-//! second to RS1 by IP-in-IP. The outer headers are checked whole, their identification and GUE
-//! source port computed from the documented flow hash. Captures from
-//! `tests/data/gen_mode_pcaps.py`.
+//! second to RS1 by IP-in-IP, the third (a datagram in three fragments, each encapsulated as it
+//! is) to RS2 by GUE. The outer headers are checked whole, their identification and GUE source
+//! port computed by the generator from the flow hash's definition (docs/tun-flow-hash.md, ports
+//! 0 for fragments). Captures from `tests/data/gen_mode_pcaps.py`.
 //!
 //! One EAL per process: this file holds a single test.
 
@@ -76,6 +77,7 @@ fwd = "tun"
 tun_type = "ipip"
 "#,
         drops: &[],
+        lb_drops: &[],
     }
     .run();
 }

@@ -5,15 +5,15 @@
 
 mod common;
 
-use rvs::adm::names::NoNames;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
-use rvs::ctrl::rvsadm;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::health::board::Board;
 use rvs::health::runner::Health;
 use rvs::ipvs::service::BuildOptions;
+use rvs::rvsadm::names::NoNames;
+use rvs::rvsadm::run as rvsadm;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -8,15 +8,15 @@
 mod common;
 
 use common::golden::pcap_mac;
-use rvs::adm::names::NoNames;
 use rvs::config::Config;
 use rvs::ctrl::control::Control;
 use rvs::ctrl::metrics_source::ControlMetrics;
-use rvs::ctrl::rvsadm;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::dataplane::stats::{LoopStat, LB_EVENTS};
 use rvs::ipvs::service::BuildOptions;
+use rvs::rvsadm::names::NoNames;
+use rvs::rvsadm::run as rvsadm;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};

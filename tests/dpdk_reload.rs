@@ -7,14 +7,14 @@
 
 mod common;
 
-use rvs::adm::names::NoNames;
 use rvs::config::Config;
+use rvs::config::Reloader;
 use rvs::ctrl::control::Control;
-use rvs::ctrl::reload::Reloader;
-use rvs::ctrl::rvsadm;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::ipvs::service::BuildOptions;
+use rvs::rvsadm::names::NoNames;
+use rvs::rvsadm::run as rvsadm;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -9,7 +9,8 @@
 #   - a malformed burst (ci/tools/rawsend.py) raising rvs_net_drops_total for each reason by at least
 #     the number of frames sent for it; ping still answered afterwards;
 #   - `ci/lab stop`: rvsd exits 0 on SIGTERM.
-# Prints `ok - ...` / `not ok - ...` per check and ends with `N passed, M failed`; exits non-zero when a
+# Prints its plan (`1..N`), `ok - ...` / `not ok - ...` per check (a check that cannot run here is a
+# TAP skip, `ok - ... # SKIP reason`) and ends with `N passed, M failed`; exits non-zero when a
 # check failed. The lab is torn down on every exit. Every wait is bounded.
 set -uo pipefail
 
@@ -37,6 +38,10 @@ not_ok() {
 # show FILE: a failed check's evidence, as comments.
 show() { sed 's/^/#   /' "$1" | tail -n 20; }
 summary() { echo "$PASS passed, $FAIL failed"; }
+# plan N: the number of ok/not ok lines this script prints (TAP `1..N`; run-all.sh compares).
+plan() { echo "1..$1"; }
+# skip DESC REASON: a check that cannot run here (run-all.sh lists the expected ones).
+skip() { echo "ok - $1 # SKIP $2"; }
 
 cleanup() {
 	if [[ -n $CAPTURE_PID ]]; then kill -TERM "$CAPTURE_PID" 2>/dev/null || true; fi
@@ -89,6 +94,7 @@ wait_for() {
 	return 1
 }
 
+plan 18
 if ((EUID != 0)); then
 	not_ok "running as root (network namespaces need it)"
 	bail_out "not root"
@@ -101,10 +107,11 @@ DMAC=$(ip netns exec rvs-dir cat /sys/class/net/eth0/address)
 echo "# director MAC (rvs-dir eth0): $DMAC"
 
 # Capture ARP in rvs-client before rvsd starts, to see its gratuitous ARP.
-ip netns exec rvs-client timeout 120 tcpdump -l -nn -e -i eth0 arp >"$TMP/arp.txt" 2>"$TMP/arp.err" &
+ip netns exec rvs-client timeout 120 tcpdump --immediate-mode -l -nn -e -i eth0 arp >"$TMP/arp.txt" 2>"$TMP/arp.err" &
 CAPTURE_PID=$!
-capture_ready() { grep -q "listening on" "$TMP/arp.err"; }
-wait_for 10 capture_ready || echo "# warning: tcpdump in rvs-client did not report readiness"
+capture_ready() { grep -qs "listening on" "$TMP/arp.err"; }
+CAP_READY=1
+wait_for 10 capture_ready || CAP_READY=0
 
 check "ci/lab run: rvsd starts and answers /metrics" "$LAB" run || bail_out "rvsd did not start"
 
@@ -113,10 +120,10 @@ check "ci/lab run: rvsd starts and answers /metrics" "$LAB" run || bail_out "rvs
 dip_re=${DIP//./\\.}
 garp_re="^[^ ]+ $DMAC > ff:ff:ff:ff:ff:ff, ethertype ARP .*(Request who-has $dip_re( \\([^)]*\\))? tell $dip_re,|Reply $dip_re is-at $DMAC)"
 garp_seen() { grep -qE "$garp_re" "$TMP/arp.txt"; }
-if wait_for 5 garp_seen; then
+if ((CAP_READY)) && wait_for 10 garp_seen; then
 	ok "gratuitous ARP for $DIP from $DMAC seen in rvs-client at start"
 else
-	not_ok "gratuitous ARP for $DIP from $DMAC seen in rvs-client at start"
+	not_ok "gratuitous ARP for $DIP from $DMAC seen in rvs-client at start (tcpdump reported readiness: $CAP_READY)"
 	show "$TMP/arp.txt"
 fi
 kill -TERM "$CAPTURE_PID" 2>/dev/null || true
@@ -191,7 +198,7 @@ done <"$TMP/burst"
 for reason in $(printf '%s\n' "${!expect[@]}" | sort); do
 	want=${expect[$reason]}
 	if ((want == 0)); then
-		echo "# $reason: nothing could be sent (the kernel refuses frames shorter than 14 bytes); not checked"
+		skip "rvs_net_drops_total{reason=\"$reason\"} rose" "rawsend.py could send no frame of this kind (the kernel refuses frames shorter than 14 bytes)"
 		continue
 	fi
 	DELTA=0

@@ -19,6 +19,7 @@
 MODE=nat
 # shellcheck source-path=SCRIPTDIR source=modes/common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/modes/common.bash"
+plan 12 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
@@ -27,7 +28,7 @@ RS2=192.168.200.13:8080
 ROUNDS=${LIVE_ROUNDS:-6}
 
 lab_start nat
-rvsadm -S -n >"$TMP/lab.save"
+rvsadm -S -n >"$TMP/lab.save" || bail_out "rvsadm -S -n failed"
 sha=$(make_big rs1 rs2)
 
 # The transfers.
@@ -40,7 +41,7 @@ in_ns client python3 "$TOOLS/udp_stream.py" "$VIP" 9000 --count 3000 --size 1000
 UDP_PID=$!
 BG_PIDS+=($!)
 has_conn() { [[ -n $(conn_row "$CLIENT" 40200) ]]; }
-if wait_for 5 has_conn; then
+if wait_for 30 has_conn; then
 	DL_DEST=$(conn_row "$CLIENT" 40200 | awk '{ print $6 }')
 	ok "the download runs (client port 40200 on $DL_DEST)"
 else
@@ -122,6 +123,9 @@ if ((rc == 0)); then
 	ok "UDP stream of 3000 datagrams through the changes: every datagram back intact, sha256 equal"
 else
 	not_ok "UDP stream of 3000 datagrams through the changes (exit $rc)"
+	echo "# the director's losses so far, and the hosts' UDP receive errors:"
+	losses | sed 's/^/#   /'
+	udp_errors client rs1 rs2 | sed 's/^/#   /'
 fi
 sed 's/^/#   /' "$TMP/udp.out"
 rm -f "$WWW/big.bin" "$WWW"/*/big.bin
@@ -129,15 +133,41 @@ rm -f "$WWW/big.bin" "$WWW"/*/big.bin
 # With two workers, a NAT service that has no real server left must still steer its existing
 # connections' packets to the core that owns their client (each core remembers the steering of
 # every service it ever ran), so the stream loses nothing while its servers are gone and back.
+# The stream started once the UDP service counted a packet; the changes must all succeed, the table must
+# show the service without real servers in between, and the stream's own sent count must show it
+# was still running when they were back (else the check would prove nothing).
+# (counters zeroed first: the rows of earlier streams are still listed)
+udp_counted() { (($(stats_lines UDP "$VIP:9000" | awk 'NR == 1 { print $2 + 0 }') > 0)); }
+udp_dests() { # the UDP service's real-server lines; fails when rvsadm fails
+	local out
+	out=$(rvsadm -L -n -u "$VIP:9000") || return 1
+	grep -c -- '->' <<<"$out" || true
+}
+forwarded_now() { scrape | awk '/^rvs_lb_forwarded_total\{/ { s += $NF } END { print s + 0 }'; }
+forwarded_rose() { (($(forwarded_now) > $1)); } # FROM
+no_udp_dests() { [[ $(udp_dests) == 1 ]]; } # the header's "-> RemoteAddress" line only
 all_dests_gone() {
+	rvsadm -Z || return 1
 	in_ns client python3 "$TOOLS/udp_stream.py" "$VIP" 9000 --count 600 --size 1000 --seed 12 \
-		--duration 3 --window 16 --timeout 3 >"$TMP/udp2.out" 2>&1 &
+		--duration 6 --window 16 --timeout 5 >"$TMP/udp2.out" 2>&1 &
 	local p=$!
 	BG_PIDS+=($!)
-	sleep 1
-	rvsadm -d -u "$VIP:9000" -r 192.168.200.12:9000 && rvsadm -d -u "$VIP:9000" -r 192.168.200.13:9000
-	sleep 0.5
-	rvsadm -a -u "$VIP:9000" -r 192.168.200.12:9000 -m -w 1 && rvsadm -a -u "$VIP:9000" -r 192.168.200.13:9000 -m -w 1
+	wait_for 30 udp_counted || { echo "the UDP service counted no packet of the stream"; return 1; }
+	rvsadm -d -u "$VIP:9000" -r 192.168.200.12:9000 && rvsadm -d -u "$VIP:9000" -r 192.168.200.13:9000 ||
+		{ echo "rvsadm -d failed"; return 1; }
+	no_udp_dests || { echo "the UDP service still lists real servers"; rvsadm -L -n -u "$VIP:9000"; return 1; }
+	# Packets of the stream keep being forwarded with no real server (their connection is kept;
+	# the stream is the only traffic).
+	local f0 f1
+	f0=$(forwarded_now)
+	wait_for 30 forwarded_rose "$f0" ||
+		{ echo "no packet forwarded while the service had no real server"; return 1; }
+	f1=$(forwarded_now)
+	echo "rvs_lb_forwarded_total with no real server listed: $f0 -> $f1"
+	rvsadm -a -u "$VIP:9000" -r 192.168.200.12:9000 -m -w 1 && rvsadm -a -u "$VIP:9000" -r 192.168.200.13:9000 -m -w 1 ||
+		{ echo "rvsadm -a failed"; return 1; }
+	[[ $(udp_dests) == 3 ]] || { echo "the UDP service does not list both real servers again"; return 1; }
+	kill -0 "$p" 2>/dev/null || { echo "the stream ended before the servers were back"; return 1; }
 	wait "$p"
 	local rc=$?
 	cat "$TMP/udp2.out"

@@ -21,12 +21,13 @@
 MODE=dr
 # shellcheck source-path=SCRIPTDIR source=modes/common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/modes/common.bash"
+plan 61 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
 
 lab_start dr
-rvsadm -S -n >"$TMP/lab.save"
+rvsadm -S -n >"$TMP/lab.save" || bail_out "rvsadm -S -n failed"
 
 # listing SVC_LINE FWD (ADDR WEIGHT)...: the `-L -n` text ipvsadm prints for one service whose real
 # servers have no connections, from its printf formats.
@@ -90,7 +91,7 @@ same_text_loose() {
 }
 
 # --- seed 000: the first DR lab --------------------------------------------------------------------
-rvsadm -C
+rvsadm -C || not_ok "rvsadm -C"
 seq_run 000 <<'EOF'
 0 ipvsadm -A -t 192.168.1.100:80 -s rr
 0 ipvsadm -a -t 192.168.1.100:80 -r 192.168.1.11 -g -w 1
@@ -106,7 +107,7 @@ printf 'IPVS connection entries\npro expire state       source             virtu
 same_text "seed 000: ipvsadm -lnc prints the connection table's header (no connections to that VIP)" "$TMP/000c.last" "$TMP/want"
 
 # --- seed 001: the same real server twice (a slip in the notes; ipvsadm refuses the second) --------
-rvsadm -C
+rvsadm -C || not_ok "rvsadm -C"
 seq_run 001 <<'EOF'
 0 ipvsadm -A -t 192.168.150.100:80 -s rr
 0 ipvsadm -a -t 192.168.150.100:80 -r 192.168.150.12 -g -w 1
@@ -141,7 +142,7 @@ seq_run 002-nat <<'EOF'
 EOF
 listing "TCP  172.16.254.200:80 wrr" Masq 192.168.0.18:80 1 192.168.0.28:80 1 >"$TMP/want"
 same_text "seed 002 NAT: -ln prints ipvsadm's table byte for byte (Masq)" "$TMP/002-nat.last" "$TMP/want"
-rvsadm -C
+rvsadm -C || not_ok "rvsadm -C"
 seq_run 002-tun <<'EOF'
 0 ipvsadm -A -t 192.168.80.120:8080 -s rr
 0 ipvsadm -a -t 192.168.80.120:8080 -r 192.168.80.135 -i
@@ -152,14 +153,14 @@ listing "TCP  192.168.80.120:8080 rr" Tunnel 192.168.80.135:8080 1 192.168.80.13
 same_text "seed 002 TUN: -ln prints ipvsadm's table byte for byte (Tunnel, the virtual port)" "$TMP/002-tun.last" "$TMP/want"
 
 # --- seed 003: the command reference and the lab, with ipvsadm's output in the notes --------------
-rvsadm -C
+rvsadm -C || not_ok "rvsadm -C"
 seq_run 003-ref <<'EOF'
 0 ipvsadm -A -t 192.168.9.100:80 -s rr
 255 ipvsadm -d -t 192.168.163.100:80 -r 192.168.163.111
 255 ipvsadm -a -t 172.16.100.1:80 -r 192.168.10.8 -g
 255 ipvsadm -a -t 172.16.100.1:80 -r 192.168.10.9 -g
 EOF
-rvsadm -C
+rvsadm -C || not_ok "rvsadm -C"
 seq_run 003-a <<'EOF'
 0 ipvsadm -A -t 192.168.163.100:80 -s rr
 0 ipvsadm -ln
@@ -190,7 +191,9 @@ same_text "seed 003: and byte for byte ipvsadm's layout, trailing spaces include
 # ipvsadm -S > /path/to/somefile; ipvsadm -C; ipvsadm -R < /path/to/somefile
 roundtrip() { # the table now survives -S, -C, -R unchanged
 	rvsadm -S >"$TMP/somefile" && rvsadm -S -n >"$TMP/before" && rvsadm -C || return 1
-	[[ -z $(rvsadm -S -n) ]] || { echo "-C left rules"; return 1; }
+	local rules
+	rules=$(rvsadm -S -n) || { echo "rvsadm -S -n failed"; return 1; }
+	[[ -z $rules ]] || { echo "-C left rules"; return 1; }
 	rvsadm -R <"$TMP/somefile" && rvsadm -S -n >"$TMP/after" || return 1
 	cat "$TMP/somefile"
 	diff "$TMP/before" "$TMP/after"
@@ -198,7 +201,7 @@ roundtrip() { # the table now survives -S, -C, -R unchanged
 check_v "seed 003: rvsadm -S > somefile; rvsadm -C; rvsadm -R < somefile gives back the same rules" roundtrip
 
 # --- seed 004: NAT with ipvsadm's -L -n output in the notes ----------------------------------------
-rvsadm -C
+rvsadm -C || not_ok "rvsadm -C"
 seq_run 004 <<'EOF'
 0 ipvsadm -A -t 172.16.1.100:80 -s rr
 0 ipvsadm -a -t 172.16.1.100:80 -r 172.16.1.5:80 -m
@@ -261,9 +264,8 @@ timeouts_check() {
 }
 check_v "rvsadm -L --timeout shows 900 120 300; --set 1800 60 120 shows them; --set 0 0 0 keeps them" timeouts_check
 if hold_open t client "$VIP" 80; then
-	sleep 0.3
 	check "after --set 1800: a new connection is ESTABLISHED with expire 30:00 counting down" \
-		conn_state_is "$CLIENT" "${HOLD_PORT[t]}" ESTABLISHED '29:[0-9][0-9]|30:00'
+		wait_for 10 conn_state_is "$CLIENT" "${HOLD_PORT[t]}" ESTABLISHED '29:[0-9][0-9]|30:00'
 	hold_close t
 else
 	not_ok "after --set 1800: a connection held open to $VIP:80"

@@ -15,7 +15,8 @@ sha256 of the echoed datagrams in sequence order must equal the sha256 of what w
 
 Prints one line of `key=value` words: sent, received, intact, bad, dup, lost, sha_sent, sha_recv,
 in_bytes (IPv4 bytes sent: datagram + 28 each), out_bytes (IPv4 bytes of the echoes), servers
-(the first word of each distinct echo prefix). Exits 0 when every datagram came back intact.
+(the first word of each distinct echo prefix), and when some are lost, missing (the first ten
+sequence numbers that never came back). Exits 0 when every datagram came back intact.
 """
 
 import argparse
@@ -98,12 +99,14 @@ def main(argv=None) -> int:
     for i in sorted(got):
         recv_sha.update(got[i])
     lost = a.count - len(got)
+    missing = [i for i in range(nxt) if i not in got][:10]
     ok = lost == 0 and bad == 0 and dup == 0 and recv_sha.digest() == sent_sha.digest()
     print(
         f"sent={nxt} received={len(got) + bad + dup} intact={len(got)} bad={bad} dup={dup} "
         f"lost={lost} sha_sent={sent_sha.hexdigest()} sha_recv={recv_sha.hexdigest()} "
         f"in_bytes={nxt * (a.size + IP_UDP)} out_bytes={out_bytes} "
-        f"servers={','.join(sorted(servers)) or '-'} seconds={time.monotonic() - start:.2f}",
+        f"servers={','.join(sorted(servers)) or '-'} seconds={time.monotonic() - start:.2f}"
+        + (f" missing={','.join(str(i) for i in missing)}" if missing else ""),
         flush=True,
     )
     return 0 if ok else 1

@@ -9,9 +9,9 @@
 use anyhow::Context;
 use clap::Parser;
 use rvs::config::Config;
+use rvs::config::Reloader;
 use rvs::ctrl::control::Control;
 use rvs::ctrl::metrics_source::ControlMetrics;
-use rvs::ctrl::reload::Reloader;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::health::board::Board;

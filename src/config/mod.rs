@@ -18,12 +18,13 @@
 //! `[ctrl]`, `[metrics]`, `[exception]`; and the virtual services: `[timeouts]`,
 //! `[[service]]` with its `[[service.dest]]` entries, `[[snat]]` (see [`to_toml`] for the shape).
 //! Services are checked by applying the commands `rvsadm` would send to an
-//! [`crate::adm::table::ServiceTable`], so the file and the command line obey the same rules.
+//! [`crate::ctrl::table::ServiceTable`], so the file and the command line obey the same rules.
 
 mod check;
 mod checked;
 mod eal_args;
 pub(crate) mod error;
+pub mod health;
 mod ip;
 mod raw;
 mod reload;
@@ -38,10 +39,11 @@ pub use checked::{
 pub use checked::{Exception, KernelIface, KERNEL_QUEUE_DESC};
 pub use error::ConfigError;
 pub use ip::{format_mac, parse_mac, Ipv4Net, Ipv4NetError};
+pub use reload::Reloader;
 pub use services::to_toml;
 
-use crate::adm::table::ServiceTable;
-use crate::ctrl::model::{SnatRule, Timeouts};
+use crate::ctrl::table::ServiceTable;
+use crate::proto::model::{SnatRule, Timeouts};
 
 /// A validated configuration. Built only by [`Config::load`] and [`Config::from_toml_str`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! What a config reload may change, and the name of what it may not.
 //!
-//! Owns [`Config::restart_needed`]: comparing the running config with a newly read one, every
+//! Owns [`Reloader`] (the control plane's reload source: the file read again) and
+//! [`Config::restart_needed`]: comparing the running config with a newly read one, every
 //! section except the services' (`[[service]]`, `[[snat]]`, `[timeouts]`) must be equal, since
 //! the daemon built its EAL, ports, queues, workers, addresses, routes, neighbours, sockets and
 //! exporter from them at start. A difference is named down to the field (`port[0].rx_queues`),
@@ -10,6 +11,9 @@
 use std::fmt::Debug;
 
 use super::Config;
+use crate::ctrl::reload::ReloadSource;
+use crate::ctrl::table::ServiceTable;
+use crate::proto::model::SnatRule;
 
 /// Top-level `name: value` pairs of a struct's `Debug` output (`Name { a: 1, b: [2, 3] }`).
 fn debug_fields(text: &str) -> Vec<(String, String)> {
@@ -93,9 +97,54 @@ impl Config {
     }
 }
 
+/// Where rvsd's reloads get their declared state: the config file read again, checked, and
+/// compared with the running config (a setting only a restart applies refuses the reload).
+pub struct Reloader {
+    source: Box<dyn Fn() -> Result<Config, String> + Send>,
+    running: Config,
+}
+
+impl Reloader {
+    /// Reloads from `source` (the config file, read again each time); `running` is the config
+    /// the daemon started with.
+    pub fn new(
+        running: Config,
+        source: impl Fn() -> Result<Config, String> + Send + 'static,
+    ) -> Self {
+        Reloader { source: Box::new(source), running }
+    }
+
+    /// Reloads from the file at `path`.
+    pub fn from_file(running: Config, path: std::path::PathBuf) -> Self {
+        Reloader::new(running, move || Config::load(&path).map_err(|e| e.to_string()))
+    }
+}
+
+impl ReloadSource for Reloader {
+    fn load(&self) -> Result<(ServiceTable, Vec<SnatRule>), String> {
+        let new = (self.source)()?;
+        let fixed = self.running.restart_needed(&new);
+        if !fixed.is_empty() {
+            return Err(format!(
+                "the config changes {} which only a restart of rvsd applies (a reload applies \
+                 services, dests, local addresses, timeouts and SNAT rules); nothing was changed",
+                fixed.join(", ")
+            ));
+        }
+        Ok((new.services().clone(), new.snat_rules().to_vec()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ctrl::control::tests::FakeDp;
+    use crate::ctrl::control::Control;
+    use crate::ipvs::service::BuildOptions;
+    use crate::proto::change::Change;
+    use crate::proto::{ErrorCode, Reply, Request, Response};
+    use std::net::IpAddr;
+    use std::sync::{Arc, Mutex};
 
     use crate::config::test_fixtures::NULL_DIRECTOR as BASE;
 
@@ -140,5 +189,107 @@ mod tests {
         assert_eq!(names, ["a", "b", "c", "e"]);
         assert_eq!(f[1].1, "[2, 3]");
         assert_eq!(f[2].1, r#"Some(Y { d: "x, y" })"#);
+    }
+
+    /// The shared `net_null` director with one TCP service of one real server.
+    static CFG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{}{}",
+            crate::config::test_fixtures::NULL_DIRECTOR,
+            r#"
+[[service]]
+proto = "tcp"
+vip = "192.0.2.100:80"
+scheduler = "rr"
+
+[[service.dest]]
+addr = "192.0.2.12:80"
+"#
+        )
+    });
+
+    #[test]
+    fn reload_applies_the_difference_or_nothing() {
+        use crate::config::Config;
+        let running = Config::from_toml_str(&CFG).unwrap();
+        let dp = FakeDp::default();
+        let pushed = dp.pushed.clone();
+        let mut c =
+            Control::new(running.services().clone(), Vec::new(), BuildOptions::default(), dp);
+        assert!(matches!(
+            c.handle(Request::Reload),
+            Response::Error { code: ErrorCode::BadRequest, .. }
+        ));
+        let text = Arc::new(Mutex::new(CFG.clone()));
+        let t = text.clone();
+        c.set_reloader(Reloader::new(running, move || {
+            Config::from_toml_str(&t.lock().unwrap()).map_err(|e| e.to_string())
+        }));
+        // Nothing changed: nothing pushed.
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 0 }));
+        assert!(pushed.lock().unwrap().is_empty());
+        // A dest added, the scheduler changed, a second service: three changes, one push.
+        *text.lock().unwrap() = CFG.replace("scheduler = \"rr\"", "scheduler = \"wrr\"")
+            + "\n[[service.dest]]\naddr = \"192.0.2.13:80\"\nweight = 3\n\n[[service]]\nproto = \"udp\"\nvip = \"192.0.2.100:53\"\n";
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
+        assert_eq!(*pushed.lock().unwrap(), vec![2]);
+        let s = &c.table().services()[0];
+        assert_eq!((s.spec.scheduler.as_str(), s.dests.len()), ("wrr", 2));
+        let before = c.table().clone();
+        // Invalid: refused whole, with the config's reason.
+        *text.lock().unwrap() = CFG.replace("scheduler = \"rr\"", "scheduler = \"fancy\"");
+        let Response::Error { code, message } = c.handle(Request::Reload) else { panic!() };
+        assert_eq!(code, ErrorCode::BadConfig);
+        assert!(message.contains("service[0]"), "{message}");
+        // A setting only a restart applies: named, refused whole.
+        *text.lock().unwrap() = CFG.replace("rx_queues = 1", "rx_queues = 1\nrx_desc = 512");
+        let Response::Error { code, message } = c.handle(Request::Reload) else { panic!() };
+        assert_eq!(code, ErrorCode::BadConfig);
+        assert!(message.contains("port[0].rx_desc") && message.contains("restart"), "{message}");
+        assert_eq!((c.table(), pushed.lock().unwrap().len()), (&before, 1));
+        // Back to the first config: the extra dest and service go.
+        *text.lock().unwrap() = CFG.clone();
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 3 }));
+        assert_eq!(*pushed.lock().unwrap(), vec![2, 1]);
+    }
+
+    #[test]
+    fn reload_leaves_a_dest_the_health_checks_removed_out() {
+        use crate::config::Config;
+        use crate::health::board::Board;
+        use crate::proto::health::{CheckerHealth, DestHealth};
+        let running = Config::from_toml_str(&CFG).unwrap();
+        let board = Board::new();
+        let mut c = Control::new(
+            running.services().clone(),
+            Vec::new(),
+            BuildOptions::default(),
+            FakeDp::default(),
+        )
+        .with_health(board.clone());
+        c.set_reloader(Reloader::new(running, || {
+            Config::from_toml_str(&CFG).map_err(|e| e.to_string())
+        }));
+        // The check took 192.0.2.12:80 out.
+        let key = c.table().services()[0].spec.key;
+        let rs: IpAddr = "192.0.2.12".parse().unwrap();
+        let del = Change::DeleteDest { service: key, addr: rs, port: 80 };
+        assert_eq!(c.handle(Request::Apply(del)), Response::Ok(Reply::Done));
+        board.set(vec![DestHealth {
+            service: key,
+            addr: rs,
+            port: 80,
+            alive: false,
+            weight: 1,
+            quorum_up: true,
+            sorry: false,
+            checkers: vec![CheckerHealth::new("TCP_CHECK", false)],
+        }]);
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 0 }));
+        assert!(c.table().services()[0].dests.is_empty(), "still down: not put back");
+        // Up again: a reload puts it back as the file says.
+        board.update(|rows| rows[0].alive = true);
+        assert_eq!(c.handle(Request::Reload), Response::Ok(Reply::Reloaded { changes: 1 }));
+        assert_eq!(c.table().services()[0].dests.len(), 1);
     }
 }

@@ -6,8 +6,8 @@
 //! each, the server must have answered with an error or closed, and a fresh client must still
 //! get its `Status`. Must not touch: the server's internals (it only speaks on the socket).
 
-use super::client::Client;
-use super::proto::{self, ErrorCode, Request, Response, MAX_RESPONSE};
+use crate::proto::client::Client;
+use crate::proto::{self, ErrorCode, Request, Response, MAX_RESPONSE};
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;

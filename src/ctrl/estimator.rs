@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::model::{MatchService, MatchSpec, Rates, ServiceInfo, ServiceKey, Stats};
+use crate::proto::model::{MatchService, MatchSpec, Rates, ServiceInfo, ServiceKey, Stats};
 use crate::time::Instant;
 
 /// How often the totals are sampled: IPVS's 2 s.
@@ -222,7 +222,7 @@ impl Estimator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctrl::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
+    use crate::proto::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
 
     fn st(conns: u64, pkts: u64, bytes: u64) -> Stats {
         Stats { conns, inpkts: pkts, outpkts: pkts / 2, inbytes: bytes, outbytes: bytes / 4 }
@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn match_services_have_rates_and_only_a_full_zero_resets_them() {
-        use crate::ctrl::model::{FwdMethod, SnatProto, SnatRule};
+        use crate::proto::model::{FwdMethod, SnatProto, SnatRule};
         let rule = SnatRule {
             src: None,
             dst: None,

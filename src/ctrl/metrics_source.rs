@@ -49,8 +49,8 @@ impl<D: Dataplane> MetricsSource for ControlMetrics<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::table::ServiceTable;
     use crate::ctrl::control::tests::FakeDp;
+    use crate::ctrl::table::ServiceTable;
     use crate::ipvs::balancer::{LaddrReport, PoolOwner, PoolReports, SnatReport};
     use crate::ipvs::counters::TrafficCounters;
     use crate::ipvs::service::BuildOptions;

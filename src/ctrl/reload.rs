@@ -1,18 +1,21 @@
 //! Config reload: the live changes that turn the running table into the one a config declares.
 //!
-//! Owns [`table_diff`] (the `rvsadm` commands from one [`ServiceTable`] to another, pure) and
-//! [`Reloader`] (where the config comes from, and the running config a new one is checked
-//! against). The control plane applies the diff as one change, exactly as a `-R` of those
-//! commands would be: all or nothing, existing connections untouched (services and dests keep
-//! their per-core slots; a removed dest's connections run until they expire). Must not touch:
-//! the data plane, the socket.
+//! Owns [`table_diff`] (the changes from one [`ServiceTable`] to another, pure),
+//! [`ReloadSource`] (where the declared state comes from: the daemon gives the config file) and
+//! `Control::reload`, which applies the diff as one change, exactly as a `-R` of those changes
+//! would be: all or nothing, existing connections untouched (services and dests keep their
+//! per-core slots; a removed dest's connections run until they expire), with what the health
+//! checks did kept (`health_state`). Must not touch: the data plane, the socket, the config
+//! file's format.
 
 use std::net::IpAddr;
 
-use crate::adm::cli::Command;
-use crate::adm::table::ServiceTable;
-use crate::config::Config;
-use crate::ctrl::model::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
+use super::control::{Control, Dataplane};
+use super::health_state::keep_health_state;
+use crate::ctrl::table::ServiceTable;
+use crate::proto::change::Change;
+use crate::proto::model::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
+use crate::proto::{ErrorCode, Reply, Response};
 
 fn laddrs_of(t: &ServiceTable, key: &ServiceKey) -> Vec<LocalAddrSpec> {
     t.local_addrs()
@@ -25,113 +28,124 @@ fn laddrs_of(t: &ServiceTable, key: &ServiceKey) -> Vec<LocalAddrSpec> {
 /// The commands that turn `from` into `to` (services, dests and their settings, local
 /// addresses, timeouts; counters are not configuration). Deletions come first, so a dest or
 /// local address that moves does not collide with itself; services keep their place.
-pub fn table_diff(from: &ServiceTable, to: &ServiceTable) -> Vec<Command> {
+pub fn table_diff(from: &ServiceTable, to: &ServiceTable) -> Vec<Change> {
     let mut cmds = Vec::new();
     for s in from.services() {
         if !to.services().iter().any(|t| t.spec.key == s.spec.key) {
-            cmds.push(Command::DeleteService(s.spec.key));
+            cmds.push(Change::DeleteService(s.spec.key));
         }
     }
     for t in to.services() {
         let key = t.spec.key;
         let Some(s) = from.services().iter().find(|s| s.spec.key == key) else {
-            cmds.push(Command::AddService(t.spec.clone()));
+            cmds.push(Change::AddService(t.spec.clone()));
             for d in &t.dests {
-                cmds.push(Command::AddDest { service: key, dest: d.spec.clone() });
+                cmds.push(Change::AddDest { service: key, dest: d.spec.clone() });
             }
             for laddr in laddrs_of(to, &key) {
-                cmds.push(Command::AddLocalAddr { service: key, laddr });
+                cmds.push(Change::AddLocalAddr { service: key, laddr });
             }
             continue;
         };
         if s.spec != t.spec {
-            cmds.push(Command::EditService(t.spec.clone()));
+            cmds.push(Change::EditService(t.spec.clone()));
         }
         let same = |a: IpAddr, p: u16| {
-            move |d: &&crate::ctrl::model::DestInfo| d.spec.addr == a && d.spec.port == p
+            move |d: &&crate::proto::model::DestInfo| d.spec.addr == a && d.spec.port == p
         };
         for d in &s.dests {
             if !t.dests.iter().any(|x| same(d.spec.addr, d.spec.port)(&x)) {
                 let (addr, port) = (d.spec.addr, d.spec.port);
-                cmds.push(Command::DeleteDest { service: key, addr, port });
+                cmds.push(Change::DeleteDest { service: key, addr, port });
             }
         }
         for d in &t.dests {
             match s.dests.iter().find(same(d.spec.addr, d.spec.port)) {
-                None => cmds.push(Command::AddDest { service: key, dest: d.spec.clone() }),
+                None => cmds.push(Change::AddDest { service: key, dest: d.spec.clone() }),
                 Some(old) if old.spec != d.spec => {
-                    cmds.push(Command::EditDest { service: key, dest: d.spec.clone() })
+                    cmds.push(Change::EditDest { service: key, dest: d.spec.clone() })
                 }
                 Some(_) => {}
             }
         }
         let (old, new) = (laddrs_of(from, &key), laddrs_of(to, &key));
         for l in old.iter().filter(|l| !new.contains(l)) {
-            cmds.push(Command::DelLocalAddr { service: key, laddr: l.clone() });
+            cmds.push(Change::DelLocalAddr { service: key, laddr: l.clone() });
         }
         for l in new.iter().filter(|l| !old.contains(l)) {
-            cmds.push(Command::AddLocalAddr { service: key, laddr: l.clone() });
+            cmds.push(Change::AddLocalAddr { service: key, laddr: l.clone() });
         }
     }
     if from.timeouts() != to.timeouts() {
         // `--set` keeps a timeout given as 0; a table's timeouts are never 0.
         let t = to.timeouts();
-        cmds.push(Command::SetTimeouts(Timeouts { tcp: t.tcp, tcpfin: t.tcpfin, udp: t.udp }));
+        cmds.push(Change::SetTimeouts(Timeouts { tcp: t.tcp, tcpfin: t.tcpfin, udp: t.udp }));
     }
     cmds
 }
 
-/// Reads the config again for a reload.
-type Source = Box<dyn Fn() -> Result<Config, String> + Send>;
-
-/// Where a reload gets its config, and the running config it must agree with.
-pub struct Reloader {
-    source: Source,
-    running: Config,
+/// Where a reload gets the declared state (rvsd: the config file, read again and checked
+/// against the running config; see `config::Reloader`).
+pub trait ReloadSource: Send {
+    /// The new declared state: the services, dests, local addresses and timeouts, and the SNAT
+    /// rules. Fails, naming the problem, when it cannot be applied live.
+    fn load(&self) -> Result<(ServiceTable, Vec<SnatRule>), String>;
 }
 
-impl Reloader {
-    /// Reloads from `source` (the config file, read again each time); `running` is the config
-    /// the daemon started with.
-    pub fn new(
-        running: Config,
-        source: impl Fn() -> Result<Config, String> + Send + 'static,
-    ) -> Self {
-        Reloader { source: Box::new(source), running }
+impl<D: Dataplane> Control<D> {
+    /// Where [`crate::proto::Request::Reload`] and SIGHUP read the declared state from.
+    pub fn set_reloader(&mut self, r: impl ReloadSource + 'static) {
+        self.reloader = Some(Box::new(r));
     }
 
-    /// Reloads from the file at `path`.
-    pub fn from_file(running: Config, path: std::path::PathBuf) -> Self {
-        Reloader::new(running, move || Config::load(&path).map_err(|e| e.to_string()))
-    }
-
-    /// The new declared state: the services, dests, local addresses and timeouts, and the SNAT
-    /// rules. Fails, naming the problem, when the config does not validate or changes a setting
-    /// only a restart applies.
-    pub fn load(&self) -> Result<(ServiceTable, Vec<SnatRule>), String> {
-        let new = (self.source)()?;
-        let fixed = self.running.restart_needed(&new);
-        if !fixed.is_empty() {
-            return Err(format!(
-                "the config changes {} which only a restart of rvsd applies (a reload applies \
-                 services, dests, local addresses, timeouts and SNAT rules); nothing was changed",
-                fixed.join(", ")
-            ));
+    /// Reads the config again and applies the difference as one live change (see
+    /// `ctrl::reload`); a config that does not validate or needs a restart changes nothing.
+    /// The outcome is logged, whoever asked (the RPC or SIGHUP).
+    pub fn reload(&mut self) -> Response {
+        let Some(r) = &self.reloader else {
+            return Response::error(
+                ErrorCode::BadRequest,
+                "this rvsd has no config file to reload (it was started without -c)",
+            );
+        };
+        let (mut table, snat) = match r.load() {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("reload refused: {e}");
+                return Response::error(ErrorCode::BadConfig, e);
+            }
+        };
+        if let Some(health) = &self.health {
+            keep_health_state(&self.table, &mut table, &health.rows());
         }
-        Ok((new.services().clone(), new.snat_rules().to_vec()))
+        let cmds = table_diff(&self.table, &table);
+        let changes = cmds.len() + usize::from(snat != self.table.snat_rules());
+        match self.change_with(&cmds, Some(snat)) {
+            Response::Ok(_) => {
+                tracing::info!("config reloaded: {changes} change(s) applied");
+                Response::Ok(Reply::Reloaded { changes })
+            }
+            Response::Error { code, message } => {
+                tracing::warn!("reload failed, nothing changed: {message}");
+                Response::Error { code, message }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adm::cli::parse;
-    use crate::adm::names::NoNames;
+    use crate::rvsadm::cli::parse;
+    use crate::rvsadm::names::NoNames;
     use proptest::prelude::*;
 
-    fn cmd(line: &str) -> Command {
+    fn cmd(line: &str) -> Change {
         let argv: Vec<&str> = line.split_whitespace().collect();
-        parse(&argv, &NoNames).unwrap_or_else(|e| panic!("{line}: {e}"))
+        parse(&argv, &NoNames)
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+            .into_change()
+            .expect("a change")
     }
 
     fn table(lines: &[String]) -> ServiceTable {
@@ -161,7 +175,7 @@ mod tests {
         (v, t.timeouts())
     }
 
-    fn apply(from: &ServiceTable, cmds: &[Command]) -> ServiceTable {
+    fn apply(from: &ServiceTable, cmds: &[Change]) -> ServiceTable {
         let mut t = from.clone();
         for c in cmds {
             t.apply(c).unwrap_or_else(|e| panic!("{c:?}: {e}"));

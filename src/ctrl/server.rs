@@ -11,7 +11,7 @@
 
 use super::control::{Control, Dataplane};
 use super::estimator::Cadence;
-use super::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
+use crate::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -304,9 +304,9 @@ mod tests {
         assert_eq!(group_id_in(file, "broken"), None);
     }
     use super::*;
-    use crate::adm::table::ServiceTable;
     use crate::ctrl::abuse;
     use crate::ctrl::control::tests::FakeDp;
+    use crate::ctrl::table::ServiceTable;
     use crate::ipvs::service::BuildOptions;
 
     fn temp_path(tag: &str) -> PathBuf {

@@ -130,10 +130,10 @@ impl crate::ctrl::control::Dataplane for DirectorControl {
     }
     fn net(
         &mut self,
-        req: crate::netadm::model::NetRequest,
+        req: crate::proto::net::NetRequest,
         in_use: &[(std::net::IpAddr, String)],
-    ) -> Result<crate::netadm::model::NetReply, (crate::ctrl::proto::ErrorCode, String)> {
-        use crate::ctrl::proto::ErrorCode;
+    ) -> Result<crate::proto::net::NetReply, (crate::proto::ErrorCode, String)> {
+        use crate::proto::ErrorCode;
         let mut guard = self.net.lock().unwrap_or_else(|p| p.into_inner());
         let Some(net) = guard.as_mut() else {
             return Err((ErrorCode::Dataplane, "the workers are not running".into()));

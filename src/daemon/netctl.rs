@@ -17,7 +17,7 @@ use crate::ipvs::counters::IpvsDropReason;
 use crate::net::iface::prefix_contains;
 use crate::net::DropReason;
 use crate::net::{AddrKind, IfAddr, Iface, IfaceTable, NeighState, Route, RouteTable};
-use crate::netadm::model::{
+use crate::proto::net::{
     AddrEntry, AddrSpec, CoreEntry, LinkEntry, NeighEntry, NeighStateName, NetAddrKind, NetReply,
     NetRequest, PoolUsage, PortAddrs, PortCounters, RouteEntry, RouteSpec, SteeringEntry,
 };

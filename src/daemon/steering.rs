@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::dpdk::{self, ConfiguredPort, FlowRule, FlowSupport, L4Proto, SteeringRule};
 use crate::ipvs::laddr::PortOwnership;
 use crate::ipvs::service::Services;
-use crate::netadm::model::SteeringEntry;
+use crate::proto::net::SteeringEntry;
 use std::net::Ipv4Addr;
 use tracing::{info, warn};
 

@@ -5,15 +5,20 @@
 //! requests at each burst boundary (never per packet); the control plane waits on a reply
 //! channel, with a timeout, so a stuck worker shows up as an error rather than a hang.
 //!
-//! Requests: a new configuration snapshot (acknowledged by the worker storing its generation,
-//! which the control plane reads to know when a change is everywhere), a copy of the core's
-//! connection table (for `-L -c`), the core's per-service and per-dest reports, and its
-//! local-address pool and SNAT reports (for metrics).
+//! Each module owns its requests and answers them beside its code: the balancer's
+//! ([`LbRequest`]: services snapshot, connection listing, reports, pools, local-address
+//! counters, flush-removed) and the stack's ([`StackRequest`]: interface and route tables,
+//! neighbour copy and flush). [`WorkerRequest`] only says which module a request is for; the
+//! worker dispatches on it. A snapshot is acknowledged by the worker storing its generation,
+//! which the control plane reads to know when a change is everywhere; every other request by
+//! its reply.
 
+use crate::ipvs::balancer::control::LbRequest;
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::laddr::LaddrStats;
 use crate::ipvs::service::Services;
+use crate::net::control::StackRequest;
 use crate::net::{IfaceTable, NeighInfo, RouteTable};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::net::{IpAddr, Ipv4Addr};
@@ -22,57 +27,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-/// Requests a worker can take.
+/// A request to a worker, by the module that answers it.
+#[derive(Debug)]
 pub enum WorkerRequest {
-    /// Apply this snapshot at the next burst boundary.
-    SetServices(Arc<Services>),
-    /// Copy up to `limit` entries of the connection table.
-    Conns {
-        /// Most entries to copy.
-        limit: usize,
-        /// Where the copy goes.
-        reply: Sender<Vec<ConnInfo>>,
-    },
-    /// Report per-service and per-dest counts of this core.
-    Reports {
-        /// Where the reports go.
-        reply: Sender<(Vec<ServiceReport>, Vec<DestReport>)>,
-    },
-    /// Report this core's local-address pools and SNAT WAN addresses.
-    Pools {
-        /// Where the report goes.
-        reply: Sender<PoolReports>,
-    },
-    /// Run these interface and route tables from the next burst boundary (an `rvsnet addr` or
-    /// `route` change); the reply says it is done.
-    SetNet {
-        /// The new interface table.
-        ifaces: Arc<IfaceTable>,
-        /// The new route table.
-        routes: Arc<RouteTable>,
-        /// Added addresses the announcing worker sends a gratuitous ARP for.
-        announce: Vec<Ipv4Addr>,
-        /// Acknowledgement.
-        reply: Sender<()>,
-    },
-    /// Copy the core's neighbour table, with the core's clock reading.
-    Neighs {
-        /// Where the copy goes.
-        reply: Sender<(crate::time::Instant, Vec<NeighInfo>)>,
-        /// Forget learned and incomplete entries after copying (`rvsnet neigh flush`).
-        flush: bool,
-    },
-    /// Report the port-pool counters of every local address on this core.
-    Laddrs {
-        /// Where the counters go.
-        reply: Sender<Vec<(IpAddr, LaddrStats)>>,
-    },
-    /// End the connections of services, dests and SNAT rules the snapshot in force no longer
-    /// has (`rvsadm --flush-removed`); the reply is how many entries ended.
-    FlushRemoved {
-        /// Where the count goes.
-        reply: Sender<u32>,
-    },
+    /// For the load balancer.
+    Lb(LbRequest),
+    /// For the stack (the director's own L2/L3).
+    Net(StackRequest),
+}
+
+impl From<LbRequest> for WorkerRequest {
+    fn from(r: LbRequest) -> Self {
+        WorkerRequest::Lb(r)
+    }
+}
+
+impl From<StackRequest> for WorkerRequest {
+    fn from(r: StackRequest) -> Self {
+        WorkerRequest::Net(r)
+    }
 }
 
 /// Why a request did not get its answer.
@@ -145,8 +118,8 @@ impl WorkerHandle {
     }
 
     /// Queues a request without waiting.
-    pub fn send(&self, req: WorkerRequest) -> Result<(), ControlError> {
-        self.tx.try_send(req).map_err(|e| match e {
+    pub fn send(&self, req: impl Into<WorkerRequest>) -> Result<(), ControlError> {
+        self.tx.try_send(req.into()).map_err(|e| match e {
             TrySendError::Full(_) => ControlError::Busy(self.core),
             TrySendError::Disconnected(_) => ControlError::Gone(self.core),
         })
@@ -154,9 +127,7 @@ impl WorkerHandle {
 
     /// Asks for a copy of the worker's connection table.
     pub fn conns(&self, limit: usize, timeout: Duration) -> Result<Vec<ConnInfo>, ControlError> {
-        let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::Conns { limit, reply })?;
-        self.wait(&rx, timeout)
+        self.ask(|reply| LbRequest::Conns { limit, reply }, timeout)
     }
 
     /// Asks for the worker's per-service and per-dest reports.
@@ -164,23 +135,17 @@ impl WorkerHandle {
         &self,
         timeout: Duration,
     ) -> Result<(Vec<ServiceReport>, Vec<DestReport>), ControlError> {
-        let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::Reports { reply })?;
-        self.wait(&rx, timeout)
+        self.ask(|reply| LbRequest::Reports { reply }, timeout)
     }
 
     /// Makes the worker end the connections of removed services, dests and SNAT rules.
     pub fn flush_removed(&self, timeout: Duration) -> Result<u32, ControlError> {
-        let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::FlushRemoved { reply })?;
-        self.wait(&rx, timeout)
+        self.ask(|reply| LbRequest::FlushRemoved { reply }, timeout)
     }
 
     /// Asks for the worker's local-address pool and SNAT reports.
     pub fn pools(&self, timeout: Duration) -> Result<PoolReports, ControlError> {
-        let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::Pools { reply })?;
-        self.wait(&rx, timeout)
+        self.ask(|reply| LbRequest::Pools { reply }, timeout)
     }
 
     /// Makes the worker run `ifaces` and `routes`; returns once it does.
@@ -192,9 +157,7 @@ impl WorkerHandle {
         announce: Vec<Ipv4Addr>,
         timeout: Duration,
     ) -> Result<(), ControlError> {
-        let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::SetNet { ifaces, routes, announce, reply })?;
-        self.wait(&rx, timeout)
+        self.ask(|reply| StackRequest::SetTables { ifaces, routes, announce, reply }, timeout)
     }
 
     /// The worker's neighbour table and its clock; `flush` then forgets the learned entries.
@@ -203,15 +166,22 @@ impl WorkerHandle {
         flush: bool,
         timeout: Duration,
     ) -> Result<(crate::time::Instant, Vec<NeighInfo>), ControlError> {
-        let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::Neighs { reply, flush })?;
-        self.wait(&rx, timeout)
+        self.ask(|reply| StackRequest::Neighs { flush, reply }, timeout)
     }
 
     /// The worker's local-address pool counters.
     pub fn laddrs(&self, timeout: Duration) -> Result<Vec<(IpAddr, LaddrStats)>, ControlError> {
+        self.ask(|reply| LbRequest::Laddrs { reply }, timeout)
+    }
+
+    /// Sends the request `make` builds around a reply channel and waits for the answer.
+    fn ask<T, R: Into<WorkerRequest>>(
+        &self,
+        make: impl FnOnce(Sender<T>) -> R,
+        timeout: Duration,
+    ) -> Result<T, ControlError> {
         let (reply, rx) = bounded(1);
-        self.send(WorkerRequest::Laddrs { reply })?;
+        self.send(make(reply))?;
         self.wait(&rx, timeout)
     }
 
@@ -233,7 +203,7 @@ pub fn set_services_everywhere(
     timeout: Duration,
 ) -> Result<(), ControlError> {
     for w in workers {
-        w.send(WorkerRequest::SetServices(snap.clone()))?;
+        w.send(LbRequest::SetServices(snap.clone()))?;
     }
     let deadline = Instant::now() + timeout;
     for w in workers {
@@ -264,19 +234,19 @@ mod tests {
             let mut served = 0;
             while served < 2 {
                 match inbox.try_next() {
-                    Some(WorkerRequest::Conns { limit, reply }) => {
+                    Some(WorkerRequest::Lb(LbRequest::Conns { limit, reply })) => {
                         assert_eq!(limit, 10);
                         let _ = reply.send(Vec::new());
                         served += 1;
                     }
-                    Some(WorkerRequest::SetServices(s)) => {
+                    Some(WorkerRequest::Lb(LbRequest::SetServices(s))) => {
                         inbox.applied(s.generation());
                         served += 1;
                     }
-                    Some(WorkerRequest::Reports { reply }) => {
+                    Some(WorkerRequest::Lb(LbRequest::Reports { reply })) => {
                         let _ = reply.send((Vec::new(), Vec::new()));
                     }
-                    Some(WorkerRequest::Pools { reply }) => {
+                    Some(WorkerRequest::Lb(LbRequest::Pools { reply })) => {
                         let _ = reply.send(PoolReports::default());
                     }
                     Some(_) => {}
@@ -299,7 +269,7 @@ mod tests {
         let (h, inbox) = channel(2);
         let worker = std::thread::spawn(move || loop {
             match inbox.try_next() {
-                Some(WorkerRequest::FlushRemoved { reply }) => {
+                Some(WorkerRequest::Lb(LbRequest::FlushRemoved { reply })) => {
                     let _ = reply.send(4);
                     break;
                 }
@@ -321,7 +291,7 @@ mod tests {
         let snap = Arc::new(Services::empty().with_generation(1));
         let mut busy = false;
         for _ in 0..=QUEUE_DEPTH {
-            if h.send(WorkerRequest::SetServices(snap.clone())) == Err(ControlError::Busy(1)) {
+            if h.send(LbRequest::SetServices(snap.clone())) == Err(ControlError::Busy(1)) {
                 busy = true;
             }
         }

@@ -16,8 +16,10 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use crate::buf::PacketBuf;
+use crate::ipvs::balancer::control::LbRequest;
 use crate::ipvs::balancer::{Balancer, Egress, Verdict};
 use crate::ipvs::service::Services;
+use crate::net::control::{Ack, StackRequest, StackServed};
 use crate::net::{AddrKind, DropReason, IfaceTable, Input, NetCounters, NetIo, RouteTable, Stack};
 use crate::time::Instant;
 use crate::wire::ethernet;
@@ -77,7 +79,7 @@ impl<B: PacketBuf> Pipeline<B> {
     ) -> Option<(B, usize)> {
         match self.stack.input(port, pkt, now, io) {
             Input::Consumed => None,
-            Input::Ipv4 { pkt, owner, l3_offset } => {
+            Input::Ipv4 { pkt, owner, ip } => {
                 let Some(lb) = self.lb.as_mut() else {
                     let reason = match owner {
                         Some(AddrKind::Vip | AddrKind::Local) => DropReason::NoService,
@@ -86,8 +88,8 @@ impl<B: PacketBuf> Pipeline<B> {
                     self.stack.drop_pkt(pkt, reason, io);
                     return None;
                 };
-                let v = lb.input(pkt, l3_offset, owner, now);
-                self.verdict(v, l3_offset, now, io)
+                let v = lb.input_checked(pkt, &ip, owner, now);
+                self.verdict(v, ip.l3, now, io)
             }
         }
     }
@@ -206,9 +208,39 @@ impl<B: PacketBuf> Pipeline<B> {
     /// the dests follow the new routes (as after any service change).
     pub fn set_net(&mut self, ifaces: Arc<IfaceTable>, routes: Arc<RouteTable>, now: Instant) {
         self.stack.set_tables(ifaces, routes);
+        self.reread_routes(now);
+    }
+
+    /// Has the balancer re-read its snapshot against the stack's tables.
+    fn reread_routes(&mut self, now: Instant) {
         if let Some(lb) = self.lb.as_mut() {
             let snap = lb.services().clone();
             lb.set_services(snap, now, &StackEgress(&self.stack));
+        }
+    }
+
+    /// Answers a balancer request with this core's balancer and routes (see
+    /// [`LbRequest::serve`]); returns the generation to publish for a snapshot.
+    pub fn serve_lb(&mut self, req: LbRequest, now: Instant) -> Option<u64> {
+        req.serve(self.lb.as_mut(), &StackEgress(&self.stack), now)
+    }
+
+    /// Answers a stack request (see [`StackRequest::serve`]); after new tables the balancer
+    /// re-reads its snapshot against them, and the acknowledgement to send once the packets
+    /// the request queued are out is returned.
+    pub fn serve_net(
+        &mut self,
+        req: StackRequest,
+        announcer: bool,
+        now: Instant,
+        io: &mut impl NetIo<B>,
+    ) -> Option<Ack> {
+        match req.serve(&mut self.stack, announcer, now, io) {
+            StackServed::Answered => None,
+            StackServed::NewTables(ack) => {
+                self.reread_routes(now);
+                Some(ack)
+            }
         }
     }
 

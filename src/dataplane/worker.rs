@@ -318,83 +318,38 @@ impl Worker {
         got
     }
 
-    /// Takes a few control-plane requests, between bursts.
+    /// Takes a few control-plane requests, between bursts, and hands each to the module it is
+    /// for: the balancer's answer a snapshot with the generation this worker then publishes, the
+    /// stack's may send packets (a gratuitous ARP), which go out before new tables are
+    /// acknowledged.
     fn serve_requests(&mut self, now: Instant) {
-        let Some(inbox) = self.inbox.as_ref() else { return };
+        let Some(inbox) = self.inbox.take() else { return };
         for _ in 0..REQUESTS_PER_LOOP {
             let Some(req) = inbox.try_next() else { break };
             match req {
-                WorkerRequest::SetServices(snap) => {
-                    let generation = snap.generation();
-                    self.pipeline.set_services(snap, now);
-                    inbox.applied(generation);
-                }
-                WorkerRequest::Conns { limit, reply } => {
-                    let rows = self
-                        .pipeline
-                        .balancer()
-                        .map(|lb| lb.conns_snapshot(now, limit))
-                        .unwrap_or_default();
-                    let _ = reply.send(rows);
-                }
-                WorkerRequest::Reports { reply } => {
-                    let r = self
-                        .pipeline
-                        .balancer()
-                        .map(|lb| (lb.service_reports(), lb.dest_reports()))
-                        .unwrap_or_default();
-                    let _ = reply.send(r);
-                }
-                WorkerRequest::Pools { reply } => {
-                    let r =
-                        self.pipeline.balancer().map(|lb| lb.pool_reports()).unwrap_or_default();
-                    let _ = reply.send(r);
-                }
-                WorkerRequest::SetNet { ifaces, routes, announce, reply } => {
-                    self.pipeline.set_net(ifaces, routes, now);
-                    if self.announce && !announce.is_empty() {
-                        let mut io = WorkerIo::new(
-                            &mut self.tx,
-                            &mut self.kernel,
-                            &self.pool,
-                            &mut self.counters,
-                        );
-                        self.pipeline.announce(&announce, &mut io);
-                        self.counters.tx_dropped += io.tx_full;
-                        // Out now (fields, not `flush()`: the inbox is borrowed).
-                        for slot in &mut self.tx {
-                            if !slot.batch.is_empty() {
-                                let n = slot.queue.tx_burst(&mut slot.batch);
-                                self.counters.tx_packets += n as u64;
-                            }
-                        }
+                WorkerRequest::Lb(req) => {
+                    if let Some(generation) = self.pipeline.serve_lb(req, now) {
+                        inbox.applied(generation);
                     }
-                    let _ = reply.send(());
                 }
-                WorkerRequest::Neighs { reply, flush } => {
-                    let rows = self.pipeline.stack().neigh().entries();
-                    if flush {
-                        let mut io = WorkerIo::new(
-                            &mut self.tx,
-                            &mut self.kernel,
-                            &self.pool,
-                            &mut self.counters,
-                        );
-                        self.pipeline.flush_neighbours(&mut io);
+                WorkerRequest::Net(req) => {
+                    let mut io = WorkerIo::new(
+                        &mut self.tx,
+                        &mut self.kernel,
+                        &self.pool,
+                        &mut self.counters,
+                    );
+                    let ack = self.pipeline.serve_net(req, self.announce, now, &mut io);
+                    let full = io.tx_full;
+                    self.count_tx_full(full);
+                    self.flush();
+                    if let Some(ack) = ack {
+                        ack.send();
                     }
-                    let _ = reply.send((now, rows));
-                }
-                WorkerRequest::FlushRemoved { reply } => {
-                    let n = self.pipeline.balancer_mut().map_or(0, |lb| lb.flush_removed());
-                    let _ = reply.send(n);
-                }
-                WorkerRequest::Laddrs { reply } => {
-                    let rows =
-                        self.pipeline.balancer().map(|lb| lb.laddr_usage()).unwrap_or_default();
-                    let _ = reply.send(rows);
                 }
             }
         }
+        self.inbox = Some(inbox);
     }
 
     /// Hands every waiting packet to its tx queue once; what the NIC does not take stays queued.

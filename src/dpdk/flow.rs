@@ -38,6 +38,14 @@ pub enum FlowSupport {
 }
 
 impl FlowSupport {
+    /// `next()` if supported, else this refusal.
+    fn and_then(self, next: impl FnOnce() -> FlowSupport) -> FlowSupport {
+        match self {
+            FlowSupport::Supported => next(),
+            refused => refused,
+        }
+    }
+
     /// Whether the shape is supported.
     pub fn is_supported(&self) -> bool {
         matches!(self, FlowSupport::Supported)
@@ -192,8 +200,12 @@ fn validate(port_id: u16, rule: &SteeringRule) -> FlowSupport {
     }
 }
 
-/// Asks the port whether it can steer `IPV4 dst + TCP/UDP dst port mask` to rx queue `queue`.
-/// Nothing is installed.
+/// Asks the port whether it can steer `IPV4 dst + TCP/UDP dst port mask` to rx queue `queue`:
+/// `rte_flow_validate`, then, if the driver validates the shape, a trial rule created and
+/// destroyed at once (for the TEST-NET address 192.0.2.1). Some drivers validate only the
+/// pattern's syntax and refuse at creation what the device cannot do (`net_tap` on a kernel
+/// without TC flower validates, then fails to create with "item not supported"), so a probe
+/// that stopped at validation would report steering it cannot install. Nothing stays installed.
 pub fn probe_steering(port_id: u16, queue: u16) -> FlowSteering {
     let rule = |proto| SteeringRule {
         dst: Ipv4Addr::new(192, 0, 2, 1),
@@ -203,9 +215,61 @@ pub fn probe_steering(port_id: u16, queue: u16) -> FlowSteering {
         queue,
     };
     FlowSteering {
-        tcp: validate(port_id, &rule(L4Proto::Tcp)),
-        udp: validate(port_id, &rule(L4Proto::Udp)),
+        tcp: validate(port_id, &rule(L4Proto::Tcp))
+            .and_then(|| trial(port_id, &rule(L4Proto::Tcp))),
+        udp: validate(port_id, &rule(L4Proto::Udp))
+            .and_then(|| trial(port_id, &rule(L4Proto::Udp))),
     }
+}
+
+/// Creates `rule` and destroys it again: whether the driver really installs it.
+fn trial(port_id: u16, rule: &SteeringRule) -> FlowSupport {
+    let flow = match raw_create(port_id, rule) {
+        Ok(flow) => flow,
+        Err((message, errno)) => {
+            return FlowSupport::Unsupported(format!(
+                "validated, but the driver refused to create the rule: {message} ({errno})"
+            ))
+        }
+    };
+    let mut err = empty_error();
+    // SAFETY: flow was just returned by rte_flow_create on this port and is destroyed once.
+    let ret = unsafe { dpdk_sys::rte_flow_destroy(port_id, flow.as_ptr(), &mut err) };
+    if ret != 0 {
+        return FlowSupport::Unsupported(format!(
+            "a trial rule could not be destroyed: {} ({})",
+            error_message(&err, ret),
+            Errno::new(ret)
+        ));
+    }
+    FlowSupport::Supported
+}
+
+/// `rte_flow_create` of `rule` on `port_id`: the handle, or the driver's message and errno.
+fn raw_create(
+    port_id: u16,
+    rule: &SteeringRule,
+) -> Result<NonNull<dpdk_sys::rte_flow>, (String, Errno)> {
+    let parts = RuleParts::new(rule);
+    let pattern = parts.pattern(rule.proto);
+    let actions = parts.actions();
+    let mut err = empty_error();
+    // SAFETY: attr, pattern and actions (and the specs/masks they point to in `parts`) live
+    // across the call; err is a valid out-struct; the driver copies what it keeps. An invalid
+    // port id is reported, not UB.
+    let flow = unsafe {
+        dpdk_sys::rte_flow_create(
+            port_id,
+            &parts.attr,
+            pattern.as_ptr(),
+            actions.as_ptr(),
+            &mut err,
+        )
+    };
+    NonNull::new(flow).ok_or_else(|| {
+        let errno = Errno::last();
+        (error_message(&err, errno.code), errno)
+    })
 }
 
 /// An installed rte_flow rule; destroyed by [`FlowRule::destroy`] or on drop. Keeps its port
@@ -231,32 +295,10 @@ impl std::fmt::Debug for FlowRule {
 /// Installs `rule` on `port`.
 pub fn create_rule(port: &ConfiguredPort, rule: SteeringRule) -> Result<FlowRule, DpdkError> {
     let port_id = port.id();
-    let parts = RuleParts::new(&rule);
-    let pattern = parts.pattern(rule.proto);
-    let actions = parts.actions();
-    let mut err = empty_error();
-    // SAFETY: as in validate(); the driver copies what it keeps.
-    let flow = unsafe {
-        dpdk_sys::rte_flow_create(
-            port_id,
-            &parts.attr,
-            pattern.as_ptr(),
-            actions.as_ptr(),
-            &mut err,
-        )
-    };
-    match NonNull::new(flow) {
-        Some(flow) => {
-            Ok(FlowRule { port_id, flow, rule, installed: true, _port: port.keep_open() })
-        }
-        None => {
-            let errno = Errno::last();
-            Err(DpdkError::Flow {
-                port: port_id,
-                op: "create",
-                message: error_message(&err, errno.code),
-                errno,
-            })
+    match raw_create(port_id, &rule) {
+        Ok(flow) => Ok(FlowRule { port_id, flow, rule, installed: true, _port: port.keep_open() }),
+        Err((message, errno)) => {
+            Err(DpdkError::Flow { port: port_id, op: "create", message, errno })
         }
     }
 }

@@ -18,7 +18,6 @@
 pub mod apply;
 pub mod board;
 pub mod check;
-pub mod config;
 pub mod engine;
 pub mod md5;
 pub mod plan;

@@ -3,24 +3,25 @@
 //!
 //! Owns the I/O loop around the sans-IO engine: it reads the clock, hands due checks to the
 //! probe threads, feeds their results back, applies the resulting actions through an
-//! [`Applier`] (rvsd: the shared [`Control`], so a change is acked when every worker runs it),
+//! [`Applier`] (rvsd: the control plane's [`HealthChanges`], so a change is acked when every
+//! worker runs it),
 //! runs notify scripts (detached, reaped by a thread of their own) and refreshes the [`Board`].
 //! Bounded: a checker has at most one check in flight, so at most one job per checker is ever
 //! queued; a silent server holds one probe thread for at most its timeout. Everything here runs
 //! on control-plane threads, never on a worker core. Must not touch: decisions (the engine's).
 
 use super::apply::command_for;
-use super::board::{Board, CheckerHealth, DestHealth};
+use super::board::Board;
 use super::check;
 use super::engine::{Action, CheckId, Engine};
 use super::plan::{CheckerPlan, HealthPlan};
 use super::state::CheckResult;
-use crate::ctrl::control::{Control, Dataplane};
-use crate::ctrl::proto::{Request, Response};
+use crate::ctrl::health_state::HealthChanges;
+use crate::proto::health::{CheckerHealth, DestHealth};
 use crate::time;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -36,18 +37,13 @@ pub trait Applier: Send + 'static {
     fn apply(&mut self, actions: &[Action]) -> Result<(), String>;
 }
 
-impl<D: Dataplane> Applier for Arc<Mutex<Control<D>>> {
+/// rvsd: the control plane's interface for health checks; each action becomes the typed
+/// change it needs against the table in force.
+impl<T: HealthChanges> Applier for T {
     fn apply(&mut self, actions: &[Action]) -> Result<(), String> {
-        let mut control = self.lock().unwrap_or_else(|p| p.into_inner());
-        // Against the table as it is now, under the lock rvsadm's requests take too.
-        let cmds: Vec<_> = actions.iter().filter_map(|a| command_for(control.table(), a)).collect();
-        if cmds.is_empty() {
-            return Ok(());
-        }
-        match control.handle(Request::Restore(cmds)) {
-            Response::Ok(_) => Ok(()),
-            Response::Error { message, .. } => Err(message),
-        }
+        self.apply_health(&mut |table| {
+            actions.iter().filter_map(|a| command_for(table, a)).collect()
+        })
     }
 }
 

@@ -9,16 +9,15 @@
 //!
 //! The reply comes from the address and port the client sent to, has no options and no data,
 //! window 0, TTL 64, DF set, a fresh IPv4 header (the client's IP options are not echoed) and
-//! both checksums computed in full.
+//! both checksums computed in full. Both headers are written by `wire`'s reprs.
 
 use std::net::Ipv4Addr;
 
 use crate::buf::PacketBuf;
-use crate::ipvs::proto::tcp::flags as flags_bits;
-use crate::wire::{checksum, IpProtocol, Ipv4Packet, TcpFlags, TcpPacket};
+use crate::wire::{ipv4, tcp, IpProtocol, Ipv4Packet, Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
 
 /// Length of the reset: IPv4 header plus TCP header, neither with options.
-const RST_LEN: usize = 40;
+const RST_LEN: usize = ipv4::HEADER_LEN + tcp::HEADER_LEN;
 
 /// Turns the IPv4 TCP segment at `l3` into the reset that answers it; returns the address to
 /// route the reset to (the segment's source), or `None` (buffer untouched) when the bytes are
@@ -41,50 +40,39 @@ pub fn reset_in_place<B: PacketBuf>(pkt: &mut B, l3: usize) -> Option<Ipv4Addr> 
         + u32::from(flags.contains(TcpFlags::SYN))
         + u32::from(flags.contains(TcpFlags::FIN));
     let (seq, ack, out_flags) = if flags.contains(TcpFlags::ACK) {
-        (tcp.ack_number(), 0, flags_bits::RST)
+        (tcp.ack_number(), 0, TcpFlags::RST)
     } else {
-        (0, tcp.seq_number().wrapping_add(seg_len), flags_bits::RST | flags_bits::ACK)
+        (0, tcp.seq_number().wrapping_add(seg_len), TcpFlags::RST | TcpFlags::ACK)
+    };
+    let ip_repr = Ipv4Repr {
+        src_addr: dst,
+        dst_addr: src,
+        protocol: IpProtocol::Tcp,
+        payload_len: tcp::HEADER_LEN as u16,
+        ttl: 64,
+        tos: 0,
+        ident: 0,
+        dont_frag: true,
+    };
+    let tcp_repr = TcpRepr {
+        src_port: dport,
+        dst_port: sport,
+        seq_number: seq,
+        ack_number: ack,
+        flags: out_flags,
+        window_len: 0,
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        payload: &[],
     };
     // ihl >= 20 and the TCP header is >= 20 bytes, so the buffer holds l3 + 40 bytes.
-    let d = pkt.data_mut();
-    let out = d.get_mut(l3..l3 + RST_LEN)?;
-    let (iph, th) = out.split_at_mut(20);
-    iph.copy_from_slice(&[
-        0x45,
-        0,
-        0,
-        RST_LEN as u8,
-        0,
-        0,
-        0x40,
-        0,
-        64,
-        6,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-    ]);
-    iph[12..16].copy_from_slice(&dst.octets());
-    iph[16..20].copy_from_slice(&src.octets());
-    let c = checksum::checksum(iph);
-    iph[10..12].copy_from_slice(&c.to_be_bytes());
-    th.fill(0);
-    th[0..2].copy_from_slice(&dport.to_be_bytes());
-    th[2..4].copy_from_slice(&sport.to_be_bytes());
-    th[4..8].copy_from_slice(&seq.to_be_bytes());
-    th[8..12].copy_from_slice(&ack.to_be_bytes());
-    th[12] = 5 << 4;
-    th[13] = out_flags;
-    let ph = checksum::pseudo_header_v4(dst, src, 6, 20);
-    let c = !checksum::add(ph, checksum::sum(th));
-    th[16..18].copy_from_slice(&c.to_be_bytes());
+    let out = pkt.data_mut().get_mut(l3..l3 + RST_LEN)?;
+    let (iph, th) = out.split_at_mut(ipv4::HEADER_LEN);
+    ip_repr.emit(&mut Ipv4Packet::new_unchecked(iph));
+    let mut seg = TcpPacket::new_unchecked(th);
+    tcp_repr.emit(&mut seg);
+    seg.fill_checksum_v4(dst, src);
     let keep = l3 + RST_LEN;
     let extra = pkt.len().saturating_sub(keep);
     pkt.trim(extra).ok()?;

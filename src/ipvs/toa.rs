@@ -257,34 +257,16 @@ mod tests {
     const PSH_ACK: u8 = 0x18;
     const SYN: u8 = 0x02;
 
-    /// Internet checksum done the plain way: add 16-bit big-endian words into a u32, pad an odd
-    /// byte with zero, fold the carries at the end, complement.
+    /// The reference Internet checksum of the test kit.
     fn naive_checksum(bytes: &[u8]) -> u16 {
-        let mut total: u32 = 0;
-        for pair in bytes.chunks(2) {
-            let hi = u32::from(pair[0]) << 8;
-            let lo = if pair.len() == 2 { u32::from(pair[1]) } else { 0 };
-            total += hi | lo;
-        }
-        while total > 0xffff {
-            total = (total >> 16) + (total & 0xffff);
-        }
-        !(total as u16)
+        crate::testkit::checksum::checksum(bytes)
     }
 
-    /// The TCP checksum of `segment` between `src` and `dst`, with its checksum field zeroed.
+    /// The TCP checksum of `segment` between `src` and `dst`, with its checksum field taken as
+    /// zero (the test kit's reference checksum).
     fn naive_tcp_checksum(src: [u8; 4], dst: [u8; 4], segment: &[u8]) -> u16 {
-        let mut b = Vec::new();
-        b.extend_from_slice(&src);
-        b.extend_from_slice(&dst);
-        b.push(0);
-        b.push(6);
-        b.extend_from_slice(&(segment.len() as u16).to_be_bytes());
-        let mut seg = segment.to_vec();
-        seg[16] = 0;
-        seg[17] = 0;
-        b.extend_from_slice(&seg);
-        naive_checksum(&b)
+        let ph = crate::testkit::checksum::pseudo_v4(src.into(), dst.into(), 6, segment.len());
+        crate::testkit::checksum::checksum_with_field_zero(&ph, segment, 16)
     }
 
     /// An IPv4 header with the given options length (multiple of 4) and a TCP segment with

@@ -11,8 +11,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use prometheus::proto::MetricFamily;
 
 use super::Family;
-use crate::ctrl::model::{ServiceInfo, ServiceKey, Stats};
 use crate::ipvs::balancer::{PoolOwner, PoolReports};
+use crate::proto::model::{ServiceInfo, ServiceKey, Stats};
 
 type StatGet = fn(&Stats) -> u64;
 
@@ -66,7 +66,7 @@ pub fn service_families(services: &[ServiceInfo], out: &mut Vec<MetricFamily>) {
         out.push(svc.build());
         out.push(dst.build());
     }
-    type ConnGet = fn(&crate::ctrl::model::DestInfo) -> u32;
+    type ConnGet = fn(&crate::proto::model::DestInfo) -> u32;
     let levels: [(&str, &str, ConnGet); 3] = [
         ("active_connections", "Established connections.", |d| d.active),
         ("inactive_connections", "Connections in other states.", |d| d.inactive),
@@ -163,9 +163,9 @@ pub fn pool_families(cores: &[PoolReports], out: &mut Vec<MetricFamily>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctrl::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
     use crate::ipvs::balancer::{LaddrReport, PoolExhaustion, SnatReport};
     use crate::ipvs::counters::TrafficCounters;
+    use crate::proto::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
 
     fn key() -> ServiceKey {
         ServiceKey { proto: Protocol::Tcp, addr: "192.0.2.100".parse().unwrap(), port: 80 }

@@ -8,7 +8,8 @@
 //! frames and sends the director's packets ([`stack`]), the counters and drop reasons of all of
 //! it ([`counters`]), and the exception path to the host kernel: which frames go to the kernel
 //! (decided in [`stack`] and [`arp`] from the kernel's addresses in [`iface`]), its per-core
-//! rate limits and counters ([`exception`]).
+//! rate limits and counters ([`exception`]), and the requests the control plane sends a core's
+//! stack, answered beside it ([`control`]).
 //!
 //! It must not know services, dests or conns (that is `ipvs`): an IPv4 packet that is not an ARP
 //! or ICMP echo duty goes back to the caller as [`Input::Ipv4`]. It must not know DPDK or clocks:
@@ -21,6 +22,7 @@
 //! read-only by every core's [`Stack`], the neighbour table and counters are per core.
 
 pub mod arp;
+pub mod control;
 pub mod counters;
 pub mod exception;
 pub mod icmp;

@@ -30,7 +30,9 @@ use super::neigh::{NeighError, NeighParams, NeighTable, Resolution, StaticNeigh}
 use super::route::RouteTable;
 use crate::buf::PacketBuf;
 use crate::time::Instant;
-use crate::wire::{self, ethernet, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
+use crate::wire::{
+    self, ethernet, EtherType, EthernetFrame, IpProtocol, Ipv4Meta, Ipv4Packet, MacAddr,
+};
 
 /// What became of a received frame.
 #[derive(Debug)]
@@ -43,8 +45,10 @@ pub enum Input<B> {
     Ipv4 {
         /// The frame, Ethernet header included.
         pkt: B,
-        /// Offset of the IPv4 header in `pkt` (14: no VLAN support).
-        l3_offset: usize,
+        /// The IPv4 header as the stack checked it, with its offset in `pkt` (`ip.l3`, 14: no
+        /// VLAN support): the load balancer reads it rather than viewing and checking the
+        /// header again.
+        ip: Ipv4Meta,
         /// Whether the destination is owned, and as what: `Some(Vip | Local)` is the load
         /// balancer's, `Some(Host)` is traffic to the director itself (not ICMP echo), `None`
         /// is not addressed to the director.
@@ -153,15 +157,16 @@ impl<B: PacketBuf> Stack<B> {
         let checked = match pkt.data().get(l3..) {
             Some(bytes) => match Ipv4Packet::new_checked(bytes) {
                 Ok(ip) if !ip.verify_checksum() => Err(DropReason::Ipv4BadChecksum),
-                Ok(ip) => Ok((ip.src_addr(), ip.dst_addr(), ip.protocol(), ip.is_fragment())),
+                Ok(ip) => Ok(Ipv4Meta::from_packet(l3, &ip)),
                 Err(e) => Err(ipv4_reason(e)),
             },
             None => Err(DropReason::Ipv4Truncated),
         };
-        let (src, dst, proto, frag) = match checked {
+        let ip = match checked {
             Ok(v) => v,
             Err(reason) => return self.drop(io, pkt, reason),
         };
+        let (src, dst, proto, frag) = (ip.src_addr, ip.dst_addr, ip.protocol, ip.is_fragment());
         if src.is_multicast() || src.is_broadcast() || src.is_unspecified() || src.is_loopback() {
             return self.drop(io, pkt, DropReason::Ipv4BadSource);
         }
@@ -177,10 +182,10 @@ impl<B: PacketBuf> Stack<B> {
             return Input::Consumed;
         }
         let Some((_, kind)) = self.ifaces.owns(dst) else {
-            return Input::Ipv4 { pkt, l3_offset: l3, owner: None };
+            return Input::Ipv4 { pkt, ip, owner: None };
         };
         if proto != IpProtocol::Icmp {
-            return Input::Ipv4 { pkt, l3_offset: l3, owner: Some(kind) };
+            return Input::Ipv4 { pkt, ip, owner: Some(kind) };
         }
         if frag {
             return self.drop(io, pkt, DropReason::Ipv4Fragment);
@@ -192,7 +197,7 @@ impl<B: PacketBuf> Stack<B> {
                 Input::Consumed
             }
             icmp::EchoOutcome::NotEcho(pkt) if kind != AddrKind::Host => {
-                Input::Ipv4 { pkt, l3_offset: l3, owner: Some(kind) }
+                Input::Ipv4 { pkt, ip, owner: Some(kind) }
             }
             icmp::EchoOutcome::NotEcho(pkt) => self.drop(io, pkt, DropReason::IcmpUnsupported),
             icmp::EchoOutcome::Drop(pkt, reason) => self.drop(io, pkt, reason),
@@ -433,7 +438,7 @@ fn ipv4_reason(e: wire::Error) -> DropReason {
 /// hands copies of ARP frames to the other cores).
 #[inline]
 pub fn is_arp_frame(frame: &[u8]) -> bool {
-    frame.get(12..14) == Some(&[0x08, 0x06][..])
+    EthernetFrame::new_checked(frame).is_ok_and(|f| f.ethertype() == EtherType::Arp)
 }
 
 #[cfg(test)]
@@ -570,7 +575,7 @@ mod tests {
         let unreach = icmp(3, 3, [0; 4], &[0; 28]);
         let f = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, VIP, 1, 64, &unreach));
         match rx(&mut s, &mut io, 0, &f) {
-            Input::Ipv4 { pkt, l3_offset: 14, owner: Some(AddrKind::Vip) } => {
+            Input::Ipv4 { pkt, ip, owner: Some(AddrKind::Vip) } if ip.l3 == 14 => {
                 assert_eq!(data(&pkt), &f[..])
             }
             other => panic!("{other:?}"),
@@ -591,8 +596,8 @@ mod tests {
             let mut io = TestIo::default();
             let f = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, dst, proto, 64, &[0; 20]));
             match rx(&mut s, &mut io, 0, &f) {
-                Input::Ipv4 { pkt, l3_offset, owner: o } => {
-                    assert_eq!(l3_offset, 14);
+                Input::Ipv4 { pkt, ip, owner: o } => {
+                    assert_eq!(ip, Ipv4Meta::parse(&f, 14).unwrap());
                     assert_eq!(o, owner, "{dst} {proto}");
                     assert_eq!(data(&pkt), &f[..], "handed up untouched");
                 }
@@ -900,8 +905,8 @@ mod tests {
                 match op {
                     Op::Input(port, f) => {
                         inputs += 1;
-                        if let Input::Ipv4 { pkt, l3_offset, .. } = s.input(port, buf(&f), now, &mut io) {
-                            prop_assert_eq!(l3_offset, 14);
+                        if let Input::Ipv4 { pkt, ip, .. } = s.input(port, buf(&f), now, &mut io) {
+                            prop_assert_eq!(ip.l3, 14);
                             prop_assert!(pkt.len() >= 34);
                             returned += 1;
                         }

@@ -1,5 +1,5 @@
-//! Test fixtures for `net`: a recording [`NetIo`], a sample director, and frames built byte by byte
-//! with an independent, deliberately naive checksum (no `wire` code involved).
+//! Test fixtures for `net`: a recording [`NetIo`] and a sample director. Frames and the
+//! reference checksum come from [`crate::testkit`] (re-exported here for the `net` tests).
 
 use std::net::Ipv4Addr;
 
@@ -10,6 +10,8 @@ use super::neigh::NeighParams;
 use super::route::{Route, RouteTable};
 use super::stack::{Input, Stack};
 use crate::buf::{PacketBuf, VecBuf};
+pub use crate::testkit::checksum::checksum as naive_checksum;
+pub use crate::testkit::frames::{arp, eth, icmp, ipv4};
 use crate::time::Instant;
 use crate::wire::MacAddr;
 
@@ -93,65 +95,6 @@ pub fn routes(ifaces: &IfaceTable) -> RouteTable {
         &[Route { prefix: Ipv4Addr::UNSPECIFIED, prefix_len: 0, port: 0, gateway: Some(GW) }],
     )
     .unwrap()
-}
-
-/// RFC 1071 checksum the slow, obvious way: add 16-bit words in a u64, fold, complement.
-pub fn naive_checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u64 = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let hi = u64::from(bytes[i]) << 8;
-        let lo = if i + 1 < bytes.len() { u64::from(bytes[i + 1]) } else { 0 };
-        sum += hi | lo;
-        i += 2;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-pub fn eth(dst: MacAddr, src: MacAddr, ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&dst.0);
-    v.extend_from_slice(&src.0);
-    v.extend_from_slice(&ethertype.to_be_bytes());
-    v.extend_from_slice(payload);
-    v
-}
-
-pub fn arp(op: u16, sha: MacAddr, spa: Ipv4Addr, tha: MacAddr, tpa: Ipv4Addr) -> Vec<u8> {
-    let mut v = vec![0, 1, 8, 0, 6, 4];
-    v.extend_from_slice(&op.to_be_bytes());
-    v.extend_from_slice(&sha.0);
-    v.extend_from_slice(&spa.octets());
-    v.extend_from_slice(&tha.0);
-    v.extend_from_slice(&tpa.octets());
-    v
-}
-
-/// An option-less IPv4 header + payload with a correct checksum.
-pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, ttl: u8, payload: &[u8]) -> Vec<u8> {
-    let total = (20 + payload.len()) as u16;
-    let mut v = vec![0x45, 0];
-    v.extend_from_slice(&total.to_be_bytes());
-    v.extend_from_slice(&[0x12, 0x34, 0x40, 0x00, ttl, proto, 0, 0]);
-    v.extend_from_slice(&src.octets());
-    v.extend_from_slice(&dst.octets());
-    let c = naive_checksum(&v);
-    v[10..12].copy_from_slice(&c.to_be_bytes());
-    v.extend_from_slice(payload);
-    v
-}
-
-/// An ICMP message with a correct checksum.
-pub fn icmp(ty: u8, code: u8, rest: [u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut v = vec![ty, code, 0, 0];
-    v.extend_from_slice(&rest);
-    v.extend_from_slice(data);
-    let c = naive_checksum(&v);
-    v[2..4].copy_from_slice(&c.to_be_bytes());
-    v
 }
 
 pub fn buf(bytes: &[u8]) -> VecBuf {

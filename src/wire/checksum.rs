@@ -186,21 +186,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Straight from RFC 1071's description: 16-bit big-endian words summed in 32 bits, carries
-    /// folded back until none remain. Deliberately written differently from the code above.
+    /// The test kit's reference sum (RFC 1071, written independently of the code above).
     fn naive_sum(bytes: &[u8]) -> u16 {
-        let mut total: u32 = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            let hi = bytes[i] as u32;
-            let lo = if i + 1 < bytes.len() { bytes[i + 1] as u32 } else { 0 };
-            total += (hi << 8) | lo;
-            while total > 0xffff {
-                total = (total & 0xffff) + (total >> 16);
-            }
-            i += 2;
-        }
-        total as u16
+        crate::testkit::checksum::ones_sum(&[bytes])
     }
 
     #[test]

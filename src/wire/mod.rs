@@ -9,6 +9,7 @@
 //!
 //! | file | holds |
 //! |------|-------|
+//! | [`checked`] | [`Ipv4Meta`]: a checked IPv4 header and its offsets, carried with the packet |
 //! | [`checksum`] | RFC 1071 sum, pseudo-headers, RFC 1624 incremental updates |
 //! | [`ethernet`] | [`MacAddr`], [`EtherType`], `Frame`, `VlanTag` |
 //! | [`arp`] | Ethernet/IPv4 ARP |
@@ -37,6 +38,7 @@
 use thiserror::Error;
 
 pub mod arp;
+pub mod checked;
 pub mod checksum;
 pub mod ethernet;
 pub mod gue;
@@ -49,6 +51,7 @@ pub mod tcp;
 pub mod udp;
 
 pub use arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
+pub use checked::Ipv4Meta;
 pub use ethernet::{EtherType, Frame as EthernetFrame, MacAddr, Repr as EthernetRepr};
 pub use icmpv4::{Message as Icmpv4Message, Packet as Icmpv4Packet, Repr as Icmpv4Repr};
 pub use ip::IpProtocol;

@@ -13,9 +13,11 @@
 
 use rvs::config::Config;
 use rvs::daemon::Director;
-use rvs::dataplane::stats::LoopStat;
+use rvs::dataplane::stats::{CoreStats, LoopStat, LB_EVENTS};
+use rvs::ipvs::counters::IpvsDropReason;
 use rvs::net::DropReason;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The MAC address net_pcap gives its `i`-th port, in probe order (the driver numbers its
@@ -52,6 +54,17 @@ pub struct Scenario<'a> {
     pub body: &'a str,
     /// Stack drops the scenario expects, by reason; every other reason must stay at zero.
     pub drops: &'a [(DropReason, u64)],
+    /// Balancer drops the scenario expects, by reason; every other reason must stay at zero.
+    pub lb_drops: &'a [(IpvsDropReason, u64)],
+}
+
+/// A balancer counter of `stats` by its metric name (`rvs_lb_resets_sent_total`, ...).
+pub fn lb_event(stats: &CoreStats, metric: &str) -> u64 {
+    let i = LB_EVENTS
+        .iter()
+        .position(|e| e.metric == metric)
+        .unwrap_or_else(|| panic!("no balancer counter {metric}"));
+    stats.lb_event(i)
 }
 
 fn data_dir() -> PathBuf {
@@ -122,9 +135,9 @@ idle_backoff = { empty_polls = 8, sleep_us = 100 }
     }
 
     /// Runs the scenario and asserts: the ports' MACs, every input frame received, nothing
-    /// dropped but [`Scenario::drops`], no tx drop, and each port's output capture equal to its
-    /// expected capture.
-    pub fn run(&self) {
+    /// dropped but [`Scenario::drops`] and [`Scenario::lb_drops`], no tx drop, and each port's
+    /// output capture equal to its expected capture. Returns the worker's final counters.
+    pub fn run(&self) -> Arc<CoreStats> {
         let out_dir =
             std::env::temp_dir().join(format!("rvs-golden-{}-{}", self.mode, std::process::id()));
         std::fs::create_dir_all(&out_dir).unwrap();
@@ -174,6 +187,15 @@ idle_backoff = { empty_polls = 8, sleep_us = 100 }
             self.drops.iter().copied().filter(|(_, n)| *n > 0).collect();
         expected_drops.sort_by_key(|(r, _)| r.index());
         assert_eq!(drops, expected_drops, "stack drops by reason");
+        let lb_drops: Vec<_> = IpvsDropReason::ALL
+            .iter()
+            .map(|r| (*r, stats.lb_drops(*r)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let mut expected_lb: Vec<_> =
+            self.lb_drops.iter().copied().filter(|(_, n)| *n > 0).collect();
+        expected_lb.sort_by_key(|(r, _)| *r as usize);
+        assert_eq!(lb_drops, expected_lb, "balancer drops by reason");
 
         for (p, want) in self.ports.iter().zip(&want) {
             let got = frames(&out_dir.join(format!("{p}.pcap")));
@@ -181,6 +203,7 @@ idle_backoff = { empty_polls = 8, sleep_us = 100 }
         }
         assert_eq!(stats.loop_stat(LoopStat::TxPackets), want_tx, "frames sent");
         let _ = std::fs::remove_dir_all(&out_dir);
+        stats
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod golden;
+pub mod log;
 
 use rvs::buf::PacketBuf;
 use rvs::dpdk::{Eal, Mbuf, Mempool};

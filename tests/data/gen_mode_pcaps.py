@@ -38,11 +38,9 @@ Rules that are rvs's own choices, reproduced here from their documented definiti
   bits of the flow hash below; GUE adds UDP from port 49152 | (hash & 0x3fff) to the dest's
   tun_port, checksum 0 (nocsum) or computed (csum), then the 4-byte GUE variant 0 header
   (00 04 00 00: version 0, no control flag, Hlen 0, protocol 4).
-- The flow hash (rvs/src/ipvs/xmit/tun.rs): with u64 wrapping arithmetic,
-      addrs = src << 32 | dst;  rest = (first 4 bytes of the TCP/UDP header as a big-endian u32) << 8 | proto
-      h = ((addrs ^ 0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9) ^ ((rest ^ 0xd6e8feb86659fd93) * 0x94d049bb133111eb)
-      h ^= h >> 29;  hash = (h ^ (h >> 32)) as u32
-  over the inner packet as the client sent it.
+- The flow hash: as docs/tun-flow-hash.md specifies it (inputs: the inner packet as the client
+  sent it; function: two 64-bit words mixed by multiplication, folded to 32 bits), implemented in
+  `flow_hash` below from that page, not from rvs's code.
 
 Ordering (two-port modes): the worker polls its rx queues in config order, each burst returning up
 to 32 frames, and each port's output only carries packets that arrived on the other port, in their
@@ -182,22 +180,20 @@ def wire(dst_mac, src_mac, p):
 
 # --- TUN -------------------------------------------------------------------------------------------
 
-M64 = (1 << 64) - 1
+def mix(word, key, mult):
+    """docs/tun-flow-hash.md step 2: (word XOR key) times mult, modulo 2^64."""
+    return ((word ^ key) * mult) % (1 << 64)
 
 
-def u32(a):
-    return struct.unpack("!I", a)[0]
-
-
-def flow_hash(p):
-    ports = (p.sport << 16) | p.dport
-    addrs = (u32(p.src) << 32) | u32(p.dst)
-    rest = (ports << 8) | p.proto
-    h = (((addrs ^ 0x9E3779B97F4A7C15) * 0xBF58476D1CE4E5B9) & M64) ^ (
-        ((rest ^ 0xD6E8FEB86659FD93) * 0x94D049BB133111EB) & M64
-    )
+def flow_hash(p, fragment=False):
+    """docs/tun-flow-hash.md: the TUN flow hash of packet `p` as the client sent it; a fragment
+    of its datagram (first or later) hashes with ports = 0."""
+    a = int.from_bytes(p.src + p.dst, "big")  # A: source then destination address
+    ports = b"\0\0\0\0" if fragment else struct.pack("!HH", p.sport, p.dport)
+    b = int.from_bytes(ports + bytes([p.proto]), "big")  # B: ports << 8 | proto
+    h = mix(a, 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9) ^ mix(b, 0xD6E8FEB86659FD93, 0x94D049BB133111EB)
     h ^= h >> 29
-    return (h ^ (h >> 32)) & 0xFFFFFFFF
+    return (h ^ (h >> 32)) & 0xFFFFFFFF  # the low 32 bits of the fold
 
 
 def ipip(p, director, rs):
@@ -207,10 +203,34 @@ def ipip(p, director, rs):
 
 
 def gue(p, director, rs, port, checksum):
-    h = flow_hash(p)
-    inner = b"\x00\x04\x00\x00" + hop(p).ip()
-    seg = udp(director, 49152 | (h & 0x3FFF), rs, port, inner, checksum=checksum)
+    return gue_raw(hop(p).ip(), flow_hash(p), p, director, rs, port, checksum)
+
+
+def gue_raw(inner, h, p, director, rs, port, checksum):
+    """GUE variant 0 around the IPv4 packet `inner` (already forwarded: TTL - 1), for flow hash
+    `h`; identification, DF and TOS from `p`'s header."""
+    seg = udp(director, 49152 | (h & 0x3FFF), rs, port, b"\x00\x04\x00\x00" + inner, checksum=checksum)
     return ipv4(director, rs, UDP, seg, p.ident ^ (h & 0xFFFF), ttl=64, df=p.df, tos=p.tos)
+
+
+def fragments(ip, chunk):
+    """RFC 791: the datagram `ip` (20-byte header) cut into fragments carrying `chunk` bytes of
+    payload (a multiple of 8) but the last; each with the original header but Total Length,
+    More Fragments, Fragment Offset and the header checksum. DF must be clear."""
+    assert ip[0] == 0x45 and chunk % 8 == 0
+    assert struct.unpack("!H", ip[6:8])[0] & 0x4000 == 0, "DF set: cannot fragment"
+    payload = ip[20:]
+    out = []
+    for off in range(0, len(payload), chunk):
+        part = payload[off : off + chunk]
+        more = 0x2000 if off + chunk < len(payload) else 0
+        hdr = bytearray(ip[:20])
+        hdr[2:4] = struct.pack("!H", 20 + len(part))
+        hdr[6:8] = struct.pack("!H", more | (off // 8))
+        hdr[10:12] = b"\0\0"
+        hdr[10:12] = struct.pack("!H", csum(bytes(hdr)))
+        out.append(bytes(hdr) + part)
+    return out
 
 
 # --- conversations ---------------------------------------------------------------------------------
@@ -357,6 +377,10 @@ def tun():
     b = conversation(CLIENT, 40002, VIP, 80, LAN_RS2, 80, CLIENT, 40002, REQ_B, RESP_B, 0x200, 0xA00)
     uq = Pkt(CLIENT, 50001, VIP, 53, UDP, 0x300, df=False, tos=0x10, payload=QUERY)
     uq2 = Pkt(CLIENT, 50002, VIP, 53, UDP, 0x301, df=False, payload=QUERY[:-1])
+    # A datagram in three fragments: the third UDP flow, to RS2 by GUE with checksum. Each
+    # fragment is encapsulated as it is (TTL - 1), all with the hash of ports = 0.
+    uq3 = Pkt(CLIENT, 50003, VIP, 53, UDP, 0x302, df=False, payload=bytes(range(256)) * 4 + b"tail")
+    uq3_frags = fragments(uq3.ip(), 400)
 
     def to_rs1(p):
         return eth(RS1_MAC, PORT_MAC[0], 0x0800, ipip(p, WAN_HOST, LAN_RS1))
@@ -378,9 +402,21 @@ def tun():
         (a.c["last"], to_rs1),
         (b.c["last"], to_rs2),
     ]
+    h3 = flow_hash(uq3, fragment=True)
+
+    def frag_to_rs2(f):
+        fwd = bytearray(f)
+        fwd[8] -= 1  # TTL
+        fwd[10:12] = b"\0\0"
+        fwd[10:12] = struct.pack("!H", csum(bytes(fwd[:20])))
+        return eth(RS2_MAC, PORT_MAC[0], 0x0800, gue_raw(bytes(fwd), h3, uq3, WAN_HOST, LAN_RS2, 6080, True))
+
     return {
-        "tun_in": [wire(PORT_MAC[0], CLIENT_MAC, p) for p, _ in reqs],
-        "tun_expected": [garp(0, WAN_HOST), garp(0, VIP)] + [f(p) for p, f in reqs],
+        "tun_in": [wire(PORT_MAC[0], CLIENT_MAC, p) for p, _ in reqs]
+        + [pad60(eth(PORT_MAC[0], CLIENT_MAC, 0x0800, f)) for f in uq3_frags],
+        "tun_expected": [garp(0, WAN_HOST), garp(0, VIP)]
+        + [f(p) for p, f in reqs]
+        + [frag_to_rs2(f) for f in uq3_frags],
     }
 
 
@@ -500,9 +536,14 @@ def pcap(frames):
     return out
 
 
-here = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "modes"
-here.mkdir(parents=True, exist_ok=True)
-for scenario in (nat, dr, tun, fullnat, snat):
-    for name, frames in scenario().items():
-        (here / f"{name}.pcap").write_bytes(pcap(frames))
-        print(f"{name}.pcap: {len(frames)} frames")
+def main():
+    here = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "modes"
+    here.mkdir(parents=True, exist_ok=True)
+    for scenario in (nat, dr, tun, fullnat, snat):
+        for name, frames in scenario().items():
+            (here / f"{name}.pcap").write_bytes(pcap(frames))
+            print(f"{name}.pcap: {len(frames)} frames")
+
+
+if __name__ == "__main__":
+    main()

@@ -34,6 +34,7 @@
 MODE=dr
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+plan 45 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
@@ -41,7 +42,7 @@ fc_dest rs1 192.168.100.12:80 80
 fc_dest rs2 192.168.100.13:80 80
 
 lab_start dr
-rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
+rvsadm -S -n >"$TMP/save0" || bail_out "rvsadm -S -n failed" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 
 capture_start client "src host $VIP and tcp src port 80 and tcp[tcpflags] & tcp-push != 0"
@@ -146,7 +147,7 @@ wlc_check() {
 check_v "rvsadm -E -s wlc: 6 held connections show ActiveConn 3 and 3; after rs1's 3 close, 3 new ones all go to rs1" wlc_check
 for i in 1 2 3 4 5 6 7 8 9; do hold_close "w$i"; done
 
-rvsadm -E -t "$VIP:80" -s rr >/dev/null
+rvsadm -E -t "$VIP:80" -s rr >/dev/null || not_ok "rvsadm -E -t $VIP:80 -s rr (back to rr)"
 states_check client "$CLIENT" "$VIP" 80 FIN_WAIT
 tcp_stats_check client "$VIP" 80 4 0
 udp_stream_stats_check client "$VIP" 9000 1000 1000 0
@@ -161,8 +162,16 @@ rvsnet_addr_check() {
 	rvsnet addr show | grep -qx "    inet $NEWIP/32 vip" || { rvsnet addr show; return 1; }
 	in_ns client ping -c 2 -W 2 "$NEWIP" || return 1
 	rvsnet addr del "$NEWIP" || return 1
-	! rvsnet addr show | grep -q "$NEWIP" || return 1
-	! in_ns client ping -c 2 -W 1 "$NEWIP"
+	local addrs
+	addrs=$(rvsnet addr show) || return 1
+	echo "$addrs"
+	grep -q "192.168.100.100/32" <<<"$addrs" || { echo "rvsnet addr show lists no VIP"; return 1; }
+	! grep -q "$NEWIP" <<<"$addrs" || return 1
+	# ping exits 1 when no reply came (2 on an error of its own, which proves nothing).
+	local rc=0
+	in_ns client ping -c 2 -W 1 "$NEWIP" || rc=$?
+	echo "ping $NEWIP after addr del: exit $rc (1: no reply)"
+	((rc == 1))
 }
 rvsnet_show_check() {
 	local out
@@ -189,7 +198,9 @@ flush_removed_check() {
 	out=$(rvsadm --flush-removed) || return 1
 	echo "$out"
 	[[ $out =~ ^rvsd\ ended\ ([0-9]+)\ connection ]] && ((BASH_REMATCH[1] >= 1)) || return 1
-	[[ -z $(conn_row "$CLIENT" "$port") ]] || { echo "still listed after the flush"; return 1; }
+	local row
+	row=$(conn_row "$CLIENT" "$port") || { echo "rvsadm -L -n -c failed"; return 1; }
+	[[ -z $row ]] || { echo "still listed after the flush"; return 1; }
 	hold_close fl
 	rvsadm -a -t "$VIP:80" -r "$d" -g -w 1
 }

@@ -15,6 +15,8 @@
 #     local addresses in -c; -c states (ESTABLISHED, TIME_WAIT), --stats exact both ways, a UDP
 #     stream intact, metrics exact;
 #   - sh: 8 client addresses, each stays on one server, both used (the same on both workers);
+#   - config reload under traffic (reload.bash): SIGHUP and rvsadm --reload each in the middle of
+#     a download and a UDP stream, both intact, counters continuous, the edited weight in force;
 #   - failure and change (failure_change_checks in common.bash; two workers, so sets rather than
 #     exact alternation): rs2's HTTP server stopped (some requests fail, each a CLOSE row in -c: its
 #     reset passes the director; rs1 answers the rest) and started again (both answer); weight 0 and
@@ -25,6 +27,9 @@
 MODE=fullnat
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+# shellcheck source-path=SCRIPTDIR source=reload.bash
+source "$(dirname "${BASH_SOURCE[0]}")/reload.bash"
+plan 57 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
@@ -32,27 +37,30 @@ fc_dest rs1 192.168.200.12:80 80
 fc_dest rs2 192.168.200.13:80 80
 LOCAL_RE='192\.168\.200\.25[0-2]'
 
+reload_prepare # rvsd runs on a copy of CONFIG, which the reload checks edit
 lab_start fullnat
-rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
+rvsadm -S -n >"$TMP/save0" || bail_out "rvsadm -S -n failed" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 check "ping local address 192.168.200.251 from rvs-rs1" in_ns rs1 ping -c 2 -W 2 -w 10 192.168.200.251
 
 # TOA: capture what reaches the real servers (headers only) during the round-robin requests.
 pcap_pids=()
 for rs in rs1 rs2; do
-	ip netns exec "rvs-$rs" timeout 120 tcpdump -Z root -s 160 -U -nn -i eth0 -w "$TMP/$rs.pcap" 'tcp dst port 80' 2>"$TMP/$rs.err" &
+	ip netns exec "rvs-$rs" timeout 120 tcpdump --immediate-mode -Z root -s 160 -U -nn -i eth0 -w "$TMP/$rs.pcap" 'tcp dst port 80' 2>"$TMP/$rs.err" &
 	BG_PIDS+=($!)
 	pcap_pids+=($!)
 done
-wait_for 5 grep -q "listening on" "$TMP/rs1.err" && wait_for 5 grep -q "listening on" "$TMP/rs2.err" ||
-	echo "# warning: tcpdump on the real servers did not report readiness"
+check "tcpdump listening on rs1 and rs2 (the TOA captures)" \
+	wait_for 30 eval 'grep -qs "listening on" "$TMP/rs1.err" && grep -qs "listening on" "$TMP/rs2.err"' 
 # Requests with a known client port, for the TOA check.
 ports=""
 for _ in 1 2 3 4; do
 	p=$(in_ns client curl -s -o /dev/null --max-time 5 -w '%{local_port}' "http://$VIP/") && ports+="$p "
 done
 rr_check client "http://$VIP/" "$RR_N" rs1 rs2
-sleep 0.5
+# Every connection closed on the client, then the captures stopped growing.
+wait_for 30 ns_closed client "$VIP" 80 || echo "# connections to $VIP:80 still open after 30 s"
+settled 10 stat -c %s "$TMP/rs1.pcap" "$TMP/rs2.pcap" >/dev/null || echo "# captures still growing after 10 s"
 kill -TERM "${pcap_pids[@]}" 2>/dev/null
 wait "${pcap_pids[@]}" 2>/dev/null
 for rs in rs1 rs2; do python3 "$TOOLS/pcap_toa.py" "$TMP/$rs.pcap"; done >"$TMP/toa.txt" 2>&1
@@ -116,8 +124,10 @@ udp_stream_stats_check client "$VIP" 9000 1000 1000 1
 # worker); then the failure-and-change sequence (common.bash) and a restart on the same config.
 check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
 	sh_check 192.168.100 21 28
-rvsadm -E -t "$VIP:80" -s rr >/dev/null
+rvsadm -E -t "$VIP:80" -s rr >/dev/null || not_ok "rvsadm -E -t $VIP:80 -s rr (back to rr)"
 failure_change_checks -b
+# Config reload (SIGHUP, rvsadm --reload) under a download and a UDP stream (reload.bash).
+reload_checks
 restart_check
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
 kernel_reach_check 192.168.200.12 rs1

@@ -13,6 +13,8 @@
 #   - rvsadm: -L -n (Masq, port mapping), a service added live (-A, -a -m) answering rr, -c states
 #     (ESTABLISHED, TIME_WAIT), --stats exact both ways, a UDP stream intact, metrics exact;
 #   - sh: 8 client addresses, each stays on one server, both used (the same on both workers);
+#   - config reload under traffic (reload.bash): SIGHUP and rvsadm --reload each in the middle of
+#     a download and a UDP stream, both intact, counters continuous, the edited weight in force;
 #   - failure and change (failure_change_checks in common.bash; two workers, so sets rather than
 #     exact alternation): rs2's HTTP server stopped (some requests fail, each a CLOSE row in -c: its
 #     reset passes the director; rs1 answers the rest, rs2 never) and started again (both answer);
@@ -23,14 +25,18 @@
 MODE=nat
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+# shellcheck source-path=SCRIPTDIR source=reload.bash
+source "$(dirname "${BASH_SOURCE[0]}")/reload.bash"
+plan 55 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 CLIENT=192.168.100.2
 fc_dest rs1 192.168.200.12:80 80
 fc_dest rs2 192.168.200.13:8080 8080
 
+reload_prepare # rvsd runs on a copy of CONFIG, which the reload checks edit
 lab_start nat
-rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
+rvsadm -S -n >"$TMP/save0" || bail_out "rvsadm -S -n failed" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 check "ping the director's inside address 192.168.200.1 from rvs-rs1" in_ns rs1 ping -c 2 -W 2 -w 10 192.168.200.1
 
@@ -76,8 +82,10 @@ udp_stream_stats_check client "$VIP" 9000 1000 1000 1
 # worker); then the failure-and-change sequence (common.bash) and a restart on the same config.
 check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
 	sh_check 192.168.100 21 28
-rvsadm -E -t "$VIP:80" -s rr >/dev/null
+rvsadm -E -t "$VIP:80" -s rr >/dev/null || not_ok "rvsadm -E -t $VIP:80 -s rr (back to rr)"
 failure_change_checks -m
+# Config reload (SIGHUP, rvsadm --reload) under a download and a UDP stream (reload.bash).
+reload_checks
 restart_check
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).
 kernel_reach_check 192.168.200.12 rs1

@@ -19,6 +19,7 @@
 MODE=snat
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+plan 25 # the ok/not ok lines below (run-all.sh compares)
 
 SRV=192.168.100.50
 WAN=192.168.100.200

@@ -22,6 +22,7 @@
 MODE=tun
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+plan 41 # the ok/not ok lines below (run-all.sh compares)
 
 VIP=192.168.100.100
 DIP=192.168.100.11
@@ -36,18 +37,20 @@ check "without rvsd: rs2 answers a GUE-wrapped echo request to the VIP directly"
 	in_ns client python3 "$TOOLS/rawsend.py" --iface eth0 tunnel --rs 192.168.100.13 --encap gue --inner icmp
 in_ns client ip neigh flush dev eth0 # forget what the checks above learned
 lab_run
-rvsadm -S -n >"$TMP/save0" # the configured table, for the restart check at the end
+rvsadm -S -n >"$TMP/save0" || bail_out "rvsadm -S -n failed" # the configured table, for the restart check at the end
 check "ping the VIP from rvs-client" in_ns client ping -c 2 -W 2 -w 10 "$VIP"
 
-ip netns exec rvs-rs1 timeout 120 tcpdump -l -nn -i eth0 "ip proto 4 and src host $DIP" >"$TMP/rs1.txt" 2>/dev/null &
+ip netns exec rvs-rs1 timeout 120 tcpdump --immediate-mode -l -nn -i eth0 "ip proto 4 and src host $DIP" >"$TMP/rs1.txt" 2>"$TMP/rs1.err" &
 BG_PIDS+=($!)
-ip netns exec rvs-rs2 timeout 120 tcpdump -l -nn -i eth0 "udp dst port 6080 and src host $DIP" >"$TMP/rs2.txt" 2>/dev/null &
+ip netns exec rvs-rs2 timeout 120 tcpdump --immediate-mode -l -nn -i eth0 "udp dst port 6080 and src host $DIP" >"$TMP/rs2.txt" 2>"$TMP/rs2.err" &
 BG_PIDS+=($!)
-sleep 1 # let both captures start
+check "tcpdump listening on rs1 and rs2 (the tunneled packets' captures)" \
+	wait_for 30 eval 'grep -qs "listening on" "$TMP/rs1.err" && grep -qs "listening on" "$TMP/rs2.err"'
 capture_start client "src host $VIP and tcp src port 80 and tcp[tcpflags] & tcp-push != 0"
 rr_check client "http://$VIP/" "$RR_N" rs1 rs2
 capture_stop
 return_path_check "answers from the VIP come straight from the real servers" "$(mac_of rs1)" "$(mac_of rs2)"
+settled 10 wc -l "$TMP/rs1.txt" "$TMP/rs2.txt" >/dev/null
 for rs in rs1 rs2; do
 	n=$(grep -c . "$TMP/$rs.txt")
 	if ((n > 0)); then ok "$rs received $n tunneled packets from $DIP"; else not_ok "$rs received tunneled packets from $DIP"; fi
@@ -86,7 +89,7 @@ udp_stream_stats_check client "$VIP" 9000 1000 1000 0
 # worker); then the failure-and-change sequence (common.bash) and a restart on the same config.
 check_v "rvsadm -E -s sh: 8 client addresses, 3 requests each: every address stays on one server, both used" \
 	sh_check 192.168.100 21 28
-rvsadm -E -t "$VIP:80" -s rr >/dev/null
+rvsadm -E -t "$VIP:80" -s rr >/dev/null || not_ok "rvsadm -E -t $VIP:80 -s rr (back to rr)"
 failure_change_checks -i
 restart_check
 # The exception path: rvs-dir's kernel reaches the servers on its own (what health checks use).

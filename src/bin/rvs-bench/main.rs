@@ -211,6 +211,13 @@ fn run_child(child: &Child) -> Result<()> {
                 ("conns", m.conns.to_string()),
                 ("rss", m.rss.to_string()),
                 ("cpu", format!("{:.4}", m.cpu)),
+                ("sent", m.sent.to_string()),
+                ("rx_total", m.rx_total.to_string()),
+                ("tx_total", m.tx_total.to_string()),
+                ("fwd_total", m.fwd_total.to_string()),
+                ("drops_total", m.drops_total.to_string()),
+                ("created_total", m.created_total.to_string()),
+                ("conns_before", m.conns_before.to_string()),
             ]);
         }
         Child::Mem { conns } => {
@@ -222,6 +229,7 @@ fn run_child(child: &Child) -> Result<()> {
                 ("rss_before", r.rss_before.to_string()),
                 ("rss", r.rss_after.to_string()),
                 ("fill_secs", format!("{:.1}", r.fill_secs)),
+                ("forwarded", r.forwarded.to_string()),
             ]);
         }
     }

@@ -26,6 +26,8 @@ pub struct MemReport {
     pub rss_after: u64,
     /// Seconds spent filling.
     pub fill_secs: f64,
+    /// Packets the balancer forwarded while filling (two per connection when all went well).
+    pub forwarded: u64,
 }
 
 /// Fills a table of `n` entries with `n` FULLNAT connections.
@@ -69,5 +71,6 @@ pub fn measure(n: u64) -> Result<MemReport> {
         rss_before,
         rss_after: rss_bytes(),
         fill_secs: t.elapsed().as_secs_f64(),
+        forwarded: ok,
     })
 }

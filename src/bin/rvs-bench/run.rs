@@ -93,6 +93,21 @@ pub struct Measured {
     pub rss: u64,
     /// CPU time the process used in the window, as a share of one core.
     pub cpu: f64,
+    /// Totals of the whole traffic run (warmup, window and the drain after it), for the
+    /// correctness checks of perf/smoke.sh: frames the generator's rings accepted ...
+    pub sent: u64,
+    /// ... the worker received, transmitted, forwarded on a connection, and dropped ...
+    pub rx_total: u64,
+    /// (transmitted)
+    pub tx_total: u64,
+    /// (forwarded on a connection)
+    pub fwd_total: u64,
+    /// (dropped)
+    pub drops_total: u64,
+    /// ... connections it created ...
+    pub created_total: u64,
+    /// ... and the connections in the table before the traffic (the populated ones).
+    pub conns_before: u64,
 }
 
 /// CPU time (user + system) this process has used, in seconds, from /proc/self/stat.
@@ -405,6 +420,19 @@ pub fn run(p: &Params) -> Result<Measured> {
             snap(stats)
         }
     };
+    // The counters before the traffic: once the worker has published (the populated
+    // connections included), waited for.
+    let conns_gauge = rvs::dataplane::stats::LB_EVENTS.iter().position(|e| e.gauge).unwrap_or(0);
+    let first = if traffic == Traffic::Io {
+        Snap::default()
+    } else {
+        wait_for("the worker's first counters", || {
+            let s = read(&stats);
+            s.busy + s.idle > 0
+        })?;
+        read(&stats)
+    };
+    let conns_before = if traffic == Traffic::Io { 0 } else { stats.lb.load(conns_gauge) };
     let start = Instant::now();
     let marks = std::cell::Cell::new((Snap::default(), Snap::default(), 0u64, 0u64));
     // Generator bursts and refused bursts at the start and end of the window; RSS at its end.
@@ -435,6 +463,7 @@ pub fn run(p: &Params) -> Result<Measured> {
     };
     let cpu0;
     let cpu1;
+    let mut sent = 0;
     if traffic == Traffic::Idle {
         std::thread::sleep(p.warmup);
         let a = read(&stats);
@@ -449,15 +478,24 @@ pub fn run(p: &Params) -> Result<Measured> {
         if traffic == Traffic::Both {
             queues.push(gen_tx1);
         }
-        generate(&pool, &mut queues, &stop_gen, &fill);
+        sent = generate(&pool, &mut queues, &stop_gen, &fill);
         cpu1 = cpu_secs();
     }
     let (a, b, sent0, sent1) = marks.get();
-    // Let the worker publish, then stop it.
-    std::thread::sleep(Duration::from_millis(20));
-    let (_, reasons) = drops_of(&stats);
+    // The worker takes what is left in the rings (an event, waited for), then stops; it
+    // publishes its last counters as it ends.
+    wait_for("the worker to take every frame sent", || read(&stats).rx >= sent)?;
     stop.store(true, Ordering::Relaxed);
     handle.join().map_err(|e| anyhow!("worker: {e}"))?;
+    let (_, reasons) = drops_of(&stats);
+    let last = read(&stats);
+    m.sent = sent;
+    m.rx_total = last.rx - first.rx;
+    m.tx_total = last.tx - first.tx;
+    m.fwd_total = last.forwarded - first.forwarded;
+    m.drops_total = last.drops - first.drops;
+    m.created_total = last.created - first.created;
+    m.conns_before = conns_before;
 
     let secs = match (a.at, b.at) {
         (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
@@ -488,8 +526,7 @@ pub fn run(p: &Params) -> Result<Measured> {
         .max_by_key(|(_, n)| *n)
         .map(|(r, n)| format!("{r}:{n}"))
         .unwrap_or_default();
-    m.conns =
-        stats.lb.load(rvs::dataplane::stats::LB_EVENTS.iter().position(|e| e.gauge).unwrap_or(0));
+    m.conns = stats.lb.load(conns_gauge);
     m.rss = rss_end.get();
     drop(ring);
     drop(null);
@@ -520,7 +557,22 @@ fn io_loop(mut rx: RxQueue, mut tx: TxQueue, stop: &AtomicBool, c: &[AtomicU64; 
             c[2].store(dropped, Ordering::Relaxed);
         }
     }
+    c[0].store(got, Ordering::Relaxed);
+    c[1].store(sent, Ordering::Relaxed);
+    c[2].store(dropped, Ordering::Relaxed);
     0
+}
+
+/// Polls `f` every millisecond until it holds; an error after 30 s (a deadline, not a measure).
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) -> Result<()> {
+    let limit = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        if Instant::now() >= limit {
+            bail!("waited 30 s for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
 }
 
 /// Fails unless `p` makes sense.

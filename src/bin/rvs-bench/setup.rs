@@ -1,19 +1,19 @@
 //! The director under test, built the way rvsd builds a worker: interfaces, routes and static
 //! neighbours for a `net::Stack`, services from rvsadm command lines through
-//! `adm::cli::parse` and `ServiceTable::apply`, one `Balancer` and a `Pipeline`.
+//! `rvsadm::cli::parse` and `ServiceTable::apply`, one `Balancer` and a `Pipeline`.
 //!
 //! Port 0 faces the clients (host 10.0.0.1/24, VIP 10.0.0.100, default route via 10.0.0.254);
 //! port 1 faces four real servers 192.168.1.10-13 (host 192.168.1.1/24) and carries the local
 //! addresses 192.168.2.0 .. 192.168.2.63 for FULLNAT.
 
 use anyhow::{anyhow, Context, Result};
-use rvs::adm::cli;
-use rvs::adm::names::NoNames;
-use rvs::adm::table::ServiceTable;
+use rvs::ctrl::table::ServiceTable;
 use rvs::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs::ipvs::service::{BuildOptions, Services};
 use rvs::net::Stack;
 use rvs::net::{AddrKind, IfAddr, Iface, IfaceTable, NeighParams, Route, RouteTable, StaticNeigh};
+use rvs::rvsadm::cli;
+use rvs::rvsadm::names::NoNames;
 use rvs::wire::MacAddr;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -86,6 +86,7 @@ pub fn services(mode: Mode, sched: &str) -> Result<Arc<Services>> {
         let mut argv = vec!["rvsadm".to_owned()];
         argv.extend(line.split_whitespace().map(str::to_owned));
         let cmd = cli::parse(&argv, &NoNames).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
+        let cmd = cmd.into_change().ok_or_else(|| anyhow!("rvsadm {line}: not a change"))?;
         table.apply(&cmd).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
     }
     let s =

@@ -41,7 +41,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let services = check_services(raw.timeouts, raw.services, &addrs, &ports)?;
     let health_refs: Vec<_> =
         health_keys.iter().map(|(s, d)| (s, d.iter().collect::<Vec<_>>())).collect();
-    let health = crate::health::config::check_health(&health_refs, &services, &fwd_method)?;
+    let health = crate::config::health::check_health(&health_refs, &services, &fwd_method)?;
     let snat = check_snats(raw.snats, &addrs, &ports)?;
     let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     Ok(Config {

@@ -3,11 +3,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use crate::adm::cli::Command;
-use crate::adm::table::ServiceTable;
 use crate::config::checked::{Addr, AddrKind, Port};
 use crate::config::error::{invalid, Invalid};
-use crate::ctrl::model::{
+use crate::ctrl::table::ServiceTable;
+use crate::proto::change::Change;
+use crate::proto::model::{
     DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, SchedKind,
     ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_SCHEDULER, MAX_TIMEOUT_S,
 };
@@ -24,20 +24,20 @@ pub(crate) fn check_services(
     ports: &[Port],
 ) -> Result<ServiceTable, Invalid> {
     let mut table = ServiceTable::new();
-    let set = Command::SetTimeouts(check_timeouts(&timeouts)?);
+    let set = Change::SetTimeouts(check_timeouts(&timeouts)?);
     table.apply(&set).map_err(|e| invalid("timeouts", e.to_string()))?;
     for (i, s) in raw.iter().enumerate() {
         let c = Ctx { i, addrs, ports };
         let spec = c.service(s)?;
         let key = spec.key;
-        c.apply(&mut table, Blame::Service, Command::AddService(spec.clone()))?;
+        c.apply(&mut table, Blame::Service, Change::AddService(spec.clone()))?;
         for (k, d) in s.dests.iter().enumerate() {
             let dest = c.dest(k, d, &spec, !s.laddrs.is_empty())?;
-            c.apply(&mut table, Blame::Dest(k), Command::AddDest { service: key, dest })?;
+            c.apply(&mut table, Blame::Dest(k), Change::AddDest { service: key, dest })?;
         }
         for (k, l) in s.laddrs.iter().enumerate() {
             let laddr = LocalAddrSpec { addr: IpAddr::V4(c.laddr(k, l)?), ifname: None };
-            c.apply(&mut table, Blame::Laddr(k), Command::AddLocalAddr { service: key, laddr })?;
+            c.apply(&mut table, Blame::Laddr(k), Change::AddLocalAddr { service: key, laddr })?;
         }
         if !s.laddrs.is_empty() && !s.dests.is_empty() {
             let fullnat =
@@ -116,7 +116,7 @@ impl Ctx<'_> {
         format!("service[{}].dest[{k}].{field}", self.i)
     }
 
-    fn apply(&self, table: &mut ServiceTable, blame: Blame, cmd: Command) -> Result<(), Invalid> {
+    fn apply(&self, table: &mut ServiceTable, blame: Blame, cmd: Change) -> Result<(), Invalid> {
         // The table changes nothing when it refuses, so it still shows what the command met.
         table.apply(&cmd).map_err(|e| table_error(self.i, blame, &cmd, e, table))
     }

@@ -3,10 +3,10 @@
 //! Owns the mapping from [`TableError`] and [`ModelError`] to the offending key of a
 //! `[[service]]` and what to change. The rules themselves are the table's and the model's.
 
-use crate::adm::cli::Command;
-use crate::adm::table::{ServiceTable, TableError};
 use crate::config::error::{invalid, Invalid};
-use crate::ctrl::model::{
+use crate::ctrl::table::{ServiceTable, TableError};
+use crate::proto::change::Change;
+use crate::proto::model::{
     ModelError, SchedKind, ServiceKey, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
 
@@ -84,7 +84,7 @@ pub(super) fn model_fix(e: &ModelError) -> (&'static str, String) {
 pub(super) fn table_error(
     i: usize,
     blame: Blame,
-    cmd: &Command,
+    cmd: &Change,
     e: TableError,
     table: &ServiceTable,
 ) -> Invalid {
@@ -94,7 +94,7 @@ pub(super) fn table_error(
             let (field, fix) = model_fix(&m);
             invalid(key(i, blame, field), format!("{m}: {fix}"))
         }
-        (e @ TableError::ServiceExists, Command::AddService(spec), _) => {
+        (e @ TableError::ServiceExists, Change::AddService(spec), _) => {
             let k = &spec.key;
             invalid(
                 format!("service[{i}]"),
@@ -107,7 +107,7 @@ pub(super) fn table_error(
                 ),
             )
         }
-        (e @ TableError::DestExists, Command::AddDest { service: svc, dest }, Blame::Dest(k)) => {
+        (e @ TableError::DestExists, Change::AddDest { service: svc, dest }, Blame::Dest(k)) => {
             let j = service(svc)
                 .and_then(|s| table.services().get(s))
                 .and_then(|s| {
@@ -124,7 +124,7 @@ pub(super) fn table_error(
                 ),
             )
         }
-        (e @ TableError::LocalAddrExists, Command::AddLocalAddr { laddr, .. }, Blame::Laddr(k)) => {
+        (e @ TableError::LocalAddrExists, Change::AddLocalAddr { laddr, .. }, Blame::Laddr(k)) => {
             invalid(
                 format!("service[{i}].laddrs[{k}]"),
                 format!("{e}: {} is listed twice; list each local address once", laddr.addr),

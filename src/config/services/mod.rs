@@ -3,7 +3,7 @@
 //!
 //! Owns turning those sections into the control-plane model, and back ([`to_toml`]). A
 //! `[[service]]` becomes the commands `rvsadm -A`, `-a` and `-P` would send
-//! ([`crate::adm::cli::Command`]); they are applied to an [`crate::adm::table::ServiceTable`],
+//! ([`crate::rvsadm::cli::Command`]); they are applied to an [`crate::ctrl::table::ServiceTable`],
 //! so every rule and every error of `rvsadm` holds for the file exactly as for the command line
 //! (the error says the key, `service[1].dest[0].weight`, and the fix). On top come the rules
 //! only a config can check: a VIP is an `[[addr]]` of kind `vip`, local addresses and SNAT

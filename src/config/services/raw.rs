@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use crate::health::config::{
+use crate::config::health::{
     RawDestHealth, RawHttpGet, RawMiscCheck, RawServiceHealth, RawTcpCheck, RawUdpCheck,
 };
 
@@ -40,7 +40,7 @@ pub(crate) struct RawService {
     pub fwmark: Option<toml::Value>,
     #[serde(rename = "dest")]
     pub dests: Vec<RawDest>,
-    // Health checks (keepalived's virtual_server keys; see crate::health::config).
+    // Health checks (keepalived's virtual_server keys; see crate::config::health).
     pub delay_loop: Option<f64>,
     pub connect_timeout: Option<f64>,
     pub retry: Option<u32>,
@@ -105,7 +105,7 @@ pub(crate) struct RawDest {
     pub tun_port: Option<u16>,
     #[serde(default)]
     pub tun_csum: Option<String>,
-    // Health checks (keepalived's real_server keys; see crate::health::config).
+    // Health checks (keepalived's real_server keys; see crate::config::health).
     #[serde(default)]
     pub delay_loop: Option<f64>,
     #[serde(default)]

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use crate::adm::table::ServiceTable;
-use crate::ctrl::model::{
+use crate::ctrl::table::ServiceTable;
+use crate::proto::model::{
     FwdMethod, Netmask, SchedFlags, SchedKind, ServiceInfo, SnatProto, SnatRule, Timeouts, TunType,
 };
 

@@ -7,12 +7,12 @@ use std::net::IpAddr;
 use proptest::prelude::*;
 
 use super::BASE;
-use crate::adm::names::NoNames;
-use crate::adm::restore::parse_restore;
-use crate::adm::save::save;
-use crate::adm::table::ServiceTable;
 use crate::config::{to_toml, Config};
-use crate::ctrl::model::{AddrRange, Protocol, ServiceKey, SnatProto, SnatRule, Timeouts};
+use crate::ctrl::table::ServiceTable;
+use crate::proto::model::{AddrRange, Protocol, ServiceKey, SnatProto, SnatRule, Timeouts};
+use crate::rvsadm::names::NoNames;
+use crate::rvsadm::restore::parse_restore;
+use crate::rvsadm::save::save;
 
 /// Addresses the service tests use, added to `BASE` (which has host 10.0.0.1/24 on lan0,
 /// 10.1.0.1/24 on wan0 and the VIP 10.0.0.100).

@@ -2,9 +2,9 @@
 //! ipvsadm's words where rvsadm has the same rule, and the fix.
 
 use super::services::with_services;
-use crate::adm::table::TableError;
 use crate::config::{Config, ConfigError};
-use crate::ctrl::model::ModelError;
+use crate::ctrl::table::TableError;
+use crate::proto::model::ModelError;
 
 /// Asserts that `services` (added to the test config) is refused at `key` with a message
 /// containing every one of `words`.

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 /// Largest response (headers and body) read for a digest or regex.
 pub const MAX_BODY: usize = 4 << 20;
-/// Largest header block.
-const MAX_HEAD: usize = 64 << 10;
+/// Largest response head (status line, headers, blank line).
+pub const MAX_HEAD: usize = 64 << 10;
 
 /// One `HTTP_GET` check; each URL gets `timeout`.
 pub fn check(
@@ -73,36 +73,63 @@ fn read_some(s: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Result<
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// Most header lines read from a response head.
+const MAX_HEADERS: usize = 100;
+
+/// What the check needs from a response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The status code.
+    pub code: u16,
+    /// `Transfer-Encoding` ends in `chunked`: the body is chunked.
+    pub chunked: bool,
+    /// Bytes of the head, the blank line included: the body starts there.
+    pub len: usize,
 }
 
-/// Status code of a status line `HTTP/x.y NNN reason`.
-pub fn parse_status(line: &[u8]) -> Option<u16> {
-    let line = std::str::from_utf8(line).ok()?;
-    let mut parts = line.split(' ');
-    if !parts.next()?.starts_with("HTTP/") {
-        return None;
-    }
-    let code = parts.next()?;
-    if code.len() != 3 {
-        return None;
-    }
-    code.parse().ok()
+/// Parses the response head at the start of `buf`: `Ok(None)` while it is incomplete.
+pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut r = httparse::Response::new(&mut headers);
+    let len = match r.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::Version | httparse::Error::Status) => {
+            let line = buf.split(|&c| c == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let line = line.get(..80).unwrap_or(line);
+            return Err(format!("not an HTTP status line: {:?}", String::from_utf8_lossy(line)));
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(format!("more than {MAX_HEADERS} header lines"));
+        }
+        Err(e) => return Err(format!("malformed response head: {e}")),
+    };
+    let code = r.code.ok_or("no status code")?;
+    let chunked = r.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            && h.value
+                .rsplit(|&c| c == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+    });
+    Ok(Some(Head { code, chunked, len }))
 }
 
-/// Decodes a complete chunked body; `None` when it is malformed or incomplete.
+/// Decodes a complete chunked body (trailers after the last chunk are ignored); `None` when it
+/// is malformed or incomplete.
 pub fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let eol = find(b, b"\r\n")?;
-        let size_text = std::str::from_utf8(b.get(..eol)?).ok()?;
-        let size_text = size_text.split(';').next()?.trim();
-        let size = usize::from_str_radix(size_text, 16).ok()?;
-        b = b.get(eol + 2..)?;
+        let (taken, size) = match httparse::parse_chunk_size(b).ok()? {
+            httparse::Status::Complete(c) => c,
+            httparse::Status::Partial => return None,
+        };
+        b = b.get(taken..)?;
         if size == 0 {
             return Some(out);
         }
+        let size = usize::try_from(size).ok()?;
         out.extend_from_slice(b.get(..size)?);
         b = b.get(size..)?.strip_prefix(b"\r\n")?;
     }
@@ -120,9 +147,9 @@ fn one(
     s.set_write_timeout(Some(t)).map_err(|e| e.to_string())?;
     s.write_all(request(p, u, target).as_bytes()).map_err(|e| format!("sending: {e}"))?;
     let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
+    let head = loop {
+        if let Some(head) = parse_head(&buf)? {
+            break head;
         }
         if buf.len() > MAX_HEAD {
             return Err(format!("no end of headers in {MAX_HEAD} bytes"));
@@ -131,28 +158,23 @@ fn one(
             return Err("connection closed before the end of the headers".into());
         }
     };
-    let head = buf.get(..head_end).unwrap_or_default();
-    let status_line = head.split(|&c| c == b'\r').next().unwrap_or_default();
-    let code = parse_status(status_line).ok_or_else(|| {
-        format!("not an HTTP status line: {:?}", String::from_utf8_lossy(status_line))
-    })?;
-    if !u.status_ok(code) {
-        return Err(format!("status {code}"));
+    if head.len > MAX_HEAD {
+        return Err(format!("no end of headers in {MAX_HEAD} bytes"));
+    }
+    if !u.status_ok(head.code) {
+        return Err(format!("status {}", head.code));
     }
     if u.digest.is_none() && u.regex.is_none() {
         return Ok(());
     }
-    let chunked = String::from_utf8_lossy(head).lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
     while read_some(&mut s, &mut buf, deadline)? > 0 {
         if buf.len() > MAX_BODY {
             return Err(format!("response larger than {MAX_BODY} bytes"));
         }
     }
-    let raw = buf.get(head_end + 4..).unwrap_or_default();
-    let body = if chunked { dechunk(raw).ok_or("malformed chunked body")? } else { raw.to_vec() };
+    let raw = buf.get(head.len..).unwrap_or_default();
+    let body =
+        if head.chunked { dechunk(raw).ok_or("malformed chunked body")? } else { raw.to_vec() };
     if let Some(want) = &u.digest {
         let got = md5::digest(&body);
         if got != *want {
@@ -173,6 +195,10 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::sync::mpsc;
+
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
 
     /// A one-shot responder: answers each connection with `reply` (after `delay`), and sends the
     /// requests it got.
@@ -276,11 +302,12 @@ mod tests {
 
     #[test]
     fn a_slow_server_fails_by_the_timeout() {
-        let (addr, _rx) = serve(OK, Duration::from_secs(3), 1);
-        let start = Instant::now();
+        // The server answers OK, but only after the check's 300 ms timeout: a check that ignored
+        // its timeout would succeed (no time is measured here).
+        let (addr, rx) = serve(OK, Duration::from_secs(3), 1);
         let r = check(&http(vec![url("/")]), addr, None, Duration::from_millis(300));
         assert_eq!(r, CheckResult::Failure("GET /: timed out".into()));
-        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(rx.recv().unwrap().starts_with("GET / "), "the request was sent");
     }
 
     #[test]
@@ -296,18 +323,176 @@ mod tests {
         assert!(req.starts_with("GET / HTTP/1.1\r\n") && req.contains("Connection: close"));
     }
 
+    /// A responder that writes `pieces` one by one (pausing between them, so they arrive in
+    /// separate reads), then holds the connection open for `hold` before closing it.
+    fn serve_pieces(pieces: Vec<Vec<u8>>, hold: Duration) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let Ok((mut c, _)) = l.accept() else { return };
+            let _ = c.set_nodelay(true);
+            let mut req = Vec::new();
+            let mut b = [0u8; 1024];
+            while find(&req, b"\r\n\r\n").is_none() {
+                match c.read(&mut b) {
+                    Ok(0) | Err(_) => return,
+                    Ok(k) => req.extend_from_slice(&b[..k]),
+                }
+            }
+            for p in pieces {
+                if c.write_all(&p).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            std::thread::sleep(hold);
+        });
+        addr
+    }
+
+    fn failure(r: CheckResult) -> String {
+        match r {
+            CheckResult::Failure(why) => why,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn status_lines_give_their_code() {
+        let head = |b: &[u8]| parse_head(b).unwrap().unwrap();
+        assert_eq!(head(b"HTTP/1.1 204 No Content\r\n\r\n").code, 204);
+        assert_eq!(head(b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n").code, 302);
+        assert_eq!(head(b"HTTP/1.1 200\r\n\r\n").code, 200, "the reason phrase may be empty");
+        let h = head(b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\nbody");
+        assert_eq!((h.len, h.chunked), (b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n".len(), false));
+    }
+
+    #[test]
+    fn a_head_is_incomplete_until_its_blank_line_whatever_the_split() {
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: b\r\n\r\nrs1 alive\n";
+        let end = find(resp, b"\r\n\r\n").unwrap() + 4;
+        for cut in 0..end {
+            assert_eq!(parse_head(&resp[..cut]), Ok(None), "cut at {cut}");
+        }
+        for cut in end..=resp.len() {
+            assert_eq!(parse_head(&resp[..cut]).unwrap().unwrap().len, end, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn headers_split_across_reads_are_joined() {
+        let pieces: Vec<Vec<u8>> = [
+            &b"HTT"[..],
+            b"P/1.1 200 OK\r\nTransfer-Enc",
+            b"oding: gzip, chunked\r",
+            b"\n\r",
+            b"\n4\r\nrs1 \r\n6\r\nalive\n\r\n0\r\n\r\n",
+        ]
+        .iter()
+        .map(|p| p.to_vec())
+        .collect();
+        let addr = serve_pieces(pieces, Duration::ZERO);
+        let mut u = url("/");
+        u.digest = Some(md5::digest(b"rs1 alive\n"));
+        let h = HttpCheck { urls: vec![u], protocol: HttpProtocol::V11 };
+        assert_eq!(check(&h, addr, None, SECS), CheckResult::Success { weight: None });
+    }
+
+    #[test]
+    fn chunked_decoding_follows_the_chunk_sizes() {
+        assert_eq!(dechunk(b"0\r\n\r\n"), Some(vec![]));
+        assert_eq!(
+            dechunk(b"3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n"),
+            Some(b"abc0123456789".to_vec())
+        );
+        assert_eq!(
+            dechunk(b"3;name=\"v\"\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n"),
+            Some(b"abc".to_vec())
+        );
+        assert_eq!(
+            dechunk(b"2\r\n\r\n\r\n0\r\n\r\n"),
+            Some(b"\r\n".to_vec()),
+            "data is not parsed"
+        );
+        assert_eq!(dechunk(b"5\r\nabc"), None, "short chunk");
+        assert_eq!(dechunk(b"3\r\nabcd\r\n0\r\n\r\n"), None, "chunk longer than its size");
+        assert_eq!(dechunk(b"3\r\nabc\r\n"), None, "no last chunk");
+        assert_eq!(dechunk(b"zz\r\n"), None);
+        assert_eq!(dechunk(b""), None);
+        assert_eq!(dechunk(b"fffffffffffffffff\r\n"), None, "size overflows");
+        assert_eq!(dechunk(b"ffffffffffffff\r\nabc\r\n0\r\n\r\n"), None, "size beyond the data");
+    }
+
+    #[test]
+    fn transfer_encoding_is_chunked_only_when_chunked_comes_last() {
+        let chunked = |te: &str| {
+            let r = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {te}\r\n\r\n");
+            parse_head(r.as_bytes()).unwrap().unwrap().chunked
+        };
+        assert!(chunked("chunked"));
+        assert!(chunked("Chunked"));
+        assert!(chunked("gzip, chunked"));
+        assert!(!chunked("chunked, gzip"));
+        assert!(!chunked("gzip"));
+    }
+
+    #[test]
+    fn a_malformed_chunked_body_fails_the_check() {
+        let addr = serve_pieces(
+            vec![b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab".to_vec()],
+            Duration::ZERO,
+        );
+        let mut u = url("/");
+        u.digest = Some(md5::digest(b"ab"));
+        assert_eq!(
+            failure(check(&http(vec![u]), addr, None, SECS)),
+            "GET /: malformed chunked body"
+        );
+    }
+
+    #[test]
+    fn a_head_over_the_size_limit_fails_the_check() {
+        let mut big = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+        big.resize(MAX_HEAD + 20_000, b'a');
+        let addr = serve_pieces(vec![big.clone()], SECS);
+        let why = failure(check(&http(vec![url("/")]), addr, None, SECS));
+        assert_eq!(why, format!("GET /: no end of headers in {MAX_HEAD} bytes"));
+        big.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(parse_head(&big).unwrap().unwrap().len, big.len(), "the parser has no limit");
+        let addr = serve_pieces(vec![big], SECS);
+        let why = failure(check(&http(vec![url("/")]), addr, None, SECS));
+        assert_eq!(
+            why,
+            format!("GET /: no end of headers in {MAX_HEAD} bytes"),
+            "complete but too big"
+        );
+        let many: String = (0..MAX_HEADERS + 1).map(|i| format!("X-{i}: v\r\n")).collect();
+        let many = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
+        assert_eq!(
+            parse_head(many.as_bytes()),
+            Err(format!("more than {MAX_HEADERS} header lines"))
+        );
+    }
+
     #[test]
     fn parsers_refuse_garbage() {
-        assert_eq!(parse_status(b"HTTP/1.1 204 No Content"), Some(204));
-        assert_eq!(parse_status(b"HTTP/1.1 2040 x"), None);
-        assert_eq!(parse_status(b"SSH-2.0-OpenSSH"), None);
-        assert_eq!(dechunk(b"5\r\nabc"), None);
-        assert_eq!(dechunk(b"zz\r\n"), None);
-        assert_eq!(dechunk(b"0\r\n\r\n"), Some(vec![]));
+        for garbage in
+            [&b"SSH-2.0-OpenSSH_9.6\r\n"[..], b"\xff\x00\x01", b"HTTP/1.1 2040 x\r\n\r\n"]
+        {
+            let why = parse_head(garbage).unwrap_err();
+            assert!(why.starts_with("not an HTTP status line"), "{garbage:?}: {why}");
+        }
+        let why = parse_head(b"HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n").unwrap_err();
+        assert!(why.starts_with("malformed response head"), "{why}");
+        let why = parse_head(b"HTTP/1.1 200 OK\r\nX: \x01\r\n\r\n").unwrap_err();
+        assert!(why.starts_with("malformed response head"), "{why}");
+        // A server that is not HTTP fails as soon as its first bytes arrive, not by the timeout,
+        // even when it keeps the connection open.
+        let addr = serve_pieces(vec![b"SSH-2.0-OpenSSH_9.6\r\n".to_vec()], Duration::from_secs(5));
+        let why = failure(check(&http(vec![url("/")]), addr, None, SECS));
+        assert_eq!(why, "GET /: not an HTTP status line: \"SSH-2.0-OpenSSH_9.6\"");
         let (addr, _rx) = serve(b"garbage\r\n\r\n", Duration::ZERO, 1);
-        let CheckResult::Failure(why) = check(&http(vec![url("/")]), addr, None, SECS) else {
-            panic!()
-        };
+        let why = failure(check(&http(vec![url("/")]), addr, None, SECS));
         assert!(why.contains("not an HTTP status line"), "{why}");
     }
 }

@@ -106,11 +106,28 @@ mod tests {
     }
 
     #[test]
-    fn a_hanging_script_is_killed_at_the_timeout() {
-        let start = Instant::now();
-        let r =
-            check(&misc("sleep 30; exit 0", false), target(), start + Duration::from_millis(300));
+    fn a_hanging_script_and_what_it_started_are_killed_at_the_timeout() {
+        // The script starts a sleep of its own and waits for it: the check fails at its deadline
+        // (a check that waited for the script would succeed 30 s later), and the whole process
+        // group goes, the sleep included.
+        let dir = std::env::temp_dir().join(format!("rvs-misc-hang-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pidfile = dir.join("pid");
+        let script = format!("sleep 30 & echo $! > {}; wait; exit 0", pidfile.display());
+        let r = check(&misc(&script, false), target(), Instant::now() + Duration::from_millis(300));
         assert_eq!(r, CheckResult::Failure("timed out".into()));
-        assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let stat = format!("/proc/{}/stat", pid.trim());
+        // Gone, or a zombie until its new parent reaps it: waited for, 30 s at most.
+        let dead = || match std::fs::read_to_string(&stat) {
+            Err(_) => true,
+            Ok(s) => s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        };
+        let limit = Instant::now() + Duration::from_secs(30);
+        while !dead() {
+            assert!(Instant::now() < limit, "the script's sleep {} still runs", pid.trim());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

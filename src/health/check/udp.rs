@@ -135,13 +135,12 @@ mod tests {
         // A socket that reads and never answers.
         let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = silent.local_addr().unwrap();
-        let start = Instant::now();
+        // Silence until the deadline (no time is measured: the deadline is what ends the wait).
         assert_eq!(check(&udp(None), addr, None, soon()), CheckResult::Success { weight: None });
         assert_eq!(
             check(&udp(Some(vec![])), addr, None, soon()),
             CheckResult::Failure(format!("no reply from {addr}"))
         );
-        assert!(start.elapsed() < Duration::from_secs(2));
     }
 
     #[test]

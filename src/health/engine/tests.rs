@@ -1,6 +1,6 @@
 use super::*;
-use crate::ctrl::model::Protocol;
 use crate::health::plan::{CheckKind, CheckerPlan, SorryPlan, Timing};
+use crate::proto::model::Protocol;
 use std::net::SocketAddr;
 
 fn key() -> ServiceKey {

@@ -8,7 +8,7 @@
 //! updates its slot in place, marks the slots the snapshot no longer has as removed (their
 //! connections keep flowing until they end, as IPVS keeps removed dests in its trash), and
 //! reuses slots that are removed and unreferenced. Slots are only created in `apply` (control
-//! path, may allocate); the packet path only reads them and moves counts.
+//! path, may allocate; in `apply.rs`); the packet path only reads them and moves counts.
 //!
 //! SNAT connections name the pool of their WAN address by slot the same way (in the
 //! connection's dest field), and their rule's counts by slot in the service field (see
@@ -18,16 +18,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use hashbrown::HashMap;
 
-use crate::ipvs::conn::{Conn, Direction, FwdMethod, NO_INDEX};
+use crate::ipvs::conn::{Conn, Direction, FwdMethod};
 use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::dest::CoreThresholds;
-use crate::ipvs::laddr::{LocalAddrPool, PoolLimits, PortOwnership, PortRange, PortScope};
+use crate::ipvs::laddr::{LocalAddrPool, PortOwnership, PortRange};
 use crate::ipvs::sched::{DestView, SchedFlags, SchedKey, SchedKind, Scheduler};
-use crate::ipvs::service::Services;
 use crate::ipvs::xmit::TunEncap;
 use crate::time::Instant;
-
-use super::Egress;
 
 /// A connection moved to active (`to_active`) or back: its count moves between the two.
 #[inline]
@@ -74,7 +71,7 @@ pub(super) struct DestSlot {
 }
 
 impl DestSlot {
-    fn total(&self) -> u64 {
+    pub(super) fn total(&self) -> u64 {
         u64::from(self.active) + u64::from(self.inactive)
     }
 }
@@ -186,7 +183,7 @@ pub(super) struct Book {
     pub snat_rule_of_rule: Vec<u32>,
 }
 
-fn sock(a: Ipv4Addr, p: u16) -> SocketAddr {
+pub(super) fn sock(a: Ipv4Addr, p: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(a), p)
 }
 
@@ -220,262 +217,6 @@ impl Book {
             snat_rules: Vec::new(),
             snat_rule_of_rule: Vec::new(),
         }
-    }
-
-    fn new_pool(&self, scope: PortScope) -> Option<LocalAddrPool> {
-        // Balancer::new checked that this core owns ports of the range.
-        LocalAddrPool::with_scope(
-            self.core,
-            self.ownership,
-            self.range,
-            scope,
-            PoolLimits::default(),
-        )
-        .ok()
-    }
-
-    /// Takes in a new snapshot (control path: allocation allowed). `egress` tells the MTU and
-    /// source address toward each dest.
-    pub fn apply(&mut self, snap: &Services, egress: &dyn Egress, default_mtu: u16) {
-        // Forget slots nothing refers to any more.
-        for s in &mut self.svcs {
-            if !s.live && s.refs == 0 && !s.free {
-                s.free = true;
-                s.sched = None;
-                s.pool = None;
-                s.views = Vec::new();
-                s.view_dest = Vec::new();
-            }
-        }
-        for d in &mut self.dests {
-            if !d.live && d.refs == 0 {
-                d.free = true;
-            }
-        }
-        let svc_keys: HashMap<(u8, Ipv4Addr, u16), u32> = self
-            .svcs
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.free)
-            .map(|(i, s)| ((s.proto, s.addr, s.port), i as u32))
-            .collect();
-        let dest_keys: HashMap<(u32, Ipv4Addr, u16), u32> = self
-            .dests
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| !d.free)
-            .map(|(i, d)| ((d.svc, d.addr, d.port), i as u32))
-            .collect();
-        for s in &mut self.svcs {
-            s.live = false;
-        }
-        for d in &mut self.dests {
-            d.live = false;
-        }
-        self.svc_of_snap.clear();
-        for svc in snap.services() {
-            let slot = match svc_keys.get(&(svc.proto, svc.addr, svc.port)) {
-                Some(&i) => i,
-                None => reuse_or_push(
-                    &mut self.svcs,
-                    |s| s.free,
-                    SvcSlot {
-                        proto: svc.proto,
-                        addr: svc.addr,
-                        port: svc.port,
-                        live: true,
-                        free: false,
-                        sched_kind: svc.sched,
-                        sched_flags: svc.flags,
-                        sched: None,
-                        views: Vec::new(),
-                        view_dest: Vec::new(),
-                        persistence: None,
-                        netmask: Ipv4Addr::BROADCAST,
-                        steer_mask: None,
-                        one_packet: false,
-                        toa: false,
-                        pool: None,
-                        laddrs: Vec::new(),
-                        refs: 0,
-                        stats: TrafficCounters::default(),
-                    },
-                ),
-            };
-            self.svc_of_snap.push(slot);
-            let mut views = Vec::new();
-            let mut view_dest = Vec::new();
-            for d in snap.dests_of(svc) {
-                let (mtu, src) = egress.egress(d.addr).unwrap_or((default_mtu, None));
-                let thresholds = CoreThresholds::new(d.upper, d.lower, self.core, self.n_cores);
-                let di = match dest_keys.get(&(slot, d.addr, d.port)) {
-                    Some(&i) => i,
-                    None => reuse_or_push(
-                        &mut self.dests,
-                        |x| x.free,
-                        DestSlot {
-                            svc: slot,
-                            addr: d.addr,
-                            port: d.port,
-                            live: true,
-                            free: false,
-                            fwd: d.fwd,
-                            weight: 0,
-                            thresholds,
-                            overloaded: false,
-                            tun: None,
-                            tun_src: None,
-                            mtu,
-                            in_pool: false,
-                            active: 0,
-                            inactive: 0,
-                            persist: 0,
-                            refs: 0,
-                            stats: TrafficCounters::default(),
-                        },
-                    ),
-                };
-                if let Some(x) = self.dests.get_mut(di as usize) {
-                    x.live = true;
-                    x.free = false;
-                    x.fwd = d.fwd;
-                    x.weight = d.weight;
-                    x.thresholds = thresholds;
-                    x.overloaded = thresholds.overloaded_now(x.total(), x.overloaded);
-                    x.tun = d.tun;
-                    x.tun_src = src;
-                    x.mtu = mtu;
-                    let mut v = DestView::new(IpAddr::V4(d.addr), d.port, d.weight);
-                    v.available = !x.overloaded;
-                    views.push(v);
-                    view_dest.push(di);
-                }
-            }
-            let pool_wanted = !svc.laddrs.is_empty()
-                || snap.dests_of(svc).iter().any(|d| d.fwd == FwdMethod::FullNat);
-            let new_pool = if pool_wanted && self.svcs[slot as usize].pool.is_none() {
-                self.new_pool(PortScope::PerDest)
-            } else {
-                None
-            };
-            let s = &mut self.svcs[slot as usize];
-            s.live = true;
-            s.free = false;
-            if s.sched.is_none() || s.sched_kind != svc.sched || s.sched_flags != svc.flags {
-                s.sched =
-                    Some(svc.sched.build(svc.flags, self.core, self.n_cores, snap.mh_table_size()));
-                s.sched_kind = svc.sched;
-                s.sched_flags = svc.flags;
-            }
-            if let Some(sched) = s.sched.as_mut() {
-                sched.update(&views);
-            }
-            s.views = views;
-            s.view_dest = view_dest;
-            s.persistence = svc.persistence;
-            s.netmask = svc.netmask;
-            s.one_packet = svc.one_packet;
-            s.toa = svc.toa;
-            let has_nat = snap.dests_of(svc).iter().any(|d| d.fwd == FwdMethod::Masq);
-            s.steer_mask = if self.n_cores < 2 {
-                None
-            } else if has_nat {
-                // Replies from a NAT dest are steered by the client address alone (see
-                // `steer_core`), so the connection must live where that address points.
-                Some(Ipv4Addr::BROADCAST)
-            } else {
-                // One core holds a client network's persistence template.
-                svc.persistence.map(|_| svc.netmask)
-            };
-            if let Some(mask) = s.steer_mask {
-                self.steering.services.insert((svc.proto, svc.addr, svc.port), mask);
-            }
-            if self.n_cores >= 2 {
-                for d in snap.dests_of(svc).iter().filter(|d| d.fwd == FwdMethod::Masq) {
-                    self.steering.nat_dests.insert((d.addr, d.port));
-                }
-            }
-            if s.pool.is_none() {
-                s.pool = new_pool;
-            }
-            if let Some(pool) = s.pool.as_mut() {
-                for old in s.laddrs.iter().filter(|a| !svc.laddrs.contains(a)) {
-                    let _ = pool.remove_laddr(IpAddr::V4(*old));
-                }
-                for new in svc.laddrs.iter().filter(|a| !s.laddrs.contains(a)) {
-                    if pool.add_laddr(IpAddr::V4(*new)).is_err() {
-                        self.config_errors += 1;
-                    }
-                }
-            }
-            s.laddrs = svc.laddrs.clone();
-        }
-        // Dests: join or leave their service's port pool.
-        for d in &mut self.dests {
-            if d.free {
-                continue;
-            }
-            let want = d.live && d.fwd == FwdMethod::FullNat;
-            if want == d.in_pool {
-                continue;
-            }
-            let Some(pool) = self.svcs.get_mut(d.svc as usize).and_then(|s| s.pool.as_mut()) else {
-                continue;
-            };
-            let r = if want {
-                pool.add_dest(sock(d.addr, d.port))
-            } else {
-                pool.remove_dest(sock(d.addr, d.port))
-            };
-            match r {
-                Ok(()) => d.in_pool = want,
-                Err(_) => self.config_errors += 1,
-            }
-        }
-        // Removed services: no scheduling any more.
-        for s in &mut self.svcs {
-            if !s.live && !s.free {
-                s.views.clear();
-                s.view_dest.clear();
-            }
-        }
-        // SNAT: one pool per WAN address.
-        for s in &mut self.snat {
-            if !s.live && s.refs == 0 {
-                s.free = true;
-            }
-            s.live = false;
-        }
-        self.snat_of_rule.clear();
-        for r in snap.snat() {
-            let slot = match self.snat.iter().position(|s| !s.free && s.addr == r.out_addr) {
-                Some(i) => i as u32,
-                None => {
-                    let Some(mut pool) = self.new_pool(PortScope::PerLaddr) else {
-                        self.config_errors += 1;
-                        self.snat_of_rule.push(NO_INDEX);
-                        continue;
-                    };
-                    if pool.add_laddr(IpAddr::V4(r.out_addr)).is_err() {
-                        self.config_errors += 1;
-                    }
-                    let new = SnatSlot {
-                        addr: r.out_addr,
-                        live: true,
-                        free: false,
-                        pool,
-                        refs: 0,
-                        stats: TrafficCounters::default(),
-                    };
-                    reuse_or_push(&mut self.snat, |s| s.free, new)
-                }
-            };
-            if let Some(s) = self.snat.get_mut(slot as usize) {
-                s.live = true;
-            }
-            self.snat_of_rule.push(slot);
-        }
-        self.apply_snat_rules(snap);
     }
 
     /// Picks a dest slot for a new connection of service slot `svc`, with this core's counts.

@@ -3,13 +3,16 @@
 //!
 //! Owns [`Balancer`] (one per worker core: its connection table, its schedulers and dest counts,
 //! its local port pools, its counters) and [`Verdict`], what the caller does with the packet. The
-//! packet path ([`Balancer::input`]) parses the IPv4 and TCP/UDP (or ICMP error) headers, finds
+//! packet path ([`Balancer::input_checked`]) takes the IPv4 header the stack checked
+//! ([`crate::wire::Ipv4Meta`], never checked again), parses the TCP/UDP (or ICMP) header, finds
 //! the connection in either direction or creates one (service lookup, persistence template,
 //! scheduling, local port), runs the protocol state machine, and has the forwarding mode
 //! ([`crate::ipvs::xmit`]) rewrite the packet. It must not route, resolve, transmit or free
 //! packets (the caller does, with the stack), read clocks, or take locks: the time is passed in,
 //! configuration arrives as an immutable [`Services`] snapshot applied between bursts with
 //! [`Balancer::set_services`], and every decision is returned as a [`Verdict`].
+//! The control plane's requests to a core's balancer (snapshot, listings, reports, flush) are
+//! its own, answered beside it ([`control`]).
 //!
 //! # Packets the balancer refuses (each counted by [`IpvsDropReason`])
 //! - TCP: only a plain SYN (SYN without ACK, FIN or RST) creates a connection; other packets of
@@ -37,7 +40,9 @@
 //! core owns is handed back as [`Verdict::Redirect`] for the worker to pass over a ring; the
 //! owner takes it with [`Balancer::input_redirected`] (which never redirects again).
 
+mod apply;
 mod book;
+pub mod control;
 mod packet;
 mod pools;
 mod snat_rules;
@@ -59,6 +64,7 @@ use crate::ipvs::service::Services;
 use crate::ipvs::spec::{Protocol, ServiceKey};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
+use crate::wire::Ipv4Meta;
 
 use book::Book;
 
@@ -418,9 +424,23 @@ impl Balancer {
         out
     }
 
-    /// Handles an IPv4 packet the stack handed up: `l3` is the offset of its IPv4 header (the
-    /// Ethernet header is in front), `owner` what the stack found its destination to be.
-    /// No allocation; never panics, whatever the bytes.
+    /// Handles an IPv4 packet the stack handed up with the IPv4 header it checked (`ip`, its
+    /// offset `ip.l3`: the Ethernet header is in front), `owner` what the stack found its
+    /// destination to be. The header is not checked again. No allocation; never panics,
+    /// whatever the bytes.
+    #[inline]
+    pub fn input_checked<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        ip: &Ipv4Meta,
+        owner: Option<AddrKind>,
+        now: Instant,
+    ) -> Verdict<B> {
+        self.process(pkt, ip, owner, now, true)
+    }
+
+    /// [`Balancer::input_checked`] for a packet whose IPv4 header at `l3` nobody checked yet
+    /// (refused as `bad_l4` when malformed).
     #[inline]
     pub fn input<B: PacketBuf>(
         &mut self,
@@ -429,7 +449,13 @@ impl Balancer {
         owner: Option<AddrKind>,
         now: Instant,
     ) -> Verdict<B> {
-        self.process(pkt, l3, owner, now, true)
+        if owner == Some(AddrKind::Host) {
+            return Verdict::NotMine { pkt };
+        }
+        match Ipv4Meta::parse(pkt.data(), l3) {
+            Ok(ip) => self.process(pkt, &ip, owner, now, true),
+            Err(_) => self.refuse(pkt, owner, IpvsDropReason::BadL4),
+        }
     }
 
     /// Handles a packet another core redirected here (see [`Verdict::Redirect`]); `owner` is
@@ -444,7 +470,13 @@ impl Balancer {
         now: Instant,
     ) -> Verdict<B> {
         self.counters.redirect_received += 1;
-        self.process(pkt, l3, owner, now, false)
+        if owner == Some(AddrKind::Host) {
+            return Verdict::NotMine { pkt };
+        }
+        match Ipv4Meta::parse(pkt.data(), l3) {
+            Ok(ip) => self.process(pkt, &ip, owner, now, false),
+            Err(_) => self.refuse(pkt, owner, IpvsDropReason::BadL4),
+        }
     }
 }
 

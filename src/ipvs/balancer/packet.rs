@@ -13,31 +13,15 @@ use crate::ipvs::conn::{
 };
 use crate::ipvs::counters::IpvsDropReason as R;
 use crate::ipvs::frag::{FragAction, FragKey};
-use crate::ipvs::proto::tcp::{flags, is_suspicious};
+use crate::ipvs::proto::tcp::is_suspicious;
 use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::ipvs::reset::reset_in_place;
 use crate::ipvs::sched::SchedKey;
 use crate::ipvs::xmit::{self, XmitCtx, XmitError};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
-use crate::wire::{Ipv4Packet, TcpPacket, UdpPacket};
-
-/// The IPv4 header fields the balancer decides on.
-#[derive(Debug, Clone, Copy)]
-struct IpHead {
-    proto: u8,
-    /// Identification (for following fragments).
-    ident: u16,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    /// Non-first fragment (no transport header).
-    later_fragment: bool,
-    /// Any fragment (first with MF, or later).
-    fragment: bool,
-    /// IPv4 total length.
-    len: u32,
-    ihl: usize,
-}
+use crate::wire::icmpv4::Message;
+use crate::wire::{udp, Icmpv4Packet, Ipv4Meta, TcpFlags, TcpPacket, UdpPacket};
 
 /// A TCP or UDP packet's flow tuple.
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +31,8 @@ struct Flow {
     dst: Ipv4Addr,
     sport: u16,
     dport: u16,
-    /// TCP flags (0 for UDP).
-    flags: u8,
+    /// TCP flags (none for UDP).
+    flags: TcpFlags,
     len: u32,
     /// The segment carries TCP payload.
     tcp_data: bool,
@@ -60,66 +44,54 @@ impl Flow {
     }
 }
 
-fn parse_ip(data: &[u8], l3: usize) -> Option<IpHead> {
-    let ip = Ipv4Packet::new_checked(data.get(l3..)?).ok()?;
-    Some(IpHead {
-        proto: u8::from(ip.protocol()),
-        ident: ip.ident(),
-        src: ip.src_addr(),
-        dst: ip.dst_addr(),
-        later_fragment: ip.frag_offset() != 0,
-        fragment: ip.is_fragment(),
-        len: u32::from(ip.total_len()),
-        ihl: ip.header_len(),
-    })
-}
-
-fn parse_l4(data: &[u8], l3: usize, h: &IpHead) -> Option<Flow> {
-    let l4 = data.get(l3 + h.ihl..l3 + h.len as usize)?;
+fn parse_l4(data: &[u8], h: &Ipv4Meta) -> Option<Flow> {
+    let l4 = h.payload(data)?;
     let mut tcp_data = false;
-    let (sport, dport, flags) = match h.proto {
+    let (sport, dport, flags) = match u8::from(h.protocol) {
         IPPROTO_TCP => {
             let t = TcpPacket::new_checked(l4).ok()?;
             tcp_data = l4.len() > t.header_len();
-            (t.src_port(), t.dst_port(), t.flags().bits())
+            (t.src_port(), t.dst_port(), t.flags())
         }
-        IPPROTO_UDP if h.fragment => {
+        IPPROTO_UDP if h.is_fragment() => {
             // A first fragment's UDP length covers the whole datagram; the header must be there.
-            let b = l4.get(..8)?;
-            (u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]), 0)
+            // The view is over exactly the 8 header bytes, so its port accessors cannot panic.
+            let u = UdpPacket::new_unchecked(l4.get(..udp::HEADER_LEN)?);
+            (u.src_port(), u.dst_port(), TcpFlags::default())
         }
         IPPROTO_UDP => {
             let u = UdpPacket::new_checked(l4).ok()?;
-            (u.src_port(), u.dst_port(), 0)
+            (u.src_port(), u.dst_port(), TcpFlags::default())
         }
         _ => return None,
     };
-    Some(Flow { proto: h.proto, src: h.src, dst: h.dst, sport, dport, flags, len: h.len, tcp_data })
+    let (proto, len) = (u8::from(h.protocol), h.total_len as u32);
+    Some(Flow { proto, src: h.src_addr, dst: h.dst_addr, sport, dport, flags, len, tcp_data })
 }
 
 const ICMP: u8 = 1;
 
 /// An unfragmented ICMP echo request or reply as a flow whose ports are both the identifier,
 /// and whether it is a request.
-fn echo_flow(data: &[u8], l3: usize, h: &IpHead) -> Option<(Flow, bool)> {
-    if h.fragment {
+fn echo_flow(data: &[u8], h: &Ipv4Meta) -> Option<(Flow, bool)> {
+    if h.is_fragment() {
         return None;
     }
-    let m = data.get(l3 + h.ihl..l3 + h.len as usize)?;
-    let request = match (m.first()?, m.get(1)?) {
-        (8, 0) => true,
-        (0, 0) => false,
+    let m = Icmpv4Packet::new_checked(h.payload(data)?).ok()?;
+    let request = match (m.msg_type(), m.msg_code()) {
+        (Message::EchoRequest, 0) => true,
+        (Message::EchoReply, 0) => false,
         _ => return None,
     };
-    let id = u16::from_be_bytes([*m.get(4)?, *m.get(5)?]);
+    let id = m.echo_ident();
     let flow = Flow {
         proto: ICMP,
-        src: h.src,
-        dst: h.dst,
+        src: h.src_addr,
+        dst: h.dst_addr,
         sport: id,
         dport: id,
-        flags: 0,
-        len: h.len,
+        flags: TcpFlags::default(),
+        len: h.total_len as u32,
         tcp_data: false,
     };
     Some((flow, request))
@@ -137,7 +109,7 @@ impl Balancer {
 
     /// Drops an owned packet, or hands back one that is not addressed to the director.
     #[inline]
-    fn refuse<B>(&mut self, pkt: B, owner: Option<AddrKind>, reason: R) -> Verdict<B> {
+    pub(super) fn refuse<B>(&mut self, pkt: B, owner: Option<AddrKind>, reason: R) -> Verdict<B> {
         if owner.is_none() {
             Verdict::NotMine { pkt }
         } else {
@@ -145,10 +117,12 @@ impl Balancer {
         }
     }
 
+    /// The balancer's part of a packet whose IPv4 header `head` the stack checked (see
+    /// [`Ipv4Meta`]): nothing here views or checks that header again.
     pub(super) fn process<B: PacketBuf>(
         &mut self,
         pkt: B,
-        l3: usize,
+        head: &Ipv4Meta,
         owner: Option<AddrKind>,
         now: Instant,
         may_redirect: bool,
@@ -156,32 +130,30 @@ impl Balancer {
         if owner == Some(AddrKind::Host) {
             return Verdict::NotMine { pkt };
         }
-        let Some(head) = parse_ip(pkt.data(), l3) else {
-            return self.refuse(pkt, owner, R::BadL4);
-        };
-        match head.proto {
+        let l3 = head.l3;
+        match u8::from(head.protocol) {
             IPPROTO_TCP | IPPROTO_UDP => {}
             ICMP => {
-                if let Some((flow, request)) = echo_flow(pkt.data(), l3, &head) {
-                    return self.echo(pkt, l3, &flow, request, owner, now, may_redirect);
+                if let Some((flow, request)) = echo_flow(pkt.data(), head) {
+                    return self.echo(pkt, head, &flow, request, owner, now, may_redirect);
                 }
-                return self.icmp(pkt, l3, &head, owner, now, may_redirect);
+                return self.icmp(pkt, l3, head, owner, now, may_redirect);
             }
             _ => return self.refuse(pkt, owner, R::UnsupportedProto),
         }
-        if head.later_fragment {
-            return self.later_fragment(pkt, l3, &head, owner, now, may_redirect);
+        if head.frag_offset != 0 {
+            return self.later_fragment(pkt, head, owner, now, may_redirect);
         }
-        let Some(flow) = parse_l4(pkt.data(), l3, &head) else {
+        let Some(flow) = parse_l4(pkt.data(), head) else {
             return self.refuse(pkt, owner, R::BadL4);
         };
-        if !head.fragment {
-            return self.flow_input(pkt, l3, &flow, owner, now, may_redirect);
+        if !head.is_fragment() {
+            return self.flow_input(pkt, head, &flow, owner, now, may_redirect);
         }
         // A first fragment: whatever happens to it is recorded for the rest of its datagram.
-        let key = FragKey::new(head.src, head.dst, head.proto, head.ident);
+        let key = FragKey::new(head.src_addr, head.dst_addr, flow.proto, head.ident);
         self.frag_first = Some((key, now));
-        let v = self.flow_input(pkt, l3, &flow, owner, now, may_redirect);
+        let v = self.flow_input(pkt, head, &flow, owner, now, may_redirect);
         self.frag_first = None;
         if let Verdict::Redirect { core, .. } = &v {
             let action = FragAction::Redirect { core: *core };
@@ -199,16 +171,15 @@ impl Balancer {
     fn later_fragment<B: PacketBuf>(
         &mut self,
         mut pkt: B,
-        l3: usize,
-        head: &IpHead,
+        head: &Ipv4Meta,
         owner: Option<AddrKind>,
         now: Instant,
         may_redirect: bool,
     ) -> Verdict<B> {
-        let key = FragKey::new(head.src, head.dst, head.proto, head.ident);
+        let key = FragKey::new(head.src_addr, head.dst_addr, u8::from(head.protocol), head.ident);
         match self.frags.lookup(&key, now) {
             Some(FragAction::Forward { fwd, ctx }) => {
-                match xmit::forward_fragment(fwd, &mut pkt, l3, &ctx) {
+                match xmit::forward_fragment_checked(fwd, &mut pkt, head, &ctx) {
                     Ok(x) => {
                         self.counters.forwarded += 1;
                         self.counters.frags_followed += 1;
@@ -231,14 +202,14 @@ impl Balancer {
     fn flow_input<B: PacketBuf>(
         &mut self,
         pkt: B,
-        l3: usize,
+        head: &Ipv4Meta,
         flow: &Flow,
         owner: Option<AddrKind>,
         now: Instant,
         may_redirect: bool,
     ) -> Verdict<B> {
         if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
-            return self.forward_conn(pkt, l3, id, dir, flow, now);
+            return self.forward_conn(pkt, head, id, dir, flow, now);
         }
         match owner {
             Some(kind) => {
@@ -259,14 +230,14 @@ impl Balancer {
                     }
                 }
                 if let Some(slot) = slot {
-                    return self.new_conn(pkt, l3, flow, slot, now);
+                    return self.new_conn(pkt, head, flow, slot, now);
                 }
                 if kind != AddrKind::Local {
                     return self.drop(pkt, R::NoService);
                 }
                 self.not_here(pkt, flow.dport, may_redirect, R::NoConn)
             }
-            None => self.snat_new(pkt, l3, flow, now, may_redirect),
+            None => self.snat_new(pkt, head, flow, now, may_redirect),
         }
     }
 
@@ -308,7 +279,8 @@ impl Balancer {
         if is_suspicious(flow.flags) {
             return Err(R::TcpBadFlags);
         }
-        if flow.flags & (flags::SYN | flags::ACK | flags::FIN | flags::RST) != flags::SYN {
+        let handshake = TcpFlags::SYN | TcpFlags::ACK | TcpFlags::FIN | TcpFlags::RST;
+        if flow.flags & handshake != TcpFlags::SYN {
             return Err(R::TcpNotSyn);
         }
         Ok(())
@@ -375,7 +347,7 @@ impl Balancer {
     fn new_conn<B: PacketBuf>(
         &mut self,
         pkt: B,
-        l3: usize,
+        head: &Ipv4Meta,
         flow: &Flow,
         svc: u32,
         now: Instant,
@@ -385,7 +357,7 @@ impl Balancer {
         }
         let (d, template) = match self.pick_dest(svc, flow, now) {
             Ok(v) => v,
-            Err(R::NoDest) => return self.no_dest(pkt, l3, flow),
+            Err(R::NoDest) => return self.no_dest(pkt, head.l3, flow),
             Err(r) => return self.drop(pkt, r),
         };
         let Some(x) = self.book.dests.get(d as usize) else { return self.drop(pkt, R::NoDest) };
@@ -426,7 +398,7 @@ impl Balancer {
                 d,
                 false,
             );
-            return self.transmit(pkt, l3, fwd, &ctx, None, |b, _| {
+            return self.transmit(pkt, head, fwd, &ctx, None, |b, _| {
                 b.book.traffic(svc, d, Direction::In, flow.len)
             });
         }
@@ -446,7 +418,7 @@ impl Balancer {
             Ok(id) => {
                 self.book.bind(svc, d);
                 self.counters.conns_created += 1;
-                self.forward_conn(pkt, l3, id, Direction::In, flow, now)
+                self.forward_conn(pkt, head, id, Direction::In, flow, now)
             }
             Err(e) => {
                 if let (Some((a, p)), Some(pool)) =
@@ -498,7 +470,7 @@ impl Balancer {
     fn snat_new<B: PacketBuf>(
         &mut self,
         pkt: B,
-        l3: usize,
+        head: &Ipv4Meta,
         flow: &Flow,
         now: Instant,
         may_redirect: bool,
@@ -548,7 +520,7 @@ impl Balancer {
                 }
                 self.book.snat_rule_bind(rule_slot);
                 self.counters.conns_created += 1;
-                self.forward_conn(pkt, l3, id, Direction::In, flow, now)
+                self.forward_conn(pkt, head, id, Direction::In, flow, now)
             }
             Err(e) => {
                 if let Some(s) = self.book.snat.get_mut(slot as usize) {
@@ -600,7 +572,7 @@ impl Balancer {
     fn transmit<B: PacketBuf>(
         &mut self,
         mut pkt: B,
-        l3: usize,
+        head: &Ipv4Meta,
         fwd: FwdMethod,
         ctx: &XmitCtx,
         conn: Option<(ConnId, Direction)>,
@@ -610,11 +582,11 @@ impl Balancer {
             return self.drop(pkt, R::NoRoute);
         }
         let result = match self.frag_first {
-            None => xmit::forward(fwd, &mut pkt, l3, ctx),
+            None => xmit::forward_checked(fwd, &mut pkt, head, ctx),
             Some((_, now)) if !self.frags.has_room(now) => {
                 return self.drop(pkt, R::FragTableFull);
             }
-            Some(_) => xmit::forward_fragment(fwd, &mut pkt, l3, ctx),
+            Some(_) => xmit::forward_fragment_checked(fwd, &mut pkt, head, ctx),
         };
         match result {
             Ok(x) => {
@@ -623,7 +595,7 @@ impl Balancer {
                 }
                 if x.tx_csum {
                     // The worker may leave these checksums to the NIC (see `xmit::Xmit`).
-                    pkt.want_tx_csum(l3);
+                    pkt.want_tx_csum(head.l3);
                 }
                 on_sent(self, &x);
                 self.counters.forwarded += 1;
@@ -646,7 +618,7 @@ impl Balancer {
     fn forward_conn<B: PacketBuf>(
         &mut self,
         pkt: B,
-        l3: usize,
+        head: &Ipv4Meta,
         id: ConnId,
         dir: Direction,
         flow: &Flow,
@@ -671,7 +643,7 @@ impl Balancer {
         );
         let (svc, d, flags, len) = (c.svc(), c.dest(), flow.flags, flow.len);
         let tcp_data = flow.tcp_data;
-        self.transmit(pkt, l3, fwd, &ctx, Some((id, dir)), |b, x| {
+        self.transmit(pkt, head, fwd, &ctx, Some((id, dir)), |b, x| {
             // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)
             // and on every segment until one carrying data has had it.
             if x.toa_inserted && tcp_data {
@@ -703,7 +675,7 @@ impl Balancer {
     fn echo<B: PacketBuf>(
         &mut self,
         pkt: B,
-        l3: usize,
+        head: &Ipv4Meta,
         flow: &Flow,
         request: bool,
         owner: Option<AddrKind>,
@@ -711,10 +683,10 @@ impl Balancer {
         may_redirect: bool,
     ) -> Verdict<B> {
         if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
-            return self.forward_conn(pkt, l3, id, dir, flow, now);
+            return self.forward_conn(pkt, head, id, dir, flow, now);
         }
         match owner {
-            None if request => self.snat_new(pkt, l3, flow, now, may_redirect),
+            None if request => self.snat_new(pkt, head, flow, now, may_redirect),
             // A reply to a translated identifier: the core that owns it has the flow.
             Some(AddrKind::Local) if !request => {
                 self.not_here(pkt, flow.dport, may_redirect, R::IcmpNoConn)
@@ -730,12 +702,12 @@ impl Balancer {
         &mut self,
         mut pkt: B,
         l3: usize,
-        head: &IpHead,
+        head: &Ipv4Meta,
         owner: Option<AddrKind>,
         now: Instant,
         may_redirect: bool,
     ) -> Verdict<B> {
-        if head.fragment {
+        if head.is_fragment() {
             return self.refuse(pkt, owner, R::Fragment);
         }
         let Some(t) = xmit::icmp::embedded_tuple(pkt.data(), l3) else {

@@ -14,7 +14,7 @@
 //! ```
 //! use std::net::Ipv4Addr;
 //! use rvs::ipvs::conn::{ConnKey, ConnSpec, ConnTable, Direction, FwdMethod, HashSeed};
-//! use rvs::ipvs::proto::tcp::flags::{ACK, SYN};
+//! use rvs::wire::TcpFlags;
 //! use rvs::time::Instant;
 //!
 //! let now = Instant::from_secs(1);
@@ -25,12 +25,12 @@
 //! let spec = ConnSpec { proto: 6, client, virt: vip, dest_addr: rs, local: None,
 //!                       fwd: FwdMethod::Masq, dest: 0, svc: 0, template: None };
 //! let id = t.insert(&spec, now, |_gone| {}).unwrap();
-//! t.on_packet(id, Direction::In, SYN, 60, now);
+//! t.on_packet(id, Direction::In, TcpFlags::SYN, 60, now);
 //! // The server's reply is found by its own tuple.
 //! let reply = ConnKey::new(6, rs.0, rs.1, client.0, client.1);
 //! assert_eq!(t.lookup(&reply, now), Some((id, Direction::Out)));
-//! t.on_packet(id, Direction::Out, SYN | ACK, 60, now);
-//! let tr = t.on_packet(id, Direction::In, ACK, 52, now).unwrap();
+//! t.on_packet(id, Direction::Out, TcpFlags::SYN | TcpFlags::ACK, 60, now);
+//! let tr = t.on_packet(id, Direction::In, TcpFlags::ACK, 52, now).unwrap();
 //! assert_eq!(tr.activity_change(), Some(true)); // now ESTABLISHED: count it active
 //! assert_eq!(t.snapshot(now, 10)[0].state, "ESTABLISHED");
 //! ```

@@ -533,7 +533,7 @@ impl<A: ConnAddr> ConnTable<A> {
         &mut self,
         id: ConnId,
         dir: Direction,
-        tcp_flags: u8,
+        tcp_flags: crate::wire::TcpFlags,
         len: u32,
         now: Instant,
     ) -> Option<Transition> {

@@ -6,7 +6,13 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::ipvs::proto::tcp::flags::{ACK, FIN, PSH, RST, SYN};
+use crate::wire::TcpFlags;
+
+const FIN: TcpFlags = TcpFlags::FIN;
+const SYN: TcpFlags = TcpFlags::SYN;
+const RST: TcpFlags = TcpFlags::RST;
+const PSH: TcpFlags = TcpFlags::PSH;
+const ACK: TcpFlags = TcpFlags::ACK;
 use crate::ipvs::proto::{ConnState, StateTimeouts, TcpState, UdpState, IPPROTO_TCP, IPPROTO_UDP};
 use crate::time::Instant;
 
@@ -186,7 +192,7 @@ fn dead_entry_with_same_tuple_is_replaced() {
 fn tcp_nat_lifecycle_states_timeouts_and_activity() {
     let mut t = table(8);
     let id = t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
-    let steps: [(Direction, u8, TcpState, u32, Option<bool>); 8] = [
+    let steps: [(Direction, TcpFlags, TcpState, u32, Option<bool>); 8] = [
         (Direction::In, SYN, TcpState::SynRecv, 60, None),
         (Direction::Out, SYN | ACK, TcpState::SynRecv, 60, None),
         (Direction::In, ACK, TcpState::Established, 900, Some(true)),
@@ -299,12 +305,12 @@ fn udp_flow() {
     let mut s = spec(FwdMethod::Masq, (ip(5), 5353));
     s.proto = IPPROTO_UDP;
     let id = t.insert(&s, T0, never).unwrap();
-    let tr = t.on_packet(id, Direction::In, 0xff, 100, T0).unwrap();
+    let tr = t.on_packet(id, Direction::In, TcpFlags(0xff), 100, T0).unwrap();
     assert_eq!(tr.to, ConnState::Udp(UdpState::Normal));
     assert_eq!(tr.activity_change(), None);
     assert!(!t.get(id).unwrap().is_active());
     assert_eq!(t.get(id).unwrap().timeout_secs(), 300);
-    t.on_packet(id, Direction::Out, 0, 100, T0 + secs(200));
+    t.on_packet(id, Direction::Out, TcpFlags(0), 100, T0 + secs(200));
     assert_eq!(t.expire(T0 + secs(499), never), 0);
     assert_eq!(t.expire(T0 + secs(500), |_| {}), 1);
     let info_state = ConnState::Udp(UdpState::Normal).name();
@@ -565,7 +571,7 @@ proptest! {
                         let id = live_ids[pick as usize % live_ids.len()];
                         let dir = if out { Direction::Out } else { Direction::In };
                         let was = t.get(id).map(|e| (e.is_template(), e.state()));
-                        let tr = t.on_packet(id, dir, flags, 100, now);
+                        let tr = t.on_packet(id, dir, TcpFlags(flags), 100, now);
                         match was {
                             Some((false, st)) => {
                                 let tr = tr.unwrap();

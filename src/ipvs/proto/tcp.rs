@@ -3,25 +3,12 @@
 //! Owns [`TcpState`], the events derived from TCP flags ([`TcpEvent`]), the three transition
 //! tables (client to server, server to client, and client to server when replies bypass the
 //! director) and the per-state default timeouts. It knows nothing of connection tables, packets
-//! or clocks: callers hand it a state, a direction and the TCP flags byte of a packet and get the
+//! or clocks: callers hand it a state, a direction and the TCP flags of a packet ([`TcpFlags`],
+//! `wire`'s one flags type) and get the
 //! next state back. The tables and timeouts are the ones users of IPVS rely on, so that
 //! `ipvsadm -L -c` output and active/inactive counts match what they know.
 
-/// TCP flag bits as they appear in byte 13 of the TCP header.
-pub mod flags {
-    /// No more data from sender.
-    pub const FIN: u8 = 0x01;
-    /// Synchronise sequence numbers.
-    pub const SYN: u8 = 0x02;
-    /// Reset the connection.
-    pub const RST: u8 = 0x04;
-    /// Push function.
-    pub const PSH: u8 = 0x08;
-    /// Acknowledgment field significant.
-    pub const ACK: u8 = 0x10;
-    /// Urgent pointer field significant.
-    pub const URG: u8 = 0x20;
-}
+pub use crate::wire::TcpFlags;
 
 /// The state of a TCP connection as the director tracks it.
 ///
@@ -140,14 +127,14 @@ impl TcpEvent {
     ///
     /// Whether to forward such packets at all is the caller's policy; [`is_suspicious`] names
     /// them.
-    pub const fn from_flags(tcp_flags: u8) -> Option<TcpEvent> {
-        if tcp_flags & flags::RST != 0 {
+    pub const fn from_flags(tcp_flags: TcpFlags) -> Option<TcpEvent> {
+        if tcp_flags.contains(TcpFlags::RST) {
             Some(TcpEvent::Rst)
-        } else if tcp_flags & flags::SYN != 0 {
+        } else if tcp_flags.contains(TcpFlags::SYN) {
             Some(TcpEvent::Syn)
-        } else if tcp_flags & flags::FIN != 0 {
+        } else if tcp_flags.contains(TcpFlags::FIN) {
             Some(TcpEvent::Fin)
-        } else if tcp_flags & flags::ACK != 0 {
+        } else if tcp_flags.contains(TcpFlags::ACK) {
             Some(TcpEvent::Ack)
         } else {
             None
@@ -155,13 +142,13 @@ impl TcpEvent {
     }
 }
 
-/// Whether a flags byte is one no conforming stack sends: SYN with FIN or RST, FIN with RST,
+/// Whether a flags combination is one no conforming stack sends: SYN with FIN or RST, FIN with RST,
 /// or none of SYN, FIN, ACK, RST.
-pub const fn is_suspicious(tcp_flags: u8) -> bool {
-    let syn = tcp_flags & flags::SYN != 0;
-    let fin = tcp_flags & flags::FIN != 0;
-    let rst = tcp_flags & flags::RST != 0;
-    let ack = tcp_flags & flags::ACK != 0;
+pub const fn is_suspicious(tcp_flags: TcpFlags) -> bool {
+    let syn = tcp_flags.contains(TcpFlags::SYN);
+    let fin = tcp_flags.contains(TcpFlags::FIN);
+    let rst = tcp_flags.contains(TcpFlags::RST);
+    let ack = tcp_flags.contains(TcpFlags::ACK);
     (syn && (fin || rst)) || (fin && rst) || !(syn || fin || rst || ack)
 }
 
@@ -214,7 +201,7 @@ const TABLE: [[[TcpState; TcpState::COUNT]; 4]; 3] = [
 /// The state after a packet with `tcp_flags` travelling in `dir` reaches a connection in
 /// `state`. See [`TcpEvent::from_flags`] for how flags become an event; a packet without any
 /// of SYN, FIN, ACK, RST moves the connection to [`TcpState::Close`].
-pub fn next_state(state: TcpState, dir: TcpDir, tcp_flags: u8) -> TcpState {
+pub fn next_state(state: TcpState, dir: TcpDir, tcp_flags: TcpFlags) -> TcpState {
     match TcpEvent::from_flags(tcp_flags) {
         Some(ev) => transition(state, dir, ev),
         None => TcpState::Close,
@@ -228,10 +215,16 @@ pub const fn transition(state: TcpState, dir: TcpDir, ev: TcpEvent) -> TcpState 
 
 #[cfg(test)]
 mod tests {
-    use super::flags::*;
     use super::*;
 
-    fn run(start: TcpState, steps: &[(TcpDir, u8)]) -> Vec<TcpState> {
+    const FIN: TcpFlags = TcpFlags::FIN;
+    const SYN: TcpFlags = TcpFlags::SYN;
+    const RST: TcpFlags = TcpFlags::RST;
+    const PSH: TcpFlags = TcpFlags::PSH;
+    const ACK: TcpFlags = TcpFlags::ACK;
+    const URG: TcpFlags = TcpFlags::URG;
+
+    fn run(start: TcpState, steps: &[(TcpDir, TcpFlags)]) -> Vec<TcpState> {
         let mut s = start;
         steps
             .iter()
@@ -290,7 +283,7 @@ mod tests {
         assert_eq!(TcpEvent::from_flags(SYN | RST), Some(TcpEvent::Rst));
         assert_eq!(TcpEvent::from_flags(SYN | FIN), Some(TcpEvent::Syn));
         assert_eq!(TcpEvent::from_flags(FIN | RST), Some(TcpEvent::Rst));
-        assert_eq!(TcpEvent::from_flags(0), None);
+        assert_eq!(TcpEvent::from_flags(TcpFlags(0)), None);
         assert_eq!(TcpEvent::from_flags(PSH | URG), None);
         assert!(is_suspicious(SYN | FIN));
         assert!(is_suspicious(SYN | RST));

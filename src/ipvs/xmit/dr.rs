@@ -8,33 +8,31 @@
 //! Any IP protocol passes (DR also carries the ICMP errors a client sends about the real
 //! server's replies).
 
-use super::rewrite;
+use super::rewrite::{self, Head};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
-use crate::wire::Ipv4Packet;
 
 /// Forwards one DR packet in place; see the module doc. On error the buffer is unchanged.
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, l3, ctx, false)
+    run(pkt, Head::At(l3), ctx, false)
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).
 pub(super) fn run<B: PacketBuf>(
     pkt: &mut B,
-    l3: usize,
+    head: Head<'_>,
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
     if ctx.dir != Direction::In {
         return Err(XmitError::WrongDirection);
     }
-    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
+    let l3 = head.l3();
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
-    if let Some(hdr) = pkt.data_mut().get_mut(l3..l3 + ip.hl) {
-        Ipv4Packet::new_unchecked(hdr).decrement_ttl();
-    }
-    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false, tx_csum: false })
+    let done = rewrite::decrement_ttl(pkt.data_mut(), l3, &ip);
+    Ok(done.xmit(*ctx.dest.ip(), false, false))
 }
 
 #[cfg(test)]
@@ -47,7 +45,15 @@ mod tests {
         let f = spec.frame();
         let mut b = VecBuf::from_slice(&f);
         let r = xmit(&mut b, L3, &ctx(Direction::In, spec.proto));
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
+        assert_eq!(
+            r,
+            Ok(Xmit {
+                route_to: *rs().ip(),
+                toa_inserted: false,
+                tx_csum: false,
+                checksummed: Checksummed::EXPECTED
+            })
+        );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let (before, after) = (seen(&f[L3..]), seen(ip));

@@ -16,26 +16,23 @@
 //! incrementally along with the ports. TTL decremented, MTU checked (TOA is only added when
 //! the grown packet still fits).
 
-use super::rewrite::{self, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Head, PROTO_TCP, PROTO_UDP};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 use crate::ipvs::toa::{self, ToaOutcome};
-use crate::wire::Ipv4Packet;
-
-const TCP_SYN: u8 = 0x02;
-const TCP_RST: u8 = 0x04;
+use crate::wire::{Ipv4Packet, TcpFlags, TcpPacket};
 
 /// Rewrites one FULLNAT packet in place; see the module doc. On error the buffer is unchanged.
 /// `ctx.local` is required ([`XmitError::Malformed`] without it).
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, l3, ctx, false)
+    run(pkt, Head::At(l3), ctx, false)
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]); a
 /// fragment never gets TOA.
 pub(super) fn run<B: PacketBuf>(
     pkt: &mut B,
-    l3: usize,
+    head: Head<'_>,
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
@@ -43,7 +40,8 @@ pub(super) fn run<B: PacketBuf>(
         return Err(XmitError::Malformed);
     }
     let local = ctx.local.ok_or(XmitError::Malformed)?;
-    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
+    let l3 = head.l3();
     let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
     let whole = ip.frag == rewrite::Frag::Whole;
     let tx_csum = rewrite::offloadable(&ip, l4);
@@ -51,13 +49,16 @@ pub(super) fn run<B: PacketBuf>(
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
     match ctx.dir {
         Direction::In => {
-            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
+            let done = rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), Some(ctx.dest));
+            // TOA goes into a finished segment and keeps its checksums right itself
+            // (`toa::insert_toa` updates them incrementally).
             let toa_inserted = ctx.toa && whole && ctx.proto == PROTO_TCP && add_toa(pkt, l3, ctx);
-            Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted, tx_csum })
+            Ok(done.xmit(*ctx.dest.ip(), toa_inserted, tx_csum))
         }
         Direction::Out => {
-            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(ctx.vip), Some(ctx.client));
-            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false, tx_csum })
+            let done =
+                rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(ctx.vip), Some(ctx.client));
+            Ok(done.xmit(*ctx.client.ip(), false, tx_csum))
         }
     }
 }
@@ -76,17 +77,17 @@ fn add_toa<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> bool {
     let Ok(ip) = rewrite::check_ipv4(pkt.data(), l3) else {
         return false;
     };
-    let tcp_at = l3 + ip.hl;
-    let (Some(&doff), Some(&flags)) = (pkt.data().get(tcp_at + 12), pkt.data().get(tcp_at + 13))
-    else {
+    let seg = pkt.data().get(l3 + ip.hl..l3 + ip.total).map(TcpPacket::new_checked);
+    let Some(Ok(tcp)) = seg else {
         return false;
     };
-    if flags & (TCP_SYN | TCP_RST) != 0 {
+    if tcp.flags().intersects(TcpFlags::SYN | TcpFlags::RST) {
         return false;
     }
+    let has_payload = tcp.header_len() < ip.total - ip.hl;
     let mtu = usize::from(ctx.mtu);
     let done = |o: ToaOutcome| matches!(o, ToaOutcome::Inserted | ToaOutcome::Replaced);
-    if ip.hl + usize::from(doff >> 4) * 4 < ip.total {
+    if has_payload {
         return done(toa::insert_toa(pkt, l3, ctx.client, mtu));
     }
     let end = l3 + ip.total;
@@ -124,7 +125,15 @@ mod tests {
         let before = seen(&spec.ip());
         let mut b = VecBuf::from_slice(&spec.frame());
         let r = xmit(&mut b, L3, cx);
-        assert_eq!(r, Ok(Xmit { route_to: *dst.ip(), toa_inserted: toa, tx_csum: true }));
+        assert_eq!(
+            r,
+            Ok(Xmit {
+                route_to: *dst.ip(),
+                toa_inserted: toa,
+                tx_csum: true,
+                checksummed: Checksummed::EXPECTED
+            })
+        );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let after = seen(ip);

@@ -218,6 +218,16 @@ fn plan(fwd: FwdMethod, ctx: &XmitCtx, outer_dst: Ipv4Addr) -> Result<Plan, Xmit
     })
 }
 
+/// The tuple (source, destination) an error about a connection of `fwd` travelling in
+/// `ctx.dir` quotes, before translation.
+#[cfg(test)]
+pub(super) fn quoted_before(
+    fwd: FwdMethod,
+    ctx: &XmitCtx,
+) -> Result<(SocketAddrV4, SocketAddrV4), XmitError> {
+    plan(fwd, ctx, Ipv4Addr::UNSPECIFIED).map(|p| p.quoted_before)
+}
+
 /// Whether the quoted tuple is `want`; for a quoted echo only the addresses and the
 /// identifier, which belongs to the requester (source of a request, destination of a reply).
 fn tuple_is(e: &Error, want: (SocketAddrV4, SocketAddrV4)) -> bool {
@@ -266,11 +276,10 @@ pub fn translate<B: PacketBuf>(
         return Err(XmitError::Malformed);
     }
     rewrite::check_ttl(&e.ip)?;
-    no_frag_needed(rewrite::check_mtu(&e.ip, ctx.mtu, 0).map(|()| Xmit {
-        route_to: p.route_to,
-        toa_inserted: false,
-        tx_csum: false,
-    }))?;
+    rewrite::check_mtu(&e.ip, ctx.mtu, 0).map_err(|e| match e {
+        XmitError::FragNeeded { .. } => XmitError::TooBig,
+        other => other,
+    })?;
 
     let data = pkt.data_mut();
     // Outer header.
@@ -327,12 +336,9 @@ pub fn translate<B: PacketBuf>(
         }
     }
     // The ICMP checksum, afresh.
-    if let Some(msg) = data.get_mut(e.icmp..e.end) {
-        if let Ok(mut m) = Icmpv4Packet::new_checked(msg) {
-            m.fill_checksum();
-        }
-    }
-    Ok(Xmit { route_to: p.route_to, toa_inserted: false, tx_csum: false })
+    let msg = data.get_mut(e.icmp..e.end).unwrap_or_default();
+    let done = rewrite::fill_icmp_checksum(msg);
+    Ok(done.xmit(p.route_to, false, false))
 }
 
 /// Applies `f` to the checksum at `at` in `l4` if the quote holds it; with `zero_is_none`
@@ -384,7 +390,12 @@ mod tests {
         let r = translate(fwd, &mut b, L3, cx);
         assert_eq!(
             r,
-            Ok(Xmit { route_to: Ipv4Addr::from(route), toa_inserted: false, tx_csum: false })
+            Ok(Xmit {
+                route_to: Ipv4Addr::from(route),
+                toa_inserted: false,
+                tx_csum: false,
+                checksummed: Checksummed::EXPECTED
+            })
         );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
@@ -524,7 +535,15 @@ mod tests {
         let f = frame(CLIENT.0, VIP.0, FRAG_NEEDED, MTU_1400, &reply);
         let mut b = VecBuf::from_slice(&f);
         let r = translate(FwdMethod::Route, &mut b, L3, &ctx_for(Direction::In, 6));
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
+        assert_eq!(
+            r,
+            Ok(Xmit {
+                route_to: *rs().ip(),
+                toa_inserted: false,
+                tx_csum: false,
+                checksummed: Checksummed::EXPECTED
+            })
+        );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         assert_eq!(&ip[12..20], &f[L3 + 12..L3 + 20], "addresses kept");
@@ -532,7 +551,15 @@ mod tests {
 
         let mut b = VecBuf::from_slice(&f);
         let r = translate(FwdMethod::Tunnel, &mut b, L3, &ctx_for(Direction::In, 6));
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
+        assert_eq!(
+            r,
+            Ok(Xmit {
+                route_to: *rs().ip(),
+                toa_inserted: false,
+                tx_csum: false,
+                checksummed: Checksummed::EXPECTED
+            })
+        );
         let outer = &b.data()[L3..];
         assert_eq!((outer[9], &outer[16..20]), (4, &RS.0[..]));
         assert_eq!(&outer[40..], &f[L3 + 20..], "ICMP message kept inside");

@@ -13,6 +13,12 @@
 //! checks the egress MTU, and refuses fragments ([`forward_fragment`] takes them, for a caller
 //! that follows the datagram); a refused packet is left byte for byte as it came.
 //!
+//! Parse once: the data path calls [`forward_checked`] (and [`forward_fragment_checked`]) with
+//! the IPv4 header the receiving stack checked ([`crate::wire::Ipv4Meta`]), which the modes
+//! read instead of viewing and checking the header again; [`forward`] checks it itself, for
+//! callers without one. A rewritten packet is handed back only as an [`Xmit`], which holds a
+//! [`Checksummed`] that only the checksum-finishing steps make (see `rewrite.rs`).
+//!
 //! Buffer convention: the packet arrives as a whole Ethernet frame (`l3` is the offset of the
 //! IPv4 header, 14 without VLAN) and leaves the same way, with the Ethernet header's bytes still
 //! reserved in front of the (possibly new, outer) IPv4 header for the stack to fill in. Every
@@ -63,6 +69,8 @@ pub struct Xmit {
     /// software) the NIC may compute at transmission instead; the caller marks the buffer
     /// ([`crate::buf::PacketBuf::want_tx_csum`]) and the worker decides per port.
     pub tx_csum: bool,
+    /// Proof that the packet's checksums were finalised (see [`Checksummed`]).
+    pub checksummed: Checksummed,
 }
 
 /// Why a packet could not be forwarded. The packet is left for the caller to drop or answer.
@@ -99,11 +107,14 @@ pub enum XmitError {
     Fragment,
 }
 
+#[cfg(test)]
+mod checksums;
 pub mod dr;
 pub mod fullnat;
 pub mod icmp;
 pub mod nat;
 mod rewrite;
+pub use rewrite::Checksummed;
 pub mod snat;
 #[cfg(test)]
 mod testutil;
@@ -111,6 +122,8 @@ pub mod tun;
 
 use crate::buf::PacketBuf;
 use crate::ipvs::conn::FwdMethod;
+use crate::wire::Ipv4Meta;
+use rewrite::Head;
 
 /// Rewrites `pkt` (an Ethernet frame whose IPv4 header starts at `l3`) for the connection
 /// described by `ctx`, forwarded with `fwd`: the mode's `xmit`. On error the buffer is
@@ -128,14 +141,20 @@ pub fn forward<B: PacketBuf>(
     l3: usize,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    match fwd {
-        FwdMethod::Masq => nat::xmit(pkt, l3, ctx),
-        FwdMethod::Route => dr::xmit(pkt, l3, ctx),
-        FwdMethod::Tunnel => tun::xmit(pkt, l3, ctx),
-        FwdMethod::FullNat => fullnat::xmit(pkt, l3, ctx),
-        FwdMethod::Snat => snat::xmit(pkt, l3, ctx),
-        FwdMethod::Local => Err(XmitError::WrongDirection),
-    }
+    dispatch(fwd, pkt, Head::At(l3), ctx, false)
+}
+
+/// [`forward`] for a packet whose IPv4 header the receiving stack checked (`ip`, at `ip.l3`):
+/// the data path's entry, which does not view or check that header again. `ip` must describe
+/// `pkt` as it is.
+#[inline]
+pub fn forward_checked<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    ip: &Ipv4Meta,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    dispatch(fwd, pkt, Head::Checked(ip), ctx, false)
 }
 
 /// [`forward`] for an IPv4 fragment whose datagram the caller follows (it looked up or
@@ -157,12 +176,35 @@ pub fn forward_fragment<B: PacketBuf>(
     l3: usize,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
+    dispatch(fwd, pkt, Head::At(l3), ctx, true)
+}
+
+/// [`forward_fragment`] for a packet whose IPv4 header the receiving stack checked (see
+/// [`forward_checked`]).
+#[inline]
+pub fn forward_fragment_checked<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    ip: &Ipv4Meta,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    dispatch(fwd, pkt, Head::Checked(ip), ctx, true)
+}
+
+#[inline]
+fn dispatch<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    head: Head<'_>,
+    ctx: &XmitCtx,
+    fragments: bool,
+) -> Result<Xmit, XmitError> {
     match fwd {
-        FwdMethod::Masq => nat::run(pkt, l3, ctx, true),
-        FwdMethod::Route => dr::run(pkt, l3, ctx, true),
-        FwdMethod::Tunnel => tun::run(pkt, l3, ctx, true),
-        FwdMethod::FullNat => fullnat::run(pkt, l3, ctx, true),
-        FwdMethod::Snat => snat::run(pkt, l3, ctx, true),
+        FwdMethod::Masq => nat::run(pkt, head, ctx, fragments),
+        FwdMethod::Route => dr::run(pkt, head, ctx, fragments),
+        FwdMethod::Tunnel => tun::run(pkt, head, ctx, fragments),
+        FwdMethod::FullNat => fullnat::run(pkt, head, ctx, fragments),
+        FwdMethod::Snat => snat::run(pkt, head, ctx, fragments),
         FwdMethod::Local => Err(XmitError::WrongDirection),
     }
 }

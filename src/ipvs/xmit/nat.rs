@@ -9,26 +9,27 @@
 //! incrementally (the TCP/UDP pseudo-header includes the rewritten address). Nothing else of
 //! the packet changes.
 
-use super::rewrite::{self, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Head, PROTO_TCP, PROTO_UDP};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 
 /// Rewrites one NAT packet in place; see the module doc. On error the buffer is unchanged.
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, l3, ctx, false)
+    run(pkt, Head::At(l3), ctx, false)
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).
 pub(super) fn run<B: PacketBuf>(
     pkt: &mut B,
-    l3: usize,
+    head: Head<'_>,
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
     if !matches!(ctx.proto, PROTO_TCP | PROTO_UDP) {
         return Err(XmitError::Malformed);
     }
-    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
+    let l3 = head.l3();
     let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, false)?;
     rewrite::check_ttl(&ip)?;
     rewrite::check_mtu(&ip, ctx.mtu, 0)?;
@@ -36,8 +37,8 @@ pub(super) fn run<B: PacketBuf>(
         Direction::In => (None, Some(ctx.dest), *ctx.dest.ip()),
         Direction::Out => (Some(ctx.vip), None, *ctx.client.ip()),
     };
-    rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, src, dst);
-    Ok(Xmit { route_to, toa_inserted: false, tx_csum: rewrite::offloadable(&ip, l4) })
+    let done = rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, src, dst);
+    Ok(done.xmit(route_to, false, rewrite::offloadable(&ip, l4)))
 }
 
 #[cfg(test)]
@@ -63,7 +64,15 @@ mod tests {
         let before = seen(&spec.ip());
         let (r, b) = run(spec, dir);
         let want_route = *dst.ip();
-        assert_eq!(r, Ok(Xmit { route_to: want_route, toa_inserted: false, tx_csum: true }));
+        assert_eq!(
+            r,
+            Ok(Xmit {
+                route_to: want_route,
+                toa_inserted: false,
+                tx_csum: true,
+                checksummed: Checksummed::EXPECTED
+            })
+        );
         let ip = &b.data()[L3..];
         assert_checksums(ip);
         let after = seen(ip);

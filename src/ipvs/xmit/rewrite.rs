@@ -4,12 +4,38 @@
 //!
 //! Every check runs before anything is written, so a mode that fails leaves the buffer as it
 //! was; the rewrite itself cannot fail once the checks passed.
+//!
+//! # Checksums cannot be forgotten
+//! A mode hands a packet back for sending only as an [`Xmit`], and an `Xmit` holds a
+//! [`Checksummed`], which only the finishing steps here make: [`nat`] and [`nat_or_ip`]
+//! (addresses, ports, TTL, with incremental updates), [`decrement_ttl`] (DR),
+//! [`finish_tunnel`] (TUN's inner TTL and outer UDP checksum) and [`fill_icmp_checksum`] (a
+//! translated ICMP error). A mode that rewrites bytes without one of them does not compile;
+//! the property test in `checksums.rs` checks that the checksums they leave are right.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::XmitError;
+use super::{Xmit, XmitError};
 use crate::wire::icmpv4::Message;
-use crate::wire::{Icmpv4Packet, Ipv4Packet, TcpPacket, UdpPacket};
+use crate::wire::{Icmpv4Packet, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
+
+/// Proof that the checksums of a rewritten packet are final: the IPv4 header's, the TCP, UDP
+/// or ICMP checksum, an encapsulated packet's. Only this module's finishing steps make one (see
+/// the module doc); every [`Xmit`] holds one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a rewritten packet is sent as an Xmit holding its Checksummed"]
+pub struct Checksummed(());
+
+impl Checksummed {
+    /// The result of a rewrite whose checksums this proof stands for.
+    pub(super) fn xmit(self, route_to: Ipv4Addr, toa_inserted: bool, tx_csum: bool) -> Xmit {
+        Xmit { route_to, toa_inserted, tx_csum, checksummed: self }
+    }
+
+    /// For tests' expected values only.
+    #[cfg(test)]
+    pub(crate) const EXPECTED: Checksummed = Checksummed(());
+}
 
 /// IP protocol numbers the modes handle.
 pub(super) const PROTO_ICMP: u8 = 1;
@@ -48,17 +74,48 @@ pub(super) struct Ip {
     pub dst: Ipv4Addr,
 }
 
+/// Where a mode finds the IPv4 header of its packet.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Head<'a> {
+    /// Checked by the receiving stack and carried with the packet (the data path): not viewed
+    /// or checked again.
+    Checked(&'a Ipv4Meta),
+    /// Only its offset is known (a caller without a checked header): checked here.
+    At(usize),
+}
+
+impl Head<'_> {
+    /// Offset of the IPv4 header in the frame.
+    pub fn l3(&self) -> usize {
+        match self {
+            Head::Checked(m) => m.l3,
+            Head::At(l3) => *l3,
+        }
+    }
+}
+
 /// Views the IPv4 packet at `l3`: [`XmitError::Malformed`] unless `new_checked` accepts it,
 /// [`XmitError::Fragment`] for any fragment.
 pub(super) fn check_ipv4(data: &[u8], l3: usize) -> Result<Ip, XmitError> {
-    check_ipv4_frag(data, l3, false)
+    check_ipv4_frag(data, Head::At(l3), false)
 }
 
-/// [`check_ipv4`], accepting fragments when `fragments` (the caller follows the datagram).
-pub(super) fn check_ipv4_frag(data: &[u8], l3: usize, fragments: bool) -> Result<Ip, XmitError> {
-    let bytes = data.get(l3..).ok_or(XmitError::Malformed)?;
-    let p = Ipv4Packet::new_checked(bytes).map_err(|_| XmitError::Malformed)?;
-    let frag = match (p.is_fragment(), p.frag_offset()) {
+/// [`check_ipv4`] of `head` (taken as it is when the stack checked it), accepting fragments
+/// when `fragments` (the caller follows the datagram).
+pub(super) fn check_ipv4_frag(
+    data: &[u8],
+    head: Head<'_>,
+    fragments: bool,
+) -> Result<Ip, XmitError> {
+    let parsed;
+    let m = match head {
+        Head::Checked(m) => m,
+        Head::At(l3) => {
+            parsed = Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)?;
+            &parsed
+        }
+    };
+    let frag = match (m.is_fragment(), m.frag_offset) {
         (false, _) => Frag::Whole,
         (true, 0) => Frag::First,
         (true, _) => Frag::Later,
@@ -68,14 +125,14 @@ pub(super) fn check_ipv4_frag(data: &[u8], l3: usize, fragments: bool) -> Result
     }
     Ok(Ip {
         frag,
-        hl: p.header_len(),
-        total: usize::from(p.total_len()),
-        ttl: p.ttl(),
-        ident: p.ident(),
-        dont_frag: p.dont_frag(),
-        proto: u8::from(p.protocol()),
-        src: p.src_addr(),
-        dst: p.dst_addr(),
+        hl: m.header_len,
+        total: m.total_len,
+        ttl: m.ttl,
+        ident: m.ident,
+        dont_frag: m.dont_frag,
+        proto: u8::from(m.protocol),
+        src: m.src_addr,
+        dst: m.dst_addr,
     })
 }
 
@@ -181,13 +238,13 @@ pub(super) fn nat_or_ip(
     l4: Option<L4>,
     new_src: Option<SocketAddrV4>,
     new_dst: Option<SocketAddrV4>,
-) {
+) -> Checksummed {
     if let Some(l4) = l4 {
         return nat(data, l3, ip, l4, new_src, new_dst);
     }
-    let Some(hdr) = data.get_mut(l3..l3 + ip.hl) else { return };
+    let Some(hdr) = data.get_mut(l3..l3 + ip.hl) else { return Checksummed(()) };
     if hdr.len() < crate::wire::ipv4::HEADER_LEN {
-        return;
+        return Checksummed(());
     }
     let mut iph = Ipv4Packet::new_unchecked(hdr);
     iph.decrement_ttl();
@@ -197,6 +254,7 @@ pub(super) fn nat_or_ip(
     if let Some(d) = new_dst {
         iph.rewrite_dst_addr(*d.ip());
     }
+    Checksummed(())
 }
 
 /// Decrements the TTL and replaces the source and/or destination address and port, keeping
@@ -212,13 +270,13 @@ pub(super) fn nat(
     l4: L4,
     new_src: Option<SocketAddrV4>,
     new_dst: Option<SocketAddrV4>,
-) {
+) -> Checksummed {
     let Some(bytes) = data.get_mut(l3..l3 + ip.total) else {
-        return;
+        return Checksummed(());
     };
     let (hdr, seg) = bytes.split_at_mut(ip.hl.min(bytes.len()));
     if hdr.len() < crate::wire::ipv4::HEADER_LEN {
-        return;
+        return Checksummed(());
     }
     let mut iph = Ipv4Packet::new_unchecked(hdr);
     iph.decrement_ttl();
@@ -230,7 +288,7 @@ pub(super) fn nat(
     }
     match l4 {
         L4::Tcp => {
-            let Ok(mut t) = TcpPacket::new_checked(seg) else { return };
+            let Ok(mut t) = TcpPacket::new_checked(seg) else { return Checksummed(()) };
             if let Some(s) = new_src {
                 t.update_checksum_addr_v4(ip.src, *s.ip());
                 t.rewrite_src_port(s.port());
@@ -244,11 +302,11 @@ pub(super) fn nat(
             // A first fragment: only the 8 header bytes are there (checked by `check_l4`);
             // the views below touch nothing else.
             let seg = if ip.frag == Frag::First { seg.get_mut(..8) } else { Some(seg) };
-            let Some(seg) = seg else { return };
+            let Some(seg) = seg else { return Checksummed(()) };
             let mut u = if ip.frag == Frag::First {
                 UdpPacket::new_unchecked(seg)
             } else {
-                let Ok(u) = UdpPacket::new_checked(seg) else { return };
+                let Ok(u) = UdpPacket::new_checked(seg) else { return Checksummed(()) };
                 u
             };
             if let Some(s) = new_src {
@@ -261,7 +319,7 @@ pub(super) fn nat(
             }
         }
         L4::Echo { request } => {
-            let Ok(mut e) = Icmpv4Packet::new_checked(seg) else { return };
+            let Ok(mut e) = Icmpv4Packet::new_checked(seg) else { return Checksummed(()) };
             let ident = if request { new_src } else { new_dst }.map(|a| a.port());
             if let Some(id) = ident {
                 let c = crate::wire::checksum::update_u16(e.checksum(), e.echo_ident(), id);
@@ -270,4 +328,46 @@ pub(super) fn nat(
             }
         }
     }
+    Checksummed(())
+}
+
+/// Decrements the TTL of the IPv4 header at `l3` (header checksum updated incrementally).
+/// Only call after [`check_ipv4`] accepted the same bytes.
+pub(super) fn decrement_ttl(data: &mut [u8], l3: usize, ip: &Ip) -> Checksummed {
+    if let Some(hdr) = data.get_mut(l3..l3 + ip.hl) {
+        Ipv4Packet::new_unchecked(hdr).decrement_ttl();
+    }
+    Checksummed(())
+}
+
+/// Finishes a tunnelled packet whose outer headers (IPv4, checksummed by their `emit`) start
+/// `data`: decrements the inner TTL (the inner IPv4 header sits at `inner`, `inner_hl` long),
+/// and with `gue_csum` (outer source, destination) computes the outer UDP checksum, last, over
+/// the finished inner packet.
+pub(super) fn finish_tunnel(
+    data: &mut [u8],
+    inner: usize,
+    inner_hl: usize,
+    gue_csum: Option<(Ipv4Addr, Ipv4Addr)>,
+) -> Checksummed {
+    if let Some(hdr) = data.get_mut(inner..inner + inner_hl) {
+        Ipv4Packet::new_unchecked(hdr).decrement_ttl();
+    }
+    if let Some((src, dst)) = gue_csum {
+        if let Some(seg) = data.get_mut(crate::wire::ipv4::HEADER_LEN..) {
+            if let Ok(mut u) = UdpPacket::new_checked(seg) {
+                u.fill_checksum_v4(src, dst);
+            }
+        }
+    }
+    Checksummed(())
+}
+
+/// Computes the checksum of the ICMP message `msg` afresh (after a translation changed what it
+/// quotes).
+pub(super) fn fill_icmp_checksum(msg: &mut [u8]) -> Checksummed {
+    if let Ok(mut m) = Icmpv4Packet::new_checked(msg) {
+        m.fill_checksum();
+    }
+    Checksummed(())
 }

@@ -13,20 +13,20 @@
 //! an echo conn therefore uses the identifier as both ports. An echo reply `In` or request
 //! `Out` is [`XmitError::Malformed`]. Checksums incremental, TTL decremented, MTU checked.
 
-use super::rewrite::{self, L4, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use super::rewrite::{self, Head, L4, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 
 /// Rewrites one SNAT packet in place; see the module doc. On error the buffer is unchanged.
 /// `ctx.local` is required ([`XmitError::Malformed`] without it).
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, l3, ctx, false)
+    run(pkt, Head::At(l3), ctx, false)
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).
 pub(super) fn run<B: PacketBuf>(
     pkt: &mut B,
-    l3: usize,
+    head: Head<'_>,
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
@@ -34,7 +34,8 @@ pub(super) fn run<B: PacketBuf>(
         return Err(XmitError::Malformed);
     }
     let local = ctx.local.ok_or(XmitError::Malformed)?;
-    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
+    let l3 = head.l3();
     let l4 = rewrite::check_l4_frag(pkt.data(), l3, &ip, ctx.proto, true)?;
     match (l4, ctx.dir) {
         (Some(L4::Echo { request: false }), Direction::In)
@@ -46,12 +47,12 @@ pub(super) fn run<B: PacketBuf>(
     let tx_csum = rewrite::offloadable(&ip, l4);
     match ctx.dir {
         Direction::In => {
-            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), None);
-            Ok(Xmit { route_to: ip.dst, toa_inserted: false, tx_csum })
+            let done = rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, Some(local), None);
+            Ok(done.xmit(ip.dst, false, tx_csum))
         }
         Direction::Out => {
-            rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, None, Some(ctx.client));
-            Ok(Xmit { route_to: *ctx.client.ip(), toa_inserted: false, tx_csum })
+            let done = rewrite::nat_or_ip(pkt.data_mut(), l3, &ip, l4, None, Some(ctx.client));
+            Ok(done.xmit(*ctx.client.ip(), false, tx_csum))
         }
     }
 }
@@ -90,7 +91,12 @@ mod tests {
         let r = xmit(&mut b, L3, &snat_ctx(dir, spec.proto));
         assert_eq!(
             r,
-            Ok(Xmit { route_to: *dst.ip(), toa_inserted: false, tx_csum: spec.proto != 1 })
+            Ok(Xmit {
+                route_to: *dst.ip(),
+                toa_inserted: false,
+                tx_csum: spec.proto != 1,
+                checksummed: Checksummed::EXPECTED
+            })
         );
         let ip = &b.data()[L3..];
         assert_checksums(ip);

@@ -24,11 +24,11 @@
 //! frame: [`XmitError::NoRoom`]. The Ethernet header bytes (up to [`MAX_L2_LEN`]) move in
 //! front of the outer header, Ethernet padding is dropped.
 
-use super::rewrite;
+use super::rewrite::{self, Head};
 use super::{Direction, TunCsum, TunEncap, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 use crate::wire::ipip::{self, Outer};
-use crate::wire::{gue, ipv4, udp, IpProtocol, Ipv4Packet, UdpPacket};
+use crate::wire::{gue, udp, IpProtocol};
 
 /// TTL of the outer header.
 pub const OUTER_TTL: u8 = 64;
@@ -44,14 +44,14 @@ pub const MAX_L2_LEN: usize = 64;
 /// Encapsulates one TUN packet; see the module doc. On error the buffer is unchanged.
 /// `ctx.tun` is required ([`XmitError::Malformed`] without it).
 pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, l3, ctx, false)
+    run(pkt, Head::At(l3), ctx, false)
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]): a
 /// fragment is encapsulated as it is.
 pub(super) fn run<B: PacketBuf>(
     pkt: &mut B,
-    l3: usize,
+    head: Head<'_>,
     ctx: &XmitCtx,
     fragments: bool,
 ) -> Result<Xmit, XmitError> {
@@ -59,10 +59,11 @@ pub(super) fn run<B: PacketBuf>(
         return Err(XmitError::WrongDirection);
     }
     let (encap, director) = ctx.tun.ok_or(XmitError::Malformed)?;
+    let l3 = head.l3();
     if l3 > MAX_L2_LEN {
         return Err(XmitError::Malformed);
     }
-    let ip = rewrite::check_ipv4_frag(pkt.data(), l3, fragments)?;
+    let ip = rewrite::check_ipv4_frag(pkt.data(), head, fragments)?;
     rewrite::check_ttl(&ip)?;
     let overhead = match encap {
         TunEncap::Ipip => IPIP_OVERHEAD,
@@ -101,21 +102,17 @@ pub(super) fn run<B: PacketBuf>(
         return Err(XmitError::NoRoom);
     }
 
-    let data = pkt.data_mut();
-    if let Some(inner) = data.get_mut(overhead..overhead + ip.hl) {
-        Ipv4Packet::new_unchecked(inner).decrement_ttl();
-    }
-    if let TunEncap::Gue { csum: TunCsum::Csum | TunCsum::RemCsum, .. } = encap {
-        if let Some(seg) = data.get_mut(ipv4::HEADER_LEN..) {
-            if let Ok(mut u) = UdpPacket::new_checked(seg) {
-                u.fill_checksum_v4(director, *ctx.dest.ip());
-            }
+    let gue_csum = match encap {
+        TunEncap::Gue { csum: TunCsum::Csum | TunCsum::RemCsum, .. } => {
+            Some((director, *ctx.dest.ip()))
         }
-    }
+        _ => None,
+    };
+    let done = rewrite::finish_tunnel(pkt.data_mut(), overhead, ip.hl, gue_csum);
     if let (Ok(front), Some(saved)) = (pkt.prepend(l3), l2.get(..l3)) {
         front.copy_from_slice(saved);
     }
-    Ok(Xmit { route_to: *ctx.dest.ip(), toa_inserted: false, tx_csum: false })
+    Ok(done.xmit(*ctx.dest.ip(), false, false))
 }
 
 /// A hash of the inner flow: addresses, protocol and, for unfragmented TCP/UDP, the ports.
@@ -154,7 +151,15 @@ mod tests {
         let inner_before = spec.ip();
         let mut b = VecBuf::from_slice(&f);
         let r = xmit(&mut b, L3, cx);
-        assert_eq!(r, Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false }));
+        assert_eq!(
+            r,
+            Ok(Xmit {
+                route_to: *rs().ip(),
+                toa_inserted: false,
+                tx_csum: false,
+                checksummed: Checksummed::EXPECTED
+            })
+        );
         let d = b.data();
         assert_eq!(&d[..L3], &f[..L3], "L2 header moved in front");
         let outer = &d[L3..];
@@ -250,7 +255,12 @@ mod tests {
         let mut b = VecBuf::from_slice(&f);
         assert_eq!(
             xmit(&mut b, L3, &ctx(Direction::In, 6)),
-            Ok(Xmit { route_to: *rs().ip(), toa_inserted: false, tx_csum: false })
+            Ok(Xmit {
+                route_to: *rs().ip(),
+                toa_inserted: false,
+                tx_csum: false,
+                checksummed: Checksummed::EXPECTED
+            })
         );
         let spec = Spec::tcp(client(), vip(), ACK, &[0; 1461]);
         let f = spec.frame();

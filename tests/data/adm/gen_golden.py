@@ -42,7 +42,7 @@ def D(addr, port, fwd, w=1, act=0, inact=0, pers=0, up=0, lo=0, stats=(0,)*5, ra
     return dict(addr=addr, port=port, fwd=fwd, w=w, act=act, inact=inact, pers=pers, up=up, lo=lo,
                 stats=stats, rates=rates, tun=tun)
 
-# The scenario (mirrored in src/adm/format_tests.rs::scenario), in sorted listing order.
+# The scenario (mirrored in src/rvsadm/format_tests.rs::scenario), in sorted listing order.
 SVCS = [
     dict(proto="tcp", addr="10.0.0.1", port=0, sched="sh", flags="sh-fallback,sh-port", pers=300,
          mask=None, ops=False, stats=(0,)*5, rates=(0,)*5, dests=[

@@ -3,7 +3,7 @@
 //! code under test) and the whole datagram is checked, checksums from scratch. Later fragments
 //! that come first, or find no room, are dropped and counted.
 
-use super::*;
+use super::common::*;
 
 /// Splits the IPv4 datagram `ip` (20-byte header) into fragments whose payloads are `chunk`
 /// bytes (a multiple of 8) but the last; header fields as RFC 791 has them.

@@ -1,7 +1,7 @@
 //! The established path's cached L2 header: hits once a connection's direction has been
 //! routed and resolved, and a neighbour change (new MAC, expiry) makes the next packet relearn.
 
-use super::*;
+use super::common::*;
 use crate::net::testutil::arp;
 
 /// Real server 5 is not a static neighbour: it is learnt from ARP.

@@ -2,7 +2,7 @@
 //! like a port (from the rule's per-core pool) and the reply finds its way back; ICMP errors
 //! about the translated request reach the host. Checksums are checked from scratch here.
 
-use super::*;
+use super::common::*;
 
 fn rule(proto: spec::SnatProto) -> spec::SnatRule {
     spec::SnatRule {
