@@ -1,4 +1,4 @@
-//! The safe layer over DPDK: the only module (with `dpdk-sys`) that contains `unsafe`.
+//! rvs-dpdk: the safe layer over DPDK, the only crate (with `dpdk-sys`) that contains `unsafe`.
 //!
 //! What it owns and the rules it keeps:
 //! - [`Eal`] is initialised once per process with explicit `--lcores`; the argument strings

@@ -12,7 +12,7 @@ use std::ptr::NonNull;
 
 use dpdk_sys::rte_mbuf;
 
-use crate::buf::{BufError, PacketBuf};
+use rvs_core::buf::{BufError, PacketBuf};
 
 /// One packet buffer from a DPDK mempool, owned: freed (back to its pool) on drop.
 ///
