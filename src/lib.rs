@@ -15,12 +15,14 @@ pub mod daemon;
 pub mod dataplane;
 pub mod health;
 pub mod metrics;
-pub mod proto;
-pub mod rvsadm;
-pub mod rvsnet;
 
 pub use rvs_core::{buf, ipvs, net, time, wire};
 pub use rvs_dpdk as dpdk;
+pub use rvs_proto as proto;
+
+/// The tools' front ends, for the daemon's tests (rvsadm's parser writes their tables).
+#[cfg(test)]
+use rvs_tools::rvsadm;
 
 /// Build metadata recorded by `build.rs`.
 pub mod build_info {

@@ -62,9 +62,17 @@ fn start_rvsd() -> Rvsd {
     }
 }
 
+/// The rvsadm binary: rvs-tools builds it beside rvsd (one workspace, one target directory;
+/// `cargo test`/`nextest` at the top build every member's binaries).
+fn rvsadm_bin() -> std::path::PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_rvsd")).with_file_name("rvsadm");
+    assert!(bin.exists(), "{} is missing: build the workspace (cargo build)", bin.display());
+    bin
+}
+
 /// Runs the rvsadm binary; returns (exit status, stdout, stderr).
 fn rvsadm(sock: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rvsadm"))
+    let mut child = Command::new(rvsadm_bin())
         .args(args)
         .env("RVS_SOCK", sock)
         .stdin(Stdio::piped())

@@ -8,8 +8,8 @@ use rvs::config::Config;
 use rvs::ctrl::table::ServiceTable;
 use rvs::daemon::Director;
 use rvs::ipvs::service::{BuildOptions, Services};
-use rvs::rvsadm::cli;
-use rvs::rvsadm::names::NoNames;
+use rvs_tools::rvsadm::cli;
+use rvs_tools::rvsadm::names::NoNames;
 
 #[test]
 fn workers_take_snapshots_and_list_connections_while_running() {

@@ -3,7 +3,7 @@
 //!
 //! Owns [`CliError`] and its exit codes. Must not touch: parsing itself (`cli`).
 
-use crate::proto::model::ModelError;
+use rvs_proto::model::ModelError;
 use thiserror::Error;
 
 /// A command line rvsadm refuses.
@@ -167,7 +167,7 @@ impl CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::model::FWMARK_ALTERNATIVE;
+    use rvs_proto::model::FWMARK_ALTERNATIVE;
 
     #[test]
     fn messages_are_ipvsadms() {

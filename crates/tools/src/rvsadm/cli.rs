@@ -23,8 +23,8 @@ use super::hostport::{number_in, parse_hostport, parse_netmask_v4, parse_netmask
 use super::matchspec::parse_match;
 use super::names::Names;
 use super::opts::{lookup_long, lookup_short, ArgKind, Cmd, Opt, OptSet, Spec, Tag};
-use crate::proto::change::Change;
-use crate::proto::model::{
+use rvs_proto::change::Change;
+use rvs_proto::model::{
     DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, SchedKind,
     ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S,
     DEFAULT_SCHEDULER, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
@@ -795,6 +795,6 @@ mod tests;
 pub fn version(program: &str) -> String {
     format!(
         "{program} {} (rvs; ipvsadm 1.31 command line, IPVS v1.2.1 listings)\n",
-        crate::build_info::VERSION
+        env!("CARGO_PKG_VERSION")
     )
 }

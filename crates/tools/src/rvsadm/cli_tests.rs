@@ -2,12 +2,12 @@
 //! seed_commands.txt, `ipvsadm` replaced by `rvsadm`), the options ipvsadm users type, ipvsadm's
 //! error messages, and a property test that random argv never panics.
 
-use crate::proto::change::Change;
-use crate::proto::model::*;
 use crate::rvsadm::cli::{parse, Command, ListFormat, ListWhat};
 use crate::rvsadm::error::CliError;
 use crate::rvsadm::names::{NoNames, StaticNames};
 use proptest::prelude::*;
+use rvs_proto::change::Change;
+use rvs_proto::model::*;
 use std::net::IpAddr;
 
 fn argv(line: &str) -> Vec<&str> {
@@ -133,7 +133,7 @@ fn every_seed_command_parses_as_expected() {
         ("rvsadm -ln", list(ListWhat::All, true)),
         ("rvsadm -lnc", list(ListWhat::Conns, true)),
     ];
-    let seeds: Vec<&str> = include_str!("../../tests/data/adm/seed_commands.txt")
+    let seeds: Vec<&str> = include_str!("../../../../tests/data/adm/seed_commands.txt")
         .lines()
         .filter(|l| !l.trim().is_empty())
         .collect();

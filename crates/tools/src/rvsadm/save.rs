@@ -10,7 +10,7 @@
 
 use super::format::{addrport, ordered};
 use super::names::Names;
-use crate::proto::model::{FwdMethod, ServiceInfo, ServiceLocalAddrs, TunType};
+use rvs_proto::model::{FwdMethod, ServiceInfo, ServiceLocalAddrs, TunType};
 use std::fmt::Write;
 
 /// `-S [-n]` of `services`.
@@ -87,7 +87,7 @@ pub fn save_with(
 /// `-A -H proto=P[,src-range=A-B][,dst-range=C-D] -s sched`, then its SNAT address as
 /// `-a -H ... -r addr:port -J -w W`.
 pub fn save_matches(
-    matches: &[crate::proto::model::MatchService],
+    matches: &[rvs_proto::model::MatchService],
     numeric: bool,
     names: &dyn Names,
 ) -> String {
@@ -97,8 +97,7 @@ pub fn save_matches(
         let _ = writeln!(out, "-A -H {arg} -s {}", m.scheduler);
         for d in &m.dests {
             let ds = &d.spec;
-            let dname =
-                addrport(ds.addr, ds.port, crate::proto::model::Protocol::Tcp, numeric, names);
+            let dname = addrport(ds.addr, ds.port, rvs_proto::model::Protocol::Tcp, numeric, names);
             let _ = writeln!(out, "-a -H {arg} -r {dname} {} -w {}", ds.fwd.switch(), ds.weight);
         }
     }

@@ -3,9 +3,9 @@
 //! Behaves as ipvsadm 1.31 does, byte for byte in its listings; invoked as `ipvsadm` (a link)
 //! it calls itself that in its messages. The socket is `RVS_SOCK` or /run/rvs/rvs.sock.
 
-use rvs::proto::client;
-use rvs::rvsadm::names::{CachedNames, SystemNames};
-use rvs::rvsadm::run as rvsadm;
+use rvs_proto::client;
+use rvs_tools::rvsadm::names::{CachedNames, SystemNames};
+use rvs_tools::rvsadm::run as rvsadm;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -9,8 +9,8 @@
 use super::cli::ListFormat;
 use super::format::{dest_name, ordered, service_entry, IPVS_VERSION};
 use super::names::Names;
-use crate::proto::health::DestHealth;
-use crate::proto::model::{DestInfo, DestSpec, ServiceInfo};
+use rvs_proto::health::DestHealth;
+use rvs_proto::model::{DestInfo, DestSpec, ServiceInfo};
 use std::fmt::Write;
 
 /// Title lines of the layout.
@@ -108,10 +108,10 @@ pub fn list_service(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::health::CheckerHealth;
-    use crate::proto::model::{Protocol, ServiceKey, ServiceSpec};
     use crate::rvsadm::format;
     use crate::rvsadm::names::NoNames;
+    use rvs_proto::health::CheckerHealth;
+    use rvs_proto::model::{Protocol, ServiceKey, ServiceSpec};
 
     fn key() -> ServiceKey {
         ServiceKey { proto: Protocol::Tcp, addr: "10.0.0.100".parse().unwrap(), port: 80 }

@@ -14,7 +14,7 @@
 use super::cli::ListFormat;
 use super::largenum::push_largenum;
 use super::names::Names;
-use crate::proto::model::{
+use rvs_proto::model::{
     DestInfo, FwdMethod, MatchService, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
     Timeouts, TunType,
 };

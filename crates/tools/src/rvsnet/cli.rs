@@ -14,10 +14,10 @@
 //! lines show the `ip` form. Both spellings work. `ip`'s `-stats` becomes `--stats` the same
 //! way.
 
-use crate::proto::net::{AddrSpec, NetAddrKind, NetRequest, RouteSpec};
 use clap::builder::PossibleValue;
 use clap::error::ErrorKind;
 use clap::{Args, Command, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use rvs_proto::net::{AddrSpec, NetAddrKind, NetRequest, RouteSpec};
 use std::net::Ipv4Addr;
 use thiserror::Error;
 
@@ -124,7 +124,7 @@ enum AddrCmd {
         dev: String,
         /// What the address is for (`type` also works)
         #[arg(long, value_name = "KIND", default_value = "host")]
-        kind: NetAddrKind,
+        kind: KindArg,
     },
     /// Delete an address
     #[command(visible_alias = "delete")]
@@ -188,13 +188,17 @@ enum ShowOnly {
     Show,
 }
 
-impl ValueEnum for NetAddrKind {
+/// An address kind as clap reads it (the protocol's [`NetAddrKind`] is another crate's type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct KindArg(NetAddrKind);
+
+impl ValueEnum for KindArg {
     fn value_variants<'a>() -> &'a [Self] {
-        &[NetAddrKind::Host, NetAddrKind::Vip, NetAddrKind::Local]
+        &[KindArg(NetAddrKind::Host), KindArg(NetAddrKind::Vip), KindArg(NetAddrKind::Local)]
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.name()))
+        Some(PossibleValue::new(self.0.name()))
     }
 }
 
@@ -203,7 +207,7 @@ impl Object {
         match self {
             Object::Addr { cmd: None | Some(AddrCmd::Show) } => NetRequest::AddrShow,
             Object::Addr { cmd: Some(AddrCmd::Add { addr: (ip, prefix_len), dev, kind }) } => {
-                NetRequest::AddrAdd(AddrSpec { port: dev, ip, prefix_len, kind })
+                NetRequest::AddrAdd(AddrSpec { port: dev, ip, prefix_len, kind: kind.0 })
             }
             Object::Addr { cmd: Some(AddrCmd::Del { addr: (ip, _), dev }) } => {
                 NetRequest::AddrDel { ip, port: dev }

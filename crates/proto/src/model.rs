@@ -4,15 +4,15 @@
 //! Owns the listing types (counters as listed, rates, services and dests with their counters,
 //! connection entries, local addresses in use, match services). The vocabulary they are built
 //! from (service key and spec, dest spec, forwarding method, tunnel, timeouts, SNAT rules) is
-//! the load balancer's, [`crate::ipvs::spec`], re-exported here under its old paths. Must not
+//! the load balancer's, [`rvs_core::ipvs::spec`], re-exported here under its old paths. Must not
 //! touch: sockets, the data plane, formatting of listings (that is `rvsadm::format`).
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
-use crate::ipvs::counters::TrafficCounters;
-pub use crate::ipvs::sched::{SchedFlags, SchedKind};
-pub use crate::ipvs::spec::{
+use rvs_core::ipvs::counters::TrafficCounters;
+pub use rvs_core::ipvs::sched::{SchedFlags, SchedKind};
+pub use rvs_core::ipvs::spec::{
     AddrRange, DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, Netmask, Protocol, ServiceKey,
     ServiceSpec, SnatProto, SnatRule, SpecError as ModelError, Timeouts, TunCsum, TunInfo, TunType,
     DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S,

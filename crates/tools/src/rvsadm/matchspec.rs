@@ -11,7 +11,7 @@
 //! Listing (as DPVS's ipvsadm prints a match service): `MATCH proto` then `,from=RANGE` and
 //! `,to=RANGE` for the ranges that are set, each written `first-last:0-0`.
 
-use crate::proto::model::{AddrRange, MatchSpec, ModelError, SnatProto};
+use rvs_proto::model::{AddrRange, MatchSpec, ModelError, SnatProto};
 use std::net::{IpAddr, Ipv4Addr};
 
 fn bad(arg: &str, why: impl Into<String>) -> ModelError {

@@ -3,12 +3,12 @@
 //! each line there ends with `$` so trailing spaces are visible. Smaller cases below build their
 //! expected lines with explicit C-width format strings.
 
-use crate::proto::model::*;
 use crate::rvsadm::cli::ListFormat;
 use crate::rvsadm::conns::list_conns;
 use crate::rvsadm::format::{list_all, list_local_addrs, list_service, list_timeouts};
 use crate::rvsadm::names::{NoNames, StaticNames};
 use crate::rvsadm::save::save;
+use rvs_proto::model::*;
 use std::net::{IpAddr, SocketAddr};
 
 fn golden(text: &str) -> String {
@@ -128,73 +128,73 @@ fn numeric() -> ListFormat {
 #[test]
 fn list_numeric_golden() {
     let got = list_all(4096, &scenario(), &numeric(), &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_n.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_n.txt")));
 }
 
 #[test]
 fn list_with_names_golden() {
     let got = list_all(4096, &scenario(), &ListFormat::default(), &names());
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_names.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_names.txt")));
 }
 
 #[test]
 fn list_stats_golden() {
     let f = ListFormat { stats: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_stats.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_stats.txt")));
 }
 
 #[test]
 fn list_stats_exact_golden() {
     let f = ListFormat { stats: true, exact: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_stats_exact.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_stats_exact.txt")));
 }
 
 #[test]
 fn list_rate_golden() {
     let f = ListFormat { rate: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_rate.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_rate.txt")));
 }
 
 #[test]
 fn stats_wins_over_rate_like_ipvsadm() {
     let f = ListFormat { stats: true, rate: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_stats.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_stats.txt")));
 }
 
 #[test]
 fn list_thresholds_golden() {
     let f = ListFormat { thresholds: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_thresholds.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_thresholds.txt")));
 }
 
 #[test]
 fn list_persistent_conn_golden() {
     let f = ListFormat { persistent_conn: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_persistent_conn.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_persistent_conn.txt")));
 }
 
 #[test]
 fn list_tun_info_golden() {
     let f = ListFormat { tun_info: true, ..numeric() };
     let got = list_all(4096, &scenario(), &f, &NoNames);
-    assert_eq!(got, golden(include_str!("../../tests/data/adm/list_tun_info.txt")));
+    assert_eq!(got, golden(include_str!("../../../../tests/data/adm/list_tun_info.txt")));
 }
 
 #[test]
 fn save_golden() {
     assert_eq!(
         save(&scenario(), true, &NoNames),
-        golden(include_str!("../../tests/data/adm/save_n.txt"))
+        golden(include_str!("../../../../tests/data/adm/save_n.txt"))
     );
     assert_eq!(
         save(&scenario(), false, &names()),
-        golden(include_str!("../../tests/data/adm/save_names.txt"))
+        golden(include_str!("../../../../tests/data/adm/save_names.txt"))
     );
 }
 
@@ -261,11 +261,11 @@ fn conns_golden() {
     let plain = all.get(..3).unwrap();
     assert_eq!(
         list_conns(plain, &numeric(), &NoNames),
-        golden(include_str!("../../tests/data/adm/conns_n.txt"))
+        golden(include_str!("../../../../tests/data/adm/conns_n.txt"))
     );
     assert_eq!(
         list_conns(&all, &numeric(), &NoNames),
-        golden(include_str!("../../tests/data/adm/conns_fullnat.txt"))
+        golden(include_str!("../../../../tests/data/adm/conns_fullnat.txt"))
     );
 }
 

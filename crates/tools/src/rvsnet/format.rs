@@ -4,10 +4,10 @@
 //! prefix first, neighbours by worker then address), whatever order rvsd sends them in. MACs
 //! print as lower-case colon hex, addresses with `/LEN` except routes to a single host.
 
-use crate::proto::net::{
+use rvs_core::wire::MacAddr;
+use rvs_proto::net::{
     CoreEntry, LinkEntry, NeighEntry, NetReply, PortAddrs, RouteEntry, SteeringEntry,
 };
-use crate::wire::MacAddr;
 use std::fmt::Write;
 
 fn mac(m: [u8; 6]) -> String {
@@ -186,7 +186,7 @@ pub fn reply(r: &NetReply) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::net::*;
+    use rvs_proto::net::*;
     use std::net::Ipv4Addr;
 
     fn ip(s: &str) -> Ipv4Addr {

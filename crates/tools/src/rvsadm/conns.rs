@@ -10,7 +10,7 @@
 use super::cli::ListFormat;
 use super::format::addrport;
 use super::names::Names;
-use crate::proto::model::ConnEntry;
+use rvs_proto::model::ConnEntry;
 use std::fmt::Write;
 use std::net::SocketAddr;
 

@@ -7,8 +7,8 @@
 
 use super::cli::{self, NetCommand};
 use super::format;
-use crate::proto::client::Client;
-use crate::proto::{ErrorCode, Reply, Request, Response};
+use rvs_proto::client::Client;
+use rvs_proto::{ErrorCode, Reply, Request, Response};
 use std::io::Write;
 use std::path::Path;
 

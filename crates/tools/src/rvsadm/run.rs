@@ -7,11 +7,11 @@
 //! and `-R` reading standard input. `--reload` (an rvs extension) asks rvsd to reload its config. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
 //! the table's rules (the daemon applies them).
 
-use crate::proto::client::Client;
-use crate::proto::{ErrorCode, ListRequest, Reply, Request, Response};
 use crate::rvsadm::cli::{self, Command, ListWhat};
 use crate::rvsadm::names::Names;
 use crate::rvsadm::{conns, format, restore, save};
+use rvs_proto::client::Client;
+use rvs_proto::{ErrorCode, ListRequest, Reply, Request, Response};
 use std::io::{Read, Write};
 use std::path::Path;
 

@@ -10,7 +10,7 @@
 use super::cli::parse_args;
 use super::error::CliError;
 use super::names::Names;
-use crate::proto::change::Change;
+use rvs_proto::change::Change;
 use thiserror::Error;
 
 /// A restore line that does not parse.

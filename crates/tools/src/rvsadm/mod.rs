@@ -13,7 +13,7 @@
 //! and error words in ipvsadm's order); [`cli`] says how.
 //!
 //! Must not touch: the daemon, the data plane. Listings are built from
-//! [`crate::proto::model`] values handed in by the caller; names are resolved through
+//! [`rvs_proto::model`] values handed in by the caller; names are resolved through
 //! [`names::Names`] so tests are deterministic.
 
 pub mod cli;

@@ -7,7 +7,7 @@
 //! (`ctrl::table`). Listings, saves, reloads and flushes are requests of their own
 //! ([`super::Request`]), never changes. Must not touch: the table's rules, parsing, formatting.
 
-use crate::proto::model::{
+use crate::model::{
     DestSpec, LocalAddrSpec, MatchSpec, SchedKind, ServiceKey, ServiceSpec, Timeouts,
 };
 use serde::{Deserialize, Serialize};

@@ -2,8 +2,8 @@
 //! shown and changed over rvsd's control socket. The socket is `RVS_SOCK` or /run/rvs/rvs.sock.
 //! See `rvsnet help` and docs/rvsnet.md.
 
-use rvs::proto::client;
-use rvs::rvsnet::run;
+use rvs_proto::client;
+use rvs_tools::rvsnet::run;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -1,4 +1,4 @@
-//! proto: the control protocol, spoken by rvsd's control plane and by rvsadm and rvsnet.
+//! rvs-proto: the control protocol, spoken by rvsd's control plane and by rvsadm and rvsnet.
 //!
 //! Everything that crosses the Unix control socket is defined here and nowhere else, so the
 //! command-line tools need nothing of the daemon: [`change`] (the typed table changes),
@@ -22,11 +22,9 @@ pub mod health;
 pub mod model;
 pub mod net;
 
-use crate::proto::change::Change;
-use crate::proto::model::{
-    ConnEntry, MatchService, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts,
-};
-use crate::proto::net::{NetReply, NetRequest};
+use crate::change::Change;
+use crate::model::{ConnEntry, MatchService, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts};
+use crate::net::{NetReply, NetRequest};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use thiserror::Error;
@@ -125,7 +123,7 @@ pub enum Reply {
         changes: usize,
     },
     /// Health-check state (empty when nothing is checked).
-    Health(Vec<crate::proto::health::DestHealth>),
+    Health(Vec<crate::health::DestHealth>),
     /// rvsnet's data.
     Net(NetReply),
     /// Match services (`-H`, SNAT).
@@ -329,8 +327,8 @@ pub fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::change::Change;
-    use crate::proto::model::{
+    use crate::change::Change;
+    use crate::model::{
         DestSpec, FwdMethod, LocalAddrSpec, Protocol, ServiceSpec, TunCsum, TunInfo, TunType,
     };
 
@@ -367,7 +365,7 @@ mod tests {
             assert_eq!(decode_request(&body).unwrap(), req);
         }
         // rvsnet's requests and replies ride the same envelope.
-        use crate::proto::net::{NetReply, NetRequest, RouteEntry, RouteSpec};
+        use crate::net::{NetReply, NetRequest, RouteEntry, RouteSpec};
         let net = Request::Net(NetRequest::RouteAdd(RouteSpec {
             prefix: "10.1.0.0".parse().unwrap(),
             prefix_len: 16,
