@@ -10,12 +10,12 @@ use rvs::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs::ipvs::conn::{Direction, FwdMethod};
 use rvs::ipvs::sched::{DestView, MhTableSize, SchedFlags, SchedKey, SchedKind};
 use rvs::ipvs::service::{BuildOptions, Services};
+use rvs::ipvs::spec::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::ipvs::xmit::{self, TunEncap, XmitCtx};
 use rvs::net::{
     AddrKind, DropReason, IfAddr, Iface, IfaceTable, NeighParams, NetIo, Route, RouteTable, Stack,
     StaticNeigh,
 };
-use rvs::proto::model::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::time::Instant;
 use rvs::wire::{checksum, MacAddr};
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
@@ -222,14 +222,14 @@ fn pipeline(c: &mut Criterion) {
         port: 80,
     };
     let mut d = DestSpec::new(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)), 80);
-    d.fwd = model::FwdMethod::Masq;
+    d.fwd = spec::FwdMethod::Masq;
     let svc = ServiceSpec::new(key);
     let dests = [d];
     let snap = Services::build(
         [(&svc, &dests[..])],
         &[],
         &[],
-        model::Timeouts::default(),
+        spec::Timeouts::default(),
         BuildOptions::default(),
     )
     .expect("services");

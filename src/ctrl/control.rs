@@ -18,8 +18,8 @@ use super::table::ServiceTable;
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
+use crate::ipvs::spec::{ServiceKey, SnatRule};
 use crate::proto::change::Change;
-use crate::proto::model::{ServiceKey, SnatRule};
 use crate::proto::net::{NetReply, NetRequest};
 use crate::proto::{ErrorCode, Reply, Request, Response, Status};
 use std::net::IpAddr;
@@ -213,7 +213,7 @@ impl<D: Dataplane> Control<D> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::proto::model::Protocol;
+    use crate::ipvs::spec::Protocol;
     use crate::rvsadm::cli::parse;
     use crate::rvsadm::names::NoNames;
     use std::sync::{Arc, Mutex};

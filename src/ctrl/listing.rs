@@ -11,9 +11,8 @@ use crate::ipvs::balancer::{PoolOwner, PoolReports};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::service::SnatMatch;
-use crate::proto::model::{
-    ConnEntry, MatchService, Protocol, ServiceInfo, ServiceLocalAddrs, Stats,
-};
+use crate::ipvs::spec::Protocol;
+use crate::proto::model::{ConnEntry, MatchService, ServiceInfo, ServiceLocalAddrs, Stats};
 use crate::proto::{ErrorCode, ListRequest, Reply, Response};
 use std::net::IpAddr;
 
@@ -190,7 +189,7 @@ mod tests {
     use crate::ctrl::table::ServiceTable;
     use crate::ipvs::balancer::{DestReport, ServiceReport};
     use crate::ipvs::service::BuildOptions;
-    use crate::proto::model::ServiceKey;
+    use crate::ipvs::spec::ServiceKey;
     use crate::proto::Request;
 
     #[test]

@@ -10,11 +10,13 @@
 //! to one. Must not touch: sockets, the data plane, formatting.
 
 use crate::ipvs::service::{BuildOptions, Services, ServicesError};
+use crate::ipvs::spec::{
+    DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, ServiceKey, ServiceSpec, SnatRule, SpecError,
+    Timeouts,
+};
 use crate::proto::change::Change;
 use crate::proto::model::{
-    DestInfo, DestSpec, FwdMethod, LocalAddrInfo, LocalAddrSpec, MatchService, MatchSpec,
-    ModelError, Rates, ServiceInfo, ServiceKey, ServiceLocalAddrs, ServiceSpec, SnatRule, Stats,
-    Timeouts,
+    DestInfo, LocalAddrInfo, MatchService, Rates, ServiceInfo, ServiceLocalAddrs, Stats,
 };
 use thiserror::Error;
 
@@ -44,7 +46,7 @@ pub enum TableError {
     NoSuchLocalAddr,
     /// A value the model refuses.
     #[error(transparent)]
-    Invalid(#[from] ModelError),
+    Invalid(#[from] SpecError),
     /// A match service's real server that does not forward by SNAT.
     #[error("a match service (-H) forwards only by SNAT: give its real server -J")]
     MatchNeedsSnat,
@@ -320,7 +322,7 @@ fn check_match_dest(dest: &DestSpec) -> Result<(), TableError> {
         return Err(TableError::MatchNeedsSnat);
     }
     let any = ServiceKey {
-        proto: crate::proto::model::Protocol::Tcp,
+        proto: crate::ipvs::spec::Protocol::Tcp,
         addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         port: 0,
     };
@@ -343,7 +345,7 @@ mod round_trip;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::model::DestSpec;
+    use crate::ipvs::spec::DestSpec;
     use crate::rvsadm::cli::parse;
     use crate::rvsadm::names::NoNames;
 
@@ -373,7 +375,7 @@ mod tests {
 
     fn key() -> ServiceKey {
         ServiceKey {
-            proto: crate::proto::model::Protocol::Tcp,
+            proto: crate::ipvs::spec::Protocol::Tcp,
             addr: "192.168.0.38".parse().unwrap(),
             port: 80,
         }
@@ -506,7 +508,7 @@ mod tests {
         d.weight = 70_000;
         assert_eq!(
             t.apply(&Change::AddDest { service: key(), dest: d }),
-            Err(TableError::Invalid(ModelError::WeightRange(70_000)))
+            Err(TableError::Invalid(SpecError::WeightRange(70_000)))
         );
     }
 }

@@ -12,7 +12,8 @@ use prometheus::proto::MetricFamily;
 
 use super::Family;
 use crate::ipvs::balancer::{PoolOwner, PoolReports};
-use crate::proto::model::{ServiceInfo, ServiceKey, Stats};
+use crate::ipvs::spec::ServiceKey;
+use crate::proto::model::{ServiceInfo, Stats};
 
 type StatGet = fn(&Stats) -> u64;
 
@@ -165,7 +166,8 @@ mod tests {
     use super::*;
     use crate::ipvs::balancer::{LaddrReport, PoolExhaustion, SnatReport};
     use crate::ipvs::counters::TrafficCounters;
-    use crate::proto::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
+    use crate::ipvs::spec::{DestSpec, Protocol, ServiceSpec};
+    use crate::proto::model::DestInfo;
 
     fn key() -> ServiceKey {
         ServiceKey { proto: Protocol::Tcp, addr: "192.0.2.100".parse().unwrap(), port: 80 }

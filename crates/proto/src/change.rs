@@ -7,9 +7,9 @@
 //! (`ctrl::table`). Listings, saves, reloads and flushes are requests of their own
 //! ([`super::Request`]), never changes. Must not touch: the table's rules, parsing, formatting.
 
-use crate::model::{
-    DestSpec, LocalAddrSpec, MatchSpec, SchedKind, ServiceKey, ServiceSpec, Timeouts,
-};
+use rvs_core::ipvs::spec::{DestSpec, LocalAddrSpec, MatchSpec, ServiceKey, ServiceSpec, Timeouts};
+
+use rvs_core::ipvs::sched::SchedKind;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 

@@ -4,7 +4,7 @@
 //! in). The health checks fill them (`health::board`); rvsadm prints them. Must not touch:
 //! running checks, the table.
 
-use crate::model::ServiceKey;
+use rvs_core::ipvs::spec::ServiceKey;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::time::Duration;

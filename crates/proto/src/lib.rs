@@ -23,8 +23,9 @@ pub mod model;
 pub mod net;
 
 use crate::change::Change;
-use crate::model::{ConnEntry, MatchService, ServiceInfo, ServiceKey, ServiceLocalAddrs, Timeouts};
+use crate::model::{ConnEntry, MatchService, ServiceInfo, ServiceLocalAddrs};
 use crate::net::{NetReply, NetRequest};
+use rvs_core::ipvs::spec::{ServiceKey, Timeouts};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use thiserror::Error;
@@ -328,7 +329,7 @@ pub fn decode_response(body: &[u8]) -> Result<Response, FrameError> {
 mod tests {
     use super::*;
     use crate::change::Change;
-    use crate::model::{
+    use rvs_core::ipvs::spec::{
         DestSpec, FwdMethod, LocalAddrSpec, Protocol, ServiceSpec, TunCsum, TunInfo, TunType,
     };
 

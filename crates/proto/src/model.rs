@@ -11,12 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
 use rvs_core::ipvs::counters::TrafficCounters;
-pub use rvs_core::ipvs::sched::{SchedFlags, SchedKind};
-pub use rvs_core::ipvs::spec::{
-    AddrRange, DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, Netmask, Protocol, ServiceKey,
-    ServiceSpec, SnatProto, SnatRule, SpecError as ModelError, Timeouts, TunCsum, TunInfo, TunType,
-    DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S,
-    MAX_WEIGHT,
+use rvs_core::ipvs::sched::SchedKind;
+use rvs_core::ipvs::spec::{
+    DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, Protocol, ServiceKey, ServiceSpec, SnatRule,
+    DEFAULT_SCHEDULER,
 };
 
 /// Connection, packet and byte counters as listed (totals since creation or the last zero,

@@ -5,9 +5,9 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use crate::ctrl::table::ServiceTable;
-use crate::proto::model::{
-    FwdMethod, Netmask, SchedFlags, SchedKind, ServiceInfo, SnatProto, SnatRule, Timeouts, TunType,
-};
+use crate::ipvs::sched::{SchedFlags, SchedKind};
+use crate::ipvs::spec::{FwdMethod, Netmask, SnatProto, SnatRule, Timeouts, TunType};
+use crate::proto::model::ServiceInfo;
 
 use super::check::{csum_name, fwd_name};
 use super::range::format_range;

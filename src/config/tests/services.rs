@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::BASE;
 use crate::config::{to_toml, Config};
 use crate::ctrl::table::ServiceTable;
-use crate::proto::model::{AddrRange, Protocol, ServiceKey, SnatProto, SnatRule, Timeouts};
+use crate::ipvs::spec::{AddrRange, Protocol, ServiceKey, SnatProto, SnatRule, Timeouts};
 use crate::rvsadm::names::NoNames;
 use crate::rvsadm::restore::parse_restore;
 use crate::rvsadm::save::save;

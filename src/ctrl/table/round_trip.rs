@@ -2,9 +2,8 @@
 //! table, for services, dests and match services; the table's rules for match services.
 
 use super::*;
-use crate::proto::model::{
-    AddrRange, DestInfo, DestSpec, FwdMethod, MatchService, MatchSpec, SnatProto,
-};
+use crate::ipvs::spec::{AddrRange, DestSpec, FwdMethod, MatchSpec, SnatProto};
+use crate::proto::model::{DestInfo, MatchService};
 use crate::rvsadm::cli::parse;
 use crate::rvsadm::format::list_all;
 use crate::rvsadm::names::{Names, NoNames, StaticNames};

@@ -23,12 +23,13 @@ use super::hostport::{number_in, parse_hostport, parse_netmask_v4, parse_netmask
 use super::matchspec::parse_match;
 use super::names::Names;
 use super::opts::{lookup_long, lookup_short, ArgKind, Cmd, Opt, OptSet, Spec, Tag};
-use rvs_proto::change::Change;
-use rvs_proto::model::{
-    DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, SchedKind,
-    ServiceKey, ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S,
-    DEFAULT_SCHEDULER, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
+use rvs_core::ipvs::sched::{SchedFlags, SchedKind};
+use rvs_core::ipvs::spec::{
+    DestSpec, FwdMethod, LocalAddrSpec, Netmask, Protocol, ServiceKey, ServiceSpec, SpecError,
+    Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER, MAX_THRESHOLD,
+    MAX_TIMEOUT_S, MAX_WEIGHT,
 };
+use rvs_proto::change::Change;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -454,12 +455,12 @@ impl Parser<'_> {
         let st = &self.st;
         // An unknown scheduler is refused after the legality checks, as the kernel would.
         let scheduler = match st.scheduler.as_deref() {
-            Some(name) => name.parse::<SchedKind>().map_err(ModelError::from),
+            Some(name) => name.parse::<SchedKind>().map_err(SpecError::from),
             None => Ok(DEFAULT_SCHEDULER),
         };
         let flags = match &st.sched_flags {
             Some(list) => SchedFlags::parse_for(list, scheduler.as_ref().ok().copied())
-                .map_err(ModelError::from)?,
+                .map_err(SpecError::from)?,
             None => SchedFlags::default(),
         };
         let service = st.service.map(|(proto, hp)| ServiceKey {
@@ -523,10 +524,10 @@ impl Parser<'_> {
                     toa: false,
                 };
                 if key.port == 0 && spec.persistence.is_none() {
-                    return Err(ModelError::ZeroPortNotPersistent.into());
+                    return Err(SpecError::ZeroPortNotPersistent.into());
                 }
                 if spec.one_packet && key.proto != Protocol::Udp {
-                    return Err(ModelError::OnePacketNotUdp.into());
+                    return Err(SpecError::OnePacketNotUdp.into());
                 }
                 if cmd == Cmd::Add {
                     Command::Change(Change::AddService(spec))
@@ -630,7 +631,7 @@ impl Parser<'_> {
     ) -> Result<Command, CliError> {
         let matcher = parse_match(arg)?;
         let st = &self.st;
-        let refuse = |why: String| CliError::Model(ModelError::BadMatch(arg.to_string(), why));
+        let refuse = |why: String| CliError::Model(SpecError::BadMatch(arg.to_string(), why));
         let need_real =
             || real.ok_or(CliError::MissingOption { opt: Opt::RealServer.name(), cmd: cmd.name() });
         Ok(match cmd {
@@ -690,12 +691,12 @@ impl Parser<'_> {
         // DR and TUN cannot change the port: the real server listens on the virtual port.
         let port = if fwd.keeps_port() { service.port } else { real.port.unwrap_or(service.port) };
         if real.addr.is_ipv4() != service.addr.is_ipv4() && fwd != FwdMethod::Tunnel {
-            return Err(ModelError::DifferentFamily.into());
+            return Err(SpecError::DifferentFamily.into());
         }
         let o = self.opts;
         let tun_opts = [Opt::TunType, Opt::TunPort, Opt::TunNoCsum, Opt::TunCsum, Opt::TunRemCsum];
         if tun_opts.iter().any(|t| o.has(*t)) && fwd != FwdMethod::Tunnel {
-            return Err(ModelError::TunnelOptionsConflict.into());
+            return Err(SpecError::TunnelOptionsConflict.into());
         }
         let kind = st.tun_type.unwrap_or_default();
         check_tunnel_options(kind, o)?;

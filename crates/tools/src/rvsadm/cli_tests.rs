@@ -6,8 +6,9 @@ use crate::rvsadm::cli::{parse, Command, ListFormat, ListWhat};
 use crate::rvsadm::error::CliError;
 use crate::rvsadm::names::{NoNames, StaticNames};
 use proptest::prelude::*;
+use rvs_core::ipvs::sched::SchedFlags;
+use rvs_core::ipvs::spec::*;
 use rvs_proto::change::Change;
-use rvs_proto::model::*;
 use std::net::IpAddr;
 
 fn argv(line: &str) -> Vec<&str> {
@@ -420,7 +421,7 @@ fn fwmark_is_refused_with_the_rvs_alternative() {
         ["rvsadm -A -f 1 -s rr", "rvsadm -a -f 1 -r 10.0.0.2", "rvsadm -A --fwmark-service 7"]
     {
         let e = p(line).unwrap_err();
-        assert_eq!(e, CliError::Model(ModelError::FwmarkUnsupported), "{line}");
+        assert_eq!(e, CliError::Model(SpecError::FwmarkUnsupported), "{line}");
         let msg = e.to_string();
         assert!(msg.contains("DPDK has no netfilter marks"), "{msg}");
         assert!(

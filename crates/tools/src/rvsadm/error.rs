@@ -3,7 +3,7 @@
 //!
 //! Owns [`CliError`] and its exit codes. Must not touch: parsing itself (`cli`).
 
-use rvs_proto::model::ModelError;
+use rvs_core::ipvs::spec::SpecError;
 use thiserror::Error;
 
 /// A command line rvsadm refuses.
@@ -141,7 +141,7 @@ pub enum CliError {
     NotAChange,
     /// A model rule (zero port, one-packet, scheduler flags, address family...).
     #[error(transparent)]
-    Model(#[from] ModelError),
+    Model(#[from] SpecError),
 }
 
 impl CliError {
@@ -153,21 +153,21 @@ impl CliError {
             | CliError::UnknownOption(_)
             | CliError::MissingArgument(_)
             | CliError::UnexpectedValue(_)
-            | CliError::Model(ModelError::SchedulerNotFound) => 255,
+            | CliError::Model(SpecError::SchedulerNotFound) => 255,
             _ => 2,
         }
     }
 
     /// The fwmark refusal.
     pub fn fwmark() -> CliError {
-        CliError::Model(ModelError::FwmarkUnsupported)
+        CliError::Model(SpecError::FwmarkUnsupported)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rvs_proto::model::FWMARK_ALTERNATIVE;
+    use rvs_core::ipvs::spec::FWMARK_ALTERNATIVE;
 
     #[test]
     fn messages_are_ipvsadms() {

@@ -14,10 +14,8 @@
 use super::cli::ListFormat;
 use super::largenum::push_largenum;
 use super::names::Names;
-use rvs_proto::model::{
-    DestInfo, FwdMethod, MatchService, Protocol, ServiceInfo, ServiceKey, ServiceLocalAddrs,
-    Timeouts, TunType,
-};
+use rvs_core::ipvs::spec::{FwdMethod, Protocol, ServiceKey, Timeouts, TunType};
+use rvs_proto::model::{DestInfo, MatchService, ServiceInfo, ServiceLocalAddrs};
 use std::cmp::Ordering;
 use std::fmt::Write;
 use std::net::IpAddr;

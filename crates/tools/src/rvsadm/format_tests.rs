@@ -8,6 +8,8 @@ use crate::rvsadm::conns::list_conns;
 use crate::rvsadm::format::{list_all, list_local_addrs, list_service, list_timeouts};
 use crate::rvsadm::names::{NoNames, StaticNames};
 use crate::rvsadm::save::save;
+use rvs_core::ipvs::sched::SchedFlags;
+use rvs_core::ipvs::spec::*;
 use rvs_proto::model::*;
 use std::net::{IpAddr, SocketAddr};
 

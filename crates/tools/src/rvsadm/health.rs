@@ -9,8 +9,9 @@
 use super::cli::ListFormat;
 use super::format::{dest_name, ordered, service_entry, IPVS_VERSION};
 use super::names::Names;
+use rvs_core::ipvs::spec::DestSpec;
 use rvs_proto::health::DestHealth;
-use rvs_proto::model::{DestInfo, DestSpec, ServiceInfo};
+use rvs_proto::model::{DestInfo, ServiceInfo};
 use std::fmt::Write;
 
 /// Title lines of the layout.
@@ -110,8 +111,8 @@ mod tests {
     use super::*;
     use crate::rvsadm::format;
     use crate::rvsadm::names::NoNames;
+    use rvs_core::ipvs::spec::{Protocol, ServiceKey, ServiceSpec};
     use rvs_proto::health::CheckerHealth;
-    use rvs_proto::model::{Protocol, ServiceKey, ServiceSpec};
 
     fn key() -> ServiceKey {
         ServiceKey { proto: Protocol::Tcp, addr: "10.0.0.100".parse().unwrap(), port: 80 }

@@ -7,7 +7,7 @@
 //! when the text is not a literal.
 
 use super::names::Names;
-use rvs_proto::model::Protocol;
+use rvs_core::ipvs::spec::Protocol;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// `host[:port]` split and resolved. `port` is `None` when no port was written.

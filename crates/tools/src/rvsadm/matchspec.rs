@@ -11,14 +11,14 @@
 //! Listing (as DPVS's ipvsadm prints a match service): `MATCH proto` then `,from=RANGE` and
 //! `,to=RANGE` for the ranges that are set, each written `first-last:0-0`.
 
-use rvs_proto::model::{AddrRange, MatchSpec, ModelError, SnatProto};
+use rvs_core::ipvs::spec::{AddrRange, MatchSpec, SnatProto, SpecError};
 use std::net::{IpAddr, Ipv4Addr};
 
-fn bad(arg: &str, why: impl Into<String>) -> ModelError {
-    ModelError::BadMatch(arg.to_string(), why.into())
+fn bad(arg: &str, why: impl Into<String>) -> SpecError {
+    SpecError::BadMatch(arg.to_string(), why.into())
 }
 
-fn parse_range(arg: &str, key: &str, v: &str) -> Result<Option<AddrRange>, ModelError> {
+fn parse_range(arg: &str, key: &str, v: &str) -> Result<Option<AddrRange>, SpecError> {
     if v.is_empty() {
         return Ok(None);
     }
@@ -54,7 +54,7 @@ fn parse_range(arg: &str, key: &str, v: &str) -> Result<Option<AddrRange>, Model
 }
 
 /// Parses the `-H` argument.
-pub fn parse_match(arg: &str) -> Result<MatchSpec, ModelError> {
+pub fn parse_match(arg: &str) -> Result<MatchSpec, SpecError> {
     let mut m = MatchSpec { proto: SnatProto::Any, src: None, dst: None };
     let mut seen: Vec<&str> = Vec::new();
     for field in arg.split(',').filter(|f| !f.is_empty()) {

@@ -13,7 +13,7 @@
 //! - address -> host name (listings without `-n`): `/etc/hosts` only. No reverse DNS queries:
 //!   a listing must not hang on a slow resolver, and FFI is confined to `src/dpdk`.
 
-use rvs_proto::model::Protocol;
+use rvs_core::ipvs::spec::Protocol;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
 

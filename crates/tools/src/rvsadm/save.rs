@@ -10,7 +10,8 @@
 
 use super::format::{addrport, ordered};
 use super::names::Names;
-use rvs_proto::model::{FwdMethod, ServiceInfo, ServiceLocalAddrs, TunType};
+use rvs_core::ipvs::spec::{FwdMethod, TunType};
+use rvs_proto::model::{ServiceInfo, ServiceLocalAddrs};
 use std::fmt::Write;
 
 /// `-S [-n]` of `services`.
@@ -97,7 +98,8 @@ pub fn save_matches(
         let _ = writeln!(out, "-A -H {arg} -s {}", m.scheduler);
         for d in &m.dests {
             let ds = &d.spec;
-            let dname = addrport(ds.addr, ds.port, rvs_proto::model::Protocol::Tcp, numeric, names);
+            let dname =
+                addrport(ds.addr, ds.port, rvs_core::ipvs::spec::Protocol::Tcp, numeric, names);
             let _ = writeln!(out, "-a -H {arg} -r {dname} {} -w {}", ds.fwd.switch(), ds.weight);
         }
     }
