@@ -23,7 +23,7 @@ fn table(now: Instant) -> ConnTable<Ipv4Addr> {
             virt: (VIP, 80),
             dest_addr: (Ipv4Addr::new(192, 168, 1, 10 + (i % 4) as u8), 80),
             local: None,
-            fwd: FwdMethod::Dr,
+            fwd: FwdMethod::Route,
             dest: i % 4,
             svc: 0,
             template: None,

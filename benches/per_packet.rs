@@ -10,12 +10,12 @@ use rvs::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs::ipvs::conn::{Direction, FwdMethod};
 use rvs::ipvs::sched::{DestView, MhTableSize, SchedFlags, SchedKey, SchedKind};
 use rvs::ipvs::service::{BuildOptions, Services};
+use rvs::ipvs::spec::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::ipvs::xmit::{self, TunEncap, XmitCtx};
 use rvs::net::{
     AddrKind, DropReason, IfAddr, Iface, IfaceTable, NeighParams, NetIo, Route, RouteTable, Stack,
     StaticNeigh,
 };
-use rvs::proto::model::{self, DestSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::time::Instant;
 use rvs::wire::IpProtocol;
 use rvs::wire::{checksum, MacAddr};
@@ -101,13 +101,13 @@ fn rewrite(c: &mut Criterion) {
         toa: false,
     };
     let modes = [
-        ("dr", FwdMethod::Dr, base),
+        ("dr", FwdMethod::Route, base),
         (
             "tun",
-            FwdMethod::Tun,
+            FwdMethod::Tunnel,
             XmitCtx { tun: Some((TunEncap::Ipip, Ipv4Addr::new(192, 168, 1, 1))), ..base },
         ),
-        ("nat", FwdMethod::Nat, base),
+        ("nat", FwdMethod::Masq, base),
         ("fullnat", FwdMethod::FullNat, XmitCtx { local: Some(v4(192, 168, 2, 0, 5000)), ..base }),
         ("snat", FwdMethod::Snat, XmitCtx { local: Some(v4(203, 0, 113, 1, 5001)), ..base }),
     ];
@@ -223,14 +223,14 @@ fn pipeline(c: &mut Criterion) {
         port: 80,
     };
     let mut d = DestSpec::new(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)), 80);
-    d.fwd = model::FwdMethod::Masq;
+    d.fwd = spec::FwdMethod::Masq;
     let svc = ServiceSpec::new(key);
     let dests = [d];
     let snap = Services::build(
         [(&svc, &dests[..])],
         &[],
         &[],
-        model::Timeouts::default(),
+        spec::Timeouts::default(),
         BuildOptions::default(),
     )
     .expect("services");

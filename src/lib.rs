@@ -9,24 +9,20 @@
 //! Everything from [`wire`] to [`ipvs`] is sans-IO: it works on any [`buf::PacketBuf`] and a
 //! clock passed in ([`time::Instant`]), so it is tested without an EAL.
 
-pub mod buf;
 pub mod config;
 pub mod ctrl;
 pub mod daemon;
 pub mod dataplane;
-pub mod docgen;
-pub mod dpdk;
 pub mod health;
-pub mod ipvs;
 pub mod metrics;
-pub mod net;
-pub mod proto;
-pub mod rvsadm;
-pub mod rvsnet;
+
+pub use rvs_core::{buf, ipvs, net, time, wire};
+pub use rvs_dpdk as dpdk;
+pub use rvs_proto as proto;
+
+/// The tools' front ends, for the daemon's tests (rvsadm's parser writes their tables).
 #[cfg(test)]
-pub mod testkit;
-pub mod time;
-pub mod wire;
+use rvs_tools::rvsadm;
 
 /// Build metadata recorded by `build.rs`.
 pub mod build_info {

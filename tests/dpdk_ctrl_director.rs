@@ -10,8 +10,8 @@ use rvs::ctrl::control::Control;
 use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::ipvs::service::BuildOptions;
-use rvs::rvsadm::names::NoNames;
-use rvs::rvsadm::run as rvsadm;
+use rvs_tools::rvsadm::names::NoNames;
+use rvs_tools::rvsadm::run as rvsadm;
 use std::path::Path;
 
 const SERVICES: &str = r#"

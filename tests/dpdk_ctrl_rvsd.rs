@@ -6,11 +6,13 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+use rvs_tools::rvsadm::names::{CachedNames, SystemNames};
+use rvs_tools::rvsadm::run::run as rvsadm_run;
 
 const CTRL: &str = r#"
 [ctrl]
@@ -62,24 +64,20 @@ fn start_rvsd() -> Rvsd {
     }
 }
 
-/// Runs the rvsadm binary; returns (exit status, stdout, stderr).
+/// Runs rvsadm (the program's `run`, in this process: the rvsadm binary lives in rvs-tools,
+/// another package of the workspace, and its `main` only adds the process's stdio, socket path
+/// and /etc/services names); returns (exit status, stdout, stderr).
 fn rvsadm(sock: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rvsadm"))
-        .args(args)
-        .env("RVS_SOCK", sock)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rvsadm runs");
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(stdin.as_bytes()).expect("stdin written");
-    }
-    let out = child.wait_with_output().expect("rvsadm finishes");
+    let system = SystemNames::load();
+    let names = CachedNames::new(&system);
+    let argv: Vec<String> =
+        std::iter::once("rvsadm").chain(args.iter().copied()).map(String::from).collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = rvsadm_run(&argv, &mut stdin.as_bytes(), &mut out, &mut err, sock, &names);
     (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        status & 0xff,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
     )
 }
 

@@ -16,9 +16,9 @@ use rvs::ctrl::server::{Server, ServerConfig};
 use rvs::daemon::Director;
 use rvs::dataplane::stats::NET_EVENTS;
 use rvs::ipvs::service::BuildOptions;
-use rvs::rvsadm::names::NoNames;
-use rvs::rvsadm::run as rvsadm;
-use rvs::rvsnet;
+use rvs_tools::rvsadm::names::NoNames;
+use rvs_tools::rvsadm::run as rvsadm;
+use rvs_tools::rvsnet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -8,8 +8,8 @@ use rvs::config::Config;
 use rvs::ctrl::table::ServiceTable;
 use rvs::daemon::Director;
 use rvs::ipvs::service::{BuildOptions, Services};
-use rvs::rvsadm::cli;
-use rvs::rvsadm::names::NoNames;
+use rvs_tools::rvsadm::cli;
+use rvs_tools::rvsadm::names::NoNames;
 
 #[test]
 fn workers_take_snapshots_and_list_connections_while_running() {
@@ -31,7 +31,7 @@ fn workers_take_snapshots_and_list_connections_while_running() {
         let cmd = cmd.into_change().expect("seed command is a change");
         table.apply(&cmd).expect("seed command applies");
     }
-    let snap = Services::from_table(&table, &[], BuildOptions::default()).expect("snapshot");
+    let snap = table.snapshot(&[], BuildOptions::default()).expect("snapshot");
     assert_eq!(snap.services().len(), 1);
     director.set_services(snap).expect("every worker applies it");
     assert_eq!(director.generation(), 1);

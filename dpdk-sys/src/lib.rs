@@ -18,6 +18,7 @@
     unnecessary_transmutes,
     unsafe_op_in_unsafe_fn,
     clippy::all,
+    clippy::undocumented_unsafe_blocks,
     clippy::pedantic,
     clippy::nursery,
     rustdoc::all,

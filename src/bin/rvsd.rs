@@ -63,7 +63,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(dir) = &args.generate_docs {
         use clap::CommandFactory;
-        rvs::docgen::generate(Args::command(), dir).with_context(|| {
+        rvs_docgen::generate(Args::command(), dir).with_context(|| {
             format!("writing the man page and completions to {}", dir.display())
         })?;
         return Ok(());

@@ -15,8 +15,9 @@ use crate::health::plan::{
     CheckKind, CheckerPlan, DestPlan, HealthPlan, HttpCheck, HttpProtocol, MiscCheck, ServicePlan,
     SorryPlan, Timing, UdpCheck, UrlCheck,
 };
+use crate::ipvs::spec::{DestSpec, FwdMethod};
 use crate::proto::change::Change;
-use crate::proto::model::{DestSpec, FwdMethod, ServiceInfo};
+use crate::proto::model::ServiceInfo;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -43,7 +43,7 @@ pub use reload::Reloader;
 pub use services::to_toml;
 
 use crate::ctrl::table::ServiceTable;
-use crate::proto::model::{SnatRule, Timeouts};
+use crate::ipvs::spec::{SnatRule, Timeouts};
 
 /// A validated configuration. Built only by [`Config::load`] and [`Config::from_toml_str`].
 #[derive(Debug, Clone, PartialEq, Eq)]

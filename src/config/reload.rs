@@ -13,7 +13,7 @@ use std::fmt::Debug;
 use super::Config;
 use crate::ctrl::reload::ReloadSource;
 use crate::ctrl::table::ServiceTable;
-use crate::proto::model::SnatRule;
+use crate::ipvs::spec::SnatRule;
 
 /// Top-level `name: value` pairs of a struct's `Debug` output (`Name { a: 1, b: [2, 3] }`).
 fn debug_fields(text: &str) -> Vec<(String, String)> {

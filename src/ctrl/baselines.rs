@@ -6,7 +6,8 @@
 //! dests and match services the table no longer has. Must not touch: the table, the workers.
 
 use crate::ctrl::table::ServiceTable;
-use crate::proto::model::{MatchService, MatchSpec, ServiceInfo, ServiceKey, Stats};
+use crate::ipvs::spec::{MatchSpec, ServiceKey};
+use crate::proto::model::{MatchService, ServiceInfo, Stats};
 use std::collections::HashMap;
 use std::net::IpAddr;
 

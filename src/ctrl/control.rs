@@ -18,8 +18,8 @@ use super::table::ServiceTable;
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
+use crate::ipvs::spec::{ServiceKey, SnatRule};
 use crate::proto::change::Change;
-use crate::proto::model::{ServiceKey, SnatRule};
 use crate::proto::net::{NetReply, NetRequest};
 use crate::proto::{ErrorCode, Reply, Request, Response, Status};
 use std::net::IpAddr;
@@ -192,15 +192,13 @@ impl<D: Dataplane> Control<D> {
             self.zero.record_services(&raw, &zero);
         }
         if next != self.table {
-            let snap = match Services::from_table(&next, &next.snat_rules(), self.opts) {
+            let snap = match next.snapshot(&next.snat_rules(), self.opts) {
                 Ok(s) => s,
                 Err(e) => return Response::error(ErrorCode::Refused, e.to_string()),
             };
             if let Err(e) = self.dp.set_services(snap) {
                 // Some workers may run the new snapshot: put the old one back everywhere.
-                if let Ok(old) =
-                    Services::from_table(&self.table, &self.table.snat_rules(), self.opts)
-                {
+                if let Ok(old) = self.table.snapshot(&self.table.snat_rules(), self.opts) {
                     let _ = self.dp.set_services(old);
                 }
                 return Response::error(ErrorCode::Dataplane, e);
@@ -215,7 +213,7 @@ impl<D: Dataplane> Control<D> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::proto::model::Protocol;
+    use crate::ipvs::spec::Protocol;
     use crate::rvsadm::cli::parse;
     use crate::rvsadm::names::NoNames;
     use std::sync::{Arc, Mutex};

@@ -22,7 +22,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::proto::model::{MatchService, MatchSpec, Rates, ServiceInfo, ServiceKey, Stats};
+use crate::proto::model::{MatchService, Rates, ServiceInfo, Stats};
+
+use crate::ipvs::spec::{MatchSpec, ServiceKey};
 use crate::time::Instant;
 
 /// How often the totals are sampled: IPVS's 2 s.
@@ -222,7 +224,8 @@ impl Estimator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
+    use crate::ipvs::spec::{DestSpec, Protocol, ServiceSpec};
+    use crate::proto::model::DestInfo;
 
     fn st(conns: u64, pkts: u64, bytes: u64) -> Stats {
         Stats { conns, inpkts: pkts, outpkts: pkts / 2, inbytes: bytes, outbytes: bytes / 4 }
@@ -344,7 +347,7 @@ mod tests {
 
     #[test]
     fn match_services_have_rates_and_only_a_full_zero_resets_them() {
-        use crate::proto::model::{FwdMethod, SnatProto, SnatRule};
+        use crate::ipvs::spec::{FwdMethod, SnatProto, SnatRule};
         let rule = SnatRule {
             src: None,
             dst: None,

@@ -9,9 +9,9 @@
 
 use super::control::{Control, Dataplane};
 use super::table::ServiceTable;
+use crate::ipvs::spec::{DestSpec, ServiceKey};
 use crate::proto::change::Change;
 use crate::proto::health::DestHealth;
-use crate::proto::model::{DestSpec, ServiceKey};
 use crate::proto::{Request, Response};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -96,8 +96,8 @@ pub fn keep_health_state(running: &ServiceTable, file: &mut ServiceTable, rows: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ipvs::spec::Protocol;
     use crate::proto::health::CheckerHealth;
-    use crate::proto::model::Protocol;
     use crate::rvsadm::cli::parse;
     use crate::rvsadm::names::NoNames;
 

@@ -10,17 +10,17 @@
 use super::control::{Control, Dataplane, BANNER_SIZE, MAX_CONNS_PER_WORKER};
 use crate::ipvs::balancer::PoolOwner;
 use crate::ipvs::conn::ConnInfo;
+use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::service::SnatMatch;
 use crate::metrics::lb_source::{LbView, LbViewSource};
-use crate::proto::model::{
-    ConnEntry, MatchService, Protocol, ServiceInfo, ServiceLocalAddrs, Stats,
-};
+use crate::ipvs::spec::Protocol;
+use crate::proto::model::{ConnEntry, MatchService, ServiceInfo, ServiceLocalAddrs, Stats};
 use crate::proto::{ErrorCode, ListRequest, Reply, Response};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// `a += b`, field by field, saturating.
-fn add(a: &mut Stats, b: &Stats) {
+fn add(a: &mut Stats, b: &TrafficCounters) {
     a.conns = a.conns.saturating_add(b.conns);
     a.inpkts = a.inpkts.saturating_add(b.inpkts);
     a.outpkts = a.outpkts.saturating_add(b.outpkts);
@@ -195,7 +195,7 @@ mod tests {
     use crate::ctrl::table::ServiceTable;
     use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
     use crate::ipvs::service::BuildOptions;
-    use crate::proto::model::ServiceKey;
+    use crate::ipvs::spec::ServiceKey;
     use crate::proto::Request;
 
     #[test]
@@ -212,7 +212,7 @@ mod tests {
         let rule = SnatMatch::from_rule(&m.rule().unwrap()).unwrap();
         // Another rule through the same address: not this match service's.
         let other = SnatMatch { proto: Some(17), ..rule };
-        let st = |n: u64| Stats {
+        let st = |n: u64| TrafficCounters {
             conns: n,
             inpkts: 4 * n,
             outpkts: 3 * n,
@@ -235,15 +235,15 @@ mod tests {
             m
         };
         let m = list(&mut c);
-        assert_eq!(m[0].stats, st(5));
+        assert_eq!(m[0].stats, Stats::from(st(5)));
         let d = &m[0].dests[0];
-        assert_eq!((d.active, d.inactive, d.stats), (5, 2, st(5)));
+        assert_eq!((d.active, d.inactive, d.stats), (5, 2, Stats::from(st(5))));
         // -Z: totals from here on; live connections are not totals.
         assert_eq!(c.handle(Request::Apply(cmd("rvsadm -Z"))), Response::Ok(Reply::Done));
         *c.dp.pools.lock().unwrap() = vec![core(3), core(3)];
         let m = list(&mut c);
-        assert_eq!(m[0].stats, st(1));
-        assert_eq!((m[0].dests[0].active, m[0].dests[0].stats), (6, st(1)));
+        assert_eq!(m[0].stats, Stats::from(st(1)));
+        assert_eq!((m[0].dests[0].active, m[0].dests[0].stats), (6, Stats::from(st(1))));
         // The table itself keeps no counts.
         assert_eq!(c.table().matches()[0].stats, Stats::default());
     }
@@ -255,8 +255,13 @@ mod tests {
         for l in ["rvsadm -A -t 10.0.0.1:80 -s rr", "rvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 -g"] {
             assert_eq!(c.handle(Request::Apply(cmd(l))), Response::Ok(Reply::Done));
         }
-        let st =
-            |n: u64| Stats { conns: n, inpkts: 10 * n, outpkts: 0, inbytes: 100 * n, outbytes: 0 };
+        let st = |n: u64| TrafficCounters {
+            conns: n,
+            inpkts: 10 * n,
+            outpkts: 0,
+            inbytes: 100 * n,
+            outbytes: 0,
+        };
         let core = |n: u64| {
             (
                 vec![ServiceReport { service: key(), live: true, stats: st(n) }],
@@ -280,16 +285,19 @@ mod tests {
             panic!("listing")
         };
         let s = &services[0];
-        assert_eq!(s.stats, st(5));
-        assert_eq!((s.dests[0].active, s.dests[0].inactive, s.dests[0].stats), (5, 2, st(5)));
+        assert_eq!(s.stats, Stats::from(st(5)));
+        assert_eq!(
+            (s.dests[0].active, s.dests[0].inactive, s.dests[0].stats),
+            (5, 2, Stats::from(st(5)))
+        );
         assert_eq!(c.handle(Request::Apply(cmd("rvsadm -Z"))), Response::Ok(Reply::Done));
         *c.dp.reports.lock().unwrap() = vec![core(3), core(3)];
         let Response::Ok(Reply::Service(s)) = c.handle(Request::List(ListRequest::Service(key())))
         else {
             panic!("listing")
         };
-        assert_eq!(s.stats, st(1));
-        assert_eq!((s.dests[0].active, s.dests[0].stats), (6, st(1)));
+        assert_eq!(s.stats, Stats::from(st(1)));
+        assert_eq!((s.dests[0].active, s.dests[0].stats), (6, Stats::from(st(1))));
         // -G: ports in use and misses of each local address, summed over the cores.
         assert_eq!(
             c.handle(Request::Apply(cmd("rvsadm -P -t 10.0.0.1:80 -z 10.0.0.250"))),

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use super::control::{Control, Dataplane};
 use super::health_state::keep_health_state;
 use crate::ctrl::table::ServiceTable;
+use crate::ipvs::spec::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
 use crate::proto::change::Change;
-use crate::proto::model::{LocalAddrSpec, ServiceKey, SnatRule, Timeouts};
 use crate::proto::{ErrorCode, Reply, Response};
 
 fn laddrs_of(t: &ServiceTable, key: &ServiceKey) -> Vec<LocalAddrSpec> {

@@ -9,11 +9,14 @@
 //! them. rvsd runs one (`ctrl::control`); the config file is checked by applying its services
 //! to one. Must not touch: sockets, the data plane, formatting.
 
+use crate::ipvs::service::{BuildOptions, Services, ServicesError};
+use crate::ipvs::spec::{
+    DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, ServiceKey, ServiceSpec, SnatRule, SpecError,
+    Timeouts,
+};
 use crate::proto::change::Change;
 use crate::proto::model::{
-    DestInfo, DestSpec, FwdMethod, LocalAddrInfo, LocalAddrSpec, MatchService, MatchSpec,
-    ModelError, Rates, ServiceInfo, ServiceKey, ServiceLocalAddrs, SnatRule, Stats, Timeouts,
-    SCHEDULERS,
+    DestInfo, LocalAddrInfo, MatchService, Rates, ServiceInfo, ServiceLocalAddrs, Stats,
 };
 use thiserror::Error;
 
@@ -43,7 +46,7 @@ pub enum TableError {
     NoSuchLocalAddr,
     /// A value the model refuses.
     #[error(transparent)]
-    Invalid(#[from] ModelError),
+    Invalid(#[from] SpecError),
     /// A match service's real server that does not forward by SNAT.
     #[error("a match service (-H) forwards only by SNAT: give its real server -J")]
     MatchNeedsSnat,
@@ -75,6 +78,32 @@ impl ServiceTable {
     /// Current timeouts.
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
+    }
+
+    /// The data plane's snapshot of this table (its services, dests, local addresses and
+    /// timeouts) and the SNAT rules `snat`.
+    pub fn snapshot(
+        &self,
+        snat: &[SnatRule],
+        opts: BuildOptions,
+    ) -> Result<Services, ServicesError> {
+        let dests: Vec<(&ServiceSpec, Vec<DestSpec>)> = self
+            .services
+            .iter()
+            .map(|s| (&s.spec, s.dests.iter().map(|d| d.spec.clone()).collect()))
+            .collect();
+        let laddrs: Vec<(ServiceKey, LocalAddrSpec)> = self
+            .laddrs
+            .iter()
+            .flat_map(|l| l.laddrs.iter().map(|a| (l.key, a.spec.clone())))
+            .collect();
+        Services::build(
+            dests.iter().map(|(s, d)| (*s, d.as_slice())),
+            &laddrs,
+            snat,
+            self.timeouts,
+            opts,
+        )
     }
 
     /// Local addresses of every service that has some.
@@ -111,9 +140,8 @@ impl ServiceTable {
             let scheduler = keep
                 .iter()
                 .find(|o| o.spec == m.spec && o.rule().as_ref() == Some(r))
-                .map(|o| o.scheduler.clone());
-            self.matches
-                .push(MatchService { scheduler: scheduler.unwrap_or(m.scheduler.clone()), ..m });
+                .map(|o| o.scheduler);
+            self.matches.push(MatchService { scheduler: scheduler.unwrap_or(m.scheduler), ..m });
         }
     }
 
@@ -161,19 +189,16 @@ impl ServiceTable {
                 if self.matches.iter().any(|o| o.spec == *matcher) {
                     return Err(TableError::ServiceExists);
                 }
-                check_scheduler(scheduler)?;
                 self.matches.push(MatchService {
                     spec: matcher.clone(),
-                    scheduler: scheduler.clone(),
+                    scheduler: *scheduler,
                     dests: Vec::new(),
                     stats: Default::default(),
                     rates: Default::default(),
                 });
             }
             Change::EditMatch { matcher, scheduler } => {
-                check_scheduler(scheduler)?;
-                self.match_mut(matcher).ok_or(TableError::NoSuchService)?.scheduler =
-                    scheduler.clone();
+                self.match_mut(matcher).ok_or(TableError::NoSuchService)?.scheduler = *scheduler;
             }
             Change::DeleteMatch(matcher) => {
                 let i = self
@@ -244,14 +269,7 @@ impl ServiceTable {
             Change::Zero(Some(key)) => {
                 zero(self.service_mut(key).ok_or(TableError::NoSuchService)?)
             }
-            Change::SetTimeouts(t) => {
-                let keep = |new: u32, old: u32| if new == 0 { old } else { new };
-                self.timeouts = Timeouts {
-                    tcp: keep(t.tcp, self.timeouts.tcp),
-                    tcpfin: keep(t.tcpfin, self.timeouts.tcpfin),
-                    udp: keep(t.udp, self.timeouts.udp),
-                };
-            }
+            Change::SetTimeouts(t) => self.timeouts = t.over(self.timeouts),
             Change::AddLocalAddr { service, laddr } => {
                 if self.index(service).is_none() {
                     return Err(TableError::ServiceNotDefined);
@@ -298,21 +316,13 @@ impl ServiceTable {
     }
 }
 
-fn check_scheduler(name: &str) -> Result<(), TableError> {
-    if SCHEDULERS.contains(&name) {
-        Ok(())
-    } else {
-        Err(ModelError::SchedulerNotFound.into())
-    }
-}
-
 /// The SNAT address of a match service: `-J`, IPv4, a valid weight.
 fn check_match_dest(dest: &DestSpec) -> Result<(), TableError> {
     if dest.fwd != FwdMethod::Snat {
         return Err(TableError::MatchNeedsSnat);
     }
     let any = ServiceKey {
-        proto: crate::proto::model::Protocol::Tcp,
+        proto: crate::ipvs::spec::Protocol::Tcp,
         addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         port: 0,
     };
@@ -335,7 +345,7 @@ mod round_trip;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::model::DestSpec;
+    use crate::ipvs::spec::DestSpec;
     use crate::rvsadm::cli::parse;
     use crate::rvsadm::names::NoNames;
 
@@ -365,7 +375,7 @@ mod tests {
 
     fn key() -> ServiceKey {
         ServiceKey {
-            proto: crate::proto::model::Protocol::Tcp,
+            proto: crate::ipvs::spec::Protocol::Tcp,
             addr: "192.168.0.38".parse().unwrap(),
             port: 80,
         }
@@ -397,7 +407,6 @@ mod tests {
             ("rvsadm -E -t 10.0.0.1:80", "No such service"),
             ("rvsadm -D -t 10.0.0.1:80", "No such service"),
             ("rvsadm -Z -t 10.0.0.1:80", "No such service"),
-            ("rvsadm -A -t 10.0.0.1:80 -s fancy", "Scheduler or persistence engine not found"),
             ("rvsadm -A -t 10.0.0.1:80 --pe sip", "Scheduler or persistence engine not found"),
             (
                 "rvsadm -a -t 192.168.0.38:80 -r 192.168.0.40 -y 10",
@@ -499,7 +508,7 @@ mod tests {
         d.weight = 70_000;
         assert_eq!(
             t.apply(&Change::AddDest { service: key(), dest: d }),
-            Err(TableError::Invalid(ModelError::WeightRange(70_000)))
+            Err(TableError::Invalid(SpecError::WeightRange(70_000)))
         );
     }
 }

@@ -310,7 +310,8 @@ impl Director {
         });
         let n_workers = cfg.workers().len();
         let services = Arc::new(
-            Services::from_table(cfg.services(), cfg.snat_rules(), BuildOptions::default())
+            cfg.services()
+                .snapshot(cfg.snat_rules(), BuildOptions::default())
                 .map_err(|e| StartError::Setup(format!("services: {e}")))?,
         );
         for s in services.skipped() {

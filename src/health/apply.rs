@@ -41,7 +41,7 @@ pub fn command_for(table: &ServiceTable, action: &Action) -> Option<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
+    use crate::ipvs::spec::{DestSpec, FwdMethod, Protocol, ServiceKey};
     use crate::rvsadm::cli::parse;
     use crate::rvsadm::names::NoNames;
     use std::net::IpAddr;

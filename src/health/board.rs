@@ -107,8 +107,8 @@ impl MetricsSource for Board {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ipvs::spec::{Protocol, ServiceKey};
     use crate::proto::health::CheckerHealth;
-    use crate::proto::model::{Protocol, ServiceKey};
     use std::time::Duration;
 
     fn row(alive: bool) -> DestHealth {

@@ -20,7 +20,7 @@
 
 use super::plan::{DestPlan, HealthPlan, ServicePlan};
 use super::state::{CheckResult, CheckerState, Transition};
-use crate::proto::model::{DestSpec, ServiceKey};
+use crate::ipvs::spec::{DestSpec, ServiceKey};
 use crate::time::Instant;
 use std::net::IpAddr;
 use std::time::Duration;

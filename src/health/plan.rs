@@ -6,7 +6,7 @@
 //! [`super::engine`] (decisions) and [`super::check`] (the probes). Every value here has passed
 //! validation: timers are positive and finite, hex payloads are bytes, regexes compile.
 
-use crate::proto::model::{DestSpec, ServiceKey};
+use crate::ipvs::spec::{DestSpec, ServiceKey};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 

@@ -12,7 +12,8 @@ use prometheus::proto::MetricFamily;
 
 use super::Family;
 use crate::ipvs::balancer::{PoolOwner, PoolReports};
-use crate::proto::model::{ServiceInfo, ServiceKey, Stats};
+use crate::ipvs::spec::ServiceKey;
+use crate::proto::model::{ServiceInfo, Stats};
 
 type StatGet = fn(&Stats) -> u64;
 
@@ -164,7 +165,9 @@ pub fn pool_families(cores: &[PoolReports], out: &mut Vec<MetricFamily>) {
 mod tests {
     use super::*;
     use crate::ipvs::balancer::{LaddrReport, PoolExhaustion, SnatReport};
-    use crate::proto::model::{DestInfo, DestSpec, Protocol, ServiceSpec};
+    use crate::ipvs::counters::TrafficCounters;
+    use crate::ipvs::spec::{DestSpec, Protocol, ServiceSpec};
+    use crate::proto::model::DestInfo;
 
     fn key() -> ServiceKey {
         ServiceKey { proto: Protocol::Tcp, addr: "192.0.2.100".parse().unwrap(), port: 80 }
@@ -233,7 +236,13 @@ mod tests {
             snat: vec![SnatReport {
                 out_addr: wan,
                 live: true,
-                stats: Stats { conns: n, inpkts: 2 * n, outpkts: n, inbytes: 100, outbytes: 50 },
+                stats: TrafficCounters {
+                    conns: n,
+                    inpkts: 2 * n,
+                    outpkts: n,
+                    inbytes: 100,
+                    outbytes: 50,
+                },
             }],
             rules: Vec::new(),
         };

@@ -61,7 +61,7 @@ impl<S: LbViewSource> MetricsSource for LbMetrics<S> {
 mod tests {
     use super::*;
     use crate::ipvs::balancer::{LaddrReport, PoolOwner, SnatReport};
-    use crate::proto::model::Stats;
+    use crate::ipvs::counters::TrafficCounters;
 
     struct Fixed(LbView);
 
@@ -96,7 +96,7 @@ mod tests {
             snat: vec![SnatReport {
                 out_addr: wan,
                 live: true,
-                stats: Stats { conns: 1, inpkts: 4, outpkts: 3, inbytes: 400, outbytes: 300 },
+                stats: TrafficCounters { conns: 1, inpkts: 4, outpkts: 3, inbytes: 400, outbytes: 300 },
             }],
             rules: Vec::new(),
         }];

@@ -1,6 +1,6 @@
 //! The director under test, built the way rvsd builds a worker: interfaces, routes and static
-//! neighbours for a `net::Stack`, services from rvsadm command lines through
-//! `rvsadm::cli::parse` and `ServiceTable::apply`, one `Balancer` and a `Pipeline`.
+//! neighbours for a `net::Stack`, services as the typed changes rvsadm would send, applied
+//! with `ServiceTable::apply`, one `Balancer` and a `Pipeline`.
 //!
 //! Port 0 faces the clients (host 10.0.0.1/24, VIP 10.0.0.100, default route via 10.0.0.254);
 //! port 1 faces four real servers 192.168.1.10-13 (host 192.168.1.1/24) and carries the local
@@ -10,10 +10,10 @@ use anyhow::{anyhow, Context, Result};
 use rvs::ctrl::table::ServiceTable;
 use rvs::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs::ipvs::service::{BuildOptions, Services};
+use rvs::ipvs::spec::{DestSpec, FwdMethod, LocalAddrSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::net::Stack;
 use rvs::net::{AddrKind, IfAddr, Iface, IfaceTable, NeighParams, Route, RouteTable, StaticNeigh};
-use rvs::rvsadm::cli;
-use rvs::rvsadm::names::NoNames;
+use rvs::proto::change::Change;
 use rvs::wire::MacAddr;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -43,12 +43,12 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn flag(self) -> &'static str {
+    fn fwd(self) -> FwdMethod {
         match self {
-            Mode::Dr => "-g",
-            Mode::Tun => "-i",
-            Mode::Nat => "-m",
-            Mode::FullNat => "-b",
+            Mode::Dr => FwdMethod::Route,
+            Mode::Tun => FwdMethod::Tunnel,
+            Mode::Nat => FwdMethod::Masq,
+            Mode::FullNat => FwdMethod::FullNat,
         }
     }
 }
@@ -61,36 +61,37 @@ fn laddr(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(192, 168, 2, n)
 }
 
-/// The rvsadm command lines of the benchmark's services: TCP and UDP on VIP:80, scheduler
-/// `sched`, four dests in `mode`, and for FULLNAT the local addresses.
-pub fn rvsadm_lines(mode: Mode, sched: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    for p in ["-t", "-u"] {
-        lines.push(format!("-A {p} {VIP}:{VPORT} -s {sched}"));
+/// The changes of the benchmark's services, as rvsadm sends them: TCP and UDP on VIP:80
+/// (`-A -t|-u VIP:80 -s sched`), four dests in `mode` (`-a ... -r RS:80 -w 1`), and for
+/// FULLNAT the local addresses (`-P ... -z LADDR`).
+pub fn changes(mode: Mode, sched: &str) -> Result<Vec<Change>> {
+    let sched = sched.parse().map_err(|e| anyhow!("-s {sched}: {e}"))?;
+    let mut out = Vec::new();
+    for proto in [Protocol::Tcp, Protocol::Udp] {
+        let service = ServiceKey { proto, addr: VIP.into(), port: VPORT };
+        out.push(Change::AddService(ServiceSpec { scheduler: sched, ..ServiceSpec::new(service) }));
         for n in 0..4 {
-            lines.push(format!("-a {p} {VIP}:{VPORT} -r {}:{VPORT} {} -w 1", rs(n), mode.flag()));
+            let dest = DestSpec { fwd: mode.fwd(), ..DestSpec::new(rs(n).into(), VPORT) };
+            out.push(Change::AddDest { service, dest });
         }
         if mode == Mode::FullNat {
             for n in 0..LADDRS {
-                lines.push(format!("-P {p} {VIP}:{VPORT} -z {}", laddr(n)));
+                let laddr = LocalAddrSpec { addr: laddr(n).into(), ifname: None };
+                out.push(Change::AddLocalAddr { service, laddr });
             }
         }
     }
-    lines
+    Ok(out)
 }
 
-/// The services snapshot those lines describe, parsed and applied as rvsadm does.
+/// The services snapshot those changes describe, applied as rvsd applies them.
 pub fn services(mode: Mode, sched: &str) -> Result<Arc<Services>> {
     let mut table = ServiceTable::new();
-    for line in rvsadm_lines(mode, sched) {
-        let mut argv = vec!["rvsadm".to_owned()];
-        argv.extend(line.split_whitespace().map(str::to_owned));
-        let cmd = cli::parse(&argv, &NoNames).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
-        let cmd = cmd.into_change().ok_or_else(|| anyhow!("rvsadm {line}: not a change"))?;
-        table.apply(&cmd).map_err(|e| anyhow!("rvsadm {line}: {e}"))?;
+    for change in changes(mode, sched)? {
+        table.apply(&change).map_err(|e| anyhow!("{change:?}: {e}"))?;
     }
-    let s = Services::from_table(&table, &[], BuildOptions::default())
-        .context("building the services snapshot")?;
+    let s =
+        table.snapshot(&[], BuildOptions::default()).context("building the services snapshot")?;
     Ok(Arc::new(s))
 }
 

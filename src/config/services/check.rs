@@ -6,11 +6,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use crate::config::checked::{Addr, AddrKind, Port};
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::table::ServiceTable;
-use crate::proto::change::Change;
-use crate::proto::model::{
-    DestSpec, FwdMethod, LocalAddrSpec, ModelError, Netmask, Protocol, SchedFlags, ServiceKey,
-    ServiceSpec, Timeouts, TunCsum, TunInfo, TunType, DEFAULT_SCHEDULER, MAX_TIMEOUT_S,
+use crate::ipvs::sched::{SchedFlags, SchedKind};
+use crate::ipvs::spec::{
+    DestSpec, FwdMethod, LocalAddrSpec, Netmask, Protocol, ServiceKey, ServiceSpec, SpecError,
+    Timeouts, TunCsum, TunInfo, TunType, DEFAULT_SCHEDULER, MAX_TIMEOUT_S,
 };
+use crate::proto::change::Change;
 
 use super::errors::{model_fix, table_error, Blame};
 use super::raw::{RawDest, RawService, RawTimeouts};
@@ -60,7 +61,7 @@ fn check_timeouts(t: &RawTimeouts) -> Result<Timeouts, Invalid> {
                 format!("timeouts.{name}"),
                 format!(
                     "{}: give seconds up to {MAX_TIMEOUT_S}, or 0 for the default",
-                    ModelError::InvalidTimeout(v.to_string())
+                    SpecError::InvalidTimeout(v.to_string())
                 ),
             ));
         }
@@ -124,10 +125,10 @@ impl Ctx<'_> {
     /// The `-A` of this service, with the config-only rules checked.
     fn service(&self, s: &RawService) -> Result<ServiceSpec, Invalid> {
         if s.fwmark.is_some() {
-            let (_, fix) = model_fix(&ModelError::FwmarkUnsupported);
+            let (_, fix) = model_fix(&SpecError::FwmarkUnsupported);
             return Err(invalid(
                 self.key("fwmark"),
-                format!("{}: {fix}", ModelError::FwmarkUnsupported),
+                format!("{}: {fix}", SpecError::FwmarkUnsupported),
             ));
         }
         let proto = match s.proto.as_deref() {
@@ -150,16 +151,23 @@ impl Ctx<'_> {
             }
         };
         let vip = self.vip(s.vip.as_deref())?;
-        let scheduler = s.scheduler.clone().unwrap_or_else(|| DEFAULT_SCHEDULER.to_owned());
-        let mut flags = 0u8;
+        let scheduler = match s.scheduler.as_deref() {
+            None => DEFAULT_SCHEDULER,
+            Some(name) => name.parse::<SchedKind>().map_err(|e| {
+                let e = SpecError::from(e);
+                let (_, fix) = model_fix(&e);
+                invalid(self.key("scheduler"), format!("{e}: {fix}"))
+            })?,
+        };
+        let mut flags = SchedFlags::NONE;
         for (j, f) in s.flags.iter().enumerate() {
             let parsed = if f.is_empty() || f.contains(',') {
-                Err(ModelError::InvalidSchedFlag(f.clone()))
+                Err(SpecError::InvalidSchedFlag(f.clone()))
             } else {
-                SchedFlags::parse(&scheduler, f)
+                SchedFlags::parse_for(f, Some(scheduler)).map_err(SpecError::from)
             };
             match parsed {
-                Ok(SchedFlags(bits)) => flags |= bits,
+                Ok(bits) => flags = flags.union(bits),
                 Err(e) => {
                     let (_, fix) = model_fix(&e);
                     return Err(invalid(self.key(&format!("flags[{j}]")), format!("{e}: {fix}")));
@@ -175,8 +183,8 @@ impl Ctx<'_> {
                 ))
             }
             Some(m) => Netmask::V4(m.parse::<Ipv4Addr>().map_err(|_| {
-                let (_, fix) = model_fix(&ModelError::IllegalNetmask);
-                invalid(self.key("netmask"), format!("{}: {fix}", ModelError::IllegalNetmask))
+                let (_, fix) = model_fix(&SpecError::IllegalNetmask);
+                invalid(self.key("netmask"), format!("{}: {fix}", SpecError::IllegalNetmask))
             })?),
         };
         if s.toa && proto != Protocol::Tcp {
@@ -188,7 +196,7 @@ impl Ctx<'_> {
         Ok(ServiceSpec {
             key: ServiceKey { proto, addr: IpAddr::V4(*vip.ip()), port: vip.port() },
             scheduler,
-            flags: SchedFlags(flags),
+            flags,
             persistence: s.persistence,
             netmask,
             one_packet: s.one_packet,
@@ -332,7 +340,7 @@ impl Ctx<'_> {
                     key(field),
                     format!(
                         "{}: {field} applies only to fwd = \"tun\"; remove it or set fwd = \"tun\"",
-                        ModelError::TunnelOptionsConflict
+                        SpecError::TunnelOptionsConflict
                     ),
                 )),
                 None => Ok(None),

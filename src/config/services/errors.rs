@@ -1,15 +1,15 @@
 //! Refusals of the service table, as config errors: ipvsadm's words, then the key and the fix.
 //!
-//! Owns the mapping from [`TableError`] and [`ModelError`] to the offending key of a
+//! Owns the mapping from [`TableError`] and [`SpecError`] to the offending key of a
 //! `[[service]]` and what to change. The rules themselves are the table's and the model's.
 
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::table::{ServiceTable, TableError};
-use crate::proto::change::Change;
-use crate::proto::model::{
-    ModelError, ServiceKey, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
-    SCHEDULERS,
+use crate::ipvs::sched::SchedKind;
+use crate::ipvs::spec::{
+    ServiceKey, SpecError, FWMARK_ALTERNATIVE, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
+use crate::proto::change::Change;
 
 /// Which command of `service[i]` the table refused.
 #[derive(Debug, Clone, Copy)]
@@ -31,51 +31,52 @@ fn key(i: usize, blame: Blame, field: &str) -> String {
 }
 
 /// The field a model rule is about, and how to satisfy it.
-pub(super) fn model_fix(e: &ModelError) -> (&'static str, String) {
+pub(super) fn model_fix(e: &SpecError) -> (&'static str, String) {
     match e {
-        ModelError::WeightRange(_) => {
+        SpecError::WeightRange(_) => {
             ("weight", format!("give 0 to {MAX_WEIGHT} (0 takes no new connections)"))
         }
-        ModelError::IllegalUThreshold => ("upper", format!("give 0 (no limit) to {MAX_THRESHOLD}")),
-        ModelError::IllegalLThreshold => ("lower", format!("give 0 (no limit) to {MAX_THRESHOLD}")),
-        ModelError::ThresholdOrder => {
+        SpecError::IllegalUThreshold => ("upper", format!("give 0 (no limit) to {MAX_THRESHOLD}")),
+        SpecError::IllegalLThreshold => ("lower", format!("give 0 (no limit) to {MAX_THRESHOLD}")),
+        SpecError::ThresholdOrder => {
             ("lower", "make lower at most upper (with no upper, lower must be 0)".to_owned())
         }
-        ModelError::ZeroPortNotPersistent => (
+        SpecError::ZeroPortNotPersistent => (
             "vip",
             "port 0 means every port and needs persistence: add persistence = 300 (seconds) or give the VIP a port".to_owned(),
         ),
-        ModelError::OnePacketNotUdp => {
+        SpecError::OnePacketNotUdp => {
             ("one_packet", "set proto = \"udp\" or remove one_packet".to_owned())
         }
-        ModelError::InvalidTimeout(_) => (
+        SpecError::InvalidTimeout(_) => (
             "persistence",
             format!("give seconds from 1 to {MAX_TIMEOUT_S}, or remove persistence"),
         ),
-        ModelError::IllegalNetmask | ModelError::IllegalIpv6Netmask => {
+        SpecError::IllegalNetmask | SpecError::IllegalIpv6Netmask => {
             ("netmask", "write a dotted mask such as \"255.255.255.0\"".to_owned())
         }
-        ModelError::SchedulerNotFound => {
-            ("scheduler", format!("use one of {}", SCHEDULERS.join(", ")))
+        SpecError::SchedulerNotFound => {
+            let names: Vec<&str> = SchedKind::ALL.iter().map(|k| k.as_str()).collect();
+            ("scheduler", format!("use one of {}", names.join(", ")))
         }
-        ModelError::InvalidSchedFlag(_) => (
+        SpecError::InvalidSchedFlag(_) => (
             "flags",
             "write one flag per string: flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port".to_owned(),
         ),
-        ModelError::IncompatibleSchedFlag(_) => (
+        SpecError::IncompatibleSchedFlag(_) => (
             "flags",
             "sh-* flags need scheduler = \"sh\", mh-* flags scheduler = \"mh\"; others take flag-1..3".to_owned(),
         ),
-        ModelError::DifferentFamily => {
+        SpecError::DifferentFamily => {
             ("addr", "give an IPv4 real server, or use fwd = \"tun\"".to_owned())
         }
-        ModelError::TunnelOptionsConflict => {
+        SpecError::TunnelOptionsConflict => {
             ("tun_type", "tunnel keys need fwd = \"tun\": remove them or set fwd".to_owned())
         }
-        ModelError::FwmarkUnsupported => {
+        SpecError::FwmarkUnsupported => {
             ("fwmark", format!("remove fwmark and declare {FWMARK_ALTERNATIVE}"))
         }
-        ModelError::BadMatch(_, why) => ("snat", format!("declare it as a [[snat]] rule: {why}")),
+        SpecError::BadMatch(_, why) => ("snat", format!("declare it as a [[snat]] rule: {why}")),
     }
 }
 

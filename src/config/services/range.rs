@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::config::ip::Ipv4Net;
-use crate::proto::model::AddrRange;
+use crate::ipvs::spec::AddrRange;
 
 fn range(first: Ipv4Addr, last: Ipv4Addr) -> Option<AddrRange> {
     if first == Ipv4Addr::UNSPECIFIED && last == Ipv4Addr::BROADCAST {

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::config::checked::{Addr, AddrKind, Port};
 use crate::config::error::{invalid, Invalid};
-use crate::proto::model::{SnatProto, SnatRule};
+use crate::ipvs::spec::{SnatProto, SnatRule};
 
 use super::range::parse_range;
 use super::raw::RawSnat;

@@ -5,9 +5,9 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use crate::ctrl::table::ServiceTable;
-use crate::proto::model::{
-    FwdMethod, Netmask, SchedFlags, ServiceInfo, SnatProto, SnatRule, Timeouts, TunType,
-};
+use crate::ipvs::sched::{SchedFlags, SchedKind};
+use crate::ipvs::spec::{FwdMethod, Netmask, SnatProto, SnatRule, Timeouts, TunType};
+use crate::proto::model::ServiceInfo;
 
 use super::check::{csum_name, fwd_name};
 use super::range::format_range;
@@ -17,20 +17,13 @@ fn q(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-/// Flag names as the config takes them for `scheduler`: each set bit by the scheduler's own
-/// name where it has one (`sh-port`), else `flag-N`.
-fn flag_names(flags: SchedFlags, scheduler: &str) -> Vec<String> {
-    let bits = [(SchedFlags::FLAG_1, 1), (SchedFlags::FLAG_2, 2), (SchedFlags::FLAG_3, 3)];
-    bits.iter()
-        .filter(|(bit, _)| flags.0 & bit != 0)
-        .map(|(bit, n)| {
-            let own = SchedFlags(*bit).names(scheduler);
-            if own.is_empty() {
-                format!("flag-{n}")
-            } else {
-                own
-            }
-        })
+/// Flag names as the config takes them for `scheduler`, one per string: each set bit by the
+/// scheduler's own name where it has one (`sh-port`), else `flag-N`.
+fn flag_names(flags: SchedFlags, scheduler: SchedKind) -> Vec<String> {
+    [SchedFlags::FLAG_1, SchedFlags::FLAG_2, SchedFlags::FLAG_3]
+        .into_iter()
+        .filter(|&bit| flags.contains(bit))
+        .map(|bit| bit.display_for(scheduler).to_string())
         .collect()
 }
 
@@ -77,8 +70,9 @@ fn service(out: &mut String, s: &ServiceInfo, table: &ServiceTable) {
     let key = &spec.key;
     let vip = SocketAddr::new(key.addr, key.port);
     let _ = writeln!(out, "\n[[service]]\nproto = {}", q(key.proto.services_name()));
-    let _ = writeln!(out, "vip = {}\nscheduler = {}", q(&vip.to_string()), q(&spec.scheduler));
-    let flags = flag_names(spec.flags, &spec.scheduler);
+    let _ =
+        writeln!(out, "vip = {}\nscheduler = {}", q(&vip.to_string()), q(spec.scheduler.as_str()));
+    let flags = flag_names(spec.flags, spec.scheduler);
     if !flags.is_empty() {
         let _ = writeln!(out, "flags = {}", list(&flags));
     }

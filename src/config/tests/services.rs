@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::BASE;
 use crate::config::{to_toml, Config};
 use crate::ctrl::table::ServiceTable;
-use crate::proto::model::{AddrRange, Protocol, ServiceKey, SnatProto, SnatRule, Timeouts};
+use crate::ipvs::spec::{AddrRange, Protocol, ServiceKey, SnatProto, SnatRule, Timeouts};
 use crate::rvsadm::names::NoNames;
 use crate::rvsadm::restore::parse_restore;
 use crate::rvsadm::save::save;
@@ -498,7 +498,7 @@ fn valid_service() -> impl Strategy<Value = ValidService> {
 
 /// The `[[service]]` text of `v` as the `i`-th service: every rule holds by construction.
 fn valid_service_text(i: usize, v: &ValidService) -> String {
-    let sched = crate::proto::model::SCHEDULERS[v.scheduler];
+    let sched = crate::ipvs::sched::SchedKind::ALL[v.scheduler];
     let vip = format!("10.0.0.{}:{}", 100 + i % 2, 1000 + i);
     let fwd = ["dr", "nat", "tun", "fullnat"][v.mode];
     let mut s = format!(

@@ -4,7 +4,7 @@
 use super::services::with_services;
 use crate::config::{Config, ConfigError};
 use crate::ctrl::table::TableError;
-use crate::proto::model::ModelError;
+use crate::ipvs::spec::SpecError;
 
 /// Asserts that `services` (added to the test config) is refused at `key` with a message
 /// containing every one of `words`.
@@ -82,7 +82,7 @@ fn duplicate_local_address() {
 
 #[test]
 fn weight_and_thresholds() {
-    let illegal = ModelError::WeightRange(70_000).to_string();
+    let illegal = SpecError::WeightRange(70_000).to_string();
     rejects(
         &svc(&dest("addr = \"10.0.0.12\"\nweight = 70000")),
         "service[0].dest[0].weight",
@@ -100,7 +100,7 @@ fn weight_and_thresholds() {
         "service[0].dest[0].lower",
         &["illegal l_threshold specified"],
     );
-    let order = ModelError::ThresholdOrder.to_string();
+    let order = SpecError::ThresholdOrder.to_string();
     rejects(
         &svc(&dest("addr = \"10.0.0.12\"\nupper = 10\nlower = 11")),
         "service[0].dest[0].lower",

@@ -1,6 +1,6 @@
 use super::*;
 use crate::health::plan::{CheckKind, CheckerPlan, SorryPlan, Timing};
-use crate::proto::model::Protocol;
+use crate::ipvs::spec::Protocol;
 use std::net::SocketAddr;
 
 fn key() -> ServiceKey {

@@ -10,7 +10,7 @@ use crate::health::plan::{
     UrlCheck,
 };
 use crate::ipvs::service::BuildOptions;
-use crate::proto::model::{DestSpec, FwdMethod, Protocol, ServiceKey};
+use crate::ipvs::spec::{DestSpec, FwdMethod, Protocol, ServiceKey};
 use crate::proto::{Request, Response};
 use crate::rvsadm::cli::parse;
 use crate::rvsadm::names::NoNames;

@@ -1,0 +1,780 @@
+//! The balancer's packet path: parse, find or create the connection, account, rewrite.
+//!
+//! Everything here runs per packet: no allocation, no lock, bounded work, and no panic on any
+//! input (headers are read through `wire`'s checked views; slots through `get`).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use super::{Balancer, Verdict};
+use crate::buf::PacketBuf;
+use crate::ipvs::conn::{
+    ConnId, ConnKey, ConnSpec, Direction, FwdMethod, InsertError, TemplateKey, TemplateSpec,
+    NO_INDEX,
+};
+use crate::ipvs::counters::IpvsDropReason as R;
+use crate::ipvs::frag::{FragAction, FragKey};
+use crate::ipvs::proto::tcp::is_suspicious;
+use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::ipvs::reset::reset_in_place;
+use crate::ipvs::sched::SchedKey;
+use crate::ipvs::xmit::{self, XmitCtx, XmitError, L4};
+use crate::net::{AddrKind, IcmpError};
+use crate::time::Instant;
+use crate::wire::icmpv4::Message;
+use crate::wire::{udp, Icmpv4Packet, IpProtocol, Ipv4Meta, TcpFlags, TcpPacket, UdpPacket};
+
+/// A TCP or UDP packet's flow tuple.
+#[derive(Debug, Clone, Copy)]
+struct Flow {
+    proto: u8,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    /// TCP flags (none for UDP).
+    flags: TcpFlags,
+    len: u32,
+    /// The segment carries TCP payload.
+    tcp_data: bool,
+    /// The transport header as checked here, handed to the forwarding mode.
+    l4: L4,
+}
+
+impl Flow {
+    fn key(&self) -> ConnKey<Ipv4Addr> {
+        ConnKey::new(self.proto, self.src, self.sport, self.dst, self.dport)
+    }
+}
+
+fn parse_l4(data: &[u8], h: &Ipv4Meta) -> Option<Flow> {
+    let l4 = h.payload(data)?;
+    let mut tcp_data = false;
+    let (sport, dport, flags, l4) = match u8::from(h.protocol) {
+        IPPROTO_TCP => {
+            let t = TcpPacket::new_checked(l4).ok()?;
+            tcp_data = l4.len() > t.header_len();
+            (t.src_port(), t.dst_port(), t.flags(), L4::Tcp)
+        }
+        IPPROTO_UDP if h.is_fragment() => {
+            // A first fragment's UDP length covers the whole datagram; the header must be there.
+            // The view is over exactly the 8 header bytes, so its port accessors cannot panic.
+            let u = UdpPacket::new_unchecked(l4.get(..udp::HEADER_LEN)?);
+            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
+        }
+        IPPROTO_UDP => {
+            let u = UdpPacket::new_checked(l4).ok()?;
+            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
+        }
+        _ => return None,
+    };
+    let (proto, len) = (u8::from(h.protocol), h.total_len as u32);
+    Some(Flow { proto, src: h.src_addr, dst: h.dst_addr, sport, dport, flags, len, tcp_data, l4 })
+}
+
+const ICMP: u8 = 1;
+
+/// An unfragmented ICMP echo request or reply as a flow whose ports are both the identifier,
+/// and whether it is a request.
+fn echo_flow(data: &[u8], h: &Ipv4Meta) -> Option<(Flow, bool)> {
+    if h.is_fragment() {
+        return None;
+    }
+    let m = Icmpv4Packet::new_checked(h.payload(data)?).ok()?;
+    let request = match (m.msg_type(), m.msg_code()) {
+        (Message::EchoRequest, 0) => true,
+        (Message::EchoReply, 0) => false,
+        _ => return None,
+    };
+    let id = m.echo_ident();
+    let flow = Flow {
+        proto: ICMP,
+        src: h.src_addr,
+        dst: h.dst_addr,
+        sport: id,
+        dport: id,
+        flags: TcpFlags::default(),
+        len: h.total_len as u32,
+        tcp_data: false,
+        l4: L4::Echo { request },
+    };
+    Some((flow, request))
+}
+
+/// Most local ports one FULLNAT allocation tries (see `Balancer::alloc_local`).
+const LOCAL_PORT_TRIES: u32 = 16;
+
+impl Balancer {
+    #[inline]
+    fn drop<B>(&mut self, pkt: B, reason: R) -> Verdict<B> {
+        self.counters.count_drop(reason);
+        Verdict::Drop { pkt, reason }
+    }
+
+    /// Drops an owned packet, or hands back one that is not addressed to the director.
+    #[inline]
+    pub(super) fn refuse<B>(&mut self, pkt: B, owner: Option<AddrKind>, reason: R) -> Verdict<B> {
+        if owner.is_none() {
+            Verdict::NotMine { pkt }
+        } else {
+            self.drop(pkt, reason)
+        }
+    }
+
+    /// The balancer's part of a packet whose IPv4 header `head` the stack checked (see
+    /// [`Ipv4Meta`]): nothing here views or checks that header again.
+    pub(super) fn process<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if owner == Some(AddrKind::Host) {
+            return Verdict::NotMine { pkt };
+        }
+        match u8::from(head.protocol) {
+            IPPROTO_TCP | IPPROTO_UDP => {}
+            ICMP => {
+                if let Some((flow, request)) = echo_flow(pkt.data(), head) {
+                    return self.echo(pkt, head, &flow, request, owner, now, may_redirect);
+                }
+                return self.icmp(pkt, head, owner, now, may_redirect);
+            }
+            _ => return self.refuse(pkt, owner, R::UnsupportedProto),
+        }
+        if head.frag_offset != 0 {
+            return self.later_fragment(pkt, head, owner, now, may_redirect);
+        }
+        let Some(flow) = parse_l4(pkt.data(), head) else {
+            return self.refuse(pkt, owner, R::BadL4);
+        };
+        if !head.is_fragment() {
+            return self.flow_input(pkt, head, &flow, owner, now, may_redirect);
+        }
+        // A first fragment: whatever happens to it is recorded for the rest of its datagram.
+        let key = FragKey::new(head.src_addr, head.dst_addr, flow.proto, head.ident);
+        self.frag_first = Some((key, now));
+        let v = self.flow_input(pkt, head, &flow, owner, now, may_redirect);
+        self.frag_first = None;
+        if let Verdict::Redirect { core, .. } = &v {
+            let action = FragAction::Redirect { core: *core };
+            if self.frags.record(key, action, now).is_err() {
+                self.counters.count_drop(R::FragTableFull);
+                if let Verdict::Redirect { pkt, .. } = v {
+                    return Verdict::Drop { pkt, reason: R::FragTableFull };
+                }
+            }
+        }
+        v
+    }
+
+    /// A non-first fragment: forwarded as its datagram's first fragment was, if that is known.
+    fn later_fragment<B: PacketBuf>(
+        &mut self,
+        mut pkt: B,
+        head: &Ipv4Meta,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        let key = FragKey::new(head.src_addr, head.dst_addr, u8::from(head.protocol), head.ident);
+        match self.frags.lookup(&key, now) {
+            Some(FragAction::Forward { fwd, ctx }) => {
+                match xmit::forward_fragment_checked(fwd, &mut pkt, head, None, &ctx) {
+                    Ok(x) => {
+                        self.counters.forwarded += 1;
+                        self.counters.frags_followed += 1;
+                        Verdict::Forward { pkt, route_to: x.route_to, conn: None }
+                    }
+                    Err(e) => self.xmit_failed(pkt, e),
+                }
+            }
+            Some(FragAction::Redirect { core }) if may_redirect => {
+                self.counters.redirected += 1;
+                Verdict::Redirect { pkt, core }
+            }
+            Some(FragAction::Redirect { .. }) => self.drop(pkt, R::RedirectLoop),
+            None => self.refuse(pkt, owner, R::FragUnmatched),
+        }
+    }
+
+    /// A TCP/UDP packet (or an ICMP echo) that carries its transport header: its connection's,
+    /// a new connection's, or not the balancer's.
+    fn flow_input<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        flow: &Flow,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+            return self.forward_conn(pkt, head, id, dir, flow, now);
+        }
+        match owner {
+            Some(kind) => {
+                let slot = self
+                    .snap
+                    .find(flow.proto, flow.dst, flow.dport)
+                    .and_then(|si| self.book.svc_of_snap.get(si as usize).copied());
+                if may_redirect && (slot.is_some() || kind != AddrKind::Local) {
+                    // Steered by what the service ever needed, not only by its current dests:
+                    // this may be a connection of a removed dest or service (see `Steering`).
+                    let key = (flow.proto, flow.dst, flow.dport);
+                    if let Some(mask) = self.book.steer_mask_of(slot, key) {
+                        let k = self.steer_core(flow.src, mask);
+                        if k != self.cfg.core {
+                            self.counters.redirected += 1;
+                            return Verdict::Redirect { pkt, core: k };
+                        }
+                    }
+                }
+                if let Some(slot) = slot {
+                    return self.new_conn(pkt, head, flow, slot, now);
+                }
+                if kind != AddrKind::Local {
+                    return self.drop(pkt, R::NoService);
+                }
+                self.not_here(pkt, flow.dport, may_redirect, R::NoConn)
+            }
+            None => self.snat_new(pkt, head, flow, now, may_redirect),
+        }
+    }
+
+    /// The core that owns new connections of `client` (masked by `mask`) when a service's
+    /// traffic is steered by client: persistent services keep a client network's template on
+    /// one core, and NAT services keep each connection where its replies, which RSS spreads by
+    /// the real server's tuple, can be sent back to by client address alone. Every core
+    /// computes the same answer; with symmetric RSS on a real NIC about (n-1)/n of such packets
+    /// cross cores once (rte_flow steering would remove that hop).
+    #[inline]
+    pub(super) fn steer_core(&self, client: Ipv4Addr, mask: Ipv4Addr) -> usize {
+        let n = self.cfg.n_cores.max(1) as u64;
+        let x = u64::from(u32::from(client) & u32::from(mask));
+        // Fibonacci hashing: spreads neighbouring addresses over the cores.
+        let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        (h % n) as usize
+    }
+
+    /// A packet to a local address and port with no connection here: another core's, or stale.
+    /// `miss` is the reason to drop it for when this core owns the port.
+    fn not_here<B>(&mut self, pkt: B, lport: u16, may_redirect: bool, miss: R) -> Verdict<B> {
+        let owner = self.book.ownership.owner_of(lport);
+        let me = self.cfg.core;
+        match owner {
+            Some(k) if k != me && may_redirect => {
+                self.counters.redirected += 1;
+                Verdict::Redirect { pkt, core: k }
+            }
+            Some(k) if k != me => self.drop(pkt, R::RedirectLoop),
+            _ => self.drop(pkt, miss),
+        }
+    }
+
+    /// A TCP packet may open a connection only as a plain SYN.
+    fn may_open(&mut self, flow: &Flow) -> Result<(), R> {
+        if flow.proto != IPPROTO_TCP {
+            return Ok(());
+        }
+        if is_suspicious(flow.flags) {
+            return Err(R::TcpBadFlags);
+        }
+        let handshake = TcpFlags::SYN | TcpFlags::ACK | TcpFlags::FIN | TcpFlags::RST;
+        if flow.flags & handshake != TcpFlags::SYN {
+            return Err(R::TcpNotSyn);
+        }
+        Ok(())
+    }
+
+    /// No dest for a new connection: TCP clients get a reset, everything is counted.
+    fn no_dest<B: PacketBuf>(&mut self, mut pkt: B, l3: usize, flow: &Flow) -> Verdict<B> {
+        self.counters.count_drop(R::NoDest);
+        if flow.proto == IPPROTO_TCP {
+            if let Some(route_to) = reset_in_place(&mut pkt, l3) {
+                self.counters.resets_sent += 1;
+                return Verdict::Reply { pkt, route_to };
+            }
+        }
+        Verdict::Drop { pkt, reason: R::NoDest }
+    }
+
+    /// The dest slot for a new connection of service slot `svc`: through the persistence
+    /// template when the service has one, otherwise straight from the scheduler.
+    fn pick_dest(
+        &mut self,
+        svc: u32,
+        flow: &Flow,
+        now: Instant,
+    ) -> Result<(u32, Option<ConnId>), R> {
+        let key = SchedKey {
+            proto: flow.proto,
+            src: IpAddr::V4(flow.src),
+            src_port: flow.sport,
+            dst: IpAddr::V4(flow.dst),
+            dst_port: flow.dport,
+        };
+        let Some(s) = self.book.svcs.get(svc as usize) else { return Err(R::NoService) };
+        let Some(timeout) = s.persistence else {
+            return self.book.schedule(svc, &key).map(|d| (d, None)).ok_or(R::NoDest);
+        };
+        let tkey = TemplateKey::new(flow.proto, flow.src, s.netmask, flow.dst, s.port);
+        if let Some(t) = self.conns.template_lookup(&tkey, now) {
+            let d = self.conns.get(t).map_or(NO_INDEX, |e| e.dest());
+            if self.book.dests.get(d as usize).is_some_and(|x| x.live) {
+                return Ok((d, Some(t)));
+            }
+            // Its dest is gone: forget the template and schedule anew.
+            let book = &mut self.book;
+            self.conns.remove(t, |c| book.on_freed(c));
+        }
+        let d = self.book.schedule(svc, &key).ok_or(R::NoDest)?;
+        let Some(x) = self.book.dests.get(d as usize) else { return Err(R::NoDest) };
+        let spec = TemplateSpec {
+            key: tkey,
+            dest_addr: (x.addr, x.port),
+            dest: d,
+            svc,
+            timeout_secs: timeout,
+        };
+        let book = &mut self.book;
+        let t =
+            self.conns.template_insert(&spec, now, |c| book.on_freed(c)).map_err(insert_reason)?;
+        self.book.bind_template(svc, d);
+        self.counters.templates_created += 1;
+        Ok((d, Some(t)))
+    }
+
+    fn new_conn<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        flow: &Flow,
+        svc: u32,
+        now: Instant,
+    ) -> Verdict<B> {
+        if let Err(r) = self.may_open(flow) {
+            return self.drop(pkt, r);
+        }
+        let (d, template) = match self.pick_dest(svc, flow, now) {
+            Ok(v) => v,
+            Err(R::NoDest) => return self.no_dest(pkt, head.l3, flow),
+            Err(r) => return self.drop(pkt, r),
+        };
+        let Some(x) = self.book.dests.get(d as usize) else { return self.drop(pkt, R::NoDest) };
+        let (daddr, dport_cfg, fwd) = (x.addr, x.port, x.fwd);
+        let dport = match fwd {
+            FwdMethod::Route | FwdMethod::Tunnel => flow.dport,
+            _ if dport_cfg == 0 => flow.dport,
+            _ => dport_cfg,
+        };
+        let one_packet = self.book.svcs.get(svc as usize).is_some_and(|s| s.one_packet);
+        let pool_key = SocketAddr::new(IpAddr::V4(daddr), dport_cfg);
+        let local = if fwd == FwdMethod::FullNat {
+            match self.alloc_local(svc, pool_key, flow.proto, (daddr, dport), now) {
+                Ok(l) => Some(l),
+                Err(r) => return self.drop(pkt, r),
+            }
+        } else {
+            None
+        };
+        if one_packet {
+            // Scheduled, forwarded, forgotten: no connection is kept (and a FULLNAT port goes
+            // back at once; replies to it are not translated).
+            if let (Some((a, p)), Some(pool)) =
+                (local, self.book.svcs.get_mut(svc as usize).and_then(|s| s.pool.as_mut()))
+            {
+                let _ = pool.release(IpAddr::V4(a), p, pool_key);
+            }
+            self.book.count_one_packet(svc, d);
+            self.counters.conns_created += 1;
+            let ctx = self.ctx(
+                Direction::In,
+                flow.proto,
+                (flow.src, flow.sport),
+                (flow.dst, flow.dport),
+                (daddr, dport),
+                local,
+                fwd,
+                d,
+                false,
+            );
+            return self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), None, |b, _| {
+                b.book.traffic(svc, d, Direction::In, flow.len)
+            });
+        }
+        let spec = ConnSpec {
+            proto: flow.proto,
+            client: (flow.src, flow.sport),
+            virt: (flow.dst, flow.dport),
+            dest_addr: (daddr, dport),
+            local,
+            fwd,
+            dest: d,
+            svc,
+            template,
+        };
+        let book = &mut self.book;
+        match self.conns.insert(&spec, now, |c| book.on_freed(c)) {
+            Ok(id) => {
+                self.book.bind(svc, d);
+                self.counters.conns_created += 1;
+                self.forward_conn(pkt, head, id, Direction::In, flow, now)
+            }
+            Err(e) => {
+                if let (Some((a, p)), Some(pool)) =
+                    (local, self.book.svcs.get_mut(svc as usize).and_then(|s| s.pool.as_mut()))
+                {
+                    let _ = pool.release(IpAddr::V4(a), p, pool_key);
+                }
+                self.drop(pkt, insert_reason(e))
+            }
+        }
+    }
+
+    /// A FULLNAT local address and port toward `dest` for a new connection of service slot
+    /// `svc`.
+    ///
+    /// Port pools are per service, but what must be unique is the tuple the real server sees,
+    /// `(laddr, lport) -> (dest, dport)`: two services sharing a local address toward the same
+    /// dest draw from separate pools and can hand out the same tuple. A port whose reply tuple a
+    /// live connection (of any service) already holds is given back and the next one taken;
+    /// each pool's cursor moves past it, so over a cursor's lap every port held by another
+    /// service is stepped over at most once (amortised O(1)), and one allocation tries at most
+    /// [`LOCAL_PORT_TRIES`] ports before the SYN is dropped as `conn_conflict`.
+    fn alloc_local(
+        &mut self,
+        svc: u32,
+        pool_key: SocketAddr,
+        proto: u8,
+        dest: (Ipv4Addr, u16),
+        now: Instant,
+    ) -> Result<(Ipv4Addr, u16), R> {
+        for _ in 0..LOCAL_PORT_TRIES {
+            let pool = self.book.svcs.get_mut(svc as usize).and_then(|s| s.pool.as_mut());
+            let Some(pool) = pool else { return Err(R::LaddrExhausted) };
+            let (a, p) = match pool.alloc(pool_key) {
+                Ok((IpAddr::V4(a), p)) => (a, p),
+                _ => return Err(R::LaddrExhausted),
+            };
+            let reply = ConnKey::new(proto, dest.0, dest.1, a, p);
+            if !self.conns.holds(&reply, now) {
+                return Ok((a, p));
+            }
+            let _ = pool.release(IpAddr::V4(a), p, pool_key);
+            self.counters.local_port_conflicts += 1;
+        }
+        Err(R::ConnConflict)
+    }
+
+    /// A packet from inside to an address the director does not own: SNAT if a rule matches.
+    fn snat_new<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        flow: &Flow,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        let Some(rule) = self.snap.snat_match(flow.proto, flow.src, flow.dst) else {
+            // A NAT dest's reply whose connection lives on the core the client address
+            // points to (see `steer_core`).
+            if may_redirect && flow.proto != ICMP && self.book.is_nat_dest(flow.src, flow.sport) {
+                let k = self.steer_core(flow.dst, Ipv4Addr::BROADCAST);
+                if k != self.cfg.core {
+                    self.counters.redirected += 1;
+                    return Verdict::Redirect { pkt, core: k };
+                }
+            }
+            return Verdict::NotMine { pkt };
+        };
+        if let Err(r) = self.may_open(flow) {
+            return self.drop(pkt, r);
+        }
+        let slot = self.book.snat_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
+        let rule_slot = self.book.snat_rule_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
+        let pool_port = super::book::snat_pool_port(flow.proto, flow.dport);
+        let server = SocketAddr::new(IpAddr::V4(flow.dst), pool_port);
+        let local = match self.book.snat.get_mut(slot as usize).map(|s| s.pool.alloc(server)) {
+            Some(Ok((IpAddr::V4(a), p))) => (a, p),
+            _ => return self.drop(pkt, R::LaddrExhausted),
+        };
+        // An echo reply carries the translated identifier in both "port" places.
+        let server_port = if flow.proto == ICMP { local.1 } else { flow.dport };
+        let spec = ConnSpec {
+            proto: flow.proto,
+            client: (flow.src, flow.sport),
+            virt: (flow.dst, flow.dport),
+            dest_addr: (flow.dst, server_port),
+            local: Some(local),
+            fwd: FwdMethod::Snat,
+            dest: slot,
+            svc: rule_slot,
+            template: None,
+        };
+        let book = &mut self.book;
+        match self.conns.insert(&spec, now, |c| book.on_freed(c)) {
+            Ok(id) => {
+                if let Some(s) = self.book.snat.get_mut(slot as usize) {
+                    s.refs = s.refs.saturating_add(1);
+                    s.stats.conns += 1;
+                }
+                self.book.snat_rule_bind(rule_slot);
+                self.counters.conns_created += 1;
+                self.forward_conn(pkt, head, id, Direction::In, flow, now)
+            }
+            Err(e) => {
+                if let Some(s) = self.book.snat.get_mut(slot as usize) {
+                    let _ = s.pool.release(IpAddr::V4(local.0), local.1, server);
+                }
+                self.drop(pkt, insert_reason(e))
+            }
+        }
+    }
+
+    /// The forwarding context of a packet in `dir` of a connection to dest slot `d`.
+    #[allow(clippy::too_many_arguments)]
+    fn ctx(
+        &self,
+        dir: Direction,
+        proto: u8,
+        client: (Ipv4Addr, u16),
+        vip: (Ipv4Addr, u16),
+        dest: (Ipv4Addr, u16),
+        local: Option<(Ipv4Addr, u16)>,
+        fwd: FwdMethod,
+        d: u32,
+        toa: bool,
+    ) -> XmitCtx {
+        let slot = if fwd == FwdMethod::Snat { None } else { self.book.dests.get(d as usize) };
+        let mtu = match (dir, slot) {
+            (Direction::In, Some(x)) => x.mtu,
+            _ => self.cfg.mtu,
+        };
+        let tun = match (fwd, slot) {
+            (FwdMethod::Tunnel, Some(x)) => x.tun.zip(x.tun_src),
+            _ => None,
+        };
+        XmitCtx {
+            dir,
+            proto: IpProtocol(proto),
+            client: SocketAddrV4::new(client.0, client.1),
+            vip: SocketAddrV4::new(vip.0, vip.1),
+            dest: SocketAddrV4::new(dest.0, dest.1),
+            local: local.map(|(a, p)| SocketAddrV4::new(a, p)),
+            tun,
+            mtu,
+            toa,
+        }
+    }
+
+    /// Rewrites with the forwarding mode, handing it the IPv4 header the stack checked (`head`)
+    /// and the transport header checked here (`l4`), so neither is checked again; on success
+    /// runs `on_sent` and returns the verdict (naming `conn` for the send path's L2 cache).
+    #[allow(clippy::too_many_arguments)]
+    fn transmit<B: PacketBuf>(
+        &mut self,
+        mut pkt: B,
+        head: &Ipv4Meta,
+        fwd: FwdMethod,
+        ctx: &XmitCtx,
+        l4: Option<L4>,
+        conn: Option<(ConnId, Direction)>,
+        on_sent: impl FnOnce(&mut Self, &xmit::Xmit),
+    ) -> Verdict<B> {
+        if fwd == FwdMethod::Tunnel && ctx.tun.is_none() {
+            return self.drop(pkt, R::NoRoute);
+        }
+        let result = match self.frag_first {
+            None => xmit::forward_checked(fwd, &mut pkt, head, l4, ctx),
+            Some((_, now)) if !self.frags.has_room(now) => {
+                return self.drop(pkt, R::FragTableFull);
+            }
+            Some(_) => xmit::forward_fragment_checked(fwd, &mut pkt, head, l4, ctx),
+        };
+        match result {
+            Ok(x) => {
+                if let Some((key, now)) = self.frag_first {
+                    let _ = self.frags.record(key, FragAction::Forward { fwd, ctx: *ctx }, now);
+                }
+                if x.tx_csum {
+                    // The worker may leave these checksums to the NIC (see `xmit::Xmit`).
+                    pkt.want_tx_csum(head.l3);
+                }
+                on_sent(self, &x);
+                self.counters.forwarded += 1;
+                Verdict::Forward { pkt, route_to: x.route_to, conn }
+            }
+            Err(e) => self.xmit_failed(pkt, e),
+        }
+    }
+
+    fn xmit_failed<B>(&mut self, pkt: B, e: XmitError) -> Verdict<B> {
+        let (reason, error) = xmit_error_verdict(e);
+        self.counters.count_drop(reason);
+        match error {
+            Some(error) => Verdict::DropWithIcmp { pkt, reason, error },
+            None => Verdict::Drop { pkt, reason },
+        }
+    }
+
+    /// A packet of connection `id`, travelling in `dir`.
+    fn forward_conn<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        id: ConnId,
+        dir: Direction,
+        flow: &Flow,
+        now: Instant,
+    ) -> Verdict<B> {
+        let Some(c) = self.conns.get(id).copied() else { return self.drop(pkt, R::NoConn) };
+        let fwd = c.fwd();
+        let toa = fwd == FwdMethod::FullNat
+            && dir == Direction::In
+            && !c.toa_done()
+            && self.book.svcs.get(c.svc() as usize).is_some_and(|s| s.toa);
+        let ctx = self.ctx(
+            dir,
+            c.proto(),
+            (c.caddr(), c.cport()),
+            (c.vaddr(), c.vport()),
+            (c.daddr(), c.dport()),
+            fwd.uses_local_addr().then_some((c.laddr(), c.lport())),
+            fwd,
+            c.dest(),
+            toa,
+        );
+        let (svc, d, flags, len) = (c.svc(), c.dest(), flow.flags, flow.len);
+        let tcp_data = flow.tcp_data;
+        self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), Some((id, dir)), |b, x| {
+            // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)
+            // and on every segment until one carrying data has had it.
+            if x.toa_inserted && tcp_data {
+                if let Some(e) = b.conns.get_mut(id) {
+                    e.set_toa_done(true);
+                }
+            }
+            if let Some(tr) = b.conns.on_packet(id, dir, flags, len, now) {
+                if let Some(up) = tr.activity_change() {
+                    if fwd == FwdMethod::Snat {
+                        b.book.snat_rule_activity(svc, up);
+                    } else {
+                        b.book.activity(d, up);
+                    }
+                }
+            }
+            if fwd == FwdMethod::Snat {
+                b.book.snat_traffic(d, dir, len);
+                b.book.snat_rule_traffic(svc, dir, len);
+            } else {
+                b.book.traffic(svc, d, dir, len);
+            }
+        })
+    }
+
+    /// An ICMP echo request or reply: a SNAT echo flow's packet, a new one from an inside host
+    /// (a request matching a SNAT rule), or not the balancer's.
+    #[allow(clippy::too_many_arguments)]
+    fn echo<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        flow: &Flow,
+        request: bool,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+            return self.forward_conn(pkt, head, id, dir, flow, now);
+        }
+        match owner {
+            None if request => self.snat_new(pkt, head, flow, now, may_redirect),
+            // A reply to a translated identifier: the core that owns it has the flow.
+            Some(AddrKind::Local) if !request => {
+                self.not_here(pkt, flow.dport, may_redirect, R::IcmpNoConn)
+            }
+            _ => self.refuse(pkt, owner, R::IcmpUnsupported),
+        }
+    }
+
+    /// ICMP to a VIP or local address, or passing through: an error about a connection is
+    /// translated and forwarded to the connection's other side (never answered with an ICMP
+    /// error of its own). Echo requests to owned addresses never get here (the stack answers).
+    fn icmp<B: PacketBuf>(
+        &mut self,
+        mut pkt: B,
+        head: &Ipv4Meta,
+        owner: Option<AddrKind>,
+        now: Instant,
+        may_redirect: bool,
+    ) -> Verdict<B> {
+        if head.is_fragment() {
+            return self.refuse(pkt, owner, R::Fragment);
+        }
+        let Some(err) = xmit::icmp::check_error(pkt.data(), head) else {
+            return self.refuse(pkt, owner, R::IcmpUnsupported);
+        };
+        let key = err.tuple().conn_key();
+        let Some((id, dir)) = self.conns.lookup(&key, now) else {
+            if owner == Some(AddrKind::Local) {
+                // About a packet sent from a local port: that port's core has the connection.
+                return self.not_here(pkt, key.dport, may_redirect, R::IcmpNoConn);
+            }
+            return self.refuse(pkt, owner, R::IcmpNoConn);
+        };
+        let Some(c) = self.conns.get(id).copied() else { return self.drop(pkt, R::IcmpNoConn) };
+        let fwd = c.fwd();
+        let ctx = self.ctx(
+            dir,
+            c.proto(),
+            (c.caddr(), c.cport()),
+            (c.vaddr(), c.vport()),
+            (c.daddr(), c.dport()),
+            fwd.uses_local_addr().then_some((c.laddr(), c.lport())),
+            fwd,
+            c.dest(),
+            false,
+        );
+        if fwd == FwdMethod::Tunnel && ctx.tun.is_none() {
+            return self.drop(pkt, R::NoRoute);
+        }
+        match xmit::icmp::translate_checked(fwd, &mut pkt, &err, &ctx) {
+            Ok(x) => {
+                self.counters.icmp_forwarded += 1;
+                self.counters.forwarded += 1;
+                Verdict::Forward { pkt, route_to: x.route_to, conn: None }
+            }
+            Err(e) => {
+                // No ICMP error about an ICMP error.
+                let (reason, _) = xmit_error_verdict(e);
+                self.drop(pkt, reason)
+            }
+        }
+    }
+}
+
+/// The drop reason of a refused insert.
+fn insert_reason(e: InsertError) -> R {
+    match e {
+        InsertError::TableFull { .. } => R::ConnTableFull,
+        InsertError::Exists => R::ConnConflict,
+        InsertError::UnsupportedProtocol(_) => R::UnsupportedProto,
+        InsertError::NoSuchTemplate => R::ConnTableFull,
+    }
+}
+
+/// The drop reason, and the ICMP error due to the sender, of a failed rewrite.
+fn xmit_error_verdict(e: XmitError) -> (R, Option<IcmpError>) {
+    match e {
+        XmitError::FragNeeded { mtu } => (R::FragNeeded, Some(IcmpError::FragNeeded { mtu })),
+        XmitError::TtlExpired => (R::Ttl, Some(IcmpError::TimeExceeded)),
+        XmitError::TooBig => (R::TooBig, None),
+        XmitError::Fragment => (R::Fragment, None),
+        XmitError::Malformed | XmitError::NoRoom | XmitError::WrongDirection => {
+            (R::XmitError, None)
+        }
+    }
+}
