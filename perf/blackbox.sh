@@ -37,6 +37,8 @@ while (($#)); do
     esac
     shift
 done
+# --quick keeps one small pcap for every smoke run (seed 1); otherwise a new seed per run.
+if ((QUICK)); then SEED=${SEED:-1}; fi
 SEED=${SEED:-$(date +%s)}
 T=${CARGO_TARGET_DIR:-target}/release
 for b in rvsd rvs-bench; do
