@@ -96,7 +96,13 @@ mod tests {
             snat: vec![SnatReport {
                 out_addr: wan,
                 live: true,
-                stats: TrafficCounters { conns: 1, inpkts: 4, outpkts: 3, inbytes: 400, outbytes: 300 },
+                stats: TrafficCounters {
+                    conns: 1,
+                    inpkts: 4,
+                    outpkts: 3,
+                    inbytes: 400,
+                    outbytes: 300,
+                },
             }],
             rules: Vec::new(),
         }];

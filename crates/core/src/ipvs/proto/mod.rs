@@ -10,8 +10,8 @@ pub mod udp;
 
 use thiserror::Error;
 
-use crate::wire::IpProtocol;
 use crate::ipvs::spec::{Timeouts, MAX_TIMEOUT_S};
+use crate::wire::IpProtocol;
 
 pub use tcp::{TcpDir, TcpEvent, TcpState};
 pub use udp::UdpState;
