@@ -128,6 +128,9 @@ pub struct Measured {
     pub adjacent: u64,
     /// Frames whose data the I/O loop touched (MAC addresses swapped); `Io` only.
     pub touched: u64,
+    /// Packets per busy poll in the window (all rx queues of one poll together): near the
+    /// burst size when the ring never ran dry, the worker's own cost being the limit.
+    pub per_busy_poll: f64,
 }
 
 /// CPU time the thread at `task` (`/proc/<pid>/task/<tid>`) has run, in nanoseconds (the first
@@ -587,6 +590,8 @@ pub fn run(p: &Params) -> Result<Measured> {
     } else {
         (b.idle - a.idle) as f64 / polls as f64
     };
+    m.per_busy_poll =
+        if b.busy > a.busy { (b.rx - a.rx) as f64 / (b.busy - a.busy) as f64 } else { f64::NAN };
     let r = bursts.get();
     m.ring_full = if r[2] > r[0] { (r[3] - r[1]) as f64 / (r[2] - r[0]) as f64 } else { f64::NAN };
     m.new_cps = (b.created - a.created) as f64 / secs;
