@@ -2,7 +2,8 @@
 //! over the per-core rings otherwise — decided per port at start and logged, never silently.
 //!
 //! Worker k owns the local ports p with `p & mask == k` (see `ipvs::laddr`). On a port whose
-//! device validates `IPV4 dst / TCP|UDP dst port & mask -> QUEUE`, one rule per (local address,
+//! device validates `IPV4 dst / TCP|UDP dst port & mask -> QUEUE` and creates a trial rule of that
+//! shape (`rvs_dpdk::flow::probe_steering`), one rule per (local address,
 //! protocol, worker) sends the replies to that worker's rx queue on the port. Where it does not,
 //! replies land wherever RSS puts them and the balancer hands them to their owner over the
 //! rings (`dataplane::crossing`), which always stays in place as the fallback.
