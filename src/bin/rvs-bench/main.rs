@@ -268,6 +268,7 @@ fn run_child(child: &Child) -> Result<()> {
                 ("drops_total", m.drops_total.to_string()),
                 ("created_total", m.created_total.to_string()),
                 ("conns_before", m.conns_before.to_string()),
+                ("capacity", capacity.to_string()),
                 ("cpu_ns_pkt", format!("{:.1}", m.cpu_ns_pkt)),
                 ("worker_cpu", format!("{:.3}", m.worker_cpu)),
                 ("longest_poll_ns", m.longest_poll_ns.to_string()),
