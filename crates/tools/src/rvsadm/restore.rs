@@ -10,17 +10,30 @@
 use super::cli::parse_args;
 use super::error::CliError;
 use super::names::Names;
+use rvs_core::ipvs::spec::SpecError;
 use rvs_proto::change::Change;
 use thiserror::Error;
 
 /// A restore line that does not parse.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("line {line}: {source}")]
+#[error("{}", self.message())]
 pub struct RestoreError {
     /// 1-based line number.
     pub line: usize,
     /// Why it was refused.
     pub source: CliError,
+}
+
+impl RestoreError {
+    /// What rvsadm prints: `line N: REASON` for a line ipvsadm's own parser refuses, and the bare
+    /// reason for an unknown scheduler, which ipvsadm learns only from the kernel when it applies
+    /// the line (so its message names no line). rvs refuses both before anything is applied.
+    fn message(&self) -> String {
+        match &self.source {
+            CliError::Model(SpecError::SchedulerNotFound) => self.source.to_string(),
+            other => format!("line {}: {other}", self.line),
+        }
+    }
 }
 
 /// Parse every line of `input`; the first bad line stops the parse (nothing is applied).
@@ -71,6 +84,11 @@ mod tests {
         let e = parse_restore("rvsadm", text, &NoNames).unwrap_err();
         assert_eq!(e.line, 2);
         assert_eq!(e.to_string(), "line 2: illegal weight specified");
+        // An unknown scheduler is the kernel's refusal in ipvsadm: no line in its message.
+        let text = "-A -t 10.1.1.1:80 -s rr\n-A -t 10.1.1.1:81 -s bogus\n";
+        let e = parse_restore("rvsadm", text, &NoNames).unwrap_err();
+        assert_eq!((e.line, e.source.exit_code()), (2, 255));
+        assert_eq!(e.to_string(), "Scheduler or persistence engine not found");
         let e = parse_restore("rvsadm", "-C\n-R\n", &NoNames).unwrap_err();
         assert_eq!((e.line, e.source), (2, CliError::NestedRestore));
         // Restore input holds changes only: a listing or a save is refused before anything is sent.
