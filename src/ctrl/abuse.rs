@@ -123,10 +123,17 @@ pub fn run(path: &Path, max_clients: usize, io_timeout: Duration) -> Result<(), 
     }
 
     // More clients than the bound: the extra ones are told Busy; all are served once freed.
-    let held: Vec<UnixStream> =
-        (0..max_clients).map(|_| connect(path)).collect::<Result<_, _>>()?;
-    // Let the server take them all before the next one arrives.
-    std::thread::sleep(Duration::from_millis(200));
+    // Each held client has been answered once, so the server has taken it (an event, not a
+    // wait) and holds its slot while it stays connected.
+    let held: Vec<Client> = (0..max_clients)
+        .map(|i| {
+            let mut c = Client::connect(path).map_err(|e| format!("held client {i}: {e}"))?;
+            match c.request(&Request::Status) {
+                Ok(Response::Ok(_)) => Ok(c),
+                other => Err(format!("held client {i}: status gave {other:?}")),
+            }
+        })
+        .collect::<Result<_, String>>()?;
     let extra = connect(path)?;
     expect_error_then_close(extra, ErrorCode::Busy, "one client too many")?;
     drop(held);
