@@ -561,22 +561,26 @@ ns_closed() {
 # tcp_stats_check NS VIP PORT N BOTH_WAYS: counters zeroed, N HTTP requests from NS while tcpdump
 # on NS's eth0 counts the packets to and from VIP:PORT; `--stats` must show N connections and in
 # packets/bytes equal to what NS sent, out packets/bytes equal to what it received (BOTH_WAYS 1)
-# or zero (DR, TUN).
+# or zero (DR, TUN). Request i uses client port 47000+i, and the captures count only 47000-47999.
 tcp_stats_check() {
 	local ns=$1 vip=$2 port=$3 n=$4 both=$5 i inp outp want ready=1
+	# The check's own connections come from a client port range no other check uses, and the
+	# captures count only those: a late segment of an earlier connection (the server's
+	# retransmission answered by the client's RST, say) is not what this check measures.
+	local ports=47000-47999
 	# Earlier connections' last packets: every connection of NS to VIP:PORT closed (or in
 	# TIME-WAIT, nothing more to send) and the director's counters still, then zeroed.
 	wait_for 30 ns_closed "$ns" "$vip" "$port" || echo "# connections of rvs-$ns to $vip:$port still open after 30 s"
 	scrape_settled "$TMP/m0"
 	rvsadm -Z || not_ok "rvsadm -Z"
-	ip netns exec "rvs-$ns" timeout 60 tcpdump --immediate-mode -Z root -U -nn -i eth0 -w "$TMP/in.pcap" "tcp and dst host $vip and dst port $port" 2>"$TMP/in.err" &
+	ip netns exec "rvs-$ns" timeout 60 tcpdump --immediate-mode -Z root -U -nn -i eth0 -w "$TMP/in.pcap" "tcp and dst host $vip and dst port $port and src portrange $ports" 2>"$TMP/in.err" &
 	local p1=$!
-	ip netns exec "rvs-$ns" timeout 60 tcpdump --immediate-mode -Z root -U -nn -i eth0 -w "$TMP/out.pcap" "tcp and src host $vip and src port $port" 2>"$TMP/out.err" &
+	ip netns exec "rvs-$ns" timeout 60 tcpdump --immediate-mode -Z root -U -nn -i eth0 -w "$TMP/out.pcap" "tcp and src host $vip and src port $port and dst portrange $ports" 2>"$TMP/out.err" &
 	local p2=$!
 	BG_PIDS+=("$p1" "$p2")
 	wait_for 10 grep -qs "listening on" "$TMP/in.err" && wait_for 10 grep -qs "listening on" "$TMP/out.err" || ready=0
 	scrape_settled "$TMP/m0"
-	for ((i = 0; i < n; i++)); do in_ns "$ns" curl -s -o /dev/null --max-time 10 "http://$vip:$port/"; done
+	for ((i = 0; i < n; i++)); do in_ns "$ns" curl -s -o /dev/null --max-time 10 --local-port "$((47000 + i))" "http://$vip:$port/"; done
 	# The last ACKs: every connection closed on NS, and both captures stopped growing.
 	wait_for 30 ns_closed "$ns" "$vip" "$port" || echo "# connections of rvs-$ns to $vip:$port still open after 30 s"
 	settled 10 stat -c %s "$TMP/in.pcap" "$TMP/out.pcap" || echo "# captures still growing after 10 s"
