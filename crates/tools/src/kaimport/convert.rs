@@ -439,7 +439,6 @@ impl<'a> Conv<'a> {
                         self.refuse(c, format!("{f} takes no value"));
                     }
                 }
-                "hashed" => flags.push((c, "flag-1".into())),
                 "ops" => body.set("one_packet", Value::Bool(true)),
                 "lb_kind" | "lvs_method" => method = self.method(c),
                 "persistence_timeout" => {
