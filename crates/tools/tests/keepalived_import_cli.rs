@@ -43,5 +43,8 @@ fn converts_to_stdout_or_refuses_with_file_and_line() {
     let (code, _, err) = run(&[dir.join("absent.conf").to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
+    let (code, _, err) = run(&["--generate-docs", dir.join("man").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.join("man/rvs-keepalived-import.8").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }

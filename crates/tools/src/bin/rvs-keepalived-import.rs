@@ -1,7 +1,7 @@
 //! rvs-keepalived-import: converts a keepalived.conf's virtual servers to rvsd's TOML.
 //! See `rvs-keepalived-import --help` and docs/keepalived.md.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use rvs_tools::kaimport::{import, Options};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +32,20 @@ fn host_name() -> String {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    // `--generate-docs DIR`: the man page and completions (packaging; not in the help).
+    if let Some(dir) = rvs_docgen::requested(&argv) {
+        return match rvs_docgen::generate(Args::command(), &dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "rvs-keepalived-import: writing the man page and completions to {}: {e}",
+                    dir.display()
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = Args::parse();
     let opts =
         Options { vip_port: args.vip_port, config_id: args.config_id.unwrap_or_else(host_name) };

@@ -283,8 +283,19 @@ impl Conv<'_> {
                 "user" => self
                     .refuse(c, "user: rvsd runs its scripts as its own user; remove the user line"),
                 // MISC_CHECK has the generic options from alpha on, not the connection ones.
-                "connect_ip" | "connect_port" | "bindto" | "bind_port" | "bind_if" | "fwmark"
-                | "connect_timeout" => self.unknown(n, c),
+                "connect_timeout" => self.refuse(
+                    c,
+                    "connect_timeout in MISC_CHECK: a script's timeout is misc_timeout; rename it",
+                ),
+                "connect_ip" | "connect_port" | "bindto" | "bind_port" | "bind_if" | "fwmark" => {
+                    self.refuse(
+                        c,
+                        format!(
+                            "{} in MISC_CHECK: the script makes its own connections; remove it",
+                            c.key()
+                        ),
+                    )
+                }
                 _ if self.generic(c, t) => {}
                 _ => self.unknown(n, c),
             }

@@ -194,6 +194,13 @@ fn what_rvs_cannot_do_is_refused_with_file_and_line() {
     let r = refused("virtual_server 10.0.0.1 80 {\n quorum_up /bin/q nobody\n real_server 10.0.1.1 80 {\n  MISC_CHECK { misc_path /bin/x\n user nobody }\n }\n}\n");
     assert!(r[0].contains("runs as user `nobody`"), "{r:?}");
     assert!(r[1].starts_with("keepalived.conf:5: user"), "{r:?}");
+    let r = refused("virtual_server 10.0.0.1 80 {\n real_server 10.0.1.1 80 {\n  MISC_CHECK {\n misc_path /bin/x\n connect_timeout 3\n }\n }\n}\n");
+    assert!(
+        r[0].starts_with(
+            "keepalived.conf:5: connect_timeout in MISC_CHECK: a script's timeout is misc_timeout"
+        ),
+        "{r:?}"
+    );
 }
 
 #[test]
