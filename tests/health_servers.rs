@@ -112,6 +112,8 @@ fn dns_check_against_dnsmasq() {
             break;
         }
         assert!(Instant::now() < deadline, "dnsmasq never answered: {r:?}");
+        // Refused (port not bound yet) fails at once: pause before asking again.
+        std::thread::sleep(Duration::from_millis(50));
     }
     // A name dnsmasq does not know and has no upstream for: not NOERROR.
     let unknown = DnsCheck { qtype: DnsType::A, name: "nowhere.invalid".into() };

@@ -226,3 +226,51 @@ fn refusals_in_included_files_name_that_file() {
     assert_eq!(i.services, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Words keepalived files are made of, braces, quotes and comment marks in any order.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("virtual_server".to_owned()),
+            Just("virtual_server_group".to_owned()),
+            Just("real_server".to_owned()),
+            Just("group".to_owned()),
+            Just("fwmark".to_owned()),
+            Just("HTTP_GET".to_owned()),
+            Just("FILE_CHECK".to_owned()),
+            Just("track_file".to_owned()),
+            Just("url".to_owned()),
+            Just("lvs_method".to_owned()),
+            Just("TUN".to_owned()),
+            Just("type".to_owned()),
+            Just("gue".to_owned()),
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just("\"".to_owned()),
+            Just("!".to_owned()),
+            Just("$X=1".to_owned()),
+            Just("${X}".to_owned()),
+            Just("@x".to_owned()),
+            Just("\n".to_owned()),
+            Just("10.0.0.1".to_owned()),
+            Just("10.0.0.1-300".to_owned()),
+            Just("10.0.0.0/0".to_owned()),
+            Just("80".to_owned()),
+            "[ -~]{0,12}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_converts_or_is_refused(words in proptest::collection::vec(word(), 0..80)) {
+            let text = words.join(" ");
+            match import_str(&text, "p.conf", &Options { vip_port: Some("lan".into()), config_id: "x".into() }) {
+                Ok(i) => prop_assert!(i.toml.starts_with("# rvs services imported")),
+                Err(r) => prop_assert!(!r.is_empty() && r.iter().all(|r| !r.reason.is_empty())),
+            }
+        }
+    }
+}
