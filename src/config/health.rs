@@ -15,6 +15,7 @@ use crate::health::plan::{
     CheckKind, CheckerPlan, DestPlan, HealthPlan, HttpCheck, HttpProtocol, MiscCheck, ServicePlan,
     SorryPlan, Timing, UdpCheck, UrlCheck,
 };
+use crate::health::plan::{DnsCheck, DnsType, FileCheck, SmtpCheck, SslCheck};
 use crate::ipvs::spec::{DestSpec, FwdMethod};
 use crate::proto::change::Change;
 use crate::proto::model::ServiceInfo;
@@ -114,6 +115,69 @@ raw_checker!(
     }
 );
 
+// --- keepalived's remaining checkers (SSL_GET, SMTP_CHECK, DNS_CHECK, PING_CHECK, FILE_CHECK);
+// the probes are crate::health::check::{ssl, smtp, dns, ping, file}. ---
+raw_checker!(
+    /// `[service.dest.ssl_get]`: `http_get`'s keys over TLS, and `enable_sni`.
+    RawSslGet {
+        connect_ip: Option<String>,
+        connect_port: Option<u16>,
+        bindto: Option<String>,
+        bind_port: Option<u16>,
+        connect_timeout: Option<f64>,
+        http_protocol: Option<String>,
+        virtualhost: Option<String>,
+        url: Vec<RawUrl>,
+        enable_sni: bool,
+    }
+);
+raw_checker!(
+    /// `[service.dest.smtp_check]`.
+    RawSmtpCheck {
+        connect_ip: Option<String>,
+        connect_port: Option<u16>,
+        bindto: Option<String>,
+        bind_port: Option<u16>,
+        connect_timeout: Option<f64>,
+        helo_name: Option<String>,
+    }
+);
+raw_checker!(
+    /// `[service.dest.dns_check]`.
+    RawDnsCheck {
+        connect_ip: Option<String>,
+        connect_port: Option<u16>,
+        bindto: Option<String>,
+        bind_port: Option<u16>,
+        connect_timeout: Option<f64>,
+        r#type: Option<String>,
+        name: Option<String>,
+    }
+);
+raw_checker!(
+    /// `[service.dest.ping_check]`.
+    RawPingCheck {
+        connect_ip: Option<String>,
+        bindto: Option<String>,
+        connect_timeout: Option<f64>,
+    }
+);
+
+/// `[service.dest.file_check]`: keepalived's `track_file` and `FILE_CHECK` in one table
+/// (no timers: the file is read at every check of the dest, each `delay_loop`).
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawFileCheck {
+    pub file: Option<String>,
+    pub weight: Option<i64>,
+    pub reverse: bool,
+    pub dynamic: bool,
+    pub delay_loop: Option<f64>,
+}
+
+/// Default `helo_name` of `smtp_check`.
+pub const DEFAULT_HELO_NAME: &str = "rvs-health.localdomain";
+
 /// `[[service.dest.http_get.url]]`.
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(default, deny_unknown_fields)]
@@ -144,6 +208,12 @@ pub(crate) struct RawDestHealth {
     pub http_get: Option<RawHttpGet>,
     pub udp_check: Option<RawUdpCheck>,
     pub misc_check: Option<RawMiscCheck>,
+    // keepalived's remaining checkers.
+    pub ssl_get: Option<RawSslGet>,
+    pub smtp_check: Option<RawSmtpCheck>,
+    pub dns_check: Option<RawDnsCheck>,
+    pub ping_check: Option<RawPingCheck>,
+    pub file_check: Option<RawFileCheck>,
 }
 
 fn timer(key: &str, v: f64, zero_ok: bool) -> Result<Duration, Invalid> {
@@ -271,8 +341,12 @@ impl Ctx<'_> {
     fn checker(&self, name: &str, kind: CheckKind, g: Generic<'_>) -> Result<CheckerPlan, Invalid> {
         let key = |k: &str| self.key(&format!("{name}.{k}"));
         let l = &self.levels;
-        let misc = matches!(kind, CheckKind::Misc(_));
-        let http = matches!(kind, CheckKind::Http(_));
+        // FILE_CHECK reads a file as MISC_CHECK runs a script: no connection, no port.
+        let misc = matches!(kind, CheckKind::Misc(_) | CheckKind::File(_));
+        let http = matches!(kind, CheckKind::Http(_) | CheckKind::Ssl(_));
+        // keepalived: DNS_CHECK retries 3 times, after delay_loop.
+        let dns = matches!(kind, CheckKind::Dns(_));
+        let portless = misc || matches!(kind, CheckKind::Ping);
         let delay_loop = match l.pick(g.delay_loop, l.dest.delay_loop, l.svc.delay_loop) {
             Some(v) => timer(&key("delay_loop"), v, false)?,
             None => Duration::from_secs_f64(DEFAULT_DELAY_LOOP_S),
@@ -291,7 +365,13 @@ impl Ctx<'_> {
             None if misc => delay_loop,
             None => Duration::from_secs_f64(DEFAULT_CONNECT_TIMEOUT_S),
         };
-        let retry = l.pick(g.retry, l.dest.retry, l.svc.retry).unwrap_or(if misc { 0 } else { 1 });
+        let retry = l.pick(g.retry, l.dest.retry, l.svc.retry).unwrap_or(if misc {
+            0
+        } else if dns {
+            3
+        } else {
+            1
+        });
         if retry > 1000 {
             return Err(invalid(key("retry"), format!("{retry} retries: give 0 to 1000")));
         }
@@ -299,6 +379,7 @@ impl Ctx<'_> {
             match l.pick(g.delay_before_retry, l.dest.delay_before_retry, l.svc.delay_before_retry)
             {
                 Some(v) => timer(&key("delay_before_retry"), v, true)?,
+                None if dns => delay_loop,
                 None => Duration::from_secs(if http { 3 } else { 1 }),
             };
         let warmup = match l.pick(g.warmup, l.dest.warmup, l.svc.warmup) {
@@ -312,7 +393,7 @@ impl Ctx<'_> {
             None => self.spec.addr,
         };
         let target = SocketAddr::new(ip, g.connect_port.unwrap_or(self.spec.port));
-        if target.port() == 0 && !misc {
+        if target.port() == 0 && !portless {
             return Err(invalid(
                 key("connect_port"),
                 "the dest has no port (port 0 service): give connect_port = the port to check",
@@ -348,7 +429,17 @@ impl Ctx<'_> {
     }
 
     fn http(&self, h: &RawHttpGet) -> Result<CheckerPlan, Invalid> {
-        let key = |k: &str| self.key(&format!("http_get.{k}"));
+        let (c, g) = self.http_parts("http_get", h)?;
+        self.checker("http_get", CheckKind::Http(c), g)
+    }
+
+    /// The keys of `http_get` (or `ssl_get`, as `name`) as the check and its generic options.
+    fn http_parts<'h>(
+        &self,
+        name: &str,
+        h: &'h RawHttpGet,
+    ) -> Result<(HttpCheck, Generic<'h>), Invalid> {
+        let key = |k: &str| self.key(&format!("{name}.{k}"));
         let protocol = match h.http_protocol.as_deref() {
             None | Some("1.0") => HttpProtocol::V10,
             Some("1.0C") | Some("1.0c") => HttpProtocol::V10Close,
@@ -441,7 +532,7 @@ impl Ctx<'_> {
             bindto: h.bindto.as_deref(),
             bind_port: h.bind_port,
         };
-        self.checker("http_get", CheckKind::Http(HttpCheck { urls, protocol }), g)
+        Ok((HttpCheck { urls, protocol }, g))
     }
 
     fn udp(&self, u: &RawUdpCheck) -> Result<CheckerPlan, Invalid> {
@@ -553,7 +644,164 @@ impl Ctx<'_> {
             let c = MiscCheck { path, dynamic: m.misc_dynamic };
             out.push(self.checker("misc_check", CheckKind::Misc(c), g)?);
         }
+        self.more_checkers(&mut out)?;
         Ok(out)
+    }
+
+    // --- keepalived's remaining checkers ---------------------------------------------------
+
+    fn more_checkers(&self, out: &mut Vec<CheckerPlan>) -> Result<(), Invalid> {
+        let d = self.levels.dest;
+        if let Some(t) = &d.ssl_get {
+            let h = RawHttpGet {
+                delay_loop: t.delay_loop,
+                retry: t.retry,
+                delay_before_retry: t.delay_before_retry,
+                warmup: t.warmup,
+                alpha: t.alpha,
+                connect_ip: t.connect_ip.clone(),
+                connect_port: t.connect_port,
+                bindto: t.bindto.clone(),
+                bind_port: t.bind_port,
+                connect_timeout: t.connect_timeout,
+                http_protocol: t.http_protocol.clone(),
+                virtualhost: t.virtualhost.clone(),
+                url: t.url.clone(),
+            };
+            let (http, g) = self.http_parts("ssl_get", &h)?;
+            let c = SslCheck { http, sni: t.enable_sni };
+            out.push(self.checker("ssl_get", CheckKind::Ssl(c), g)?);
+        }
+        if let Some(t) = &d.smtp_check {
+            let helo = t.helo_name.clone().unwrap_or_else(|| DEFAULT_HELO_NAME.to_owned());
+            if helo.is_empty() || helo.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(
+                    self.key("smtp_check.helo_name"),
+                    format!("`{helo}` is not a host name: write one word, e.g. \"director.example.com\""),
+                ));
+            }
+            let g = Generic {
+                delay_loop: t.delay_loop,
+                retry: t.retry,
+                delay_before_retry: t.delay_before_retry,
+                warmup: t.warmup,
+                alpha: t.alpha,
+                connect_timeout: t.connect_timeout,
+                connect_ip: t.connect_ip.as_deref(),
+                connect_port: t.connect_port,
+                bindto: t.bindto.as_deref(),
+                bind_port: t.bind_port,
+            };
+            out.push(self.checker(
+                "smtp_check",
+                CheckKind::Smtp(SmtpCheck { helo_name: helo }),
+                g,
+            )?);
+        }
+        if let Some(t) = &d.dns_check {
+            let qtype = match t.r#type.as_deref().map(str::to_ascii_uppercase) {
+                None => DnsType::Soa,
+                Some(ty) => DnsType::from_name(&ty).ok_or_else(|| {
+                    invalid(
+                        self.key("dns_check.type"),
+                        format!(
+                            "`{ty}` is not a query type: write A, NS, CNAME, SOA, MX, TXT or AAAA"
+                        ),
+                    )
+                })?,
+            };
+            let name = t.name.clone().unwrap_or_else(|| ".".to_owned());
+            if crate::health::check::dns::encode_name(&name).is_none() {
+                return Err(invalid(
+                    self.key("dns_check.name"),
+                    format!("`{name}` is not a domain name: labels of 1 to 63 letters, digits, - or _, at most 253 in all"),
+                ));
+            }
+            let g = Generic {
+                delay_loop: t.delay_loop,
+                retry: t.retry,
+                delay_before_retry: t.delay_before_retry,
+                warmup: t.warmup,
+                alpha: t.alpha,
+                connect_timeout: t.connect_timeout,
+                connect_ip: t.connect_ip.as_deref(),
+                connect_port: t.connect_port,
+                bindto: t.bindto.as_deref(),
+                bind_port: t.bind_port,
+            };
+            out.push(self.checker("dns_check", CheckKind::Dns(DnsCheck { qtype, name }), g)?);
+        }
+        if let Some(t) = &d.ping_check {
+            let g = Generic {
+                delay_loop: t.delay_loop,
+                retry: t.retry,
+                delay_before_retry: t.delay_before_retry,
+                warmup: t.warmup,
+                alpha: t.alpha,
+                connect_timeout: t.connect_timeout,
+                connect_ip: t.connect_ip.as_deref(),
+                connect_port: None,
+                bindto: t.bindto.as_deref(),
+                bind_port: None,
+            };
+            let mut c = self.checker("ping_check", CheckKind::Ping, g)?;
+            if !c.target.is_ipv4() {
+                return Err(invalid(self.key("ping_check"), "rvs pings IPv4 servers only"));
+            }
+            c.target.set_port(0);
+            out.push(c);
+        }
+        if let Some(t) = &d.file_check {
+            let file = match &t.file {
+                Some(f) if f.starts_with('/') => std::path::PathBuf::from(f),
+                Some(f) => {
+                    return Err(invalid(
+                        self.key("file_check.file"),
+                        format!("`{f}` is not an absolute path: write /path/to/file"),
+                    ))
+                }
+                None => {
+                    return Err(invalid(
+                        self.key("file_check.file"),
+                        "missing: add file = \"/path/to/file\" (holding a number)",
+                    ))
+                }
+            };
+            let weight = t.weight.unwrap_or(0);
+            if weight.abs() > 2_147_483_647 {
+                return Err(invalid(
+                    self.key("file_check.weight"),
+                    format!("{weight}: give -2147483647 to 2147483647"),
+                ));
+            }
+            if t.dynamic && weight == 0 {
+                return Err(invalid(
+                    self.key("file_check.dynamic"),
+                    "a dynamic weight needs weight = the multiplier of the file's value (not 0)",
+                ));
+            }
+            let c = FileCheck {
+                path: file,
+                weight,
+                reverse: t.reverse,
+                dynamic: t.dynamic,
+                base_weight: self.spec.weight,
+            };
+            let g = Generic {
+                delay_loop: t.delay_loop,
+                retry: Some(0),
+                delay_before_retry: None,
+                warmup: Some(0.0),
+                alpha: None,
+                connect_timeout: None,
+                connect_ip: None,
+                connect_port: None,
+                bindto: None,
+                bind_port: None,
+            };
+            out.push(self.checker("file_check", CheckKind::File(c), g)?);
+        }
+        Ok(())
     }
 }
 

@@ -114,6 +114,16 @@ pub enum CheckKind {
     Udp(UdpCheck),
     /// `MISC_CHECK`: a script's exit status.
     Misc(MiscCheck),
+    /// `SSL_GET`: `HTTP_GET` over TLS.
+    Ssl(SslCheck),
+    /// `SMTP_CHECK`: the greeting, HELO and QUIT answer 220, 250 and 221.
+    Smtp(SmtpCheck),
+    /// `DNS_CHECK`: a query is answered without error.
+    Dns(DnsCheck),
+    /// `PING_CHECK`: an ICMP echo is answered.
+    Ping,
+    /// `FILE_CHECK`: a number in a file (keepalived's `track_file`).
+    File(FileCheck),
 }
 
 impl CheckKind {
@@ -124,6 +134,11 @@ impl CheckKind {
             CheckKind::Http(_) => "HTTP_GET",
             CheckKind::Udp(_) => "UDP_CHECK",
             CheckKind::Misc(_) => "MISC_CHECK",
+            CheckKind::Ssl(_) => "SSL_GET",
+            CheckKind::Smtp(_) => "SMTP_CHECK",
+            CheckKind::Dns(_) => "DNS_CHECK",
+            CheckKind::Ping => "PING_CHECK",
+            CheckKind::File(_) => "FILE_CHECK",
         }
     }
 }
@@ -209,3 +224,95 @@ pub struct MiscCheck {
 
 /// Identity of a dest within a service.
 pub type DestAddr = (IpAddr, u16);
+
+// --- keepalived's remaining checkers ------------------------------------------------------------
+
+/// `SSL_GET` keys: those of `HTTP_GET`, and `enable_sni`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SslCheck {
+    /// The requests and what their answers must be.
+    pub http: HttpCheck,
+    /// `enable_sni`: send the virtualhost (else the target address is not sent) as the TLS
+    /// server name.
+    pub sni: bool,
+}
+
+/// `SMTP_CHECK` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpCheck {
+    /// `helo_name`: the name sent with HELO.
+    pub helo_name: String,
+}
+
+/// `DNS_CHECK` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// `type` (default SOA).
+    pub qtype: DnsType,
+    /// `name` (default `.`).
+    pub name: String,
+}
+
+/// The query types `DNS_CHECK` asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsType {
+    /// Address.
+    A,
+    /// Name server.
+    Ns,
+    /// Alias.
+    Cname,
+    /// Start of authority.
+    Soa,
+    /// Mail exchanger.
+    Mx,
+    /// Text.
+    Txt,
+    /// IPv6 address.
+    Aaaa,
+}
+
+impl DnsType {
+    /// The type by its name (upper case), as keepalived writes it.
+    pub fn from_name(s: &str) -> Option<DnsType> {
+        Some(match s {
+            "A" => DnsType::A,
+            "NS" => DnsType::Ns,
+            "CNAME" => DnsType::Cname,
+            "SOA" => DnsType::Soa,
+            "MX" => DnsType::Mx,
+            "TXT" => DnsType::Txt,
+            "AAAA" => DnsType::Aaaa,
+            _ => return None,
+        })
+    }
+
+    /// The type's number on the wire (RFC 1035, RFC 3596).
+    pub fn code(self) -> u16 {
+        match self {
+            DnsType::A => 1,
+            DnsType::Ns => 2,
+            DnsType::Cname => 5,
+            DnsType::Soa => 6,
+            DnsType::Mx => 15,
+            DnsType::Txt => 16,
+            DnsType::Aaaa => 28,
+        }
+    }
+}
+
+/// `FILE_CHECK` keys (with its `track_file`'s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    /// The file holding a number.
+    pub path: std::path::PathBuf,
+    /// 0: the dest is up while the file holds 0. Otherwise the value times `weight` (negated
+    /// with `reverse`) is added to the dest's weight; a sum below 0 is down.
+    pub weight: i64,
+    /// `reverse`.
+    pub reverse: bool,
+    /// `dynamic`: the sum becomes the dest's weight (at most the largest weight).
+    pub dynamic: bool,
+    /// The dest's configured weight.
+    pub base_weight: u32,
+}

@@ -5,5 +5,6 @@
 //! [`rvs_core::ipvs::spec`]; nothing here depends on the daemon or on DPDK, so the tools build
 //! on any machine.
 
+pub mod kaimport;
 pub mod rvsadm;
 pub mod rvsnet;

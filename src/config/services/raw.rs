@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::config::health::{
     RawDestHealth, RawHttpGet, RawMiscCheck, RawServiceHealth, RawTcpCheck, RawUdpCheck,
 };
+use crate::config::health::{RawDnsCheck, RawFileCheck, RawPingCheck, RawSmtpCheck, RawSslGet};
 
 /// `[timeouts]`: as `rvsadm --set tcp tcpfin udp`; 0 or absent keeps the default.
 #[derive(Debug, Default, Deserialize)]
@@ -134,6 +135,17 @@ pub(crate) struct RawDest {
     pub udp_check: Option<RawUdpCheck>,
     #[serde(default)]
     pub misc_check: Option<RawMiscCheck>,
+    // keepalived's remaining checkers (crate::config::health).
+    #[serde(default)]
+    pub ssl_get: Option<RawSslGet>,
+    #[serde(default)]
+    pub smtp_check: Option<RawSmtpCheck>,
+    #[serde(default)]
+    pub dns_check: Option<RawDnsCheck>,
+    #[serde(default)]
+    pub ping_check: Option<RawPingCheck>,
+    #[serde(default)]
+    pub file_check: Option<RawFileCheck>,
 }
 
 impl RawDest {
@@ -154,6 +166,11 @@ impl RawDest {
             http_get: self.http_get.clone(),
             udp_check: self.udp_check.clone(),
             misc_check: self.misc_check.clone(),
+            ssl_get: self.ssl_get.clone(),
+            smtp_check: self.smtp_check.clone(),
+            dns_check: self.dns_check.clone(),
+            ping_check: self.ping_check.clone(),
+            file_check: self.file_check.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::services::with_services;
 use crate::config::{Config, ConfigError};
-use crate::health::plan::{CheckKind, HttpProtocol};
+use crate::health::plan::{CheckKind, DnsType, HttpProtocol};
 
 const SVC: &str = r#"
 [[service]]
@@ -254,4 +254,123 @@ fn unknown_checker_keys_are_syntax_errors() {
     assert!(matches!(load(text), Err(ConfigError::Syntax { .. })));
     let text = "[[service]]\nproto = \"tcp\"\nvip = \"10.0.0.100:80\"\n[[service.dest]]\naddr = \"10.0.0.12\"\n[service.dest.misc_check]\nmisc_path = \"x\"\nbindto = \"10.0.0.5\"\n";
     assert!(matches!(load(text), Err(ConfigError::Syntax { .. })));
+}
+
+// --- keepalived's remaining checkers: keys, defaults, refusals ---------------------------------
+
+#[test]
+fn ssl_smtp_dns_ping_and_file_checkers_take_their_keys_and_defaults() {
+    let cfg = load(
+        r#"
+[[service]]
+proto = "tcp"
+vip = "10.0.0.100:443"
+delay_loop = 4
+virtualhost = "www.example.com"
+
+[[service.dest]]
+addr = "10.0.0.12:443"
+[service.dest.ssl_get]
+enable_sni = true
+http_protocol = "1.1"
+[[service.dest.ssl_get.url]]
+path = "/health"
+status_code = [200]
+[service.dest.smtp_check]
+connect_port = 25
+helo_name = "lb.example.com"
+[service.dest.dns_check]
+connect_port = 53
+type = "a"
+name = "www.example.com."
+[service.dest.ping_check]
+bindto = "10.0.0.5"
+[service.dest.file_check]
+file = "/run/rvs/rs1"
+weight = 2
+reverse = true
+dynamic = true
+"#,
+    )
+    .unwrap();
+    let d = &cfg.health().services[0].dests[0];
+    let names: Vec<&str> = d.checkers.iter().map(|c| c.kind.name()).collect();
+    assert_eq!(names, ["SSL_GET", "SMTP_CHECK", "DNS_CHECK", "PING_CHECK", "FILE_CHECK"]);
+    let [ssl, smtp, dns, ping, file] = &d.checkers[..] else { panic!() };
+    let CheckKind::Ssl(s) = &ssl.kind else { panic!() };
+    assert!(s.sni);
+    assert_eq!(s.http.protocol, HttpProtocol::V11);
+    assert_eq!(s.http.urls[0].virtualhost.as_deref(), Some("www.example.com"));
+    // SSL_GET waits 3 s before a retry, as HTTP_GET.
+    assert_eq!(ssl.timing.delay_before_retry, Duration::from_secs(3));
+    assert_eq!(ssl.target.to_string(), "10.0.0.12:443");
+    let CheckKind::Smtp(m) = &smtp.kind else { panic!() };
+    assert_eq!((m.helo_name.as_str(), smtp.target.port()), ("lb.example.com", 25));
+    let CheckKind::Dns(q) = &dns.kind else { panic!() };
+    assert_eq!((q.qtype, q.name.as_str()), (DnsType::A, "www.example.com."));
+    // DNS_CHECK: retry 3, delay_before_retry = delay_loop (keepalived's defaults).
+    assert_eq!((dns.timing.retry, dns.timing.delay_before_retry), (3, Duration::from_secs(4)));
+    assert_eq!(
+        (ping.target.to_string().as_str(), ping.bind.map(|b| b.ip().to_string())),
+        ("10.0.0.12:0", Some("10.0.0.5".into()))
+    );
+    let CheckKind::File(f) = &file.kind else { panic!() };
+    assert_eq!((f.weight, f.reverse, f.dynamic, f.base_weight), (2, true, true, 1));
+    assert_eq!(f.path, std::path::PathBuf::from("/run/rvs/rs1"));
+
+    let cfg = load("[[service]]\nproto = \"udp\"\nvip = \"10.0.0.100:53\"\n[[service.dest]]\naddr = \"10.0.0.12\"\n[service.dest.dns_check]\n[service.dest.smtp_check]\n").unwrap();
+    let d = &cfg.health().services[0].dests[0];
+    let CheckKind::Smtp(m) = &d.checkers[0].kind else { panic!() };
+    assert_eq!(m.helo_name, crate::config::health::DEFAULT_HELO_NAME);
+    let CheckKind::Dns(q) = &d.checkers[1].kind else { panic!() };
+    assert_eq!((q.qtype, q.name.as_str()), (DnsType::Soa, "."));
+}
+
+#[test]
+fn the_new_checkers_refuse_nonsense_with_the_key() {
+    let dest = |table: &str| {
+        format!("[[service]]\nproto = \"tcp\"\nvip = \"10.0.0.100:80\"\n[[service.dest]]\naddr = \"10.0.0.12\"\n{table}")
+    };
+    for (table, key, words) in [
+        (
+            "[service.dest.dns_check]\ntype = \"ANY\"\n",
+            "service[0].dest[0].dns_check.type",
+            "not a query type",
+        ),
+        (
+            "[service.dest.dns_check]\nname = \"a..b\"\n",
+            "service[0].dest[0].dns_check.name",
+            "not a domain name",
+        ),
+        (
+            "[service.dest.smtp_check]\nhelo_name = \"two words\"\n",
+            "service[0].dest[0].smtp_check.helo_name",
+            "not a host name",
+        ),
+        (
+            "[service.dest.file_check]\nfile = \"rel/path\"\n",
+            "service[0].dest[0].file_check.file",
+            "absolute path",
+        ),
+        (
+            "[service.dest.file_check]\nweight = 1\n",
+            "service[0].dest[0].file_check.file",
+            "missing",
+        ),
+        (
+            "[service.dest.file_check]\nfile = \"/f\"\ndynamic = true\n",
+            "service[0].dest[0].file_check.dynamic",
+            "needs weight",
+        ),
+        ("[service.dest.ssl_get]\n", "service[0].dest[0].ssl_get.url", "missing"),
+    ] {
+        let (k, m) = invalid(&dest(table));
+        assert_eq!(k, key, "{table}");
+        assert!(m.contains(words), "{table}: {m}");
+    }
+    // Keys of another checker are a syntax error, as for the others.
+    assert!(matches!(
+        load(&dest("[service.dest.ping_check]\nconnect_port = 80\n")),
+        Err(ConfigError::Syntax { .. })
+    ));
 }

@@ -54,9 +54,22 @@ fn request(p: HttpProtocol, u: &UrlCheck, target: SocketAddr) -> String {
     r
 }
 
-fn read_some(s: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Result<usize, String> {
+/// A connection the checks read and write with deadlines: TCP, or TLS over TCP (`SSL_GET`,
+/// which sends the same requests through [`exchange`]).
+pub trait Conn: Read + Write {
+    /// The TCP socket underneath, for its timeouts.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Conn for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+fn read_some<S: Conn>(s: &mut S, buf: &mut Vec<u8>, deadline: Instant) -> Result<usize, String> {
     let t = left(deadline).ok_or("timed out")?;
-    s.set_read_timeout(Some(t)).map_err(|e| e.to_string())?;
+    s.tcp().set_read_timeout(Some(t)).map_err(|e| e.to_string())?;
     let mut chunk = [0u8; 16 << 10];
     match s.read(&mut chunk) {
         Ok(n) => {
@@ -69,6 +82,8 @@ fn read_some(s: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Result<
         {
             Err("timed out".into())
         }
+        // TLS: the server closed without close_notify, as many HTTP servers do after the body.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
         Err(e) => Err(format!("reading: {e}")),
     }
 }
@@ -143,8 +158,19 @@ fn one(
     deadline: Instant,
 ) -> Result<(), String> {
     let mut s = tcp::connect(target, bind, deadline)?;
+    exchange(&mut s, p, u, target, deadline)
+}
+
+/// Sends `u`'s request on `s` and checks the answer, by `deadline`.
+pub fn exchange<S: Conn>(
+    s: &mut S,
+    p: HttpProtocol,
+    u: &UrlCheck,
+    target: SocketAddr,
+    deadline: Instant,
+) -> Result<(), String> {
     let t = left(deadline).ok_or("timed out")?;
-    s.set_write_timeout(Some(t)).map_err(|e| e.to_string())?;
+    s.tcp().set_write_timeout(Some(t)).map_err(|e| e.to_string())?;
     s.write_all(request(p, u, target).as_bytes()).map_err(|e| format!("sending: {e}"))?;
     let mut buf = Vec::new();
     let head = loop {
@@ -154,7 +180,7 @@ fn one(
         if buf.len() > MAX_HEAD {
             return Err(format!("no end of headers in {MAX_HEAD} bytes"));
         }
-        if read_some(&mut s, &mut buf, deadline)? == 0 {
+        if read_some(s, &mut buf, deadline)? == 0 {
             return Err("connection closed before the end of the headers".into());
         }
     };
@@ -167,7 +193,7 @@ fn one(
     if u.digest.is_none() && u.regex.is_none() {
         return Ok(());
     }
-    while read_some(&mut s, &mut buf, deadline)? > 0 {
+    while read_some(s, &mut buf, deadline)? > 0 {
         if buf.len() > MAX_BODY {
             return Err(format!("response larger than {MAX_BODY} bytes"));
         }

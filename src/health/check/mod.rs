@@ -1,13 +1,19 @@
 //! The probes: one check of one checker, blocking, with a deadline.
 //!
-//! Owns the I/O of each checker kind ([`tcp`], [`http`], [`udp`], [`misc`]) with std sockets
+//! Owns the I/O of each checker kind ([`tcp`], [`http`], [`udp`], [`misc`], [`ssl`], [`smtp`],
+//! [`dns`], [`ping`], [`file`]) with std sockets
 //! and processes. Each probe ends by its checker's timeout (`connect_timeout`, or
 //! `misc_timeout` for a script), so a slow or silent server holds one probe thread for at most
 //! that long. Runs on the health threads of the control plane, never on a worker core. Must
 //! not touch: decisions (the engine's), the table.
 
+pub mod dns;
+pub mod file;
 pub mod http;
 pub mod misc;
+pub mod ping;
+pub mod smtp;
+pub mod ssl;
 pub mod tcp;
 pub mod udp;
 
@@ -23,6 +29,11 @@ pub fn run(c: &CheckerPlan) -> CheckResult {
         CheckKind::Http(h) => http::check(h, c.target, c.bind, c.timing.timeout),
         CheckKind::Udp(u) => udp::check(u, c.target, c.bind, deadline),
         CheckKind::Misc(m) => misc::check(m, c.target, deadline),
+        CheckKind::Ssl(s) => ssl::check(s, c.target, c.bind, c.timing.timeout),
+        CheckKind::Smtp(s) => smtp::check(s, c.target, c.bind, deadline),
+        CheckKind::Dns(d) => dns::check(d, c.target, c.bind, deadline),
+        CheckKind::Ping => ping::check(c.target.ip(), c.bind, deadline),
+        CheckKind::File(f) => file::check(f),
     }
 }
 
