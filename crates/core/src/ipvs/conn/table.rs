@@ -53,6 +53,10 @@ const KIND_CONN: u8 = 0;
 const KIND_TEMPLATE: u8 = 1;
 const NIL: u32 = u32::MAX;
 const LOOKUP_BURST: usize = 32;
+/// Timer-wheel steps [`ConnTable::expire_at_most`] may take per entry it may free.
+const EXPIRE_STEPS_PER_ENTRY: u32 = 4;
+/// Timer-wheel steps every [`ConnTable::expire_at_most`] call may take besides those.
+const EXPIRE_STEPS_BASE: u32 = 64;
 
 /// Why a table could not be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -698,8 +702,11 @@ impl<A: ConnAddr> ConnTable<A> {
         self.expire_at_most(now, u32::MAX, on_expired)
     }
 
-    /// Like [`ConnTable::expire`], stopping after `max` entries are freed so a worker can
-    /// bound the work of one loop; the rest are reaped by later calls.
+    /// Like [`ConnTable::expire`], stopping after `max` entries are freed, or after
+    /// `64 + 4 * max` steps of the timer wheel (re-arming refreshed entries,
+    /// cascading a slot, advancing a tick), so a worker bounds the work of one loop whatever
+    /// the wheel holds; the rest is done by later calls. Dead entries are unreachable from
+    /// their deadline on, so reaping them late changes nothing but when their slot is free.
     pub fn expire_at_most(
         &mut self,
         now: Instant,
@@ -707,9 +714,12 @@ impl<A: ConnAddr> ConnTable<A> {
         mut on_expired: impl FnMut(&Conn<A>),
     ) -> u32 {
         let now = tick_of(now);
+        let mut budget =
+            max.saturating_mul(EXPIRE_STEPS_PER_ENTRY).saturating_add(EXPIRE_STEPS_BASE);
         let mut n = 0;
         while n < max {
-            let Some(idx) = self.wheel.pop_expired(&mut self.slab[..], now) else {
+            let Some(idx) = self.wheel.pop_expired_within(&mut self.slab[..], now, &mut budget)
+            else {
                 break;
             };
             if self.fired(idx, now, &mut on_expired) {
