@@ -249,6 +249,7 @@ impl Worker {
             let mut io =
                 WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
             let mut lost_redirects = 0;
+            self.pipeline.prefetch(batch.as_slice().iter().map(|p| p.data()));
             for pkt in batch.drain() {
                 if share && is_arp_frame(pkt.data()) {
                     let pool = io.pool;

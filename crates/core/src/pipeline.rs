@@ -94,6 +94,16 @@ impl<B: PacketBuf> Pipeline<B> {
         }
     }
 
+    /// Starts the connection-table reads of a received burst before its frames are handed to
+    /// [`Pipeline::input`] one by one (see [`Balancer::prefetch_burst`]); a hint that changes
+    /// nothing.
+    #[inline]
+    pub fn prefetch<'a>(&self, frames: impl IntoIterator<Item = &'a [u8]>) {
+        if let Some(lb) = self.lb.as_ref() {
+            lb.prefetch_burst(frames);
+        }
+    }
+
     /// Learns from a copy of an ARP frame another core received on `port`.
     pub fn observe_arp(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
         self.stack.observe_arp(port, pkt, now, io);

@@ -17,6 +17,10 @@
 //!   connection) only the node's deadline changes. When its old slot comes due the entry is
 //!   found not due and re-armed in the right slot. A deadline moving earlier is re-linked at
 //!   once so it is never late.
+//! - Bounded work: when a higher-level slot comes due its list is moved aside in O(1) and
+//!   re-placed a node at a time by the following calls ([`TimerWheel::pop_expired_within`]
+//!   takes a step budget), so one call never walks a slot of a million entries; no tick is
+//!   taken while a cascade is pending, so nothing comes due late except by the budget.
 //! - Ticks are `u32` and wrap (13.6 years at 100 ms); deadlines are compared with wrapping
 //!   arithmetic, which is exact while every deadline is within 2^31 ticks of now, guaranteed by
 //!   clamping delays to [`MAX_DELAY_TICKS`].
@@ -71,7 +75,11 @@ const L1_BASE: u32 = L0_SLOTS;
 const L2_BASE: u32 = L0_SLOTS + L1_SLOTS;
 /// The list of entries taken out of a slot that came due and not yet looked at.
 const DUE: u32 = L0_SLOTS + L1_SLOTS + L2_SLOTS;
-const HEADS: usize = DUE as usize + 1;
+/// The entries of the level-2 and level-1 slots that came due, not yet re-placed (the
+/// cascade, done a node at a time).
+const PENDING_L2: u32 = DUE + 1;
+const PENDING_L1: u32 = DUE + 2;
+const HEADS: usize = PENDING_L1 as usize + 1;
 
 /// "No entry" in a link.
 const NIL: u32 = u32::MAX;
@@ -174,7 +182,7 @@ impl TimerWheel {
             self.armed += 1;
         }
         nodes.timer_node_mut(idx).deadline = deadline;
-        self.place(nodes, idx, false);
+        self.place(nodes, idx);
     }
 
     /// Takes entry `idx` out of the wheel. Returns whether it was armed.
@@ -192,9 +200,35 @@ impl TimerWheel {
     /// on are re-armed on the way. Call repeatedly to drain; `now` going backwards is treated
     /// as the latest `now` seen.
     pub fn pop_expired<N: TimerNodes + ?Sized>(&mut self, nodes: &mut N, now: Tick) -> Option<u32> {
+        let mut unbounded = u32::MAX;
+        self.pop_expired_within(nodes, now, &mut unbounded)
+    }
+
+    /// [`TimerWheel::pop_expired`] doing at most `budget` steps (each step moves one node
+    /// or one tick; the budget is decreased by the steps taken). Returns `None` when the
+    /// budget runs out before an entry is found (then the budget is 0; it is left above 0
+    /// exactly when nothing more is due): the wheel keeps its place, and a later call goes on
+    /// from there. This is what bounds a worker's poll: a cascade of a slot holding
+    /// many thousands of entries is spread over as many calls as the budget asks.
+    pub fn pop_expired_within<N: TimerNodes + ?Sized>(
+        &mut self,
+        nodes: &mut N,
+        now: Tick,
+        budget: &mut u32,
+    ) -> Option<u32> {
         let last = self.cur.wrapping_sub(1);
         let now = if is_due(now, last) { last } else { now };
-        loop {
+        while *budget > 0 {
+            *budget -= 1;
+            // Finish the cascade first: no tick is taken while one is pending.
+            if let Some(slot) =
+                [PENDING_L2, PENDING_L1].into_iter().find(|&h| self.heads[h as usize] != NIL)
+            {
+                let idx = self.heads[slot as usize];
+                self.unlink(nodes, idx);
+                self.place(nodes, idx);
+                continue;
+            }
             let head = self.heads[DUE as usize];
             if head != NIL {
                 self.unlink(nodes, head);
@@ -202,41 +236,53 @@ impl TimerWheel {
                     self.armed -= 1;
                     return Some(head);
                 }
-                self.place(nodes, head, false);
+                self.place(nodes, head);
                 continue;
             }
             if self.armed == 0 {
-                // Nothing to find: jump straight to now.
+                // Nothing to find: jump straight to now. Finding nothing is not a step, so
+                // a caller sees budget left exactly when the wheel has nothing due.
                 self.cur = now.wrapping_add(1);
+                *budget += 1;
                 return None;
             }
             let t = self.cur;
             if !is_due(t, now) {
+                *budget += 1;
                 return None;
             }
             if t % L0_SLOTS == 0 {
                 if (t >> L1_SHIFT) % L1_SLOTS == 0 {
-                    self.cascade(nodes, L2_BASE + (t >> L2_SHIFT) % L2_SLOTS);
+                    self.move_list(nodes, L2_BASE + (t >> L2_SHIFT) % L2_SLOTS, PENDING_L2);
                 }
-                self.cascade(nodes, L1_BASE + (t >> L1_SHIFT) % L1_SLOTS);
+                self.move_list(nodes, L1_BASE + (t >> L1_SHIFT) % L1_SLOTS, PENDING_L1);
             }
+            // The pending cascade goes on from the next tick: its nodes due at `t` or
+            // earlier land on the due list then, the others in their slots.
             self.splice_to_due(nodes, t % L0_SLOTS);
             self.cur = t.wrapping_add(1);
+        }
+        None
+    }
+
+    /// Moves the whole list of slot `from` to the empty head `to`.
+    fn move_list<N: TimerNodes + ?Sized>(&mut self, nodes: &mut N, from: u32, to: u32) {
+        debug_assert_eq!(self.heads[to as usize], NIL);
+        let head = self.heads[from as usize];
+        self.heads[from as usize] = NIL;
+        if head != NIL {
+            nodes.timer_node_mut(head).prev = HEAD_BIT | to;
+            self.heads[to as usize] = head;
         }
     }
 
     /// Puts an unlinked node into the slot its deadline calls for, relative to `self.cur`.
-    /// An overdue node goes to the due list, or, while cascading (before the current tick's
-    /// level-0 slot is taken), to that slot.
-    fn place<N: TimerNodes + ?Sized>(&mut self, nodes: &mut N, idx: u32, cascading: bool) {
+    /// An overdue node (its tick already taken) goes to the due list.
+    fn place<N: TimerNodes + ?Sized>(&mut self, nodes: &mut N, idx: u32) {
         let d = nodes.timer_node(idx).deadline;
         let delta = d.wrapping_sub(self.cur) as i32;
         let slot = if delta < 0 {
-            if cascading {
-                self.cur % L0_SLOTS
-            } else {
-                DUE
-            }
+            DUE
         } else {
             let delta = delta as u32;
             if delta < L0_SLOTS {
@@ -277,17 +323,6 @@ impl TimerWheel {
         let n = nodes.timer_node_mut(idx);
         n.prev = NIL;
         n.next = NIL;
-    }
-
-    /// Re-places every entry of a higher-level slot that came due.
-    fn cascade<N: TimerNodes + ?Sized>(&mut self, nodes: &mut N, slot: u32) {
-        let mut idx = self.heads[slot as usize];
-        self.heads[slot as usize] = NIL;
-        while idx != NIL {
-            let next = nodes.timer_node(idx).next;
-            self.place(nodes, idx, true);
-            idx = next;
-        }
     }
 
     /// Moves a level-0 slot's list to the due list.
@@ -446,6 +481,56 @@ mod tests {
         assert_eq!(drain(&mut w, &mut nodes, 2_000_000), vec![2]);
     }
 
+    /// Drains with calls of `budget` steps each until a call ends with budget left.
+    fn drain_within(
+        w: &mut TimerWheel,
+        nodes: &mut [TimerNode],
+        now: Tick,
+        budget: u32,
+    ) -> Vec<u32> {
+        let mut v = vec![];
+        loop {
+            let mut b = budget;
+            while let Some(i) = w.pop_expired_within(nodes, now, &mut b) {
+                v.push(i);
+            }
+            if b > 0 {
+                break;
+            }
+        }
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn a_big_slot_cascades_over_many_bounded_calls() {
+        // 100k entries in one level-1 slot (deadlines 300..500, slot 256..512): the cascade at tick 256 is
+        // spread over calls of 100 steps, none found early, all found when due.
+        let n = 100_000u32;
+        let mut nodes = vec![TimerNode::UNARMED; n as usize];
+        let mut w = TimerWheel::new(0);
+        for i in 0..n {
+            w.arm(&mut nodes[..], i, 300 + i % 200);
+        }
+        let mut calls = 0;
+        loop {
+            let mut b = 100;
+            assert_eq!(w.pop_expired_within(&mut nodes[..], 299, &mut b), None);
+            calls += 1;
+            if b > 0 {
+                break;
+            }
+        }
+        assert!(calls > n / 100, "{calls} calls");
+        assert_eq!(w.armed(), n);
+        assert_eq!(
+            drain_within(&mut w, &mut nodes, 300, 7),
+            (0..n).filter(|i| i % 200 == 0).collect::<Vec<_>>()
+        );
+        assert_eq!(drain_within(&mut w, &mut nodes, 600, 100).len() as u32, n - n.div_ceil(200));
+        assert_eq!(w.armed(), 0);
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Arm(u8, u32),
@@ -466,7 +551,7 @@ mod tests {
         /// The wheel against a map of deadlines: at every advance, the set of entries popped
         /// is exactly the set whose deadline has been reached.
         #[test]
-        fn matches_naive_model(start in any::<u32>(), ops in proptest::collection::vec(op(), 1..120)) {
+        fn matches_naive_model(start in any::<u32>(), budget in prop_oneof![Just(u32::MAX), 1u32..6], ops in proptest::collection::vec(op(), 1..120)) {
             let mut nodes = vec![TimerNode::UNARMED; 32];
             let mut w = TimerWheel::new(start);
             let mut model: BTreeMap<u32, Tick> = BTreeMap::new();
@@ -483,7 +568,7 @@ mod tests {
                     }
                     Op::Advance(by) => {
                         now = now.wrapping_add(by);
-                        let got = drain(&mut w, &mut nodes, now);
+                        let got = if budget == u32::MAX { drain(&mut w, &mut nodes, now) } else { drain_within(&mut w, &mut nodes, now, budget) };
                         let want: Vec<u32> = model.iter().filter(|(_, &d)| is_due(d, now)).map(|(&i, _)| i).collect();
                         for i in &want { model.remove(i); }
                         prop_assert_eq!(got, want);

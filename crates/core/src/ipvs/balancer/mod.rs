@@ -45,6 +45,7 @@ mod book;
 pub mod control;
 mod packet;
 mod pools;
+mod prefetch;
 mod snat_rules;
 
 pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport, SnatRuleReport};

@@ -36,6 +36,7 @@
 //! ```
 
 mod entry;
+mod index;
 mod key;
 mod snapshot;
 mod table;
@@ -47,5 +48,7 @@ pub use key::{ConnAddr, ConnKey, HashSeed, TemplateKey};
 pub use snapshot::ConnInfo;
 pub use table::{ConnStats, ConnTable, ConnTableError, InsertError};
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod tests;

@@ -10,12 +10,13 @@
 //! # Memory, fixed at construction
 //! - The slab holds `capacity` entries (104 bytes each for IPv4) threaded by a free list; an
 //!   entry is addressed by its index ([`ConnId`]).
-//! - The index is a `hashbrown::HashTable<u32>` holding `index << 1 | direction`; equality
-//!   compares against the tuple stored in the entry, so the index costs 4 bytes plus one control
-//!   byte per bucket. It is reserved for `4 * capacity + 2` values although at most
-//!   `2 * capacity` are ever stored: with that headroom hashbrown always rehashes in place when
-//!   tombstones run out and never reallocates. Per connection that is 23 to 46 bytes depending
-//!   on how `capacity` falls against a power of two; [`ConnTable::memory_bytes`] tells.
+//! - The index ([`super::index`]) holds `index << 1 | direction` in 64-byte buckets of eight
+//!   signatures and values, two candidate buckets per tuple, sized for `2 * capacity` values
+//!   at 85 % load; equality compares against the tuple stored in the entry. About 19 bytes
+//!   per connection; [`ConnTable::memory_bytes`] tells.
+//! - [`ConnTable::lookup_burst`] looks up a burst of tuples in stages (hash all and touch
+//!   their buckets, then touch the entries their signatures point at, then compare), so the
+//!   cache misses of a burst overlap instead of following one another.
 //! - The timer wheel has 385 slot heads; the per-entry timer links live in the entries.
 //!
 //! # Life of an entry
@@ -35,7 +36,7 @@
 //! removed (invalidated) template leaves the index at once and its slot is freed when its last
 //! connection goes.
 
-use hashbrown::HashTable;
+use super::index::BucketIndex;
 use thiserror::Error;
 
 use super::entry::{
@@ -51,6 +52,11 @@ use crate::time::Instant;
 const KIND_CONN: u8 = 0;
 const KIND_TEMPLATE: u8 = 1;
 const NIL: u32 = u32::MAX;
+const LOOKUP_BURST: usize = 32;
+/// Timer-wheel steps [`ConnTable::expire_at_most`] may take per entry it may free.
+const EXPIRE_STEPS_PER_ENTRY: u32 = 4;
+/// Timer-wheel steps every [`ConnTable::expire_at_most`] call may take besides those.
+const EXPIRE_STEPS_BASE: u32 = 64;
 
 /// Why a table could not be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -104,11 +110,15 @@ pub struct ConnTable<A: ConnAddr> {
     slab: Box<[Conn<A>]>,
     free_head: u32,
     len: u32,
-    index: HashTable<u32>,
+    index: BucketIndex,
     wheel: TimerWheel,
     seed: HashSeed,
     timeouts: StateTimeouts,
     stats: ConnStats,
+    /// Tests only: bits of every hash kept (the rest zeroed), to force bucket and signature
+    /// collisions.
+    #[cfg(test)]
+    hash_mask: u64,
 }
 
 impl<A: ConnAddr> core::fmt::Debug for ConnTable<A> {
@@ -146,12 +156,6 @@ fn kind_of<A: ConnAddr>(e: &Conn<A>) -> u8 {
     }
 }
 
-/// The hash of the tuple index value `v` refers to.
-fn stored_hash<A: ConnAddr>(slab: &[Conn<A>], seed: &HashSeed, v: u32) -> u64 {
-    let e = &slab[(v >> 1) as usize];
-    A::hash_key(&e.key(dir_of(v)), kind_of(e), seed)
-}
-
 /// Which directions of an entry are in the index.
 fn indexed_dirs<A: ConnAddr>(e: &Conn<A>) -> &'static [Direction] {
     if e.is_template() {
@@ -183,7 +187,7 @@ impl<A: ConnAddr> ConnTable<A> {
             let next = i as u32 + 1;
             e.timer.set_spare_link(if next == capacity { NIL } else { next });
         }
-        let index = HashTable::with_capacity(4 * capacity as usize + 2);
+        let index = BucketIndex::with_capacity(2 * capacity as usize);
         Ok(ConnTable {
             slab,
             free_head: 0,
@@ -193,6 +197,8 @@ impl<A: ConnAddr> ConnTable<A> {
             seed,
             timeouts: StateTimeouts::default(),
             stats: ConnStats::default(),
+            #[cfg(test)]
+            hash_mask: u64::MAX,
         })
     }
 
@@ -259,15 +265,45 @@ impl<A: ConnAddr> ConnTable<A> {
         !(e.is_template() && e.controlled > 0) && is_due(e.timer.deadline(), now)
     }
 
-    fn find(&self, key: &ConnKey<A>, kind: u8) -> Option<u32> {
+    /// The index hash of `key` in key space `kind`.
+    #[inline]
+    fn hash(&self, key: &ConnKey<A>, kind: u8) -> u64 {
         let h = A::hash_key(key, kind, &self.seed);
+        #[cfg(test)]
+        let h = h & self.hash_mask;
+        h
+    }
+
+    /// The hash of the tuple index value `v` refers to.
+    fn stored_hash(&self, v: u32) -> u64 {
+        let e = &self.slab[(v >> 1) as usize];
+        self.hash(&e.key(dir_of(v)), kind_of(e))
+    }
+
+    /// Tests only: values the index could not place in a bucket.
+    #[cfg(test)]
+    pub(crate) fn index_stashed(&self) -> usize {
+        self.index.stashed()
+    }
+
+    /// Tests only: keep only the bits of `mask` of every hash (set before inserting).
+    #[cfg(test)]
+    pub(crate) fn degrade_hash(&mut self, mask: u64) {
+        assert!(self.is_empty());
+        self.hash_mask = mask;
+    }
+
+    fn find(&self, key: &ConnKey<A>, kind: u8) -> Option<u32> {
+        self.find_hashed(self.hash(key, kind), key, kind)
+    }
+
+    #[inline]
+    fn find_hashed(&self, h: u64, key: &ConnKey<A>, kind: u8) -> Option<u32> {
         let slab = &self.slab;
-        self.index
-            .find(h, |&v| {
-                let e = &slab[(v >> 1) as usize];
-                kind_of(e) == kind && e.key(dir_of(v)) == *key
-            })
-            .copied()
+        self.index.find(h, |v| {
+            let e = &slab[(v >> 1) as usize];
+            kind_of(e) == kind && e.key(dir_of(v)) == *key
+        })
     }
 
     /// The live connection a packet with tuple `key` belongs to, and which of its directions
@@ -282,6 +318,54 @@ impl<A: ConnAddr> ConnTable<A> {
             _ => {
                 self.stats.misses += 1;
                 None
+            }
+        }
+    }
+
+    /// Starts the memory reads a lookup of each of `keys` will need, without finding
+    /// anything: hashes every tuple and reads the first word of its primary bucket, then
+    /// reads the entry the first matching signature of each bucket points at. The reads of a
+    /// burst are independent, so their cache misses overlap; the lookups that follow (one per
+    /// packet, in the packet's own processing) then find bucket and entry in cache.
+    ///
+    /// Plain reads stand in for prefetch instructions: the core crate has no `unsafe`, and
+    /// `_mm_prefetch` needs it. A read whose value only feeds a `black_box` costs a load slot
+    /// instead of a prefetch slot; the out-of-order core keeps issuing the reads that follow.
+    /// At most [`Self::BURST`] tuples are handled; the rest of `keys` is ignored.
+    #[inline]
+    pub fn prefetch_burst(&self, keys: &[ConnKey<A>]) {
+        let keys = &keys[..keys.len().min(Self::BURST)];
+        let mut hashes = [0u64; LOOKUP_BURST];
+        let mut acc = 0u32;
+        for (h, key) in hashes.iter_mut().zip(keys) {
+            *h = self.hash(key, KIND_CONN);
+            acc ^= self.index.touch(*h);
+        }
+        for &h in &hashes[..keys.len()] {
+            if let Some(v) = self.index.first_candidate(h) {
+                acc ^= self.slab.get((v >> 1) as usize).map_or(0, |e| u32::from(e.cport));
+            }
+        }
+        core::hint::black_box(acc);
+    }
+
+    /// Tuples handled by one [`ConnTable::prefetch_burst`] (and one stage of
+    /// [`ConnTable::lookup_burst`]).
+    pub const BURST: usize = LOOKUP_BURST;
+
+    /// [`ConnTable::lookup`] of every tuple of `keys`, into `out` (which must be as long),
+    /// in stages per [`Self::BURST`] tuples: touch every bucket, then every candidate entry,
+    /// then compare. Counts a hit or a miss per tuple, like `lookup`.
+    pub fn lookup_burst(
+        &mut self,
+        keys: &[ConnKey<A>],
+        now: Instant,
+        out: &mut [Option<(ConnId, Direction)>],
+    ) {
+        for (keys, out) in keys.chunks(Self::BURST).zip(out.chunks_mut(Self::BURST)) {
+            self.prefetch_burst(keys);
+            for (key, o) in keys.iter().zip(out.iter_mut()) {
+                *o = self.lookup(key, now);
             }
         }
     }
@@ -367,7 +451,7 @@ impl<A: ConnAddr> ConnTable<A> {
         e.template = spec.template.map_or(NO_INDEX, |t| t.0);
         e.timeout = timeout;
         e.l2 = crate::net::L2Cache::EMPTY;
-        self.link(idx, now.wrapping_add(timeout));
+        self.link(idx, now.wrapping_add(timeout))?;
         if let Some(t) = spec.template {
             let te = &mut self.slab[t.0 as usize];
             te.controlled += 1;
@@ -411,22 +495,36 @@ impl<A: ConnAddr> ConnTable<A> {
         e.template = NO_INDEX;
         e.controlled = 0;
         e.timeout = timeout;
-        self.link(idx, now.wrapping_add(timeout));
+        self.link(idx, now.wrapping_add(timeout))?;
         Ok(ConnId(idx))
     }
 
-    /// Indexes a filled entry, arms its timer and counts it.
-    fn link(&mut self, idx: u32, deadline: Tick) {
+    /// Indexes a filled entry, arms its timer and counts it. When the index cannot place a
+    /// tuple (its stash is full: practically only under a degenerate hash) the entry goes back
+    /// to the free list and the insert is refused as a full table.
+    fn link(&mut self, idx: u32, deadline: Tick) -> Result<(), InsertError> {
         let dirs = indexed_dirs(&self.slab[idx as usize]);
-        for &d in dirs {
+        for (n, &d) in dirs.iter().enumerate() {
             let v = idx << 1 | d as u32;
-            let h = stored_hash(&self.slab, &self.seed, v);
-            let (slab, seed) = (&self.slab, &self.seed);
-            self.index.insert_unique(h, v, |&v| stored_hash(slab, seed, v));
+            let h = self.stored_hash(v);
+            if !self.index.insert(h, v) {
+                for &done in &dirs[..n] {
+                    let v = idx << 1 | done as u32;
+                    let h = self.stored_hash(v);
+                    self.index.remove(h, v);
+                }
+                let slot = &mut self.slab[idx as usize];
+                *slot = Conn::free();
+                slot.timer.set_spare_link(self.free_head);
+                self.free_head = idx;
+                self.stats.table_full += 1;
+                return Err(InsertError::TableFull { capacity: self.capacity() });
+            }
         }
         self.wheel.arm(&mut self.slab[..], idx, deadline);
         self.len += 1;
         self.stats.inserts += 1;
+        Ok(())
     }
 
     /// Ensures a free slot, reclaiming one dead entry if the table is full.
@@ -517,10 +615,8 @@ impl<A: ConnAddr> ConnTable<A> {
     fn unindex(&mut self, idx: u32) {
         for &d in indexed_dirs(&self.slab[idx as usize]) {
             let v = idx << 1 | d as u32;
-            let h = stored_hash(&self.slab, &self.seed, v);
-            if let Ok(entry) = self.index.find_entry(h, |&x| x == v) {
-                entry.remove();
-            }
+            let h = self.stored_hash(v);
+            self.index.remove(h, v);
         }
     }
 
@@ -606,8 +702,11 @@ impl<A: ConnAddr> ConnTable<A> {
         self.expire_at_most(now, u32::MAX, on_expired)
     }
 
-    /// Like [`ConnTable::expire`], stopping after `max` entries are freed so a worker can
-    /// bound the work of one loop; the rest are reaped by later calls.
+    /// Like [`ConnTable::expire`], stopping after `max` entries are freed, or after
+    /// `64 + 4 * max` steps of the timer wheel (re-arming refreshed entries,
+    /// cascading a slot, advancing a tick), so a worker bounds the work of one loop whatever
+    /// the wheel holds; the rest is done by later calls. Dead entries are unreachable from
+    /// their deadline on, so reaping them late changes nothing but when their slot is free.
     pub fn expire_at_most(
         &mut self,
         now: Instant,
@@ -615,9 +714,12 @@ impl<A: ConnAddr> ConnTable<A> {
         mut on_expired: impl FnMut(&Conn<A>),
     ) -> u32 {
         let now = tick_of(now);
+        let mut budget =
+            max.saturating_mul(EXPIRE_STEPS_PER_ENTRY).saturating_add(EXPIRE_STEPS_BASE);
         let mut n = 0;
         while n < max {
-            let Some(idx) = self.wheel.pop_expired(&mut self.slab[..], now) else {
+            let Some(idx) = self.wheel.pop_expired_within(&mut self.slab[..], now, &mut budget)
+            else {
                 break;
             };
             if self.fired(idx, now, &mut on_expired) {
@@ -681,7 +783,7 @@ impl<A: ConnAddr> ConnTable<A> {
             }
         }
         assert_eq!(self.index.len(), want_index, "index size");
-        for &v in self.index.iter() {
+        for v in self.index.iter() {
             let e = &self.slab[(v >> 1) as usize];
             assert!(!e.is_free(), "index points at a free slot");
             assert!(indexed_dirs(e).contains(&dir_of(v)), "index holds an unindexed direction");

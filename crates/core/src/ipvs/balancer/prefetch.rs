@@ -1,0 +1,98 @@
+//! The balancer's burst prefetch: before a burst is processed packet by packet, read each
+//! frame's IPv4 5-tuple and start the connection table's memory reads for all of them at once
+//! ([`ConnTable::prefetch_burst`]), so the per-packet lookups that follow hit the cache.
+//!
+//! Owns only [`Balancer::prefetch_burst`] and its tuple peek. It is a hint: it decides nothing,
+//! counts nothing and changes nothing; a frame it misreads (VLAN-tagged, not IPv4, a
+//! non-first fragment) costs one useless read. The peek reads fixed offsets with checked
+//! slicing instead of the `wire` views because it must stay a handful of loads; the packet
+//! is parsed and checked properly by [`Balancer::input_checked`] afterwards.
+//!
+//! [`ConnTable::prefetch_burst`]: crate::ipvs::conn::ConnTable::prefetch_burst
+
+use std::net::Ipv4Addr;
+
+use super::Balancer;
+use crate::ipvs::conn::{ConnKey, ConnTable};
+use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
+
+/// Ethernet header length and the IPv4 EtherType (untagged frames only).
+const ETH_LEN: usize = 14;
+const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
+
+/// The TCP/UDP 5-tuple of an untagged Ethernet/IPv4 frame, unchecked beyond its length.
+#[inline]
+fn peek_tuple(frame: &[u8]) -> Option<ConnKey<Ipv4Addr>> {
+    if frame.get(12..ETH_LEN)? != ETHERTYPE_IPV4 {
+        return None;
+    }
+    let ip = frame.get(ETH_LEN..)?;
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    let proto = *ip.get(9)?;
+    if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+        return None;
+    }
+    let addr = |at: usize| -> Option<Ipv4Addr> {
+        let b: [u8; 4] = ip.get(at..at + 4)?.try_into().ok()?;
+        Some(Ipv4Addr::from(b))
+    };
+    let ports = ip.get(ihl..ihl + 4)?;
+    let sport = u16::from_be_bytes([ports[0], ports[1]]);
+    let dport = u16::from_be_bytes([ports[2], ports[3]]);
+    Some(ConnKey::new(proto, addr(12)?, sport, addr(16)?, dport))
+}
+
+impl Balancer {
+    /// Starts the connection-table reads of a burst of received frames (at most
+    /// [`ConnTable::BURST`] are looked at). Call it once per rx burst, before handing the
+    /// frames to the pipeline one by one.
+    #[inline]
+    pub fn prefetch_burst<'a>(&self, frames: impl IntoIterator<Item = &'a [u8]>) {
+        let mut keys = [ConnKey::new(0, Ipv4Addr::UNSPECIFIED, 0, Ipv4Addr::UNSPECIFIED, 0);
+            ConnTable::<Ipv4Addr>::BURST];
+        let mut n = 0;
+        for f in frames.into_iter().take(keys.len()) {
+            if let (Some(k), Some(slot)) = (peek_tuple(f), keys.get_mut(n)) {
+                *slot = k;
+                n += 1;
+            }
+        }
+        self.conns.prefetch_burst(&keys[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(proto: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 60];
+        f[12..14].copy_from_slice(&ETHERTYPE_IPV4);
+        f[14] = 0x45;
+        f[14 + 9] = proto;
+        f[26..30].copy_from_slice(&[10, 0, 0, 1]);
+        f[30..34].copy_from_slice(&[10, 0, 0, 100]);
+        f[34..38].copy_from_slice(&[0x04, 0x00, 0x00, 0x50]);
+        f
+    }
+
+    #[test]
+    fn peeks_the_tuple_of_tcp_and_udp_and_nothing_else() {
+        let want =
+            |p| ConnKey::new(p, Ipv4Addr::new(10, 0, 0, 1), 1024, Ipv4Addr::new(10, 0, 0, 100), 80);
+        assert_eq!(peek_tuple(&frame(6)), Some(want(6)));
+        assert_eq!(peek_tuple(&frame(17)), Some(want(17)));
+        assert_eq!(peek_tuple(&frame(1)), None);
+        let mut arp = frame(6);
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(peek_tuple(&arp), None);
+        // Truncated anywhere: no tuple, no panic.
+        let f = frame(6);
+        for len in 0..38 {
+            assert_eq!(peek_tuple(&f[..len]), None, "{len}");
+        }
+        let mut long_ihl = frame(6);
+        long_ihl[14] = 0x4f;
+        assert_eq!(peek_tuple(&long_ihl), None);
+    }
+}
