@@ -69,6 +69,7 @@ impl Book {
             PoolLimits::default(),
         )
         .ok()
+        .map(|p| p.with_cursor_seed(self.port_cursor_seed))
     }
 
     /// Frees the slots that are removed and that no connection or template names any more.

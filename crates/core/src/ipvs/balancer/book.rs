@@ -181,6 +181,8 @@ pub(super) struct Book {
     pub snat_rules: Vec<super::snat_rules::SnatRuleSlot>,
     /// Slot of each SNAT rule of the current snapshot, by rule index.
     pub snat_rule_of_rule: Vec<u32>,
+    /// Seed of the port pools' cursor offsets (0 = first port).
+    pub port_cursor_seed: u64,
 }
 
 pub(super) fn sock(a: Ipv4Addr, p: u16) -> SocketAddr {
@@ -216,7 +218,15 @@ impl Book {
             steering: Steering::default(),
             snat_rules: Vec::new(),
             snat_rule_of_rule: Vec::new(),
+            port_cursor_seed: 0,
         }
+    }
+
+    /// The same books, whose new port pools start their sets at offsets drawn from `seed`
+    /// (see [`crate::ipvs::laddr::LocalAddrPool::with_cursor_seed`]).
+    pub fn with_port_cursor_seed(mut self, seed: u64) -> Self {
+        self.port_cursor_seed = seed;
+        self
     }
 
     /// Picks a dest slot for a new connection of service slot `svc`, with this core's counts.

@@ -166,6 +166,10 @@ pub struct BalancerConfig {
     pub frag_capacity: u32,
     /// How long after its first fragment a datagram's later fragments are followed.
     pub frag_timeout: core::time::Duration,
+    /// Where the FULLNAT/SNAT port sets' cursors start: 0 = at the first port of each set
+    /// (deterministic, for tests); otherwise at per-set offsets drawn from this seed. A
+    /// director draws a new one at every start ([`BalancerConfig::random_port_cursor_seed`]).
+    pub port_cursor_seed: u64,
 }
 
 impl BalancerConfig {
@@ -182,7 +186,17 @@ impl BalancerConfig {
             mtu: 1500,
             frag_capacity: 4096,
             frag_timeout: core::time::Duration::from_secs(2),
+            port_cursor_seed: 0,
         }
+    }
+
+    /// A fresh non-zero seed for [`BalancerConfig::port_cursor_seed`] (from the standard
+    /// library's per-process random hasher keys).
+    pub fn random_port_cursor_seed() -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x7276_735f_706f_7274);
+        h.finish() | 1
     }
 }
 
@@ -263,7 +277,8 @@ impl Balancer {
         LocalAddrPool::new(cfg.core, ownership, cfg.local_ports)?;
         let conns = ConnTable::new(cfg.conn_capacity, cfg.hash_seed, now)?;
         Ok(Balancer {
-            book: Book::new(cfg.core, cfg.n_cores, ownership, cfg.local_ports),
+            book: Book::new(cfg.core, cfg.n_cores, ownership, cfg.local_ports)
+                .with_port_cursor_seed(cfg.port_cursor_seed),
             cfg,
             snap: Arc::new(Services::empty()),
             conns,
