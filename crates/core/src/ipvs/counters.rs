@@ -62,11 +62,14 @@ pub enum IpvsDropReason {
     /// A first fragment found the per-core fragment-follow table full of live entries: it is
     /// dropped, since the rest of its datagram could not follow.
     FragTableFull,
+    /// A new connection's protocol already holds its share of the table (see
+    /// [`crate::ipvs::guard`]).
+    ProtoShareFull,
 }
 
 impl IpvsDropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 21;
+    pub const COUNT: usize = 22;
 
     /// Every reason, in discriminant order.
     pub const ALL: [IpvsDropReason; IpvsDropReason::COUNT] = [
@@ -91,6 +94,7 @@ impl IpvsDropReason {
         Self::RedirectLoop,
         Self::FragUnmatched,
         Self::FragTableFull,
+        Self::ProtoShareFull,
     ];
 
     /// The snake_case name used as the metric label.
@@ -117,6 +121,7 @@ impl IpvsDropReason {
             Self::RedirectLoop => "redirect_loop",
             Self::FragUnmatched => "fragment_unmatched",
             Self::FragTableFull => "fragment_table_full",
+            Self::ProtoShareFull => "proto_share_full",
         }
     }
 
