@@ -736,8 +736,17 @@ impl Balancer {
                     e.set_toa_done(true);
                 }
             }
+            let mut reset_release = false;
             if let Some(tr) = b.conns.on_packet(id, dir, flags, len, now) {
                 b.embryo_transition(id, tr.from, tr.to);
+                // A reset connection is over at both ends (no TIME_WAIT follows a reset): a
+                // FULLNAT/SNAT local port goes back to the pool now, not after CLOSE's
+                // timeout, so spoofed SYNs and resets cannot hold the pool. That includes a
+                // client's reset in SYN_RECV, which the state table (as IPVS's) ignores.
+                let syn_recv = ConnState::Tcp(TcpState::SynRecv);
+                reset_release = fwd.uses_local_addr()
+                    && flags.contains(TcpFlags::RST)
+                    && (tr.to == ConnState::Tcp(TcpState::Close) || tr.from == syn_recv);
                 if let Some(up) = tr.activity_change() {
                     if fwd == FwdMethod::Snat {
                         b.book.snat_rule_activity(svc, up);
@@ -751,6 +760,12 @@ impl Balancer {
                 b.book.snat_rule_traffic(svc, dir, len);
             } else {
                 b.book.traffic(svc, d, dir, len);
+            }
+            if reset_release {
+                let book = &mut b.book;
+                if b.conns.remove(id, |c| book.on_freed(c)) {
+                    b.book.guard.count_reset_release();
+                }
             }
         })
     }

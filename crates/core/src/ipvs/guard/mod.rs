@@ -24,6 +24,9 @@
 //!   ACK after its SYN does not make the connection ESTABLISHED; data, or any later segment,
 //!   does. A spoofed SYN then ACK pair therefore stays embryonic (60 s at most, evictable)
 //!   instead of taking a 900 s ESTABLISHED entry.
+//! - **Local ports** (FULLNAT, SNAT): a reset in either direction ends the connection at once,
+//!   giving its port back; an embryonic connection evicted or expired under pressure gives its
+//!   port back too (see the port pools' release in the books).
 //! - **Generated resets** (a SYN for a service with no dest available) are rate-limited per
 //!   core; the SYN is still dropped and counted when no token is left.
 
@@ -94,6 +97,8 @@ pub struct GuardCounters {
     pub pressure_entered: u64,
     /// Bare ACKs of DR/TUN handshakes that did not make their connection ESTABLISHED.
     pub bare_acks_held: u64,
+    /// FULLNAT/SNAT connections ended at once by a reset (their local port released).
+    pub reset_releases: u64,
 }
 
 /// Which share a protocol counts against.
@@ -199,6 +204,11 @@ impl Guard {
     /// Counts a DR/TUN bare ACK that was held back from ESTABLISHED.
     pub fn count_bare_ack_held(&mut self) {
         self.counters.bare_acks_held += 1;
+    }
+
+    /// Counts a FULLNAT/SNAT connection ended by a reset.
+    pub fn count_reset_release(&mut self) {
+        self.counters.reset_releases += 1;
     }
 
     /// Whether a reset may be sent at `now` (takes a token; counts a refusal).

@@ -154,3 +154,43 @@ fn resets_for_syns_without_a_dest_are_rate_limited() {
     assert_eq!(lab.lb().guard_counters().resets_limited, 7);
     assert_eq!(lab.drops(R::NoDest), 10, "every SYN is still counted");
 }
+
+#[test]
+fn fullnat_spoofed_syns_and_resets_cannot_exhaust_the_local_ports() {
+    // Four local ports on this core.
+    let mut lab = fullnat_lab(Some((5000, 5003)));
+    for i in 0..100u32 {
+        let (c, p) = (spoofed(i), 2000 + i as u16);
+        let out = lab.send(0, &from_client(&tcp(c, p, VIP, 80, SYN, 1, 0, &[])));
+        assert_eq!(out.len(), 1, "SYN {i} forwarded; dropped {:?}", lab.io.drop_reasons());
+        lab.send(0, &from_client(&tcp(c, p, VIP, 80, RST, 2, 0, &[])));
+    }
+    assert_eq!(lab.drops(R::LaddrExhausted), 0);
+    assert_eq!(lab.lb().guard_counters().reset_releases, 100);
+    assert_eq!(lab.lb().conn_count(), 0, "a reset ends the connection at once");
+    // A reset from the real server's side releases too.
+    let (_, f) = lab.one(0, &from_client(&tcp(CLIENT, 45000, VIP, 80, SYN, 1, 0, &[])));
+    let lport = seen(&f).sport;
+    lab.one(1, &from_rs(0, &tcp(rs(0), 8080, LADDR, lport, RST | ACK, 0, 2, &[])));
+    assert_eq!(lab.lb().conn_count(), 0);
+}
+
+#[test]
+fn fullnat_embryos_evicted_under_the_budget_give_their_ports_back() {
+    let s = svc(Protocol::Tcp, 80, "rr");
+    let d = [dest(0, 8080, spec::FwdMethod::FullNat, 1)];
+    let cfg = BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(5),
+        local_ports: crate::ipvs::laddr::PortRange::new(5000, 5003).unwrap(),
+        guard: budget(3),
+        ..BalancerConfig::new(0, 1)
+    };
+    let mut lab = Lab::with(cfg, snapshot(&[(&s, &d)], &[laddr(&s, LADDR)], &[]));
+    for i in 0..100u32 {
+        let out = lab.send(0, &from_client(&tcp(spoofed(i), 3000, VIP, 80, SYN, 1, 0, &[])));
+        assert_eq!(out.len(), 1, "SYN {i}; dropped {:?}", lab.io.drop_reasons());
+    }
+    assert_eq!(lab.drops(R::LaddrExhausted), 0, "three embryos hold three of four ports");
+    lab.one(0, &from_client(&tcp(CLIENT, 45000, VIP, 80, SYN, 1, 0, &[])));
+}
