@@ -172,6 +172,10 @@ pub struct IpvsCounters {
     /// FULLNAT local ports passed over because another service's live connection holds the
     /// same (local address, port) -> (dest, port) tuple.
     pub local_port_conflicts: u64,
+    /// The flood guard's counters ([`crate::ipvs::guard`]), copied at each `Balancer::poll`.
+    pub guard: crate::ipvs::guard::GuardCounters,
+    /// TCP connections in SYN_RECV, at the last `Balancer::poll` (a gauge).
+    pub embryonic: u64,
 }
 
 impl Default for IpvsCounters {
@@ -188,6 +192,8 @@ impl Default for IpvsCounters {
             drops: [0; IpvsDropReason::COUNT],
             frags_followed: 0,
             local_port_conflicts: 0,
+            guard: crate::ipvs::guard::GuardCounters::default(),
+            embryonic: 0,
         }
     }
 }

@@ -351,6 +351,8 @@ impl Balancer {
         if self.book.guard.update_pressure().is_some() {
             self.apply_timeouts();
         }
+        self.counters.guard = *self.book.guard.counters();
+        self.counters.embryonic = u64::from(self.book.guard.embryonic());
         n
     }
 
