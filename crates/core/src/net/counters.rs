@@ -158,6 +158,8 @@ pub struct NetCounters {
     pub echo_replies: u64,
     /// ICMP error messages built and handed to the send path.
     pub icmp_errors_sent: u64,
+    /// ICMP error messages not sent: the core's rate limit was spent.
+    pub icmp_errors_limited: u64,
     /// Packets released from the neighbour queue once their next hop resolved.
     pub neigh_released: u64,
     /// Drops by reason, indexed by [`DropReason::index`].
@@ -179,6 +181,7 @@ impl Default for NetCounters {
             arp_requests_sent: 0,
             echo_replies: 0,
             icmp_errors_sent: 0,
+            icmp_errors_limited: 0,
             neigh_released: 0,
             drops: [0; DropReason::COUNT],
             l2_cache_hits: 0,
