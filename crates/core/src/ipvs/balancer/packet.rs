@@ -564,6 +564,15 @@ impl Balancer {
             }
             return Verdict::NotMine { pkt };
         };
+        // The inside host's packets may reach any core; its connections live on the core its
+        // address points to (the core allocates the local port, so replies find it too).
+        if may_redirect && self.cfg.n_cores > 1 {
+            let k = self.steer_core(flow.src, Ipv4Addr::BROADCAST);
+            if k != self.cfg.core {
+                self.counters.redirected += 1;
+                return Verdict::Redirect { pkt, core: k };
+            }
+        }
         if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.proto)) {
             return self.drop(pkt, r);
         }
