@@ -150,7 +150,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 10] = [
+pub const NET_EVENTS: [NetEvent; 11] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -185,6 +185,11 @@ pub const NET_EVENTS: [NetEvent; 10] = [
         metric: "rvs_net_icmp_errors_limited_total",
         help: "ICMP error messages not sent: the per-core rate limit was spent.",
         get: |c| c.icmp_errors_limited,
+    },
+    NetEvent {
+        metric: "rvs_net_arp_off_link_total",
+        help: "ARP packets whose sender is outside the port's connected prefixes: not learned.",
+        get: |c| c.arp_off_link,
     },
     NetEvent {
         metric: "rvs_net_neigh_released_total",
