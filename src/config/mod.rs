@@ -62,6 +62,7 @@ pub struct Config {
     snat: Vec<SnatRule>,
     health: crate::health::HealthPlan,
     exception: Exception,
+    guard: crate::ipvs::guard::GuardConfig,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -131,6 +132,11 @@ impl Config {
     /// `[dataplane]`, with `mbufs` filled in when the file leaves it out.
     pub fn dataplane(&self) -> &Dataplane {
         &self.dataplane
+    }
+
+    /// `[guard]`: the load balancer's flood defences per worker, defaults filled in.
+    pub fn guard(&self) -> &crate::ipvs::guard::GuardConfig {
+        &self.guard
     }
 
     /// `[neigh]` parameters.

@@ -39,6 +39,8 @@ pub(crate) struct RawConfig {
     pub snats: Vec<RawSnat>,
     #[serde(default)]
     pub exception: RawException,
+    #[serde(default)]
+    pub guard: RawGuard,
 }
 
 /// `[eal]`: how the DPDK environment is started.
@@ -281,6 +283,37 @@ impl Default for RawException {
             from_kernel_pps: 20_000,
             from_kernel_burst: 512,
             poll_us: 100,
+        }
+    }
+}
+
+/// `[guard]`: the load balancer's flood defences, per worker (see `check/guard.rs`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawGuard {
+    /// Most TCP connections in SYN_RECV per worker; absent = a quarter of
+    /// `dataplane.conns_per_worker`; 0 = no budget of their own.
+    pub embryonic_max: Option<u32>,
+    pub syn_recv_pressure_timeout_s: u32,
+    pub tcp_share_pct: u8,
+    pub udp_share_pct: u8,
+    pub other_share_pct: u8,
+    /// Resets per second per worker for SYNs with no dest; 0 = unlimited.
+    pub reset_pps: u32,
+    pub reset_burst: u32,
+}
+
+impl Default for RawGuard {
+    fn default() -> Self {
+        let d = crate::ipvs::guard::GuardConfig::protective(1 << 20);
+        RawGuard {
+            embryonic_max: None,
+            syn_recv_pressure_timeout_s: d.syn_recv_pressure_timeout,
+            tcp_share_pct: d.tcp_share,
+            udp_share_pct: d.udp_share,
+            other_share_pct: d.other_share,
+            reset_pps: d.reset_pps,
+            reset_burst: d.reset_burst,
         }
     }
 }

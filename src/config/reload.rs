@@ -90,6 +90,7 @@ impl Config {
             differs("neigh", &self.neigh, &new.neigh),
             differs("ctrl", &self.ctrl, &new.ctrl),
             differs("metrics", &self.metrics, &new.metrics),
+            differs("guard", &self.guard, &new.guard),
         ]
         .into_iter()
         .flatten()

@@ -356,6 +356,8 @@ impl Director {
             }
             let lb_cfg = BalancerConfig {
                 conn_capacity: cfg.dataplane().conns_per_worker,
+                port_cursor_seed: BalancerConfig::random_port_cursor_seed(),
+                guard: *cfg.guard(),
                 ..BalancerConfig::new(core, n_workers)
             };
             let lb = Balancer::new(lb_cfg, time::now())

@@ -150,7 +150,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 9] = [
+pub const NET_EVENTS: [NetEvent; 11] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -180,6 +180,16 @@ pub const NET_EVENTS: [NetEvent; 9] = [
         metric: "rvs_net_icmp_errors_sent_total",
         help: "ICMP error messages sent.",
         get: |c| c.icmp_errors_sent,
+    },
+    NetEvent {
+        metric: "rvs_net_icmp_errors_limited_total",
+        help: "ICMP error messages not sent: the per-core rate limit was spent.",
+        get: |c| c.icmp_errors_limited,
+    },
+    NetEvent {
+        metric: "rvs_net_arp_off_link_total",
+        help: "ARP packets whose sender is outside the port's connected prefixes: not learned.",
+        get: |c| c.arp_off_link,
     },
     NetEvent {
         metric: "rvs_net_neigh_released_total",
@@ -221,7 +231,7 @@ pub struct LbEvent {
 }
 
 /// The balancer's counters, in slot order (drops by [`IpvsDropReason`] follow them).
-pub const LB_EVENTS: [LbEvent; 16] = [
+pub const LB_EVENTS: [LbEvent; 22] = [
     LbEvent {
         metric: "rvs_lb_conns_created_total",
         help: "Connections created.",
@@ -317,6 +327,42 @@ pub const LB_EVENTS: [LbEvent; 16] = [
         help: "Local ports passed over because another service's live connection holds that tuple.",
         gauge: false,
         get: |c, _, _| c.local_port_conflicts,
+    },
+    LbEvent {
+        metric: "rvs_lb_embryonic_conns",
+        help: "TCP connections in SYN_RECV (the guard's embryonic budget in use).",
+        gauge: true,
+        get: |c, _, _| c.embryonic,
+    },
+    LbEvent {
+        metric: "rvs_lb_embryonic_evicted_total",
+        help: "Embryonic connections evicted, oldest first, to make room (budget, table or share full).",
+        gauge: false,
+        get: |c, _, _| c.guard.embryonic_evicted,
+    },
+    LbEvent {
+        metric: "rvs_lb_syn_pressure_entered_total",
+        help: "Times half the embryonic budget was reached and SYN_RECV timeouts were shortened.",
+        gauge: false,
+        get: |c, _, _| c.guard.pressure_entered,
+    },
+    LbEvent {
+        metric: "rvs_lb_bare_acks_held_total",
+        help: "DR/TUN handshake ACKs without data that did not make their connection ESTABLISHED.",
+        gauge: false,
+        get: |c, _, _| c.guard.bare_acks_held,
+    },
+    LbEvent {
+        metric: "rvs_lb_resets_limited_total",
+        help: "TCP resets not sent for SYNs with no dest: the per-core rate limit was spent.",
+        gauge: false,
+        get: |c, _, _| c.guard.resets_limited,
+    },
+    LbEvent {
+        metric: "rvs_laddr_reset_releases_total",
+        help: "FULLNAT/SNAT connections ended at once by a reset, their local port released.",
+        gauge: false,
+        get: |c, _, _| c.guard.reset_releases,
     },
 ];
 

@@ -8,6 +8,7 @@
 mod dataplane;
 mod eal;
 mod exception;
+mod guard;
 mod net;
 mod port;
 mod worker;
@@ -44,6 +45,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let health = crate::config::health::check_health(&health_refs, &services, &fwd_method)?;
     let snat = check_snats(raw.snats, &addrs, &ports)?;
     let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
+    let guard = guard::check_guard(&raw.guard, dataplane.conns_per_worker)?;
     Ok(Config {
         eal,
         ports,
@@ -59,5 +61,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         snat,
         health,
         exception,
+        guard,
     })
 }

@@ -62,11 +62,14 @@ pub enum IpvsDropReason {
     /// A first fragment found the per-core fragment-follow table full of live entries: it is
     /// dropped, since the rest of its datagram could not follow.
     FragTableFull,
+    /// A new connection's protocol already holds its share of the table (see
+    /// [`crate::ipvs::guard`]).
+    ProtoShareFull,
 }
 
 impl IpvsDropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 21;
+    pub const COUNT: usize = 22;
 
     /// Every reason, in discriminant order.
     pub const ALL: [IpvsDropReason; IpvsDropReason::COUNT] = [
@@ -91,6 +94,7 @@ impl IpvsDropReason {
         Self::RedirectLoop,
         Self::FragUnmatched,
         Self::FragTableFull,
+        Self::ProtoShareFull,
     ];
 
     /// The snake_case name used as the metric label.
@@ -117,6 +121,7 @@ impl IpvsDropReason {
             Self::RedirectLoop => "redirect_loop",
             Self::FragUnmatched => "fragment_unmatched",
             Self::FragTableFull => "fragment_table_full",
+            Self::ProtoShareFull => "proto_share_full",
         }
     }
 
@@ -167,6 +172,10 @@ pub struct IpvsCounters {
     /// FULLNAT local ports passed over because another service's live connection holds the
     /// same (local address, port) -> (dest, port) tuple.
     pub local_port_conflicts: u64,
+    /// The flood guard's counters ([`crate::ipvs::guard`]), copied at each `Balancer::poll`.
+    pub guard: crate::ipvs::guard::GuardCounters,
+    /// TCP connections in SYN_RECV, at the last `Balancer::poll` (a gauge).
+    pub embryonic: u64,
 }
 
 impl Default for IpvsCounters {
@@ -183,6 +192,8 @@ impl Default for IpvsCounters {
             drops: [0; IpvsDropReason::COUNT],
             frags_followed: 0,
             local_port_conflicts: 0,
+            guard: crate::ipvs::guard::GuardCounters::default(),
+            embryonic: 0,
         }
     }
 }

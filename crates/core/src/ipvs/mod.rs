@@ -14,6 +14,7 @@ pub mod conn;
 pub mod counters;
 pub mod dest;
 pub mod frag;
+pub mod guard;
 pub mod laddr;
 pub mod proto;
 pub mod reset;

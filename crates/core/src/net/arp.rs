@@ -1,7 +1,8 @@
 //! ARP for the director's owned addresses: answer, learn, announce, probe.
 //!
 //! Owns the ARP behaviour of RFC 826 on Ethernet/IPv4: input validation, the merge rule (refresh
-//! a neighbour we already know, learn one only when the packet is addressed to us), replies built
+//! a neighbour we already know, learn one only when the packet is addressed to us; never a sender
+//! outside the receiving port's connected prefixes), replies built
 //! in place in the request's buffer, gratuitous announcements of every owned address at start and
 //! the requests the neighbour table sends to resolve a next hop. It answers for every owned
 //! address kind (host, VIP, local) but only on the port the address lives on.
@@ -96,10 +97,17 @@ pub(crate) fn input<B: PacketBuf>(
     // Merge rule. Never learn our own addresses (a conflict, not a neighbour) nor senders that
     // cannot be hosts (an ARP probe has sender 0.0.0.0).
     let spa = req.sender_ip;
-    let learnable =
+    // Nor senders outside every connected prefix of the port: an on-link host cannot be there,
+    // so such a sender is a spoofer filling the table (counted, not learned).
+    let host_like =
         !(spa.is_unspecified() || spa.is_broadcast() || spa.is_multicast() || spa.is_loopback())
             && ctx.ifaces.owns(spa).is_none()
             && ctx.ifaces.kernel_owns(spa).is_none();
+    let on_link = ctx.ifaces.iface(port).is_some_and(|i| i.on_link(spa));
+    if host_like && !on_link {
+        ctx.counters.arp_off_link += 1;
+    }
+    let learnable = host_like && on_link;
     let solicited = for_us || (for_kernel && !is_request);
     let learned = learnable && neigh.learn(spa, port, req.sender_mac, solicited, now, ctx);
     if learned {
@@ -152,7 +160,9 @@ fn observe<B: PacketBuf>(
         let our_mac = ctx.ifaces.iface(port).map(|i| i.mac);
         let spa = a.sender_ip;
         let for_us = matches!(ctx.ifaces.owns(a.target_ip), Some((p, _)) if p == port);
-        let learnable = Some(a.sender_mac) != our_mac
+        let on_link = ctx.ifaces.iface(port).is_some_and(|i| i.on_link(spa));
+        let learnable = on_link
+            && Some(a.sender_mac) != our_mac
             && a.sender_mac.is_unicast()
             && !(spa.is_unspecified()
                 || spa.is_broadcast()
@@ -271,16 +281,21 @@ mod tests {
 
     #[test]
     fn arp_request_for_owned_address_is_answered_in_place() {
-        for (target, port, mac) in
-            [(VIP, 0, MAC0), (HOST0, 0, MAC0), (LADDR, 0, MAC0), (HOST1, 1, MAC1)]
-        {
+        // The requester is on the port's connected prefix (an off-link one is not learned).
+        let peer1 = Ipv4Addr::new(192, 168, 1, 77);
+        for (target, port, mac, peer) in [
+            (VIP, 0, MAC0, PEER),
+            (HOST0, 0, MAC0, PEER),
+            (LADDR, 0, MAC0, PEER),
+            (HOST1, 1, MAC1, peer1),
+        ] {
             let mut s = stack();
             let mut io = TestIo::default();
             let mut req = eth(
                 MacAddr::BROADCAST,
                 PEER_MAC,
                 0x0806,
-                &arp(1, PEER_MAC, PEER, MacAddr::ZERO, target),
+                &arp(1, PEER_MAC, peer, MacAddr::ZERO, target),
             );
             req.extend_from_slice(&[0xee; 18]); // Ethernet padding to 60 bytes
             assert!(matches!(rx(&mut s, &mut io, port, &req), Input::Consumed));
@@ -297,17 +312,34 @@ mod tests {
             assert_eq!(&r[22..28], &mac.0, "sha = our MAC");
             assert_eq!(&r[28..32], &target.octets(), "spa = asked address");
             assert_eq!(&r[32..38], &PEER_MAC.0, "tha = requester MAC");
-            assert_eq!(&r[38..42], &PEER.octets(), "tpa = requester IP");
+            assert_eq!(&r[38..42], &peer.octets(), "tpa = requester IP");
             assert_eq!(&r[42..], &[0xee; 18], "padding untouched");
             assert_eq!(s.counters().arp_requests_answered, 1);
             // The request was addressed to us, so its sender was learned (RFC 826).
             assert_eq!(
-                s.neigh().resolve(PEER, port, Instant::from_secs(1)),
+                s.neigh().resolve(peer, port, Instant::from_secs(1)),
                 Resolution::Resolved(PEER_MAC)
             );
             assert_eq!(s.counters().arp_learned, 1);
             assert!(io.dropped.is_empty() && io.freed.is_empty());
         }
+    }
+
+    #[test]
+    fn arp_from_a_sender_off_the_ports_prefixes_is_answered_but_not_learned() {
+        let mut s = stack();
+        let mut io = TestIo::default();
+        let spoofed = Ipv4Addr::new(198, 18, 0, 7);
+        let req = eth(
+            MacAddr::BROADCAST,
+            PEER_MAC,
+            0x0806,
+            &arp(1, PEER_MAC, spoofed, MacAddr::ZERO, VIP),
+        );
+        assert!(matches!(rx(&mut s, &mut io, 0, &req), Input::Consumed));
+        assert_eq!(io.tx.len(), 1, "still answered: the VIP is ours");
+        assert_eq!(s.neigh().len(), 0, "no entry for an off-link sender");
+        assert_eq!((s.counters().arp_learned, s.counters().arp_off_link), (0, 1));
     }
 
     #[test]

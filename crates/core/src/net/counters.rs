@@ -158,6 +158,11 @@ pub struct NetCounters {
     pub echo_replies: u64,
     /// ICMP error messages built and handed to the send path.
     pub icmp_errors_sent: u64,
+    /// ICMP error messages not sent: the core's rate limit was spent.
+    pub icmp_errors_limited: u64,
+    /// ARP packets whose sender is outside every connected prefix of the receiving port: not
+    /// learned (a spoofed sender cannot fill the neighbour table).
+    pub arp_off_link: u64,
     /// Packets released from the neighbour queue once their next hop resolved.
     pub neigh_released: u64,
     /// Drops by reason, indexed by [`DropReason::index`].
@@ -179,6 +184,8 @@ impl Default for NetCounters {
             arp_requests_sent: 0,
             echo_replies: 0,
             icmp_errors_sent: 0,
+            icmp_errors_limited: 0,
+            arp_off_link: 0,
             neigh_released: 0,
             drops: [0; DropReason::COUNT],
             l2_cache_hits: 0,

@@ -56,6 +56,14 @@ impl Iface {
         self.addrs.iter().find(|a| a.kind == AddrKind::Host).map(|a| a.ip)
     }
 
+    /// Whether `ip` is inside a connected prefix of this port (the prefix of one of its `Host`
+    /// addresses): a neighbour the director may learn there.
+    pub fn on_link(&self, ip: Ipv4Addr) -> bool {
+        self.addrs
+            .iter()
+            .any(|a| a.kind == AddrKind::Host && prefix_contains(a.ip, a.prefix_len, ip))
+    }
+
     /// The `Host` address whose prefix contains `ip`, or else the first `Host` address.
     pub fn source_addr_for(&self, ip: Ipv4Addr) -> Option<Ipv4Addr> {
         self.addrs

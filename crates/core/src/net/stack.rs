@@ -56,6 +56,12 @@ pub enum Input<B> {
     },
 }
 
+/// ICMP errors per second one core generates by default (as the kernel's `icmp_ratelimit`, 1000
+/// per second, here per core and for every destination together).
+pub const DEFAULT_ICMP_ERROR_PPS: u64 = 1000;
+/// The burst of ICMP errors a core may send after a quiet spell, by default.
+pub const DEFAULT_ICMP_ERROR_BURST: u64 = 100;
+
 /// One core's L2/L3 stack.
 #[derive(Debug)]
 pub struct Stack<B> {
@@ -64,6 +70,8 @@ pub struct Stack<B> {
     neigh: NeighTable<B>,
     counters: NetCounters,
     exception: Exception,
+    /// Paces the ICMP errors this core generates (see [`Stack::with_icmp_error_limit`]).
+    icmp_errors: super::TokenBucket,
     /// Bumped when the routes are replaced; part of [`Stack::l2_epoch`].
     route_generation: u32,
 }
@@ -82,6 +90,11 @@ impl<B: PacketBuf> Stack<B> {
             neigh: NeighTable::new(params, static_neighs)?,
             counters: NetCounters::default(),
             exception: Exception::disabled(),
+            icmp_errors: super::TokenBucket::new(
+                DEFAULT_ICMP_ERROR_PPS,
+                DEFAULT_ICMP_ERROR_BURST,
+                Instant::ZERO,
+            ),
             route_generation: 0,
         })
     }
@@ -91,6 +104,15 @@ impl<B: PacketBuf> Stack<B> {
     /// on a port with a kernel interface go to [`NetIo::to_kernel`], metered by `exception`.
     pub fn with_exception(mut self, exception: Exception) -> Self {
         self.exception = exception;
+        self
+    }
+
+    /// Limits the ICMP errors this core generates to `pps` per second with bursts of `burst`
+    /// (`pps` 0 = unlimited); the default is [`DEFAULT_ICMP_ERROR_PPS`] with bursts of
+    /// [`DEFAULT_ICMP_ERROR_BURST`]. An error not sent is counted in
+    /// [`NetCounters::icmp_errors_limited`]; the offending packet is dropped as it would be anyway.
+    pub fn with_icmp_error_limit(mut self, pps: u64, burst: u64, now: Instant) -> Self {
+        self.icmp_errors = super::TokenBucket::new(pps, burst, now);
         self
     }
 
@@ -290,6 +312,10 @@ impl<B: PacketBuf> Stack<B> {
         io: &mut impl NetIo<B>,
     ) -> bool {
         let Some(to) = icmp::error_destination(offending) else { return false };
+        if !self.icmp_errors.take(now) {
+            self.counters.icmp_errors_limited += 1;
+            return false;
+        }
         let Some(hit) = self.routes.lookup(to) else { return false };
         let Some(src) = self.ifaces.iface(hit.port).and_then(|i| i.source_addr_for(hit.next_hop))
         else {
@@ -740,6 +766,26 @@ mod tests {
         assert_eq!(io.drop_reasons(), vec![DropReason::NoRoute]);
         s.send_ipv4(buf(&[0; 10]), PEER, Instant::ZERO, &mut io);
         assert_eq!(io.drop_reasons().last(), Some(&DropReason::EthTruncated));
+    }
+
+    #[test]
+    fn icmp_errors_are_rate_limited_per_core() {
+        let i = ifaces();
+        let r = routes(&i);
+        let st = [StaticNeigh { ip: GW, port: 0, mac: PEER_MAC }];
+        let mut s: Stack<VecBuf> = Stack::new(i, r, &st, NeighParams::default())
+            .unwrap()
+            .with_icmp_error_limit(10, 4, Instant::ZERO);
+        let mut io = TestIo::default();
+        let off = ipv4(Ipv4Addr::new(1, 2, 3, 4), VIP, 6, 64, &[7; 40]);
+        let sent = (0..20)
+            .filter(|_| s.send_icmp_error(&off, IcmpError::TimeExceeded, Instant::ZERO, &mut io))
+            .count();
+        assert_eq!(sent, 4, "the burst");
+        assert_eq!((s.counters().icmp_errors_sent, s.counters().icmp_errors_limited), (4, 16));
+        let later = Instant::ZERO + core::time::Duration::from_millis(100);
+        assert!(s.send_icmp_error(&off, IcmpError::TimeExceeded, later, &mut io), "refilled");
+        assert_eq!(io.tx.len(), 5);
     }
 
     #[test]

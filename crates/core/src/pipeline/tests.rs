@@ -9,6 +9,7 @@ mod cores;
 mod dr;
 mod fragments;
 mod fullnat;
+mod guard;
 mod icmp;
 mod l2cache;
 mod nat;

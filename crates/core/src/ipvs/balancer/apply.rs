@@ -69,6 +69,7 @@ impl Book {
             PoolLimits::default(),
         )
         .ok()
+        .map(|p| p.with_cursor_seed(self.port_cursor_seed))
     }
 
     /// Frees the slots that are removed and that no connection or template names any more.
@@ -253,11 +254,16 @@ impl Book {
     /// the life of the process.
     fn apply_steering(&mut self, slot: u32, svc: &Service, dests: &[Dest]) {
         let has_nat = dests.iter().any(|d| d.fwd == FwdMethod::Masq);
+        let has_fullnat = dests.iter().any(|d| d.fwd == FwdMethod::FullNat);
         let mask = if self.n_cores < 2 {
             None
-        } else if has_nat {
+        } else if has_nat || has_fullnat {
             // Replies from a NAT dest are steered by the client address alone (see
-            // `steer_core`), so the connection must live where that address points.
+            // `steer_core`), so the connection must live where that address points. A FULLNAT
+            // connection's replies find it by local port, but its client's later packets can
+            // reach any core (RSS spreads a flow over queues when one is full, as af_packet's
+            // fanout does): the core the client address points to owns it, whichever core
+            // took the SYN, so every client packet of it can be handed there.
             Some(Ipv4Addr::BROADCAST)
         } else {
             // One core holds a client network's persistence template.

@@ -21,7 +21,9 @@ use hashbrown::HashMap;
 use crate::ipvs::conn::{Conn, Direction, FwdMethod};
 use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::dest::CoreThresholds;
+use crate::ipvs::guard::{Guard, GuardConfig};
 use crate::ipvs::laddr::{LocalAddrPool, PortOwnership, PortRange};
+use crate::ipvs::proto::{tcp::TcpState, ConnState};
 use crate::ipvs::sched::{DestView, SchedFlags, SchedKey, SchedKind, Scheduler};
 use crate::ipvs::xmit::TunEncap;
 use crate::time::Instant;
@@ -181,6 +183,10 @@ pub(super) struct Book {
     pub snat_rules: Vec<super::snat_rules::SnatRuleSlot>,
     /// Slot of each SNAT rule of the current snapshot, by rule index.
     pub snat_rule_of_rule: Vec<u32>,
+    /// Seed of the port pools' cursor offsets (0 = first port).
+    pub port_cursor_seed: u64,
+    /// Budgets against floods; told of every connection that leaves the table.
+    pub guard: Guard,
 }
 
 pub(super) fn sock(a: Ipv4Addr, p: u16) -> SocketAddr {
@@ -216,7 +222,22 @@ impl Book {
             steering: Steering::default(),
             snat_rules: Vec::new(),
             snat_rule_of_rule: Vec::new(),
+            port_cursor_seed: 0,
+            guard: Guard::new(GuardConfig::UNLIMITED, 1, Instant::ZERO),
         }
+    }
+
+    /// The same books with `guard`.
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// The same books, whose new port pools start their sets at offsets drawn from `seed`
+    /// (see [`crate::ipvs::laddr::LocalAddrPool::with_cursor_seed`]).
+    pub fn with_port_cursor_seed(mut self, seed: u64) -> Self {
+        self.port_cursor_seed = seed;
+        self
     }
 
     /// Picks a dest slot for a new connection of service slot `svc`, with this core's counts.
@@ -314,6 +335,10 @@ impl Book {
 
     /// An entry left the connection table: give back its counts, references and local port.
     pub fn on_freed(&mut self, c: &Conn<Ipv4Addr>) {
+        if !c.is_template() {
+            let embryonic = c.state() == ConnState::Tcp(TcpState::SynRecv);
+            self.guard.conn_freed(c.proto(), embryonic);
+        }
         if c.fwd() == FwdMethod::Snat && !c.is_template() {
             if let Some(s) = self.snat.get_mut(c.dest() as usize) {
                 let server = sock(c.daddr(), snat_pool_port(c.proto(), c.dport()));

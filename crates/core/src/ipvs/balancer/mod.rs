@@ -60,7 +60,9 @@ use crate::ipvs::conn::{ConnId, ConnInfo, ConnTable, ConnTableError, Direction, 
 use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
 use crate::ipvs::frag::{FragKey, FragTable};
+use crate::ipvs::guard::{Guard, GuardConfig, GuardCounters};
 use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
+use crate::ipvs::proto::tcp::TcpState;
 use crate::ipvs::service::Services;
 use crate::ipvs::spec::{Protocol, ServiceKey};
 use crate::net::{AddrKind, IcmpError};
@@ -167,6 +169,12 @@ pub struct BalancerConfig {
     pub frag_capacity: u32,
     /// How long after its first fragment a datagram's later fragments are followed.
     pub frag_timeout: core::time::Duration,
+    /// Where the FULLNAT/SNAT port sets' cursors start: 0 = at the first port of each set
+    /// (deterministic, for tests); otherwise at per-set offsets drawn from this seed. A
+    /// director draws a new one at every start ([`BalancerConfig::random_port_cursor_seed`]).
+    pub port_cursor_seed: u64,
+    /// Budgets and limits against floods ([`crate::ipvs::guard`]); none by default.
+    pub guard: GuardConfig,
 }
 
 impl BalancerConfig {
@@ -183,7 +191,18 @@ impl BalancerConfig {
             mtu: 1500,
             frag_capacity: 4096,
             frag_timeout: core::time::Duration::from_secs(2),
+            port_cursor_seed: 0,
+            guard: GuardConfig::UNLIMITED,
         }
+    }
+
+    /// A fresh non-zero seed for [`BalancerConfig::port_cursor_seed`] (from the standard
+    /// library's per-process random hasher keys).
+    pub fn random_port_cursor_seed() -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x7276_735f_706f_7274);
+        h.finish() | 1
     }
 }
 
@@ -264,7 +283,9 @@ impl Balancer {
         LocalAddrPool::new(cfg.core, ownership, cfg.local_ports)?;
         let conns = ConnTable::new(cfg.conn_capacity, cfg.hash_seed, now)?;
         Ok(Balancer {
-            book: Book::new(cfg.core, cfg.n_cores, ownership, cfg.local_ports),
+            book: Book::new(cfg.core, cfg.n_cores, ownership, cfg.local_ports)
+                .with_port_cursor_seed(cfg.port_cursor_seed)
+                .with_guard(Guard::new(cfg.guard, cfg.conn_capacity, now)),
             cfg,
             snap: Arc::new(Services::empty()),
             conns,
@@ -279,9 +300,21 @@ impl Balancer {
     /// (see [`Balancer::flush_removed`] to end them). `egress` is asked once per dest.
     pub fn set_services(&mut self, snap: Arc<Services>, now: Instant, egress: &dyn Egress) {
         self.book.apply(&snap, egress, self.cfg.mtu);
-        self.conns.set_timeouts(*snap.timeouts());
         self.book.tick(now);
         self.snap = snap;
+        self.apply_timeouts();
+    }
+
+    /// Gives the table the snapshot's timeouts, with SYN_RECV shortened while the guard is
+    /// under pressure (see [`crate::ipvs::guard`]).
+    fn apply_timeouts(&mut self) {
+        let mut t = *self.snap.timeouts();
+        if self.book.guard.under_pressure() {
+            let short = self.cfg.guard.syn_recv_pressure_timeout.min(t.tcp(TcpState::SynRecv));
+            // A value within the table's range: the shorter of two valid timeouts, at least 1.
+            let _ = t.set_tcp_state(TcpState::SynRecv, short.max(1));
+        }
+        self.conns.set_timeouts(t);
     }
 
     /// The generation of the snapshot in force.
@@ -316,7 +349,27 @@ impl Balancer {
         let book = &mut self.book;
         let n = self.conns.expire_at_most(now, self.cfg.expire_batch, |c| book.on_freed(c));
         self.book.tick(now);
+        if self.book.guard.update_pressure().is_some() {
+            self.apply_timeouts();
+        }
+        self.counters.guard = *self.book.guard.counters();
+        self.counters.embryonic = u64::from(self.book.guard.embryonic());
         n
+    }
+
+    /// The guard's counters on this core.
+    pub fn guard_counters(&self) -> &GuardCounters {
+        self.book.guard.counters()
+    }
+
+    /// TCP connections in SYN_RECV on this core.
+    pub fn embryonic(&self) -> u32 {
+        self.book.guard.embryonic()
+    }
+
+    /// Whether this core is under SYN_RECV pressure (shortened SYN_RECV timeout).
+    pub fn under_syn_pressure(&self) -> bool {
+        self.book.guard.under_pressure()
     }
 
     /// Up to `limit` connections and templates as `ipvsadm -L -c` lists them.

@@ -8,12 +8,15 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use super::{Balancer, Verdict};
 use crate::buf::PacketBuf;
 use crate::ipvs::conn::{
-    ConnId, ConnKey, ConnSpec, Direction, FwdMethod, InsertError, TemplateKey, TemplateSpec,
-    NO_INDEX,
+    Conn, ConnId, ConnKey, ConnSpec, ConnTable, Direction, FwdMethod, InsertError, TemplateKey,
+    TemplateSpec, NO_INDEX,
 };
 use crate::ipvs::counters::IpvsDropReason as R;
 use crate::ipvs::frag::{FragAction, FragKey};
+use crate::ipvs::guard::Embryo;
 use crate::ipvs::proto::tcp::is_suspicious;
+use crate::ipvs::proto::tcp::TcpState;
+use crate::ipvs::proto::ConnState;
 use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::ipvs::reset::reset_in_place;
 use crate::ipvs::sched::SchedKey;
@@ -289,15 +292,88 @@ impl Balancer {
     }
 
     /// No dest for a new connection: TCP clients get a reset, everything is counted.
-    fn no_dest<B: PacketBuf>(&mut self, mut pkt: B, l3: usize, flow: &Flow) -> Verdict<B> {
+    fn no_dest<B: PacketBuf>(
+        &mut self,
+        mut pkt: B,
+        l3: usize,
+        flow: &Flow,
+        now: Instant,
+    ) -> Verdict<B> {
         self.counters.count_drop(R::NoDest);
-        if flow.proto == IPPROTO_TCP {
+        if flow.proto == IPPROTO_TCP && self.book.guard.may_reset(now) {
             if let Some(route_to) = reset_in_place(&mut pkt, l3) {
                 self.counters.resets_sent += 1;
                 return Verdict::Reply { pkt, route_to };
             }
         }
         Verdict::Drop { pkt, reason: R::NoDest }
+    }
+
+    /// Room in `proto`'s share of the table for a new connection: a TCP one evicts the oldest
+    /// embryonic connection when the share is full (see [`crate::ipvs::guard`]).
+    fn share_room(&mut self, proto: u8) -> Result<(), R> {
+        if self.book.guard.share_has_room(proto) {
+            return Ok(());
+        }
+        if proto == IPPROTO_TCP && self.evict_oldest_embryo() {
+            return Ok(());
+        }
+        Err(R::ProtoShareFull)
+    }
+
+    /// Evicts the oldest embryonic connection, if there is one.
+    fn evict_oldest_embryo(&mut self) -> bool {
+        let conns = &self.conns;
+        let Some(v) = self.book.guard.oldest_embryo(|e| still_embryonic(conns, e)) else {
+            return false;
+        };
+        let book = &mut self.book;
+        self.conns.remove(v.id, |c| book.on_freed(c))
+    }
+
+    /// Inserts a new connection and counts it against its share; a TCP connection that finds
+    /// the table full evicts the oldest embryonic connection and tries once more.
+    fn insert_conn(
+        &mut self,
+        spec: &ConnSpec<Ipv4Addr>,
+        now: Instant,
+    ) -> Result<ConnId, InsertError> {
+        let book = &mut self.book;
+        let mut r = self.conns.insert(spec, now, |c| book.on_freed(c));
+        if matches!(r, Err(InsertError::TableFull { .. }))
+            && spec.proto == IPPROTO_TCP
+            && self.evict_oldest_embryo()
+        {
+            let book = &mut self.book;
+            r = self.conns.insert(spec, now, |c| book.on_freed(c));
+        }
+        if r.is_ok() {
+            self.book.guard.conn_added(spec.proto);
+        }
+        r
+    }
+
+    /// The guard's view of connection `id` entering or leaving SYN_RECV (`from` -> `to`): a
+    /// new embryo may evict the oldest one.
+    fn embryo_transition(&mut self, id: ConnId, from: ConnState, to: ConnState) {
+        let syn_recv = ConnState::Tcp(TcpState::SynRecv);
+        if from == syn_recv && to != syn_recv {
+            self.book.guard.embryo_established();
+            return;
+        }
+        if to != syn_recv || from == syn_recv {
+            return;
+        }
+        let Some(c) = self.conns.get(id) else { return };
+        let e = Embryo { id, caddr: c.caddr(), cport: c.cport() };
+        let conns = &self.conns;
+        // The connection being admitted is never its own victim (an older handle of it can
+        // still be in the FIFO when it re-entered SYN_RECV).
+        let victim = self.book.guard.admit_embryo(e, |v| v.id != id && still_embryonic(conns, v));
+        if let Some(v) = victim {
+            let book = &mut self.book;
+            self.conns.remove(v.id, |c| book.on_freed(c));
+        }
     }
 
     /// The dest slot for a new connection of service slot `svc`: through the persistence
@@ -354,12 +430,12 @@ impl Balancer {
         svc: u32,
         now: Instant,
     ) -> Verdict<B> {
-        if let Err(r) = self.may_open(flow) {
+        if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.proto)) {
             return self.drop(pkt, r);
         }
         let (d, template) = match self.pick_dest(svc, flow, now) {
             Ok(v) => v,
-            Err(R::NoDest) => return self.no_dest(pkt, head.l3, flow),
+            Err(R::NoDest) => return self.no_dest(pkt, head.l3, flow, now),
             Err(r) => return self.drop(pkt, r),
         };
         let Some(x) = self.book.dests.get(d as usize) else { return self.drop(pkt, R::NoDest) };
@@ -415,8 +491,7 @@ impl Balancer {
             svc,
             template,
         };
-        let book = &mut self.book;
-        match self.conns.insert(&spec, now, |c| book.on_freed(c)) {
+        match self.insert_conn(&spec, now) {
             Ok(id) => {
                 self.book.bind(svc, d);
                 self.counters.conns_created += 1;
@@ -489,7 +564,16 @@ impl Balancer {
             }
             return Verdict::NotMine { pkt };
         };
-        if let Err(r) = self.may_open(flow) {
+        // The inside host's packets may reach any core; its connections live on the core its
+        // address points to (the core allocates the local port, so replies find it too).
+        if may_redirect && self.cfg.n_cores > 1 {
+            let k = self.steer_core(flow.src, Ipv4Addr::BROADCAST);
+            if k != self.cfg.core {
+                self.counters.redirected += 1;
+                return Verdict::Redirect { pkt, core: k };
+            }
+        }
+        if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.proto)) {
             return self.drop(pkt, r);
         }
         let slot = self.book.snat_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
@@ -513,8 +597,7 @@ impl Balancer {
             svc: rule_slot,
             template: None,
         };
-        let book = &mut self.book;
-        match self.conns.insert(&spec, now, |c| book.on_freed(c)) {
+        match self.insert_conn(&spec, now) {
             Ok(id) => {
                 if let Some(s) = self.book.snat.get_mut(slot as usize) {
                     s.refs = s.refs.saturating_add(1);
@@ -646,8 +729,14 @@ impl Balancer {
             c.dest(),
             toa,
         );
-        let (svc, d, flags, len) = (c.svc(), c.dest(), flow.flags, flow.len);
+        let (svc, d, len) = (c.svc(), c.dest(), flow.len);
         let tcp_data = flow.tcp_data;
+        let mut flags = flow.flags;
+        if held_bare_ack(&c, dir, flags, tcp_data) {
+            // Accounted as a repeated SYN: the connection stays in SYN_RECV (see `guard`).
+            flags = TcpFlags::SYN;
+            self.book.guard.count_bare_ack_held();
+        }
         self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), Some((id, dir)), |b, x| {
             // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)
             // and on every segment until one carrying data has had it.
@@ -656,7 +745,17 @@ impl Balancer {
                     e.set_toa_done(true);
                 }
             }
+            let mut reset_release = false;
             if let Some(tr) = b.conns.on_packet(id, dir, flags, len, now) {
+                b.embryo_transition(id, tr.from, tr.to);
+                // A reset connection is over at both ends (no TIME_WAIT follows a reset): a
+                // FULLNAT/SNAT local port goes back to the pool now, not after CLOSE's
+                // timeout, so spoofed SYNs and resets cannot hold the pool. That includes a
+                // client's reset in SYN_RECV, which the state table (as IPVS's) ignores.
+                let syn_recv = ConnState::Tcp(TcpState::SynRecv);
+                reset_release = fwd.uses_local_addr()
+                    && flags.contains(TcpFlags::RST)
+                    && (tr.to == ConnState::Tcp(TcpState::Close) || tr.from == syn_recv);
                 if let Some(up) = tr.activity_change() {
                     if fwd == FwdMethod::Snat {
                         b.book.snat_rule_activity(svc, up);
@@ -670,6 +769,12 @@ impl Balancer {
                 b.book.snat_rule_traffic(svc, dir, len);
             } else {
                 b.book.traffic(svc, d, dir, len);
+            }
+            if reset_release {
+                let book = &mut b.book;
+                if b.conns.remove(id, |c| book.on_freed(c)) {
+                    b.book.guard.count_reset_release();
+                }
             }
         })
     }
@@ -754,6 +859,31 @@ impl Balancer {
             }
         }
     }
+}
+
+/// Whether handle `e` still names an embryonic connection: the slot is live, in SYN_RECV, and
+/// holds the same client (a freed slot may hold another connection now).
+fn still_embryonic(conns: &ConnTable<Ipv4Addr>, e: &Embryo) -> bool {
+    conns.get(e.id).is_some_and(|c| {
+        c.state() == ConnState::Tcp(TcpState::SynRecv)
+            && c.caddr() == e.caddr
+            && c.cport() == e.cport
+            && !c.is_template()
+    })
+}
+
+/// Whether a client packet is the bare ACK that ends a handshake the director sees only half
+/// of (DR, TUN: replies bypass it): an ACK without SYN, FIN, RST or data, to a connection in
+/// SYN_RECV that has seen only its SYN. It does not make the connection ESTABLISHED; data, or
+/// any later segment, does (see [`crate::ipvs::guard`]).
+fn held_bare_ack(c: &Conn<Ipv4Addr>, dir: Direction, flags: TcpFlags, data: bool) -> bool {
+    let handshake = TcpFlags::SYN | TcpFlags::ACK | TcpFlags::FIN | TcpFlags::RST;
+    dir == Direction::In
+        && matches!(c.fwd(), FwdMethod::Route | FwdMethod::Tunnel)
+        && c.state() == ConnState::Tcp(TcpState::SynRecv)
+        && flags & handshake == TcpFlags::ACK
+        && !data
+        && c.counters.in_pkts < 2
 }
 
 /// The drop reason of a refused insert.

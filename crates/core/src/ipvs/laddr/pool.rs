@@ -86,6 +86,35 @@ pub struct LocalAddrPool {
     /// Position in `active` the next allocation starts from.
     next: usize,
     exhausted: u64,
+    /// Where each new port set's cursor starts: 0 = at its first port; otherwise a per-set
+    /// offset mixed from this seed, the local address and the dest slot (see
+    /// [`LocalAddrPool::with_cursor_seed`]).
+    cursor_seed: u64,
+}
+
+/// SplitMix64's finaliser: spreads a seed over the port range.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A fresh set of `n_ports` for local address `addr` and set slot `slot`, its cursor placed by
+/// `seed` (0 = the first port).
+fn new_set(seed: u64, addr: IpAddr, slot: usize, n_ports: usize) -> PortSet {
+    let set = PortSet::new(n_ports);
+    if seed == 0 {
+        return set;
+    }
+    let a = match addr {
+        IpAddr::V4(a) => u64::from(u32::from(a)),
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            (v as u64) ^ ((v >> 64) as u64)
+        }
+    };
+    let x = mix(seed ^ mix(a) ^ mix(slot as u64 + 1));
+    set.starting_at((x % n_ports.max(1) as u64) as usize)
 }
 
 impl LocalAddrPool {
@@ -130,7 +159,17 @@ impl LocalAddrPool {
             active: Vec::with_capacity(limits.max_laddrs),
             next: 0,
             exhausted: 0,
+            cursor_seed: 0,
         })
+    }
+
+    /// The same pool, whose port sets start at offsets drawn from `seed` instead of at their
+    /// first port (0 keeps the first port). A director that restarts starts its sets with a new
+    /// seed, so it does not hand out again, from the bottom of the range, the tuples its last run
+    /// used and the real servers may still hold in TIME_WAIT.
+    pub fn with_cursor_seed(mut self, seed: u64) -> Self {
+        self.cursor_seed = seed;
+        self
     }
 
     /// The worker core this pool belongs to.
@@ -165,7 +204,7 @@ impl LocalAddrPool {
                 return Err(LaddrError::LaddrExists(addr));
             }
             l.stats.draining = false;
-            Self::fill_sets(l, self.scope, &self.dests, self.ports.len());
+            Self::fill_sets(l, self.scope, &self.dests, self.ports.len(), self.cursor_seed);
             self.active.push(slot);
             return Ok(());
         }
@@ -173,7 +212,7 @@ impl LocalAddrPool {
             return Err(LaddrError::TooManyLaddrs(self.limits.max_laddrs));
         }
         let mut l = Laddr { addr, stats: LaddrStats::default(), sets: Vec::new() };
-        Self::fill_sets(&mut l, self.scope, &self.dests, self.ports.len());
+        Self::fill_sets(&mut l, self.scope, &self.dests, self.ports.len(), self.cursor_seed);
         let slot = match self.laddrs.iter().position(Option::is_none) {
             Some(free) => {
                 self.laddrs[free] = Some(l);
@@ -241,7 +280,7 @@ impl LocalAddrPool {
                     l.sets.resize_with(slot + 1, || None);
                 }
                 if let Some(set @ None) = l.sets.get_mut(slot) {
-                    *set = Some(PortSet::new(self.ports.len()));
+                    *set = Some(new_set(self.cursor_seed, l.addr, slot, self.ports.len()));
                 }
             }
         }
@@ -397,7 +436,13 @@ impl LocalAddrPool {
 
     /// Makes the missing sets of `l`: one per active dest, or the single one of
     /// [`PortScope::PerLaddr`].
-    fn fill_sets(l: &mut Laddr, scope: PortScope, dests: &[Option<Dest>], n_ports: usize) {
+    fn fill_sets(
+        l: &mut Laddr,
+        scope: PortScope,
+        dests: &[Option<Dest>],
+        n_ports: usize,
+        seed: u64,
+    ) {
         let want = match scope {
             PortScope::PerLaddr => 1,
             PortScope::PerDest => dests.len(),
@@ -413,7 +458,7 @@ impl LocalAddrPool {
                 }
             };
             if active && set.is_none() {
-                *set = Some(PortSet::new(n_ports));
+                *set = Some(new_set(seed, l.addr, slot, n_ports));
             }
         }
     }
@@ -463,6 +508,33 @@ mod tests {
         let p = LocalAddrPool::new(1, own, r).unwrap();
         assert_eq!(p.ports().iter().collect::<Vec<_>>(), vec![5001]);
         assert_eq!((p.core(), p.scope()), (1, PortScope::PerDest));
+    }
+
+    #[test]
+    fn a_cursor_seed_starts_each_set_at_its_own_offset_and_still_hands_out_every_port() {
+        let first = |seed: u64| {
+            let mut p = pool(0, 1, 2000, 2999, PortScope::PerDest).with_cursor_seed(seed);
+            p.add_laddr(ip(1)).unwrap();
+            p.add_dest(rs(1)).unwrap();
+            p.add_dest(rs(2)).unwrap();
+            let a = p.alloc(rs(1)).unwrap().1;
+            let b = p.alloc(rs(2)).unwrap().1;
+            let mut all = vec![a];
+            while let Ok((_, port)) = p.alloc(rs(1)) {
+                all.push(port);
+            }
+            all.sort_unstable();
+            assert_eq!(all, (2000..=2999).collect::<Vec<_>>(), "seed {seed}: every port once");
+            (a, b)
+        };
+        assert_eq!(first(0), (2000, 2000), "no seed: the first port");
+        let starts: Vec<_> = (1..=8u64).map(first).collect();
+        // Eight seeds over 1000 ports: the starts differ (fixed seeds, so this is deterministic).
+        let mut a: Vec<_> = starts.iter().map(|s| s.0).collect();
+        a.sort_unstable();
+        a.dedup();
+        assert!(a.len() >= 7, "starts spread: {starts:?}");
+        assert!(starts.iter().any(|(a, b)| a != b), "each dest's set has its own offset");
     }
 
     #[test]

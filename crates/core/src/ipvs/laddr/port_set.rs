@@ -53,6 +53,15 @@ impl PortSet {
         PortSet { leaves, mids, top, len, free: len, cursor: 0 }
     }
 
+    /// The same set with its cursor at `start` (modulo its length): the first allocation takes
+    /// the first free index at or after it. Pools start each set at a random offset so that a
+    /// restarted director does not walk the ports its previous run used last (and the real
+    /// servers may still hold in TIME_WAIT) from the bottom of the range again.
+    pub(super) fn starting_at(mut self, start: usize) -> Self {
+        self.cursor = if self.len == 0 { 0 } else { start % self.len };
+        self
+    }
+
     /// Number of free indices.
     pub(super) fn free(&self) -> usize {
         self.free
@@ -207,6 +216,18 @@ mod tests {
         assert_eq!(s.alloc(), Some(3));
         assert_eq!(s.alloc(), None);
         check_invariants(&s);
+    }
+
+    #[test]
+    fn a_set_started_at_an_offset_hands_out_from_there_and_wraps() {
+        let mut s = PortSet::new(100).starting_at(250);
+        assert_eq!(s.alloc(), Some(50));
+        for i in 51..100 {
+            assert_eq!(s.alloc(), Some(i));
+        }
+        assert_eq!(s.alloc(), Some(0), "wraps to the bottom after the top");
+        check_invariants(&s);
+        assert_eq!(PortSet::new(0).starting_at(7).alloc(), None);
     }
 
     #[test]

@@ -158,3 +158,35 @@ fn nat_connections_keep_their_core_when_their_dest_or_service_goes() {
         assert_eq!(labs[other].drops(R::NoDest) + labs[other].drops(R::TcpNotSyn), 0);
     }
 }
+
+#[test]
+fn fullnat_and_snat_client_packets_on_the_wrong_core_reach_the_owner() {
+    // FULLNAT: whichever core takes the SYN and the client's later packets, one connection
+    // exists, on the core the client address points to, and it forwards every packet.
+    let s = svc(Protocol::Tcp, 80, "rr");
+    let d = [dest(0, 8080, spec::FwdMethod::FullNat, 1)];
+    let snap = snapshot(&[(&s, &d)], &[laddr(&s, LADDR)], &[]);
+    let cfg = |core| BalancerConfig {
+        conn_capacity: 64,
+        hash_seed: HashSeed::from_u64(9),
+        ..BalancerConfig::new(core, 2)
+    };
+    let mut labs = [Lab::with(cfg(0), snap.clone()), Lab::with(cfg(1), snap)];
+    for (syn_at, data_at) in [(0, 1), (1, 0), (0, 0), (1, 1)] {
+        let cport = 42000 + (syn_at * 2 + data_at) as u16;
+        let syn = from_client(&tcp(CLIENT, cport, VIP, 80, SYN, 1, 0, &[]));
+        let out = two_cores(&mut labs, syn_at, 0, &syn);
+        assert_eq!(out.len(), 1, "SYN forwarded once");
+        let owner = out[0].0;
+        let data = from_client(&tcp(CLIENT, cport, VIP, 80, ACK, 2, 1, b"GET"));
+        let out = two_cores(&mut labs, data_at, 0, &data);
+        assert_eq!(out.len(), 1, "data forwarded; {:?}", labs[data_at].io.drop_reasons());
+        assert_eq!(out[0].0, owner, "by the owner");
+        assert_eq!(seen(&out[0].2).src, LADDR);
+    }
+    let conns: usize = labs.iter().map(|l| l.lb().conns_snapshot(l.now, 100).len()).sum();
+    assert_eq!(conns, 4, "one connection per flow");
+    for l in &labs {
+        assert_eq!(l.drops(R::TcpNotSyn), 0);
+    }
+}

@@ -15,6 +15,11 @@ fn dr_forwards_unchanged_to_the_real_servers_mac() {
     assert_eq!((s1.src, s1.sport, s1.dst, s1.dport, s1.ttl), (CLIENT, 49000, VIP, 80, 63));
     assert_eq!(&f[14 + 20..], &syn[20..], "L4 untouched");
     lab.one(0, &from_client(&tcp(CLIENT, 49000, VIP, 80, ACK, 2, 1, &[])));
+    // The handshake's bare ACK is not enough where replies bypass the director (a spoofed
+    // SYN then ACK must not take a 900 s entry): data makes it ESTABLISHED.
+    assert_eq!(lab.states(), ["SYN_RECV"]);
+    assert_eq!(lab.lb().guard_counters().bare_acks_held, 1);
+    lab.one(0, &from_client(&tcp(CLIENT, 49000, VIP, 80, ACK | PSH, 2, 1, b"GET /")));
     assert_eq!(lab.states(), ["ESTABLISHED"]);
     assert_eq!(lab.dest_counts(2), (1, 0));
     lab.one(0, &from_client(&tcp(CLIENT, 49000, VIP, 80, FIN | ACK, 2, 1, &[])));
