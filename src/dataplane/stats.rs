@@ -342,6 +342,8 @@ pub struct CoreStats {
     pub lb: Published<LB_SLOTS>,
     /// The exception path's counters, by [`exception_slots`] slot.
     pub exception: Published<EXCEPTION_SLOTS>,
+    /// The worker's heartbeat (beats with every publication), read by the liveness monitor.
+    pub heartbeat: super::heartbeat::Heartbeat,
 }
 
 impl CoreStats {
