@@ -344,6 +344,8 @@ pub struct CoreStats {
     pub exception: Published<EXCEPTION_SLOTS>,
     /// The worker's heartbeat (beats with every publication), read by the liveness monitor.
     pub heartbeat: super::heartbeat::Heartbeat,
+    /// Mbufs of the packet pool in use (all workers share the pool), at the last publication.
+    pub pool_in_use: std::sync::atomic::AtomicU64,
 }
 
 impl CoreStats {

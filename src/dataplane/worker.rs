@@ -420,6 +420,7 @@ impl Worker {
     /// Publishes the counters for readers on other threads (plain stores, single writer).
     pub fn publish(&self) {
         self.stats.heartbeat.beat(self.counters.busy_polls + self.counters.idle_polls);
+        self.stats.pool_in_use.store(u64::from(self.pool.in_use_count()), Ordering::Relaxed);
         let loop_vals: [u64; LoopStat::ALL.len()] = LoopStat::ALL.map(|s| s.get(&self.counters));
         self.stats.looping.store(&loop_vals);
         self.stats.net.store(&net_slots(self.pipeline.net_counters()));
