@@ -87,11 +87,12 @@ rs1_http() {
 	return 1
 }
 sample() {
-	local text rss
+	local text rss mbufs conns
 	text=$(scrape)
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$rvsd_pid/status" 2>/dev/null)
-	echo "$(date +%s) ${rss:-0} $(awk '/^rvs_mempool_mbufs_in_use / { print $2 }' <<<"$text") \
-$(awk '/^rvs_conn_table_entries\{/ { s += $2 } END { print s + 0 }' <<<"$text")" >>"$TMP/samples"
+	mbufs=$(awk '/^rvs_mempool_mbufs_in_use / { print $2 }' <<<"$text")
+	conns=$(awk '/^rvs_conn_table_entries\{/ { s += $2 } END { print s + 0 }' <<<"$text")
+	echo "$(date +%s) ${rss:-0} ${mbufs:-0} ${conns:-0}" >>"$TMP/samples"
 }
 tick=0
 flips=0
