@@ -10,6 +10,7 @@
 use anyhow::Context;
 use clap::Parser;
 use rvs::config::Config;
+use rvs::daemon::liveness::{self, WorkerFault};
 use rvs::daemon::rvsd::Rvsd;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,7 +89,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .context("installing the SIGHUP handler")?;
-    let rvsd = Rvsd::start(&cfg, args.config.as_deref())?;
+    let mut rvsd = Rvsd::start(&cfg, args.config.as_deref())?;
     tracing::info!("control socket on {} (rvsadm: RVS_SOCK={0})", rvsd.socket().display());
     tracing::info!(
         "rvsd {} running; SIGHUP reloads the config, SIGINT or SIGTERM stops it",
@@ -97,6 +98,15 @@ fn run(args: Args) -> anyhow::Result<()> {
     // systemd's Type=notify (packaging/rvsd.service): ready once ports, workers, the control
     // socket and the health checks run. Without NOTIFY_SOCKET this does nothing.
     notify(&[sd_notify::NotifyState::Ready]);
+    // WatchdogSec= in the unit: pinged only while every worker is alive.
+    let mut watchdog_usec = 0;
+    let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
+    if watchdog {
+        tracing::info!(
+            "systemd watchdog every {} ms while every worker is alive",
+            watchdog_usec / 1000
+        );
+    }
     while !term.load(Ordering::Relaxed) {
         if hup.swap(false, Ordering::Relaxed) {
             tracing::info!("SIGHUP: reloading the config");
@@ -105,13 +115,47 @@ fn run(args: Args) -> anyhow::Result<()> {
             rvsd.reload();
             notify(&[sd_notify::NotifyState::Ready]);
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let faults = rvsd.check_workers();
+        if !faults.is_empty() {
+            return exit_on_worker_fault(rvsd, &faults);
+        }
+        if watchdog {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+        std::thread::sleep(liveness::CHECK_EVERY);
     }
     tracing::info!("stopping");
     notify(&[sd_notify::NotifyState::Stopping]);
     rvsd.stop()?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How long an orderly stop after a worker fault may take before rvsd exits anyway.
+const FAULT_STOP_LIMIT: Duration = Duration::from_secs(3);
+
+/// A worker is dead or stuck: logs why, stops what can be stopped and ends rvsd with a failure,
+/// so that its supervisor (systemd's Restart=on-failure) starts a fresh one. A stuck worker
+/// cannot be joined, so then rvsd exits at once.
+fn exit_on_worker_fault(rvsd: Rvsd, faults: &[WorkerFault]) -> anyhow::Result<()> {
+    for f in faults {
+        tracing::error!("{f}; rvsd exits so that its supervisor restarts it");
+    }
+    notify(&[sd_notify::NotifyState::Stopping]);
+    let summary = faults.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    if faults.iter().any(|f| !f.ended()) {
+        eprintln!("rvsd: error: {summary}");
+        std::process::exit(1);
+    }
+    let _ = std::thread::Builder::new().name("rvs-fault-exit".into()).spawn(|| {
+        std::thread::sleep(FAULT_STOP_LIMIT);
+        eprintln!("rvsd: error: the stop after a worker fault did not finish; exiting");
+        std::process::exit(1);
+    });
+    if let Err(e) = rvsd.stop() {
+        tracing::warn!("stopping after the worker fault: {e}");
+    }
+    anyhow::bail!("{summary}")
 }
 
 /// Tells systemd about rvsd's state when it runs under a `Type=notify` unit; a failure to tell

@@ -112,6 +112,8 @@ raw_checker!(
         misc_path: Option<String>,
         misc_timeout: Option<f64>,
         misc_dynamic: bool,
+        user: Option<String>,
+        enable_script_security: bool,
     }
 );
 
@@ -641,7 +643,21 @@ impl Ctx<'_> {
                 bindto: None,
                 bind_port: None,
             };
-            let c = MiscCheck { path, dynamic: m.misc_dynamic };
+            let user = match &m.user {
+                None => None,
+                Some(name) => Some(crate::health::check::misc::lookup_user(name).ok_or_else(|| {
+                    invalid(
+                        self.key("misc_check.user"),
+                        format!("no user {name:?} in /etc/passwd: create it (useradd --system) or name another"),
+                    )
+                })?),
+            };
+            let c = MiscCheck {
+                path,
+                dynamic: m.misc_dynamic,
+                user,
+                script_security: m.enable_script_security,
+            };
             out.push(self.checker("misc_check", CheckKind::Misc(c), g)?);
         }
         self.more_checkers(&mut out)?;

@@ -2,8 +2,16 @@
 //!
 //! Owns the socket file (parent directory created, a stale socket removed, mode 0600, or 0660
 //! and the configured group), the accept thread, one thread per client up to a bound (a client
-//! beyond it gets a `Busy` error and is closed), read and write timeouts so a slow or
-//! half-closed client is dropped, and the framing errors' answers (an error reply, then close).
+//! beyond it gets a `Busy` error and is closed), a deadline for each whole request (from the
+//! moment the server waits for it to its last byte: a client trickling a byte now and then is
+//! cut off as surely as a silent one) and for each whole response (a client that reads slowly
+//! is dropped), and the framing errors' answers (an error reply, then close).
+//!
+//! No window between bind and chmod: the socket is bound inside a fresh private directory
+//! (mode 0700, next to the final path), given its mode and group there, and only then renamed
+//! onto the final path, so nobody can connect before its permissions are in force. A umask
+//! would do the same for the bind, but it is process-wide: changed while other threads of rvsd
+//! create files (DPDK's runtime files, the health checks' scripts), it would change theirs too.
 //! A second thread samples the totals for the `--rate` estimator every 2 s. Requests run one
 //! at a time against the shared [`Control`] (the control plane may lock; the
 //! data plane never sees this lock). Must not touch: the table's rules (`control`), the data
@@ -25,8 +33,12 @@ use tracing::{debug, warn};
 
 /// Clients served at once by default.
 pub const DEFAULT_MAX_CLIENTS: usize = 16;
-/// Default read/write timeout: a client silent this long inside or between requests is dropped.
+/// Default request deadline: a client that has not sent a whole request this long after the
+/// server started waiting for it (silent or trickling) is dropped.
 pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default response deadline: a client that has not read its whole response in this time is
+/// dropped (the largest listings are read in well under it by rvsadm).
+pub const DEFAULT_RESPONSE_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
@@ -37,8 +49,10 @@ pub struct ServerConfig {
     pub group: Option<String>,
     /// Clients served at once.
     pub max_clients: usize,
-    /// Read and write timeout per client.
+    /// Deadline of a whole request (see [`DEFAULT_IO_TIMEOUT`]).
     pub io_timeout: Duration,
+    /// Deadline of a whole response (see [`DEFAULT_RESPONSE_DEADLINE`]).
+    pub response_deadline: Duration,
 }
 
 impl ServerConfig {
@@ -49,6 +63,7 @@ impl ServerConfig {
             group: None,
             max_clients: DEFAULT_MAX_CLIENTS,
             io_timeout: DEFAULT_IO_TIMEOUT,
+            response_deadline: DEFAULT_RESPONSE_DEADLINE,
         }
     }
 }
@@ -137,14 +152,7 @@ impl Server {
             }
             std::fs::remove_file(&path).map_err(io_err(&path, "removing the stale socket"))?;
         }
-        let listener = UnixListener::bind(&path).map_err(io_err(&path, "binding"))?;
-        let mode = if gid.is_some() { 0o660 } else { 0o600 };
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-            .map_err(io_err(&path, "setting its mode"))?;
-        if let Some(gid) = gid {
-            std::os::unix::fs::chown(&path, None, Some(gid))
-                .map_err(io_err(&path, "giving it to [ctrl] group"))?;
-        }
+        let listener = bind_private(&path, gid)?;
         listener.set_nonblocking(true).map_err(io_err(&path, "setting non-blocking accept"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let active = Arc::new(AtomicUsize::new(0));
@@ -200,6 +208,68 @@ impl Drop for Server {
     }
 }
 
+/// Binds `path` with its final mode (and group `gid`) in force before anyone can reach it:
+/// bound in a fresh 0700 directory beside it, chmod'ed there, then renamed into place.
+fn bind_private(path: &Path, gid: Option<u32>) -> Result<UnixListener, ServerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let private = dir.join(format!(".{name}.{}.bind", std::process::id()));
+    let _ = std::fs::remove_dir_all(&private);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private)
+        .map_err(io_err(path, "creating a private directory to bind in"))?;
+    let staged = private.join("sock");
+    let bound = (|| {
+        let listener = UnixListener::bind(&staged).map_err(io_err(path, "binding"))?;
+        let mode = if gid.is_some() { 0o660 } else { 0o600 };
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))
+            .map_err(io_err(path, "setting its mode"))?;
+        if let Some(gid) = gid {
+            std::os::unix::fs::chown(&staged, None, Some(gid))
+                .map_err(io_err(path, "giving it to [ctrl] group"))?;
+        }
+        std::fs::rename(&staged, path).map_err(io_err(path, "moving it into place"))?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_dir_all(&private);
+    bound
+}
+
+/// A stream's reads or writes, all of them ended by one deadline.
+struct Deadline<'a> {
+    stream: &'a UnixStream,
+    until: Instant,
+}
+
+impl Deadline<'_> {
+    fn left(&self) -> io::Result<Duration> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
+        }
+        Ok(left)
+    }
+}
+
+impl io::Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.set_read_timeout(Some(self.left()?))?;
+        io::Read::read(&mut self.stream, buf)
+    }
+}
+
+impl io::Write for Deadline<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.set_write_timeout(Some(self.left()?))?;
+        io::Write::write(&mut self.stream, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        io::Write::flush(&mut self.stream)
+    }
+}
+
 fn accept_loop<D: Dataplane>(
     listener: &UnixListener,
     cfg: &ServerConfig,
@@ -232,8 +302,9 @@ fn accept_loop<D: Dataplane>(
             continue;
         }
         let (c, s, a) = (control.clone(), stop.clone(), active.clone());
+        let deadlines = (cfg.io_timeout, cfg.response_deadline);
         let spawned = std::thread::Builder::new().name("rvs-ctrl-client".into()).spawn(move || {
-            serve_client(stream, &c, &s);
+            serve_client(stream, &c, &s, deadlines);
             a.fetch_sub(1, Ordering::AcqRel);
         });
         if let Err(e) = spawned {
@@ -260,14 +331,17 @@ fn rate_loop<D: Dataplane>(control: &Mutex<Control<D>>, stop: &AtomicBool) {
     }
 }
 
-/// Serves requests on one connection until it closes, misbehaves or the server stops.
+/// Serves requests on one connection until it closes, misbehaves, misses a deadline
+/// (`(request, response)`) or the server stops.
 fn serve_client<D: Dataplane>(
-    mut stream: UnixStream,
+    stream: UnixStream,
     control: &Mutex<Control<D>>,
     stop: &AtomicBool,
+    (request_deadline, response_deadline): (Duration, Duration),
 ) {
     while !stop.load(Ordering::Relaxed) {
-        let req = proto::read_frame(&mut stream, MAX_REQUEST)
+        let mut input = Deadline { stream: &stream, until: Instant::now() + request_deadline };
+        let req = proto::read_frame(&mut input, MAX_REQUEST)
             .and_then(|body| proto::decode_request(&body));
         let req = match req {
             Ok(r) => r,
@@ -275,8 +349,10 @@ fn serve_client<D: Dataplane>(
             Err(e) => {
                 debug!("control socket: dropping a client: {e}");
                 if !matches!(e, FrameError::Truncated(_)) {
+                    let until = Instant::now() + response_deadline;
+                    let mut output = Deadline { stream: &stream, until };
                     let resp = Response::error(e.code(), e.to_string());
-                    let _ = proto::write_frame(&mut stream, &proto::encode_response(&resp));
+                    let _ = proto::write_frame(&mut output, &proto::encode_response(&resp));
                 }
                 return;
             }
@@ -285,7 +361,8 @@ fn serve_client<D: Dataplane>(
             Ok(mut c) => c.handle(req),
             Err(_) => Response::error(ErrorCode::Dataplane, "control plane failed earlier"),
         };
-        if proto::write_frame(&mut stream, &proto::encode_response(&resp)).is_err() {
+        let mut output = Deadline { stream: &stream, until: Instant::now() + response_deadline };
+        if proto::write_frame(&mut output, &proto::encode_response(&resp)).is_err() {
             return;
         }
     }
@@ -370,6 +447,57 @@ mod tests {
         .expect("stale socket replaced");
         abuse::still_serving(&path, "restart").unwrap();
         fresh.stop();
+    }
+
+    #[test]
+    fn a_trickling_client_is_cut_off_at_the_request_deadline() {
+        use std::io::{Read, Write};
+        let path = temp_path("trickle");
+        let control = Control::new(
+            ServiceTable::new(),
+            Vec::new(),
+            BuildOptions::default(),
+            FakeDp::default(),
+        );
+        let mut cfg = ServerConfig::new(&path);
+        cfg.io_timeout = Duration::from_millis(800);
+        let server = Server::start(cfg, control).expect("server starts");
+        // No window: the socket is in place with its mode, and the private directory it was
+        // bound in is gone.
+        let dir = path.parent().unwrap();
+        let leftovers: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".bind"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        // A frame announcing 1000 bytes, then one byte every 100 ms: every single read is far
+        // within the deadline, the whole request never is.
+        let mut s = UnixStream::connect(&path).unwrap();
+        s.write_all(&1000u32.to_be_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let mut cut = false;
+        for _ in 0..300 {
+            if s.write_all(b"x").is_err() {
+                cut = true;
+                break;
+            }
+            let mut b = [0u8; 16];
+            match s.read(&mut b) {
+                Ok(0) => {
+                    cut = true;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    cut = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(cut, "a client trickling a byte every 100 ms was never cut off");
+        abuse::still_serving(&path, "trickle").unwrap();
+        server.stop();
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! the checked config onto the types of `net` and `dpdk`; it holds no packet logic itself.
 
 mod kernel;
+pub mod liveness;
 pub mod netctl;
 mod plumbing;
 pub mod rvsd;
@@ -160,6 +161,8 @@ pub struct Director {
     exporter: Option<Exporter>,
     metrics: Option<Arc<DirectorMetrics>>,
     stats: Vec<Arc<CoreStats>>,
+    /// The lcore of each worker, by core index.
+    lcores: Vec<u32>,
     handles: Vec<WorkerHandle>,
     generation: Arc<AtomicU64>,
     control_lock: Arc<std::sync::Mutex<()>>,
@@ -195,6 +198,7 @@ impl Director {
             exporter: None,
             metrics: None,
             stats: Vec::new(),
+            lcores: Vec::new(),
             handles: Vec::new(),
             generation: Arc::new(AtomicU64::new(0)),
             control_lock: Arc::new(std::sync::Mutex::new(())),
@@ -222,6 +226,12 @@ impl Director {
         extra: Vec<Arc<dyn crate::metrics::MetricsSource>>,
     ) -> Result<(), StartError> {
         let Some(addr) = cfg.metrics().listen else { return Ok(()) };
+        if addr.ip().is_unspecified() {
+            warn!(
+                "metrics listen on {addr}: every address of the host, the internet-facing ones \
+                 too; set [metrics] listen to the management address"
+            );
+        }
         let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
         let ids = self.ports.iter().map(|p| p.id()).collect();
         let source =
@@ -366,6 +376,8 @@ impl Director {
             pipeline.set_services(services.clone(), time::now());
             let stats = Arc::new(CoreStats::default());
             self.stats.push(stats.clone());
+            self.lcores.push(w.lcore);
+            let beat = stats.clone();
             let worker = Worker::new(
                 core,
                 rx,
@@ -380,17 +392,32 @@ impl Director {
             );
             let (handle, inbox) = control::channel(core);
             self.handles.push(handle);
-            let mut worker = worker
+            let worker = worker
                 .with_inbox(inbox)
                 .with_burst(usize::from(cfg.dataplane().burst))
                 .with_kernel(kernel_queues, cfg.exception().poll)
                 .with_tx_csum_offload(&csum_offload);
+            #[cfg(feature = "test-support")]
+            let worker =
+                worker.with_test_fault(crate::dataplane::heartbeat::TestFault::from_env(core));
+            let mut worker = worker;
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");
-                let c = worker.run();
-                info!("worker {core} stopped: {c:?}");
-                0
+                // The heartbeat records how the function ended, a panic included, for the
+                // liveness monitor; the panic still reaches `join` as before.
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run())) {
+                    Ok(c) => {
+                        beat.heartbeat.returned();
+                        info!("worker {core} stopped: {c:?}");
+                        0
+                    }
+                    Err(payload) => {
+                        let message = crate::dataplane::heartbeat::panic_message(payload.as_ref());
+                        beat.heartbeat.panicked(message);
+                        std::panic::resume_unwind(payload)
+                    }
+                }
             })?;
             self.workers.push(handle);
         }
@@ -477,6 +504,18 @@ impl Director {
     /// The address the metrics endpoint listens on, if it runs.
     pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
         self.exporter.as_ref().map(Exporter::local_addr)
+    }
+
+    /// A monitor of every worker's heartbeat, from `now` on (see [`liveness`]).
+    pub fn liveness(&self, now: std::time::Instant) -> liveness::Liveness {
+        let workers = self
+            .stats
+            .iter()
+            .zip(&self.lcores)
+            .enumerate()
+            .map(|(core, (s, l))| (core, *l, s.clone()))
+            .collect();
+        liveness::Liveness::new(workers, now)
     }
 
     /// Published counters of every worker core.

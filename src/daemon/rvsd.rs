@@ -6,6 +6,7 @@
 //! calls [`Rvsd::start`]. A step that fails stops the steps before it. Must not touch: packet
 //! logic, the table's rules, the protocol.
 
+use super::liveness::{Liveness, WorkerFault};
 use super::{Director, DirectorControl, StartError};
 use crate::config::{Config, Reloader};
 use crate::ctrl::control::Control;
@@ -37,6 +38,7 @@ pub struct Rvsd {
     control: Arc<Mutex<Control<DirectorControl>>>,
     server: Server,
     health: Option<Health>,
+    liveness: Liveness,
 }
 
 impl Rvsd {
@@ -82,8 +84,12 @@ impl Rvsd {
             }
         };
         // The metrics: the director's own, the load balancer's, the health checks'.
-        let sources: Vec<Arc<dyn MetricsSource>> =
-            vec![Arc::new(board), Arc::new(LbMetrics::new(control.clone()))];
+        let liveness = director.liveness(std::time::Instant::now());
+        let sources: Vec<Arc<dyn MetricsSource>> = vec![
+            Arc::new(board),
+            Arc::new(LbMetrics::new(control.clone())),
+            Arc::new(liveness.metrics()),
+        ];
         if let Err(e) = director.start_metrics(cfg, sources) {
             if let Some(h) = health {
                 h.stop();
@@ -91,7 +97,7 @@ impl Rvsd {
             server.stop();
             return Err(stop_after(director, e.to_string()));
         }
-        Ok(Rvsd { director, control, server, health })
+        Ok(Rvsd { director, control, server, health, liveness })
     }
 
     /// The control socket's path.
@@ -105,6 +111,11 @@ impl Rvsd {
         if let Ok(mut c) = self.control.lock() {
             let _ = c.reload();
         }
+    }
+
+    /// The workers found dead or stuck now (see [`super::liveness`]); empty while all live.
+    pub fn check_workers(&mut self) -> Vec<WorkerFault> {
+        self.liveness.check(std::time::Instant::now())
     }
 
     /// Stops everything, in the reverse of [`START_ORDER`].

@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod control;
 pub mod crossing;
+pub mod heartbeat;
 pub mod stats;
 pub mod worker;
 

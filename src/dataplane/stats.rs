@@ -388,6 +388,10 @@ pub struct CoreStats {
     pub lb: Published<LB_SLOTS>,
     /// The exception path's counters, by [`exception_slots`] slot.
     pub exception: Published<EXCEPTION_SLOTS>,
+    /// The worker's heartbeat (beats with every publication), read by the liveness monitor.
+    pub heartbeat: super::heartbeat::Heartbeat,
+    /// Mbufs of the packet pool in use (all workers share the pool), at the last publication.
+    pub pool_in_use: std::sync::atomic::AtomicU64,
 }
 
 impl CoreStats {

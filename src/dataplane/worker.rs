@@ -81,6 +81,9 @@ pub struct Worker {
     stop: Arc<AtomicBool>,
     /// Packets the last poll took from other cores' rings (part of what it returned).
     crossed_last: usize,
+    /// A fault to commit on purpose, and when (test builds only).
+    #[cfg(feature = "test-support")]
+    fault: Option<(super::heartbeat::TestFault, std::time::Instant)>,
 }
 
 impl Worker {
@@ -121,6 +124,8 @@ impl Worker {
             stats,
             stop,
             crossed_last: 0,
+            #[cfg(feature = "test-support")]
+            fault: None,
         }
     }
 
@@ -139,6 +144,30 @@ impl Worker {
             slot.csum_offload = *on;
         }
         self
+    }
+
+    /// Makes this worker commit `fault` (test builds only; see [`super::heartbeat::TestFault`]).
+    #[cfg(feature = "test-support")]
+    pub fn with_test_fault(mut self, fault: Option<super::heartbeat::TestFault>) -> Self {
+        self.fault = fault.map(|f| (f, std::time::Instant::now() + f.after));
+        self
+    }
+
+    /// Commits the test fault once its time has come: a panic, or a stall that only the stop
+    /// flag ends (no beat, no polling meanwhile).
+    #[cfg(feature = "test-support")]
+    fn commit_test_fault(&mut self) {
+        let Some((f, at)) = self.fault else { return };
+        if std::time::Instant::now() < at {
+            return;
+        }
+        if f.panic {
+            panic!("test fault: worker {} panics on purpose", self.core);
+        }
+        self.fault = None;
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Takes control-plane requests from `inbox` at burst boundaries.
@@ -197,6 +226,8 @@ impl Worker {
                 self.counters.longest_poll_ns = self.counters.longest_poll_ns.max(ns);
             }
             prev = Some(now);
+            #[cfg(feature = "test-support")]
+            self.commit_test_fault();
             self.serve_requests(now);
             let mut got = self.poll_once(now);
             if !self.kernel.is_empty() && now.saturating_since(last_kernel) >= self.kernel_poll {
@@ -389,6 +420,8 @@ impl Worker {
 
     /// Publishes the counters for readers on other threads (plain stores, single writer).
     pub fn publish(&self) {
+        self.stats.heartbeat.beat(self.counters.busy_polls + self.counters.idle_polls);
+        self.stats.pool_in_use.store(u64::from(self.pool.in_use_count()), Ordering::Relaxed);
         let loop_vals: [u64; LoopStat::ALL.len()] = LoopStat::ALL.map(|s| s.get(&self.counters));
         self.stats.looping.store(&loop_vals);
         self.stats.net.store(&net_slots(self.pipeline.net_counters()));

@@ -220,6 +220,21 @@ pub struct MiscCheck {
     pub path: String,
     /// `misc_dynamic`: exit 2..=255 sets the weight to status - 2.
     pub dynamic: bool,
+    /// `user`: who the script runs as (`None`: `rvs_script` if it exists, else root).
+    pub user: Option<ScriptUser>,
+    /// `enable_script_security`: refuse to run as root a script others could modify.
+    pub script_security: bool,
+}
+
+/// A script user, resolved from `/etc/passwd` when the config is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptUser {
+    /// Login name.
+    pub name: String,
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
 }
 
 /// Identity of a dest within a service.

@@ -84,24 +84,30 @@ impl Rng {
     }
 }
 
-/// Runs a notify script through `/bin/sh -c` with `env`, without waiting for it.
+/// How long a notify script may run before its process group is killed.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a notify script as every health script runs (`check::misc`: script user, clean
+/// environment plus `env`, no inherited descriptors), without waiting for it; a thread waits,
+/// [`NOTIFY_TIMEOUT`] at most.
 pub fn run_script(script: &str, env: &[(String, String)]) {
-    let mut cmd = std::process::Command::new("/bin/sh");
-    cmd.arg("-c").arg(script).stdin(std::process::Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    match cmd.spawn() {
+    use crate::health::check::misc;
+    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    match misc::spawn_script(script, &env, misc::script_user(None).as_ref()) {
         Ok(mut child) => {
             let script = script.to_string();
-            let _ =
-                std::thread::Builder::new().name("rvs-notify".into()).spawn(move || {
-                    match child.wait() {
-                        Ok(st) if st.success() => {}
-                        Ok(st) => warn!("health: notify script {script:?} ended with {st}"),
-                        Err(e) => warn!("health: notify script {script:?}: {e}"),
-                    }
-                });
+            let deadline = std::time::Instant::now() + NOTIFY_TIMEOUT;
+            let _ = std::thread::Builder::new().name("rvs-notify".into()).spawn(move || {
+                match misc::wait_until(&mut child, deadline) {
+                    Ok(Some(st)) if st.success() => {}
+                    Ok(Some(st)) => warn!("health: notify script {script:?} ended with {st}"),
+                    Ok(None) => warn!(
+                        "health: notify script {script:?} killed after {} s",
+                        NOTIFY_TIMEOUT.as_secs()
+                    ),
+                    Err(e) => warn!("health: notify script {script:?}: {e}"),
+                }
+            });
         }
         Err(e) => warn!("health: cannot run notify script {script:?}: {e}"),
     }

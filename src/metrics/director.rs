@@ -69,6 +69,14 @@ impl DirectorMetrics {
             out.push(f.build());
         }
         let mut f = Family::gauge(
+            "rvs_mempool_mbufs_in_use",
+            "Mbufs of the packet pool in use (in rings, queues and tables), as the first worker last saw it.",
+        );
+        if let Some(c) = self.cores.first() {
+            f.sample(&[], c.pool_in_use.load(std::sync::atomic::Ordering::Relaxed) as f64);
+        }
+        out.push(f.build());
+        let mut f = Family::gauge(
             "rvs_core_longest_poll_seconds",
             "The longest worker loop iteration since the worker started (sleeps excluded).",
         );

@@ -235,6 +235,8 @@ fn a_script_check_sets_the_weight() {
     d.checkers[0].kind = CheckKind::Misc(MiscCheck {
         path: format!("exit $(cat {})", code.display()),
         dynamic: true,
+        user: None,
+        script_security: false,
     });
     let control = control_for(&[&d]);
     let h = Health::start(plan(vec![d], None), control.clone(), Board::new(), 1).unwrap();
