@@ -62,11 +62,19 @@ pub enum IpvsDropReason {
     /// A first fragment found the per-core fragment-follow table full of live entries: it is
     /// dropped, since the rest of its datagram could not follow.
     FragTableFull,
+    /// SYN proxy: an ACK of no connection whose cookie is not valid (forged, stale, or a
+    /// segment of a connection the director no longer has).
+    SynproxyBadAck,
+    /// SYN proxy: a SYN not answered because the core's SYN-ACK bucket was empty.
+    SynproxyRateLimited,
+    /// SYN proxy: a client segment while the real server's handshake is in progress (the
+    /// client retransmits it), or a valid ACK refused because too many handshakes are.
+    SynproxyHandshake,
 }
 
 impl IpvsDropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 21;
+    pub const COUNT: usize = 24;
 
     /// Every reason, in discriminant order.
     pub const ALL: [IpvsDropReason; IpvsDropReason::COUNT] = [
@@ -91,6 +99,9 @@ impl IpvsDropReason {
         Self::RedirectLoop,
         Self::FragUnmatched,
         Self::FragTableFull,
+        Self::SynproxyBadAck,
+        Self::SynproxyRateLimited,
+        Self::SynproxyHandshake,
     ];
 
     /// The snake_case name used as the metric label.
@@ -117,6 +128,9 @@ impl IpvsDropReason {
             Self::RedirectLoop => "redirect_loop",
             Self::FragUnmatched => "fragment_unmatched",
             Self::FragTableFull => "fragment_table_full",
+            Self::SynproxyBadAck => "synproxy_bad_ack",
+            Self::SynproxyRateLimited => "synproxy_rate_limited",
+            Self::SynproxyHandshake => "synproxy_handshake",
         }
     }
 
@@ -167,6 +181,8 @@ pub struct IpvsCounters {
     /// FULLNAT local ports passed over because another service's live connection holds the
     /// same (local address, port) -> (dest, port) tuple.
     pub local_port_conflicts: u64,
+    /// The SYN proxy's counters.
+    pub synproxy: crate::ipvs::synproxy::SynProxyCounters,
 }
 
 impl Default for IpvsCounters {
@@ -183,6 +199,7 @@ impl Default for IpvsCounters {
             drops: [0; IpvsDropReason::COUNT],
             frags_followed: 0,
             local_port_conflicts: 0,
+            synproxy: crate::ipvs::synproxy::SynProxyCounters::default(),
         }
     }
 }

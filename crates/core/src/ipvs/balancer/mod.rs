@@ -46,6 +46,7 @@ pub mod control;
 mod packet;
 mod pools;
 mod snat_rules;
+mod synproxy;
 
 pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport, SnatRuleReport};
 
@@ -62,6 +63,7 @@ use crate::ipvs::frag::{FragKey, FragTable};
 use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
 use crate::ipvs::service::Services;
 use crate::ipvs::spec::{Protocol, ServiceKey};
+use crate::ipvs::synproxy::{SynProxy, SynProxyConfig};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
 use crate::wire::Ipv4Meta;
@@ -166,6 +168,8 @@ pub struct BalancerConfig {
     pub frag_capacity: u32,
     /// How long after its first fragment a datagram's later fragments are followed.
     pub frag_timeout: core::time::Duration,
+    /// The SYN proxy's settings; its cookie keys must be the same on every core of a process.
+    pub synproxy: SynProxyConfig,
 }
 
 impl BalancerConfig {
@@ -182,6 +186,7 @@ impl BalancerConfig {
             mtu: 1500,
             frag_capacity: 4096,
             frag_timeout: core::time::Duration::from_secs(2),
+            synproxy: SynProxyConfig::new(),
         }
     }
 }
@@ -244,6 +249,8 @@ pub struct Balancer {
     /// Set while a first fragment is processed: the datagram whose decision `transmit`
     /// records for the later fragments.
     frag_first: Option<(FragKey, Instant)>,
+    /// The SYN proxy's per-core state (see [`crate::ipvs::synproxy`]).
+    proxy: SynProxy,
 }
 
 fn svc_key(proto: u8, addr: Ipv4Addr, port: u16) -> ServiceKey {
@@ -270,6 +277,7 @@ impl Balancer {
             counters: IpvsCounters::default(),
             frags: FragTable::new(cfg.frag_capacity as usize, cfg.frag_timeout),
             frag_first: None,
+            proxy: SynProxy::new(cfg.synproxy, now),
         })
     }
 
@@ -280,6 +288,9 @@ impl Balancer {
         self.book.apply(&snap, egress, self.cfg.mtu);
         self.conns.set_timeouts(*snap.timeouts());
         self.book.tick(now);
+        if snap.services().iter().any(|s| s.synproxy) {
+            self.proxy.enable(self.conns.capacity());
+        }
         self.snap = snap;
     }
 
@@ -315,6 +326,7 @@ impl Balancer {
         let book = &mut self.book;
         let n = self.conns.expire_at_most(now, self.cfg.expire_batch, |c| book.on_freed(c));
         self.book.tick(now);
+        self.synproxy_poll(now);
         n
     }
 
