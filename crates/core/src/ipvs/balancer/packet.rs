@@ -32,7 +32,7 @@ pub(super) struct Flow {
     pub(super) sport: u16,
     pub(super) dport: u16,
     /// TCP flags (none for UDP).
-    flags: TcpFlags,
+    pub(super) flags: TcpFlags,
     len: u32,
     /// The segment carries TCP payload.
     tcp_data: bool,

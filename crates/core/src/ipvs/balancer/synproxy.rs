@@ -15,6 +15,9 @@
 //! - Once established every segment is translated ([`crate::ipvs::synproxy::seq`]) before the
 //!   forwarding mode rewrites it.
 //!
+//! A new SYN from the client on a proxied connection's tuple (a port reused after TIME_WAIT)
+//! ends that connection and starts over with a cookie.
+//!
 //! Any other TCP segment of no connection (a forged, stale or out-of-window ACK, a RST, a FIN)
 //! is dropped as `synproxy_bad_ack`: the director has nothing to reset.
 
@@ -247,6 +250,18 @@ impl Balancer {
         let Some(pc) = self.proxy.conn(id.index()).copied() else {
             return self.forward_plain(pkt, head, id, dir, flow, now);
         };
+        if dir == Direction::In && flow.flags & HANDSHAKE == TcpFlags::SYN {
+            // A new SYN on the tuple of a proxied connection (its port reused after TIME_WAIT):
+            // the old connection ends and the new one is proxied from its cookie like any other.
+            let svc = self.conns.get(id).map(|c| c.svc());
+            let book = &mut self.book;
+            self.conns.remove(id, |c| book.on_freed(c));
+            return match svc {
+                Some(svc) if self.synproxy_on(svc) => self.synproxy_new(pkt, head, flow, svc, now),
+                Some(svc) => self.new_conn(pkt, head, flow, svc, now),
+                None => self.drop(pkt, R::NoConn),
+            };
+        }
         let end = head.l3 + head.total_len;
         if pc.pending == NO_PENDING {
             if let Some(seg) = pkt.data_mut().get_mut(head.l4()..end) {

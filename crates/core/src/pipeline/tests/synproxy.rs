@@ -234,6 +234,19 @@ fn run_proxied_connection(fwd: spec::FwdMethod) {
 }
 
 #[test]
+fn a_reused_port_starts_over_with_a_cookie() {
+    let mut lab = proxied_lab(spec::FwdMethod::Masq);
+    handshake(&mut lab, b"");
+    assert_eq!(lab.lb().conn_count(), 1);
+    // The same client port opens again: the old connection ends, the SYN gets a cookie.
+    let syn = seg(C, V, SYN, CISN ^ 0x8000, 0, 64240, &syn_opts(1460, 2000, 7), &[]);
+    let (port, f) = lab.one(0, &from_client(&syn));
+    assert_eq!((port, seen(&f).flags), (0, SYN | ACK));
+    assert_eq!(lab.lb().conn_count(), 0);
+    assert_eq!(lab.lb().counters().synproxy.cookies_sent, 2);
+}
+
+#[test]
 fn nat_connection_through_the_proxy() {
     run_proxied_connection(spec::FwdMethod::Masq);
 }
