@@ -340,6 +340,9 @@ impl Director {
         let ring = redirect_ring_size(spare, n_workers);
         info!("rings between workers: {ring} packets each");
         let mut crossings = Crossing::build(n_workers, ring)?.into_iter();
+        // One SYN proxy configuration (and so one set of cookie keys) for every worker: a
+        // cookie made on one core validates on any.
+        let synproxy = crate::ipvs::synproxy::SynProxyConfig::new();
         for (core, w) in cfg.workers().iter().enumerate() {
             let crossing = crossings.next().unwrap_or_default();
             let mut rx = Vec::new();
@@ -368,6 +371,7 @@ impl Director {
                 conn_capacity: cfg.dataplane().conns_per_worker,
                 port_cursor_seed: BalancerConfig::random_port_cursor_seed(),
                 guard: *cfg.guard(),
+                synproxy,
                 ..BalancerConfig::new(core, n_workers)
             };
             let lb = Balancer::new(lb_cfg, time::now())

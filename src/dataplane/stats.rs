@@ -231,7 +231,7 @@ pub struct LbEvent {
 }
 
 /// The balancer's counters, in slot order (drops by [`IpvsDropReason`] follow them).
-pub const LB_EVENTS: [LbEvent; 22] = [
+pub const LB_EVENTS: [LbEvent; 33] = [
     LbEvent {
         metric: "rvs_lb_conns_created_total",
         help: "Connections created.",
@@ -363,6 +363,72 @@ pub const LB_EVENTS: [LbEvent; 22] = [
         help: "FULLNAT/SNAT connections ended at once by a reset, their local port released.",
         gauge: false,
         get: |c, _, _| c.guard.reset_releases,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_cookies_sent_total",
+        help: "SYN proxy: cookie SYN-ACKs sent.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.cookies_sent,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_synack_rate_limited_total",
+        help: "SYN proxy: SYNs not answered, the core's SYN-ACK bucket was empty.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.synack_rate_limited,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_ack_valid_total",
+        help: "SYN proxy: ACKs with a valid cookie (connections opened toward a real server).",
+        gauge: false,
+        get: |c, _, _| c.synproxy.ack_valid,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_ack_invalid_total",
+        help: "SYN proxy: ACKs of no connection with a forged or stale cookie.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.ack_invalid,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_conns_total",
+        help: "SYN proxy: connections whose real server completed the handshake.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.conns_proxied,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_syn_retransmits_total",
+        help: "SYN proxy: SYNs sent again to a real server on a retransmitted ACK.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.syn_retransmits,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_data_held_total",
+        help: "SYN proxy: client data held until the real server answered.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.data_held,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_pending_drops_total",
+        help: "SYN proxy: client segments dropped while the server handshake was in progress.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.pending_drops,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_pending_full_total",
+        help: "SYN proxy: valid ACKs refused, too many server handshakes in progress.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.pending_full,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_server_timeouts_total",
+        help: "SYN proxy: connections ended, the real server never answered.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.server_timeouts,
+    },
+    LbEvent {
+        metric: "rvs_synproxy_server_resets_total",
+        help: "SYN proxy: real servers that reset the proxied SYN.",
+        gauge: false,
+        get: |c, _, _| c.synproxy.server_resets,
     },
 ];
 

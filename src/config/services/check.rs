@@ -193,6 +193,12 @@ impl Ctx<'_> {
                 "TOA carries the client address in a TCP option: remove toa from this udp service",
             ));
         }
+        if s.synproxy && proto != Protocol::Tcp {
+            return Err(invalid(
+                self.key("synproxy"),
+                "the SYN proxy answers TCP handshakes: remove synproxy from this udp service",
+            ));
+        }
         Ok(ServiceSpec {
             key: ServiceKey { proto, addr: IpAddr::V4(*vip.ip()), port: vip.port() },
             scheduler,
@@ -202,6 +208,7 @@ impl Ctx<'_> {
             one_packet: s.one_packet,
             pe: None,
             toa: s.toa,
+            synproxy: s.synproxy,
         })
     }
 
@@ -305,6 +312,15 @@ impl Ctx<'_> {
                 key("fwd"),
                 format!(
                     "service[{}] has toa = true, which only fwd = \"fullnat\" carries: set fwd = \"fullnat\" or remove toa from the service",
+                    self.i
+                ),
+            ));
+        }
+        if svc.synproxy && !matches!(fwd, FwdMethod::Masq | FwdMethod::FullNat) {
+            return Err(invalid(
+                key("fwd"),
+                format!(
+                    "service[{}] has synproxy = true, which needs the replies through the director: set fwd = \"nat\" or \"fullnat\", or remove synproxy from the service",
                     self.i
                 ),
             ));

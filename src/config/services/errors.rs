@@ -48,6 +48,9 @@ pub(super) fn model_fix(e: &SpecError) -> (&'static str, String) {
         SpecError::OnePacketNotUdp => {
             ("one_packet", "set proto = \"udp\" or remove one_packet".to_owned())
         }
+        SpecError::SynproxyNotTcp => {
+            ("synproxy", "set proto = \"tcp\" or remove synproxy".to_owned())
+        }
         SpecError::InvalidTimeout(_) => (
             "persistence",
             format!("give seconds from 1 to {MAX_TIMEOUT_S}, or remove persistence"),

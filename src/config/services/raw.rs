@@ -37,6 +37,8 @@ pub(crate) struct RawService {
     pub one_packet: bool,
     pub laddrs: Vec<String>,
     pub toa: bool,
+    /// The SYN proxy (TCP, NAT and FULLNAT dests).
+    pub synproxy: bool,
     /// Never valid; present so that the refusal can say why and what to use instead.
     pub fwmark: Option<toml::Value>,
     #[serde(rename = "dest")]

@@ -99,6 +99,9 @@ fn service(out: &mut String, s: &ServiceInfo, table: &ServiceTable) {
     if spec.toa {
         let _ = writeln!(out, "toa = true");
     }
+    if spec.synproxy {
+        let _ = writeln!(out, "synproxy = true");
+    }
     for d in &s.dests {
         let d = &d.spec;
         let addr = SocketAddr::new(d.addr, d.port);

@@ -624,3 +624,16 @@ proptest! {
         let _ = Config::from_toml_str(&String::from_utf8_lossy(&s));
     }
 }
+
+#[test]
+fn synproxy_is_read_written_and_read_back() {
+    let c = config(&with_services(
+        "[[service]]\nproto = \"tcp\"\nvip = \"10.0.0.100:80\"\nsynproxy = true\n\
+         [[service.dest]]\naddr = \"10.0.0.12:8080\"\nfwd = \"nat\"\n",
+    ));
+    let key = tcp("10.0.0.100", 80);
+    assert!(c.services().services().iter().any(|s| s.spec.key == key && s.spec.synproxy));
+    let text = to_toml(c.services(), c.snat_rules(), c.timeouts());
+    assert!(text.contains("synproxy = true"), "{text}");
+    assert_eq!(config(&rewritten(&c)).services(), c.services());
+}

@@ -512,3 +512,20 @@ fn unknown_service_key_is_a_syntax_error_with_its_line() {
         other => panic!("expected a syntax error, got {other:?}"),
     }
 }
+
+#[test]
+fn synproxy_only_with_tcp_and_nat_or_fullnat() {
+    let fullnat = dest("addr = \"10.0.0.12:8080\"\nfwd = \"fullnat\"");
+    let nat = dest("addr = \"10.0.0.13\"\nfwd = \"nat\"");
+    accepts(&svc(&format!("laddrs = [\"10.1.0.11\"]\nsynproxy = true\n{fullnat}{nat}")));
+    rejects(
+        &svc(&format!("synproxy = true\n{nat}{}", dest("addr = \"10.0.0.14\"\nfwd = \"dr\""))),
+        "service[0].dest[1].fwd",
+        &["synproxy = true", "set fwd = \"nat\" or \"fullnat\""],
+    );
+    rejects(
+        "[[service]]\nproto = \"udp\"\nvip = \"10.0.0.100:53\"\nsynproxy = true\n",
+        "service[0].synproxy",
+        &["TCP handshakes", "remove synproxy"],
+    );
+}

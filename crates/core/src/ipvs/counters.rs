@@ -65,11 +65,19 @@ pub enum IpvsDropReason {
     /// A new connection's protocol already holds its share of the table (see
     /// [`crate::ipvs::guard`]).
     ProtoShareFull,
+    /// SYN proxy: an ACK of no connection whose cookie is not valid (forged, stale, or a
+    /// segment of a connection the director no longer has).
+    SynproxyBadAck,
+    /// SYN proxy: a SYN not answered because the core's SYN-ACK bucket was empty.
+    SynproxyRateLimited,
+    /// SYN proxy: a client segment while the real server's handshake is in progress (the
+    /// client retransmits it), or a valid ACK refused because too many handshakes are.
+    SynproxyHandshake,
 }
 
 impl IpvsDropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 22;
+    pub const COUNT: usize = 25;
 
     /// Every reason, in discriminant order.
     pub const ALL: [IpvsDropReason; IpvsDropReason::COUNT] = [
@@ -95,6 +103,9 @@ impl IpvsDropReason {
         Self::FragUnmatched,
         Self::FragTableFull,
         Self::ProtoShareFull,
+        Self::SynproxyBadAck,
+        Self::SynproxyRateLimited,
+        Self::SynproxyHandshake,
     ];
 
     /// The snake_case name used as the metric label.
@@ -122,6 +133,9 @@ impl IpvsDropReason {
             Self::FragUnmatched => "fragment_unmatched",
             Self::FragTableFull => "fragment_table_full",
             Self::ProtoShareFull => "proto_share_full",
+            Self::SynproxyBadAck => "synproxy_bad_ack",
+            Self::SynproxyRateLimited => "synproxy_rate_limited",
+            Self::SynproxyHandshake => "synproxy_handshake",
         }
     }
 
@@ -176,6 +190,8 @@ pub struct IpvsCounters {
     pub guard: crate::ipvs::guard::GuardCounters,
     /// TCP connections in SYN_RECV, at the last `Balancer::poll` (a gauge).
     pub embryonic: u64,
+    /// The SYN proxy's counters.
+    pub synproxy: crate::ipvs::synproxy::SynProxyCounters,
 }
 
 impl Default for IpvsCounters {
@@ -194,6 +210,7 @@ impl Default for IpvsCounters {
             local_port_conflicts: 0,
             guard: crate::ipvs::guard::GuardCounters::default(),
             embryonic: 0,
+            synproxy: crate::ipvs::synproxy::SynProxyCounters::default(),
         }
     }
 }

@@ -69,6 +69,8 @@ pub struct Service {
     pub one_packet: bool,
     /// FULLNAT: carry the client address to the real server in a TCP option (TOA).
     pub toa: bool,
+    /// SYN proxy on: TCP, and every dest NAT or FULLNAT (see [`crate::ipvs::synproxy`]).
+    pub synproxy: bool,
     /// Local addresses (`-P -z`) for FULLNAT dests.
     pub laddrs: Vec<Ipv4Addr>,
     /// This service's dests in [`Services::dests`].
@@ -239,6 +241,11 @@ impl Services {
                 netmask,
                 one_packet: spec.one_packet && proto == IPPROTO_UDP,
                 toa: opts.toa && spec.toa && has_fullnat && proto == IPPROTO_TCP,
+                synproxy: spec.synproxy
+                    && proto == IPPROTO_TCP
+                    && out.dests[first..]
+                        .iter()
+                        .all(|d| matches!(d.fwd, FwdMethod::Masq | FwdMethod::FullNat)),
                 laddrs: svc_laddrs,
                 dests: first..out.dests.len(),
             });

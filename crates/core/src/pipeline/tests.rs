@@ -16,5 +16,6 @@ mod nat;
 mod services;
 mod snat;
 mod snat_echo;
+mod synproxy;
 mod tables;
 mod tun;

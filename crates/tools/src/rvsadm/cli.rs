@@ -244,6 +244,8 @@ struct Raw {
     upper: Option<u32>,
     lower: Option<u32>,
     one_packet: bool,
+    /// `--synproxy` (rvs and DPVS extension).
+    synproxy: bool,
     pe: Option<String>,
     sched_flags: Option<String>,
     tun_type: Option<TunType>,
@@ -385,6 +387,10 @@ impl Parser<'_> {
                 self.opts.set(Opt::Ops)?;
                 st.one_packet = true;
             }
+            Tag::Synproxy => {
+                self.opts.set(Opt::Synproxy)?;
+                st.synproxy = true;
+            }
             Tag::Pe => {
                 self.opts.set(Opt::Pe)?;
                 st.pe = Some(v);
@@ -522,12 +528,16 @@ impl Parser<'_> {
                     one_packet: st.one_packet,
                     pe: st.pe.clone(),
                     toa: false,
+                    synproxy: st.synproxy,
                 };
                 if key.port == 0 && spec.persistence.is_none() {
                     return Err(SpecError::ZeroPortNotPersistent.into());
                 }
                 if spec.one_packet && key.proto != Protocol::Udp {
                     return Err(SpecError::OnePacketNotUdp.into());
+                }
+                if spec.synproxy && key.proto != Protocol::Tcp {
+                    return Err(SpecError::SynproxyNotTcp.into());
                 }
                 if cmd == Cmd::Add {
                     Command::Change(Change::AddService(spec))
@@ -641,6 +651,7 @@ impl Parser<'_> {
                     || st.one_packet
                     || st.sched_flags.is_some()
                     || st.pe.is_some()
+                    || st.synproxy
                 {
                     return Err(refuse(
                         "a match service takes only -s (not -p, -M, -o, -b or --pe)".into(),

@@ -548,3 +548,21 @@ fn match_service_errors() {
         "You need to supply the 'real-server' option for the 'add-server' command"
     );
 }
+
+#[test]
+fn synproxy_extension() {
+    let mut s = ServiceSpec::new(tcp("10.0.0.1", 80));
+    s.scheduler = "rr".parse().unwrap();
+    s.synproxy = true;
+    assert_eq!(
+        p("rvsadm -A -t 10.0.0.1:80 -s rr --synproxy"),
+        Ok(Command::Change(Change::AddService(s.clone())))
+    );
+    assert_eq!(
+        p("rvsadm -E -t 10.0.0.1:80 --synproxy -s rr"),
+        Ok(Command::Change(Change::EditService(s)))
+    );
+    assert!(err("rvsadm -A -u 10.0.0.1:53 --synproxy").contains("only for TCP"));
+    assert!(err("rvsadm -a -t 10.0.0.1:80 -r 10.1.1.1 --synproxy").contains("synproxy"));
+    assert!(err("rvsadm -L --synproxy").contains("synproxy"));
+}

@@ -197,6 +197,9 @@ pub fn service_entry(out: &mut String, s: &ServiceInfo, fmt: &ListFormat, names:
         if spec.one_packet {
             out.push_str(" ops");
         }
+        if spec.synproxy {
+            out.push_str(" synproxy");
+        }
     }
     out.push('\n');
 

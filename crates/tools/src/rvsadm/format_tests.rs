@@ -550,3 +550,15 @@ MATCH udp,to=8.8.8.8-8.8.8.8:0-0         0        0        0        0        0$
         )
     );
 }
+
+#[test]
+fn synproxy_is_listed_and_saved_after_ipvsadm_options() {
+    let mut s = scenario().into_iter().find(|s| s.spec.key.port == 80).unwrap();
+    s.spec.synproxy = true;
+    s.spec.flags = SchedFlags::FLAG_3;
+    let listed = list_service(&s, &numeric(), &NoNames);
+    assert!(listed.lines().nth(2).unwrap().ends_with(" synproxy"), "{listed}");
+    let saved = save(std::slice::from_ref(&s), true, &NoNames);
+    let first = saved.lines().next().unwrap();
+    assert!(first.starts_with("-A -t ") && first.ends_with(" -b flag-3 --synproxy"), "{first}");
+}

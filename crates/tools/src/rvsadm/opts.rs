@@ -57,21 +57,21 @@ impl Cmd {
     /// Legality row: one character per [`Opt`], `+` compulsory, `x` illegal, `1` at most one
     /// of the `1` options, space optional.
     fn row(self) -> &'static [u8; Opt::COUNT] {
-        //                        n c s s p M r f w x y t d s r t p s e o p b t t t n c r z F
-        //                        u o v c e a s w e u l o m t a h c o x p e f i y p o s e l i
+        //                        n c s s p M r f w x y t d s r t p s e o p b t t t n c r z F s
+        //                        u o v c e a s w e u l o m t a h c o x p e f i y p o s e l i y
         match self {
-            Cmd::Add | Cmd::Edit => b"xx+   xxxxxxxxxxxxx   xxxxxxxx",
-            Cmd::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::List => b" 11xxxxxxxx11      xxx xxxxxxx",
-            Cmd::AddDest | Cmd::EditDest => b"xx+xxx+    xxxxxxxxxxxx     xx",
-            Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Add | Cmd::Edit => b"xx+   xxxxxxxxxxxxx   xxxxxxxx ",
+            Cmd::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::List => b" 11xxxxxxxx11      xxx xxxxxxxx",
+            Cmd::AddDest | Cmd::EditDest => b"xx+xxx+    xxxxxxxxxxxx     xxx",
+            Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::Flush | Cmd::Set | Cmd::Restore | Cmd::Reload | Cmd::FlushRemoved => {
-                b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
             }
-            Cmd::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::AddLaddr | Cmd::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxx+ ",
-            Cmd::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::AddLaddr | Cmd::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxx+ x",
+            Cmd::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         }
     }
 }
@@ -110,10 +110,12 @@ pub(crate) enum Opt {
     TunRemCsum,
     Laddr,
     Ifname,
+    /// rvs and DPVS extension: the SYN proxy on a service.
+    Synproxy,
 }
 
 impl Opt {
-    pub(crate) const COUNT: usize = 30;
+    pub(crate) const COUNT: usize = 31;
     const ALL: [Opt; Opt::COUNT] = [
         Opt::Numeric,
         Opt::Connection,
@@ -145,6 +147,7 @@ impl Opt {
         Opt::TunRemCsum,
         Opt::Laddr,
         Opt::Ifname,
+        Opt::Synproxy,
     ];
 
     /// Name in error messages.
@@ -180,6 +183,7 @@ impl Opt {
             Opt::TunRemCsum => "tun-remcsum",
             Opt::Laddr => "laddr",
             Opt::Ifname => "ifname",
+            Opt::Synproxy => "synproxy",
         }
     }
 
@@ -292,6 +296,7 @@ pub(crate) enum Tag {
     Match,
     SyncDaemon(&'static str),
     Health,
+    Synproxy,
 }
 
 /// One spelling of an option.
@@ -380,6 +385,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("ifname", Some('F'), R, Tag::Ifname),
     spec("health", None, N, Tag::Health),
     spec("match", Some('H'), R, Tag::Match),
+    spec("synproxy", None, N, Tag::Synproxy),
 ];
 
 /// Look up `--name`.

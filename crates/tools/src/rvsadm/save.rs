@@ -2,7 +2,7 @@
 //! restores the same table.
 //!
 //! Owns the rule layout: `-A -t addr:port -s sched` then ` -p T` (and ` -M mask` when not a host
-//! mask), ` --pe name`, ` -o`, ` -b flags`; real servers `-a -t addr:port -r addr:port -X -w W`
+//! mask), ` --pe name`, ` -o`, ` -b flags`, ` --synproxy` (extension); real servers `-a -t addr:port -r addr:port -X -w W`
 //! with the forwarding switch (`-g`, `-i`, `-m`, and the extensions `-b` FULLNAT and `-J` SNAT),
 //! tunnel servers followed by `--tun-type ...`. Thresholds are not saved (as in ipvsadm).
 //! Local addresses follow their service as `-P` lines (`save_with`).
@@ -53,6 +53,9 @@ pub fn save_with(
         }
         if !spec.flags.is_empty() {
             let _ = write!(out, " -b {}", spec.flags.display_for(spec.scheduler));
+        }
+        if spec.synproxy {
+            out.push_str(" --synproxy");
         }
         out.push('\n');
         for d in &s.dests {

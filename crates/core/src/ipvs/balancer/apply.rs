@@ -139,6 +139,7 @@ impl Book {
             steer_mask: None,
             one_packet: false,
             toa: false,
+            synproxy: false,
             pool: None,
             laddrs: Vec::new(),
             refs: 0,
@@ -243,6 +244,7 @@ impl Book {
         s.netmask = svc.netmask;
         s.one_packet = svc.one_packet;
         s.toa = svc.toa;
+        s.synproxy = svc.synproxy;
         if s.pool.is_none() {
             s.pool = new_pool;
         }

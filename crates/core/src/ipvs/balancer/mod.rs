@@ -47,6 +47,7 @@ mod packet;
 mod pools;
 mod prefetch;
 mod snat_rules;
+mod synproxy;
 
 pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport, SnatRuleReport};
 
@@ -65,6 +66,7 @@ use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
 use crate::ipvs::proto::tcp::TcpState;
 use crate::ipvs::service::Services;
 use crate::ipvs::spec::{Protocol, ServiceKey};
+use crate::ipvs::synproxy::{SynProxy, SynProxyConfig};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
 use crate::wire::Ipv4Meta;
@@ -175,6 +177,8 @@ pub struct BalancerConfig {
     pub port_cursor_seed: u64,
     /// Budgets and limits against floods ([`crate::ipvs::guard`]); none by default.
     pub guard: GuardConfig,
+    /// The SYN proxy's settings; its cookie keys must be the same on every core of a process.
+    pub synproxy: SynProxyConfig,
 }
 
 impl BalancerConfig {
@@ -193,6 +197,7 @@ impl BalancerConfig {
             frag_timeout: core::time::Duration::from_secs(2),
             port_cursor_seed: 0,
             guard: GuardConfig::UNLIMITED,
+            synproxy: SynProxyConfig::new(),
         }
     }
 
@@ -264,6 +269,8 @@ pub struct Balancer {
     /// Set while a first fragment is processed: the datagram whose decision `transmit`
     /// records for the later fragments.
     frag_first: Option<(FragKey, Instant)>,
+    /// The SYN proxy's per-core state (see [`crate::ipvs::synproxy`]).
+    proxy: SynProxy,
 }
 
 fn svc_key(proto: u8, addr: Ipv4Addr, port: u16) -> ServiceKey {
@@ -292,6 +299,7 @@ impl Balancer {
             counters: IpvsCounters::default(),
             frags: FragTable::new(cfg.frag_capacity as usize, cfg.frag_timeout),
             frag_first: None,
+            proxy: SynProxy::new(cfg.synproxy, now),
         })
     }
 
@@ -301,6 +309,9 @@ impl Balancer {
     pub fn set_services(&mut self, snap: Arc<Services>, now: Instant, egress: &dyn Egress) {
         self.book.apply(&snap, egress, self.cfg.mtu);
         self.book.tick(now);
+        if snap.services().iter().any(|s| s.synproxy) {
+            self.proxy.enable(self.conns.capacity());
+        }
         self.snap = snap;
         self.apply_timeouts();
     }
@@ -354,6 +365,7 @@ impl Balancer {
         }
         self.counters.guard = *self.book.guard.counters();
         self.counters.embryonic = u64::from(self.book.guard.embryonic());
+        self.synproxy_poll(now);
         n
     }
 

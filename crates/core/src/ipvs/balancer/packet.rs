@@ -28,14 +28,14 @@ use crate::wire::{udp, Icmpv4Packet, IpProtocol, Ipv4Meta, TcpFlags, TcpPacket, 
 
 /// A TCP or UDP packet's flow tuple.
 #[derive(Debug, Clone, Copy)]
-struct Flow {
-    proto: u8,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    sport: u16,
-    dport: u16,
+pub(super) struct Flow {
+    pub(super) proto: u8,
+    pub(super) src: Ipv4Addr,
+    pub(super) dst: Ipv4Addr,
+    pub(super) sport: u16,
+    pub(super) dport: u16,
     /// TCP flags (none for UDP).
-    flags: TcpFlags,
+    pub(super) flags: TcpFlags,
     len: u32,
     /// The segment carries TCP payload.
     tcp_data: bool,
@@ -49,7 +49,7 @@ impl Flow {
     }
 }
 
-fn parse_l4(data: &[u8], h: &Ipv4Meta) -> Option<Flow> {
+pub(super) fn parse_l4(data: &[u8], h: &Ipv4Meta) -> Option<Flow> {
     let l4 = h.payload(data)?;
     let mut tcp_data = false;
     let (sport, dport, flags, l4) = match u8::from(h.protocol) {
@@ -108,7 +108,7 @@ const LOCAL_PORT_TRIES: u32 = 16;
 
 impl Balancer {
     #[inline]
-    fn drop<B>(&mut self, pkt: B, reason: R) -> Verdict<B> {
+    pub(super) fn drop<B>(&mut self, pkt: B, reason: R) -> Verdict<B> {
         self.counters.count_drop(reason);
         Verdict::Drop { pkt, reason }
     }
@@ -235,6 +235,9 @@ impl Balancer {
                     }
                 }
                 if let Some(slot) = slot {
+                    if flow.proto == IPPROTO_TCP && self.synproxy_on(slot) {
+                        return self.synproxy_new(pkt, head, flow, slot, now);
+                    }
                     return self.new_conn(pkt, head, flow, slot, now);
                 }
                 if kind != AddrKind::Local {
@@ -422,7 +425,7 @@ impl Balancer {
         Ok((d, Some(t)))
     }
 
-    fn new_conn<B: PacketBuf>(
+    pub(super) fn new_conn<B: PacketBuf>(
         &mut self,
         pkt: B,
         head: &Ipv4Meta,
@@ -702,8 +705,26 @@ impl Balancer {
         }
     }
 
-    /// A packet of connection `id`, travelling in `dir`.
-    fn forward_conn<B: PacketBuf>(
+    /// A packet of connection `id`, travelling in `dir`: the SYN proxy's connections go
+    /// through it first (`balancer::synproxy`).
+    #[inline]
+    pub(super) fn forward_conn<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        id: ConnId,
+        dir: Direction,
+        flow: &Flow,
+        now: Instant,
+    ) -> Verdict<B> {
+        if self.conns.get(id).is_some_and(|c| c.synproxy()) {
+            return self.synproxy_conn(pkt, head, id, dir, flow, now);
+        }
+        self.forward_plain(pkt, head, id, dir, flow, now)
+    }
+
+    /// A packet of connection `id`, travelling in `dir`, rewritten by its forwarding mode.
+    pub(super) fn forward_plain<B: PacketBuf>(
         &mut self,
         pkt: B,
         head: &Ipv4Meta,

@@ -69,6 +69,9 @@ impl ConnFlags {
     pub const DETACHED: u8 = 0x08;
     /// FULLNAT: the client address option (TOA) has been added to this connection.
     pub const TOA_DONE: u8 = 0x10;
+    /// The SYN proxy answered this connection's handshake: its segments are translated by
+    /// `ipvs::synproxy` (which keeps the sequence deltas beside the table, by entry index).
+    pub const SYNPROXY: u8 = 0x20;
 
     /// The raw bits.
     pub const fn bits(self) -> u8 {
@@ -286,6 +289,14 @@ impl<A: ConnAddr> Conn<A> {
     /// Records that the FULLNAT client address option was added.
     pub fn set_toa_done(&mut self, done: bool) {
         self.flags.set(ConnFlags::TOA_DONE, done);
+    }
+    /// Whether the SYN proxy owns this connection's sequence translation.
+    pub fn synproxy(&self) -> bool {
+        self.flags.contains(ConnFlags::SYNPROXY)
+    }
+    /// Marks the connection as the SYN proxy's (set once, right after the insert).
+    pub fn set_synproxy(&mut self, on: bool) {
+        self.flags.set(ConnFlags::SYNPROXY, on);
     }
 }
 

@@ -31,6 +31,9 @@ pub enum SpecError {
     /// `-o` on a TCP service.
     #[error("One-Packet Scheduling is only for UDP virtual services")]
     OnePacketNotUdp,
+    /// `--synproxy` on a UDP service (rvs extension).
+    #[error("the SYN proxy answers TCP handshakes: --synproxy is only for TCP virtual services")]
+    SynproxyNotTcp,
     /// Timeout out of range.
     #[error("invalid timeout value `{0}' specified")]
     InvalidTimeout(String),

@@ -79,6 +79,11 @@ pub struct ServiceSpec {
     /// ipvsadm option: set from rvsd's config (`toa = true`), absent from `-S` output.
     #[serde(default)]
     pub toa: bool,
+    /// SYN proxy (DPVS's `--synproxy`): the director answers SYNs with SYN cookies and opens
+    /// the real server's connection only for clients that complete the handshake (TCP, NAT
+    /// and FULLNAT dests; see `ipvs::synproxy`). An rvs extension to ipvsadm, saved by `-S`.
+    #[serde(default)]
+    pub synproxy: bool,
 }
 
 impl ServiceSpec {
@@ -93,6 +98,7 @@ impl ServiceSpec {
             one_packet: false,
             pe: None,
             toa: false,
+            synproxy: false,
         }
     }
 
@@ -103,6 +109,9 @@ impl ServiceSpec {
         }
         if self.one_packet && self.key.proto != Protocol::Udp {
             return Err(SpecError::OnePacketNotUdp);
+        }
+        if self.synproxy && self.key.proto != Protocol::Tcp {
+            return Err(SpecError::SynproxyNotTcp);
         }
         if let Some(t) = self.persistence {
             if t == 0 || t > MAX_TIMEOUT_S {
