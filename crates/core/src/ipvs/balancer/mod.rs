@@ -439,27 +439,8 @@ impl Balancer {
         self.process(pkt, ip, owner, now, true)
     }
 
-    /// [`Balancer::input_checked`] for a packet whose IPv4 header at `l3` nobody checked yet
-    /// (refused as `bad_l4` when malformed).
-    #[inline]
-    pub fn input<B: PacketBuf>(
-        &mut self,
-        pkt: B,
-        l3: usize,
-        owner: Option<AddrKind>,
-        now: Instant,
-    ) -> Verdict<B> {
-        if owner == Some(AddrKind::Host) {
-            return Verdict::NotMine { pkt };
-        }
-        match Ipv4Meta::parse(pkt.data(), l3) {
-            Ok(ip) => self.process(pkt, &ip, owner, now, true),
-            Err(_) => self.refuse(pkt, owner, IpvsDropReason::BadL4),
-        }
-    }
-
     /// Handles a packet another core redirected here (see [`Verdict::Redirect`]); `owner` is
-    /// what its destination is to the director, as for [`Balancer::input`]. It is never
+    /// what its destination is to the director, as for [`Balancer::input_checked`]. It is never
     /// redirected again.
     #[inline]
     pub fn input_redirected<B: PacketBuf>(

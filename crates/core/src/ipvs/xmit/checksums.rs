@@ -6,7 +6,7 @@
 //! checksum (the inner packet's too, for a tunnel) is verified by full recomputation with the
 //! test kit's reference checksum ([`crate::testkit::checksum`]), which shares no code with
 //! `wire::checksum`. The data path's entries (`forward_checked`, headers checked upstream) are
-//! held to the same bytes as `forward`.
+//! held to the same bytes as the test-only `forward`, which checks the headers itself.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 

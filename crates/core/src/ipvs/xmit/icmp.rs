@@ -5,13 +5,13 @@
 //!
 //! # Which connection
 //! An error quotes the IP header and at least 8 bytes of a packet that travelled the other way.
-//! [`embedded_tuple`] returns that quoted packet's protocol, source and destination (for a
+//! [`check_error`] checks the error once and [`CheckedError::tuple`] returns that quoted packet's protocol, source and destination (for a
 //! quoted ICMP echo both "ports" are its identifier). The caller looks the connection up with
 //! the tuple **reversed** ([`EmbeddedTuple::conn_key`]: source = quoted destination,
 //! destination = quoted source): that is the tuple of a packet travelling the way the error
 //! travels, so it matches the connection's `In` tuple for an error coming from the client side
 //! and its `Out` tuple for one coming from the real-server side (the outside, for SNAT). The
-//! direction it matched is the `ctx.dir` to pass to [`translate`].
+//! direction it matched is the `ctx.dir` to pass to [`translate_checked`].
 //!
 //! # What changes
 //! The outer header's addresses change as the connection's packets in that direction do
@@ -101,12 +101,9 @@ pub struct CheckedError {
 /// destination-unreachable, time-exceeded or parameter-problem message quoting an unfragmented
 /// IPv4 TCP/UDP packet with its ports, or an ICMP echo with its identifier).
 fn parse(data: &[u8], head: Head<'_>) -> Result<CheckedError, XmitError> {
-    let meta = match head {
-        Head::Checked(m, _) => *m,
-        Head::At(l3) => Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)?,
-    };
+    let meta = *head.meta;
     let l3 = meta.l3;
-    let ip = rewrite::check_ipv4_frag(data, Head::Checked(&meta, None), false)?;
+    let ip = rewrite::check_ipv4_frag(data, Head::new(&meta, None), false)?;
     if ip.proto != IpProtocol::ICMP {
         return Err(XmitError::Malformed);
     }
@@ -164,14 +161,16 @@ impl CheckedError {
 /// [`CheckedError::tuple`] (the connection lookup) and [`translate_checked`]; `None` when it
 /// is not an error this module translates.
 pub fn check_error(pkt: &[u8], ip: &Ipv4Meta) -> Option<CheckedError> {
-    parse(pkt, Head::Checked(ip, None)).ok()
+    parse(pkt, Head::new(ip, None)).ok()
 }
 
 /// The tuple quoted in the ICMP error whose IPv4 header starts at `l3` of the frame `pkt`, or
-/// `None` when it is not an error this module translates (see [`translate`]). Look the
+/// `None` when it is not an error this module translates. Look the
 /// connection up with [`EmbeddedTuple::conn_key`].
-pub fn embedded_tuple(pkt: &[u8], l3: usize) -> Option<EmbeddedTuple> {
-    parse(pkt, Head::At(l3)).ok().map(|e| e.tuple)
+#[cfg(test)]
+pub(crate) fn embedded_tuple(pkt: &[u8], l3: usize) -> Option<EmbeddedTuple> {
+    let meta = rewrite::parse_head(pkt, l3).ok()?;
+    parse(pkt, Head::new(&meta, None)).ok().map(|e| e.tuple)
 }
 
 /// What a translation changes: outer addresses, and the quoted tuple before -> after.
@@ -270,21 +269,23 @@ fn tuple_is(e: &CheckedError, want: (SocketAddrV4, SocketAddrV4)) -> bool {
     }
 }
 
-/// Translates the ICMP error at `l3` for the connection it is about (`fwd`, `ctx` as found
-/// with [`EmbeddedTuple::conn_key`], `ctx.dir` the direction that key matched); see the module
-/// doc. On error the buffer is unchanged. `ctx.proto` must be the quoted packet's protocol.
-pub fn translate<B: PacketBuf>(
+/// [`translate_checked`] of the ICMP error at `l3`, checked here first (for tests).
+#[cfg(test)]
+pub(crate) fn translate<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
     l3: usize,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    let e = parse(pkt.data(), Head::At(l3))?;
+    let meta = rewrite::parse_head(pkt.data(), l3)?;
+    let e = parse(pkt.data(), Head::new(&meta, None))?;
     translate_checked(fwd, pkt, &e, ctx)
 }
 
-/// [`translate`] of an error checked with [`check_error`] from `pkt` as it is now (the data
-/// path: the error is not checked again).
+/// Translates the ICMP error checked with [`check_error`] from `pkt` as it is now (the error
+/// is not checked again) for the connection it is about (`fwd`, `ctx` as found with
+/// [`EmbeddedTuple::conn_key`], `ctx.dir` the direction that key matched); see the module
+/// doc. On error the buffer is unchanged. `ctx.proto` must be the quoted packet's protocol.
 pub fn translate_checked<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
@@ -307,9 +308,9 @@ pub fn translate_checked<B: PacketBuf>(
             return Err(XmitError::Malformed);
         }
         return no_frag_needed(if fwd == FwdMethod::Route {
-            dr::run(pkt, Head::Checked(&e.meta, None), ctx, false)
+            dr::run(pkt, Head::new(&e.meta, None), ctx, false)
         } else {
-            tun::run(pkt, Head::Checked(&e.meta, None), ctx, false)
+            tun::run(pkt, Head::new(&e.meta, None), ctx, false)
         });
     }
     let p = plan(fwd, ctx, e.ip.dst)?;
