@@ -47,13 +47,13 @@ fn sched(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 i = i.wrapping_add(0x9e37_79b1);
-                let key = SchedKey {
-                    proto: 6,
-                    src: IpAddr::V4(Ipv4Addr::from(0x0a40_0000 | (i >> 16))),
-                    src_port: i as u16,
-                    dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100)),
-                    dst_port: 80,
-                };
+                let key = SchedKey::new(
+                    IpProtocol::TCP,
+                    IpAddr::V4(Ipv4Addr::from(0x0a40_0000 | (i >> 16))),
+                    i as u16,
+                    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100)),
+                    80,
+                );
                 black_box(s.schedule(black_box(&dests), &key))
             })
         });

@@ -685,11 +685,14 @@ pub fn named(r: Result<Measured>, name: &str) -> Result<Measured> {
     r.with_context(|| format!("scenario {name}"))
 }
 
-/// Hands `b` to the balancer as the stack would: its IPv4 header checked once, then
+/// Hands `b` to the balancer as the stack would: its headers checked once, then
 /// `Balancer::input_checked` (a frame whose header does not check is counted as not forwarded).
 pub(crate) fn input_checked(lb: &mut rvs::ipvs::balancer::Balancer, b: VecBuf) -> Verdict<VecBuf> {
     match rvs::wire::Ipv4Meta::parse(b.data(), 14) {
-        Ok(ip) => lb.input_checked(b, &ip, Some(AddrKind::Vip), rvs::time::now()),
+        Ok(ip) => {
+            let meta = rvs::wire::PacketMeta::parse(b.data(), ip);
+            lb.input_checked(b, &meta, Some(AddrKind::Vip), rvs::time::now())
+        }
         Err(_) => Verdict::NotMine { pkt: b },
     }
 }

@@ -278,7 +278,8 @@ proptest! {
     ) {
         let flags = flags & !RST_FLAG;
         let mut b = frame_buf(&Spec::tcp(c, v, flags, &payload).frame());
-        prop_assert!(crate::ipvs::reset::reset_in_place(&mut b, L3).is_some());
+        let ip = crate::wire::Ipv4Meta::parse(b.data(), L3).unwrap();
+        prop_assert!(crate::ipvs::reset::reset_in_place(&mut b, &ip).is_some());
         prop_assert_eq!(verify_ipv4(&b.data()[L3..]), Ok(()));
     }
 }

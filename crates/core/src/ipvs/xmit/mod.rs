@@ -134,8 +134,7 @@ pub(crate) fn forward<B: PacketBuf>(
     l3: usize,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    let meta = rewrite::parse_head(pkt.data(), l3)?;
-    dispatch(fwd, pkt, Head::new(&meta, None), ctx, false)
+    rewrite::with_head(pkt, l3, |p, h| dispatch(fwd, p, h, ctx, false))
 }
 
 /// Rewrites `pkt` (an Ethernet frame whose IPv4 header the receiving stack checked: `ip`, at
@@ -170,8 +169,7 @@ pub(crate) fn forward_fragment<B: PacketBuf>(
     l3: usize,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    let meta = rewrite::parse_head(pkt.data(), l3)?;
-    dispatch(fwd, pkt, Head::new(&meta, None), ctx, true)
+    rewrite::with_head(pkt, l3, |p, h| dispatch(fwd, p, h, ctx, true))
 }
 
 /// [`forward_checked`] for an IPv4 fragment whose datagram the caller follows (it looked up or

@@ -17,8 +17,7 @@ use crate::wire::IpProtocol;
 /// Rewrites one NAT packet in place; see the module doc. On error the buffer is unchanged.
 #[cfg(test)]
 pub(crate) fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    let meta = rewrite::parse_head(pkt.data(), l3)?;
-    run(pkt, Head::new(&meta, None), ctx, false)
+    rewrite::with_head(pkt, l3, |p, h| run(p, h, ctx, false))
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).

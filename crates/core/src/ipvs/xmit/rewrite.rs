@@ -16,6 +16,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Xmit, XmitError};
+pub use crate::wire::checked::L4;
 use crate::wire::icmpv4::Message;
 use crate::wire::{Icmpv4Packet, IpProtocol, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
 
@@ -98,6 +99,18 @@ pub(super) fn parse_head(data: &[u8], l3: usize) -> Result<Ipv4Meta, XmitError> 
     Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)
 }
 
+/// Checks the IPv4 header at `l3` and runs `step` with it: the unchecked entries tests use
+/// (the data path hands the modes the header the stack checked).
+#[cfg(test)]
+pub(super) fn with_head<B: crate::buf::PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    step: impl FnOnce(&mut B, Head<'_>) -> Result<Xmit, XmitError>,
+) -> Result<Xmit, XmitError> {
+    let meta = parse_head(pkt.data(), l3)?;
+    step(pkt, Head::new(&meta, None))
+}
+
 /// Views the IPv4 packet at `l3`: [`XmitError::Malformed`] unless `new_checked` accepts it,
 /// [`XmitError::Fragment`] for any fragment.
 pub(super) fn check_ipv4(data: &[u8], l3: usize) -> Result<Ip, XmitError> {
@@ -154,19 +167,6 @@ pub(super) fn check_mtu(ip: &Ip, mtu: u16, overhead: usize) -> Result<(), XmitEr
         Ok(m) if ip.dont_frag && m >= MIN_MTU => Err(XmitError::FragNeeded { mtu: m }),
         _ => Err(XmitError::TooBig),
     }
-}
-
-/// The transport header found by the checks: by [`check_l4`], or by the caller that parsed
-/// the packet once (the balancer) and hands it over with the IPv4 header ([`Head`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum L4 {
-    /// A whole TCP header (options included) inside Total Length.
-    Tcp,
-    /// A UDP header, its Length inside the IP payload (for a first fragment: the 8 header
-    /// bytes are there).
-    Udp,
-    /// ICMP echo request (`true`) or reply (`false`); the identifier stands for the ports.
-    Echo { request: bool },
 }
 
 /// Checks that the packet carries `proto` with a whole transport header inside Total Length:
