@@ -5,6 +5,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rvs::ipvs::conn::{ConnKey, ConnSpec, ConnTable, FwdMethod, HashSeed};
 use rvs::time::Instant;
+use rvs::wire::IpProtocol;
 use std::net::Ipv4Addr;
 
 const N: u32 = 1 << 20;
@@ -18,9 +19,7 @@ fn table(now: Instant) -> ConnTable<Ipv4Addr> {
     let mut t = ConnTable::new(N + N / 8, HashSeed::from_u64(7), now).expect("table");
     for i in 0..N {
         let spec = ConnSpec {
-            proto: 6,
-            client: client(i),
-            virt: (VIP, 80),
+            key: ConnKey::new(IpProtocol::TCP, client(i).0, client(i).1, VIP, 80),
             dest_addr: (Ipv4Addr::new(192, 168, 1, 10 + (i % 4) as u8), 80),
             local: None,
             fwd: FwdMethod::Route,
@@ -44,7 +43,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = i.wrapping_add(0x9e37_79b1) % N;
             let (a, p) = client(i);
-            let key = ConnKey::new(6, a, p, VIP, 80);
+            let key = ConnKey::new(IpProtocol::TCP, a, p, VIP, 80);
             black_box(t.lookup(black_box(&key), now))
         })
     });
@@ -54,7 +53,7 @@ fn bench(c: &mut Criterion) {
             j = j.wrapping_add(0x9e37_79b1) % N;
             let (a, p) = client(j);
             // Same clients, another virtual port: no such connection.
-            let key = ConnKey::new(6, a, p, VIP, 81);
+            let key = ConnKey::new(IpProtocol::TCP, a, p, VIP, 81);
             black_box(t.lookup(black_box(&key), now))
         })
     });

@@ -4,13 +4,37 @@
 mod common;
 
 use rvs::buf::PacketBuf;
-use rvs::dataplane::crossing::{Arrival, Crossing};
+use rvs::dataplane::crossing::{self, Arrival, Crossing};
+use rvs::dataplane::pipeline::Carried;
 use rvs::dpdk::{Mbuf, MbufBatch, Mempool};
+use rvs::net::AddrKind;
+use rvs::wire::{FlowMeta, IpProtocol, Ipv4Meta, PacketMeta, TcpFlags, Tuple, L4};
 
 fn mbuf(pool: &Mempool, bytes: &[u8]) -> Mbuf {
     let mut m = pool.alloc().expect("mbuf");
     m.append(bytes.len()).expect("room").copy_from_slice(bytes);
     m
+}
+
+/// What a core's stack checked of a TCP reply to a local address.
+fn carried() -> Carried {
+    let (rs, laddr) = ([192, 168, 0, 18].into(), [172, 16, 0, 1].into());
+    let ip = Ipv4Meta {
+        l3: 14,
+        header_len: 20,
+        total_len: 40,
+        protocol: IpProtocol::TCP,
+        src_addr: rs,
+        dst_addr: laddr,
+        ident: 7,
+        ttl: 63,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    let tuple = Tuple::new(IpProtocol::TCP, rs, 8080, laddr, 5001);
+    let flow = FlowMeta { tuple, l4: L4::Tcp, flags: TcpFlags(0x12), tcp_data: false };
+    Carried { meta: PacketMeta { ip, flow: Some(flow) }, owner: Some(AddrKind::Local) }
 }
 
 #[test]
@@ -32,23 +56,25 @@ fn crossings_carry_arp_copies_and_redirects() {
         assert_eq!(seen, vec![(Arrival::ArpCopy, 1, frame.clone())], "core {c}");
     }
 
-    // Core 2 redirects a packet of port 0 to core 1 only.
+    // Core 2 redirects a packet of port 0 to core 1 only, with its checked headers.
     let pkt = mbuf(&pool, b"redirected");
-    assert!(cores[2].redirect(1, 0, pkt).is_ok());
+    assert_eq!(crossing::carried(&pkt), None, "a fresh mbuf carries nothing");
+    assert!(cores[2].redirect(1, 0, pkt, &carried()).is_ok());
     let mut seen = Vec::new();
     cores[0].drain(&mut batch, |kind, port, _| seen.push((kind, port)));
     assert!(seen.is_empty(), "core 0 got nothing");
     cores[1].drain(&mut batch, |kind, port, pkt| {
         seen.push((kind, port));
         assert_eq!(pkt.data(), b"redirected");
+        assert_eq!(crossing::carried(&pkt), Some(carried()), "the headers travelled along");
     });
     assert_eq!(seen, vec![(Arrival::Redirect, 0)]);
 
     // An unknown core, and a full ring, hand the packet back.
-    assert!(cores[0].redirect(0, 0, mbuf(&pool, b"self")).is_err());
+    assert!(cores[0].redirect(0, 0, mbuf(&pool, b"self"), &carried()).is_err());
     let mut refused = 0;
     for i in 0..8u8 {
-        if cores[0].redirect(2, 0, mbuf(&pool, &[i])).is_err() {
+        if cores[0].redirect(2, 0, mbuf(&pool, &[i]), &carried()).is_err() {
             refused += 1;
         }
     }

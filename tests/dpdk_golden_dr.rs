@@ -7,39 +7,15 @@
 
 mod common;
 
-use common::golden::Scenario;
+use common::golden::{Body, Scenario};
 
 #[test]
 fn dr_golden() {
     Scenario {
         mode: "dr",
         ports: &["lan"],
-        body: r#"
-[[addr]]
-port = "lan"
-ip = "198.51.100.1/24"
-kind = "host"
-
-[[addr]]
-port = "lan"
-ip = "198.51.100.100/32"
-kind = "vip"
-
-[[neigh.static]]
-ip = "198.51.100.11"
-mac = "02:00:00:00:00:a1"
-port = "lan"
-
-[[neigh.static]]
-ip = "198.51.100.12"
-mac = "02:00:00:00:00:a2"
-port = "lan"
-
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{ port = "lan", queue = 0 }]
-
+        body: &Body::one_lan().then(
+            r#"
 [[service]]
 proto = "tcp"
 vip = "198.51.100.100:80"
@@ -66,6 +42,7 @@ fwd = "dr"
 addr = "198.51.100.12:53"
 fwd = "dr"
 "#,
+        ),
         drops: &[],
         lb_drops: &[],
     }

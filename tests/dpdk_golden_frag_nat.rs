@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::golden::{lb_event, Scenario};
+use common::golden::{lb_event, Body, Scenario};
 use rvs::ipvs::counters::IpvsDropReason;
 use rvs::net::DropReason;
 
@@ -21,38 +21,8 @@ fn nat_fragments_icmp_errors_and_reset_golden() {
     let stats = Scenario {
         mode: "naterr",
         ports: &["wan", "lan"],
-        body: r#"
-[[addr]]
-port = "wan"
-ip = "198.51.100.1/24"
-kind = "host"
-
-[[addr]]
-port = "wan"
-ip = "198.51.100.100/32"
-kind = "vip"
-
-[[addr]]
-port = "lan"
-ip = "10.0.0.1/24"
-kind = "host"
-
-[[neigh.static]]
-ip = "198.51.100.2"
-mac = "02:00:00:00:00:c1"
-port = "wan"
-
-[[neigh.static]]
-ip = "10.0.0.11"
-mac = "02:00:00:00:00:a1"
-port = "lan"
-
-# Requests arrive on wan: polled first (see gen_error_pcaps.py on ordering).
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{ port = "wan", queue = 0 }, { port = "lan", queue = 0 }]
-
+        body: &Body::wan_lan().vip().client_router().real_servers(1).poll(&["wan", "lan"]).then(
+            r#"
 [[service]]
 proto = "tcp"
 vip = "198.51.100.100:80"
@@ -81,6 +51,7 @@ addr = "10.0.0.11:81"
 fwd = "nat"
 weight = 0
 "#,
+        ),
         drops: &[(DropReason::Ipv4BadChecksum, 1)],
         lb_drops: &[(IpvsDropReason::FragUnmatched, 1), (IpvsDropReason::NoDest, 1)],
     }

@@ -8,60 +8,22 @@
 
 mod common;
 
-use common::golden::Scenario;
+use common::golden::{Body, Scenario};
 
 #[test]
 fn fullnat_golden() {
     Scenario {
         mode: "fullnat",
         ports: &["wan", "lan"],
-        body: r#"
-[[addr]]
-port = "wan"
-ip = "198.51.100.1/24"
-kind = "host"
-
-[[addr]]
-port = "wan"
-ip = "198.51.100.100/32"
-kind = "vip"
-
-[[addr]]
-port = "lan"
-ip = "10.0.0.1/24"
-kind = "host"
-
-[[addr]]
-port = "lan"
-ip = "10.0.0.201/32"
-kind = "local"
-
-[[addr]]
-port = "lan"
-ip = "10.0.0.202/32"
-kind = "local"
-
-[[neigh.static]]
-ip = "198.51.100.2"
-mac = "02:00:00:00:00:c1"
-port = "wan"
-
-[[neigh.static]]
-ip = "10.0.0.11"
-mac = "02:00:00:00:00:a1"
-port = "lan"
-
-[[neigh.static]]
-ip = "10.0.0.12"
-mac = "02:00:00:00:00:a2"
-port = "lan"
-
-# Requests arrive on wan: polled first (see gen_mode_pcaps.py on ordering).
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{ port = "wan", queue = 0 }, { port = "lan", queue = 0 }]
-
+        body: &Body::wan_lan()
+            .vip()
+            .addr("lan", "10.0.0.201/32", "local")
+            .addr("lan", "10.0.0.202/32", "local")
+            .client_router()
+            .real_servers(2)
+            .poll(&["wan", "lan"])
+            .then(
+                r#"
 [[service]]
 proto = "tcp"
 vip = "198.51.100.100:80"
@@ -91,6 +53,7 @@ fwd = "fullnat"
 addr = "10.0.0.12:53"
 fwd = "fullnat"
 "#,
+            ),
         drops: &[],
         lb_drops: &[],
     }

@@ -8,56 +8,27 @@
 
 mod common;
 
-use common::golden::Scenario;
+use common::golden::{Body, Scenario};
 
 #[test]
 fn snat_golden() {
     Scenario {
         mode: "snat",
         ports: &["wan", "lan"],
-        body: r#"
-[[addr]]
-port = "wan"
-ip = "198.51.100.1/24"
-kind = "host"
-
-[[addr]]
-port = "wan"
-ip = "198.51.100.200/32"
-kind = "local"
-
-[[addr]]
-port = "lan"
-ip = "10.0.0.1/24"
-kind = "host"
-
-[[neigh.static]]
-ip = "198.51.100.50"
-mac = "02:00:00:00:00:b1"
-port = "wan"
-
-[[neigh.static]]
-ip = "10.0.0.11"
-mac = "02:00:00:00:00:a1"
-port = "lan"
-
-[[neigh.static]]
-ip = "10.0.0.12"
-mac = "02:00:00:00:00:a2"
-port = "lan"
-
-# Requests arrive on lan: polled first (see gen_mode_pcaps.py on ordering).
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{ port = "lan", queue = 0 }, { port = "wan", queue = 0 }]
-
+        body: &Body::wan_lan()
+            .addr("wan", "198.51.100.200/32", "local")
+            .neigh("wan", "198.51.100.50", "02:00:00:00:00:b1")
+            .real_servers(2)
+            .poll(&["lan", "wan"])
+            .then(
+                r#"
 [[snat]]
 src = "10.0.0.0/24"
 dst = "0.0.0.0/0"
 proto = "any"
 out = "198.51.100.200"
 "#,
+            ),
         drops: &[],
         lb_drops: &[],
     }

@@ -10,39 +10,15 @@
 
 mod common;
 
-use common::golden::Scenario;
+use common::golden::{Body, Scenario};
 
 #[test]
 fn tun_golden() {
     Scenario {
         mode: "tun",
         ports: &["lan"],
-        body: r#"
-[[addr]]
-port = "lan"
-ip = "198.51.100.1/24"
-kind = "host"
-
-[[addr]]
-port = "lan"
-ip = "198.51.100.100/32"
-kind = "vip"
-
-[[neigh.static]]
-ip = "198.51.100.11"
-mac = "02:00:00:00:00:a1"
-port = "lan"
-
-[[neigh.static]]
-ip = "198.51.100.12"
-mac = "02:00:00:00:00:a2"
-port = "lan"
-
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{ port = "lan", queue = 0 }]
-
+        body: &Body::one_lan().then(
+            r#"
 [[service]]
 proto = "tcp"
 vip = "198.51.100.100:80"
@@ -76,6 +52,7 @@ addr = "198.51.100.11:53"
 fwd = "tun"
 tun_type = "ipip"
 "#,
+        ),
         drops: &[],
         lb_drops: &[],
     }

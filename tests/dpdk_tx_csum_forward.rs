@@ -23,6 +23,8 @@
 
 mod common;
 
+use common::golden::Body;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -83,7 +85,7 @@ fn nat_and_fullnat_forward_with_tx_checksum_offload() {
 }
 
 fn config() -> String {
-    format!(
+    let head = format!(
         r#"
 [eal]
 main_lcore = 0
@@ -113,31 +115,13 @@ rx_desc = 256
 tx_desc = 256
 mtu = 1500
 
-[[addr]]
-port = "wan"
-ip = "198.51.100.1/24"
-kind = "host"
-
-[[addr]]
-port = "wan"
-ip = "198.51.100.100/32"
-kind = "vip"
-
-[[addr]]
-port = "lan"
-ip = "10.0.0.1/24"
-kind = "host"
-
-[[addr]]
-port = "lan"
-ip = "10.0.0.201/32"
-kind = "local"
-
-[[worker]]
-lcore = 1
-cpu = 1
-rx = [{{ port = "wan", queue = 0 }}, {{ port = "lan", queue = 0 }}]
-
+"#,
+        pid = std::process::id()
+    );
+    // The golden labs' two ports, without static neighbours (learnt by ARP here).
+    let body = Body::wan_lan().vip().addr("lan", "10.0.0.201/32", "local").poll(&["wan", "lan"]);
+    head + &body.then(
+        r#"
 [[service]]
 proto = "tcp"
 vip = "198.51.100.100:80"
@@ -182,9 +166,8 @@ mbufs = 4095
 mbuf_cache = 32
 conns_per_worker = 1024
 tx_checksum_offload = "auto"
-idle_backoff = {{ empty_polls = 8, sleep_us = 100 }}
+idle_backoff = { empty_polls = 8, sleep_us = 100 }
 "#,
-        pid = std::process::id()
     )
 }
 

@@ -29,11 +29,7 @@ fn add(a: &mut Stats, b: &TrafficCounters) {
 }
 
 fn conn_entry(c: &ConnInfo) -> Option<ConnEntry> {
-    let proto = match c.proto {
-        6 => Protocol::Tcp,
-        17 => Protocol::Udp,
-        _ => return None,
-    };
+    let proto = Protocol::from_ip_proto(c.proto)?;
     Some(ConnEntry {
         proto,
         state: c.state.to_string(),
@@ -211,7 +207,7 @@ mod tests {
         let m = &c.table().matches()[0];
         let rule = SnatMatch::from_rule(&m.rule().unwrap()).unwrap();
         // Another rule through the same address: not this match service's.
-        let other = SnatMatch { proto: Some(17), ..rule };
+        let other = SnatMatch { proto: Some(crate::wire::IpProtocol::UDP), ..rule };
         let st = |n: u64| TrafficCounters {
             conns: n,
             inpkts: 4 * n,

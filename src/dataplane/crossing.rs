@@ -7,7 +7,9 @@
 //!   the core that receives an ARP frame hands a copy to every other core, which only learns
 //!   from it.
 //!
-//! A packet's port index travels in the mbuf's `port` field. Rings are bounded; a full ring is a
+//! A packet's port index travels in the mbuf's `port` field, and a redirected packet's checked
+//! headers and owner ([`Carried`]) in the mbuf's private area, so the owner core does not parse
+//! it again ([`carried`] reads them back). Rings are bounded; a full ring is a
 //! counted drop (`rvs_core_redirects_lost_total`), never a wait. Each ring has exactly one
 //! producer core and one consumer core.
 //!
@@ -22,6 +24,7 @@
 //! takes up to [`DRAIN_BURSTS`] bursts from each ring per poll, more than a producer can push
 //! in one poll, so after a pause it catches up instead of staying full.
 
+use crate::dataplane::pipeline::Carried;
 use crate::dpdk::{Consumer, DpdkError, Mbuf, MbufBatch, Producer, Ring, Single};
 
 /// Smallest redirect ring.
@@ -105,17 +108,26 @@ impl Crossing {
         !self.peers.is_empty()
     }
 
-    /// Hands `pkt` (received on port index `port`) to `core`. Gives it back if that core is
-    /// unknown or its ring is full.
+    /// Hands `pkt` (received on port index `port`) to `core` with what this core checked of
+    /// it (`carried`, written to the mbuf's private area). Gives it back if that core is
+    /// unknown, its ring is full, or the mbuf has no room for `carried` (not one of rvs's
+    /// pools).
     #[inline]
-    pub fn redirect(&mut self, core: usize, port: u16, mut pkt: Mbuf) -> Result<(), Mbuf> {
-        match self.peers.iter_mut().find(|p| p.core == core) {
-            Some(p) => {
-                pkt.set_port(port);
-                p.redirect.enqueue(pkt)
-            }
-            None => Err(pkt),
+    pub fn redirect(
+        &mut self,
+        core: usize,
+        port: u16,
+        mut pkt: Mbuf,
+        carried: &Carried,
+    ) -> Result<(), Mbuf> {
+        let Some(p) = self.peers.iter_mut().find(|p| p.core == core) else { return Err(pkt) };
+        let bytes = carried.to_bytes();
+        match pkt.priv_area_mut().get_mut(..bytes.len()) {
+            Some(area) => area.copy_from_slice(&bytes),
+            None => return Err(pkt),
         }
+        pkt.set_port(port);
+        p.redirect.enqueue(pkt)
     }
 
     /// Sends a copy of `frame` (received on `port`) to every other core's ARP ring, with
@@ -177,6 +189,13 @@ impl Crossing {
         }
         n
     }
+}
+
+/// What travelled with a redirected packet (see [`Crossing::redirect`]); `None` for an mbuf
+/// that was not redirected.
+#[inline]
+pub fn carried(pkt: &Mbuf) -> Option<Carried> {
+    Carried::from_bytes(pkt.priv_area())
 }
 
 #[cfg(test)]

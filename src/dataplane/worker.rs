@@ -9,7 +9,7 @@
 
 use super::backoff::IdleBackoff;
 use super::control::{WorkerInbox, WorkerRequest, REQUESTS_PER_LOOP};
-use super::crossing::{Arrival, Crossing};
+use super::crossing::{self, Arrival, Crossing};
 use super::pipeline::Pipeline;
 use super::stats::{exception_slots, lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
 use crate::buf::PacketBuf;
@@ -287,9 +287,10 @@ impl Worker {
                     let lost = self.crossing.share_arp(port, pkt.data(), || pool.alloc());
                     io.counters.arp_copies_lost += lost;
                 }
-                if let Some((pkt, core)) = self.pipeline.input(port, pkt, now, &mut io) {
-                    // A FULLNAT/SNAT reply to a local port another worker owns: hand it over.
-                    if self.crossing.redirect(core, port, pkt).is_err() {
+                if let Some((pkt, core, carried)) = self.pipeline.input(port, pkt, now, &mut io) {
+                    // A FULLNAT/SNAT reply to a local port another worker owns: hand it over,
+                    // with the headers this core checked.
+                    if self.crossing.redirect(core, port, pkt, &carried).is_err() {
                         lost_redirects += 1;
                     }
                 }
@@ -319,7 +320,11 @@ impl Worker {
         let pipeline = &mut self.pipeline;
         let n = self.crossing.drain(batch, |kind, port, pkt| match kind {
             Arrival::ArpCopy => pipeline.observe_arp(port, pkt, now, &mut io),
-            Arrival::Redirect => pipeline.input_redirected(pkt, now, &mut io),
+            Arrival::Redirect => match crossing::carried(&pkt) {
+                Some(carried) => pipeline.input_redirected(pkt, &carried, now, &mut io),
+                // Every redirect carries its headers; an mbuf without them is not one.
+                None => io.drop_pkt(pkt, DropReason::NotForUs),
+            },
         });
         let (full, kfull) = (io.tx_full, io.kernel_full);
         self.count_tx_full(full);

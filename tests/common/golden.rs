@@ -224,3 +224,121 @@ pub fn compare(port: &str, got: &[Vec<u8>], want: &[Vec<u8>]) {
     }
     assert_eq!(got.len(), want.len(), "port {port}: frame count");
 }
+
+/// The config body of a golden scenario ([`Scenario::body`]), built from the labs' shared parts
+/// so that each scenario states only what differs: its addresses and neighbours, which port is
+/// polled first, and its services (TOML, inline).
+///
+/// The labs: one port `lan` (DR, TUN: clients, the VIP and the real servers on
+/// 198.51.100.0/24), or two ports `wan` (198.51.100.0/24: the clients' router, the VIP or the
+/// SNAT WAN address) and `lan` (10.0.0.0/24: the real servers or inside hosts, whose gateway is
+/// the director). Addresses and neighbours are written grouped by port, in the order the ports
+/// were first named, each group in the order given.
+#[derive(Default)]
+pub struct Body {
+    /// Port names in order of first mention.
+    ports: Vec<&'static str>,
+    /// (port, CIDR, kind).
+    addrs: Vec<(&'static str, &'static str, &'static str)>,
+    /// (port, address, MAC).
+    neighs: Vec<(&'static str, &'static str, &'static str)>,
+    /// The worker's rx ports, polled in this order.
+    poll: Vec<&'static str>,
+}
+
+/// The lab's real servers (or inside hosts) as static neighbours: address on the two-port
+/// lab's `lan`, address on the one-port lab, MAC.
+const REAL_SERVERS: [(&str, &str, &str); 2] = [
+    ("10.0.0.11", "198.51.100.11", "02:00:00:00:00:a1"),
+    ("10.0.0.12", "198.51.100.12", "02:00:00:00:00:a2"),
+];
+
+impl Body {
+    /// The two-port lab: the director's host addresses 198.51.100.1/24 on `wan` and
+    /// 10.0.0.1/24 on `lan`.
+    pub fn wan_lan() -> Body {
+        Body::default().addr("wan", "198.51.100.1/24", "host").addr("lan", "10.0.0.1/24", "host")
+    }
+
+    /// The one-port lab: host address 198.51.100.1/24 and VIP 198.51.100.100 on `lan`, the two
+    /// real servers (.11, .12) as neighbours, the worker polling `lan`.
+    pub fn one_lan() -> Body {
+        let mut b = Body::default().addr("lan", "198.51.100.1/24", "host").addr(
+            "lan",
+            "198.51.100.100/32",
+            "vip",
+        );
+        for (_, ip, mac) in REAL_SERVERS {
+            b = b.neigh("lan", ip, mac);
+        }
+        b.poll(&["lan"])
+    }
+
+    /// An address of the director on `port` (`kind`: host, vip, local).
+    pub fn addr(mut self, port: &'static str, cidr: &'static str, kind: &'static str) -> Body {
+        self.note_port(port);
+        self.addrs.push((port, cidr, kind));
+        self
+    }
+
+    /// The VIP 198.51.100.100 on `wan`.
+    pub fn vip(self) -> Body {
+        self.addr("wan", "198.51.100.100/32", "vip")
+    }
+
+    /// A static neighbour on `port`.
+    pub fn neigh(mut self, port: &'static str, ip: &'static str, mac: &'static str) -> Body {
+        self.note_port(port);
+        self.neighs.push((port, ip, mac));
+        self
+    }
+
+    /// The clients' router 198.51.100.2 on `wan`.
+    pub fn client_router(self) -> Body {
+        self.neigh("wan", "198.51.100.2", "02:00:00:00:00:c1")
+    }
+
+    /// The first `n` real servers (10.0.0.11, .12) on `lan`.
+    pub fn real_servers(mut self, n: usize) -> Body {
+        for (ip, _, mac) in REAL_SERVERS.into_iter().take(n) {
+            self = self.neigh("lan", ip, mac);
+        }
+        self
+    }
+
+    /// The worker's rx ports, in polling order: the port the scenario's first packets
+    /// arrive on comes first (see the capture generators on ordering).
+    pub fn poll(mut self, ports: &[&'static str]) -> Body {
+        self.poll = ports.to_vec();
+        self
+    }
+
+    /// The whole body: addresses, neighbours, the worker, then `rest` (services, SNAT rules).
+    pub fn then(&self, rest: &str) -> String {
+        let mut out = String::new();
+        for port in &self.ports {
+            for (_, ip, kind) in self.addrs.iter().filter(|a| a.0 == *port) {
+                out +=
+                    &format!("\n[[addr]]\nport = \"{port}\"\nip = \"{ip}\"\nkind = \"{kind}\"\n");
+            }
+        }
+        for port in &self.ports {
+            for (_, ip, mac) in self.neighs.iter().filter(|n| n.0 == *port) {
+                out += &format!(
+                    "\n[[neigh.static]]\nip = \"{ip}\"\nmac = \"{mac}\"\nport = \"{port}\"\n"
+                );
+            }
+        }
+        let rx: Vec<String> =
+            self.poll.iter().map(|p| format!("{{ port = \"{p}\", queue = 0 }}")).collect();
+        out += &format!("\n[[worker]]\nlcore = 1\ncpu = 1\nrx = [{}]\n", rx.join(", "));
+        out += rest;
+        out
+    }
+
+    fn note_port(&mut self, port: &'static str) {
+        if !self.ports.contains(&port) {
+            self.ports.push(port);
+        }
+    }
+}

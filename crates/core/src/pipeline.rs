@@ -5,8 +5,9 @@
 //! and local-address traffic is dropped as `no_service`). Generic over the packet buffer so the
 //! same chain runs on mbufs in the worker and on `VecBuf` in tests. It must not touch ports,
 //! rings or clocks: the worker passes `now` and an [`NetIo`] in, and moves packets between
-//! cores itself: [`Pipeline::input`] returns a packet another core owns, and that core's
-//! worker feeds it to [`Pipeline::input_redirected`].
+//! cores itself: [`Pipeline::input`] returns a packet another core owns with what this core
+//! checked of it ([`Carried`]), and that core's worker feeds both to
+//! [`Pipeline::input_redirected`], which does not parse the packet again.
 //!
 //! Every packet ends in exactly one place: transmitted (or queued for ARP) by the stack, dropped
 //! through [`NetIo::drop_pkt`] (load-balancer drops are counted in the balancer's counters, the
@@ -22,13 +23,57 @@ use crate::ipvs::service::Services;
 use crate::net::control::{Ack, StackRequest, StackServed};
 use crate::net::{AddrKind, DropReason, IfaceTable, Input, NetCounters, NetIo, RouteTable, Stack};
 use crate::time::Instant;
-use crate::wire::ethernet;
+use crate::wire::checked::PACKET_META_LEN;
+use crate::wire::PacketMeta;
 
 /// One core's packet-processing chain.
 #[derive(Debug)]
 pub struct Pipeline<B> {
     stack: Stack<B>,
     lb: Option<Balancer>,
+}
+
+/// What travels with a packet handed to another core: the headers this core's stack checked
+/// and what its destination is to the director, so the owner core neither parses the packet
+/// nor looks its destination up again. Its compact form ([`Carried::to_bytes`]) rides in the
+/// packet buffer's private area across the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carried {
+    /// The checked headers.
+    pub meta: PacketMeta,
+    /// The destination's kind, as the stack found it.
+    pub owner: Option<AddrKind>,
+}
+
+/// Bytes of [`Carried::to_bytes`].
+pub const CARRIED_LEN: usize = PACKET_META_LEN + 4;
+
+impl Carried {
+    /// The compact form (the headers' [`PacketMeta::to_bytes`], then the owner).
+    pub fn to_bytes(&self) -> [u8; CARRIED_LEN] {
+        let mut b = [0u8; CARRIED_LEN];
+        b[..PACKET_META_LEN].copy_from_slice(&self.meta.to_bytes());
+        b[PACKET_META_LEN] = match self.owner {
+            None => 0,
+            Some(AddrKind::Vip) => 1,
+            Some(AddrKind::Local) => 2,
+            Some(AddrKind::Host) => 3,
+        };
+        b
+    }
+
+    /// What [`Carried::to_bytes`] wrote; `None` for bytes it cannot have written.
+    pub fn from_bytes(b: &[u8]) -> Option<Carried> {
+        let meta = PacketMeta::from_bytes(b)?;
+        let owner = match *b.get(PACKET_META_LEN)? {
+            0 => None,
+            1 => Some(AddrKind::Vip),
+            2 => Some(AddrKind::Local),
+            3 => Some(AddrKind::Host),
+            _ => return None,
+        };
+        Some(Carried { meta, owner })
+    }
 }
 
 /// The stack's routes and interfaces as the balancer's [`Egress`].
@@ -67,8 +112,9 @@ impl<B: PacketBuf> Pipeline<B> {
     }
 
     /// Handles one frame received on `port` (a port index, as in the config). Returns the
-    /// packet and the core it must be handed to when it belongs to another core's connection
-    /// (a FULLNAT/SNAT reply to a local port that core owns); `None` when it was dealt with.
+    /// packet, the core it must be handed to and what travels with it when it belongs to
+    /// another core's connection (a FULLNAT/SNAT reply to a local port that core owns); `None`
+    /// when it was dealt with.
     #[inline]
     pub fn input(
         &mut self,
@@ -76,10 +122,10 @@ impl<B: PacketBuf> Pipeline<B> {
         pkt: B,
         now: Instant,
         io: &mut impl NetIo<B>,
-    ) -> Option<(B, usize)> {
+    ) -> Option<(B, usize, Carried)> {
         match self.stack.input(port, pkt, now, io) {
             Input::Consumed => None,
-            Input::Ipv4 { pkt, owner, ip } => {
+            Input::Ipv4 { pkt, owner, meta } => {
                 let Some(lb) = self.lb.as_mut() else {
                     let reason = match owner {
                         Some(AddrKind::Vip | AddrKind::Local) => DropReason::NoService,
@@ -88,8 +134,9 @@ impl<B: PacketBuf> Pipeline<B> {
                     self.stack.drop_pkt(pkt, reason, io);
                     return None;
                 };
-                let v = lb.input_checked(pkt, &ip, owner, now);
-                self.verdict(v, ip.l3, now, io)
+                let v = lb.input_checked(pkt, &meta, owner, now);
+                let (pkt, core) = self.verdict(v, meta.ip.l3, now, io)?;
+                Some((pkt, core, Carried { meta, owner }))
             }
         }
     }
@@ -109,22 +156,24 @@ impl<B: PacketBuf> Pipeline<B> {
         self.stack.observe_arp(port, pkt, now, io);
     }
 
-    /// Handles a frame another core's [`Pipeline::input`] returned for this core. It has
-    /// passed that core's stack already; it is never redirected again.
+    /// Handles a frame another core's [`Pipeline::input`] returned for this core, with what
+    /// travelled with it (`carried`, which must describe `pkt` as that core handed it over).
+    /// It has passed that core's stack already and is not parsed again; it is never
+    /// redirected again.
     #[inline]
-    pub fn input_redirected(&mut self, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
-        let l3 = ethernet::HEADER_LEN;
+    pub fn input_redirected(
+        &mut self,
+        pkt: B,
+        carried: &Carried,
+        now: Instant,
+        io: &mut impl NetIo<B>,
+    ) {
         let Some(lb) = self.lb.as_mut() else {
             self.stack.drop_pkt(pkt, DropReason::NotForUs, io);
             return;
         };
-        let owner = pkt
-            .data()
-            .get(l3..)
-            .and_then(|ip| crate::wire::Ipv4Packet::new_checked(ip).ok())
-            .and_then(|ip| self.stack.ifaces().owns(ip.dst_addr()))
-            .map(|(_, kind)| kind);
-        let v = lb.input_redirected(pkt, l3, owner, now);
+        let l3 = carried.meta.ip.l3;
+        let v = lb.input_redirected(pkt, &carried.meta, carried.owner, now);
         if let Some((pkt, _)) = self.verdict(v, l3, now, io) {
             // The balancer never redirects a redirected packet; keep the buffer accounted.
             io.drop_pkt(pkt, DropReason::NotForUs);

@@ -137,6 +137,33 @@ impl Mbuf {
         self.raw_mut().port = port;
     }
 
+    /// The mbuf's private area: the pool's `priv_size` bytes between the mbuf header and its
+    /// buffer (`rte_mbuf_to_priv`), [`crate::mempool::MBUF_PRIV_SIZE`] for rvs's pools. It
+    /// belongs to whoever owns the mbuf; DPDK never reads or writes it.
+    #[inline]
+    pub fn priv_area(&self) -> &[u8] {
+        let m = self.ptr.as_ptr();
+        let len = usize::from(self.raw().priv_size);
+        // SAFETY: the pool lays out `priv_size` bytes right after each `rte_mbuf` header
+        // (rte_pktmbuf_pool_create / rte_mbuf_to_priv); the mbuf is valid and owned by self,
+        // and the slice lives no longer than the borrow of self.
+        unsafe {
+            std::slice::from_raw_parts(m.cast::<u8>().add(std::mem::size_of::<rte_mbuf>()), len)
+        }
+    }
+
+    /// The private area, writable (see [`Mbuf::priv_area`]).
+    #[inline]
+    pub fn priv_area_mut(&mut self) -> &mut [u8] {
+        let m = self.ptr.as_ptr();
+        let len = usize::from(self.raw().priv_size);
+        // SAFETY: as for `priv_area`; `&mut self` gives exclusive access to the mbuf and so to
+        // its private area.
+        unsafe {
+            std::slice::from_raw_parts_mut(m.cast::<u8>().add(std::mem::size_of::<rte_mbuf>()), len)
+        }
+    }
+
     /// The RSS hash the NIC computed, if it did (`RTE_MBUF_F_RX_RSS_HASH`).
     #[inline]
     pub fn rss_hash(&self) -> Option<u32> {

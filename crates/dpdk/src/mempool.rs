@@ -41,10 +41,16 @@ impl std::fmt::Debug for Mempool {
     }
 }
 
+/// Bytes of private area every mbuf of a [`Mempool`] has between its header and its buffer
+/// ([`crate::Mbuf::priv_area`]): what a packet carries across a ring to another core besides its
+/// bytes (a multiple of `RTE_MBUF_PRIV_ALIGN`, 8).
+pub const MBUF_PRIV_SIZE: u16 = 32;
+
 impl Mempool {
     /// Creates a pool of `n_mbufs` mbufs, each with `data_room` bytes of buffer (headroom
-    /// included: use at least `RTE_MBUF_DEFAULT_BUF_SIZE` = 2176 for 1500-byte frames), a
-    /// per-lcore cache of `cache` mbufs, on NUMA `socket` (`None`: any). Names are unique.
+    /// included: use at least `RTE_MBUF_DEFAULT_BUF_SIZE` = 2176 for 1500-byte frames) and
+    /// [`MBUF_PRIV_SIZE`] bytes of private area, a per-lcore cache of `cache` mbufs, on NUMA
+    /// `socket` (`None`: any). Names are unique.
     pub fn new(
         name: &str,
         n_mbufs: u32,
@@ -60,7 +66,14 @@ impl Mempool {
         // SAFETY: cname is a valid C string for the call; the other arguments are plain values
         // that DPDK validates (returning NULL with rte_errno on error).
         let p = unsafe {
-            dpdk_sys::rte_pktmbuf_pool_create(cname.as_ptr(), n_mbufs, cache, 0, data_room, socket)
+            dpdk_sys::rte_pktmbuf_pool_create(
+                cname.as_ptr(),
+                n_mbufs,
+                cache,
+                MBUF_PRIV_SIZE,
+                data_room,
+                socket,
+            )
         };
         let ptr = NonNull::new(p).ok_or_else(|| DpdkError::Mempool {
             name: name.to_owned(),

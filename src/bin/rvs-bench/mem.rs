@@ -1,6 +1,6 @@
 //! Memory per connection, without DPDK: one core's balancer with a table of `n` entries is
 //! filled with `n` established FULLNAT connections (SYN then ACK of each flow, through
-//! `Balancer::input`), and the process's resident memory is read before and after.
+//! `Balancer::input_checked`), and the process's resident memory is read before and after.
 
 use crate::frames::{Kind, Template, FRAME_LEN};
 use crate::run::rss_bytes;
@@ -8,7 +8,6 @@ use crate::setup::{self, Mode, GW_MAC, VIP, VPORT};
 use anyhow::{bail, Result};
 use rvs::buf::{PacketBuf, VecBuf};
 use rvs::ipvs::balancer::{FixedEgress, Verdict};
-use rvs::net::AddrKind;
 use std::net::Ipv4Addr;
 
 /// What the memory scenario found.
@@ -52,7 +51,7 @@ pub fn measure(n: u64) -> Result<MemReport> {
                 tpl.write(bytes, i);
             }
             let _ = b.trim(tpl.padding());
-            match lb.input(b, 14, Some(AddrKind::Vip), rvs::time::now()) {
+            match crate::run::input_checked(&mut lb, b) {
                 Verdict::Forward { .. } => ok += 1,
                 Verdict::Drop { reason, .. } if i == 0 => {
                     eprintln!("first flow dropped: {reason:?}")

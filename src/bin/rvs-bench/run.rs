@@ -282,7 +282,7 @@ fn reply_frames(pipeline: &Pipeline<rvs::dpdk::Mbuf>, dst_mac: [u8; 6]) -> Vec<[
 }
 
 /// Pre-populates the balancer with established TCP connections of the flows of `insert`, in
-/// that order (SYN then ACK of each flow, through `Balancer::input` as the pipeline would hand
+/// that order (SYN then ACK of each flow, through `Balancer::input_checked` as the pipeline would hand
 /// them). Returns how many were established.
 fn populate(
     pipeline: &mut Pipeline<rvs::dpdk::Mbuf>,
@@ -300,8 +300,7 @@ fn populate(
                 t.write(bytes, i);
             }
             let _ = b.trim(t.padding());
-            if let Verdict::Forward { .. } = lb.input(b, 14, Some(AddrKind::Vip), rvs::time::now())
-            {
+            if let Verdict::Forward { .. } = input_checked(lb, b) {
                 ok += 1;
             }
         }
@@ -684,4 +683,16 @@ pub fn check(p: &Params) -> Result<()> {
 /// Context for errors of a scenario.
 pub fn named(r: Result<Measured>, name: &str) -> Result<Measured> {
     r.with_context(|| format!("scenario {name}"))
+}
+
+/// Hands `b` to the balancer as the stack would: its headers checked once, then
+/// `Balancer::input_checked` (a frame whose header does not check is counted as not forwarded).
+pub(crate) fn input_checked(lb: &mut rvs::ipvs::balancer::Balancer, b: VecBuf) -> Verdict<VecBuf> {
+    match rvs::wire::Ipv4Meta::parse(b.data(), 14) {
+        Ok(ip) => {
+            let meta = rvs::wire::PacketMeta::parse(b.data(), ip);
+            lb.input_checked(b, &meta, Some(AddrKind::Vip), rvs::time::now())
+        }
+        Err(_) => Verdict::NotMine { pkt: b },
+    }
 }

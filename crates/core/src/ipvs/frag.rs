@@ -22,6 +22,7 @@ use hashbrown::HashMap;
 use crate::ipvs::conn::FwdMethod;
 use crate::ipvs::xmit::XmitCtx;
 use crate::time::Instant;
+use crate::wire::IpProtocol;
 
 /// A datagram: the IPv4 fields that RFC 791 says identify its fragments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,13 +30,13 @@ pub struct FragKey {
     src: u32,
     dst: u32,
     ident: u16,
-    proto: u8,
+    proto: IpProtocol,
 }
 
 impl FragKey {
     /// The key of the datagram from `src` to `dst` of protocol `proto` with identification
     /// `ident`.
-    pub fn new(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, ident: u16) -> Self {
+    pub fn new(src: Ipv4Addr, dst: Ipv4Addr, proto: IpProtocol, ident: u16) -> Self {
         FragKey { src: u32::from(src), dst: u32::from(dst), ident, proto }
     }
 }
@@ -85,8 +86,11 @@ impl FragTable {
     /// A table of at most `capacity` entries living `timeout` each (capacity at least 1).
     pub fn new(capacity: usize, timeout: Duration) -> Self {
         let capacity = capacity.max(1);
-        let none =
-            (FragKey::new(Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 0, 0), 0, Instant::ZERO);
+        let none = (
+            FragKey::new(Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, IpProtocol(0), 0),
+            0,
+            Instant::ZERO,
+        );
         FragTable {
             map: HashMap::with_capacity(capacity.saturating_mul(2)),
             ring: vec![none; capacity].into_boxed_slice(),
@@ -163,7 +167,7 @@ mod tests {
     use super::*;
 
     fn key(n: u16) -> FragKey {
-        FragKey::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), 17, n)
+        FragKey::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), IpProtocol::UDP, n)
     }
     const A: FragAction = FragAction::Redirect { core: 1 };
     const B: FragAction = FragAction::Redirect { core: 2 };
@@ -179,7 +183,12 @@ mod tests {
         assert_eq!(t.lookup(&key(2), at(0)), None, "another datagram");
         assert_eq!(
             t.lookup(
-                &FragKey::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), 6, 1),
+                &FragKey::new(
+                    Ipv4Addr::new(10, 0, 0, 1),
+                    Ipv4Addr::new(10, 0, 0, 2),
+                    IpProtocol::TCP,
+                    1
+                ),
                 at(0)
             ),
             None,

@@ -14,23 +14,23 @@
 use std::net::Ipv4Addr;
 
 use crate::buf::PacketBuf;
-use crate::wire::{ipv4, tcp, IpProtocol, Ipv4Packet, Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::{
+    ipv4, tcp, IpProtocol, Ipv4Meta, Ipv4Packet, Ipv4Repr, TcpFlags, TcpPacket, TcpRepr,
+};
 
 /// Length of the reset: IPv4 header plus TCP header, neither with options.
 const RST_LEN: usize = ipv4::HEADER_LEN + tcp::HEADER_LEN;
 
-/// Turns the IPv4 TCP segment at `l3` into the reset that answers it; returns the address to
-/// route the reset to (the segment's source), or `None` (buffer untouched) when the bytes are
-/// not an IPv4 TCP segment or the segment is itself a reset (never answered).
-pub fn reset_in_place<B: PacketBuf>(pkt: &mut B, l3: usize) -> Option<Ipv4Addr> {
-    let data = pkt.data().get(l3..)?;
-    let ip = Ipv4Packet::new_checked(data).ok()?;
-    if ip.protocol() != IpProtocol::TCP {
+/// Turns the IPv4 TCP segment whose IPv4 header the stack checked (`ip`, at `ip.l3`) into the
+/// reset that answers it; returns the address to route the reset to (the segment's source), or
+/// `None` (buffer untouched) when it is not a TCP segment or is itself a reset (never
+/// answered). The IPv4 header is not checked again.
+pub fn reset_in_place<B: PacketBuf>(pkt: &mut B, ip: &Ipv4Meta) -> Option<Ipv4Addr> {
+    if ip.protocol != IpProtocol::TCP {
         return None;
     }
-    let (src, dst, ihl) = (ip.src_addr(), ip.dst_addr(), ip.header_len());
-    let seg_bytes = data.get(ihl..usize::from(ip.total_len()))?;
-    let tcp = TcpPacket::new_checked(seg_bytes).ok()?;
+    let (l3, src, dst) = (ip.l3, ip.src_addr, ip.dst_addr);
+    let tcp = TcpPacket::new_checked(ip.payload(pkt.data())?).ok()?;
     let flags = tcp.flags();
     if flags.contains(TcpFlags::RST) {
         return None;

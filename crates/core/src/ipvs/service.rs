@@ -28,12 +28,13 @@ use hashbrown::HashMap;
 use thiserror::Error;
 
 use super::dest::Dest;
-use super::proto::{StateTimeouts, IPPROTO_TCP, IPPROTO_UDP};
+use super::proto::StateTimeouts;
 use super::sched::{MhTableSize, SchedFlags, SchedKind};
 use super::spec::{
     AddrRange, DestSpec, FwdMethod, LocalAddrSpec, Netmask, Protocol, ServiceKey, ServiceSpec,
     SnatRule, Timeouts,
 };
+use crate::wire::IpProtocol;
 
 /// Why a snapshot could not be built. Values the spec validated never fail; these guard
 /// against producers that skipped validation.
@@ -50,8 +51,8 @@ pub enum ServicesError {
 /// One IPv4 virtual service of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
-    /// IP protocol (6 TCP, 17 UDP).
-    pub proto: u8,
+    /// Transport protocol.
+    pub proto: Protocol,
     /// Virtual address.
     pub addr: Ipv4Addr,
     /// Virtual port; 0 = every port (persistent services only).
@@ -80,11 +81,7 @@ pub struct Service {
 impl Service {
     /// The service's key in the spec.
     pub fn key(&self) -> ServiceKey {
-        ServiceKey {
-            proto: if self.proto == IPPROTO_TCP { Protocol::Tcp } else { Protocol::Udp },
-            addr: IpAddr::V4(self.addr),
-            port: self.port,
-        }
+        ServiceKey { proto: self.proto, addr: IpAddr::V4(self.addr), port: self.port }
     }
 }
 
@@ -96,7 +93,7 @@ pub struct SnatMatch {
     /// Destination addresses matched (inclusive), `None` = any.
     pub dst: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Protocol matched, `None` = TCP and UDP.
-    pub proto: Option<u8>,
+    pub proto: Option<IpProtocol>,
     /// The WAN address the traffic leaves from.
     pub out_addr: Ipv4Addr,
 }
@@ -114,12 +111,11 @@ impl SnatMatch {
 
     /// Whether a packet `proto` from `src` to `dst` matches.
     #[inline]
-    pub fn matches(&self, proto: u8, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+    pub fn matches(&self, proto: IpProtocol, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
         let within = |r: Option<(Ipv4Addr, Ipv4Addr)>, a: Ipv4Addr| {
             r.map_or(true, |(lo, hi)| lo <= a && a <= hi)
         };
-        let any =
-            proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == super::proto::IPPROTO_ICMP;
+        let any = matches!(proto, IpProtocol::TCP | IpProtocol::UDP | IpProtocol::ICMP);
         self.proto.map_or(any, |p| p == proto) && within(self.src, src) && within(self.dst, dst)
     }
 }
@@ -148,7 +144,7 @@ pub struct Services {
     mh_table_size: MhTableSize,
     services: Vec<Service>,
     dests: Vec<Dest>,
-    index: HashMap<(u8, Ipv4Addr, u16), u32>,
+    index: HashMap<(IpProtocol, Ipv4Addr, u16), u32>,
     snat: Vec<SnatMatch>,
     timeouts: StateTimeouts,
     skipped: Vec<String>,
@@ -209,9 +205,9 @@ impl Services {
                 Netmask::V4(m) => m,
                 Netmask::V6(_) => Ipv4Addr::BROADCAST,
             };
-            let proto = spec.key.proto.ip_proto();
+            let proto = spec.key.proto;
             let idx = out.services.len() as u32;
-            if out.index.insert((proto, addr, spec.key.port), idx).is_some() {
+            if out.index.insert((proto.ip_proto(), addr, spec.key.port), idx).is_some() {
                 return Err(ServicesError::Duplicate(name));
             }
             let first = out.dests.len();
@@ -239,10 +235,10 @@ impl Services {
                 flags: spec.flags,
                 persistence: spec.persistence,
                 netmask,
-                one_packet: spec.one_packet && proto == IPPROTO_UDP,
-                toa: opts.toa && spec.toa && has_fullnat && proto == IPPROTO_TCP,
+                one_packet: spec.one_packet && proto == Protocol::Udp,
+                toa: opts.toa && spec.toa && has_fullnat && proto == Protocol::Tcp,
                 synproxy: spec.synproxy
-                    && proto == IPPROTO_TCP
+                    && proto == Protocol::Tcp
                     && out.dests[first..]
                         .iter()
                         .all(|d| matches!(d.fwd, FwdMethod::Masq | FwdMethod::FullNat)),
@@ -304,13 +300,13 @@ impl Services {
     /// The service for a packet `proto` to `vip:port`: the exact one, else the VIP's port-0
     /// service. One or two hash probes, no allocation.
     #[inline]
-    pub fn find(&self, proto: u8, vip: Ipv4Addr, port: u16) -> Option<u32> {
+    pub fn find(&self, proto: IpProtocol, vip: Ipv4Addr, port: u16) -> Option<u32> {
         self.index.get(&(proto, vip, port)).or_else(|| self.index.get(&(proto, vip, 0))).copied()
     }
 
     /// The first SNAT rule matching a packet, by index.
     #[inline]
-    pub fn snat_match(&self, proto: u8, src: Ipv4Addr, dst: Ipv4Addr) -> Option<usize> {
+    pub fn snat_match(&self, proto: IpProtocol, src: Ipv4Addr, dst: Ipv4Addr) -> Option<usize> {
         self.snat.iter().position(|r| r.matches(proto, src, dst))
     }
 }
@@ -340,11 +336,11 @@ mod tests {
         )
         .unwrap();
         let vip = Ipv4Addr::new(10, 0, 0, 100);
-        assert_eq!(s.find(6, vip, 80), Some(1));
-        assert_eq!(s.find(6, vip, 443), Some(0));
-        assert_eq!(s.find(17, vip, 53), Some(2));
-        assert_eq!(s.find(17, vip, 54), None, "no UDP port-0 service");
-        assert_eq!(s.find(6, Ipv4Addr::new(10, 0, 0, 101), 80), None);
+        assert_eq!(s.find(IpProtocol::TCP, vip, 80), Some(1));
+        assert_eq!(s.find(IpProtocol::TCP, vip, 443), Some(0));
+        assert_eq!(s.find(IpProtocol::UDP, vip, 53), Some(2));
+        assert_eq!(s.find(IpProtocol::UDP, vip, 54), None, "no UDP port-0 service");
+        assert_eq!(s.find(IpProtocol::TCP, Ipv4Addr::new(10, 0, 0, 101), 80), None);
         assert_eq!(s.dests_of(&s.services()[1]).len(), 1);
         assert_eq!(s.services()[1].key(), s80.key);
     }
@@ -405,12 +401,20 @@ mod tests {
             Services::build([], &[], &rules, Timeouts::default(), BuildOptions::default()).unwrap();
         let a = |x: &str| x.parse::<Ipv4Addr>().unwrap();
         let out = a("8.8.8.8");
-        assert_eq!(s.snat_match(17, a("192.168.0.15"), out), Some(0));
-        assert_eq!(s.snat_match(6, a("192.168.0.15"), out), Some(1));
-        assert_eq!(s.snat_match(17, a("192.168.0.21"), out), Some(1));
-        assert_eq!(s.snat_match(1, a("192.168.0.15"), out), Some(1), "'any' takes ICMP echo too");
-        assert_eq!(s.snat_match(47, a("192.168.0.15"), out), None, "but not other protocols");
-        assert!(s.snat()[0].matches(17, a("192.168.0.10"), out));
-        assert!(s.snat()[0].matches(17, a("192.168.0.20"), out));
+        assert_eq!(s.snat_match(IpProtocol::UDP, a("192.168.0.15"), out), Some(0));
+        assert_eq!(s.snat_match(IpProtocol::TCP, a("192.168.0.15"), out), Some(1));
+        assert_eq!(s.snat_match(IpProtocol::UDP, a("192.168.0.21"), out), Some(1));
+        assert_eq!(
+            s.snat_match(IpProtocol::ICMP, a("192.168.0.15"), out),
+            Some(1),
+            "'any' takes ICMP echo too"
+        );
+        assert_eq!(
+            s.snat_match(IpProtocol::GRE, a("192.168.0.15"), out),
+            None,
+            "but not other protocols"
+        );
+        assert!(s.snat()[0].matches(IpProtocol::UDP, a("192.168.0.10"), out));
+        assert!(s.snat()[0].matches(IpProtocol::UDP, a("192.168.0.20"), out));
     }
 }

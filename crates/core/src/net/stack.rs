@@ -31,7 +31,7 @@ use super::route::RouteTable;
 use crate::buf::PacketBuf;
 use crate::time::Instant;
 use crate::wire::{
-    self, ethernet, EtherType, EthernetFrame, IpProtocol, Ipv4Meta, Ipv4Packet, MacAddr,
+    self, ethernet, EtherType, EthernetFrame, IpProtocol, Ipv4Meta, Ipv4Packet, MacAddr, PacketMeta,
 };
 
 /// What became of a received frame.
@@ -45,10 +45,11 @@ pub enum Input<B> {
     Ipv4 {
         /// The frame, Ethernet header included.
         pkt: B,
-        /// The IPv4 header as the stack checked it, with its offset in `pkt` (`ip.l3`, 14: no
-        /// VLAN support): the load balancer reads it rather than viewing and checking the
-        /// header again.
-        ip: Ipv4Meta,
+        /// The headers as the stack checked them: the IPv4 header with its offset in `pkt`
+        /// (`meta.ip.l3`, 14: no VLAN support) and the transport header with the flow tuple
+        /// (for packets the load balancer may take): the load balancer reads them rather than
+        /// viewing and checking the headers again.
+        meta: PacketMeta,
         /// Whether the destination is owned, and as what: `Some(Vip | Local)` is the load
         /// balancer's, `Some(Host)` is traffic to the director itself (not ICMP echo), `None`
         /// is not addressed to the director.
@@ -204,10 +205,12 @@ impl<B: PacketBuf> Stack<B> {
             return Input::Consumed;
         }
         let Some((_, kind)) = self.ifaces.owns(dst) else {
-            return Input::Ipv4 { pkt, ip, owner: None };
+            let meta = PacketMeta::parse(pkt.data(), ip);
+            return Input::Ipv4 { pkt, meta, owner: None };
         };
         if proto != IpProtocol::ICMP {
-            return Input::Ipv4 { pkt, ip, owner: Some(kind) };
+            let meta = self.meta_for(&pkt, ip, kind);
+            return Input::Ipv4 { pkt, meta, owner: Some(kind) };
         }
         if frag {
             return self.drop(io, pkt, DropReason::Ipv4Fragment);
@@ -219,10 +222,23 @@ impl<B: PacketBuf> Stack<B> {
                 Input::Consumed
             }
             icmp::EchoOutcome::NotEcho(pkt) if kind != AddrKind::Host => {
-                Input::Ipv4 { pkt, ip, owner: Some(kind) }
+                let meta = self.meta_for(&pkt, ip, kind);
+                Input::Ipv4 { pkt, meta, owner: Some(kind) }
             }
             icmp::EchoOutcome::NotEcho(pkt) => self.drop(io, pkt, DropReason::IcmpUnsupported),
             icmp::EchoOutcome::Drop(pkt, reason) => self.drop(io, pkt, reason),
+        }
+    }
+
+    /// The checked headers handed up with a packet to an owned address of `kind`: the
+    /// transport header is checked only when the load balancer may take the packet (not for
+    /// the director's own host traffic).
+    #[inline]
+    fn meta_for(&self, pkt: &B, ip: Ipv4Meta, kind: AddrKind) -> PacketMeta {
+        if kind == AddrKind::Host {
+            PacketMeta { ip, flow: None }
+        } else {
+            PacketMeta::parse(pkt.data(), ip)
         }
     }
 
@@ -473,6 +489,7 @@ mod tests {
     use crate::buf::VecBuf;
     use crate::net::testutil::*;
     use crate::net::Route;
+    use crate::wire::FlowMeta;
     use proptest::prelude::*;
 
     /// Independent check of an echo reply against the request it answers.
@@ -601,7 +618,7 @@ mod tests {
         let unreach = icmp(3, 3, [0; 4], &[0; 28]);
         let f = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, VIP, 1, 64, &unreach));
         match rx(&mut s, &mut io, 0, &f) {
-            Input::Ipv4 { pkt, ip, owner: Some(AddrKind::Vip) } if ip.l3 == 14 => {
+            Input::Ipv4 { pkt, meta, owner: Some(AddrKind::Vip) } if meta.ip.l3 == 14 => {
                 assert_eq!(data(&pkt), &f[..])
             }
             other => panic!("{other:?}"),
@@ -622,8 +639,11 @@ mod tests {
             let mut io = TestIo::default();
             let f = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, dst, proto, 64, &[0; 20]));
             match rx(&mut s, &mut io, 0, &f) {
-                Input::Ipv4 { pkt, ip, owner: o } => {
-                    assert_eq!(ip, Ipv4Meta::parse(&f, 14).unwrap());
+                Input::Ipv4 { pkt, meta, owner: o } => {
+                    let ip = Ipv4Meta::parse(&f, 14).unwrap();
+                    assert_eq!(meta.ip, ip);
+                    let flow = (o != Some(AddrKind::Host)).then(|| FlowMeta::parse(&f, &ip));
+                    assert_eq!(meta.flow, flow.flatten(), "{dst} {proto}");
                     assert_eq!(o, owner, "{dst} {proto}");
                     assert_eq!(data(&pkt), &f[..], "handed up untouched");
                 }
@@ -951,8 +971,8 @@ mod tests {
                 match op {
                     Op::Input(port, f) => {
                         inputs += 1;
-                        if let Input::Ipv4 { pkt, ip, .. } = s.input(port, buf(&f), now, &mut io) {
-                            prop_assert_eq!(ip.l3, 14);
+                        if let Input::Ipv4 { pkt, meta, .. } = s.input(port, buf(&f), now, &mut io) {
+                            prop_assert_eq!(meta.ip.l3, 14);
                             prop_assert!(pkt.len() >= 34);
                             returned += 1;
                         }

@@ -11,7 +11,6 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use super::checksum::{
     checksum, checksum_with_field_zero, fill_ip_csum, fill_l4_csum, l4_checksum_v4,
 };
-use crate::wire::MacAddr;
 
 /// Length of the dummy Ethernet header [`Spec::frame`] and [`icmp_error`] put in front.
 pub const L3: usize = 14;
@@ -23,21 +22,35 @@ pub const RST: u8 = 0x04;
 pub const PSH: u8 = 0x08;
 pub const ACK: u8 = 0x10;
 
-pub fn eth(dst: MacAddr, src: MacAddr, ethertype: u16, payload: &[u8]) -> Vec<u8> {
+/// An Ethernet frame. MACs are anything that converts to six bytes (`wire::MacAddr` does), so
+/// the kit names no `wire` type.
+pub fn eth(
+    dst: impl Into<[u8; 6]>,
+    src: impl Into<[u8; 6]>,
+    ethertype: u16,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut v = Vec::new();
-    v.extend_from_slice(&dst.0);
-    v.extend_from_slice(&src.0);
+    v.extend_from_slice(&dst.into());
+    v.extend_from_slice(&src.into());
     v.extend_from_slice(&ethertype.to_be_bytes());
     v.extend_from_slice(payload);
     v
 }
 
-pub fn arp(op: u16, sha: MacAddr, spa: Ipv4Addr, tha: MacAddr, tpa: Ipv4Addr) -> Vec<u8> {
+/// An Ethernet/IPv4 ARP message (MACs as for [`eth`]).
+pub fn arp(
+    op: u16,
+    sha: impl Into<[u8; 6]>,
+    spa: Ipv4Addr,
+    tha: impl Into<[u8; 6]>,
+    tpa: Ipv4Addr,
+) -> Vec<u8> {
     let mut v = vec![0, 1, 8, 0, 6, 4];
     v.extend_from_slice(&op.to_be_bytes());
-    v.extend_from_slice(&sha.0);
+    v.extend_from_slice(&sha.into());
     v.extend_from_slice(&spa.octets());
-    v.extend_from_slice(&tha.0);
+    v.extend_from_slice(&tha.into());
     v.extend_from_slice(&tpa.octets());
     v
 }

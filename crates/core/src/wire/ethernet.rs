@@ -96,6 +96,12 @@ impl fmt::Debug for MacAddr {
 #[error("invalid MAC address {0:?}: expected six two-digit hex bytes separated by ':', like 02:00:5e:10:00:01")]
 pub struct ParseMacAddrError(pub String);
 
+impl From<MacAddr> for [u8; 6] {
+    fn from(m: MacAddr) -> [u8; 6] {
+        m.0
+    }
+}
+
 impl FromStr for MacAddr {
     type Err = ParseMacAddrError;
 

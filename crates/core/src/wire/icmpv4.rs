@@ -12,10 +12,15 @@
 //! ```
 //! The checksum covers the whole ICMP message, so the view's buffer must be exactly the message
 //! (the IPv4 payload), not more. Errors quote the offending datagram's IP header and at least
-//! its first 8 payload bytes; [`Packet::quoted_ipv4`] views that quote.
+//! its first 8 payload bytes; [`Packet::quoted_ipv4`] views that quote's header and [`Quoted`]
+//! the quote with its transport tuple.
+
+use std::net::Ipv4Addr;
 
 use super::checksum;
+use super::ip::IpProtocol;
 use super::ipv4;
+use super::tuple::Tuple;
 use super::{get_u16, set_u16, Error, Field, Result};
 
 mod field {
@@ -264,10 +269,109 @@ impl<T: AsRef<[u8]>> Packet<T> {
         ipv4::Packet::new_checked_header(self.data())
     }
 
+    /// Views the datagram quoted in an error message with its transport ports ([`Quoted`]).
+    #[inline]
+    pub fn quoted(&self) -> Result<Quoted<'_>> {
+        Quoted::new_checked(self.data())
+    }
+
     /// Whether the checksum over the whole buffer is correct.
     #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::sum(self.buffer.as_ref()) == 0xffff
+    }
+}
+
+/// Byte ranges of the transport bytes an ICMP error quotes (from the start of the quoted
+/// IPv4 payload): TCP/UDP ports, the quoted echo's type and identifier.
+mod quoted_field {
+    use super::Field;
+    pub const SRC_PORT: Field = 0..2;
+    pub const DST_PORT: Field = 2..4;
+    pub const ECHO_TYPE: usize = 0;
+    pub const ECHO_IDENT: Field = 4..6;
+}
+
+/// The datagram an ICMP error quotes: its IPv4 header and the first bytes of its payload (at
+/// least 8 by RFC 792; the ports of TCP/UDP, the type and identifier of an ICMP echo).
+///
+/// `new_checked` checks the quoted header as [`ipv4::Packet::new_checked_header`] and that the
+/// quoted payload holds what the quoted protocol's tuple needs: the two ports of TCP or UDP, or
+/// an ICMP echo request or reply with its identifier; other protocols are
+/// [`Error::Unsupported`]. After it no accessor panics.
+#[derive(Debug, Clone)]
+pub struct Quoted<'a> {
+    ip: ipv4::Packet<&'a [u8]>,
+    /// The quoted payload: from the end of the quoted header to the quoted Total Length,
+    /// clamped to the message.
+    l4: &'a [u8],
+}
+
+impl<'a> Quoted<'a> {
+    /// Views the quoted datagram at the start of `data` (an error message's data, after its
+    /// 8-byte ICMP header).
+    pub fn new_checked(data: &'a [u8]) -> Result<Quoted<'a>> {
+        let ip = ipv4::Packet::new_checked_header(data)?;
+        let hl = ip.header_len();
+        let end = usize::from(ip.total_len()).max(hl).min(data.len());
+        let l4 = data.get(hl..end).ok_or(Error::Truncated)?;
+        let need = match ip.protocol() {
+            IpProtocol::TCP | IpProtocol::UDP => quoted_field::DST_PORT.end,
+            IpProtocol::ICMP => {
+                match l4.get(quoted_field::ECHO_TYPE).map(|&t| Message::from(t)) {
+                    Some(Message::EchoRequest | Message::EchoReply) => {}
+                    Some(_) => return Err(Error::Malformed("quoted ICMP is not an echo")),
+                    None => return Err(Error::Truncated),
+                }
+                quoted_field::ECHO_IDENT.end
+            }
+            _ => return Err(Error::Unsupported),
+        };
+        if l4.len() < need {
+            return Err(Error::Truncated);
+        }
+        Ok(Quoted { ip, l4 })
+    }
+
+    /// The quoted IPv4 header (its Total Length describes the original datagram).
+    #[inline]
+    pub fn ip(&self) -> &ipv4::Packet<&'a [u8]> {
+        &self.ip
+    }
+
+    /// Length of the quoted header.
+    #[inline]
+    pub fn header_len(&self) -> usize {
+        self.ip.header_len()
+    }
+
+    /// Bytes of the quoted payload the message holds.
+    #[inline]
+    pub fn payload_len(&self) -> usize {
+        self.l4.len()
+    }
+
+    /// For a quoted ICMP echo: request (`Some(true)`) or reply; `None` for TCP/UDP.
+    #[inline]
+    pub fn echo_request(&self) -> Option<bool> {
+        (self.ip.protocol() == IpProtocol::ICMP)
+            .then(|| Message::from(self.l4[quoted_field::ECHO_TYPE]) == Message::EchoRequest)
+    }
+
+    /// The quoted datagram's tuple: protocol, addresses and ports (for an echo, both ports
+    /// are its identifier).
+    #[inline]
+    pub fn tuple(&self) -> Tuple<Ipv4Addr> {
+        let (sport, dport) = if self.ip.protocol() == IpProtocol::ICMP {
+            let id = get_u16(self.l4, quoted_field::ECHO_IDENT.start);
+            (id, id)
+        } else {
+            (
+                get_u16(self.l4, quoted_field::SRC_PORT.start),
+                get_u16(self.l4, quoted_field::DST_PORT.start),
+            )
+        };
+        Tuple::new(self.ip.protocol(), self.ip.src_addr(), sport, self.ip.dst_addr(), dport)
     }
 }
 

@@ -9,7 +9,8 @@
 //!
 //! | file | holds |
 //! |------|-------|
-//! | [`checked`] | [`Ipv4Meta`]: a checked IPv4 header and its offsets, carried with the packet |
+//! | [`checked`] | [`Ipv4Meta`], [`FlowMeta`], [`PacketMeta`]: the checked headers, carried with the packet |
+//! | [`tuple`] | [`Tuple`]: the flow tuple, from parsing to the connection key |
 //! | [`checksum`] | RFC 1071 sum, pseudo-headers, RFC 1624 incremental updates |
 //! | [`ethernet`] | [`MacAddr`], [`EtherType`], `Frame`, `VlanTag` |
 //! | [`arp`] | Ethernet/IPv4 ARP |
@@ -48,16 +49,18 @@ pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;
 pub mod tcp;
+pub mod tuple;
 pub mod udp;
 
 pub use arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
-pub use checked::Ipv4Meta;
+pub use checked::{FlowMeta, Ipv4Meta, PacketMeta, L4};
 pub use ethernet::{EtherType, Frame as EthernetFrame, MacAddr, Repr as EthernetRepr};
 pub use icmpv4::{Message as Icmpv4Message, Packet as Icmpv4Packet, Repr as Icmpv4Repr};
 pub use ip::IpProtocol;
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use ipv6::{Packet as Ipv6Packet, Repr as Ipv6Repr};
 pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr, TcpOption};
+pub use tuple::Tuple;
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 /// Why bytes could not be viewed or parsed as a header. Each variant is a separate drop counter

@@ -20,6 +20,7 @@ use crate::ipvs::laddr::{LocalAddrPool, PoolLimits, PortScope};
 use crate::ipvs::sched::DestView;
 use crate::ipvs::sched::MhTableSize;
 use crate::ipvs::service::{Service, Services};
+use crate::ipvs::spec::Protocol;
 
 use super::book::{reuse_or_push, sock, Book, DestSlot, SnatSlot, SvcSlot};
 use super::Egress;
@@ -27,7 +28,7 @@ use super::Egress;
 /// Slots of the services (protocol, VIP, port) and dests (service slot, address, port) in use
 /// before a snapshot is applied.
 struct Keys {
-    svcs: HashMap<(u8, Ipv4Addr, u16), u32>,
+    svcs: HashMap<(Protocol, Ipv4Addr, u16), u32>,
     dests: HashMap<(u32, Ipv4Addr, u16), u32>,
 }
 
@@ -273,7 +274,7 @@ impl Book {
         };
         self.svcs[slot as usize].steer_mask = mask;
         if let Some(mask) = mask {
-            self.steering.services.insert((svc.proto, svc.addr, svc.port), mask);
+            self.steering.services.insert((svc.proto.ip_proto(), svc.addr, svc.port), mask);
         }
         if self.n_cores >= 2 {
             for d in dests.iter().filter(|d| d.fwd == FwdMethod::Masq) {

@@ -25,8 +25,10 @@ use crate::ipvs::guard::{Guard, GuardConfig};
 use crate::ipvs::laddr::{LocalAddrPool, PortOwnership, PortRange};
 use crate::ipvs::proto::{tcp::TcpState, ConnState};
 use crate::ipvs::sched::{DestView, SchedFlags, SchedKey, SchedKind, Scheduler};
+use crate::ipvs::spec::Protocol;
 use crate::ipvs::xmit::TunEncap;
 use crate::time::Instant;
+use crate::wire::IpProtocol;
 
 /// A connection moved to active (`to_active`) or back: its count moves between the two.
 #[inline]
@@ -81,7 +83,7 @@ impl DestSlot {
 /// One core's view of a service.
 #[derive(Debug)]
 pub(super) struct SvcSlot {
-    pub proto: u8,
+    pub proto: Protocol,
     pub addr: Ipv4Addr,
     pub port: u16,
     pub live: bool,
@@ -122,7 +124,11 @@ impl Book {
     /// The mask a miss for service key `(proto, addr, port)` is steered by: the service's
     /// current rule, or else the last one it ever had (see [`Steering`]); `None` = no steering.
     #[inline]
-    pub fn steer_mask_of(&self, slot: Option<u32>, key: (u8, Ipv4Addr, u16)) -> Option<Ipv4Addr> {
+    pub fn steer_mask_of(
+        &self,
+        slot: Option<u32>,
+        key: (IpProtocol, Ipv4Addr, u16),
+    ) -> Option<Ipv4Addr> {
         slot.and_then(|s| self.svcs.get(s as usize))
             .and_then(|s| s.steer_mask)
             .or_else(|| self.steering.services.get(&key).copied())
@@ -146,7 +152,7 @@ impl Book {
 #[derive(Debug, Default)]
 pub(super) struct Steering {
     /// Service key (protocol, VIP, port) -> the last steering mask.
-    pub services: HashMap<(u8, Ipv4Addr, u16), Ipv4Addr>,
+    pub services: HashMap<(IpProtocol, Ipv4Addr, u16), Ipv4Addr>,
     /// (address, port) of every NAT dest (port 0: any port).
     pub nat_dests: hashbrown::HashSet<(Ipv4Addr, u16)>,
 }
@@ -386,8 +392,8 @@ impl Book {
 /// The server port a SNAT connection's local port is allocated against: its own, except for
 /// ICMP echo, whose identifier must be unique per server whatever the inside host chose (the
 /// reply carries only the translated identifier), so echo flows share port 0.
-pub(super) fn snat_pool_port(proto: u8, port: u16) -> u16 {
-    if proto == crate::ipvs::proto::IPPROTO_ICMP {
+pub(super) fn snat_pool_port(proto: IpProtocol, port: u16) -> u16 {
+    if proto == IpProtocol::ICMP {
         0
     } else {
         port

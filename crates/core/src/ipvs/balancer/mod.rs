@@ -69,7 +69,7 @@ use crate::ipvs::spec::{Protocol, ServiceKey};
 use crate::ipvs::synproxy::{SynProxy, SynProxyConfig};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
-use crate::wire::Ipv4Meta;
+use crate::wire::PacketMeta;
 
 use book::Book;
 
@@ -273,12 +273,8 @@ pub struct Balancer {
     proxy: SynProxy,
 }
 
-fn svc_key(proto: u8, addr: Ipv4Addr, port: u16) -> ServiceKey {
-    ServiceKey {
-        proto: if proto == 6 { Protocol::Tcp } else { Protocol::Udp },
-        addr: addr.into(),
-        port,
-    }
+fn svc_key(proto: Protocol, addr: Ipv4Addr, port: u16) -> ServiceKey {
+    ServiceKey { proto, addr: addr.into(), port }
 }
 
 impl Balancer {
@@ -490,59 +486,34 @@ impl Balancer {
         out
     }
 
-    /// Handles an IPv4 packet the stack handed up with the IPv4 header it checked (`ip`, its
-    /// offset `ip.l3`: the Ethernet header is in front), `owner` what the stack found its
-    /// destination to be. The header is not checked again. No allocation; never panics,
-    /// whatever the bytes.
+    /// Handles an IPv4 packet the stack handed up with the headers it checked (`meta`: the
+    /// IPv4 header at `meta.ip.l3`, the Ethernet header in front, and the transport header with
+    /// the flow tuple), `owner` what the stack found its destination to be. The headers are not
+    /// checked again. No allocation; never panics, whatever the bytes.
     #[inline]
     pub fn input_checked<B: PacketBuf>(
         &mut self,
         pkt: B,
-        ip: &Ipv4Meta,
+        meta: &PacketMeta,
         owner: Option<AddrKind>,
         now: Instant,
     ) -> Verdict<B> {
-        self.process(pkt, ip, owner, now, true)
+        self.process(pkt, meta, owner, now, true)
     }
 
-    /// [`Balancer::input_checked`] for a packet whose IPv4 header at `l3` nobody checked yet
-    /// (refused as `bad_l4` when malformed).
-    #[inline]
-    pub fn input<B: PacketBuf>(
-        &mut self,
-        pkt: B,
-        l3: usize,
-        owner: Option<AddrKind>,
-        now: Instant,
-    ) -> Verdict<B> {
-        if owner == Some(AddrKind::Host) {
-            return Verdict::NotMine { pkt };
-        }
-        match Ipv4Meta::parse(pkt.data(), l3) {
-            Ok(ip) => self.process(pkt, &ip, owner, now, true),
-            Err(_) => self.refuse(pkt, owner, IpvsDropReason::BadL4),
-        }
-    }
-
-    /// Handles a packet another core redirected here (see [`Verdict::Redirect`]); `owner` is
-    /// what its destination is to the director, as for [`Balancer::input`]. It is never
-    /// redirected again.
+    /// Handles a packet another core redirected here (see [`Verdict::Redirect`]) with the
+    /// headers and owner that core's stack checked and the packet carried across (`meta`,
+    /// `owner`, as for [`Balancer::input_checked`]). It is never redirected again.
     #[inline]
     pub fn input_redirected<B: PacketBuf>(
         &mut self,
         pkt: B,
-        l3: usize,
+        meta: &PacketMeta,
         owner: Option<AddrKind>,
         now: Instant,
     ) -> Verdict<B> {
         self.counters.redirect_received += 1;
-        if owner == Some(AddrKind::Host) {
-            return Verdict::NotMine { pkt };
-        }
-        match Ipv4Meta::parse(pkt.data(), l3) {
-            Ok(ip) => self.process(pkt, &ip, owner, now, false),
-            Err(_) => self.refuse(pkt, owner, IpvsDropReason::BadL4),
-        }
+        self.process(pkt, meta, owner, now, false)
     }
 }
 

@@ -17,91 +17,11 @@ use crate::ipvs::guard::Embryo;
 use crate::ipvs::proto::tcp::is_suspicious;
 use crate::ipvs::proto::tcp::TcpState;
 use crate::ipvs::proto::ConnState;
-use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
 use crate::ipvs::reset::reset_in_place;
-use crate::ipvs::sched::SchedKey;
-use crate::ipvs::xmit::{self, XmitCtx, XmitError, L4};
+use crate::ipvs::xmit::{self, XmitCtx, XmitError};
 use crate::net::{AddrKind, IcmpError};
 use crate::time::Instant;
-use crate::wire::icmpv4::Message;
-use crate::wire::{udp, Icmpv4Packet, IpProtocol, Ipv4Meta, TcpFlags, TcpPacket, UdpPacket};
-
-/// A TCP or UDP packet's flow tuple.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Flow {
-    pub(super) proto: u8,
-    pub(super) src: Ipv4Addr,
-    pub(super) dst: Ipv4Addr,
-    pub(super) sport: u16,
-    pub(super) dport: u16,
-    /// TCP flags (none for UDP).
-    pub(super) flags: TcpFlags,
-    len: u32,
-    /// The segment carries TCP payload.
-    tcp_data: bool,
-    /// The transport header as checked here, handed to the forwarding mode.
-    l4: L4,
-}
-
-impl Flow {
-    fn key(&self) -> ConnKey<Ipv4Addr> {
-        ConnKey::new(self.proto, self.src, self.sport, self.dst, self.dport)
-    }
-}
-
-pub(super) fn parse_l4(data: &[u8], h: &Ipv4Meta) -> Option<Flow> {
-    let l4 = h.payload(data)?;
-    let mut tcp_data = false;
-    let (sport, dport, flags, l4) = match u8::from(h.protocol) {
-        IPPROTO_TCP => {
-            let t = TcpPacket::new_checked(l4).ok()?;
-            tcp_data = l4.len() > t.header_len();
-            (t.src_port(), t.dst_port(), t.flags(), L4::Tcp)
-        }
-        IPPROTO_UDP if h.is_fragment() => {
-            // A first fragment's UDP length covers the whole datagram; the header must be there.
-            // The view is over exactly the 8 header bytes, so its port accessors cannot panic.
-            let u = UdpPacket::new_unchecked(l4.get(..udp::HEADER_LEN)?);
-            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
-        }
-        IPPROTO_UDP => {
-            let u = UdpPacket::new_checked(l4).ok()?;
-            (u.src_port(), u.dst_port(), TcpFlags::default(), L4::Udp)
-        }
-        _ => return None,
-    };
-    let (proto, len) = (u8::from(h.protocol), h.total_len as u32);
-    Some(Flow { proto, src: h.src_addr, dst: h.dst_addr, sport, dport, flags, len, tcp_data, l4 })
-}
-
-const ICMP: u8 = 1;
-
-/// An unfragmented ICMP echo request or reply as a flow whose ports are both the identifier,
-/// and whether it is a request.
-fn echo_flow(data: &[u8], h: &Ipv4Meta) -> Option<(Flow, bool)> {
-    if h.is_fragment() {
-        return None;
-    }
-    let m = Icmpv4Packet::new_checked(h.payload(data)?).ok()?;
-    let request = match (m.msg_type(), m.msg_code()) {
-        (Message::EchoRequest, 0) => true,
-        (Message::EchoReply, 0) => false,
-        _ => return None,
-    };
-    let id = m.echo_ident();
-    let flow = Flow {
-        proto: ICMP,
-        src: h.src_addr,
-        dst: h.dst_addr,
-        sport: id,
-        dport: id,
-        flags: TcpFlags::default(),
-        len: h.total_len as u32,
-        tcp_data: false,
-        l4: L4::Echo { request },
-    };
-    Some((flow, request))
-}
+use crate::wire::{FlowMeta, IpProtocol, Ipv4Meta, PacketMeta, TcpFlags, L4};
 
 /// Most local ports one FULLNAT allocation tries (see `Balancer::alloc_local`).
 const LOCAL_PORT_TRIES: u32 = 16;
@@ -123,12 +43,12 @@ impl Balancer {
         }
     }
 
-    /// The balancer's part of a packet whose IPv4 header `head` the stack checked (see
-    /// [`Ipv4Meta`]): nothing here views or checks that header again.
+    /// The balancer's part of a packet whose headers the stack checked (see [`PacketMeta`]):
+    /// nothing here views or checks them again.
     pub(super) fn process<B: PacketBuf>(
         &mut self,
         pkt: B,
-        head: &Ipv4Meta,
+        meta: &PacketMeta,
         owner: Option<AddrKind>,
         now: Instant,
         may_redirect: bool,
@@ -136,11 +56,12 @@ impl Balancer {
         if owner == Some(AddrKind::Host) {
             return Verdict::NotMine { pkt };
         }
-        match u8::from(head.protocol) {
-            IPPROTO_TCP | IPPROTO_UDP => {}
-            ICMP => {
-                if let Some((flow, request)) = echo_flow(pkt.data(), head) {
-                    return self.echo(pkt, head, &flow, request, owner, now, may_redirect);
+        let head = &meta.ip;
+        match head.protocol {
+            IpProtocol::TCP | IpProtocol::UDP => {}
+            IpProtocol::ICMP => {
+                if let Some(flow @ FlowMeta { l4: L4::Echo { request }, .. }) = &meta.flow {
+                    return self.echo(pkt, head, flow, *request, owner, now, may_redirect);
                 }
                 return self.icmp(pkt, head, owner, now, may_redirect);
             }
@@ -149,14 +70,14 @@ impl Balancer {
         if head.frag_offset != 0 {
             return self.later_fragment(pkt, head, owner, now, may_redirect);
         }
-        let Some(flow) = parse_l4(pkt.data(), head) else {
+        let Some(flow) = meta.flow else {
             return self.refuse(pkt, owner, R::BadL4);
         };
         if !head.is_fragment() {
             return self.flow_input(pkt, head, &flow, owner, now, may_redirect);
         }
         // A first fragment: whatever happens to it is recorded for the rest of its datagram.
-        let key = FragKey::new(head.src_addr, head.dst_addr, flow.proto, head.ident);
+        let key = FragKey::new(head.src_addr, head.dst_addr, flow.tuple.proto, head.ident);
         self.frag_first = Some((key, now));
         let v = self.flow_input(pkt, head, &flow, owner, now, may_redirect);
         self.frag_first = None;
@@ -181,7 +102,7 @@ impl Balancer {
         now: Instant,
         may_redirect: bool,
     ) -> Verdict<B> {
-        let key = FragKey::new(head.src_addr, head.dst_addr, u8::from(head.protocol), head.ident);
+        let key = FragKey::new(head.src_addr, head.dst_addr, head.protocol, head.ident);
         match self.frags.lookup(&key, now) {
             Some(FragAction::Forward { fwd, ctx }) => {
                 match xmit::forward_fragment_checked(fwd, &mut pkt, head, None, &ctx) {
@@ -208,26 +129,26 @@ impl Balancer {
         &mut self,
         pkt: B,
         head: &Ipv4Meta,
-        flow: &Flow,
+        flow: &FlowMeta,
         owner: Option<AddrKind>,
         now: Instant,
         may_redirect: bool,
     ) -> Verdict<B> {
-        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+        if let Some((id, dir)) = self.conns.lookup(&flow.tuple, now) {
             return self.forward_conn(pkt, head, id, dir, flow, now);
         }
         match owner {
             Some(kind) => {
                 let slot = self
                     .snap
-                    .find(flow.proto, flow.dst, flow.dport)
+                    .find(flow.tuple.proto, flow.tuple.daddr, flow.tuple.dport)
                     .and_then(|si| self.book.svc_of_snap.get(si as usize).copied());
                 if may_redirect && (slot.is_some() || kind != AddrKind::Local) {
                     // Steered by what the service ever needed, not only by its current dests:
                     // this may be a connection of a removed dest or service (see `Steering`).
-                    let key = (flow.proto, flow.dst, flow.dport);
+                    let key = (flow.tuple.proto, flow.tuple.daddr, flow.tuple.dport);
                     if let Some(mask) = self.book.steer_mask_of(slot, key) {
-                        let k = self.steer_core(flow.src, mask);
+                        let k = self.steer_core(flow.tuple.saddr, mask);
                         if k != self.cfg.core {
                             self.counters.redirected += 1;
                             return Verdict::Redirect { pkt, core: k };
@@ -235,7 +156,7 @@ impl Balancer {
                     }
                 }
                 if let Some(slot) = slot {
-                    if flow.proto == IPPROTO_TCP && self.synproxy_on(slot) {
+                    if flow.tuple.proto == IpProtocol::TCP && self.synproxy_on(slot) {
                         return self.synproxy_new(pkt, head, flow, slot, now);
                     }
                     return self.new_conn(pkt, head, flow, slot, now);
@@ -243,7 +164,7 @@ impl Balancer {
                 if kind != AddrKind::Local {
                     return self.drop(pkt, R::NoService);
                 }
-                self.not_here(pkt, flow.dport, may_redirect, R::NoConn)
+                self.not_here(pkt, flow.tuple.dport, may_redirect, R::NoConn)
             }
             None => self.snat_new(pkt, head, flow, now, may_redirect),
         }
@@ -280,8 +201,8 @@ impl Balancer {
     }
 
     /// A TCP packet may open a connection only as a plain SYN.
-    fn may_open(&mut self, flow: &Flow) -> Result<(), R> {
-        if flow.proto != IPPROTO_TCP {
+    fn may_open(&mut self, flow: &FlowMeta) -> Result<(), R> {
+        if flow.tuple.proto != IpProtocol::TCP {
             return Ok(());
         }
         if is_suspicious(flow.flags) {
@@ -298,13 +219,13 @@ impl Balancer {
     fn no_dest<B: PacketBuf>(
         &mut self,
         mut pkt: B,
-        l3: usize,
-        flow: &Flow,
+        head: &Ipv4Meta,
+        flow: &FlowMeta,
         now: Instant,
     ) -> Verdict<B> {
         self.counters.count_drop(R::NoDest);
-        if flow.proto == IPPROTO_TCP && self.book.guard.may_reset(now) {
-            if let Some(route_to) = reset_in_place(&mut pkt, l3) {
+        if flow.tuple.proto == IpProtocol::TCP && self.book.guard.may_reset(now) {
+            if let Some(route_to) = reset_in_place(&mut pkt, head) {
                 self.counters.resets_sent += 1;
                 return Verdict::Reply { pkt, route_to };
             }
@@ -314,11 +235,11 @@ impl Balancer {
 
     /// Room in `proto`'s share of the table for a new connection: a TCP one evicts the oldest
     /// embryonic connection when the share is full (see [`crate::ipvs::guard`]).
-    fn share_room(&mut self, proto: u8) -> Result<(), R> {
+    fn share_room(&mut self, proto: IpProtocol) -> Result<(), R> {
         if self.book.guard.share_has_room(proto) {
             return Ok(());
         }
-        if proto == IPPROTO_TCP && self.evict_oldest_embryo() {
+        if proto == IpProtocol::TCP && self.evict_oldest_embryo() {
             return Ok(());
         }
         Err(R::ProtoShareFull)
@@ -344,14 +265,14 @@ impl Balancer {
         let book = &mut self.book;
         let mut r = self.conns.insert(spec, now, |c| book.on_freed(c));
         if matches!(r, Err(InsertError::TableFull { .. }))
-            && spec.proto == IPPROTO_TCP
+            && spec.key.proto == IpProtocol::TCP
             && self.evict_oldest_embryo()
         {
             let book = &mut self.book;
             r = self.conns.insert(spec, now, |c| book.on_freed(c));
         }
         if r.is_ok() {
-            self.book.guard.conn_added(spec.proto);
+            self.book.guard.conn_added(spec.key.proto);
         }
         r
     }
@@ -384,21 +305,16 @@ impl Balancer {
     fn pick_dest(
         &mut self,
         svc: u32,
-        flow: &Flow,
+        flow: &FlowMeta,
         now: Instant,
     ) -> Result<(u32, Option<ConnId>), R> {
-        let key = SchedKey {
-            proto: flow.proto,
-            src: IpAddr::V4(flow.src),
-            src_port: flow.sport,
-            dst: IpAddr::V4(flow.dst),
-            dst_port: flow.dport,
-        };
+        let key = flow.tuple.to_ip();
         let Some(s) = self.book.svcs.get(svc as usize) else { return Err(R::NoService) };
         let Some(timeout) = s.persistence else {
             return self.book.schedule(svc, &key).map(|d| (d, None)).ok_or(R::NoDest);
         };
-        let tkey = TemplateKey::new(flow.proto, flow.src, s.netmask, flow.dst, s.port);
+        let t = &flow.tuple;
+        let tkey = TemplateKey::new(t.proto, t.saddr, s.netmask, t.daddr, s.port);
         if let Some(t) = self.conns.template_lookup(&tkey, now) {
             let d = self.conns.get(t).map_or(NO_INDEX, |e| e.dest());
             if self.book.dests.get(d as usize).is_some_and(|x| x.live) {
@@ -429,29 +345,29 @@ impl Balancer {
         &mut self,
         pkt: B,
         head: &Ipv4Meta,
-        flow: &Flow,
+        flow: &FlowMeta,
         svc: u32,
         now: Instant,
     ) -> Verdict<B> {
-        if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.proto)) {
+        if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.tuple.proto)) {
             return self.drop(pkt, r);
         }
         let (d, template) = match self.pick_dest(svc, flow, now) {
             Ok(v) => v,
-            Err(R::NoDest) => return self.no_dest(pkt, head.l3, flow, now),
+            Err(R::NoDest) => return self.no_dest(pkt, head, flow, now),
             Err(r) => return self.drop(pkt, r),
         };
         let Some(x) = self.book.dests.get(d as usize) else { return self.drop(pkt, R::NoDest) };
         let (daddr, dport_cfg, fwd) = (x.addr, x.port, x.fwd);
         let dport = match fwd {
-            FwdMethod::Route | FwdMethod::Tunnel => flow.dport,
-            _ if dport_cfg == 0 => flow.dport,
+            FwdMethod::Route | FwdMethod::Tunnel => flow.tuple.dport,
+            _ if dport_cfg == 0 => flow.tuple.dport,
             _ => dport_cfg,
         };
         let one_packet = self.book.svcs.get(svc as usize).is_some_and(|s| s.one_packet);
         let pool_key = SocketAddr::new(IpAddr::V4(daddr), dport_cfg);
         let local = if fwd == FwdMethod::FullNat {
-            match self.alloc_local(svc, pool_key, flow.proto, (daddr, dport), now) {
+            match self.alloc_local(svc, pool_key, flow.tuple.proto, (daddr, dport), now) {
                 Ok(l) => Some(l),
                 Err(r) => return self.drop(pkt, r),
             }
@@ -468,11 +384,12 @@ impl Balancer {
             }
             self.book.count_one_packet(svc, d);
             self.counters.conns_created += 1;
+            let t = &flow.tuple;
             let ctx = self.ctx(
                 Direction::In,
-                flow.proto,
-                (flow.src, flow.sport),
-                (flow.dst, flow.dport),
+                t.proto,
+                (t.saddr, t.sport),
+                (t.daddr, t.dport),
                 (daddr, dport),
                 local,
                 fwd,
@@ -480,13 +397,11 @@ impl Balancer {
                 false,
             );
             return self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), None, |b, _| {
-                b.book.traffic(svc, d, Direction::In, flow.len)
+                b.book.traffic(svc, d, Direction::In, head.total_len as u32)
             });
         }
         let spec = ConnSpec {
-            proto: flow.proto,
-            client: (flow.src, flow.sport),
-            virt: (flow.dst, flow.dport),
+            key: flow.tuple,
             dest_addr: (daddr, dport),
             local,
             fwd,
@@ -525,7 +440,7 @@ impl Balancer {
         &mut self,
         svc: u32,
         pool_key: SocketAddr,
-        proto: u8,
+        proto: IpProtocol,
         dest: (Ipv4Addr, u16),
         now: Instant,
     ) -> Result<(Ipv4Addr, u16), R> {
@@ -551,15 +466,19 @@ impl Balancer {
         &mut self,
         pkt: B,
         head: &Ipv4Meta,
-        flow: &Flow,
+        flow: &FlowMeta,
         now: Instant,
         may_redirect: bool,
     ) -> Verdict<B> {
-        let Some(rule) = self.snap.snat_match(flow.proto, flow.src, flow.dst) else {
+        let t = &flow.tuple;
+        let Some(rule) = self.snap.snat_match(t.proto, t.saddr, t.daddr) else {
             // A NAT dest's reply whose connection lives on the core the client address
             // points to (see `steer_core`).
-            if may_redirect && flow.proto != ICMP && self.book.is_nat_dest(flow.src, flow.sport) {
-                let k = self.steer_core(flow.dst, Ipv4Addr::BROADCAST);
+            if may_redirect
+                && t.proto != IpProtocol::ICMP
+                && self.book.is_nat_dest(t.saddr, t.sport)
+            {
+                let k = self.steer_core(t.daddr, Ipv4Addr::BROADCAST);
                 if k != self.cfg.core {
                     self.counters.redirected += 1;
                     return Verdict::Redirect { pkt, core: k };
@@ -570,30 +489,28 @@ impl Balancer {
         // The inside host's packets may reach any core; its connections live on the core its
         // address points to (the core allocates the local port, so replies find it too).
         if may_redirect && self.cfg.n_cores > 1 {
-            let k = self.steer_core(flow.src, Ipv4Addr::BROADCAST);
+            let k = self.steer_core(flow.tuple.saddr, Ipv4Addr::BROADCAST);
             if k != self.cfg.core {
                 self.counters.redirected += 1;
                 return Verdict::Redirect { pkt, core: k };
             }
         }
-        if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.proto)) {
+        if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.tuple.proto)) {
             return self.drop(pkt, r);
         }
         let slot = self.book.snat_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
         let rule_slot = self.book.snat_rule_of_rule.get(rule).copied().unwrap_or(NO_INDEX);
-        let pool_port = super::book::snat_pool_port(flow.proto, flow.dport);
-        let server = SocketAddr::new(IpAddr::V4(flow.dst), pool_port);
+        let pool_port = super::book::snat_pool_port(t.proto, t.dport);
+        let server = SocketAddr::new(IpAddr::V4(t.daddr), pool_port);
         let local = match self.book.snat.get_mut(slot as usize).map(|s| s.pool.alloc(server)) {
             Some(Ok((IpAddr::V4(a), p))) => (a, p),
             _ => return self.drop(pkt, R::LaddrExhausted),
         };
         // An echo reply carries the translated identifier in both "port" places.
-        let server_port = if flow.proto == ICMP { local.1 } else { flow.dport };
+        let server_port = if t.proto == IpProtocol::ICMP { local.1 } else { t.dport };
         let spec = ConnSpec {
-            proto: flow.proto,
-            client: (flow.src, flow.sport),
-            virt: (flow.dst, flow.dport),
-            dest_addr: (flow.dst, server_port),
+            key: *t,
+            dest_addr: (t.daddr, server_port),
             local: Some(local),
             fwd: FwdMethod::Snat,
             dest: slot,
@@ -624,7 +541,7 @@ impl Balancer {
     fn ctx(
         &self,
         dir: Direction,
-        proto: u8,
+        proto: IpProtocol,
         client: (Ipv4Addr, u16),
         vip: (Ipv4Addr, u16),
         dest: (Ipv4Addr, u16),
@@ -644,7 +561,7 @@ impl Balancer {
         };
         XmitCtx {
             dir,
-            proto: IpProtocol(proto),
+            proto,
             client: SocketAddrV4::new(client.0, client.1),
             vip: SocketAddrV4::new(vip.0, vip.1),
             dest: SocketAddrV4::new(dest.0, dest.1),
@@ -653,6 +570,22 @@ impl Balancer {
             mtu,
             toa,
         }
+    }
+
+    /// The forwarding context of a packet in `dir` of connection `c`.
+    fn conn_ctx(&self, c: &Conn<Ipv4Addr>, dir: Direction, toa: bool) -> XmitCtx {
+        let fwd = c.fwd();
+        self.ctx(
+            dir,
+            c.proto(),
+            (c.caddr(), c.cport()),
+            (c.vaddr(), c.vport()),
+            (c.daddr(), c.dport()),
+            fwd.uses_local_addr().then_some((c.laddr(), c.lport())),
+            fwd,
+            c.dest(),
+            toa,
+        )
     }
 
     /// Rewrites with the forwarding mode, handing it the IPv4 header the stack checked (`head`)
@@ -714,7 +647,7 @@ impl Balancer {
         head: &Ipv4Meta,
         id: ConnId,
         dir: Direction,
-        flow: &Flow,
+        flow: &FlowMeta,
         now: Instant,
     ) -> Verdict<B> {
         if self.conns.get(id).is_some_and(|c| c.synproxy()) {
@@ -730,7 +663,7 @@ impl Balancer {
         head: &Ipv4Meta,
         id: ConnId,
         dir: Direction,
-        flow: &Flow,
+        flow: &FlowMeta,
         now: Instant,
     ) -> Verdict<B> {
         let Some(c) = self.conns.get(id).copied() else { return self.drop(pkt, R::NoConn) };
@@ -739,18 +672,8 @@ impl Balancer {
             && dir == Direction::In
             && !c.toa_done()
             && self.book.svcs.get(c.svc() as usize).is_some_and(|s| s.toa);
-        let ctx = self.ctx(
-            dir,
-            c.proto(),
-            (c.caddr(), c.cport()),
-            (c.vaddr(), c.vport()),
-            (c.daddr(), c.dport()),
-            fwd.uses_local_addr().then_some((c.laddr(), c.lport())),
-            fwd,
-            c.dest(),
-            toa,
-        );
-        let (svc, d, len) = (c.svc(), c.dest(), flow.len);
+        let ctx = self.conn_ctx(&c, dir, toa);
+        let (svc, d, len) = (c.svc(), c.dest(), head.total_len as u32);
         let tcp_data = flow.tcp_data;
         let mut flags = flow.flags;
         if held_bare_ack(&c, dir, flags, tcp_data) {
@@ -807,20 +730,20 @@ impl Balancer {
         &mut self,
         pkt: B,
         head: &Ipv4Meta,
-        flow: &Flow,
+        flow: &FlowMeta,
         request: bool,
         owner: Option<AddrKind>,
         now: Instant,
         may_redirect: bool,
     ) -> Verdict<B> {
-        if let Some((id, dir)) = self.conns.lookup(&flow.key(), now) {
+        if let Some((id, dir)) = self.conns.lookup(&flow.tuple, now) {
             return self.forward_conn(pkt, head, id, dir, flow, now);
         }
         match owner {
             None if request => self.snat_new(pkt, head, flow, now, may_redirect),
             // A reply to a translated identifier: the core that owns it has the flow.
             Some(AddrKind::Local) if !request => {
-                self.not_here(pkt, flow.dport, may_redirect, R::IcmpNoConn)
+                self.not_here(pkt, flow.tuple.dport, may_redirect, R::IcmpNoConn)
             }
             _ => self.refuse(pkt, owner, R::IcmpUnsupported),
         }
@@ -843,7 +766,7 @@ impl Balancer {
         let Some(err) = xmit::icmp::check_error(pkt.data(), head) else {
             return self.refuse(pkt, owner, R::IcmpUnsupported);
         };
-        let key = err.tuple().conn_key();
+        let key = err.conn_key();
         let Some((id, dir)) = self.conns.lookup(&key, now) else {
             if owner == Some(AddrKind::Local) {
                 // About a packet sent from a local port: that port's core has the connection.
@@ -853,17 +776,7 @@ impl Balancer {
         };
         let Some(c) = self.conns.get(id).copied() else { return self.drop(pkt, R::IcmpNoConn) };
         let fwd = c.fwd();
-        let ctx = self.ctx(
-            dir,
-            c.proto(),
-            (c.caddr(), c.cport()),
-            (c.vaddr(), c.vport()),
-            (c.daddr(), c.dport()),
-            fwd.uses_local_addr().then_some((c.laddr(), c.lport())),
-            fwd,
-            c.dest(),
-            false,
-        );
+        let ctx = self.conn_ctx(&c, dir, false);
         if fwd == FwdMethod::Tunnel && ctx.tun.is_none() {
             return self.drop(pkt, R::NoRoute);
         }

@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 
 use super::Balancer;
 use crate::ipvs::conn::{ConnKey, ConnTable};
-use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::wire::IpProtocol;
 
 /// Ethernet header length and the IPv4 EtherType (untagged frames only).
 const ETH_LEN: usize = 14;
@@ -28,8 +28,8 @@ fn peek_tuple(frame: &[u8]) -> Option<ConnKey<Ipv4Addr>> {
     }
     let ip = frame.get(ETH_LEN..)?;
     let ihl = usize::from(ip.first()? & 0x0f) * 4;
-    let proto = *ip.get(9)?;
-    if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+    let proto = IpProtocol(*ip.get(9)?);
+    if proto != IpProtocol::TCP && proto != IpProtocol::UDP {
         return None;
     }
     let addr = |at: usize| -> Option<Ipv4Addr> {
@@ -48,7 +48,7 @@ impl Balancer {
     /// frames to the pipeline one by one.
     #[inline]
     pub fn prefetch_burst<'a>(&self, frames: impl IntoIterator<Item = &'a [u8]>) {
-        let mut keys = [ConnKey::new(0, Ipv4Addr::UNSPECIFIED, 0, Ipv4Addr::UNSPECIFIED, 0);
+        let mut keys = [ConnKey::new(IpProtocol(0), Ipv4Addr::UNSPECIFIED, 0, Ipv4Addr::UNSPECIFIED, 0);
             ConnTable::<Ipv4Addr>::BURST];
         let mut n = 0;
         for f in frames.into_iter().take(keys.len()) {
@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn peeks_the_tuple_of_tcp_and_udp_and_nothing_else() {
         let want =
-            |p| ConnKey::new(p, Ipv4Addr::new(10, 0, 0, 1), 1024, Ipv4Addr::new(10, 0, 0, 100), 80);
+            |p| ConnKey::new(IpProtocol(p), Ipv4Addr::new(10, 0, 0, 1), 1024, Ipv4Addr::new(10, 0, 0, 100), 80);
         assert_eq!(peek_tuple(&frame(6)), Some(want(6)));
         assert_eq!(peek_tuple(&frame(17)), Some(want(17)));
         assert_eq!(peek_tuple(&frame(1)), None);

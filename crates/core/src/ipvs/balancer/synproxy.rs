@@ -21,7 +21,6 @@
 //! Any other TCP segment of no connection (a forged, stale or out-of-window ACK, a RST, a FIN)
 //! is dropped as `synproxy_bad_ack`: the director has nothing to reset.
 
-use super::packet::{parse_l4, Flow};
 use super::{Balancer, Verdict};
 use crate::buf::PacketBuf;
 use crate::ipvs::conn::{ConnId, Direction};
@@ -32,7 +31,7 @@ use crate::ipvs::synproxy::segment::{write_in_place, Seg, SynOpts};
 use crate::ipvs::synproxy::seq::{translate_in, translate_out, Deltas};
 use crate::ipvs::synproxy::{Pending, NO_PENDING};
 use crate::time::Instant;
-use crate::wire::{Ipv4Meta, TcpFlags, TcpPacket};
+use crate::wire::{FlowMeta, Ipv4Meta, TcpFlags, TcpPacket};
 
 /// Handshake slots [`Balancer::poll`] looks at per call.
 const SWEEP_BUDGET: usize = 64;
@@ -83,7 +82,7 @@ impl Balancer {
         &mut self,
         mut pkt: B,
         head: &Ipv4Meta,
-        flow: &Flow,
+        flow: &FlowMeta,
         svc: u32,
         now: Instant,
     ) -> Verdict<B> {
@@ -95,7 +94,7 @@ impl Balancer {
             return self.drop(pkt, R::TcpBadFlags);
         }
         let tuple =
-            Tuple { saddr: flow.src, daddr: flow.dst, sport: flow.sport, dport: flow.dport };
+            Tuple { saddr: flow.tuple.saddr, daddr: flow.tuple.daddr, sport: flow.tuple.sport, dport: flow.tuple.dport };
         let now_ms = now.as_millis();
         let count = cookie::count_of(now_ms);
         let hs = s.flags & HANDSHAKE;
@@ -122,8 +121,8 @@ impl Balancer {
             let mut opts = [0u8; 40];
             let n = ours.write(&mut opts, true);
             let seg = Seg {
-                src: (flow.dst, flow.dport),
-                dst: (flow.src, flow.sport),
+                src: (flow.tuple.daddr, flow.tuple.dport),
+                dst: (flow.tuple.saddr, flow.tuple.sport),
                 seq: isn,
                 ack: s.seq.wrapping_add(1),
                 flags: TcpFlags::SYN | TcpFlags::ACK,
@@ -135,7 +134,7 @@ impl Balancer {
                 return self.drop(pkt, R::XmitError);
             }
             self.counters.synproxy.cookies_sent += 1;
-            return Verdict::Reply { pkt, route_to: flow.src };
+            return Verdict::Reply { pkt, route_to: flow.tuple.saddr };
         }
         if hs != TcpFlags::ACK {
             self.counters.synproxy.ack_invalid += 1;
@@ -202,18 +201,18 @@ impl Balancer {
         &mut self,
         mut pkt: B,
         head: &Ipv4Meta,
-        flow: &Flow,
+        flow: &FlowMeta,
         client_isn: u32,
         p: &Pending,
-        go: impl FnOnce(&mut Self, B, &Ipv4Meta, &Flow) -> Verdict<B>,
+        go: impl FnOnce(&mut Self, B, &Ipv4Meta, &FlowMeta) -> Verdict<B>,
     ) -> Verdict<B> {
         let mut opts = [0u8; 40];
         let n = p.syn.write(&mut opts, true);
         let shift = p.syn.wscale.unwrap_or(0).min(14);
         let window = (u32::from(p.client_win) << shift).min(u32::from(u16::MAX)) as u16;
         let seg = Seg {
-            src: (flow.src, flow.sport),
-            dst: (flow.dst, flow.dport),
+            src: (flow.tuple.saddr, flow.tuple.sport),
+            dst: (flow.tuple.daddr, flow.tuple.dport),
             seq: client_isn,
             ack: 0,
             flags: TcpFlags::SYN,
@@ -229,11 +228,11 @@ impl Balancer {
         &mut self,
         ok: Option<usize>,
         pkt: B,
-        go: impl FnOnce(&mut Self, B, &Ipv4Meta, &Flow) -> Verdict<B>,
+        go: impl FnOnce(&mut Self, B, &Ipv4Meta, &FlowMeta) -> Verdict<B>,
     ) -> Verdict<B> {
         let Some(l3) = ok else { return self.drop(pkt, R::XmitError) };
         let Ok(h) = Ipv4Meta::parse(pkt.data(), l3) else { return self.drop(pkt, R::XmitError) };
-        let Some(f) = parse_l4(pkt.data(), &h) else { return self.drop(pkt, R::XmitError) };
+        let Some(f) = FlowMeta::parse(pkt.data(), &h) else { return self.drop(pkt, R::XmitError) };
         go(self, pkt, &h, &f)
     }
 
@@ -244,7 +243,7 @@ impl Balancer {
         head: &Ipv4Meta,
         id: ConnId,
         dir: Direction,
-        flow: &Flow,
+        flow: &FlowMeta,
         now: Instant,
     ) -> Verdict<B> {
         let Some(pc) = self.proxy.conn(id.index()).copied() else {

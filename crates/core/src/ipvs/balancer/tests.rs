@@ -117,7 +117,12 @@ fn check_rst(b: &VecBuf) -> (u32, u32, u8) {
 
 #[test]
 fn resets_follow_rfc_793() {
-    use crate::ipvs::reset::reset_in_place;
+    use crate::wire::Ipv4Meta;
+    // The balancer hands it the IPv4 header the stack checked.
+    let reset_in_place = |b: &mut VecBuf, l3: usize| {
+        let ip = Ipv4Meta::parse(b.data(), l3).ok()?;
+        crate::ipvs::reset::reset_in_place(b, &ip)
+    };
     // No ACK: seq 0, ack = seq + SYN + FIN + data.
     let mut b = seg(0x02, 0xffff_fffe, 0, b"abc", true);
     assert_eq!(reset_in_place(&mut b, 14), Some(Ipv4Addr::new(10, 0, 0, 50)));

@@ -22,6 +22,7 @@ use crate::ipvs::proto::ConnState;
 pub use crate::ipvs::spec::FwdMethod;
 use crate::ipvs::timer::TimerNode;
 use crate::net::L2Cache;
+use crate::wire::IpProtocol;
 
 /// Index of an entry in its table. Valid until the entry leaves the table (every departure is
 /// reported through the callback of the call that caused it); after that the index may name a
@@ -135,7 +136,7 @@ pub struct Conn<A> {
     pub(super) vport: u16,
     pub(super) dport: u16,
     pub(super) lport: u16,
-    pub(super) proto: u8,
+    pub(super) proto: IpProtocol,
     pub(super) fwd: FwdMethod,
     /// [`ConnState::to_u8`], one byte where the enum takes two.
     pub(super) state: u8,
@@ -166,7 +167,7 @@ impl<A: ConnAddr> Conn<A> {
             vport: 0,
             dport: 0,
             lport: 0,
-            proto: 0,
+            proto: IpProtocol(0),
             fwd: FwdMethod::Masq,
             state: ConnState::Tcp(crate::ipvs::proto::TcpState::None).to_u8(),
             flags: ConnFlags(ConnFlags::FREE),
@@ -198,7 +199,7 @@ impl<A: ConnAddr> Conn<A> {
     }
 
     /// IP protocol number.
-    pub fn proto(&self) -> u8 {
+    pub fn proto(&self) -> IpProtocol {
         self.proto
     }
     /// Client address (for a template: the client network).
@@ -303,12 +304,9 @@ impl<A: ConnAddr> Conn<A> {
 /// What the scheduler decided for a new connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnSpec<A> {
-    /// IP protocol number (TCP and UDP are tracked).
-    pub proto: u8,
-    /// Client address and port.
-    pub client: (A, u16),
-    /// Virtual address and port.
-    pub virt: (A, u16),
+    /// The client's tuple to the virtual address and port (for SNAT: the inside host's to the
+    /// outside server): the connection's `In` key. TCP, UDP and ICMP echo are tracked.
+    pub key: ConnKey<A>,
     /// Real server address and port (for DR and TUN the port is the virtual port).
     pub dest_addr: (A, u16),
     /// Local address and port for FULLNAT/SNAT; `None` means the client's.

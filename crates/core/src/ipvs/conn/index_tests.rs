@@ -10,7 +10,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::ipvs::proto::{ConnState, IPPROTO_UDP};
+use crate::ipvs::proto::ConnState;
+use crate::wire::IpProtocol;
 use crate::ipvs::timer::{delay_ticks, tick_of};
 use crate::time::Instant;
 
@@ -30,9 +31,7 @@ fn client(c: u8, p: u8) -> (Ipv4Addr, u16) {
 fn spec(c: u8, p: u8, fullnat: bool) -> ConnSpec<Ipv4Addr> {
     let client = client(c, p);
     ConnSpec {
-        proto: IPPROTO_UDP,
-        client,
-        virt: (VIP, 53),
+        key: ConnKey::new(IpProtocol::UDP, client.0, client.1, VIP, 53),
         dest_addr: (RS, 53),
         local: fullnat.then_some((LIP, client.1)),
         fwd: if fullnat { FwdMethod::FullNat } else { FwdMethod::Masq },
@@ -78,11 +77,9 @@ struct Live {
 }
 
 fn keys_of(s: &ConnSpec<Ipv4Addr>) -> [ConnKey<Ipv4Addr>; 2] {
-    let (la, lp) = s.local.unwrap_or(s.client);
-    [
-        ConnKey::new(s.proto, s.client.0, s.client.1, s.virt.0, s.virt.1),
-        ConnKey::new(s.proto, s.dest_addr.0, s.dest_addr.1, la, lp),
-    ]
+    let k = s.key;
+    let (la, lp) = s.local.unwrap_or((k.saddr, k.sport));
+    [k, ConnKey::new(k.proto, s.dest_addr.0, s.dest_addr.1, la, lp)]
 }
 
 fn is_live(l: &Live, now: Instant) -> bool {
@@ -99,7 +96,7 @@ proptest! {
     fn table_matches_model(mask_pick in 0usize..3, cap in 1u32..20, ops in proptest::collection::vec(op(), 1..200)) {
         let mask = MASKS[mask_pick];
         let mut t = table(cap, mask);
-        let timeout = delay_ticks(t.timeouts().for_state(ConnState::initial(IPPROTO_UDP).unwrap()));
+        let timeout = delay_ticks(t.timeouts().for_state(ConnState::initial(IpProtocol::UDP).unwrap()));
         let mut model: HashMap<ConnId, Live> = HashMap::new();
         let mut now = T0;
         for op in ops {
@@ -242,7 +239,7 @@ fn a_full_index_walk_displaces_entries_without_losing_any() {
     for i in 0..cap {
         let c = (Ipv4Addr::from(0x0a00_0000 + i / 60_000), 1024 + (i % 60_000) as u16);
         let mut s = spec(0, 0, true);
-        s.client = c;
+        (s.key.saddr, s.key.sport) = c;
         s.local = Some((LIP, (i % 65_000) as u16));
         s.dest_addr = (Ipv4Addr::from(0xc0a8_0000 + i / 65_000), 53);
         all.push((t.insert(&s, T0, |_| panic!("nothing to free")).unwrap(), keys_of(&s)));

@@ -1,8 +1,9 @@
 //! Lookup keys of the connection table and their hash.
 //!
 //! Owns [`ConnAddr`] (what an address family must provide to key a table), [`ConnKey`] (one
-//! direction's 5-tuple), [`TemplateKey`] (a persistence template's key) and the seeded hash
-//! used by the table's index. Knows nothing of entries or packets.
+//! direction's 5-tuple: the wire's flow tuple, named for its use here), [`TemplateKey`] (a
+//! persistence template's key) and the seeded hash used by the table's index. Knows nothing of
+//! entries or packets.
 //!
 //! # Hash
 //! A hand-written keyed hash: the key is packed into 64-bit words, each mixed in with a
@@ -14,6 +15,8 @@
 use core::fmt::Debug;
 use core::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::wire::IpProtocol;
 
 /// An address family a connection table can be keyed by: [`Ipv4Addr`] or [`Ipv6Addr`].
 ///
@@ -44,7 +47,7 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 fn ports_word(key: &ConnKey<impl ConnAddr>, kind: u8) -> u64 {
     (u64::from(key.sport) << 48)
         | (u64::from(key.dport) << 32)
-        | (u64::from(key.proto) << 8)
+        | (u64::from(key.proto.number()) << 8)
         | u64::from(kind)
 }
 
@@ -126,26 +129,16 @@ impl HashSeed {
     }
 }
 
-/// One direction of a connection: protocol and source/destination address and port, as read
-/// from a packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConnKey<A> {
-    /// IP protocol number.
-    pub proto: u8,
-    /// Source address.
-    pub saddr: A,
-    /// Source port.
-    pub sport: u16,
-    /// Destination address.
-    pub daddr: A,
-    /// Destination port.
-    pub dport: u16,
-}
+/// One direction of a connection: the flow tuple the receiving stack parsed
+/// ([`crate::wire::Tuple`], protocol as [`IpProtocol`]), used as the table's key as it is.
+/// Its hash is [`ConnAddr::hash_key`] (or [`ConnKey::hash_with`]).
+pub type ConnKey<A> = crate::wire::Tuple<A>;
 
 impl<A: ConnAddr> ConnKey<A> {
-    /// A key from its parts.
-    pub const fn new(proto: u8, saddr: A, sport: u16, daddr: A, dport: u16) -> Self {
-        ConnKey { proto, saddr, sport, daddr, dport }
+    /// The table's seeded hash of this key in key space `kind` (see [`ConnAddr::hash_key`]).
+    #[inline]
+    pub fn hash_with(&self, kind: u8, seed: &HashSeed) -> u64 {
+        A::hash_key(self, kind, seed)
     }
 }
 
@@ -154,8 +147,8 @@ impl<A: ConnAddr> ConnKey<A> {
 /// service, whose template covers every port).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TemplateKey<A> {
-    /// IP protocol number.
-    pub proto: u8,
+    /// IP protocol.
+    pub proto: IpProtocol,
     /// Client network: client address with the netmask applied.
     pub client_net: A,
     /// Virtual address.
@@ -167,7 +160,7 @@ pub struct TemplateKey<A> {
 impl<A: ConnAddr> TemplateKey<A> {
     /// The template key of `client` for the service `(proto, vaddr, vport)` with persistence
     /// netmask `mask`.
-    pub fn new(proto: u8, client: A, mask: A, vaddr: A, vport: u16) -> Self {
+    pub fn new(proto: IpProtocol, client: A, mask: A, vaddr: A, vport: u16) -> Self {
         TemplateKey { proto, client_net: client.masked(mask), vaddr, vport }
     }
 
@@ -192,7 +185,7 @@ mod tests {
         assert_eq!(Ipv6Addr::prefix_mask(64), "ffff:ffff:ffff:ffff::".parse::<Ipv6Addr>().unwrap());
         assert_eq!(Ipv6Addr::prefix_mask(0), Ipv6Addr::UNSPECIFIED);
         let k = TemplateKey::new(
-            6,
+            IpProtocol::TCP,
             Ipv4Addr::new(10, 1, 2, 3),
             Ipv4Addr::prefix_mask(24),
             Ipv4Addr::new(192, 168, 0, 38),
@@ -207,10 +200,10 @@ mod tests {
         let s = HashSeed::from_u64(1);
         let a = Ipv4Addr::new(10, 0, 0, 1);
         let b = Ipv4Addr::new(10, 0, 0, 2);
-        let base = ConnKey::new(6, a, 1000, b, 80);
+        let base = ConnKey::new(IpProtocol::TCP, a, 1000, b, 80);
         let h = |k: &ConnKey<Ipv4Addr>| Ipv4Addr::hash_key(k, 0, &s);
         let variants = [
-            ConnKey { proto: 17, ..base },
+            ConnKey { proto: IpProtocol::UDP, ..base },
             ConnKey { saddr: b, ..base },
             ConnKey { sport: 1001, ..base },
             ConnKey { daddr: a, ..base },
@@ -225,7 +218,7 @@ mod tests {
 
         let a6: Ipv6Addr = "2001:db8::1".parse().unwrap();
         let b6: Ipv6Addr = "2001:db8::2".parse().unwrap();
-        let k6 = ConnKey::new(6, a6, 1000, b6, 80);
+        let k6 = ConnKey::new(IpProtocol::TCP, a6, 1000, b6, 80);
         let h6 = Ipv6Addr::hash_key(&k6, 0, &s);
         assert_ne!(h6, Ipv6Addr::hash_key(&ConnKey { saddr: b6, daddr: a6, ..k6 }, 0, &s));
         assert_ne!(h6, Ipv6Addr::hash_key(&ConnKey { sport: 1, ..k6 }, 0, &s));
@@ -242,7 +235,7 @@ mod tests {
         let mut low = HashSet::new();
         let mut top = HashSet::new();
         for p in 0..n {
-            let h = Ipv4Addr::hash_key(&ConnKey::new(6, c, p as u16, v, 80), 0, &s);
+            let h = Ipv4Addr::hash_key(&ConnKey::new(IpProtocol::TCP, c, p as u16, v, 80), 0, &s);
             low.insert(h & 0xfff);
             top.insert(h >> 57);
         }

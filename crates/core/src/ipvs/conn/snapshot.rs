@@ -9,14 +9,14 @@ use std::net::SocketAddr;
 use super::entry::{ConnCounters, FwdMethod};
 use super::key::ConnAddr;
 use super::table::ConnTable;
-use crate::ipvs::proto::{IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP};
 use crate::time::Instant;
+use crate::wire::IpProtocol;
 
 /// One entry as the connection listing shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnInfo {
-    /// IP protocol number.
-    pub proto: u8,
+    /// IP protocol.
+    pub proto: IpProtocol,
     /// State name as `ipvsadm -L -c` prints it (`ESTABLISHED`, `UDP`, ...).
     pub state: &'static str,
     /// Whole seconds until the entry expires.
@@ -41,10 +41,10 @@ impl ConnInfo {
     /// Protocol name as the listing prints it (`TCP`, `UDP`, or the number).
     pub fn proto_name(&self) -> std::borrow::Cow<'static, str> {
         match self.proto {
-            IPPROTO_TCP => "TCP".into(),
-            IPPROTO_UDP => "UDP".into(),
-            IPPROTO_ICMP => "ICMP".into(),
-            p => p.to_string().into(),
+            IpProtocol::TCP => "TCP".into(),
+            IpProtocol::UDP => "UDP".into(),
+            IpProtocol::ICMP => "ICMP".into(),
+            p => p.number().to_string().into(),
         }
     }
 }

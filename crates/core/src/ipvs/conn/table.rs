@@ -405,8 +405,8 @@ impl<A: ConnAddr> ConnTable<A> {
         now: Instant,
         mut on_freed: impl FnMut(&Conn<A>),
     ) -> Result<ConnId, InsertError> {
-        let state =
-            ConnState::initial(spec.proto).ok_or(InsertError::UnsupportedProtocol(spec.proto))?;
+        let state = ConnState::initial(spec.key.proto)
+            .ok_or(InsertError::UnsupportedProtocol(spec.key.proto.number()))?;
         let now = tick_of(now);
         self.make_room(now, &mut on_freed)?;
         if let Some(t) = spec.template {
@@ -418,10 +418,10 @@ impl<A: ConnAddr> ConnTable<A> {
                 _ => return Err(InsertError::NoSuchTemplate),
             }
         }
-        let (laddr, lport) = spec.local.unwrap_or(spec.client);
-        let key_in =
-            ConnKey::new(spec.proto, spec.client.0, spec.client.1, spec.virt.0, spec.virt.1);
-        let key_out = ConnKey::new(spec.proto, spec.dest_addr.0, spec.dest_addr.1, laddr, lport);
+        let k = &spec.key;
+        let (laddr, lport) = spec.local.unwrap_or((k.saddr, k.sport));
+        let key_in = *k;
+        let key_out = ConnKey::new(k.proto, spec.dest_addr.0, spec.dest_addr.1, laddr, lport);
         self.clear_key(&key_in, KIND_CONN, now, &mut on_freed)?;
         if spec.fwd.sees_replies() {
             if key_out == key_in {
@@ -434,15 +434,15 @@ impl<A: ConnAddr> ConnTable<A> {
         let mut flags = ConnFlags::default();
         flags.set(ConnFlags::NO_OUTPUT, !spec.fwd.sees_replies());
         let e = &mut self.slab[idx as usize];
-        e.caddr = spec.client.0;
-        e.cport = spec.client.1;
-        e.vaddr = spec.virt.0;
-        e.vport = spec.virt.1;
+        e.caddr = k.saddr;
+        e.cport = k.sport;
+        e.vaddr = k.daddr;
+        e.vport = k.dport;
         e.daddr = spec.dest_addr.0;
         e.dport = spec.dest_addr.1;
         e.laddr = laddr;
         e.lport = lport;
-        e.proto = spec.proto;
+        e.proto = k.proto;
         e.fwd = spec.fwd;
         e.state = state.to_u8();
         e.flags = flags;
@@ -470,7 +470,8 @@ impl<A: ConnAddr> ConnTable<A> {
         mut on_freed: impl FnMut(&Conn<A>),
     ) -> Result<ConnId, InsertError> {
         let k = &spec.key;
-        let state = ConnState::initial(k.proto).ok_or(InsertError::UnsupportedProtocol(k.proto))?;
+        let state = ConnState::initial(k.proto)
+            .ok_or(InsertError::UnsupportedProtocol(k.proto.number()))?;
         let now = tick_of(now);
         self.make_room(now, &mut on_freed)?;
         self.clear_key(&k.as_conn_key(), KIND_TEMPLATE, now, &mut on_freed)?;

@@ -13,8 +13,9 @@ const SYN: TcpFlags = TcpFlags::SYN;
 const RST: TcpFlags = TcpFlags::RST;
 const PSH: TcpFlags = TcpFlags::PSH;
 const ACK: TcpFlags = TcpFlags::ACK;
-use crate::ipvs::proto::{ConnState, StateTimeouts, TcpState, UdpState, IPPROTO_TCP, IPPROTO_UDP};
+use crate::ipvs::proto::{ConnState, StateTimeouts, TcpState, UdpState};
 use crate::time::Instant;
+use crate::wire::IpProtocol;
 
 const T0: Instant = Instant::from_secs(1000);
 
@@ -31,9 +32,7 @@ fn table(cap: u32) -> ConnTable<Ipv4Addr> {
 
 fn spec(fwd: FwdMethod, client: (Ipv4Addr, u16)) -> ConnSpec<Ipv4Addr> {
     ConnSpec {
-        proto: IPPROTO_TCP,
-        client,
-        virt: (VIP, 80),
+        key: ConnKey::new(IpProtocol::TCP, client.0, client.1, VIP, 80),
         dest_addr: (RS, 8080),
         local: if fwd.uses_local_addr() { Some((LIP, client.1)) } else { None },
         fwd,
@@ -84,12 +83,18 @@ fn construction_errors() {
 fn nat_lookup_both_directions() {
     let mut t = table(8);
     let id = t.insert(&spec(FwdMethod::Masq, (ip(5), 5000)), T0, never).unwrap();
-    assert_eq!(t.lookup(&ConnKey::new(6, ip(5), 5000, VIP, 80), T0), Some((id, Direction::In)));
-    assert_eq!(t.lookup(&ConnKey::new(6, RS, 8080, ip(5), 5000), T0), Some((id, Direction::Out)));
+    assert_eq!(
+        t.lookup(&ConnKey::new(IpProtocol::TCP, ip(5), 5000, VIP, 80), T0),
+        Some((id, Direction::In))
+    );
+    assert_eq!(
+        t.lookup(&ConnKey::new(IpProtocol::TCP, RS, 8080, ip(5), 5000), T0),
+        Some((id, Direction::Out))
+    );
     // Other protocol, port or address: miss.
-    assert_eq!(t.lookup(&ConnKey::new(17, ip(5), 5000, VIP, 80), T0), None);
-    assert_eq!(t.lookup(&ConnKey::new(6, ip(5), 5001, VIP, 80), T0), None);
-    assert_eq!(t.lookup(&ConnKey::new(6, ip(6), 5000, VIP, 80), T0), None);
+    assert_eq!(t.lookup(&ConnKey::new(IpProtocol::UDP, ip(5), 5000, VIP, 80), T0), None);
+    assert_eq!(t.lookup(&ConnKey::new(IpProtocol::TCP, ip(5), 5001, VIP, 80), T0), None);
+    assert_eq!(t.lookup(&ConnKey::new(IpProtocol::TCP, ip(6), 5000, VIP, 80), T0), None);
     assert_eq!(t.stats().hits, 2);
     assert_eq!(t.stats().misses, 3);
     let e = t.get(id).unwrap();
@@ -104,14 +109,20 @@ fn nat_lookup_both_directions() {
 fn fullnat_out_tuple_uses_local_address_and_dr_indexes_in_only() {
     let mut t = table(8);
     let f = t.insert(&spec(FwdMethod::FullNat, (ip(5), 5000)), T0, never).unwrap();
-    assert_eq!(t.lookup(&ConnKey::new(6, RS, 8080, LIP, 5000), T0), Some((f, Direction::Out)));
-    assert_eq!(t.lookup(&ConnKey::new(6, RS, 8080, ip(5), 5000), T0), None);
+    assert_eq!(
+        t.lookup(&ConnKey::new(IpProtocol::TCP, RS, 8080, LIP, 5000), T0),
+        Some((f, Direction::Out))
+    );
+    assert_eq!(t.lookup(&ConnKey::new(IpProtocol::TCP, RS, 8080, ip(5), 5000), T0), None);
 
     let mut dr = spec(FwdMethod::Route, (ip(6), 6000));
     dr.dest_addr = (RS, 80);
     let d = t.insert(&dr, T0, never).unwrap();
-    assert_eq!(t.lookup(&ConnKey::new(6, ip(6), 6000, VIP, 80), T0), Some((d, Direction::In)));
-    assert_eq!(t.lookup(&ConnKey::new(6, RS, 80, ip(6), 6000), T0), None);
+    assert_eq!(
+        t.lookup(&ConnKey::new(IpProtocol::TCP, ip(6), 6000, VIP, 80), T0),
+        Some((d, Direction::In))
+    );
+    assert_eq!(t.lookup(&ConnKey::new(IpProtocol::TCP, RS, 80, ip(6), 6000), T0), None);
     assert!(t.get(d).unwrap().flags().contains(ConnFlags::NO_OUTPUT));
     assert!(!t.get(f).unwrap().flags().contains(ConnFlags::NO_OUTPUT));
     t.check_invariants();
@@ -155,7 +166,7 @@ fn expired_entry_is_evicted_on_full_insert() {
     t.on_packet(b, Direction::In, SYN, 60, T0 + secs(30)).unwrap(); // until T0 + 90 s
     let now = T0 + secs(61);
     // `a` is dead but not reaped: lookups no longer see it.
-    assert_eq!(t.lookup(&ConnKey::new(6, ip(1), 1, VIP, 80), now), None);
+    assert_eq!(t.lookup(&ConnKey::new(IpProtocol::TCP, ip(1), 1, VIP, 80), now), None);
     let mut freed = vec![];
     let c = t.insert(&spec(FwdMethod::Masq, (ip(3), 3)), now, |e| freed.push(e.caddr())).unwrap();
     assert_eq!(freed, [ip(1)]);
@@ -183,7 +194,10 @@ fn dead_entry_with_same_tuple_is_replaced() {
         })
         .unwrap();
     assert_eq!(freed, 1);
-    assert_eq!(t.lookup(&ConnKey::new(6, ip(1), 1, VIP, 80), now), Some((b, Direction::In)));
+    assert_eq!(
+        t.lookup(&ConnKey::new(IpProtocol::TCP, ip(1), 1, VIP, 80), now),
+        Some((b, Direction::In))
+    );
     let _ = a;
     t.check_invariants();
 }
@@ -303,7 +317,7 @@ fn set_timeouts_apply_on_next_packet() {
 fn udp_flow() {
     let mut t = table(8);
     let mut s = spec(FwdMethod::Masq, (ip(5), 5353));
-    s.proto = IPPROTO_UDP;
+    s.key.proto = IpProtocol::UDP;
     let id = t.insert(&s, T0, never).unwrap();
     let tr = t.on_packet(id, Direction::In, TcpFlags(0xff), 100, T0).unwrap();
     assert_eq!(tr.to, ConnState::Udp(UdpState::Normal));
@@ -321,7 +335,7 @@ fn udp_flow() {
 fn unsupported_protocol_and_bad_ids() {
     let mut t = table(8);
     let mut s = spec(FwdMethod::Masq, (ip(5), 1));
-    s.proto = 47;
+    s.key.proto = IpProtocol::GRE;
     assert_eq!(t.insert(&s, T0, never), Err(InsertError::UnsupportedProtocol(47)));
     let mut s = spec(FwdMethod::Masq, (ip(5), 1));
     s.template = Some(ConnId::from_index(3));
@@ -338,7 +352,7 @@ fn unsupported_protocol_and_bad_ids() {
 }
 
 fn tkey(client: Ipv4Addr) -> TemplateKey<Ipv4Addr> {
-    TemplateKey::new(IPPROTO_TCP, client, Ipv4Addr::prefix_mask(24), VIP, 80)
+    TemplateKey::new(IpProtocol::TCP, client, Ipv4Addr::prefix_mask(24), VIP, 80)
 }
 
 fn tspec(client: Ipv4Addr, timeout: u32) -> TemplateSpec<Ipv4Addr> {
@@ -353,7 +367,7 @@ fn template_sticks_a_client_network() {
     assert_eq!(t.template_lookup(&tkey(ip(77)), T0), Some(tid));
     assert_eq!(t.template_lookup(&tkey(Ipv4Addr::new(10, 0, 1, 5)), T0), None);
     // A template is not a connection: a connection lookup of its tuple misses.
-    assert_eq!(t.lookup(&ConnKey::new(6, ip(0), 0, VIP, 80), T0), None);
+    assert_eq!(t.lookup(&ConnKey::new(IpProtocol::TCP, ip(0), 0, VIP, 80), T0), None);
     // Same key twice: refused.
     assert_eq!(t.template_insert(&tspec(ip(9), 300), T0, never), Err(InsertError::Exists));
     let e = t.get(tid).unwrap();
@@ -391,7 +405,9 @@ fn template_outlives_its_connections() {
     // The template's own timeout passes while the connection lives: it stays and is found.
     assert_eq!(t.expire(T0 + secs(200), never), 0);
     assert_eq!(t.template_lookup(&tkey(ip(5)), T0 + secs(200)), Some(tid));
-    assert!(t.lookup(&ConnKey::new(6, ip(5), 5000, VIP, 80), T0 + secs(200)).is_some());
+    assert!(t
+        .lookup(&ConnKey::new(IpProtocol::TCP, ip(5), 5000, VIP, 80), T0 + secs(200))
+        .is_some());
     // The connection ends (RST -> CLOSE, 10 s).
     t.on_packet(c, Direction::In, RST, 40, T0 + secs(200));
     let mut gone = vec![];
@@ -447,7 +463,7 @@ fn snapshot_rows() {
     assert_eq!(
         rows[0],
         ConnInfo {
-            proto: 6,
+            proto: IpProtocol::TCP,
             state: "ESTABLISHED",
             expire_secs: 898,
             client: sa(ip(5), 51234),
@@ -478,9 +494,7 @@ fn ipv6_table() {
     let r: Ipv6Addr = "2001:db8:1::18".parse().unwrap();
     let mut t = ConnTable::<Ipv6Addr>::new(4, HashSeed::from_u64(3), T0).unwrap();
     let s = ConnSpec {
-        proto: 6,
-        client: (c, 40000),
-        virt: (v, 443),
+        key: ConnKey::new(IpProtocol::TCP, c, 40000, v, 443),
         dest_addr: (r, 443),
         local: None,
         fwd: FwdMethod::Masq,
@@ -489,8 +503,11 @@ fn ipv6_table() {
         template: None,
     };
     let id = t.insert(&s, T0, |_| panic!("nothing to free")).unwrap();
-    assert_eq!(t.lookup(&ConnKey::new(6, r, 443, c, 40000), T0), Some((id, Direction::Out)));
-    let tk = TemplateKey::new(6, c, Ipv6Addr::prefix_mask(64), v, 0);
+    assert_eq!(
+        t.lookup(&ConnKey::new(IpProtocol::TCP, r, 443, c, 40000), T0),
+        Some((id, Direction::Out))
+    );
+    let tk = TemplateKey::new(IpProtocol::TCP, c, Ipv6Addr::prefix_mask(64), v, 0);
     assert_eq!(tk.client_net, "2001:db8::".parse::<Ipv6Addr>().unwrap());
     t.check_invariants();
 }
@@ -538,20 +555,20 @@ proptest! {
                 Op::Insert { client, port, fwd, udp, tmpl } => {
                     let fwd = FWDS[fwd as usize];
                     let mut s = spec(fwd, (ip(client), 1000 + u16::from(port)));
-                    if udp { s.proto = IPPROTO_UDP; }
+                    if udp { s.key.proto = IpProtocol::UDP; }
                     if tmpl {
-                        s.template = t.template_lookup(&TemplateKey::new(s.proto, ip(client), Ipv4Addr::prefix_mask(24), VIP, 80), now);
+                        s.template = t.template_lookup(&TemplateKey::new(s.key.proto, ip(client), Ipv4Addr::prefix_mask(24), VIP, 80), now);
                     }
                     match t.insert(&s, now, |_| freed += 1) {
                         Ok(id) => {
                             inserted += 1;
                             live_ids.push(id);
-                            prop_assert_eq!(t.lookup(&ConnKey::new(s.proto, s.client.0, s.client.1, VIP, 80), now), Some((id, Direction::In)));
+                            prop_assert_eq!(t.lookup(&ConnKey::new(s.key.proto, s.key.saddr, s.key.sport, VIP, 80), now), Some((id, Direction::In)));
                         }
                         Err(InsertError::Exists) => {
-                            let (la, lp) = s.local.unwrap_or(s.client);
-                            let in_live = t.lookup(&ConnKey::new(s.proto, s.client.0, s.client.1, VIP, 80), now).is_some();
-                            let out_live = t.lookup(&ConnKey::new(s.proto, RS, 8080, la, lp), now).is_some();
+                            let (la, lp) = s.local.unwrap_or((s.key.saddr, s.key.sport));
+                            let in_live = t.lookup(&ConnKey::new(s.key.proto, s.key.saddr, s.key.sport, VIP, 80), now).is_some();
+                            let out_live = t.lookup(&ConnKey::new(s.key.proto, RS, 8080, la, lp), now).is_some();
                             prop_assert!(in_live || (fwd.sees_replies() && out_live));
                         }
                         Err(InsertError::TableFull { .. }) => prop_assert_eq!(t.len(), t.capacity()),
@@ -560,7 +577,7 @@ proptest! {
                 }
                 Op::Template { client, timeout } => {
                     let mut ts = tspec(ip(client), u32::from(timeout));
-                    ts.key.proto = if client % 2 == 0 { IPPROTO_TCP } else { IPPROTO_UDP };
+                    ts.key.proto = if client % 2 == 0 { IpProtocol::TCP } else { IpProtocol::UDP };
                     if let Ok(id) = t.template_insert(&ts, now, |_| freed += 1) {
                         inserted += 1;
                         live_ids.push(id);
@@ -583,7 +600,7 @@ proptest! {
                     }
                 }
                 Op::Lookup { client, port } => {
-                    if let Some((id, Direction::In)) = t.lookup(&ConnKey::new(6, ip(client), 1000 + u16::from(port), VIP, 80), now) {
+                    if let Some((id, Direction::In)) = t.lookup(&ConnKey::new(IpProtocol::TCP, ip(client), 1000 + u16::from(port), VIP, 80), now) {
                         prop_assert_eq!(t.get(id).unwrap().caddr(), ip(client));
                     }
                 }

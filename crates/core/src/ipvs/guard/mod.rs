@@ -32,7 +32,7 @@
 
 pub mod embryonic;
 
-use crate::ipvs::proto::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::wire::IpProtocol;
 use crate::net::TokenBucket;
 use crate::time::Instant;
 
@@ -102,10 +102,10 @@ pub struct GuardCounters {
 }
 
 /// Which share a protocol counts against.
-fn share_index(proto: u8) -> usize {
+fn share_index(proto: IpProtocol) -> usize {
     match proto {
-        IPPROTO_TCP => 0,
-        IPPROTO_UDP => 1,
+        IpProtocol::TCP => 0,
+        IpProtocol::UDP => 1,
         _ => 2,
     }
 }
@@ -157,32 +157,32 @@ impl Guard {
     }
 
     /// Live connections of `proto`'s share.
-    pub fn live(&self, proto: u8) -> u32 {
+    pub fn live(&self, proto: IpProtocol) -> u32 {
         self.live[share_index(proto)]
     }
 
     /// Most connections `proto`'s share may hold.
-    pub fn share_max(&self, proto: u8) -> u32 {
+    pub fn share_max(&self, proto: IpProtocol) -> u32 {
         self.share_max[share_index(proto)]
     }
 
     /// Whether a new connection of `proto` fits its share.
     #[inline]
-    pub fn share_has_room(&self, proto: u8) -> bool {
+    pub fn share_has_room(&self, proto: IpProtocol) -> bool {
         let i = share_index(proto);
         self.live[i] < self.share_max[i]
     }
 
     /// A connection of `proto` entered the table.
     #[inline]
-    pub fn conn_added(&mut self, proto: u8) {
+    pub fn conn_added(&mut self, proto: IpProtocol) {
         let i = share_index(proto);
         self.live[i] = self.live[i].saturating_add(1);
     }
 
     /// A connection of `proto` left the table; `embryonic` if it was in SYN_RECV.
     #[inline]
-    pub fn conn_freed(&mut self, proto: u8, embryonic: bool) {
+    pub fn conn_freed(&mut self, proto: IpProtocol, embryonic: bool) {
         let i = share_index(proto);
         self.live[i] = self.live[i].saturating_sub(1);
         if embryonic {

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::ipvs::conn::ConnId;
-use crate::ipvs::proto::IPPROTO_ICMP;
+use crate::wire::IpProtocol;
 
 const T0: Instant = Instant::from_secs(1);
 
@@ -63,7 +63,7 @@ proptest! {
                         .find(|&i| slots[i] == Slot::Free) else { continue };
                     next_port = next_port.wrapping_add(1).max(1);
                     slots[i] = Slot::Conn { cport: next_port, embryonic: true, born: clock };
-                    g.conn_added(IPPROTO_TCP);
+                    g.conn_added(IpProtocol::TCP);
                     let e = Embryo { id: ConnId::from_index(i as u32), caddr: Ipv4Addr::LOCALHOST,
                         cport: next_port };
                     let oldest = slots.iter().enumerate()
@@ -81,7 +81,7 @@ proptest! {
                         prop_assert_eq!(Some(born), oldest);
                         prop_assert_eq!(before, max, "evicts only when the budget is spent");
                         slots[v.id.index() as usize] = Slot::Free;
-                        g.conn_freed(IPPROTO_TCP, true);
+                        g.conn_freed(IpProtocol::TCP, true);
                     }
                 }
                 Op::Establish(at) => {
@@ -93,7 +93,7 @@ proptest! {
                 Op::Free(at) => {
                     if let Slot::Conn { embryonic, .. } = slots[at as usize % SLOTS] {
                         slots[at as usize % SLOTS] = Slot::Free;
-                        g.conn_freed(IPPROTO_TCP, embryonic);
+                        g.conn_freed(IpProtocol::TCP, embryonic);
                     }
                 }
             }
@@ -102,7 +102,7 @@ proptest! {
             let live = slots.iter().filter(|s| **s != Slot::Free).count() as u32;
             prop_assert_eq!(g.embryonic(), emb);
             prop_assert!(emb <= max, "{} embryonic over a budget of {}", emb, max);
-            prop_assert_eq!(g.live(IPPROTO_TCP), live);
+            prop_assert_eq!(g.live(IpProtocol::TCP), live);
             prop_assert!(g.embryos.len() <= 2 * max as usize);
         }
     }
@@ -115,7 +115,7 @@ proptest! {
         let c = GuardConfig { tcp_share: tcp.min(99), udp_share: udp.min(99), other_share: other.min(99),
             ..GuardConfig::UNLIMITED };
         let mut g = Guard::new(c, cap, T0);
-        for (proto, pct) in [(IPPROTO_TCP, tcp), (IPPROTO_UDP, udp), (IPPROTO_ICMP, other)] {
+        for (proto, pct) in [(IpProtocol::TCP, tcp), (IpProtocol::UDP, udp), (IpProtocol::ICMP, other)] {
             let mut n = 0u32;
             while g.share_has_room(proto) {
                 g.conn_added(proto);
@@ -135,9 +135,9 @@ proptest! {
 fn a_full_share_is_the_whole_table() {
     let mut g = Guard::new(GuardConfig::UNLIMITED, 4, T0);
     for _ in 0..10 {
-        g.conn_added(IPPROTO_UDP);
+        g.conn_added(IpProtocol::UDP);
     }
-    assert!(g.share_has_room(IPPROTO_UDP), "100% leaves the bound to the table itself");
+    assert!(g.share_has_room(IpProtocol::UDP), "100% leaves the bound to the table itself");
 }
 
 #[test]
@@ -170,9 +170,9 @@ fn pressure_has_hysteresis() {
     push(&mut g, 3);
     assert_eq!(g.update_pressure(), Some(true), "half the budget");
     assert!(g.under_pressure());
-    g.conn_freed(IPPROTO_TCP, true);
+    g.conn_freed(IpProtocol::TCP, true);
     assert_eq!(g.update_pressure(), None, "still above a quarter");
-    g.conn_freed(IPPROTO_TCP, true);
+    g.conn_freed(IpProtocol::TCP, true);
     assert_eq!(g.update_pressure(), Some(false), "a quarter: pressure off");
     assert_eq!(g.counters().pressure_entered, 1);
     assert_eq!(Guard::new(cfg(0), 64, T0).update_pressure(), None, "no budget, no pressure");

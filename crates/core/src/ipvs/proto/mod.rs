@@ -16,15 +16,6 @@ use crate::wire::IpProtocol;
 pub use tcp::{TcpDir, TcpEvent, TcpState};
 pub use udp::UdpState;
 
-/// The number of [`IpProtocol::TCP`], for the keys and entries that store the protocol as its
-/// byte (the one IP-protocol type is [`IpProtocol`]; these are its numbers, not a second type).
-pub const IPPROTO_TCP: u8 = IpProtocol::TCP.number();
-/// The number of [`IpProtocol::UDP`].
-pub const IPPROTO_UDP: u8 = IpProtocol::UDP.number();
-/// The number of [`IpProtocol::ICMP`]: only echo request/reply flows through SNAT are tracked
-/// (the identifier plays the port's part); they use the UDP state and timeout.
-pub const IPPROTO_ICMP: u8 = IpProtocol::ICMP.number();
-
 /// The protocol state of a connection (or template) entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConnState {
@@ -37,10 +28,12 @@ pub enum ConnState {
 impl ConnState {
     /// The state a new entry of `proto` starts in, or `None` for a protocol the director does
     /// not track.
-    pub const fn initial(proto: u8) -> Option<ConnState> {
+    /// ICMP is tracked for echo request/reply flows through SNAT only (the identifier plays
+    /// the port's part); they use the UDP state and timeout.
+    pub const fn initial(proto: IpProtocol) -> Option<ConnState> {
         match proto {
-            IPPROTO_TCP => Some(ConnState::Tcp(TcpState::None)),
-            IPPROTO_UDP | IPPROTO_ICMP => Some(ConnState::Udp(UdpState::Normal)),
+            IpProtocol::TCP => Some(ConnState::Tcp(TcpState::None)),
+            IpProtocol::UDP | IpProtocol::ICMP => Some(ConnState::Udp(UdpState::Normal)),
             _ => None,
         }
     }
@@ -282,10 +275,10 @@ mod tests {
         assert_eq!(t(syn, fin).activity_change(), None);
         assert!(!is_active(ConnState::Udp(UdpState::Normal)));
         assert!(is_active(est));
-        assert_eq!(ConnState::initial(IPPROTO_TCP), Some(ConnState::Tcp(TcpState::None)));
-        assert_eq!(ConnState::initial(IPPROTO_UDP).map(|s| s.name()), Some("UDP"));
-        assert_eq!(ConnState::initial(IPPROTO_ICMP), Some(ConnState::Udp(UdpState::Normal)));
-        assert_eq!(ConnState::initial(47), None);
+        assert_eq!(ConnState::initial(IpProtocol::TCP), Some(ConnState::Tcp(TcpState::None)));
+        assert_eq!(ConnState::initial(IpProtocol::UDP).map(|s| s.name()), Some("UDP"));
+        assert_eq!(ConnState::initial(IpProtocol::ICMP), Some(ConnState::Udp(UdpState::Normal)));
+        assert_eq!(ConnState::initial(IpProtocol::GRE), None);
         for s in TcpState::ALL {
             assert_eq!(ConnState::from_u8(ConnState::Tcp(s).to_u8()), ConnState::Tcp(s));
         }

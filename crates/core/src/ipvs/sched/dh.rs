@@ -36,7 +36,7 @@ impl Scheduler for DestHash {
     }
 
     fn schedule(&mut self, dests: &[DestView], key: &SchedKey) -> Option<usize> {
-        let bucket = fib_hash(fold_addr(&key.dst), BUCKET_BITS) as usize;
+        let bucket = fib_hash(fold_addr(&key.daddr), BUCKET_BITS) as usize;
         self.table.get(bucket).filter(|&i| dests.get(i).is_some_and(DestView::is_eligible))
     }
 
@@ -66,8 +66,8 @@ mod tests {
             seen[first] += 1;
             for c in 0..20u8 {
                 let k = SchedKey {
-                    src: IpAddr::V4(Ipv4Addr::new(192, 0, 2, c)),
-                    src_port: 1000 + u16::from(c),
+                    saddr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, c)),
+                    sport: 1000 + u16::from(c),
                     ..key_to(target(t))
                 };
                 assert_eq!(s.schedule(&d, &k), Some(first));

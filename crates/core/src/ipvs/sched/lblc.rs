@@ -58,7 +58,7 @@ impl Scheduler for Lblc {
     }
 
     fn schedule(&mut self, dests: &[DestView], key: &SchedKey) -> Option<usize> {
-        if let Some(e) = self.cache.get_mut(&key.dst, self.now) {
+        if let Some(e) = self.cache.get_mut(&key.daddr, self.now) {
             let i = e.value as usize;
             if dests.get(i).is_some_and(|d| d.is_eligible() && !lblc_overloaded(d, dests)) {
                 return Some(i);
@@ -66,7 +66,7 @@ impl Scheduler for Lblc {
         }
         let i = least_weighted(dests, DestView::conn_overhead)?;
         if let Ok(v) = u32::try_from(i) {
-            self.cache.insert(key.dst, v, self.now);
+            self.cache.insert(key.daddr, v, self.now);
         }
         Some(i)
     }

@@ -139,7 +139,7 @@ impl Scheduler for Lblcr {
 
     fn schedule(&mut self, dests: &[DestView], key: &SchedKey) -> Option<usize> {
         let now = self.now;
-        if let Some(e) = self.cache.get_mut(&key.dst, now) {
+        if let Some(e) = self.cache.get_mut(&key.daddr, now) {
             let set = &mut e.value;
             if set.len > 1 && now.saturating_since(set.last_mod) > self.expiration {
                 if let Some(pos) = set.most_loaded_pos(dests) {
@@ -160,7 +160,7 @@ impl Scheduler for Lblcr {
         }
         let i = least_weighted(dests, DestView::conn_overhead)?;
         if let Ok(v) = u32::try_from(i) {
-            self.cache.insert(key.dst, DestSet::single(v, now), now);
+            self.cache.insert(key.daddr, DestSet::single(v, now), now);
         }
         Some(i)
     }

@@ -124,8 +124,8 @@ impl Scheduler for Maglev {
         if m == 0 {
             return None;
         }
-        let port = if self.port { key.src_port } else { 0 };
-        let slot = (hash_addr_port(LOOKUP_KEY, &key.src, port) % m as u64) as usize;
+        let port = if self.port { key.sport } else { 0 };
+        let slot = (hash_addr_port(LOOKUP_KEY, &key.saddr, port) % m as u64) as usize;
         let ok = |i: &usize| dests.get(*i).is_some_and(DestView::is_eligible);
         if !self.fallback {
             return self.slot_dest(slot).filter(ok);
@@ -236,14 +236,14 @@ mod tests {
         let first = s.schedule(&d, &k);
         assert!(first.is_some());
         for p in 0..200u16 {
-            assert_eq!(s.schedule(&d, &SchedKey { src_port: p, ..k }), first);
+            assert_eq!(s.schedule(&d, &SchedKey { sport: p, ..k }), first);
         }
         let mut s = Maglev::new(SchedFlags::MH_PORT, MhTableSize::DEFAULT);
         s.update(&d);
         let seen: HashSet<_> =
-            (0..200u16).map(|p| s.schedule(&d, &SchedKey { src_port: p, ..k })).collect();
+            (0..200u16).map(|p| s.schedule(&d, &SchedKey { sport: p, ..k })).collect();
         assert_eq!(seen.len(), 3);
-        let v6 = SchedKey { src: IpAddr::V6(Ipv6Addr::LOCALHOST), ..k };
+        let v6 = SchedKey { saddr: IpAddr::V6(Ipv6Addr::LOCALHOST), ..k };
         assert_eq!(s.schedule(&d, &v6), s.schedule(&d, &v6));
     }
 

@@ -90,21 +90,12 @@ impl DestView {
     }
 }
 
-/// The fields of a new connection's first packet a scheduler may key on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SchedKey {
-    /// IP protocol number (6 TCP, 17 UDP, 132 SCTP).
-    pub proto: u8,
-    /// Client address.
-    pub src: IpAddr,
-    /// Client port.
-    pub src_port: u16,
-    /// Address the client sent to: the virtual address, or with a firewall-mark service in front
-    /// of transparent caches, the real target (what `dh`, `lblc` and `lblcr` key on).
-    pub dst: IpAddr,
-    /// Port the client sent to.
-    pub dst_port: u16,
-}
+/// The fields of a new connection's first packet a scheduler may key on: its flow tuple
+/// ([`crate::wire::Tuple`]) with family-independent addresses. The source is the client; the
+/// destination is the address the client sent to: the virtual address, or with a
+/// firewall-mark service in front of transparent caches, the real target (what `dh`, `lblc`
+/// and `lblcr` key on).
+pub type SchedKey = crate::wire::Tuple<IpAddr>;
 
 /// One IPVS scheduling algorithm's state for one service on one worker core.
 pub trait Scheduler: Send + core::fmt::Debug {
@@ -150,6 +141,7 @@ pub(crate) fn least_weighted(
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
+    use crate::wire::IpProtocol;
     use core::net::Ipv4Addr;
 
     /// Dest `10.0.0.<n>:80` with the given weight, no connections, available.
@@ -164,24 +156,24 @@ pub(crate) mod testutil {
 
     /// A TCP key from `192.168.<a>.<b>:<port>` to `172.16.0.1:80`.
     pub fn key_from(a: u8, b: u8, port: u16) -> SchedKey {
-        SchedKey {
-            proto: 6,
-            src: IpAddr::V4(Ipv4Addr::new(192, 168, a, b)),
-            src_port: port,
-            dst: IpAddr::V4(Ipv4Addr::new(172, 16, 0, 1)),
-            dst_port: 80,
-        }
+        SchedKey::new(
+            IpProtocol::TCP,
+            IpAddr::V4(Ipv4Addr::new(192, 168, a, b)),
+            port,
+            IpAddr::V4(Ipv4Addr::new(172, 16, 0, 1)),
+            80,
+        )
     }
 
     /// A TCP key to `dst:80` from a fixed client.
     pub fn key_to(dst: IpAddr) -> SchedKey {
-        SchedKey { dst, ..key_from(1, 1, 40000) }
+        SchedKey { daddr: dst, ..key_from(1, 1, 40000) }
     }
 
     /// A key from the i-th of many distinct clients (IPv4, spread over 10.0.0.0/8).
     pub fn nth_key(i: u32) -> SchedKey {
         let src = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (i & 0x00ff_ffff)));
-        SchedKey { src, ..key_from(0, 0, 1024) }
+        SchedKey { saddr: src, ..key_from(0, 0, 1024) }
     }
 
     /// Runs `n` picks and returns the chosen indices.
@@ -199,6 +191,7 @@ pub(crate) mod testutil {
 mod tests {
     use super::testutil::*;
     use super::*;
+    use crate::wire::IpProtocol;
     use core::net::{Ipv4Addr, Ipv6Addr};
     use proptest::prelude::*;
 
@@ -261,12 +254,8 @@ mod tests {
 
     fn arb_key() -> impl Strategy<Value = SchedKey> {
         (any::<u8>(), arb_addr(), any::<u16>(), arb_addr(), any::<u16>()).prop_map(
-            |(proto, src, src_port, dst, dst_port)| SchedKey {
-                proto,
-                src,
-                src_port,
-                dst,
-                dst_port,
+            |(proto, src, src_port, dst, dst_port)| {
+                SchedKey::new(IpProtocol(proto), src, src_port, dst, dst_port)
             },
         )
     }

@@ -30,8 +30,8 @@ impl SourceHash {
     }
 
     fn bucket(&self, key: &SchedKey) -> usize {
-        let port = if self.port { u32::from(key.src_port) } else { 0 };
-        fib_hash(fold_addr(&key.src).wrapping_add(port), BUCKET_BITS) as usize
+        let port = if self.port { u32::from(key.sport) } else { 0 };
+        fib_hash(fold_addr(&key.saddr).wrapping_add(port), BUCKET_BITS) as usize
     }
 }
 
@@ -77,7 +77,7 @@ mod tests {
             let first = s.schedule(&d, &nth_key(i * 7919)).unwrap();
             seen[first] += 1;
             for p in [1u16, 80, 40000, 65535] {
-                let k = SchedKey { src_port: p, ..nth_key(i * 7919) };
+                let k = SchedKey { sport: p, ..nth_key(i * 7919) };
                 assert_eq!(s.schedule(&d, &k), Some(first));
             }
         }
@@ -91,11 +91,11 @@ mod tests {
         s.update(&d);
         let k = key_from(7, 7, 0);
         let by_port: HashSet<_> =
-            (1000..1100u16).map(|p| s.schedule(&d, &SchedKey { src_port: p, ..k })).collect();
+            (1000..1100u16).map(|p| s.schedule(&d, &SchedKey { sport: p, ..k })).collect();
         assert_eq!(by_port.len(), 3, "ports of one client reach every dest");
         // Still sticky per (address, port).
         for p in 1000..1100u16 {
-            let k = SchedKey { src_port: p, ..k };
+            let k = SchedKey { sport: p, ..k };
             assert_eq!(s.schedule(&d, &k), s.schedule(&d, &k));
         }
     }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::wire::IpProtocol;
+
 /// Transport protocol of a virtual service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Protocol {
@@ -33,11 +35,19 @@ impl Protocol {
             Protocol::Udp => "udp",
         }
     }
-    /// The IP protocol number: 6 or 17.
-    pub const fn ip_proto(self) -> u8 {
+    /// The service protocol of an IP protocol: `None` for any but TCP and UDP.
+    pub const fn from_ip_proto(p: IpProtocol) -> Option<Protocol> {
+        match p {
+            IpProtocol::TCP => Some(Protocol::Tcp),
+            IpProtocol::UDP => Some(Protocol::Udp),
+            _ => None,
+        }
+    }
+    /// The IP protocol: TCP or UDP.
+    pub const fn ip_proto(self) -> IpProtocol {
         match self {
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
+            Protocol::Tcp => IpProtocol::TCP,
+            Protocol::Udp => IpProtocol::UDP,
         }
     }
 }

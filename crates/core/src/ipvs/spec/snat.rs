@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+use crate::wire::IpProtocol;
+
 /// An inclusive address range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AddrRange {
@@ -55,12 +57,12 @@ impl SnatProto {
             .find(|p| p.name() == s)
     }
     /// The IP protocol number matched; `None` for `Any` (TCP, UDP and ICMP).
-    pub const fn ip_proto(self) -> Option<u8> {
+    pub const fn ip_proto(self) -> Option<IpProtocol> {
         match self {
             SnatProto::Any => None,
-            SnatProto::Tcp => Some(6),
-            SnatProto::Udp => Some(17),
-            SnatProto::Icmp => Some(1),
+            SnatProto::Tcp => Some(IpProtocol::TCP),
+            SnatProto::Udp => Some(IpProtocol::UDP),
+            SnatProto::Icmp => Some(IpProtocol::ICMP),
         }
     }
 }
@@ -116,6 +118,6 @@ mod tests {
         }
         assert_eq!(SnatProto::from_name("sctp"), None);
         assert_eq!(SnatProto::Any.ip_proto(), None);
-        assert_eq!(SnatProto::Icmp.ip_proto(), Some(1));
+        assert_eq!(SnatProto::Icmp.ip_proto(), Some(IpProtocol::ICMP));
     }
 }

@@ -6,7 +6,7 @@
 //! checksum (the inner packet's too, for a tunnel) is verified by full recomputation with the
 //! test kit's reference checksum ([`crate::testkit::checksum`]), which shares no code with
 //! `wire::checksum`. The data path's entries (`forward_checked`, headers checked upstream) are
-//! held to the same bytes as `forward`.
+//! held to the same bytes as the test-only `forward`, which checks the headers itself.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -278,7 +278,8 @@ proptest! {
     ) {
         let flags = flags & !RST_FLAG;
         let mut b = frame_buf(&Spec::tcp(c, v, flags, &payload).frame());
-        prop_assert!(crate::ipvs::reset::reset_in_place(&mut b, L3).is_some());
+        let ip = crate::wire::Ipv4Meta::parse(b.data(), L3).unwrap();
+        prop_assert!(crate::ipvs::reset::reset_in_place(&mut b, &ip).is_some());
         prop_assert_eq!(verify_ipv4(&b.data()[L3..]), Ok(()));
     }
 }

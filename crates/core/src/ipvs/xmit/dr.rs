@@ -13,8 +13,9 @@ use super::{Direction, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 
 /// Forwards one DR packet in place; see the module doc. On error the buffer is unchanged.
-pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, Head::At(l3), ctx, false)
+#[cfg(test)]
+pub(crate) fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    rewrite::with_head(pkt, l3, |p, h| run(p, h, ctx, false))
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).

@@ -5,13 +5,13 @@
 //!
 //! # Which connection
 //! An error quotes the IP header and at least 8 bytes of a packet that travelled the other way.
-//! [`embedded_tuple`] returns that quoted packet's protocol, source and destination (for a
+//! [`check_error`] checks the error once and [`CheckedError::tuple`] returns that quoted packet's protocol, source and destination (for a
 //! quoted ICMP echo both "ports" are its identifier). The caller looks the connection up with
-//! the tuple **reversed** ([`EmbeddedTuple::conn_key`]: source = quoted destination,
+//! the tuple **reversed** ([`CheckedError::conn_key`]: source = quoted destination,
 //! destination = quoted source): that is the tuple of a packet travelling the way the error
 //! travels, so it matches the connection's `In` tuple for an error coming from the client side
 //! and its `Out` tuple for one coming from the real-server side (the outside, for SNAT). The
-//! direction it matched is the `ctx.dir` to pass to [`translate`].
+//! direction it matched is the `ctx.dir` to pass to [`translate_checked`].
 //!
 //! # What changes
 //! The outer header's addresses change as the connection's packets in that direction do
@@ -48,32 +48,7 @@ use crate::ipvs::conn::{ConnKey, FwdMethod};
 use crate::wire::checksum;
 use crate::wire::icmpv4::Message;
 use crate::wire::{Icmpv4Packet, Ipv4Packet};
-use crate::wire::{IpProtocol, Ipv4Meta};
-
-/// The tuple of the packet quoted in an ICMP error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EmbeddedTuple {
-    /// IP protocol of the quoted packet (6, 17, or 1 for a quoted echo).
-    pub proto: IpProtocol,
-    /// The quoted packet's source address and port.
-    pub src: SocketAddrV4,
-    /// The quoted packet's destination address and port.
-    pub dst: SocketAddrV4,
-}
-
-impl EmbeddedTuple {
-    /// The connection-table key to look the error's connection up with: the quoted tuple
-    /// reversed (see the module doc).
-    pub fn conn_key(&self) -> ConnKey<Ipv4Addr> {
-        ConnKey::new(
-            self.proto.number(),
-            *self.dst.ip(),
-            self.dst.port(),
-            *self.src.ip(),
-            self.src.port(),
-        )
-    }
-}
+use crate::wire::{IpProtocol, Ipv4Meta, Tuple};
 
 /// An ICMP error checked once ([`check_error`]): where its parts lie in the frame, and the
 /// tuple it quotes; [`translate_checked`] translates it without checking it again.
@@ -92,7 +67,8 @@ pub struct CheckedError {
     quoted_hl: usize,
     /// End of the quoted transport bytes (the quoted Total Length, clamped to the message).
     quoted_end: usize,
-    tuple: EmbeddedTuple,
+    /// The quoted datagram's tuple.
+    tuple: Tuple<Ipv4Addr>,
     /// Quoted ICMP: echo request (`Some(true)`) or reply.
     echo_request: Option<bool>,
 }
@@ -101,12 +77,9 @@ pub struct CheckedError {
 /// destination-unreachable, time-exceeded or parameter-problem message quoting an unfragmented
 /// IPv4 TCP/UDP packet with its ports, or an ICMP echo with its identifier).
 fn parse(data: &[u8], head: Head<'_>) -> Result<CheckedError, XmitError> {
-    let meta = match head {
-        Head::Checked(m, _) => *m,
-        Head::At(l3) => Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)?,
-    };
+    let meta = *head.meta;
     let l3 = meta.l3;
-    let ip = rewrite::check_ipv4_frag(data, Head::Checked(&meta, None), false)?;
+    let ip = rewrite::check_ipv4_frag(data, Head::new(&meta, None), false)?;
     if ip.proto != IpProtocol::ICMP {
         return Err(XmitError::Malformed);
     }
@@ -120,43 +93,27 @@ fn parse(data: &[u8], head: Head<'_>) -> Result<CheckedError, XmitError> {
     {
         return Err(XmitError::Malformed);
     }
-    let q = icmp_pkt.quoted_ipv4().map_err(|_| XmitError::Malformed)?;
-    if q.frag_offset() != 0 {
+    let q = icmp_pkt.quoted().map_err(|_| XmitError::Malformed)?;
+    if q.ip().frag_offset() != 0 {
         return Err(XmitError::Malformed);
     }
     let quoted = icmp + crate::wire::icmpv4::HEADER_LEN;
     let quoted_hl = q.header_len();
-    let l4 = q.payload();
-    let quoted_end = quoted + quoted_hl + l4.len();
-    let proto = q.protocol();
-    let word = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-    let (sport, dport, echo_request) = match proto {
-        IpProtocol::TCP | IpProtocol::UDP => (word(0), word(2), None),
-        IpProtocol::ICMP => {
-            let request = match l4.first() {
-                Some(8) => true,
-                Some(0) => false,
-                _ => return Err(XmitError::Malformed),
-            };
-            (word(4), word(4), Some(request))
-        }
-        _ => return Err(XmitError::Malformed),
-    };
-    let (Some(sport), Some(dport)) = (sport, dport) else {
-        return Err(XmitError::Malformed);
-    };
-    let tuple = EmbeddedTuple {
-        proto,
-        src: SocketAddrV4::new(q.src_addr(), sport),
-        dst: SocketAddrV4::new(q.dst_addr(), dport),
-    };
+    let quoted_end = quoted + quoted_hl + q.payload_len();
+    let (tuple, echo_request) = (q.tuple(), q.echo_request());
     Ok(CheckedError { meta, ip, icmp, end, quoted, quoted_hl, quoted_end, tuple, echo_request })
 }
 
 impl CheckedError {
     /// The tuple the error quotes.
-    pub fn tuple(&self) -> EmbeddedTuple {
+    pub fn tuple(&self) -> Tuple<Ipv4Addr> {
         self.tuple
+    }
+
+    /// The connection-table key to look the error's connection up with: the quoted tuple
+    /// reversed (see the module doc).
+    pub fn conn_key(&self) -> ConnKey<Ipv4Addr> {
+        self.tuple.reversed()
     }
 }
 
@@ -164,14 +121,16 @@ impl CheckedError {
 /// [`CheckedError::tuple`] (the connection lookup) and [`translate_checked`]; `None` when it
 /// is not an error this module translates.
 pub fn check_error(pkt: &[u8], ip: &Ipv4Meta) -> Option<CheckedError> {
-    parse(pkt, Head::Checked(ip, None)).ok()
+    parse(pkt, Head::new(ip, None)).ok()
 }
 
 /// The tuple quoted in the ICMP error whose IPv4 header starts at `l3` of the frame `pkt`, or
-/// `None` when it is not an error this module translates (see [`translate`]). Look the
-/// connection up with [`EmbeddedTuple::conn_key`].
-pub fn embedded_tuple(pkt: &[u8], l3: usize) -> Option<EmbeddedTuple> {
-    parse(pkt, Head::At(l3)).ok().map(|e| e.tuple)
+/// `None` when it is not an error this module translates. Look the
+/// connection up with the tuple reversed.
+#[cfg(test)]
+pub(crate) fn embedded_tuple(pkt: &[u8], l3: usize) -> Option<Tuple<Ipv4Addr>> {
+    let meta = rewrite::parse_head(pkt, l3).ok()?;
+    parse(pkt, Head::new(&meta, None)).ok().map(|e| e.tuple)
 }
 
 /// What a translation changes: outer addresses, and the quoted tuple before -> after.
@@ -257,10 +216,15 @@ pub(super) fn quoted_before(
     plan(fwd, ctx, Ipv4Addr::UNSPECIFIED).map(|p| p.quoted_before)
 }
 
+/// A tuple's source and destination as socket addresses.
+fn sockets(t: &Tuple<Ipv4Addr>) -> (SocketAddrV4, SocketAddrV4) {
+    (SocketAddrV4::new(t.saddr, t.sport), SocketAddrV4::new(t.daddr, t.dport))
+}
+
 /// Whether the quoted tuple is `want`; for a quoted echo only the addresses and the
 /// identifier, which belongs to the requester (source of a request, destination of a reply).
 fn tuple_is(e: &CheckedError, want: (SocketAddrV4, SocketAddrV4)) -> bool {
-    let (s, d) = (e.tuple.src, e.tuple.dst);
+    let (s, d) = sockets(&e.tuple);
     match e.echo_request {
         None => (s, d) == want,
         Some(req) => {
@@ -270,21 +234,24 @@ fn tuple_is(e: &CheckedError, want: (SocketAddrV4, SocketAddrV4)) -> bool {
     }
 }
 
-/// Translates the ICMP error at `l3` for the connection it is about (`fwd`, `ctx` as found
-/// with [`EmbeddedTuple::conn_key`], `ctx.dir` the direction that key matched); see the module
-/// doc. On error the buffer is unchanged. `ctx.proto` must be the quoted packet's protocol.
-pub fn translate<B: PacketBuf>(
+/// [`translate_checked`] of the ICMP error at `l3`, checked here first (for tests).
+#[cfg(test)]
+pub(crate) fn translate<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
     l3: usize,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    let e = parse(pkt.data(), Head::At(l3))?;
-    translate_checked(fwd, pkt, &e, ctx)
+    rewrite::with_head(pkt, l3, |p, h| {
+        let e = parse(p.data(), h)?;
+        translate_checked(fwd, p, &e, ctx)
+    })
 }
 
-/// [`translate`] of an error checked with [`check_error`] from `pkt` as it is now (the data
-/// path: the error is not checked again).
+/// Translates the ICMP error checked with [`check_error`] from `pkt` as it is now (the error
+/// is not checked again) for the connection it is about (`fwd`, `ctx` as found with
+/// [`CheckedError::conn_key`], `ctx.dir` the direction that key matched); see the module
+/// doc. On error the buffer is unchanged. `ctx.proto` must be the quoted packet's protocol.
 pub fn translate_checked<B: PacketBuf>(
     fwd: FwdMethod,
     pkt: &mut B,
@@ -307,9 +274,9 @@ pub fn translate_checked<B: PacketBuf>(
             return Err(XmitError::Malformed);
         }
         return no_frag_needed(if fwd == FwdMethod::Route {
-            dr::run(pkt, Head::Checked(&e.meta, None), ctx, false)
+            dr::run(pkt, Head::new(&e.meta, None), ctx, false)
         } else {
-            tun::run(pkt, Head::Checked(&e.meta, None), ctx, false)
+            tun::run(pkt, Head::new(&e.meta, None), ctx, false)
         });
     }
     let p = plan(fwd, ctx, e.ip.dst)?;
@@ -336,7 +303,7 @@ pub fn translate_checked<B: PacketBuf>(
     }
     // Quoted header.
     let (before, after) = (p.quoted_before, p.quoted_after);
-    let (old_src, old_dst) = (e.tuple.src, e.tuple.dst);
+    let (old_src, old_dst) = sockets(&e.tuple);
     if let Some(hdr) = data.get_mut(e.quoted..e.quoted + e.quoted_hl) {
         let mut q = Ipv4Packet::new_unchecked(hdr);
         if after.0.ip() != before.0.ip() {
@@ -456,9 +423,13 @@ mod tests {
         let fwd = Spec::udp(client(), rs(), b"query").ip();
         let f = frame(RS.0, CLIENT.0, PORT_UNREACHABLE, [0; 4], &fwd);
         let t = embedded_tuple(&f, L3).unwrap();
-        assert_eq!(t, EmbeddedTuple { proto: IpProtocol(17), src: client(), dst: rs() });
+        let (c, r) = (client(), rs());
+        assert_eq!(t, Tuple::new(IpProtocol::UDP, *c.ip(), c.port(), *r.ip(), r.port()));
         // Reversed: the NAT connection's Out tuple (RS -> client).
-        assert_eq!(t.conn_key(), ConnKey::new(17, *rs().ip(), RS.1, *client().ip(), CLIENT.1));
+        assert_eq!(
+            t.reversed(),
+            ConnKey::new(IpProtocol::UDP, *rs().ip(), RS.1, *client().ip(), CLIENT.1)
+        );
         // Only the first 8 bytes quoted still give the ports.
         let f = frame(RS.0, CLIENT.0, PORT_UNREACHABLE, [0; 4], &fwd[..28]);
         assert_eq!(embedded_tuple(&f, L3), Some(t));
@@ -493,8 +464,8 @@ mod tests {
         let reply = Spec::tcp(vip(), client(), PSH | ACK, &[0x42; 100]).ip();
         let f = frame(router, VIP.0, FRAG_NEEDED, MTU_1400, &reply);
         assert_eq!(
-            embedded_tuple(&f, L3).unwrap().conn_key(),
-            ConnKey::new(6, *client().ip(), CLIENT.1, *vip().ip(), VIP.1)
+            embedded_tuple(&f, L3).unwrap().reversed(),
+            ConnKey::new(IpProtocol::TCP, *client().ip(), CLIENT.1, *vip().ip(), VIP.1)
         );
         let q = check(FwdMethod::Masq, &ctx_for(Direction::In, 6), &f, (router, RS.0), RS.0);
         assert_checksums(&q);
@@ -513,8 +484,12 @@ mod tests {
         // From the RS side about laddr -> RS.
         let forwarded = Spec::tcp(l, r, SYN, &[]).ip();
         let f = frame(RS.0, LADDR.0, PORT_UNREACHABLE, [0; 4], &forwarded);
-        let key = embedded_tuple(&f, L3).unwrap().conn_key();
-        assert_eq!(key, ConnKey::new(6, *r.ip(), r.port(), *l.ip(), l.port()), "the Out tuple");
+        let key = embedded_tuple(&f, L3).unwrap().reversed();
+        assert_eq!(
+            key,
+            ConnKey::new(IpProtocol::TCP, *r.ip(), r.port(), *l.ip(), l.port()),
+            "the Out tuple"
+        );
         let q =
             check(FwdMethod::FullNat, &ctx_for(Direction::Out, 6), &f, (VIP.0, CLIENT.0), CLIENT.0);
         assert_eq!(q, Spec::tcp(c, v, SYN, &[]).ip());
@@ -558,7 +533,10 @@ mod tests {
         let ping = Spec::echo(w, sa(s.ip().octets(), w.port()), true, b"ping").ip();
         let f = frame(router, w.ip().octets(), (11, 0), [0; 4], &ping);
         let t = embedded_tuple(&f, L3).unwrap();
-        assert_eq!(t.conn_key(), ConnKey::new(1, *s.ip(), w.port(), *w.ip(), w.port()));
+        assert_eq!(
+            t.reversed(),
+            ConnKey::new(IpProtocol::ICMP, *s.ip(), w.port(), *w.ip(), w.port())
+        );
         let q = check(
             FwdMethod::Snat,
             &snat_ctx(Direction::Out, 1),

@@ -10,13 +10,14 @@
 //! error to match the mode; the steps they share (checks, the incremental rewrite) are in
 //! `rewrite.rs`. Common rules, as in the kernel's IPVS: every mode decrements the TTL (the
 //! inner one for TUN) and refuses a packet that would reach zero ([`XmitError::TtlExpired`]),
-//! checks the egress MTU, and refuses fragments ([`forward_fragment`] takes them, for a caller
-//! that follows the datagram); a refused packet is left byte for byte as it came.
+//! checks the egress MTU, and refuses fragments ([`forward_fragment_checked`] takes them, for a
+//! caller that follows the datagram); a refused packet is left byte for byte as it came.
 //!
-//! Parse once: the data path calls [`forward_checked`] (and [`forward_fragment_checked`]) with
-//! the IPv4 header the receiving stack checked ([`crate::wire::Ipv4Meta`]), which the modes
-//! read instead of viewing and checking the header again; [`forward`] checks it itself, for
-//! callers without one. A rewritten packet is handed back only as an [`Xmit`], which holds a
+//! Parse once: the only entries are [`forward_checked`] and [`forward_fragment_checked`], which
+//! take the IPv4 header the receiving stack checked ([`crate::wire::Ipv4Meta`]) and the
+//! transport header the balancer checked, and read them instead of viewing and checking the
+//! headers again (the unchecked `forward`, which checks the header itself, is compiled for
+//! tests only). A rewritten packet is handed back only as an [`Xmit`], which holds a
 //! [`Checksummed`] that only the checksum-finishing steps make (see `rewrite.rs`).
 //!
 //! Buffer convention: the packet arrives as a whole Ethernet frame (`l3` is the offset of the
@@ -125,9 +126,20 @@ use crate::ipvs::conn::FwdMethod;
 use crate::wire::{IpProtocol, Ipv4Meta};
 use rewrite::Head;
 
-/// Rewrites `pkt` (an Ethernet frame whose IPv4 header starts at `l3`) for the connection
-/// described by `ctx`, forwarded with `fwd`: the mode's `xmit`. On error the buffer is
-/// unchanged, byte for byte.
+/// [`forward_checked`] for a packet whose header nobody checked: checks it first.
+#[cfg(test)]
+pub(crate) fn forward<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    rewrite::with_head(pkt, l3, |p, h| dispatch(fwd, p, h, ctx, false))
+}
+
+/// Rewrites `pkt` (an Ethernet frame whose IPv4 header the receiving stack checked: `ip`, at
+/// `ip.l3`) for the connection described by `ctx`, forwarded with `fwd`: the mode's `xmit`.
+/// On error the buffer is unchanged, byte for byte.
 ///
 /// Common rules of every mode: the IPv4 TTL (the inner one for TUN) is decremented as any
 /// forwarding hop does, and a packet arriving with TTL 0 or 1 is refused with
@@ -135,17 +147,8 @@ use rewrite::Head;
 /// ([`XmitError::FragNeeded`] with DF set, [`XmitError::TooBig`] without); fragments are
 /// refused with [`XmitError::Fragment`]; a packet whose protocol is not `ctx.proto` (NAT,
 /// FULLNAT, SNAT) is [`XmitError::Malformed`].
-pub fn forward<B: PacketBuf>(
-    fwd: FwdMethod,
-    pkt: &mut B,
-    l3: usize,
-    ctx: &XmitCtx,
-) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::At(l3), ctx, false)
-}
-
-/// [`forward`] for a packet whose IPv4 header the receiving stack checked (`ip`, at `ip.l3`):
-/// the data path's entry, which does not view or check that header again, nor the transport
+///
+/// The data path's entry: the IPv4 header is not viewed or checked again, nor the transport
 /// header when the caller checked it too (`l4`). Both must describe `pkt` as it is.
 #[inline]
 pub fn forward_checked<B: PacketBuf>(
@@ -155,12 +158,23 @@ pub fn forward_checked<B: PacketBuf>(
     l4: Option<L4>,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::Checked(ip, l4), ctx, false)
+    dispatch(fwd, pkt, Head::new(ip, l4), ctx, false)
 }
 
-/// [`forward`] for an IPv4 fragment whose datagram the caller follows (it looked up or
+/// [`forward_fragment_checked`] for a packet whose header nobody checked: checks it first.
+#[cfg(test)]
+pub(crate) fn forward_fragment<B: PacketBuf>(
+    fwd: FwdMethod,
+    pkt: &mut B,
+    l3: usize,
+    ctx: &XmitCtx,
+) -> Result<Xmit, XmitError> {
+    rewrite::with_head(pkt, l3, |p, h| dispatch(fwd, p, h, ctx, true))
+}
+
+/// [`forward_checked`] for an IPv4 fragment whose datagram the caller follows (it looked up or
 /// scheduled the connection from the first fragment and keeps the same `ctx` for the rest).
-/// Unfragmented packets are handled as by [`forward`].
+/// Unfragmented packets are handled as by [`forward_checked`].
 ///
 /// - The first fragment (offset 0, More Fragments) must carry the whole transport header
 ///   (TCP header and options; the 8 UDP bytes): it is rewritten as a whole packet would be.
@@ -170,18 +184,7 @@ pub fn forward_checked<B: PacketBuf>(
 ///   rewrites and the IPv4 header checksum (NAT, FULLNAT, SNAT); DR forwards it as it is
 ///   (TTL); TUN encapsulates it.
 ///
-/// The MTU and TTL checks are those of [`forward`], per fragment.
-pub fn forward_fragment<B: PacketBuf>(
-    fwd: FwdMethod,
-    pkt: &mut B,
-    l3: usize,
-    ctx: &XmitCtx,
-) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::At(l3), ctx, true)
-}
-
-/// [`forward_fragment`] for a packet whose IPv4 header the receiving stack checked (see
-/// [`forward_checked`]).
+/// The MTU and TTL checks are those of [`forward_checked`], per fragment.
 #[inline]
 pub fn forward_fragment_checked<B: PacketBuf>(
     fwd: FwdMethod,
@@ -190,7 +193,7 @@ pub fn forward_fragment_checked<B: PacketBuf>(
     l4: Option<L4>,
     ctx: &XmitCtx,
 ) -> Result<Xmit, XmitError> {
-    dispatch(fwd, pkt, Head::Checked(ip, l4), ctx, true)
+    dispatch(fwd, pkt, Head::new(ip, l4), ctx, true)
 }
 
 #[inline]

@@ -16,6 +16,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Xmit, XmitError};
+pub use crate::wire::checked::L4;
 use crate::wire::icmpv4::Message;
 use crate::wire::{Icmpv4Packet, IpProtocol, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
 
@@ -69,30 +70,51 @@ pub(super) struct Ip {
     pub dst: Ipv4Addr,
 }
 
-/// Where a mode finds the IPv4 header of its packet.
+/// The IPv4 header of a mode's packet, checked once by the receiving stack and carried with
+/// the packet, and the transport header the balancer checked when it did: neither is viewed
+/// or checked again.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Head<'a> {
-    /// Checked by the receiving stack and carried with the packet (the data path): not viewed
-    /// or checked again; with the transport header the balancer checked, when it did.
-    Checked(&'a Ipv4Meta, Option<L4>),
-    /// Only its offset is known (a caller without a checked header): checked here.
-    At(usize),
+pub(super) struct Head<'a> {
+    /// The checked IPv4 header.
+    pub meta: &'a Ipv4Meta,
+    /// The checked transport header, if the caller checked it.
+    pub l4: Option<L4>,
 }
 
-impl Head<'_> {
+impl<'a> Head<'a> {
+    /// A checked IPv4 header, with the transport header the caller checked (if any).
+    pub fn new(meta: &'a Ipv4Meta, l4: Option<L4>) -> Self {
+        Head { meta, l4 }
+    }
+
     /// Offset of the IPv4 header in the frame.
     pub fn l3(&self) -> usize {
-        match self {
-            Head::Checked(m, _) => m.l3,
-            Head::At(l3) => *l3,
-        }
+        self.meta.l3
     }
+}
+
+/// Checks the IPv4 header at `l3` of `data` ([`XmitError::Malformed`] unless `new_checked`
+/// accepts it): for a header a mode changed (it needs a new [`Ipv4Meta`]) and for tests.
+pub(super) fn parse_head(data: &[u8], l3: usize) -> Result<Ipv4Meta, XmitError> {
+    Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)
+}
+
+/// Checks the IPv4 header at `l3` and runs `step` with it: the unchecked entries tests use
+/// (the data path hands the modes the header the stack checked).
+#[cfg(test)]
+pub(super) fn with_head<B: crate::buf::PacketBuf>(
+    pkt: &mut B,
+    l3: usize,
+    step: impl FnOnce(&mut B, Head<'_>) -> Result<Xmit, XmitError>,
+) -> Result<Xmit, XmitError> {
+    let meta = parse_head(pkt.data(), l3)?;
+    step(pkt, Head::new(&meta, None))
 }
 
 /// Views the IPv4 packet at `l3`: [`XmitError::Malformed`] unless `new_checked` accepts it,
 /// [`XmitError::Fragment`] for any fragment.
 pub(super) fn check_ipv4(data: &[u8], l3: usize) -> Result<Ip, XmitError> {
-    check_ipv4_frag(data, Head::At(l3), false)
+    check_ipv4_frag(data, Head::new(&parse_head(data, l3)?, None), false)
 }
 
 /// [`check_ipv4`] of `head` (taken as it is when the stack checked it), accepting fragments
@@ -102,14 +124,8 @@ pub(super) fn check_ipv4_frag(
     head: Head<'_>,
     fragments: bool,
 ) -> Result<Ip, XmitError> {
-    let parsed;
-    let m = match head {
-        Head::Checked(m, _) => m,
-        Head::At(l3) => {
-            parsed = Ipv4Meta::parse(data, l3).map_err(|_| XmitError::Malformed)?;
-            &parsed
-        }
-    };
+    let _ = data;
+    let m = head.meta;
     let frag = match (m.is_fragment(), m.frag_offset) {
         (false, _) => Frag::Whole,
         (true, 0) => Frag::First,
@@ -151,19 +167,6 @@ pub(super) fn check_mtu(ip: &Ip, mtu: u16, overhead: usize) -> Result<(), XmitEr
         Ok(m) if ip.dont_frag && m >= MIN_MTU => Err(XmitError::FragNeeded { mtu: m }),
         _ => Err(XmitError::TooBig),
     }
-}
-
-/// The transport header found by the checks: by [`check_l4`], or by the caller that parsed
-/// the packet once (the balancer) and hands it over with the IPv4 header ([`Head::Checked`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum L4 {
-    /// A whole TCP header (options included) inside Total Length.
-    Tcp,
-    /// A UDP header, its Length inside the IP payload (for a first fragment: the 8 header
-    /// bytes are there).
-    Udp,
-    /// ICMP echo request (`true`) or reply (`false`); the identifier stands for the ports.
-    Echo { request: bool },
 }
 
 /// Checks that the packet carries `proto` with a whole transport header inside Total Length:
@@ -226,7 +229,7 @@ pub(super) fn check_l4_frag(
     if ip.frag == Frag::Later {
         return if ip.proto == proto { Ok(None) } else { Err(XmitError::Malformed) };
     }
-    if let Head::Checked(_, Some(l4)) = head {
+    if let Some(l4) = head.l4 {
         let fits = match l4 {
             L4::Tcp => proto == IpProtocol::TCP,
             L4::Udp => proto == IpProtocol::UDP,

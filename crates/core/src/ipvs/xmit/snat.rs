@@ -20,8 +20,9 @@ use crate::wire::IpProtocol;
 
 /// Rewrites one SNAT packet in place; see the module doc. On error the buffer is unchanged.
 /// `ctx.local` is required ([`XmitError::Malformed`] without it).
-pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, Head::At(l3), ctx, false)
+#[cfg(test)]
+pub(crate) fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    rewrite::with_head(pkt, l3, |p, h| run(p, h, ctx, false))
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]).

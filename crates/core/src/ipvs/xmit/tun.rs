@@ -28,7 +28,7 @@ use super::rewrite::{self, Head};
 use super::{Direction, TunCsum, TunEncap, Xmit, XmitCtx, XmitError};
 use crate::buf::PacketBuf;
 use crate::wire::ipip::{self, Outer};
-use crate::wire::{gue, udp, IpProtocol};
+use crate::wire::{gue, tuple, udp, IpProtocol};
 
 /// TTL of the outer header.
 pub const OUTER_TTL: u8 = 64;
@@ -43,8 +43,9 @@ pub const MAX_L2_LEN: usize = 64;
 
 /// Encapsulates one TUN packet; see the module doc. On error the buffer is unchanged.
 /// `ctx.tun` is required ([`XmitError::Malformed`] without it).
-pub fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
-    run(pkt, Head::At(l3), ctx, false)
+#[cfg(test)]
+pub(crate) fn xmit<B: PacketBuf>(pkt: &mut B, l3: usize, ctx: &XmitCtx) -> Result<Xmit, XmitError> {
+    rewrite::with_head(pkt, l3, |p, h| run(p, h, ctx, false))
 }
 
 /// [`xmit`], taking fragments too when `fragments` (see [`super::forward_fragment`]): a
@@ -121,8 +122,9 @@ fn flow_hash(data: &[u8], l3: usize, ip: &rewrite::Ip) -> u32 {
         // Every fragment of a datagram hashes alike: on addresses and protocol only.
         _ if ip.frag != rewrite::Frag::Whole => 0,
         IpProtocol::TCP | IpProtocol::UDP => data
-            .get(l3 + ip.hl..l3 + ip.hl + 4)
-            .map_or(0, |p| u32::from_be_bytes([p[0], p[1], p[2], p[3]])),
+            .get(l3 + ip.hl..)
+            .and_then(tuple::ports)
+            .map_or(0, |(s, d)| (u32::from(s) << 16) | u32::from(d)),
         _ => 0,
     };
     let addrs = (u64::from(u32::from(ip.src)) << 32) | u64::from(u32::from(ip.dst));

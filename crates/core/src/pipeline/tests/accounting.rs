@@ -92,8 +92,9 @@ proptest! {
         let mut lab = Lab::with(cfg, snap);
         for (i, (port, f)) in frames.iter().enumerate() {
             lab.inputs += 1;
-            if let Some((b, core)) = lab.p.input(*port, VecBuf::from_slice(f), lab.now, &mut lab.io) {
+            if let Some((b, core, carried)) = lab.p.input(*port, VecBuf::from_slice(f), lab.now, &mut lab.io) {
                 prop_assert!(core < n_cores && core != 0);
+                across_the_ring(&lab, &b, &carried);
                 lab.redirected += 1;
                 drop(b);
             }

@@ -20,7 +20,7 @@ pub(super) use crate::net::{
     IfAddr, Iface, IfaceTable, NeighParams, Route, RouteTable, StaticNeigh,
 };
 pub(super) use crate::testkit::checksum::checksum as naive_checksum;
-pub(super) use crate::wire::MacAddr;
+pub(super) use crate::wire::{IpProtocol, MacAddr};
 
 pub(super) const TCP: u8 = 6;
 pub(super) const UDP: u8 = 17;
@@ -155,7 +155,8 @@ impl Lab {
     /// Feeds a frame on `port`; returns what was transmitted because of it.
     pub(super) fn send(&mut self, port: u16, frame: &[u8]) -> Vec<(u16, Vec<u8>)> {
         self.inputs += 1;
-        if let Some((b, _)) = self.p.input(port, VecBuf::from_slice(frame), self.now, &mut self.io)
+        if let Some((b, _, _)) =
+            self.p.input(port, VecBuf::from_slice(frame), self.now, &mut self.io)
         {
             self.redirected += 1;
             drop(b);
@@ -204,6 +205,19 @@ impl Lab {
 
 pub(super) use crate::testkit::checksum::l4_checksum_v4 as l4_checksum;
 pub(super) use crate::testkit::frames::{tcp, udp};
+
+/// What crosses the ring with a redirected packet, as the worker moves it: checked to be what
+/// a fresh parse of the packet by the owner core's stack would give (headers and owner), then
+/// through its compact form. The owner core takes the decoded copy.
+pub(super) fn across_the_ring(lab: &Lab, b: &VecBuf, carried: &Carried) -> Carried {
+    let ip = crate::wire::Ipv4Meta::parse(b.data(), carried.meta.ip.l3).expect("checked header");
+    assert_eq!(carried.meta, crate::wire::PacketMeta::parse(b.data(), ip), "headers as parsed");
+    let owner = lab.p.stack().ifaces().owns(ip.dst_addr).map(|(_, kind)| kind);
+    assert_eq!(carried.owner, owner, "owner as looked up");
+    let decoded = Carried::from_bytes(&carried.to_bytes()).expect("compact form decodes");
+    assert_eq!(&decoded, carried, "compact form round-trips");
+    decoded
+}
 
 /// An IPv4 packet (TTL 64, DF) around `payload`.
 pub(super) fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> {

@@ -17,10 +17,12 @@ fn reply_to_a_local_port_of_another_core_is_redirected() {
     let reply = from_rs(0, &tcp(rs(0), 80, LADDR, 5001, SYN | ACK, 1, 2, &[]));
     let mut redirected = None;
     lab.inputs += 1;
-    if let Some((b, core)) = lab.p.input(1, VecBuf::from_slice(&reply), lab.now, &mut lab.io) {
-        redirected = Some((b.data().to_vec(), core));
+    if let Some((b, core, carried)) =
+        lab.p.input(1, VecBuf::from_slice(&reply), lab.now, &mut lab.io)
+    {
+        redirected = Some((b.data().to_vec(), core, across_the_ring(&lab, &b, &carried)));
     }
-    let (bytes, core) = redirected.expect("redirected");
+    let (bytes, core, carried) = redirected.expect("redirected");
     assert_eq!((bytes.as_slice(), core), (&reply[..], 1), "handed over unchanged");
     assert_eq!(lab.lb().counters().redirected, 1);
     // Port 5000 is ours, and there is no connection: dropped.
@@ -31,7 +33,7 @@ fn reply_to_a_local_port_of_another_core_is_redirected() {
     // On core 1, a redirected packet of no connection is dropped, never sent back.
     let cfg1 = BalancerConfig { core: 1, ..cfg };
     let mut lab1 = Lab::with(cfg1, snapshot(&[(&s, &d)], &[laddr(&s, LADDR)], &[]));
-    lab1.p.input_redirected(VecBuf::from_slice(&reply), lab1.now, &mut lab1.io);
+    lab1.p.input_redirected(VecBuf::from_slice(&reply), &carried, lab1.now, &mut lab1.io);
     assert_eq!(lab1.drops(R::NoConn), 1);
     assert_eq!(lab1.lb().counters().redirect_received, 1);
     assert_eq!(lab1.io.dropped.len(), 1);
@@ -49,10 +51,11 @@ fn two_cores(
     let now = labs[at].now;
     let handed = labs[at].p.input(port, VecBuf::from_slice(frame), now, &mut labs[at].io);
     out.extend(labs[at].io.tx.drain(..).map(|(p, b)| (at, p, b.data().to_vec())));
-    if let Some((b, core)) = handed {
+    if let Some((b, core, carried)) = handed {
         assert_ne!(core, at, "never redirected to itself");
+        let carried = across_the_ring(&labs[at], &b, &carried);
         let l = &mut labs[core];
-        l.p.input_redirected(b, now, &mut l.io);
+        l.p.input_redirected(b, &carried, now, &mut l.io);
         out.extend(l.io.tx.drain(..).map(|(p, b)| (core, p, b.data().to_vec())));
     }
     out

@@ -67,7 +67,7 @@ fn snat_rules_count_their_live_connections_and_traffic() {
     let mut lab = Lab::new(snapshot(&[], &[], &rules));
     let from_inside = |ip: &[u8]| eth(MAC1, rs_mac(50), ip);
     let from_outside = |ip: &[u8]| eth(MAC0, GW_MAC, ip);
-    let report = |lab: &Lab, proto: u8| {
+    let report = |lab: &Lab, proto: IpProtocol| {
         let pools = lab.lb().pool_reports();
         let r = pools.rules.iter().find(|r| r.rule.proto == Some(proto)).copied();
         r.expect("rule report")
@@ -81,7 +81,7 @@ fn snat_rules_count_their_live_connections_and_traffic() {
     // SYN: one inactive connection.
     let s = inside_out(&mut lab, tcp(INSIDE, 33000, OUTSIDE, 443, SYN, 1, 0, &[]));
     let wport = s.sport;
-    let r = report(&lab, 6);
+    let r = report(&lab, IpProtocol::TCP);
     assert_eq!((r.live, r.active, r.inactive, r.stats.conns), (true, 0, 1, 1));
     let mut outside_in = |lab: &mut Lab, ip: Vec<u8>| {
         sent_out = (sent_out.0 + 1, sent_out.1 + ip.len() as u64);
@@ -90,7 +90,7 @@ fn snat_rules_count_their_live_connections_and_traffic() {
     outside_in(&mut lab, tcp(OUTSIDE, 443, WAN, wport, SYN | ACK, 50, 2, &[]));
     inside_out(&mut lab, tcp(INSIDE, 33000, OUTSIDE, 443, ACK, 2, 51, &[]));
     // Established: active.
-    let r = report(&lab, 6);
+    let r = report(&lab, IpProtocol::TCP);
     assert_eq!((r.active, r.inactive), (1, 0));
     inside_out(&mut lab, tcp(INSIDE, 33000, OUTSIDE, 443, ACK | PSH, 2, 51, b"request"));
     outside_in(&mut lab, tcp(OUTSIDE, 443, WAN, wport, ACK | PSH, 51, 9, b"a longer response"));
@@ -98,20 +98,20 @@ fn snat_rules_count_their_live_connections_and_traffic() {
     inside_out(&mut lab, tcp(INSIDE, 33000, OUTSIDE, 443, FIN | ACK, 9, 68, &[]));
     outside_in(&mut lab, tcp(OUTSIDE, 443, WAN, wport, FIN | ACK, 68, 10, &[]));
     assert_eq!(lab.states(), ["TIME_WAIT"]);
-    let r = report(&lab, 6);
+    let r = report(&lab, IpProtocol::TCP);
     assert_eq!((r.active, r.inactive), (0, 1));
     let st = r.stats;
     assert_eq!((st.conns, st.inpkts, st.inbytes), (1, sent_in.0, sent_in.1));
     assert_eq!((st.outpkts, st.outbytes), (sent_out.0, sent_out.1));
 
     // The UDP rule counted nothing of that; now one flow of its own.
-    let u = report(&lab, 17);
+    let u = report(&lab, IpProtocol::UDP);
     assert_eq!((u.active, u.inactive, u.stats.conns, u.stats.inpkts), (0, 0, 0, 0));
     let q = udp(INSIDE, 33001, OUTSIDE, 53, b"query");
     let s = seen(&lab.one(1, &from_inside(&q)).1);
     let a = udp(OUTSIDE, 53, WAN, s.sport, b"answer");
     lab.one(0, &from_outside(&a));
-    let u = report(&lab, 17);
+    let u = report(&lab, IpProtocol::UDP);
     assert_eq!((u.active, u.inactive), (0, 1));
     let want = crate::ipvs::counters::TrafficCounters {
         conns: 1,
@@ -134,7 +134,10 @@ fn snat_rules_count_their_live_connections_and_traffic() {
 
     // Expired: no live connection left; the totals stay.
     lab.advance(600);
-    let r = report(&lab, 6);
+    let r = report(&lab, IpProtocol::TCP);
     assert_eq!((r.active, r.inactive, r.stats), (0, 0, st));
-    assert_eq!((report(&lab, 17).inactive, report(&lab, 17).stats), (0, want));
+    assert_eq!(
+        (report(&lab, IpProtocol::UDP).inactive, report(&lab, IpProtocol::UDP).stats),
+        (0, want)
+    );
 }
