@@ -39,6 +39,8 @@ pub(crate) struct RawConfig {
     pub snats: Vec<RawSnat>,
     #[serde(default)]
     pub exception: RawException,
+    /// Scale-out: `[announce]` (crate::config::announce).
+    pub announce: Option<super::announce::RawAnnounce>,
 }
 
 /// `[eal]`: how the DPDK environment is started.

@@ -202,6 +202,7 @@ impl Ctx<'_> {
             one_packet: s.one_packet,
             pe: None,
             toa: s.toa,
+            sloppy: s.sloppy,
         })
     }
 

@@ -36,6 +36,11 @@ pub(crate) struct RawService {
     pub one_packet: bool,
     pub laddrs: Vec<String>,
     pub toa: bool,
+    /// Sloppy TCP (scale-out: mid-flow DR/TUN packets open connections).
+    pub sloppy: bool,
+    /// Scale-out: when the VIP is announced (`healthy`, `always`, `never`); see
+    /// crate::config::announce.
+    pub announce: Option<String>,
     /// Never valid; present so that the refusal can say why and what to use instead.
     pub fwmark: Option<toml::Value>,
     #[serde(rename = "dest")]

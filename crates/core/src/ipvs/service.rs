@@ -69,6 +69,9 @@ pub struct Service {
     pub one_packet: bool,
     /// FULLNAT: carry the client address to the real server in a TCP option (TOA).
     pub toa: bool,
+    /// Sloppy TCP: a mid-flow TCP packet may open a DR/TUN connection (see
+    /// [`crate::ipvs::spec::ServiceSpec::sloppy`]).
+    pub sloppy: bool,
     /// Local addresses (`-P -z`) for FULLNAT dests.
     pub laddrs: Vec<Ipv4Addr>,
     /// This service's dests in [`Services::dests`].
@@ -239,6 +242,7 @@ impl Services {
                 netmask,
                 one_packet: spec.one_packet && proto == IPPROTO_UDP,
                 toa: opts.toa && spec.toa && has_fullnat && proto == IPPROTO_TCP,
+                sloppy: spec.sloppy && proto == IPPROTO_TCP,
                 laddrs: svc_laddrs,
                 dests: first..out.dests.len(),
             });

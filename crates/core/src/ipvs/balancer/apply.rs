@@ -138,6 +138,7 @@ impl Book {
             steer_mask: None,
             one_packet: false,
             toa: false,
+            sloppy: false,
             pool: None,
             laddrs: Vec::new(),
             refs: 0,
@@ -242,6 +243,7 @@ impl Book {
         s.netmask = svc.netmask;
         s.one_packet = svc.one_packet;
         s.toa = svc.toa;
+        s.sloppy = svc.sloppy;
         if s.pool.is_none() {
             s.pool = new_pool;
         }

@@ -94,6 +94,7 @@ pub(super) struct SvcSlot {
     pub netmask: Ipv4Addr,
     pub one_packet: bool,
     pub toa: bool,
+    pub sloppy: bool,
     /// When several cores share the service's traffic: the mask of the client address that
     /// picks the core owning a new connection (see `Balancer::steer_core`); `None` = the
     /// receiving core keeps it.

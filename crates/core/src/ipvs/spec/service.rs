@@ -79,6 +79,13 @@ pub struct ServiceSpec {
     /// ipvsadm option: set from rvsd's config (`toa = true`), absent from `-S` output.
     #[serde(default)]
     pub toa: bool,
+    /// Sloppy TCP (IPVS's `sloppy_tcp`, per service here): a TCP packet other than a SYN with
+    /// no connection opens one, so a DR or TUN flow that ECMP moved from another director of a
+    /// scale-out group goes on to the real server the same consistent scheduler (`mh`, `sh`)
+    /// picks there. UDP needs nothing: any datagram opens a connection. rvsadm `--sloppy`,
+    /// TOML `sloppy = true`.
+    #[serde(default)]
+    pub sloppy: bool,
 }
 
 impl ServiceSpec {
@@ -93,6 +100,7 @@ impl ServiceSpec {
             one_packet: false,
             pe: None,
             toa: false,
+            sloppy: false,
         }
     }
 
