@@ -89,23 +89,41 @@ get() {
 		in_client curl -s --max-time 5 "http://$VIP/" || echo FAILED
 	done
 }
-# flows: the real server of each of 30 flows with fixed client ports, "port name" a line.
+# flows: the real server of each of 30 flows with fixed client ports, "port name" a line. The
+# client reads until the server closes, so no port is left in TIME_WAIT on the client for the
+# second round (curl may close first).
 flows() {
-	local p
-	for p in $(seq 41001 41030); do
-		echo "$p $(in_client curl -s --max-time 5 --local-port "$p" "http://$VIP/" || echo FAILED)"
-	done
+	in_client python3 - "$VIP" <<'PY'
+import socket, sys
+for port in range(41001, 41031):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(5)
+    try:
+        s.bind(("", port))
+        s.connect((sys.argv[1], 80))
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        print(port, data.split(b"\r\n\r\n", 1)[1].decode().strip())
+    except (OSError, IndexError) as e:
+        print(port, "FAILED", e)
+    finally:
+        s.close()
+PY
 }
 # downloads N TAG: N rate-limited downloads of big.bin in the background; each writes its sha256.
 downloads() {
 	local i
 	for ((i = 0; i < $1; i++)); do
-		in_client sh -c "curl -s --max-time 180 --limit-rate $RATE http://$VIP/big.bin | sha256sum | cut -d' ' -f1" \
+		in_client sh -c "curl -sS --max-time 180 --limit-rate $RATE http://$VIP/big.bin 2>$TMP/$2.err.$i | sha256sum | cut -d' ' -f1" \
 			>"$TMP/$2.$i" 2>/dev/null &
 		echo $! >>"$TMP/$2.pids"
 	done
 }
-# finished TAG: waits for the downloads TAG; prints how many ended intact.
+# finished TAG: waits for the downloads TAG (in this shell: they are its children); sets INTACT to
+# how many ended intact and shows curl's errors.
 finished() {
 	local pid n=0 f
 	while read -r pid; do
@@ -114,7 +132,8 @@ finished() {
 	for f in "$TMP/$1".[0-9]*; do
 		[[ $(cat "$f") == "$SHA" ]] && n=$((n + 1))
 	done
-	echo "$n"
+	cat "$TMP/$1".err.* | sed 's/^/# curl: /' | sort | uniq -c
+	INTACT=$n
 }
 
 echo "1..14"
@@ -187,18 +206,22 @@ sleep 2
 a1=$(active dir1)
 a2=$(active dir2)
 note "before the kill: dir1 holds $a1 established connections, dir2 $a2"
+# The director is dead when its process is gone (a SIGKILLed rvsd takes a moment to release its
+# memory; its worker stops at once); from then on the router has the 3 s hold time at most (BFD:
+# 0.3 s) to drop its next hop.
 t0=$(date +%s.%N)
 "$LAB" kill dir1
+td=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 t=$(wait_hops "10.99.2.22" 10)
 rc=$?
+note "dir1's process gone ${td} s after the SIGKILL, its next hop ${t:-10+} s after that"
 if ((rc == 0)); then
-	t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-	note "dir1's next hop gone ${t} s after the SIGKILL"
-	awk -v t="$t" 'BEGIN { exit !(t <= 3.5) }'
+	awk -v t="$t" 'BEGIN { exit !(t <= 3.0) }'
 	rc=$?
 fi
-verdict "$rc" "kill -9 of dir1: the router dropped its next hop within the 3 s hold time (took ${t:-10+} s)"
-intact=$(finished kill)
+verdict "$rc" "kill -9 of dir1: the router dropped its next hop within the 3 s hold time of its death (${t:-10+} s)"
+finished kill
+intact=$INTACT
 pct=$(awk -v n="$intact" -v t="$TRANSFERS" 'BEGIN { printf "%.1f", 100 * n / t }')
 note "$intact of $TRANSFERS downloads intact ($pct%); dir1 held $a1 of them when it died"
 ((intact * 100 >= TRANSFERS * 99 && a1 > 0))
@@ -207,8 +230,9 @@ verdict $? "at least 99% of $TRANSFERS downloads across the kill ended intact: $
 adm dir2 -Z
 get 20 >"$TMP/get"
 c2=$(conns dir2)
-[[ $(grep -cxE 'rs[123]' "$TMP/get") == 20 && $c2 == 20 ]]
-verdict $? "after the kill, 20 new requests answered, all 20 connections made by dir2 (counted $c2)"
+# dir2 may also count a straggler of the kill taken up late; dir1 is dead.
+[[ $(grep -cxE 'rs[123]' "$TMP/get") == 20 && ${c2:-0} -ge 20 ]]
+verdict $? "after the kill, 20 new requests answered, all by dir2 (its new connections: $c2)"
 
 # dir1 comes back under running downloads: flows ECMP moves to it are taken up sloppily.
 downloads 20 back
@@ -216,7 +240,8 @@ sleep 2
 "$LAB" start dir1 >"$TMP/start-dir1" 2>&1
 t=$(wait_hops "10.99.2.21 10.99.2.22" 60)
 rc=$?
-intact=$(finished back)
+finished back
+intact=$INTACT
 note "dir1 back after ${t:-60+} s; $intact of 20 downloads across the return intact"
 ((rc == 0 && intact == 20))
 verdict $? "dir1 restarted: its next hop returns, and all 20 downloads running across the return end intact"
