@@ -30,7 +30,7 @@ export RVSADM=${RVSADM:-$(dirname "$RVSD")/rvsadm}
 VIP=10.99.9.100
 TRANSFERS=${SCALE_TRANSFERS:-100}
 BIG_MB=${SCALE_BIG_MB:-4}
-RATE=${SCALE_RATE:-400k} # per download: BIG_MB at RATE lasts about 10 s
+RATE=${SCALE_RATE:-250k} # per download: BIG_MB at RATE lasts about 16 s
 WWW=/run/rvs-ecmp/www
 TMP=$(mktemp -d /tmp/rvs-scale.XXXXXX)
 PASS=0
@@ -196,13 +196,13 @@ head -c "$((BIG_MB << 20))" /dev/urandom >"$TMP/big.bin"
 SHA=$(sha256sum "$TMP/big.bin" | cut -d' ' -f1)
 for rs in rs1 rs2 rs3; do cp "$TMP/big.bin" "$WWW/$rs/big.bin"; done
 downloads "$TRANSFERS" kill
-for ((i = 0; i < 100; i++)); do
+# Starting 100 downloads takes a while on a loaded machine: kill once most are established.
+for ((i = 0; i < 150; i++)); do
 	a1=$(active dir1)
 	a2=$(active dir2)
-	((a1 + a2 >= TRANSFERS * 9 / 10)) && break
+	((a1 + a2 >= TRANSFERS * 8 / 10)) && break
 	sleep 0.2
 done
-sleep 2
 a1=$(active dir1)
 a2=$(active dir2)
 note "before the kill: dir1 holds $a1 established connections, dir2 $a2"
