@@ -9,6 +9,7 @@
 //! Everything from [`wire`] to [`ipvs`] is sans-IO: it works on any [`buf::PacketBuf`] and a
 //! clock passed in ([`time::Instant`]), so it is tested without an EAL.
 
+pub mod announce;
 pub mod config;
 pub mod ctrl;
 pub mod daemon;

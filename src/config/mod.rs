@@ -20,6 +20,7 @@
 //! Services are checked by applying the commands `rvsadm` would send to an
 //! [`crate::ctrl::table::ServiceTable`], so the file and the command line obey the same rules.
 
+pub mod announce;
 mod check;
 mod checked;
 mod eal_args;
@@ -63,6 +64,7 @@ pub struct Config {
     health: crate::health::HealthPlan,
     exception: Exception,
     guard: crate::ipvs::guard::GuardConfig,
+    announce: Option<announce::Announce>,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -97,6 +99,11 @@ impl Config {
             key: e.key,
             message: e.message,
         })
+    }
+
+    /// Scale-out: `[announce]`, when rvsd announces its VIPs to a routing daemon.
+    pub fn announce(&self) -> Option<&announce::Announce> {
+        self.announce.as_ref()
     }
 
     /// `[eal]`.

@@ -41,6 +41,8 @@ pub(crate) struct RawConfig {
     pub exception: RawException,
     #[serde(default)]
     pub guard: RawGuard,
+    /// Scale-out: `[announce]` (crate::config::announce).
+    pub announce: Option<super::announce::RawAnnounce>,
 }
 
 /// `[eal]`: how the DPDK environment is started.

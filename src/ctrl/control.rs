@@ -78,6 +78,8 @@ pub struct Control<D> {
     pub(super) rates: Estimator,
     pub(super) reloader: Option<Box<dyn ReloadSource>>,
     pub(super) health: Option<Box<dyn HealthRows>>,
+    /// Scale-out: the announcer's handle, when `[announce]` is configured.
+    pub(super) announce: Option<crate::announce::AnnounceHandle>,
 }
 
 impl<D: Dataplane> Control<D> {
@@ -94,6 +96,7 @@ impl<D: Dataplane> Control<D> {
             rates: Estimator::new(),
             reloader: None,
             health: None,
+            announce: None,
         }
     }
 
@@ -102,6 +105,11 @@ impl<D: Dataplane> Control<D> {
     pub fn with_health(mut self, health: impl HealthRows + 'static) -> Self {
         self.health = Some(Box::new(health));
         self
+    }
+
+    /// Scale-out: answers `rvsadm --announced/--drain/--resume` through `announce`.
+    pub fn set_announce(&mut self, announce: crate::announce::AnnounceHandle) {
+        self.announce = Some(announce);
     }
 
     /// The table in force.
@@ -137,6 +145,13 @@ impl<D: Dataplane> Control<D> {
                     Response::Ok(Reply::Flushed { conns })
                 }
                 Err(m) => Response::error(ErrorCode::Dataplane, m),
+            },
+            Request::Announce(r) => match &self.announce {
+                Some(a) => Response::Ok(Reply::Announce(a.handle(r, self.table.services()))),
+                None => Response::error(
+                    ErrorCode::NotFound,
+                    "rvsd announces no VIPs: add an [announce] section to its config (docs/scale-out.md)",
+                ),
             },
             Request::Net(r) => {
                 let in_use = self.addrs_in_use();

@@ -8,6 +8,7 @@
 
 use super::liveness::{Liveness, WorkerFault};
 use super::{Director, DirectorControl, StartError};
+use crate::announce::Announcer;
 use crate::config::{Config, Reloader};
 use crate::ctrl::control::Control;
 use crate::ctrl::server::{Server, ServerConfig};
@@ -16,11 +17,12 @@ use crate::health::runner::{Health, DEFAULT_PROBE_THREADS};
 use crate::ipvs::service::BuildOptions;
 use crate::metrics::lb_source::LbMetrics;
 use crate::metrics::MetricsSource;
+use crate::proto::{ListRequest, Reply, Request, Response};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// The order [`Rvsd::start`] starts things in (and logs); [`Rvsd::stop`] goes in reverse.
-pub const START_ORDER: [&str; 9] = [
+pub const START_ORDER: [&str; 10] = [
     "EAL",
     "packet pools",
     "ports",
@@ -30,6 +32,7 @@ pub const START_ORDER: [&str; 9] = [
     "control socket",
     "health checks",
     "metrics",
+    "announcer",
 ];
 
 /// A running rvsd.
@@ -39,6 +42,7 @@ pub struct Rvsd {
     server: Server,
     health: Option<Health>,
     liveness: Liveness,
+    announcer: Option<Announcer>,
 }
 
 impl Rvsd {
@@ -97,7 +101,29 @@ impl Rvsd {
             server.stop();
             return Err(stop_after(director, e.to_string()));
         }
-        Ok(Rvsd { director, control, server, health, liveness })
+        // Scale-out: the VIPs' routes for the routing daemon, once everything serves.
+        let announcer = match cfg.announce() {
+            None => None,
+            Some(a) => {
+                let c = control.clone();
+                let table =
+                    move || c.lock().unwrap_or_else(|p| p.into_inner()).table().services().to_vec();
+                match Announcer::start(a, table) {
+                    Ok(an) => {
+                        control.lock().unwrap_or_else(|p| p.into_inner()).set_announce(an.handle());
+                        Some(an)
+                    }
+                    Err(e) => {
+                        if let Some(h) = health {
+                            h.stop();
+                        }
+                        server.stop();
+                        return Err(stop_after(director, format!("starting the announcer: {e}")));
+                    }
+                }
+            }
+        };
+        Ok(Rvsd { director, control, server, health, liveness, announcer })
     }
 
     /// The control socket's path.
@@ -120,12 +146,38 @@ impl Rvsd {
 
     /// Stops everything, in the reverse of [`START_ORDER`].
     pub fn stop(self) -> Result<(), StartError> {
+        if let Some(a) = self.announcer {
+            // Withdraw first; with a drain timeout, serve what is established until it ends.
+            let timeout = a.drain_timeout();
+            if !timeout.is_zero() {
+                tracing::info!(
+                    "draining: VIPs withdrawn, waiting up to {timeout:?} for connections"
+                );
+                let left = a.drain_for(timeout, || active_conns(&self.control));
+                tracing::info!("drained: {left} established connection(s) left");
+            }
+            a.stop();
+        }
         if let Some(h) = self.health {
             h.stop();
         }
         self.server.stop();
         // Metrics, workers, kernel interfaces, ports, pools, EAL.
         self.director.shutdown()
+    }
+}
+
+/// Established connections over every service (for a drain).
+fn active_conns(control: &Mutex<Control<DirectorControl>>) -> u64 {
+    let reply = control
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .handle(Request::List(ListRequest::Services));
+    match reply {
+        Response::Ok(Reply::Services { services, .. }) => {
+            services.iter().flat_map(|s| &s.dests).map(|d| u64::from(d.active)).sum()
+        }
+        _ => 0,
     }
 }
 

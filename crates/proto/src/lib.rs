@@ -16,6 +16,7 @@
 //! Reading never trusts the peer: a length above the limit is refused before any body byte is
 //! read, a short body is an error, and the body must be one JSON object of the known version.
 
+pub mod announce;
 pub mod change;
 pub mod client;
 pub mod health;
@@ -80,6 +81,9 @@ pub enum Request {
     /// End now every connection of a service, dest or SNAT rule that is no longer in the
     /// table (`rvsadm --flush-removed`); they otherwise run until they expire.
     FlushRemoved,
+    /// Scale-out: the VIPs rvsd announces to its routing daemon (`rvsadm --announced`,
+    /// `--drain`, `--resume`; docs/scale-out.md).
+    Announce(crate::announce::AnnounceRequest),
 }
 
 /// Daemon state for [`Request::Status`].
@@ -134,6 +138,8 @@ pub enum Reply {
         /// Entries ended.
         conns: u64,
     },
+    /// Scale-out: what rvsd announces, after a [`Request::Announce`].
+    Announce(crate::announce::AnnounceStatus),
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.

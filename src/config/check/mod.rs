@@ -39,6 +39,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         .iter()
         .map(|s| (s.health(), s.dests.iter().map(|d| d.health()).collect::<Vec<_>>()))
         .collect();
+    let announce = super::announce::check_announce(raw.announce, &raw.services, &ports)?;
     let services = check_services(raw.timeouts, raw.services, &addrs, &ports)?;
     let health_refs: Vec<_> =
         health_keys.iter().map(|(s, d)| (s, d.iter().collect::<Vec<_>>())).collect();
@@ -62,5 +63,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         health,
         exception,
         guard,
+        announce,
     })
 }

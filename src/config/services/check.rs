@@ -209,6 +209,7 @@ impl Ctx<'_> {
             pe: None,
             toa: s.toa,
             synproxy: s.synproxy,
+            sloppy: s.sloppy,
         })
     }
 

@@ -39,6 +39,11 @@ pub(crate) struct RawService {
     pub toa: bool,
     /// The SYN proxy (TCP, NAT and FULLNAT dests).
     pub synproxy: bool,
+    /// Sloppy TCP (scale-out: mid-flow DR/TUN packets open connections).
+    pub sloppy: bool,
+    /// Scale-out: when the VIP is announced (`healthy`, `always`, `never`); see
+    /// crate::config::announce.
+    pub announce: Option<String>,
     /// Never valid; present so that the refusal can say why and what to use instead.
     pub fwmark: Option<toml::Value>,
     #[serde(rename = "dest")]

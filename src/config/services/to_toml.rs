@@ -87,6 +87,9 @@ fn service(out: &mut String, s: &ServiceInfo, table: &ServiceTable) {
     if spec.one_packet {
         let _ = writeln!(out, "one_packet = true");
     }
+    if spec.sloppy {
+        let _ = writeln!(out, "sloppy = true");
+    }
     let laddrs: Vec<String> = table
         .local_addrs()
         .iter()

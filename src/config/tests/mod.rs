@@ -1,6 +1,7 @@
 //! Tests of the whole pipeline: the sample configs, the checked shape, EAL arguments, and
 //! robustness against arbitrary text. Rejections are in `reject.rs`.
 
+mod announce;
 mod exception;
 mod health;
 mod reject;

@@ -72,6 +72,9 @@ pub struct Service {
     pub toa: bool,
     /// SYN proxy on: TCP, and every dest NAT or FULLNAT (see [`crate::ipvs::synproxy`]).
     pub synproxy: bool,
+    /// Sloppy TCP: a mid-flow TCP packet may open a DR/TUN connection (see
+    /// [`crate::ipvs::spec::ServiceSpec::sloppy`]).
+    pub sloppy: bool,
     /// Local addresses (`-P -z`) for FULLNAT dests.
     pub laddrs: Vec<Ipv4Addr>,
     /// This service's dests in [`Services::dests`].
@@ -242,6 +245,7 @@ impl Services {
                     && out.dests[first..]
                         .iter()
                         .all(|d| matches!(d.fwd, FwdMethod::Masq | FwdMethod::FullNat)),
+                sloppy: spec.sloppy && proto == Protocol::Tcp,
                 laddrs: svc_laddrs,
                 dests: first..out.dests.len(),
             });

@@ -14,6 +14,7 @@ mod icmp;
 mod l2cache;
 mod nat;
 mod services;
+mod sloppy;
 mod snat;
 mod snat_echo;
 mod synproxy;

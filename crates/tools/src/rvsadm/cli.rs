@@ -106,6 +106,9 @@ pub enum Command {
     /// `--flush-removed` (rvs extension): end the connections of removed services, real
     /// servers and SNAT rules now instead of letting them run until they expire.
     FlushRemoved,
+    /// `--announced`, `--drain`, `--resume` (rvs extension, scale-out): show, withdraw or
+    /// announce again the VIPs rvsd announces to its routing daemon.
+    Announce(rvs_proto::announce::AnnounceRequest),
 }
 
 impl From<Change> for Command {
@@ -255,6 +258,8 @@ struct Raw {
     ifname: Option<String>,
     matcher: Option<String>,
     format: ListFormat,
+    /// `--sloppy` (rvs extension, scale-out): add/edit-service only.
+    sloppy: bool,
 }
 
 struct Parser<'a> {
@@ -400,6 +405,12 @@ impl Parser<'_> {
                 st.sched_flags = Some(v);
             }
             Tag::Health => st.format.health = true,
+            Tag::Sloppy => {
+                if st.sloppy {
+                    return Err(CliError::MultipleOption("sloppy"));
+                }
+                st.sloppy = true;
+            }
             Tag::TunInfo => {
                 self.opts.set(Opt::TunInfo)?;
                 st.format.tun_info = true;
@@ -459,6 +470,9 @@ impl Parser<'_> {
             return Err(CliError::UnexpectedArgument(extra));
         }
         let st = &self.st;
+        if st.sloppy && !matches!(cmd, Cmd::Add | Cmd::Edit) {
+            return Err(CliError::IllegalOption { opt: "sloppy", cmd: cmd.name() });
+        }
         // An unknown scheduler is refused after the legality checks, as the kernel would.
         let scheduler = match st.scheduler.as_deref() {
             Some(name) => name.parse::<SchedKind>().map_err(SpecError::from),
@@ -529,6 +543,7 @@ impl Parser<'_> {
                     pe: st.pe.clone(),
                     toa: false,
                     synproxy: st.synproxy,
+                    sloppy: st.sloppy,
                 };
                 if key.port == 0 && spec.persistence.is_none() {
                     return Err(SpecError::ZeroPortNotPersistent.into());
@@ -628,6 +643,8 @@ impl Parser<'_> {
             Cmd::Reload => Command::Reload,
             Cmd::FlushRemoved if in_restore => return Err(CliError::NestedRestore),
             Cmd::FlushRemoved => Command::FlushRemoved,
+            Cmd::Announce(_) if in_restore => return Err(CliError::NestedRestore),
+            Cmd::Announce(r) => Command::Announce(r),
         })
     }
 
@@ -650,6 +667,7 @@ impl Parser<'_> {
                     || st.netmask.is_some()
                     || st.one_packet
                     || st.sched_flags.is_some()
+                    || st.sloppy
                     || st.pe.is_some()
                     || st.synproxy
                 {
@@ -783,6 +801,7 @@ pub fn usage(program: &str) -> String {
   {p} -G [virtual-service]
   {p} --reload
   {p} --flush-removed
+  {p} --announced | --drain | --resume
   {p} -h | -v
 
 virtual-service: -t|--tcp-service host[:port] or -u|--udp-service host[:port]
@@ -792,6 +811,10 @@ Firewall-mark services (-f) do not exist in rvs: DPDK has no netfilter marks.
 --reload (rvs): rvsd reads its config file again and applies it as live changes (as SIGHUP).
 --flush-removed (rvs): end now the connections of removed services and real servers (they
     otherwise run until they expire, as in IPVS).
+--announced, --drain, --resume (rvs, scale-out): show the VIPs rvsd announces to its routing
+    daemon; withdraw them all while established connections go on; announce them again.
+--sloppy (rvs, with -A/-E): a TCP segment other than a SYN may open a DR/TUN connection, so a
+    flow another director began goes on to the same real server (use mh or sh).
 ",
         p = program,
         sched = DEFAULT_SCHEDULER,

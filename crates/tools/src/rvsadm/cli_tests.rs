@@ -456,6 +456,43 @@ fn flush_removed_is_an_rvs_extension_without_options() {
     assert!(crate::rvsadm::cli::usage("rvsadm").contains("rvsadm --flush-removed\n"));
 }
 
+#[test]
+fn announce_commands_are_rvs_extensions_without_options() {
+    use rvs_proto::announce::AnnounceRequest as A;
+    assert_eq!(p("rvsadm --announced").unwrap(), Command::Announce(A::Show));
+    assert_eq!(p("rvsadm --drain").unwrap(), Command::Announce(A::Drain));
+    assert_eq!(p("rvsadm --resume").unwrap(), Command::Announce(A::Resume));
+    assert!(p("rvsadm --drain -t 10.0.0.1:80").is_err());
+    assert!(p("rvsadm --drain --resume").is_err());
+    assert!(
+        crate::rvsadm::cli::usage("rvsadm").contains("rvsadm --announced | --drain | --resume\n")
+    );
+}
+
+#[test]
+fn sloppy_is_a_service_option_of_add_and_edit_only() {
+    let mut s =
+        ServiceSpec::new(ServiceKey { proto: Protocol::Tcp, addr: ip("10.0.0.1"), port: 80 });
+    s.scheduler = "mh".parse().unwrap();
+    s.sloppy = true;
+    assert_eq!(
+        p("rvsadm -A -t 10.0.0.1:80 -s mh --sloppy"),
+        Ok(Command::Change(Change::AddService(s.clone())))
+    );
+    assert_eq!(
+        p("rvsadm -E -t 10.0.0.1:80 --sloppy -s mh"),
+        Ok(Command::Change(Change::EditService(s)))
+    );
+    assert_eq!(
+        p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 --sloppy"),
+        Err(CliError::IllegalOption { opt: "sloppy", cmd: "add-server" })
+    );
+    assert_eq!(
+        p("rvsadm -A -t 10.0.0.1:80 --sloppy --sloppy"),
+        Err(CliError::MultipleOption("sloppy"))
+    );
+}
+
 proptest! {
     #[test]
     fn random_argv_never_panics(words in proptest::collection::vec(

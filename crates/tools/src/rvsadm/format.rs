@@ -200,6 +200,9 @@ pub fn service_entry(out: &mut String, s: &ServiceInfo, fmt: &ListFormat, names:
         if spec.synproxy {
             out.push_str(" synproxy");
         }
+        if spec.sloppy {
+            out.push_str(" sloppy");
+        }
     }
     out.push('\n');
 
@@ -373,3 +376,13 @@ pub fn list_local_addrs(list: &[ServiceLocalAddrs]) -> String {
 #[cfg(test)]
 #[path = "format_tests.rs"]
 mod tests;
+
+/// `--announced`/`--drain`/`--resume` (scale-out): whether the director drains, then one line
+/// per VIP with its state (`192.168.100.100 announced`).
+pub fn announced(s: &rvs_proto::announce::AnnounceStatus) -> String {
+    let mut out = format!("draining {}\n", if s.draining { "yes" } else { "no" });
+    for (vip, state) in &s.vips {
+        let _ = writeln!(out, "{vip} {}", state.describe());
+    }
+    out
+}

@@ -562,3 +562,31 @@ fn synproxy_is_listed_and_saved_after_ipvsadm_options() {
     let first = saved.lines().next().unwrap();
     assert!(first.starts_with("-A -t ") && first.ends_with(" -b flag-3 --synproxy"), "{first}");
 }
+
+#[test]
+fn sloppy_is_saved_and_listed() {
+    let key = ServiceKey { proto: Protocol::Tcp, addr: "10.0.0.1".parse().unwrap(), port: 80 };
+    let mut spec = ServiceSpec::new(key);
+    spec.scheduler = "mh".parse().unwrap();
+    spec.sloppy = true;
+    let svcs = [ServiceInfo::new(spec)];
+    assert_eq!(save(&svcs, true, &NoNames), "-A -t 10.0.0.1:80 -s mh --sloppy\n");
+    let listed = list_all(4096, &svcs, &numeric(), &NoNames);
+    assert!(listed.contains("TCP  10.0.0.1:80 mh sloppy\n"), "{listed}");
+}
+
+#[test]
+fn announced_lists_each_vip_with_its_state() {
+    use rvs_proto::announce::{AnnounceStatus, VipState};
+    let s = AnnounceStatus {
+        draining: false,
+        vips: vec![
+            ("192.168.100.100".parse().unwrap(), VipState::Announced),
+            ("192.168.100.101".parse().unwrap(), VipState::NoHealthyServer),
+        ],
+    };
+    assert_eq!(
+        crate::rvsadm::format::announced(&s),
+        "draining no\n192.168.100.100 announced\n192.168.100.101 withdrawn (no real server with weight above 0)\n"
+    );
+}

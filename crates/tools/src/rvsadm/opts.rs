@@ -7,6 +7,7 @@
 //! (`cli`).
 
 use super::error::CliError;
+use rvs_proto::announce::AnnounceRequest;
 
 /// Commands, in the order of the legality table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub(crate) enum Cmd {
     GetLaddr,
     Reload,
     FlushRemoved,
+    /// Scale-out (docs/scale-out.md): `--announced`, `--drain`, `--resume`.
+    Announce(rvs_proto::announce::AnnounceRequest),
 }
 
 impl Cmd {
@@ -51,6 +54,9 @@ impl Cmd {
             Cmd::GetLaddr => "get-laddr",
             Cmd::Reload => "reload",
             Cmd::FlushRemoved => "flush-removed",
+            Cmd::Announce(rvs_proto::announce::AnnounceRequest::Show) => "announced",
+            Cmd::Announce(rvs_proto::announce::AnnounceRequest::Drain) => "drain",
+            Cmd::Announce(rvs_proto::announce::AnnounceRequest::Resume) => "resume",
         }
     }
 
@@ -65,9 +71,12 @@ impl Cmd {
             Cmd::List => b" 11xxxxxxxx11      xxx xxxxxxxx",
             Cmd::AddDest | Cmd::EditDest => b"xx+xxx+    xxxxxxxxxxxx     xxx",
             Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Flush | Cmd::Set | Cmd::Restore | Cmd::Reload | Cmd::FlushRemoved => {
-                b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-            }
+            Cmd::Flush
+            | Cmd::Set
+            | Cmd::Restore
+            | Cmd::Reload
+            | Cmd::FlushRemoved
+            | Cmd::Announce(_) => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             Cmd::AddLaddr | Cmd::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxx+ x",
@@ -297,6 +306,9 @@ pub(crate) enum Tag {
     SyncDaemon(&'static str),
     Health,
     Synproxy,
+    /// `--sloppy`: rvs's per-service sloppy TCP (docs/scale-out.md); not in the legality table,
+    /// the parser allows it only with -A/-E.
+    Sloppy,
 }
 
 /// One spelling of an option.
@@ -336,6 +348,9 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("get-laddr", Some('G'), N, Tag::Cmd(Cmd::GetLaddr)),
     spec("reload", None, N, Tag::Cmd(Cmd::Reload)),
     spec("flush-removed", None, N, Tag::Cmd(Cmd::FlushRemoved)),
+    spec("announced", None, N, Tag::Cmd(Cmd::Announce(AnnounceRequest::Show))),
+    spec("drain", None, N, Tag::Cmd(Cmd::Announce(AnnounceRequest::Drain))),
+    spec("resume", None, N, Tag::Cmd(Cmd::Announce(AnnounceRequest::Resume))),
     spec("start-daemon", None, R, Tag::SyncDaemon("--start-daemon")),
     spec("stop-daemon", None, R, Tag::SyncDaemon("--stop-daemon")),
     spec("tcp-service", Some('t'), R, Tag::Tcp),
@@ -384,6 +399,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("laddr", Some('z'), R, Tag::Laddr),
     spec("ifname", Some('F'), R, Tag::Ifname),
     spec("health", None, N, Tag::Health),
+    spec("sloppy", None, N, Tag::Sloppy),
     spec("match", Some('H'), R, Tag::Match),
     spec("synproxy", None, N, Tag::Synproxy),
 ];

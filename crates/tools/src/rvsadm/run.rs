@@ -102,6 +102,7 @@ pub fn run(
         Command::Save { .. } => Request::Save,
         Command::Reload => Request::Reload,
         Command::FlushRemoved => Request::FlushRemoved,
+        Command::Announce(r) => Request::Announce(*r),
         Command::ListLocalAddrs { service } => Request::List(ListRequest::LocalAddrs(*service)),
         Command::Change(c) => Request::Apply(c.clone()),
     };
@@ -194,6 +195,7 @@ pub fn run(
             (Command::FlushRemoved, Reply::Flushed { conns }) => {
                 format!("rvsd ended {conns} connection(s) of removed services and real servers\n")
             }
+            (Command::Announce(_), Reply::Announce(status)) => format::announced(&status),
             (_, other) => {
                 let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
                 return EXIT_UNREACHABLE;

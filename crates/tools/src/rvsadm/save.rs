@@ -51,6 +51,9 @@ pub fn save_with(
         if spec.one_packet {
             out.push_str(" -o");
         }
+        if spec.sloppy {
+            out.push_str(" --sloppy");
+        }
         if !spec.flags.is_empty() {
             let _ = write!(out, " -b {}", spec.flags.display_for(spec.scheduler));
         }

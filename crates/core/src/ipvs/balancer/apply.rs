@@ -141,6 +141,7 @@ impl Book {
             one_packet: false,
             toa: false,
             synproxy: false,
+            sloppy: false,
             pool: None,
             laddrs: Vec::new(),
             refs: 0,
@@ -246,6 +247,7 @@ impl Book {
         s.one_packet = svc.one_packet;
         s.toa = svc.toa;
         s.synproxy = svc.synproxy;
+        s.sloppy = svc.sloppy;
         if s.pool.is_none() {
             s.pool = new_pool;
         }

@@ -100,6 +100,7 @@ pub(super) struct SvcSlot {
     pub toa: bool,
     /// The SYN proxy answers this service's SYNs.
     pub synproxy: bool,
+    pub sloppy: bool,
     /// When several cores share the service's traffic: the mask of the client address that
     /// picks the core owning a new connection (see `Balancer::steer_core`); `None` = the
     /// receiving core keeps it.

@@ -215,6 +215,26 @@ impl Balancer {
         Ok(())
     }
 
+    /// Sloppy TCP: a TCP packet that is not a SYN may open a connection of service slot `svc`
+    /// when the service is sloppy and the packet is an ACK without RST (a segment of a flow
+    /// another director began).
+    fn sloppy_may_open(&self, svc: u32, flow: &FlowMeta) -> bool {
+        let ack_no_rst =
+            flow.flags & (TcpFlags::ACK | TcpFlags::RST | TcpFlags::SYN) == TcpFlags::ACK;
+        ack_no_rst && self.book.svcs.get(svc as usize).is_some_and(|s| s.sloppy)
+    }
+
+    /// A connection opened sloppily is taken up as if its handshake had been seen: a SYN moves
+    /// it to SYN_RECV and the packet itself then to ESTABLISHED, as for a connection opened
+    /// here (without it the ACK would leave it in CLOSE with CLOSE's short timeout).
+    fn sloppy_handshake(&mut self, id: ConnId, d: u32, now: Instant) {
+        if let Some(tr) = self.conns.on_packet(id, Direction::In, TcpFlags::SYN, 0, now) {
+            if let Some(up) = tr.activity_change() {
+                self.book.activity(d, up);
+            }
+        }
+    }
+
     /// No dest for a new connection: TCP clients get a reset, everything is counted.
     fn no_dest<B: PacketBuf>(
         &mut self,
@@ -349,7 +369,12 @@ impl Balancer {
         svc: u32,
         now: Instant,
     ) -> Verdict<B> {
-        if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.tuple.proto)) {
+        let sloppy = match self.may_open(flow) {
+            Ok(()) => false,
+            Err(R::TcpNotSyn) if self.sloppy_may_open(svc, flow) => true,
+            Err(r) => return self.drop(pkt, r),
+        };
+        if let Err(r) = self.share_room(flow.tuple.proto) {
             return self.drop(pkt, r);
         }
         let (d, template) = match self.pick_dest(svc, flow, now) {
@@ -359,6 +384,10 @@ impl Balancer {
         };
         let Some(x) = self.book.dests.get(d as usize) else { return self.drop(pkt, R::NoDest) };
         let (daddr, dport_cfg, fwd) = (x.addr, x.port, x.fwd);
+        if sloppy && !matches!(fwd, FwdMethod::Route | FwdMethod::Tunnel) {
+            // Only DR and TUN can take over a flow: the real server answers the client itself.
+            return self.drop(pkt, R::TcpNotSyn);
+        }
         let dport = match fwd {
             FwdMethod::Route | FwdMethod::Tunnel => flow.tuple.dport,
             _ if dport_cfg == 0 => flow.tuple.dport,
@@ -413,6 +442,9 @@ impl Balancer {
             Ok(id) => {
                 self.book.bind(svc, d);
                 self.counters.conns_created += 1;
+                if sloppy {
+                    self.sloppy_handshake(id, d, now);
+                }
                 self.forward_conn(pkt, head, id, Direction::In, flow, now)
             }
             Err(e) => {

@@ -6,7 +6,10 @@
 //! - shares follow weights (equal weights: within one slot of `M / n`),
 //! - a dest leaving moves its own clients and only a small fraction of the others (Maglev's
 //!   "minimal disruption": close to, not exactly, zero),
-//! - the table depends only on the dests, so every core and every restart builds the same one.
+//! - the table depends only on the set of dests, not on the order they were added: dests take
+//!   their turns in `(addr, port)` order, so every core, every restart and every director of a
+//!   scale-out group (docs/scale-out.md) given the same real servers builds the same table and
+//!   sends a client to the same real server.
 //!
 //! Clients map to `slot = hash(src addr [, src port with mh-port]) mod M`. If the slot's dest is
 //! quiescent or overloaded the answer is `None`, unless `mh-fallback` is set: then the following
@@ -71,9 +74,14 @@ pub fn build_table(dests: &[DestView], size: MhTableSize) -> Vec<u32> {
         pos.push(hash_addr_port(OFFSET_KEY, &d.addr, d.port) % m);
         skip.push(if m > 1 { hash_addr_port(SKIP_KEY, &d.addr, d.port) % (m - 1) + 1 } else { 1 });
     }
+    // Turns go in (addr, port) order, not list order: who wins a contested slot then depends
+    // only on the set of dests.
+    let mut order: Vec<usize> = (0..dests.len()).collect();
+    order.sort_unstable_by_key(|&i| (dests[i].addr, dests[i].port));
     let mut filled = 0u64;
     while filled < m {
-        for (i, &t) in turns.iter().enumerate() {
+        for &i in &order {
+            let t = turns[i];
             for _ in 0..t {
                 // `skip` is coprime with the prime `m`: the walk visits every slot, and a free
                 // one exists while `filled < m`.
@@ -199,6 +207,35 @@ mod tests {
         assert_eq!(a, build_table(&d, MhTableSize::DEFAULT));
         // Frozen: the same on every machine and release; a change here remaps clients on upgrade.
         assert_eq!(a[..16], [6, 6, 6, 6, 6, 2, 6, 5, 3, 6, 5, 4, 4, 5, 3, 4]);
+    }
+
+    /// The table, read as slot -> real server, is the same whatever order the dests were
+    /// added in (each director of a scale-out group may have been configured differently).
+    #[test]
+    fn order_of_dests_irrelevant() {
+        let d: Vec<_> = [(1u8, 1u32), (2, 3), (3, 1), (4, 2), (5, 1)]
+            .iter()
+            .map(|&(n, w)| dest(n, w))
+            .collect();
+        let size = MhTableSize::new(1009).unwrap();
+        let by_addr = |dests: &[DestView]| -> Vec<IpAddr> {
+            build_table(dests, size).iter().map(|&i| dests[i as usize].addr).collect()
+        };
+        let want = by_addr(&d);
+        for perm in [[4usize, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 0, 2, 3, 4]] {
+            let p: Vec<_> = perm.iter().map(|&i| d[i]).collect();
+            assert_eq!(by_addr(&p), want, "order {perm:?}");
+            // And the scheduler picks the same real server for every client.
+            let (mut a, mut b) =
+                (Maglev::new(SchedFlags::NONE, size), Maglev::new(SchedFlags::NONE, size));
+            a.update(&d);
+            b.update(&p);
+            for n in 0..500 {
+                let k = nth_key(n);
+                let (x, y) = (a.schedule(&d, &k), b.schedule(&p, &k));
+                assert_eq!(x.map(|i| d[i].addr), y.map(|i| p[i].addr));
+            }
+        }
     }
 
     /// Maglev's minimal disruption: removing a dest moves all of its slots and, unlike a

@@ -84,6 +84,13 @@ pub struct ServiceSpec {
     /// and FULLNAT dests; see `ipvs::synproxy`). An rvs extension to ipvsadm, saved by `-S`.
     #[serde(default)]
     pub synproxy: bool,
+    /// Sloppy TCP (IPVS's `sloppy_tcp`, per service here): a TCP packet other than a SYN with
+    /// no connection opens one, so a DR or TUN flow that ECMP moved from another director of a
+    /// scale-out group goes on to the real server the same consistent scheduler (`mh`, `sh`)
+    /// picks there. UDP needs nothing: any datagram opens a connection. rvsadm `--sloppy`,
+    /// TOML `sloppy = true`.
+    #[serde(default)]
+    pub sloppy: bool,
 }
 
 impl ServiceSpec {
@@ -99,6 +106,7 @@ impl ServiceSpec {
             pe: None,
             toa: false,
             synproxy: false,
+            sloppy: false,
         }
     }
 
