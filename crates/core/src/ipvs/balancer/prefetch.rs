@@ -48,8 +48,9 @@ impl Balancer {
     /// frames to the pipeline one by one.
     #[inline]
     pub fn prefetch_burst<'a>(&self, frames: impl IntoIterator<Item = &'a [u8]>) {
-        let mut keys = [ConnKey::new(IpProtocol(0), Ipv4Addr::UNSPECIFIED, 0, Ipv4Addr::UNSPECIFIED, 0);
-            ConnTable::<Ipv4Addr>::BURST];
+        let mut keys =
+            [ConnKey::new(IpProtocol(0), Ipv4Addr::UNSPECIFIED, 0, Ipv4Addr::UNSPECIFIED, 0);
+                ConnTable::<Ipv4Addr>::BURST];
         let mut n = 0;
         for f in frames.into_iter().take(keys.len()) {
             if let (Some(k), Some(slot)) = (peek_tuple(f), keys.get_mut(n)) {
@@ -78,8 +79,15 @@ mod tests {
 
     #[test]
     fn peeks_the_tuple_of_tcp_and_udp_and_nothing_else() {
-        let want =
-            |p| ConnKey::new(IpProtocol(p), Ipv4Addr::new(10, 0, 0, 1), 1024, Ipv4Addr::new(10, 0, 0, 100), 80);
+        let want = |p| {
+            ConnKey::new(
+                IpProtocol(p),
+                Ipv4Addr::new(10, 0, 0, 1),
+                1024,
+                Ipv4Addr::new(10, 0, 0, 100),
+                80,
+            )
+        };
         assert_eq!(peek_tuple(&frame(6)), Some(want(6)));
         assert_eq!(peek_tuple(&frame(17)), Some(want(17)));
         assert_eq!(peek_tuple(&frame(1)), None);

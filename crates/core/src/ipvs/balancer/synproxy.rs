@@ -93,8 +93,12 @@ impl Balancer {
         if is_suspicious(s.flags) {
             return self.drop(pkt, R::TcpBadFlags);
         }
-        let tuple =
-            Tuple { saddr: flow.tuple.saddr, daddr: flow.tuple.daddr, sport: flow.tuple.sport, dport: flow.tuple.dport };
+        let tuple = Tuple {
+            saddr: flow.tuple.saddr,
+            daddr: flow.tuple.daddr,
+            sport: flow.tuple.sport,
+            dport: flow.tuple.dport,
+        };
         let now_ms = now.as_millis();
         let count = cookie::count_of(now_ms);
         let hs = s.flags & HANDSHAKE;

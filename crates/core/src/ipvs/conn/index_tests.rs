@@ -11,9 +11,9 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::ipvs::proto::ConnState;
-use crate::wire::IpProtocol;
 use crate::ipvs::timer::{delay_ticks, tick_of};
 use crate::time::Instant;
+use crate::wire::IpProtocol;
 
 const T0: Instant = Instant::from_secs(1000);
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 38);

@@ -32,9 +32,9 @@
 
 pub mod embryonic;
 
-use crate::wire::IpProtocol;
 use crate::net::TokenBucket;
 use crate::time::Instant;
+use crate::wire::IpProtocol;
 
 pub use embryonic::{Embryo, EmbryonicFifo};
 
