@@ -1,6 +1,7 @@
 //! Connection lookup on one core's table holding 1M connections: hits (keys of live
 //! connections, visited in a scattered order so the cache does not help more than it would in
-//! production) and misses (keys of no connection). `cargo bench --bench conn_lookup`.
+//! production), misses (keys of no connection), and hits 32 at a time through the burst
+//! lookup. `cargo bench --bench conn_lookup`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rvs::ipvs::conn::{ConnKey, ConnSpec, ConnTable, FwdMethod, HashSeed};
@@ -55,6 +56,24 @@ fn bench(c: &mut Criterion) {
             // Same clients, another virtual port: no such connection.
             let key = ConnKey::new(IpProtocol::TCP, a, p, VIP, 81);
             black_box(t.lookup(black_box(&key), now))
+        })
+    });
+    g.finish();
+    // The same hits, 32 per call through the staged burst lookup (touch every bucket, then
+    // every candidate entry, then compare): per-tuple cost against `hit` above.
+    let mut g = c.benchmark_group("conn_lookup_1M_burst");
+    g.throughput(Throughput::Elements(32));
+    let mut k: u32 = 0;
+    let mut out = [None; 32];
+    g.bench_function("hit_burst_32", |b| {
+        b.iter(|| {
+            let keys: [ConnKey<Ipv4Addr>; 32] = core::array::from_fn(|_| {
+                k = k.wrapping_add(0x9e37_79b1) % N;
+                let (a, p) = client(k);
+                ConnKey::new(6, a, p, VIP, 80)
+            });
+            t.lookup_burst(black_box(&keys), now, &mut out);
+            black_box(&out);
         })
     });
     g.finish();

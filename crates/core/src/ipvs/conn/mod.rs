@@ -1,7 +1,9 @@
 //! Connection tracking of one worker core: which real server each flow goes to, in what
 //! protocol state, until when.
 //!
-//! Owns the per-core [`ConnTable`] (slab + hash index + timer wheel), its entries ([`Conn`],
+//! Owns the per-core [`ConnTable`] (slab + hash index + timer wheel), its bucket index
+//! (`index.rs`: 64-byte buckets of signatures, looked up a burst at a time by
+//! [`ConnTable::lookup_burst`] / [`ConnTable::prefetch_burst`]), its entries ([`Conn`],
 //! connections and persistence templates), their keys and the listing for the control plane.
 //! Protocol state machines live in [`crate::ipvs::proto`], the timer wheel in
 //! [`crate::ipvs::timer`]. This module does not parse packets, schedule, or rewrite: the
