@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
             let keys: [ConnKey<Ipv4Addr>; 32] = core::array::from_fn(|_| {
                 k = k.wrapping_add(0x9e37_79b1) % N;
                 let (a, p) = client(k);
-                ConnKey::new(6, a, p, VIP, 80)
+                ConnKey::new(IpProtocol::TCP, a, p, VIP, 80)
             });
             t.lookup_burst(black_box(&keys), now, &mut out);
             black_box(&out);

@@ -7,7 +7,10 @@ wlc scheduler must weigh (`ActiveConn`).
 
     ip netns exec rvs-client python3 ci/tools/tcp_hold.py 192.168.100.100 80 --hold 60
 
-Prints `port=LOCAL_PORT` once connected (flushed), then sends nothing. SIGTERM or SIGINT, or
+Once connected it sends one byte (the first of a request it never finishes), as a real client
+would send data: in DR and TUN the director takes a connection for ESTABLISHED only once it has
+seen more than the bare handshake ACK (docs/hardening/floods.md). Then it prints
+`port=LOCAL_PORT` (flushed) and sends nothing more. SIGTERM or SIGINT, or
 --hold seconds, end it: the socket is closed normally (a FIN, not a reset) and the tool waits up
 to 2 s for the server's FIN so that both sides close. Exits 0 after a normal close, 1 when the
 connection could not be made (the error on stderr).
@@ -43,6 +46,11 @@ def main(argv=None) -> int:
         s.connect((args.host, args.port))
     except (OSError, Stop) as e:
         print(f"tcp_hold: connect to {args.host}:{args.port} failed: {e}", file=sys.stderr)
+        return 1
+    try:
+        s.sendall(b"G")
+    except OSError as e:
+        print(f"tcp_hold: sending the first byte to {args.host}:{args.port} failed: {e}", file=sys.stderr)
         return 1
     print(f"port={s.getsockname()[1]}", flush=True)
     try:
