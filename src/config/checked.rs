@@ -217,6 +217,19 @@ pub struct Dataplane {
     pub conns_per_worker: u32,
     /// Whether forwarded packets' IPv4/TCP/UDP checksums are left to ports that offer it.
     pub tx_checksum_offload: TxChecksumOffload,
+    /// Where FULLNAT/SNAT local port sets start their search at each start of rvsd.
+    pub local_port_start: LocalPortStart,
+}
+
+/// `[dataplane].local_port_start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocalPortStart {
+    /// At an offset drawn at each start, per port set: a restarted director does not walk the
+    /// ports its real servers may still hold in TIME_WAIT from the last run.
+    #[default]
+    Random,
+    /// At each set's first port (reproducible runs: golden captures, tests).
+    First,
 }
 
 /// `[dataplane].tx_checksum_offload`.

@@ -34,8 +34,8 @@ mod services;
 use std::path::{Path, PathBuf};
 
 pub use checked::{
-    Addr, AddrKind, Ctrl, Dataplane, Device, Eal, IdleBackoff, Metrics, NeighParams, Port, Route,
-    RxQueue, StaticNeigh, TxChecksumOffload, Worker,
+    Addr, AddrKind, Ctrl, Dataplane, Device, Eal, IdleBackoff, LocalPortStart, Metrics,
+    NeighParams, Port, Route, RxQueue, StaticNeigh, TxChecksumOffload, Worker,
 };
 pub use checked::{Exception, KernelIface, KERNEL_QUEUE_DESC};
 pub use error::ConfigError;

@@ -202,6 +202,9 @@ pub(crate) struct RawDataplane {
     pub conns_per_worker: u32,
     /// `"auto"` (the default) or `"off"`.
     pub tx_checksum_offload: String,
+    /// Where FULLNAT/SNAT local port sets start at each start: `"random"` (the default) or
+    /// `"first"`.
+    pub local_port_start: String,
 }
 
 impl Default for RawDataplane {
@@ -213,6 +216,7 @@ impl Default for RawDataplane {
             idle_backoff: None,
             conns_per_worker: 1 << 20,
             tx_checksum_offload: "auto".to_owned(),
+            local_port_start: "random".to_owned(),
         }
     }
 }

@@ -17,7 +17,7 @@ pub use crate::metrics::director::DirectorMetrics;
 use netctl::{NetFailure, NetPlumbing, PortMeta};
 pub use plumbing::{build_ifaces, build_routes, config_routes, neigh_params, static_neighs};
 
-use crate::config::{Config, TxChecksumOffload};
+use crate::config::{Config, LocalPortStart, TxChecksumOffload};
 use crate::dataplane::backoff::{BackoffParams, IdleBackoff};
 use crate::dataplane::control::{self, ControlError, WorkerHandle};
 use crate::dataplane::crossing::{redirect_ring_size, Crossing};
@@ -369,7 +369,10 @@ impl Director {
             }
             let lb_cfg = BalancerConfig {
                 conn_capacity: cfg.dataplane().conns_per_worker,
-                port_cursor_seed: BalancerConfig::random_port_cursor_seed(),
+                port_cursor_seed: match cfg.dataplane().local_port_start {
+                    LocalPortStart::Random => BalancerConfig::random_port_cursor_seed(),
+                    LocalPortStart::First => 0,
+                },
                 guard: *cfg.guard(),
                 synproxy,
                 ..BalancerConfig::new(core, n_workers)

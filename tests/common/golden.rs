@@ -130,6 +130,7 @@ mbufs = 4095
 mbuf_cache = 32
 conns_per_worker = 1024
 idle_backoff = { empty_polls = 8, sleep_us = 100 }
+local_port_start = "first"
 "#;
         cfg
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::config::checked::{
-    Ctrl, Dataplane, IdleBackoff, Metrics, NeighParams, Port, TxChecksumOffload,
+    Ctrl, Dataplane, IdleBackoff, LocalPortStart, Metrics, NeighParams, Port, TxChecksumOffload,
 };
 use crate::config::error::{invalid, Invalid};
 use crate::config::raw::{RawCtrl, RawDataplane, RawMetrics, RawNeigh};
@@ -137,6 +137,16 @@ pub(crate) fn check_dataplane(
             ))
         }
     };
+    let local_port_start = match raw.local_port_start.as_str() {
+        "random" => LocalPortStart::Random,
+        "first" => LocalPortStart::First,
+        other => {
+            return Err(invalid(
+                "dataplane.local_port_start",
+                format!("\"{other}\": give \"random\" (each port set starts at an offset drawn at each start) or \"first\" (at its first port, for reproducible runs)"),
+            ))
+        }
+    };
     Ok(Dataplane {
         burst: raw.burst,
         mbufs,
@@ -144,6 +154,7 @@ pub(crate) fn check_dataplane(
         idle_backoff,
         conns_per_worker: raw.conns_per_worker,
         tx_checksum_offload,
+        local_port_start,
     })
 }
 

@@ -598,6 +598,16 @@ fn tx_checksum_offload_values() {
 }
 
 #[test]
+fn local_port_start_values() {
+    let text = patch("mbuf_cache = 256", "mbuf_cache = 256");
+    assert_eq!(accepts(&text).dataplane().local_port_start, crate::config::LocalPortStart::Random);
+    let text = patch("mbuf_cache = 256", "mbuf_cache = 256\nlocal_port_start = \"first\"");
+    assert_eq!(accepts(&text).dataplane().local_port_start, crate::config::LocalPortStart::First);
+    let text = patch("mbuf_cache = 256", "mbuf_cache = 256\nlocal_port_start = \"zero\"");
+    rejects(&text, "dataplane.local_port_start", &["\"zero\"", "random", "first"]);
+}
+
+#[test]
 fn neigh_parameters() {
     rejects(
         &patch("max_entries = 1024", "max_entries = 1024\ntimeout_s = 0"),
