@@ -1024,15 +1024,16 @@ failure_change_checks() {
 # what it printed at the first start ($TMP/save0, which the caller writes right after lab_start; the
 # live changes were not in the config), and 4 requests are answered by both servers (one worker:
 # alternating). FULLNAT expects retries here (RESTART_RETRY below).
-RESTART_RETRY="FULLNAT: rvsd's local ports start over at a restart (1024 up), so a new connection \
-can take a (local address, port, real server) the real server still holds in TIME_WAIT from before; \
-a SYN whose timestamp is below the old connection's is answered with that connection's ACK (PAWS), \
-the client resets it and sends the SYN again (seen in a capture on the real server)"
+RESTART_RETRY="FULLNAT: after a restart a new connection can take a (local address, port, real \
+server) the real server still holds in TIME_WAIT from before (rare since each port set starts at a \
+random offset at every start; before that, always); a SYN whose timestamp is below the old \
+connection's is answered with that connection's ACK (PAWS), the client resets it and sends the SYN \
+again (seen in a capture on the real server)"
 restart_check() {
 	stop_check
 	lab_run
 	local why=""
-	[[ $MODE == fullnat ]] && why=" (a SYN sent again is expected: local ports start over)"
+	[[ $MODE == fullnat ]] && why=" (a SYN sent again is allowed: a local port may meet TIME_WAIT)"
 	_restart() {
 		rvsadm -S -n >"$TMP/save1" || return 1
 		diff "$TMP/save0" "$TMP/save1" || return 1
