@@ -14,7 +14,8 @@ pub mod buf;
 pub mod ipvs;
 pub mod net;
 pub mod pipeline;
-#[cfg(test)]
+// The fuzz targets (fuzz/, built with `--cfg fuzzing`) build their frames with it too.
+#[cfg(any(test, fuzzing))]
 pub mod testkit;
 pub mod time;
 pub mod wire;
