@@ -2,7 +2,7 @@
 # Runs every lab test (ci/lab-tests/*.sh except this file, then the per-forwarding-mode tests in
 # ci/lab-tests/modes/*.sh) one after the other, each with its own lab,
 # and sums their `N passed, M failed` lines into one closing line of the same form. Each test is
-# bounded by LAB_TEST_TIMEOUT seconds (default 600). Besides a test's own failures, each of these
+# bounded by LAB_TEST_TIMEOUT seconds (default 900). Besides a test's own failures, each of these
 # counts as one failure:
 #   - it exits non-zero without reporting a failure, or prints no summary;
 #   - it prints no plan (TAP's `1..N`, from `plan N` at its start), or a number of `ok`/`not ok`
@@ -13,7 +13,7 @@ set -uo pipefail
 
 DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$(basename "${BASH_SOURCE[0]}")
-TIMEOUT=${LAB_TEST_TIMEOUT:-600}
+TIMEOUT=${LAB_TEST_TIMEOUT:-900}
 OUT=$(mktemp /tmp/rvs-lab-tests.XXXXXX)
 trap 'rm -f "$OUT"' EXIT
 
