@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use rvs_proto::announce::VipState;
 use rvs_proto::model::ServiceInfo;
 
-use crate::config::announce::{vip_of, AnnouncePolicy};
+use super::settings::{vip_of, AnnouncePolicy};
 use crate::ipvs::spec::ServiceKey;
 
 /// Every IPv4 VIP of `services` with its state, in address order. A VIP is announced when

@@ -18,6 +18,7 @@
 
 mod decide;
 mod routes;
+pub mod settings;
 
 pub use decide::decide;
 
@@ -31,8 +32,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rvs_proto::announce::{AnnounceRequest, AnnounceStatus, VipState};
 use rvs_proto::model::ServiceInfo;
 
-use crate::config::announce::Announce;
 use routes::KernelRoutes;
+pub use settings::{vip_of, Announce, AnnouncePolicy};
 
 /// The state shared by the announcer's thread and the control plane: whether the director
 /// drains, and what is in the kernel table.

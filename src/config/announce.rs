@@ -7,13 +7,13 @@
 //! touch the system: the announcer (`crate::announce`) does that.
 
 use core::time::Duration;
-use std::net::Ipv4Addr;
 
 use serde::Deserialize;
 
 use super::checked::Port;
 use super::error::{invalid, Invalid};
 use super::raw::RawService;
+pub use crate::announce::settings::{vip_of, Announce, AnnouncePolicy};
 use crate::ipvs::spec::{Protocol, ServiceKey};
 
 /// `[announce]` as written.
@@ -30,36 +30,6 @@ pub(crate) struct RawAnnounce {
     /// (default 0: stop at once).
     pub drain_timeout: Option<f64>,
 }
-
-/// When a service's VIP is announced (`[[service]] announce = ...`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AnnouncePolicy {
-    /// While the service has a real server with weight above 0 (health checks remove or
-    /// quiesce failed ones). The default, and that of services added with rvsadm.
-    #[default]
-    Healthy,
-    /// Whatever the real servers' state, while rvsd runs.
-    Always,
-    /// Never on behalf of this service.
-    Never,
-}
-
-/// `[announce]`, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Announce {
-    /// Kernel routing table of the announced routes (rvsd flushes it at start).
-    pub table: u32,
-    /// Kernel interface the routes point at.
-    pub dev: String,
-    /// Time between two looks at the table.
-    pub interval: Duration,
-    /// How long a clean stop waits for established connections after withdrawing.
-    pub drain_timeout: Duration,
-    /// Services whose policy is not [`AnnouncePolicy::Healthy`].
-    pub policies: Vec<(ServiceKey, AnnouncePolicy)>,
-}
-
-impl Eq for Announce {}
 
 fn seconds(key: &str, v: Option<f64>, default: f64, max: f64) -> Result<Duration, Invalid> {
     let v = v.unwrap_or(default);
@@ -135,12 +105,4 @@ pub(crate) fn check_announce(
     }
     let drain_timeout = seconds("announce.drain_timeout", raw.drain_timeout, 0.0, 86_400.0)?;
     Ok(Some(Announce { table, dev, interval, drain_timeout, policies }))
-}
-
-/// The VIP of a service key, when IPv4 (rvs forwards IPv4 only).
-pub fn vip_of(key: &ServiceKey) -> Option<Ipv4Addr> {
-    match key.addr {
-        std::net::IpAddr::V4(a) => Some(a),
-        std::net::IpAddr::V6(_) => None,
-    }
 }
