@@ -4,9 +4,9 @@
 //!
 //! Owns only [`Balancer::prefetch_burst`] and its tuple peek. It is a hint: it decides nothing,
 //! counts nothing and changes nothing; a frame it misreads (VLAN-tagged, not IPv4, a
-//! non-first fragment) costs one useless read. The peek reads fixed offsets with checked
-//! slicing instead of the `wire` views because it must stay a handful of loads; the packet
-//! is parsed and checked properly by [`Balancer::input_checked`] afterwards.
+//! non-first fragment) costs one useless read. The peek goes through the `wire` views, checking
+//! only what it reads (a handful of loads); the packet is parsed and checked in full by
+//! [`Balancer::input_checked`] afterwards.
 //!
 //! [`ConnTable::prefetch_burst`]: crate::ipvs::conn::ConnTable::prefetch_burst
 
@@ -14,32 +14,24 @@ use std::net::Ipv4Addr;
 
 use super::Balancer;
 use crate::ipvs::conn::{ConnKey, ConnTable};
-use crate::wire::IpProtocol;
+use crate::wire::{tuple, EtherType, EthernetFrame, IpProtocol, Ipv4Packet};
 
-/// Ethernet header length and the IPv4 EtherType (untagged frames only).
-const ETH_LEN: usize = 14;
-const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
-
-/// The TCP/UDP 5-tuple of an untagged Ethernet/IPv4 frame, unchecked beyond its length.
+/// The TCP/UDP 5-tuple of an untagged Ethernet/IPv4 frame: the Ethernet and IPv4 header views
+/// (the IPv4 header's version, IHL and length checked, not its total length or checksum) and
+/// the transport header's first four bytes ([`tuple::ports`]).
 #[inline]
 fn peek_tuple(frame: &[u8]) -> Option<ConnKey<Ipv4Addr>> {
-    if frame.get(12..ETH_LEN)? != ETHERTYPE_IPV4 {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    if eth.ethertype() != EtherType::Ipv4 {
         return None;
     }
-    let ip = frame.get(ETH_LEN..)?;
-    let ihl = usize::from(ip.first()? & 0x0f) * 4;
-    let proto = IpProtocol(*ip.get(9)?);
+    let ip = Ipv4Packet::new_checked_header(eth.payload()).ok()?;
+    let proto = ip.protocol();
     if proto != IpProtocol::TCP && proto != IpProtocol::UDP {
         return None;
     }
-    let addr = |at: usize| -> Option<Ipv4Addr> {
-        let b: [u8; 4] = ip.get(at..at + 4)?.try_into().ok()?;
-        Some(Ipv4Addr::from(b))
-    };
-    let ports = ip.get(ihl..ihl + 4)?;
-    let sport = u16::from_be_bytes([ports[0], ports[1]]);
-    let dport = u16::from_be_bytes([ports[2], ports[3]]);
-    Some(ConnKey::new(proto, addr(12)?, sport, addr(16)?, dport))
+    let (sport, dport) = tuple::ports(eth.payload().get(ip.header_len()..)?)?;
+    Some(ConnKey::new(proto, ip.src_addr(), sport, ip.dst_addr(), dport))
 }
 
 impl Balancer {
@@ -68,7 +60,7 @@ mod tests {
 
     fn frame(proto: u8) -> Vec<u8> {
         let mut f = vec![0u8; 60];
-        f[12..14].copy_from_slice(&ETHERTYPE_IPV4);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
         f[14] = 0x45;
         f[14 + 9] = proto;
         f[26..30].copy_from_slice(&[10, 0, 0, 1]);
