@@ -104,12 +104,12 @@ fn ask(
     // Connected: the kernel drops datagrams from others and reports ICMP port unreachable.
     sock.connect(target).map_err(|e| format!("connect {target}: {e}"))?;
     let id = ID.fetch_add(1, Ordering::Relaxed);
-    sock.send(&query(c, id)).map_err(|e| format!("sending: {e}"))?;
+    super::no_eintr(|| sock.send(&query(c, id))).map_err(|e| format!("sending: {e}"))?;
     let mut buf = [0u8; 4096];
     loop {
         let t = left(deadline).ok_or("no answer")?;
         sock.set_read_timeout(Some(t)).map_err(|e| e.to_string())?;
-        let n = match sock.recv(&mut buf) {
+        let n = match super::no_eintr(|| sock.recv(&mut buf)) {
             Ok(n) => n,
             Err(e)
                 if matches!(

@@ -71,7 +71,7 @@ fn read_some<S: Conn>(s: &mut S, buf: &mut Vec<u8>, deadline: Instant) -> Result
     let t = left(deadline).ok_or("timed out")?;
     s.tcp().set_read_timeout(Some(t)).map_err(|e| e.to_string())?;
     let mut chunk = [0u8; 16 << 10];
-    match s.read(&mut chunk) {
+    match super::no_eintr(|| s.read(&mut chunk)) {
         Ok(n) => {
             buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
             Ok(n)

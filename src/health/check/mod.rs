@@ -41,3 +41,37 @@ pub fn run(c: &CheckerPlan) -> CheckResult {
 pub(crate) fn left(deadline: Instant) -> Option<std::time::Duration> {
     deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
 }
+
+/// Runs a socket call again while a signal interrupts it (`EINTR`): a probe thread shares the
+/// process with rvsd's signal handlers and script children, and an interrupted read is not a
+/// failed check.
+pub(crate) fn no_eintr<T>(mut call: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    loop {
+        match call() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_eintr;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn an_interrupted_call_is_made_again_and_other_errors_pass_through() {
+        let mut interrupts = 2;
+        let r = no_eintr(|| {
+            if interrupts > 0 {
+                interrupts -= 1;
+                return Err(Error::from(ErrorKind::Interrupted));
+            }
+            Ok(5)
+        });
+        assert_eq!(r.unwrap(), 5);
+        assert_eq!(interrupts, 0);
+        let e = no_eintr(|| Err::<(), _>(Error::from(ErrorKind::ConnectionReset))).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    }
+}

@@ -85,12 +85,13 @@ fn ping(ip: IpAddr, bind: Option<SocketAddr>, deadline: Instant) -> Result<(), S
     // Both kinds are datagram sockets for sendto/recvfrom: std's UDP socket type drives them
     // (the port of an ICMP address is ignored).
     let sock: UdpSocket = sock.into();
-    sock.send_to(&req, SocketAddr::new(ip, 0)).map_err(|e| format!("ping {ip}: {e}"))?;
+    super::no_eintr(|| sock.send_to(&req, SocketAddr::new(ip, 0)))
+        .map_err(|e| format!("ping {ip}: {e}"))?;
     let mut buf = [0u8; 1500];
     loop {
         let t = left(deadline).ok_or_else(|| format!("ping {ip}: no reply"))?;
         sock.set_read_timeout(Some(t)).map_err(|e| e.to_string())?;
-        let (n, from) = match sock.recv_from(&mut buf) {
+        let (n, from) = match super::no_eintr(|| sock.recv_from(&mut buf)) {
             Ok(r) => r,
             Err(e)
                 if matches!(

@@ -72,7 +72,7 @@ fn expect(
         s.set_read_timeout(Some(left(deadline).ok_or_else(|| format!("{step}: timed out"))?))
             .map_err(|e| e.to_string())?;
         let mut chunk = [0u8; 1024];
-        match s.read(&mut chunk) {
+        match super::no_eintr(|| s.read(&mut chunk)) {
             Ok(0) => return Err(format!("{step}: connection closed")),
             Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(e)

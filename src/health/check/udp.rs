@@ -40,7 +40,7 @@ fn run(
     let local = bind.unwrap_or(SocketAddr::new(any, 0));
     let s = UdpSocket::bind(local).map_err(|e| format!("bind {local}: {e}"))?;
     s.connect(target).map_err(|e| format!("connect {target}: {e}"))?;
-    s.send(&u.payload).map_err(|e| format!("send to {target}: {e}"))?;
+    super::no_eintr(|| s.send(&u.payload)).map_err(|e| format!("send to {target}: {e}"))?;
     let mut buf = vec![0u8; u.max_reply_length.max(1) + 1];
     let n = loop {
         let Some(t) = left(deadline) else {
