@@ -150,7 +150,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 11] = [
+pub const NET_EVENTS: [NetEvent; 12] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -195,6 +195,11 @@ pub const NET_EVENTS: [NetEvent; 11] = [
         metric: "rvs_net_neigh_released_total",
         help: "Packets released from the neighbour queue after resolution.",
         get: |c| c.neigh_released,
+    },
+    NetEvent {
+        metric: "rvs_net_neigh_evicted_total",
+        help: "Learned neighbour entries removed, oldest first, for a next hop rvsd needs with the table full.",
+        get: |c| c.neigh_evicted,
     },
     NetEvent {
         metric: "rvs_net_l2_cache_hits_total",

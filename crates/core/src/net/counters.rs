@@ -165,6 +165,9 @@ pub struct NetCounters {
     pub arp_off_link: u64,
     /// Packets released from the neighbour queue once their next hop resolved.
     pub neigh_released: u64,
+    /// Learned neighbour entries removed, oldest first, to make room for a next hop the
+    /// director needs with the table full.
+    pub neigh_evicted: u64,
     /// Drops by reason, indexed by [`DropReason::index`].
     pub drops: [u64; DropReason::COUNT],
     /// Connection packets sent with the connection's cached L2 header (no route or
@@ -187,6 +190,7 @@ impl Default for NetCounters {
             icmp_errors_limited: 0,
             arp_off_link: 0,
             neigh_released: 0,
+            neigh_evicted: 0,
             drops: [0; DropReason::COUNT],
             l2_cache_hits: 0,
             l2_cache_misses: 0,

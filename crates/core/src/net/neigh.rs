@@ -332,7 +332,7 @@ impl<B: PacketBuf> NeighTable<B> {
                 NeighState::Incomplete => false,
             },
             None => {
-                if self.entries.len() >= self.params.max_entries {
+                if self.entries.len() >= self.params.max_entries && !self.evict_oldest(ctx) {
                     return ctx.drop(pkt, DropReason::NeighTableFull);
                 }
                 let e = Entry {
@@ -360,6 +360,30 @@ impl<B: PacketBuf> NeighTable<B> {
             e.deadline = now + self.params.retry;
             self.next_deadline = self.next_deadline.min(e.deadline);
         }
+    }
+
+    /// Makes room for a next hop this director must reach (a gateway, a real server): removes
+    /// the learned entry that expires first, i.e. the one refreshed longest ago. Entries
+    /// learned from other hosts' requests must not keep the director from resolving its own
+    /// next hops once the table is full. Static and incomplete entries stay (an incomplete one
+    /// is a resolution of ours in progress). Scans the table: only on a new next hop with the
+    /// table full. Returns whether an entry was removed.
+    fn evict_oldest(&mut self, ctx: &mut Ctx<'_, impl NetIo<B>>) -> bool {
+        let victim = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.state == NeighState::Reachable)
+            .min_by_key(|(_, e)| e.deadline)
+            .map(|(&k, _)| k);
+        let Some(k) = victim else { return false };
+        if let Some(mut e) = self.entries.remove(&k) {
+            while let Some(pkt) = self.pool.pop(&mut e.queue) {
+                ctx.drop(pkt, DropReason::NeighUnresolved);
+            }
+        }
+        ctx.counters.neigh_evicted += 1;
+        self.generation = self.generation.wrapping_add(1);
+        true
     }
 
     /// Records that `ip` on `port` has `mac` (from ARP). Updates an existing entry (unless static);
@@ -704,6 +728,34 @@ mod tests {
         f.table.flush(&mut ctx);
         assert_eq!(f.table.entries().len(), 1);
         assert_eq!(f.table.entries()[0].state, NeighState::Static);
+    }
+
+    #[test]
+    fn a_next_hop_of_ours_evicts_the_oldest_learned_entry_when_full() {
+        let mut f = Fixture::new(params(), &[]);
+        // Hosts whose requests filled the table, the first one longest ago.
+        let flooders =
+            [Ipv4Addr::new(10, 0, 0, 20), Ipv4Addr::new(10, 0, 0, 21), Ipv4Addr::new(10, 0, 0, 22)];
+        for (i, ip) in flooders.iter().enumerate() {
+            assert!(f.learn(*ip, PEER_MAC, true, at(i as u64 * 10)));
+        }
+        assert_eq!(f.table.len(), 3);
+        let gen = f.table.generation();
+        f.output(PEER, 1, at(50));
+        assert_eq!(f.io.drop_reasons(), vec![], "the packet waits for resolution");
+        assert_eq!(f.arp_targets(), vec![PEER], "and a request for its next hop went out");
+        assert_eq!(f.counters.neigh_evicted, 1);
+        assert_ne!(f.table.generation(), gen, "a removed MAC changes the generation");
+        let mut left: Vec<Ipv4Addr> = f.table.entries().iter().map(|e| e.ip).collect();
+        left.sort();
+        assert_eq!(left, vec![PEER, flooders[1], flooders[2]], "the oldest learned one went");
+        // Only incomplete entries of ours left to evict: a new next hop is refused, not them.
+        f.output(P2, 1, at(60));
+        f.output(Ipv4Addr::new(10, 0, 0, 9), 1, at(60));
+        assert_eq!(f.counters.neigh_evicted, 3);
+        f.output(Ipv4Addr::new(10, 0, 0, 10), 1, at(60));
+        assert_eq!(f.io.drop_reasons().last(), Some(&DropReason::NeighTableFull));
+        assert_eq!(f.counters.neigh_evicted, 3);
     }
 
     #[test]
