@@ -411,6 +411,12 @@ impl Director {
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");
+                // A panic is recorded as it starts, so the monitor sees "panicked" even while
+                // the backtrace is still being printed.
+                let at_panic = beat.clone();
+                crate::dataplane::heartbeat::record_panics_with(move |m| {
+                    at_panic.heartbeat.panicked(m.to_owned())
+                });
                 // The heartbeat records how the function ended, a panic included, for the
                 // liveness monitor; the panic still reaches `join` as before.
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run())) {

@@ -83,6 +83,39 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// What a thread's panic is reported to (see [`record_panics_with`]).
+type PanicRecorder = Box<dyn Fn(&str)>;
+
+thread_local! {
+    /// What [`record_panics_with`] set for the calling thread.
+    static ON_PANIC: std::cell::RefCell<Option<PanicRecorder>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+static PANIC_HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Makes a panic of the calling thread call `record` with its message as the panic starts,
+/// before the previous hook prints it: printing a backtrace can take longer than the liveness
+/// monitor's stall threshold, and a panicked worker must be reported as panicked, not stuck.
+/// Installs a process-wide hook once, which hands every panic on to the hook before it.
+pub fn record_panics_with(record: impl Fn(&str) + 'static) {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = panic_message(info.payload());
+            ON_PANIC.with(|r| {
+                if let Ok(r) = r.try_borrow() {
+                    if let Some(f) = r.as_ref() {
+                        f(&message);
+                    }
+                }
+            });
+            previous(info);
+        }));
+    });
+    ON_PANIC.with(|r| *r.borrow_mut() = Some(Box::new(record)));
+}
+
 /// A fault a test makes a worker commit (test builds only): read from the environment variable
 /// `RVS_TEST_WORKER_FAULT` = `panic:<core>:<ms>` or `stall:<core>:<ms>` (the worker of core
 /// index `<core>` panics, or stops looping without returning, `<ms>` after it starts).
@@ -136,6 +169,26 @@ mod tests {
         let r = Heartbeat::default();
         r.returned();
         assert_eq!(r.state(), WorkerState::Returned);
+    }
+
+    #[test]
+    fn a_panic_is_recorded_as_it_starts_on_the_thread_that_asked() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            record_panics_with(move |m| tx.send(m.to_owned()).unwrap());
+            let caught = std::panic::catch_unwind(|| panic!("worker {} fell", 4));
+            assert!(caught.is_err());
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            "worker 4 fell",
+            "recorded before catch_unwind returned"
+        );
+        // Another thread's panic is not recorded by that thread's function.
+        let _ = std::thread::spawn(|| std::panic::catch_unwind(|| panic!("elsewhere"))).join();
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]
