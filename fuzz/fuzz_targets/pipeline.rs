@@ -245,7 +245,7 @@ fuzz_target!(|data: &[u8]| {
         now = now + core::time::Duration::from_millis(u64::from(step) * u64::from(step) * 16);
         p.poll(now, &mut io);
         let Some((port, frame)) = record(&mut inp) else { break };
-        if let Some((redirected, _)) = p.input(port, VecBuf::from_slice(&frame), now, &mut io) {
+        if let Some((redirected, _, _)) = p.input(port, VecBuf::from_slice(&frame), now, &mut io) {
             drop(redirected);
         }
         let lb = p.balancer().expect("the balancer stays");
