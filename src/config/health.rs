@@ -315,6 +315,24 @@ impl Levels<'_> {
     }
 }
 
+/// The timing and connection keys every connecting checker has, taken from its raw section.
+macro_rules! generic_keys {
+    ($raw:expr) => {
+        Generic {
+            delay_loop: $raw.delay_loop,
+            retry: $raw.retry,
+            delay_before_retry: $raw.delay_before_retry,
+            warmup: $raw.warmup,
+            alpha: $raw.alpha,
+            connect_timeout: $raw.connect_timeout,
+            connect_ip: $raw.connect_ip.as_deref(),
+            connect_port: $raw.connect_port,
+            bindto: $raw.bindto.as_deref(),
+            bind_port: $raw.bind_port,
+        }
+    };
+}
+
 struct Generic<'a> {
     delay_loop: Option<f64>,
     retry: Option<u32>,
@@ -522,18 +540,7 @@ impl Ctx<'_> {
                 virtualhost,
             });
         }
-        let g = Generic {
-            delay_loop: h.delay_loop,
-            retry: h.retry,
-            delay_before_retry: h.delay_before_retry,
-            warmup: h.warmup,
-            alpha: h.alpha,
-            connect_timeout: h.connect_timeout,
-            connect_ip: h.connect_ip.as_deref(),
-            connect_port: h.connect_port,
-            bindto: h.bindto.as_deref(),
-            bind_port: h.bind_port,
-        };
+        let g = generic_keys!(h);
         Ok((HttpCheck { urls, protocol }, g))
     }
 
@@ -582,18 +589,7 @@ impl Ctx<'_> {
                 "reply lengths are checked only on a reply: add require_reply = true",
             ));
         }
-        let g = Generic {
-            delay_loop: u.delay_loop,
-            retry: u.retry,
-            delay_before_retry: u.delay_before_retry,
-            warmup: u.warmup,
-            alpha: u.alpha,
-            connect_timeout: u.connect_timeout,
-            connect_ip: u.connect_ip.as_deref(),
-            connect_port: u.connect_port,
-            bindto: u.bindto.as_deref(),
-            bind_port: u.bind_port,
-        };
+        let g = generic_keys!(u);
         let c = UdpCheck { payload, require_reply, min_reply_length: min, max_reply_length: max };
         self.checker("udp_check", CheckKind::Udp(c), g)
     }
@@ -602,18 +598,7 @@ impl Ctx<'_> {
         let d = self.levels.dest;
         let mut out = Vec::new();
         if let Some(t) = &d.tcp_check {
-            let g = Generic {
-                delay_loop: t.delay_loop,
-                retry: t.retry,
-                delay_before_retry: t.delay_before_retry,
-                warmup: t.warmup,
-                alpha: t.alpha,
-                connect_timeout: t.connect_timeout,
-                connect_ip: t.connect_ip.as_deref(),
-                connect_port: t.connect_port,
-                bindto: t.bindto.as_deref(),
-                bind_port: t.bind_port,
-            };
+            let g = generic_keys!(t);
             out.push(self.checker("tcp_check", CheckKind::Tcp, g)?);
         }
         if let Some(h) = &d.http_get {
@@ -696,18 +681,7 @@ impl Ctx<'_> {
                     format!("`{helo}` is not a host name: write one word, e.g. \"director.example.com\""),
                 ));
             }
-            let g = Generic {
-                delay_loop: t.delay_loop,
-                retry: t.retry,
-                delay_before_retry: t.delay_before_retry,
-                warmup: t.warmup,
-                alpha: t.alpha,
-                connect_timeout: t.connect_timeout,
-                connect_ip: t.connect_ip.as_deref(),
-                connect_port: t.connect_port,
-                bindto: t.bindto.as_deref(),
-                bind_port: t.bind_port,
-            };
+            let g = generic_keys!(t);
             out.push(self.checker(
                 "smtp_check",
                 CheckKind::Smtp(SmtpCheck { helo_name: helo }),
@@ -733,18 +707,7 @@ impl Ctx<'_> {
                     format!("`{name}` is not a domain name: labels of 1 to 63 letters, digits, - or _, at most 253 in all"),
                 ));
             }
-            let g = Generic {
-                delay_loop: t.delay_loop,
-                retry: t.retry,
-                delay_before_retry: t.delay_before_retry,
-                warmup: t.warmup,
-                alpha: t.alpha,
-                connect_timeout: t.connect_timeout,
-                connect_ip: t.connect_ip.as_deref(),
-                connect_port: t.connect_port,
-                bindto: t.bindto.as_deref(),
-                bind_port: t.bind_port,
-            };
+            let g = generic_keys!(t);
             out.push(self.checker("dns_check", CheckKind::Dns(DnsCheck { qtype, name }), g)?);
         }
         if let Some(t) = &d.ping_check {
