@@ -411,6 +411,7 @@ impl Director {
             let lcore = w.lcore;
             let handle = dpdk::launch(lcore, move || {
                 info!("worker {core} running on lcore {lcore}");
+                beat.heartbeat.record_thread();
                 // A panic is recorded as it starts, so the monitor sees "panicked" even while
                 // the backtrace is still being printed.
                 let at_panic = beat.clone();

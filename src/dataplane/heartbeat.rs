@@ -8,7 +8,7 @@
 //! both and decides. With the `test-support` feature, [`TestFault`] makes a worker panic or
 //! stall on purpose, for the tests of that monitor. Must not touch: the loop itself.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 /// How a worker's function is doing.
@@ -32,6 +32,9 @@ pub struct Heartbeat {
     beats: crossbeam_utils::CachePadded<AtomicU64>,
     state: AtomicU8,
     panic: Mutex<Option<String>>,
+    /// The worker thread's kernel thread id (0 until it says), for the monitor to read how long
+    /// the thread waited for a CPU (see `daemon::liveness`).
+    tid: AtomicU32,
 }
 
 impl Heartbeat {
@@ -43,6 +46,19 @@ impl Heartbeat {
     /// The last beat.
     pub fn beats(&self) -> u64 {
         self.beats.load(Ordering::Relaxed)
+    }
+
+    /// Records the calling thread's kernel thread id: the worker calls it once as it starts.
+    /// Where `/proc/thread-self` cannot be read the id stays unknown (0).
+    pub fn record_thread(&self) {
+        if let Some(tid) = current_tid() {
+            self.tid.store(tid, Ordering::Relaxed);
+        }
+    }
+
+    /// The worker thread's kernel thread id, once it has recorded it.
+    pub fn thread_id(&self) -> Option<u32> {
+        Some(self.tid.load(Ordering::Relaxed)).filter(|&t| t != 0)
     }
 
     /// Records that the worker's function returned.
@@ -70,6 +86,13 @@ impl Heartbeat {
             ),
         }
     }
+}
+
+/// The calling thread's kernel thread id, read from `/proc/thread-self` (a link to
+/// `PID/task/TID`): no `unsafe` `gettid` call outside the DPDK layer, and read once per worker.
+fn current_tid() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
 }
 
 /// The message of a caught panic's payload.
