@@ -131,3 +131,5 @@ pub mod flags {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tshark_tests;
