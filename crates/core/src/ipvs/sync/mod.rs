@@ -2,11 +2,12 @@
 //! version 1 (the message layout of `net/netfilter/ipvs/ip_vs_sync.c`), encoded and decoded
 //! sans-IO.
 //!
-//! Owns the wire format only: [`Message`] reads a received datagram and iterates over its
+//! Owns the wire format: [`Message`] reads a received datagram and iterates over its
 //! connection entries ([`SyncConn`]) without allocating for entries without persistence-engine
 //! data; [`MessageBuilder`] batches entries into datagrams no longer than the daemon's
-//! `sync_maxlen`. It knows nothing of sockets, workers or the connection table: the daemon
-//! (rvsd's sync module) turns table entries into [`SyncConn`]s and back.
+//! `sync_maxlen`. And the mapping to rvs's vocabulary (`convert.rs`): [`SyncConn::from_conn`]
+//! for a table entry, [`Learnt::from_sync`] for a received one. It knows nothing of sockets or
+//! workers, and reads the connection table through its public accessors only.
 //!
 //! # Layout (all fields in network byte order)
 //!
@@ -50,10 +51,12 @@
 //! (`fuzz/fuzz_targets/ipvs_sync.rs`).
 
 mod conn;
+mod convert;
 mod error;
 mod message;
 
 pub use conn::{PeData, SeqAdjust, SeqData, SyncAddrs, SyncConn, SyncFwd};
+pub use convert::{LearnError, Learnt};
 pub use error::{EncodeError, SyncError};
 pub use message::{Entries, Message, MessageBuilder};
 
@@ -129,6 +132,8 @@ pub mod flags {
     pub const BACKUP_MASK: u32 = FWD_MASK | NOOUTPUT | INACTIVE | SEQ_MASK | NO_CPORT | TEMPLATE;
 }
 
+#[cfg(test)]
+mod convert_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
