@@ -6,7 +6,8 @@
 //! connection entries ([`SyncConn`]) without allocating for entries without persistence-engine
 //! data; [`MessageBuilder`] batches entries into datagrams no longer than the daemon's
 //! `sync_maxlen`. And the mapping to rvs's vocabulary (`convert.rs`): [`SyncConn::from_conn`]
-//! for a table entry, [`Learnt::from_sync`] for a received one. It knows nothing of sockets or
+//! for a table entry, [`Learnt::from_sync`] for a received one. And the sending side's queue
+//! and batching (`batch.rs`: [`ReportQueue`], [`Batcher`]). It knows nothing of sockets or
 //! workers, and reads the connection table through its public accessors only.
 //!
 //! # Layout (all fields in network byte order)
@@ -50,11 +51,13 @@
 //! `wire/` rules (checked lengths, typed errors, no panic on any input) and is fuzzed
 //! (`fuzz/fuzz_targets/ipvs_sync.rs`).
 
+mod batch;
 mod conn;
 mod convert;
 mod error;
 mod message;
 
+pub use batch::{BatchStats, Batcher, ReportQueue};
 pub use conn::{PeData, SeqAdjust, SeqData, SyncAddrs, SyncConn, SyncFwd};
 pub use convert::{LearnError, Learnt};
 pub use error::{EncodeError, SyncError};
@@ -132,6 +135,8 @@ pub mod flags {
     pub const BACKUP_MASK: u32 = FWD_MASK | NOOUTPUT | INACTIVE | SEQ_MASK | NO_CPORT | TEMPLATE;
 }
 
+#[cfg(test)]
+mod batch_tests;
 #[cfg(test)]
 mod convert_tests;
 #[cfg(test)]
