@@ -21,6 +21,7 @@ pub mod reset;
 pub mod sched;
 pub mod service;
 pub mod spec;
+pub mod sync;
 pub mod synproxy;
 pub mod timer;
 pub mod toa;

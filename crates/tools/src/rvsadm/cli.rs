@@ -109,6 +109,8 @@ pub enum Command {
     /// `--announced`, `--drain`, `--resume` (rvs extension, scale-out): show, withdraw or
     /// announce again the VIPs rvsd announces to its routing daemon.
     Announce(rvs_proto::announce::AnnounceRequest),
+    /// `--start-daemon`, `--stop-daemon` (connection sync, docs/scale-out.md).
+    SyncDaemon(super::daemon::SyncDaemonCmd),
 }
 
 impl From<Change> for Command {
@@ -145,6 +147,9 @@ pub(crate) fn parse_args(
     names: &dyn Names,
     in_restore: bool,
 ) -> Result<Command, CliError> {
+    if let Some(daemon) = super::daemon::parse(args) {
+        return daemon.map(Command::SyncDaemon);
+    }
     let mut p = Parser {
         program,
         names,
@@ -292,7 +297,6 @@ impl Parser<'_> {
                     Ok(false)
                 }
                 Tag::Help | Tag::Version => Ok(true),
-                Tag::SyncDaemon(name) => Err(CliError::SyncDaemonUnsupported(name)),
                 _ => Err(CliError::TryHelp(self.program.to_string())),
             };
         }
@@ -311,7 +315,15 @@ impl Parser<'_> {
             Tag::Sctp => return Err(CliError::SctpUnsupported),
             Tag::Fwmark => return Err(CliError::fwmark()),
             Tag::Ipv6 => return Err(CliError::Ipv6WithoutFwmark),
-            Tag::SyncDaemon(name) => return Err(CliError::SyncDaemonUnsupported(name)),
+            // Sync daemon commands are read by `daemon` when they come first; after another
+            // command they are a second command, and their options are illegal.
+            Tag::SyncDaemon("--start-daemon" | "--stop-daemon") => {
+                return Err(CliError::MultipleCommands)
+            }
+            Tag::SyncDaemon(name) => {
+                let cmd = self.cmd.map_or("", |c| c.name());
+                return Err(CliError::IllegalOption { opt: name.trim_start_matches('-'), cmd });
+            }
             Tag::Scheduler => {
                 self.opts.set(Opt::Scheduler)?;
                 st.scheduler = Some(v);

@@ -408,7 +408,8 @@ fn ipvsadm_error_messages() {
         ("rvsadm -A -t 10.0.0.1:80 -L", "invalid option `-L'"),
         ("rvsadm -L -6", "-6 used before -f"),
         ("rvsadm -A --sctp-service 10.0.0.1:80", "SCTP services are not supported by rvs; use -t or -u"),
-        ("rvsadm --start-daemon master", "the connection sync daemon is not supported by rvs (--start-daemon)"),
+        ("rvsadm -L --start-daemon master", "multiple commands specified"),
+        ("rvsadm -A -t 10.0.0.1:80 --syncid 1", "Illegal 'syncid' option with the 'add-service' command"),
     ];
     for (line, want) in cases {
         assert_eq!(err(line), *want, "{line}");

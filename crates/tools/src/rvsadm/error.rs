@@ -130,9 +130,31 @@ pub enum CliError {
     /// `--sctp-service`.
     #[error("SCTP services are not supported by rvs; use -t or -u")]
     SctpUnsupported,
-    /// Sync daemon options.
-    #[error("the connection sync daemon is not supported by rvs ({0})")]
-    SyncDaemonUnsupported(&'static str),
+    /// `--start-daemon`/`--stop-daemon` with neither `master` nor `backup` (ipvsadm's words,
+    /// its stop-daemon typo included).
+    #[error("{}", if *start { "illegal start-daemon parameter specified" } else { "illegal start_daemon specified" })]
+    IllegalDaemonState {
+        /// `--start-daemon` (true) or `--stop-daemon`.
+        start: bool,
+    },
+    /// `--syncid` outside 0-255.
+    #[error("illegal syncid specified")]
+    IllegalSyncId,
+    /// `--sync-maxlen` outside 1-65507.
+    #[error("illegal sync-maxlen specified")]
+    IllegalSyncMaxlen,
+    /// `--mcast-group` not a multicast address.
+    #[error("illegal mcast-group specified")]
+    IllegalMcastGroup,
+    /// `--mcast-port` outside 1-65535.
+    #[error("illegal mcast-port specified")]
+    IllegalMcastPort,
+    /// `--mcast-ttl` outside 1-255.
+    #[error("illegal mcast-ttl specified")]
+    IllegalMcastTtl,
+    /// A sync daemon command rvsd cannot run yet.
+    #[error("rvsd does not run a connection sync daemon yet ({0}); see docs/scale-out.md, Connection sync")]
+    SyncDaemonNotBuilt(&'static str),
     /// `-R` inside a restore file.
     #[error("-R cannot be used inside restore input")]
     NestedRestore,

@@ -18,6 +18,7 @@
 
 pub mod cli;
 pub mod conns;
+pub mod daemon;
 pub mod error;
 pub mod format;
 pub mod health;
@@ -29,6 +30,9 @@ mod opts;
 pub mod restore;
 pub mod run;
 pub mod save;
+
+#[cfg(test)]
+mod daemon_tests;
 
 pub use cli::{parse, Command, ListFormat, ListWhat};
 pub use error::CliError;

@@ -8,6 +8,8 @@
 //! the table's rules (the daemon applies them).
 
 use crate::rvsadm::cli::{self, Command, ListWhat};
+use crate::rvsadm::daemon::SyncDaemonCmd;
+use crate::rvsadm::error::CliError;
 use crate::rvsadm::names::Names;
 use crate::rvsadm::{conns, format, restore, save};
 use rvs_proto::client::Client;
@@ -79,6 +81,14 @@ pub fn run(
             return 0;
         }
         Command::List { what: ListWhat::Daemon, .. } => return 0,
+        Command::SyncDaemon(d) => {
+            let e = CliError::SyncDaemonNotBuilt(match d {
+                SyncDaemonCmd::Start { .. } => "--start-daemon",
+                SyncDaemonCmd::Stop { .. } => "--stop-daemon",
+            });
+            let _ = writeln!(err, "{e}");
+            return e.exit_code();
+        }
         Command::Restore => {
             let mut text = String::new();
             if let Err(e) = stdin.read_to_string(&mut text) {
