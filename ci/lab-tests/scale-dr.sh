@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Lab test of scale-out in DR (docs/scale-out.md): two rvsd directors behind an ECMP router that
 # learns the VIP from both by BGP (ci/lab-ecmp; BIRD 2 beside each rvsd and on the router).
+# SCALE_MODE=tun runs the same checks in TUN (ci/lab-tests/scale-tun.sh does): dir1 tunnels in
+# IPIP, dir2 in GUE, and the real servers decapsulate both (ci/tools/tun_decap.py).
 #
 #   - the sample BIRD config (conf/bird-director.conf) parses with the lab's values;
 #   - the router holds one route to the VIP with a next hop per director; both BGP sessions and
@@ -28,6 +30,7 @@ LAB=$ROOT/ci/lab-ecmp
 export RVSD=${RVSD:-$ROOT/target/release/rvsd}
 export RVSADM=${RVSADM:-$(dirname "$RVSD")/rvsadm}
 VIP=10.99.9.100
+MODE=${SCALE_MODE:-dr}
 TRANSFERS=${SCALE_TRANSFERS:-100}
 BIG_MB=${SCALE_BIG_MB:-8}
 RATE=${SCALE_RATE:-250k} # per download: BIG_MB at RATE lasts about 32 s
@@ -140,7 +143,8 @@ echo "1..14"
 [[ -x $RVSD && -x $RVSADM ]] || bail_out "no rvsd/rvsadm at $RVSD (cargo build --release)"
 command -v bird >/dev/null || bail_out "BIRD 2 is not installed (ci/deps: bird2)"
 "$LAB" down >/dev/null 2>&1 || true
-"$LAB" up >"$TMP/up" 2>&1 || {
+note "forwarding mode: $MODE"
+ECMP_MODE=$MODE "$LAB" up >"$TMP/up" 2>&1 || {
 	sed 's/^/#   /' "$TMP/up"
 	bail_out "ci/lab-ecmp up failed"
 }
@@ -198,18 +202,18 @@ for rs in rs1 rs2 rs3; do cp "$TMP/big.bin" "$WWW/$rs/big.bin"; done
 downloads "$TRANSFERS" kill
 # Starting 100 downloads takes a while on a loaded machine (a CI run once saw none established
 # after 30 s, and the kill then tested nothing). Kill once every download is established at the
-# client, waiting up to 90 s: a download still connecting when the router replaces its route can
-# be refused at once ("Failed to connect after 0 ms"), which is the route change, not the
-# director's loss. Each download lasts about 32 s once started.
+# client or has ended (one that could not connect), waiting up to 90 s; each lasts about 32 s
+# once started. The kill must find at least 90% of them in transfer, or it tests nothing.
 for ((i = 0; i < 450; i++)); do
 	est=$(in_client ss -Htn state established dst "$VIP:80" | wc -l)
-	((est >= TRANSFERS)) && break
+	ended=$(find "$TMP" -name 'kill.[0-9]*' -size +0 | wc -l)
+	((est + ended >= TRANSFERS)) && break
 	sleep 0.2
 done
 est=$(in_client ss -Htn state established dst "$VIP:80" | wc -l)
 a1=$(active dir1)
 a2=$(active dir2)
-note "before the kill: $est of $TRANSFERS downloads established at the client"
+note "before the kill: $est of $TRANSFERS downloads established at the client, $ended ended"
 note "dir1 holds $a1 established connections, dir2 $a2 (as rvsadm -L counts them)"
 if ((est < TRANSFERS || a1 == 0 || a2 == 0)); then
 	for d in dir1 dir2; do # why: the last lines each rvsd logged
@@ -234,9 +238,9 @@ verdict "$rc" "kill -9 of dir1: the router dropped its next hop within the 3 s h
 finished kill
 intact=$INTACT
 pct=$(awk -v n="$intact" -v t="$TRANSFERS" 'BEGIN { printf "%.1f", 100 * n / t }')
-note "$intact of $TRANSFERS downloads intact ($pct%); dir1 held $a1 of them when it died"
-((intact * 100 >= TRANSFERS * 99 && a1 > 0))
-verdict $? "at least 99% of $TRANSFERS downloads across the kill ended intact: $intact ($pct%), $a1 of them on dir1"
+note "$intact of $TRANSFERS downloads intact ($pct%); $est were in transfer at the kill, dir1 held $a1 connections"
+((intact * 100 >= TRANSFERS * 99 && a1 > 0 && est * 10 >= TRANSFERS * 9))
+verdict $? "at least 99% of $TRANSFERS downloads across the kill ended intact: $intact ($pct%); $est in transfer at the kill, $a1 on dir1"
 
 adm dir2 -Z
 get 20 >"$TMP/get"
