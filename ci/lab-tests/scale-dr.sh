@@ -23,6 +23,7 @@
 #   - a clean stop (SIGTERM) of dir2 withdraws its route.
 # Runs as root, on its own `ecmp-` namespaces (no lab lock). RVSD (default target/release/rvsd)
 # and RVSADM beside it. Prints TAP (`1..N`, ok / not ok) and `N passed, M failed`.
+# lab-lane: own
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
