@@ -509,4 +509,36 @@ mod tests {
             assert!(seen.len() > 5, "the gaps vary: {seen:?}");
         }
     }
+
+    proptest::proptest! {
+        /// Whatever the peer sends, in any order and at any pace, the session neither panics
+        /// nor leaves the RFC's bounds: its packets parse, it is never Up with an unknown peer,
+        /// and it never sends twice at the same instant.
+        #[test]
+        fn any_datagrams_at_any_pace_keep_the_session_sane(
+            records in proptest::collection::vec(
+                (0u64..2000, proptest::collection::vec(proptest::prelude::any::<u8>(), 24..=24)), 0..64)
+        ) {
+            let mut s = Session::new(cfg(), 11, 3, at(0));
+            let mut t = 0;
+            for (step, mut bytes) in records {
+                t += step;
+                let now = at(t);
+                s.tick(now);
+                // Make most datagrams valid so that the state machine is reached.
+                bytes[0] = 0x20 | (bytes[0] & 0x1f);
+                bytes[1] &= !0x05;
+                bytes[3] = 24;
+                if let Ok(p) = ControlPacket::parse(&bytes) {
+                    let _ = s.receive(&p, now);
+                }
+                if let Some(out) = s.transmit(now) {
+                    proptest::prop_assert_eq!(ControlPacket::parse(&out.to_bytes()), Ok(out));
+                }
+                proptest::prop_assert!(s.state() != State::Up || s.remote_discr() != 0);
+                // No burst: whatever arrived, one call sends at most one packet per instant.
+                proptest::prop_assert!(s.transmit(now).is_none());
+            }
+        }
+    }
 }
