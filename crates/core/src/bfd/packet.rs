@@ -302,6 +302,32 @@ mod tests {
         assert_eq!(ControlPacket::parse(&b), Ok(sample()));
     }
 
+    /// The first packet BIRD 2.0.12 (Debian's `bird2`, `protocol bfd { neighbor ... }`) sent to
+    /// a silent neighbour, captured on a veth pair with its TTL (255).
+    #[test]
+    fn a_packet_bird_sent_parses_and_a_session_answers_it() {
+        let bird = [
+            0x20, 0x40, 0x05, 0x18, 0x92, 0xec, 0x09, 0xd2, 0, 0, 0, 0, 0x00, 0x0f, 0x42, 0x40,
+            0x00, 0x00, 0x27, 0x10, 0, 0, 0, 0,
+        ];
+        let p = ControlPacket::parse(&bird).unwrap();
+        assert_eq!((p.state, p.diag, p.detect_mult), (State::Down, Diag::None, 5));
+        assert_eq!((p.my_discr, p.your_discr), (0x92ec_09d2, 0));
+        assert_eq!((p.desired_min_tx, p.required_min_rx), (1_000_000, 10_000));
+        let cfg = crate::bfd::Config {
+            min_tx: 100_000,
+            min_rx: 100_000,
+            idle_tx: 1_000_000,
+            detect_mult: 3,
+            passive: false,
+        };
+        let now = crate::time::Instant::from_secs(1);
+        let mut s = crate::bfd::Session::new(cfg, 7, 1, now);
+        s.receive(&p, now).unwrap();
+        let out = s.transmit(now).unwrap();
+        assert_eq!((out.state, out.your_discr), (State::Init, 0x92ec_09d2));
+    }
+
     #[test]
     fn each_rfc_constraint_refuses_the_packet() {
         let good = sample().to_bytes();
