@@ -1,7 +1,8 @@
 //! rvs-core: the director's sans-IO core. Packet buffers ([`buf`]) and time ([`time`]), header
 //! views and checksums ([`wire`]), the director's own L2/L3 ([`net`]: ARP, neighbours, routes,
-//! ICMP), the load balancer ([`ipvs`]: its vocabulary in [`ipvs::spec`], services, schedulers,
-//! connections, forwarding modes) and the per-core chain that ties them ([`pipeline`]).
+//! ICMP), the BFD codec and session ([`bfd`], for the health checker), the load balancer
+//! ([`ipvs`]: its vocabulary in [`ipvs::spec`], services, schedulers, connections, forwarding
+//! modes) and the per-core chain that ties them ([`pipeline`]).
 //!
 //! Everything here works on any [`buf::PacketBuf`] and a clock passed in ([`time::Instant`]):
 //! no DPDK, no sockets, no system clock, no `unsafe` (forbidden below). It builds and its tests
@@ -10,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bfd;
 pub mod buf;
 pub mod ipvs;
 pub mod net;
