@@ -10,6 +10,7 @@
 use crate::rvsadm::cli::{self, Command, ListWhat};
 use crate::rvsadm::names::Names;
 use crate::rvsadm::{conns, format, restore, save};
+use rvs_proto::chunks::ChunksEnd;
 use rvs_proto::client::Client;
 use rvs_proto::{ErrorCode, ListRequest, Reply, Request, Response};
 use std::io::{Read, Write};
@@ -47,6 +48,43 @@ fn fetch<T>(
     }
 }
 
+/// `-L -c`: the listing comes in chunks and is printed as they arrive ([`conns::ConnWriter`]),
+/// so rvsadm holds at most the rows whose header is not yet known.
+fn list_conns(
+    socket: &Path,
+    program: &str,
+    fmt: &cli::ListFormat,
+    names: &dyn Names,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let mut w = conns::ConnWriter::new(fmt, names);
+    let mut written = true;
+    let mut print = |text: String, out: &mut dyn Write| {
+        written = written && out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_ok();
+    };
+    let end = Client::connect(socket)
+        .and_then(|mut c| c.list_conns(usize::MAX, |chunk| print(w.push(chunk), &mut *out)));
+    match end {
+        Ok(ChunksEnd::Complete { .. }) => {
+            print(w.finish(), out);
+            if written {
+                0
+            } else {
+                EXIT_UNREACHABLE
+            }
+        }
+        Ok(ChunksEnd::Error { message, .. }) => {
+            let _ = writeln!(err, "{message}");
+            EXIT_UNREACHABLE
+        }
+        Err(e) => {
+            let _ = writeln!(err, "{program}: {e}");
+            EXIT_UNREACHABLE
+        }
+    }
+}
+
 /// Runs rvsadm with `argv` against the daemon at `socket`; returns the exit status.
 pub fn run(
     argv: &[String],
@@ -79,6 +117,9 @@ pub fn run(
             return 0;
         }
         Command::List { what: ListWhat::Daemon, .. } => return 0,
+        Command::List { what: ListWhat::Conns, format } => {
+            return list_conns(socket, program, format, names, out, err);
+        }
         Command::Restore => {
             let mut text = String::new();
             if let Err(e) = stdin.read_to_string(&mut text) {
@@ -96,6 +137,7 @@ pub fn run(
         Command::List { what, .. } => Request::List(match *what {
             ListWhat::All | ListWhat::Daemon => ListRequest::Services,
             ListWhat::Service(k) => ListRequest::Service(k),
+            // Streamed chunk by chunk above; never reached.
             ListWhat::Conns => ListRequest::Conns { limit: usize::MAX },
             ListWhat::Timeouts => ListRequest::Timeouts,
         }),
@@ -164,7 +206,6 @@ pub fn run(
             (Command::List { format: f, .. }, Reply::Service(s)) => {
                 format::list_service(&s, f, names)
             }
-            (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
             (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
             (Command::Save { numeric }, Reply::Services { services, .. }) => {
                 // Local addresses follow their services as -P lines, match services come last.
