@@ -168,7 +168,9 @@ fn metric(text: &str, name: &str) -> f64 {
 fn status_kb(pid: u32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("rvsd's status");
     s.lines()
-        .find_map(|l| l.strip_prefix(field)?.trim().strip_suffix("kB")?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok()
+        })
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
