@@ -11,12 +11,12 @@
 //! `proto`), formatting (rvsadm does it).
 
 use super::baselines::Baselines;
+use super::conn_stream::ConnSource;
 use super::estimator::Estimator;
 use super::health_state::HealthRows;
 use super::reload::ReloadSource;
 use super::table::ServiceTable;
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
-use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::service::{BuildOptions, Services};
 use crate::ipvs::spec::{ServiceKey, SnatRule};
 use crate::proto::change::Change;
@@ -26,8 +26,6 @@ use std::net::IpAddr;
 
 /// Connection hash size shown in the `-L` banner: the kernel's default, which scripts expect.
 pub const BANNER_SIZE: u32 = 4096;
-/// Most connection entries copied from one worker for one listing.
-pub const MAX_CONNS_PER_WORKER: usize = 1 << 20;
 
 /// One worker's per-service and per-dest reports.
 pub type WorkerReports = (Vec<ServiceReport>, Vec<DestReport>);
@@ -38,8 +36,9 @@ pub trait Dataplane: Send + 'static {
     fn set_services(&mut self, snap: Services) -> Result<(), String>;
     /// Every worker's per-service and per-dest reports.
     fn reports(&self) -> Result<Vec<WorkerReports>, String>;
-    /// Every worker's connection table (at most `limit` entries each).
-    fn conns(&self, limit: usize) -> Result<Vec<ConnInfo>, String>;
+    /// The workers' connection tables, to walk a slice at a time from a client's thread
+    /// without this control plane's lock ([`crate::ctrl::conn_stream`]).
+    fn conn_source(&self) -> Box<dyn ConnSource>;
     /// Generation every worker runs.
     fn generation(&self) -> u64;
     /// Number of workers.
@@ -241,6 +240,8 @@ pub(crate) mod tests {
         pub reports: Arc<Mutex<Vec<WorkerReports>>>,
         pub pools: Arc<Mutex<Vec<PoolReports>>>,
         pub flushed: Arc<Mutex<u64>>,
+        /// Each worker's connection table, slot by slot.
+        pub conns: Arc<Mutex<Vec<Vec<Option<crate::ipvs::conn::ConnInfo>>>>>,
     }
 
     impl Dataplane for FakeDp {
@@ -254,8 +255,9 @@ pub(crate) mod tests {
         fn reports(&self) -> Result<Vec<WorkerReports>, String> {
             Ok(self.reports.lock().unwrap().clone())
         }
-        fn conns(&self, _limit: usize) -> Result<Vec<ConnInfo>, String> {
-            Ok(Vec::new())
+        fn conn_source(&self) -> Box<dyn ConnSource> {
+            let tables = self.conns.lock().unwrap().clone();
+            Box::new(crate::ctrl::conn_stream::tests::FakeTables(tables))
         }
         fn generation(&self) -> u64 {
             self.pushed.lock().unwrap().len() as u64

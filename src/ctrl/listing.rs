@@ -7,14 +7,13 @@
 //! reads it), the workers' state (only their reports). The metrics read the same sums through
 //! [`LbViewSource`], the view the metrics module defines.
 
-use super::control::{Control, Dataplane, BANNER_SIZE, MAX_CONNS_PER_WORKER};
+use super::conn_stream::ConnStream;
+use super::control::{Control, Dataplane, BANNER_SIZE};
 use crate::ipvs::balancer::PoolOwner;
-use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::service::SnatMatch;
-use crate::ipvs::spec::Protocol;
 use crate::metrics::lb_source::{LbView, LbViewSource};
-use crate::proto::model::{ConnEntry, MatchService, ServiceInfo, ServiceLocalAddrs, Stats};
+use crate::proto::model::{MatchService, ServiceInfo, ServiceLocalAddrs, Stats};
 use crate::proto::{ErrorCode, ListRequest, Reply, Response};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -28,20 +27,13 @@ fn add(a: &mut Stats, b: &TrafficCounters) {
     a.outbytes = a.outbytes.saturating_add(b.outbytes);
 }
 
-fn conn_entry(c: &ConnInfo) -> Option<ConnEntry> {
-    let proto = Protocol::from_ip_proto(c.proto)?;
-    Some(ConnEntry {
-        proto,
-        state: c.state.to_string(),
-        expire_s: c.expire_secs,
-        client: c.client,
-        virt: c.virt,
-        dest: c.dest,
-        local: c.local,
-    })
-}
-
 impl<D: Dataplane> Control<D> {
+    /// A connection listing of at most `limit` entries per worker, to drive without this
+    /// control plane's lock.
+    pub fn conn_stream(&self, limit: usize) -> ConnStream {
+        ConnStream::new(self.dp.conn_source(), limit)
+    }
+
     pub(super) fn list(&mut self, l: ListRequest) -> Response {
         match l {
             ListRequest::Timeouts => Response::Ok(Reply::Timeouts(self.table.timeouts())),
@@ -60,10 +52,11 @@ impl<D: Dataplane> Control<D> {
                 let l = self.table.local_addrs().iter().filter(|l| l.key == key).cloned();
                 self.laddr_usage(l.collect())
             }
-            ListRequest::Conns { limit } => match self.dp.conns(limit.min(MAX_CONNS_PER_WORKER)) {
-                Ok(c) => Response::Ok(Reply::Conns(c.iter().filter_map(conn_entry).collect())),
-                Err(e) => Response::error(ErrorCode::Dataplane, e),
-            },
+            // Answered in chunks by the server, outside this lock (`conn_stream`).
+            ListRequest::Conns { .. } => Response::error(
+                ErrorCode::BadRequest,
+                "the connection listing is answered in chunks by the control socket's server",
+            ),
             ListRequest::Services => match self.merged(true) {
                 Ok(services) => Response::Ok(Reply::Services { size: BANNER_SIZE, services }),
                 Err(e) => Response::error(ErrorCode::Dataplane, e),

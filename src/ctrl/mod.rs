@@ -2,7 +2,8 @@
 //!
 //! [`control`] holds the authoritative table ([`table`]) and applies the control protocol's
 //! requests and typed changes to it, pushing snapshots to the workers; [`listing`] sums the
-//! workers' reports into listings, [`baselines`] keeps `-Z`'s zero points, [`estimator`] the
+//! workers' reports into listings, [`conn_stream`] walks the workers' connection tables in
+//! bounded chunks for `-L -c`, [`baselines`] keeps `-Z`'s zero points, [`estimator`] the
 //! `--rate` estimator, [`reload`] turns a declared state into live changes, [`health_state`] is
 //! the narrow interface the health checks use, [`plumbing`] what rvsnet and `-F` may touch,
 //! [`server`] rvsd's socket server (the metrics read [`listing`]'s sums through the view the
@@ -22,6 +23,7 @@ pub use crate::proto::model;
 #[cfg(any(test, feature = "test-support"))]
 pub mod abuse;
 pub mod baselines;
+pub mod conn_stream;
 pub mod control;
 pub mod estimator;
 pub mod health_state;

@@ -5,7 +5,9 @@
 //! beyond it gets a `Busy` error and is closed), a deadline for each whole request (from the
 //! moment the server waits for it to its last byte: a client trickling a byte now and then is
 //! cut off as surely as a silent one) and for each whole response (a client that reads slowly
-//! is dropped), and the framing errors' answers (an error reply, then close).
+//! is dropped), and the framing errors' answers (an error reply, then close). The connection
+//! listing is written a chunk at a time (`conn_stream`), each chunk within the response deadline,
+//! without the control plane's lock.
 //!
 //! No window between bind and chmod: the socket is bound inside a fresh private directory
 //! (mode 0700, next to the final path), given its mode and group there, and only then renamed
@@ -17,9 +19,12 @@
 //! data plane never sees this lock). Must not touch: the table's rules (`control`), the data
 //! plane (reached only through [`Dataplane`]).
 
+use super::conn_stream::ConnStream;
 use super::control::{Control, Dataplane};
 use super::estimator::Cadence;
-use crate::proto::{self, ErrorCode, FrameError, Response, MAX_REQUEST};
+use crate::proto::{
+    self, ErrorCode, FrameError, ListRequest, Reply, Request, Response, MAX_REQUEST,
+};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -357,6 +362,15 @@ fn serve_client<D: Dataplane>(
                 return;
             }
         };
+        if let Request::List(ListRequest::Conns { limit }) = req {
+            // The lock only to take the stream out; the listing runs without it.
+            if let Ok(listing) = control.lock().map(|c| c.conn_stream(limit)) {
+                if stream_conns(&stream, listing, stop, response_deadline) {
+                    continue;
+                }
+                return;
+            }
+        }
         let resp = match control.lock() {
             Ok(mut c) => c.handle(req),
             Err(_) => Response::error(ErrorCode::Dataplane, "control plane failed earlier"),
@@ -364,6 +378,36 @@ fn serve_client<D: Dataplane>(
         let mut output = Deadline { stream: &stream, until: Instant::now() + response_deadline };
         if proto::write_frame(&mut output, &proto::encode_response(&resp)).is_err() {
             return;
+        }
+    }
+}
+
+/// Writes `listing` to the client a chunk at a time, each chunk fetched only once the one
+/// before is written (the stream holds one chunk; a slow reader slows the walk, never a worker)
+/// and each written within `deadline` (a client that stops reading is dropped). A worker that
+/// fails ends the listing with an error frame. Returns whether the client may go on.
+fn stream_conns(
+    stream: &UnixStream,
+    mut listing: ConnStream,
+    stop: &AtomicBool,
+    deadline: Duration,
+) -> bool {
+    loop {
+        let resp = match listing.next_chunk() {
+            Ok(conns) => Response::Ok(Reply::ConnChunk { conns, last: listing.done() }),
+            Err(e) => Response::error(ErrorCode::Dataplane, e),
+        };
+        let end = !matches!(resp, Response::Ok(Reply::ConnChunk { last: false, .. }));
+        let mut output = Deadline { stream, until: Instant::now() + deadline };
+        if proto::write_frame(&mut output, &proto::encode_response(&resp)).is_err() {
+            debug!("control socket: dropping a client that does not read its listing");
+            return false;
+        }
+        if end {
+            return true;
+        }
+        if stop.load(Ordering::Relaxed) {
+            return false;
         }
     }
 }
@@ -545,3 +589,7 @@ mod tests {
         assert!(e.to_string().contains("\"rvs-no-such-group-x\" does not exist"), "{e}");
     }
 }
+
+#[cfg(test)]
+#[path = "server_stream_tests.rs"]
+mod stream_tests;

@@ -104,6 +104,24 @@ impl DirectorControl {
     }
 }
 
+/// The workers' connection tables, walked a slice per request (`rvsadm -L -c`).
+struct WorkerTables(Vec<WorkerHandle>);
+
+impl crate::ctrl::conn_stream::ConnSource for WorkerTables {
+    fn workers(&self) -> usize {
+        self.0.len()
+    }
+    fn slice(
+        &self,
+        worker: usize,
+        from: u32,
+        slots: u32,
+    ) -> Result<crate::ipvs::balancer::control::ConnSlice, String> {
+        let h = self.0.get(worker).ok_or_else(|| format!("no worker {worker}"))?;
+        h.conn_slice(from, slots, CONTROL_TIMEOUT).map_err(|e| e.to_string())
+    }
+}
+
 impl crate::ctrl::control::Dataplane for DirectorControl {
     fn set_services(&mut self, snap: Services) -> Result<(), String> {
         self.push(snap).map_err(|e| e.to_string())
@@ -111,8 +129,8 @@ impl crate::ctrl::control::Dataplane for DirectorControl {
     fn reports(&self) -> Result<Vec<WorkerReports>, String> {
         self.worker_reports().map_err(|e| e.to_string())
     }
-    fn conns(&self, limit: usize) -> Result<Vec<crate::ipvs::conn::ConnInfo>, String> {
-        DirectorControl::conns(self, limit).map_err(|e| e.to_string())
+    fn conn_source(&self) -> Box<dyn crate::ctrl::conn_stream::ConnSource> {
+        Box::new(WorkerTables(self.handles.clone()))
     }
     fn generation(&self) -> u64 {
         DirectorControl::generation(self)

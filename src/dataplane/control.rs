@@ -6,14 +6,14 @@
 //! channel, with a timeout, so a stuck worker shows up as an error rather than a hang.
 //!
 //! Each module owns its requests and answers them beside its code: the balancer's
-//! ([`LbRequest`]: services snapshot, connection listing, reports, pools, local-address
-//! counters, flush-removed) and the stack's ([`StackRequest`]: interface and route tables,
+//! ([`LbRequest`]: services snapshot, connection listing by bounded slices, reports, pools,
+//! local-address counters, flush-removed) and the stack's ([`StackRequest`]: interface and route tables,
 //! neighbour copy and flush). [`WorkerRequest`] only says which module a request is for; the
 //! worker dispatches on it. A snapshot is acknowledged by the worker storing its generation,
 //! which the control plane reads to know when a change is everywhere; every other request by
 //! its reply.
 
-use crate::ipvs::balancer::control::LbRequest;
+use crate::ipvs::balancer::control::{ConnSlice, LbRequest, MAX_SLICE_SLOTS};
 use crate::ipvs::balancer::{DestReport, PoolReports, ServiceReport};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::laddr::LaddrStats;
@@ -125,9 +125,28 @@ impl WorkerHandle {
         })
     }
 
-    /// Asks for a copy of the worker's connection table.
+    /// One step of a connection listing: the entries of at most `slots` table slots from slot
+    /// `from` (see [`LbRequest::ConnSlice`]).
+    pub fn conn_slice(
+        &self,
+        from: u32,
+        slots: u32,
+        timeout: Duration,
+    ) -> Result<ConnSlice, ControlError> {
+        self.ask(|reply| LbRequest::ConnSlice { from, slots, reply }, timeout)
+    }
+
+    /// Up to `limit` entries of the worker's connection table, copied a slice per request
+    /// (`timeout` for each), gathered here: for tests and tools; rvsd's listing streams them.
     pub fn conns(&self, limit: usize, timeout: Duration) -> Result<Vec<ConnInfo>, ControlError> {
-        self.ask(|reply| LbRequest::Conns { limit, reply }, timeout)
+        let (mut all, mut at) = (Vec::new(), Some(0));
+        while let (Some(from), true) = (at, all.len() < limit) {
+            let slice = self.conn_slice(from, MAX_SLICE_SLOTS, timeout)?;
+            all.extend(slice.conns);
+            at = slice.next;
+        }
+        all.truncate(limit);
+        Ok(all)
     }
 
     /// Asks for the worker's per-service and per-dest reports.
@@ -234,9 +253,9 @@ mod tests {
             let mut served = 0;
             while served < 2 {
                 match inbox.try_next() {
-                    Some(WorkerRequest::Lb(LbRequest::Conns { limit, reply })) => {
-                        assert_eq!(limit, 10);
-                        let _ = reply.send(Vec::new());
+                    Some(WorkerRequest::Lb(LbRequest::ConnSlice { from, slots, reply })) => {
+                        assert_eq!((from, slots), (0, MAX_SLICE_SLOTS));
+                        let _ = reply.send(ConnSlice::default());
                         served += 1;
                     }
                     Some(WorkerRequest::Lb(LbRequest::SetServices(s))) => {

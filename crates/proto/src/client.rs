@@ -1,9 +1,12 @@
 //! The client end of the control socket, used by rvsadm and by tests.
 //!
 //! Owns connecting to rvsd (path from `RVS_SOCK`, else the default), sending one request and
-//! reading its response with a timeout. Must not touch: formatting, the table.
+//! reading its response with a timeout (each frame of a chunked listing within it).
+//! Must not touch: formatting, the table.
 
-use super::{self as proto, FrameError, Request, Response, MAX_RESPONSE};
+use super::chunks::{self, ChunksEnd};
+use super::model::ConnEntry;
+use super::{self as proto, FrameError, ListRequest, Request, Response, MAX_RESPONSE};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -68,5 +71,18 @@ impl Client {
         proto::write_frame(&mut self.stream, &proto::encode_request(req)).map_err(exchange)?;
         let body = proto::read_frame(&mut self.stream, MAX_RESPONSE).map_err(exchange)?;
         proto::decode_response(&body).map_err(exchange)
+    }
+
+    /// Asks for the connection listing (at most `limit` entries per worker) and hands each
+    /// chunk's entries to `each` as it arrives.
+    pub fn list_conns(
+        &mut self,
+        limit: usize,
+        each: impl FnMut(Vec<ConnEntry>),
+    ) -> Result<ChunksEnd, ClientError> {
+        let exchange = |source| ClientError::Exchange { path: self.path.clone(), source };
+        let req = Request::List(ListRequest::Conns { limit });
+        proto::write_frame(&mut self.stream, &proto::encode_request(&req)).map_err(exchange)?;
+        chunks::read_conn_chunks(&mut self.stream, each).map_err(exchange)
     }
 }

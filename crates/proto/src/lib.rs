@@ -18,6 +18,7 @@
 
 pub mod announce;
 pub mod change;
+pub mod chunks;
 pub mod client;
 pub mod health;
 pub mod model;
@@ -45,7 +46,8 @@ pub enum ListRequest {
     Services,
     /// One service.
     Service(ServiceKey),
-    /// Connection entries, at most `limit` per worker.
+    /// Connection entries, at most `limit` per worker. Answered by a sequence of
+    /// [`Reply::ConnChunk`] frames ([`chunks`]), or by an error.
     Conns {
         /// Most entries per worker.
         limit: usize,
@@ -113,8 +115,14 @@ pub enum Reply {
     },
     /// One service.
     Service(ServiceInfo),
-    /// Connection entries.
-    Conns(Vec<ConnEntry>),
+    /// One chunk of a connection listing ([`chunks`]): at most
+    /// [`chunks::MAX_CHUNK_ENTRIES`] entries; `last` marks the final one.
+    ConnChunk {
+        /// Entries, in the order the listing prints them.
+        conns: Vec<ConnEntry>,
+        /// Whether this chunk ends the listing.
+        last: bool,
+    },
     /// Timeouts.
     Timeouts(Timeouts),
     /// Local addresses.
@@ -180,6 +188,27 @@ pub enum Response {
     },
 }
 
+impl Reply {
+    /// The reply's name, for messages about a reply that came where it should not.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reply::Done => "Done",
+            Reply::Services { .. } => "Services",
+            Reply::Service(_) => "Service",
+            Reply::ConnChunk { .. } => "ConnChunk",
+            Reply::Timeouts(_) => "Timeouts",
+            Reply::LocalAddrs(_) => "LocalAddrs",
+            Reply::Status(_) => "Status",
+            Reply::Reloaded { .. } => "Reloaded",
+            Reply::Health(_) => "Health",
+            Reply::Net(_) => "Net",
+            Reply::Matches(_) => "Matches",
+            Reply::Flushed { .. } => "Flushed",
+            Reply::Announce(_) => "Announce",
+        }
+    }
+}
+
 impl Response {
     /// An error response.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
@@ -228,6 +257,10 @@ pub enum FrameError {
         /// What the peer sent.
         got: u64,
     },
+    /// A well-formed reply that has no place where it came (another reply inside a chunked
+    /// listing).
+    #[error("unexpected reply: {0}")]
+    Unexpected(String),
     /// Writing failed.
     #[error("write failed: {0}")]
     Write(io::Error),

@@ -590,3 +590,35 @@ fn announced_lists_each_vip_with_its_state() {
         "draining no\n192.168.100.100 announced\n192.168.100.101 withdrawn (no real server with weight above 0)\n"
     );
 }
+
+#[test]
+fn conns_printed_as_chunks_arrive_are_the_same_bytes() {
+    use crate::rvsadm::conns::ConnWriter;
+    let all = conns();
+    let with_o = ListFormat { persistent_conn: true, ..numeric() };
+    for fmt in [numeric(), with_o] {
+        for rows in [all.get(..3).unwrap(), &all[..], &all[3..], &[]] {
+            let whole = list_conns(rows, &fmt, &NoNames);
+            // Every way of cutting the rows into two or three chunks, empty chunks included.
+            for a in 0..=rows.len() {
+                for b in a..=rows.len() {
+                    let mut w = ConnWriter::new(&fmt, &NoNames);
+                    let mut out = String::new();
+                    for part in [&rows[..a], &rows[a..b], &rows[b..]] {
+                        out.push_str(&w.push(part.to_vec()));
+                    }
+                    out.push_str(&w.finish());
+                    assert_eq!(out, whole, "cut at {a} and {b}");
+                }
+            }
+        }
+    }
+    // The first row with a local address prints the header and what was held at once.
+    let fmt = numeric();
+    let mut w = ConnWriter::new(&fmt, &NoNames);
+    assert_eq!(w.push(all[..1].to_vec()), "");
+    let now = w.push(all[3..].to_vec());
+    assert!(now.starts_with("IPVS connection entries\n") && now.lines().count() == 4, "{now}");
+    assert_eq!(w.push(all[1..2].to_vec()).lines().count(), 1);
+    assert_eq!(w.finish(), "");
+}

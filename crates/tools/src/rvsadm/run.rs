@@ -12,6 +12,7 @@ use crate::rvsadm::daemon::SyncDaemonCmd;
 use crate::rvsadm::error::CliError;
 use crate::rvsadm::names::Names;
 use crate::rvsadm::{conns, format, restore, save};
+use rvs_proto::chunks::ChunksEnd;
 use rvs_proto::client::Client;
 use rvs_proto::{ErrorCode, ListRequest, Reply, Request, Response};
 use std::io::{Read, Write};
@@ -46,6 +47,43 @@ fn fetch<T>(
             .map_err(|other| format!("{program}: rvsd answered with unexpected data: {other:?}")),
         Ok(Response::Error { message, .. }) => Err(message),
         Err(e) => Err(format!("{program}: {e}")),
+    }
+}
+
+/// `-L -c`: the listing comes in chunks and is printed as they arrive ([`conns::ConnWriter`]),
+/// so rvsadm holds at most the rows whose header is not yet known.
+fn list_conns(
+    socket: &Path,
+    program: &str,
+    fmt: &cli::ListFormat,
+    names: &dyn Names,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let mut w = conns::ConnWriter::new(fmt, names);
+    let mut written = true;
+    let mut print = |text: String, out: &mut dyn Write| {
+        written = written && out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_ok();
+    };
+    let end = Client::connect(socket)
+        .and_then(|mut c| c.list_conns(usize::MAX, |chunk| print(w.push(chunk), &mut *out)));
+    match end {
+        Ok(ChunksEnd::Complete { .. }) => {
+            print(w.finish(), out);
+            if written {
+                0
+            } else {
+                EXIT_UNREACHABLE
+            }
+        }
+        Ok(ChunksEnd::Error { message, .. }) => {
+            let _ = writeln!(err, "{message}");
+            EXIT_UNREACHABLE
+        }
+        Err(e) => {
+            let _ = writeln!(err, "{program}: {e}");
+            EXIT_UNREACHABLE
+        }
     }
 }
 
@@ -89,6 +127,9 @@ pub fn run(
             let _ = writeln!(err, "{e}");
             return e.exit_code();
         }
+        Command::List { what: ListWhat::Conns, format } => {
+            return list_conns(socket, program, format, names, out, err);
+        }
         Command::Restore => {
             let mut text = String::new();
             if let Err(e) = stdin.read_to_string(&mut text) {
@@ -106,6 +147,7 @@ pub fn run(
         Command::List { what, .. } => Request::List(match *what {
             ListWhat::All | ListWhat::Daemon => ListRequest::Services,
             ListWhat::Service(k) => ListRequest::Service(k),
+            // Streamed chunk by chunk above; never reached.
             ListWhat::Conns => ListRequest::Conns { limit: usize::MAX },
             ListWhat::Timeouts => ListRequest::Timeouts,
         }),
@@ -174,7 +216,6 @@ pub fn run(
             (Command::List { format: f, .. }, Reply::Service(s)) => {
                 format::list_service(&s, f, names)
             }
-            (Command::List { format: f, .. }, Reply::Conns(c)) => conns::list_conns(&c, f, names),
             (Command::List { .. }, Reply::Timeouts(t)) => format::list_timeouts(&t),
             (Command::Save { numeric }, Reply::Services { services, .. }) => {
                 // Local addresses follow their services as -P lines, match services come last.

@@ -1,7 +1,8 @@
 //! The balancer's worker-side control messages: what the control plane asks of one core's
 //! [`Balancer`] between bursts, and [`LbRequest::serve`], which answers them.
 //!
-//! Owns the messages of `ipvs` (a new services snapshot, the connection listing, per-service
+//! Owns the messages of `ipvs` (a new services snapshot, the connection listing a bounded slice
+//! at a time, per-service
 //! and per-dest reports, pool and SNAT reports, local-address counters, ending the connections
 //! of removed services) and their answers. The worker takes them from its inbox
 //! (`dataplane::control`) at a burst boundary and hands them here with its balancer; it must
@@ -17,18 +18,36 @@ use crossbeam_channel::Sender;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// Most table slots one [`LbRequest::ConnSlice`] visits: a few hundred microseconds of
+/// copying at most, whatever the control plane asks.
+pub const MAX_SLICE_SLOTS: u32 = 4096;
+
+/// One step of a connection listing: what [`LbRequest::ConnSlice`] answers.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ConnSlice {
+    /// The live entries of the slots visited, in slot order.
+    pub conns: Vec<ConnInfo>,
+    /// The slot the next step starts from; `None` when the walk is over.
+    pub next: Option<u32>,
+}
+
 /// A request to one core's balancer. Each answer goes to its `reply` channel; a snapshot is
 /// acknowledged by the generation [`LbRequest::serve`] returns, which the worker publishes.
 #[derive(Debug)]
 pub enum LbRequest {
     /// Run this snapshot from now on.
     SetServices(Arc<Services>),
-    /// Copy up to `limit` entries of the connection table (`rvsadm -L -c`).
-    Conns {
-        /// Most entries to copy.
-        limit: usize,
+    /// One step of a connection listing (`rvsadm -L -c`): copy the live entries among at
+    /// most `slots` (capped at [`MAX_SLICE_SLOTS`]) slots of the table from slot `from`. The
+    /// control plane asks for the next step only once it has this one, so the worker copies a
+    /// bounded slice per request and forwards in between.
+    ConnSlice {
+        /// First slot of the step.
+        from: u32,
+        /// Slots to visit.
+        slots: u32,
         /// Where the copy goes.
-        reply: Sender<Vec<ConnInfo>>,
+        reply: Sender<ConnSlice>,
     },
     /// Report per-service and per-dest counts of this core.
     Reports {
@@ -72,8 +91,11 @@ impl LbRequest {
                 }
                 return Some(generation);
             }
-            LbRequest::Conns { limit, reply } => {
-                let _ = reply.send(lb.map(|lb| lb.conns_snapshot(now, limit)).unwrap_or_default());
+            LbRequest::ConnSlice { from, slots, reply } => {
+                let mut conns = Vec::new();
+                let slots = slots.min(MAX_SLICE_SLOTS);
+                let next = lb.and_then(|lb| lb.conns_from(now, from, slots, &mut conns));
+                let _ = reply.send(ConnSlice { conns, next });
             }
             LbRequest::Reports { reply } => {
                 let r = lb.map(|lb| (lb.service_reports(), lb.dest_reports()));
@@ -121,11 +143,37 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_step_visits_at_most_its_slots_and_says_where_to_go_on() {
+        let cfg = BalancerConfig {
+            conn_capacity: 3 * MAX_SLICE_SLOTS,
+            hash_seed: HashSeed::from_u64(1),
+            ..BalancerConfig::new(0, 1)
+        };
+        let mut b = Balancer::new(cfg, NOW).unwrap();
+        let cap = b.conn_capacity();
+        let mut steps = Vec::new();
+        let mut at = Some(0);
+        while let Some(from) = at {
+            let (tx, rx) = bounded(1);
+            let req = LbRequest::ConnSlice { from, slots: u32::MAX, reply: tx };
+            assert_eq!(req.serve(Some(&mut b), &EGRESS, NOW), None);
+            let slice = rx.try_recv().unwrap();
+            assert!(slice.conns.is_empty());
+            steps.push(from);
+            at = slice.next;
+        }
+        // However many slots were asked for, each step visited at most MAX_SLICE_SLOTS.
+        let want: Vec<u32> = (0..cap).step_by(MAX_SLICE_SLOTS as usize).collect();
+        assert_eq!(steps, want);
+    }
+
+    #[test]
     fn every_question_is_answered_and_acknowledges_no_generation() {
         for mut b in [Some(lb()), None] {
             let (tx, rx) = bounded(1);
-            let served = LbRequest::Conns { limit: 10, reply: tx }.serve(b.as_mut(), &EGRESS, NOW);
-            assert_eq!((served, rx.try_recv()), (None, Ok(Vec::new())));
+            let req = LbRequest::ConnSlice { from: 0, slots: 100, reply: tx };
+            let served = req.serve(b.as_mut(), &EGRESS, NOW);
+            assert_eq!((served, rx.try_recv()), (None, Ok(ConnSlice::default())));
             let (tx, rx) = bounded(1);
             let served = LbRequest::Reports { reply: tx }.serve(b.as_mut(), &EGRESS, NOW);
             assert_eq!((served, rx.try_recv()), (None, Ok((Vec::new(), Vec::new()))));

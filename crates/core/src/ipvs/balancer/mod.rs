@@ -385,6 +385,19 @@ impl Balancer {
         self.conns.snapshot(now, limit)
     }
 
+    /// One step of a chunked connection listing: the entries of at most `slots` table slots
+    /// from slot `from` appended to `out`; the slot to go on from, `None` at the end
+    /// ([`ConnTable::snapshot_from`]).
+    pub fn conns_from(
+        &self,
+        now: Instant,
+        from: u32,
+        slots: u32,
+        out: &mut Vec<ConnInfo>,
+    ) -> Option<u32> {
+        self.conns.snapshot_from(now, from, slots, out)
+    }
+
     /// Live entries in the connection table.
     pub fn conn_count(&self) -> u32 {
         self.conns.len()
