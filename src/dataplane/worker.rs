@@ -25,6 +25,9 @@ use std::time::Duration;
 const TIMER_PERIOD: Duration = Duration::from_millis(1);
 /// Loop iterations between two publications of the counters while busy.
 const PUBLISH_EVERY: u32 = 1024;
+/// ... and at least this often in time: a busy worker whose iterations are slow (a debug build,
+/// a loaded host) still beats well inside the liveness monitor's 500 ms.
+const PUBLISH_PERIOD: Duration = Duration::from_millis(50);
 
 /// An rx queue the worker polls, and the port index its packets arrive on.
 pub struct RxSlot {
@@ -216,6 +219,7 @@ impl Worker {
         let mut last_timer = Instant::ZERO;
         let mut last_kernel = Instant::ZERO;
         let mut since_publish = 0u32;
+        let mut last_publish = Instant::ZERO;
         // Start of the previous iteration, None after a sleep: the longest poll is measured
         // between consecutive iteration starts (no extra clock read), sleeps left out.
         let mut prev: Option<Instant> = None;
@@ -246,9 +250,13 @@ impl Worker {
             since_publish += 1;
             let sleep =
                 self.backoff.after_work(got.saturating_sub(self.crossed_last), self.crossed_last);
-            if sleep.is_some() || since_publish >= PUBLISH_EVERY {
+            if sleep.is_some()
+                || since_publish >= PUBLISH_EVERY
+                || now.saturating_since(last_publish) >= PUBLISH_PERIOD
+            {
                 self.publish();
                 since_publish = 0;
+                last_publish = now;
             }
             if let Some(d) = sleep {
                 self.counters.sleeps += 1;
