@@ -84,8 +84,9 @@ wait_for() {
 	done
 }
 roles() { [[ $(state dir1) == "$1" && $(state dir2) == "$2" ]]; }
-served_by() { # DIR: the client's entry names DIR's MAC and a request is answered
-	[[ $(client_mac) == "$(mac "$1")" ]] && [[ $(answer) == rs[12] ]]
+served_by() { # DIR: a request is answered, and the client's entry names DIR's MAC
+	# The request first: it is what makes the client resolve the VIP when it has no entry.
+	[[ $(answer) == rs[12] ]] && [[ $(client_mac) == "$(mac "$1")" ]]
 }
 metric() { # DIR: rvs_vip_active of the VIP on DIR
 	"$LAB" exec "$1" curl -s --max-time 2 http://127.0.0.1:9100/metrics |
@@ -115,7 +116,7 @@ show_logs() {
 	done
 }
 
-echo "1..14"
+echo "1..13"
 [[ -x $RVSD ]] || bail_out "no rvsd at $RVSD (cargo build --release)"
 for tool in keepalived tshark tcpdump curl; do
 	command -v "$tool" >/dev/null || bail_out "$tool is not installed (ci/deps)"
@@ -175,7 +176,7 @@ verdict $? "a capture on the client decoded by tshark holds dir2's gratuitous AR
 # --- restore ------------------------------------------------------------------------------------
 "$LAB" ka-start dir1
 t0=$(now)
-wait_for 30 roles active standby && wait_for 10 served_by dir1
+wait_for 30 roles active standby && wait_for 30 served_by dir1
 rc=$?
 note "dir1 master again after $(since "$t0") s"
 verdict "$rc" "keepalived of dir1 back: it preempts, dir1 takes the VIP, dir2 back in standby, the client's entry back on dir1"
@@ -203,7 +204,7 @@ verdict $? "dir1's keepalived kept running through rvsd's death"
 # --- rvsd of dir1 back ---------------------------------------------------------------------------
 "$LAB" start dir1 >"$TMP/restart" 2>&1 || sed 's/^/#   /' "$TMP/restart"
 t0=$(now)
-wait_for 40 roles active standby && wait_for 10 served_by dir1
+wait_for 40 roles active standby && wait_for 30 served_by dir1
 rc=$?
 note "dir1 master again $(since "$t0") s after its rvsd started"
 verdict "$rc" "rvsd of dir1 restarted: its keepalived follows the new interface, dir1 takes the VIP back"
