@@ -133,6 +133,9 @@ pub struct Addr {
     pub prefix_len: u8,
     /// What it is for.
     pub kind: AddrKind,
+    /// A VIP that starts in standby (director HA): owned, not answered for until
+    /// `rvsnet addr take`.
+    pub standby: bool,
 }
 
 impl Addr {

@@ -136,6 +136,9 @@ pub(crate) struct RawAddr {
     pub port: String,
     pub ip: String,
     pub kind: RawAddrKind,
+    /// A VIP that starts in standby (director HA: keepalived's notify scripts take it).
+    #[serde(default)]
+    pub standby: bool,
 }
 
 /// `[[route]]`: a static route.

@@ -12,6 +12,7 @@ pub mod netctl;
 mod plumbing;
 pub mod rvsd;
 mod steering;
+mod vip_metrics;
 
 pub use crate::metrics::director::DirectorMetrics;
 use netctl::{NetFailure, NetPlumbing, PortMeta};
@@ -252,6 +253,8 @@ impl Director {
         }
         let names = cfg.ports().iter().map(|p| p.name.clone()).collect();
         let ids = self.ports.iter().map(|p| p.id()).collect();
+        let mut extra = extra;
+        extra.push(Arc::new(vip_metrics::VipMetrics { net: self.net.clone() }));
         let source =
             Arc::new(DirectorMetrics::new(self.stats.clone(), names, ids).with_extra(extra));
         self.metrics = Some(source.clone());

@@ -61,7 +61,13 @@ pub struct NetPlumbing {
     /// The kernel's addresses (exception path) per port: fixed at start, kept in every table
     /// a change builds so the kernel's traffic keeps reaching it.
     kernel: Vec<(u16, Vec<Ipv4Addr>)>,
+    /// The VIPs held in standby (director HA, `rvsnet addr standby|take`), sorted.
+    standby: Vec<Ipv4Addr>,
 }
+
+/// Gratuitous ARPs sent for a VIP when it is taken: keepalived's `vrrp_garp_master_repeat`
+/// default, so neighbours that miss one (a busy switch, a dropped broadcast) still move.
+pub const TAKE_GARPS: usize = 5;
 
 fn kind_of(k: AddrKind) -> NetAddrKind {
     match k {
@@ -96,8 +102,11 @@ impl NetPlumbing {
                 None => kernel.push((port, vec![ip])),
             }
         }
+        let mut standby: Vec<Ipv4Addr> = ifaces.standby_vips().collect();
+        standby.sort();
         NetPlumbing {
             kernel,
+            standby,
             ports,
             ifaces: ifaces.iter().cloned().collect(),
             routes,
@@ -130,11 +139,21 @@ impl NetPlumbing {
     }
 
     /// Validates `ifaces` and `routes` together, as at start (the kernel's addresses included:
-    /// an address the kernel owns cannot be given to rvsd).
+    /// an address the kernel owns cannot be given to rvsd), with the standby VIPs in force.
     fn build(
         &self,
         ifaces: &[Iface],
         routes: &[Route],
+    ) -> Result<(IfaceTable, RouteTable), NetFailure> {
+        self.build_with(ifaces, routes, &self.standby)
+    }
+
+    /// [`NetPlumbing::build`] with `standby` as the standby VIPs.
+    fn build_with(
+        &self,
+        ifaces: &[Iface],
+        routes: &[Route],
+        standby: &[Ipv4Addr],
     ) -> Result<(IfaceTable, RouteTable), NetFailure> {
         let refused = |e: crate::net::IfaceError| NetFailure::Refused(e.to_string());
         let t =
@@ -142,6 +161,7 @@ impl NetPlumbing {
                 IfaceTable::new(ifaces.to_vec()).map_err(refused)?,
                 |t, (port, ips)| t.with_kernel_addrs(*port, ips).map_err(refused),
             )?;
+        let t = t.with_standby(standby).map_err(refused)?;
         let r = RouteTable::build(&t, routes).map_err(|e| NetFailure::Refused(e.to_string()))?;
         Ok((t, r))
     }
@@ -159,6 +179,8 @@ impl NetPlumbing {
             NetRequest::AddrShow => self.addr_show(workers, timeout),
             NetRequest::AddrAdd(spec) => self.addr_add(spec, workers, timeout),
             NetRequest::AddrDel { ip, port } => self.addr_del(ip, port, workers, in_use, timeout),
+            NetRequest::AddrStandby { ip } => self.addr_ha(ip, false, workers, timeout),
+            NetRequest::AddrTake { ip } => self.addr_ha(ip, true, workers, timeout),
             NetRequest::RouteShow => self.route_show(),
             NetRequest::RouteAdd(spec) => self.route_add(spec, workers, timeout),
             NetRequest::RouteDel(spec) => self.route_del(spec, workers, timeout),
@@ -176,7 +198,24 @@ impl NetPlumbing {
         workers: &[WorkerHandle],
         timeout: Duration,
     ) -> Result<NetReply, NetFailure> {
-        let (t, r) = self.build(&ifaces, &routes)?;
+        // A deleted VIP leaves the standby set with its address.
+        let mut standby = self.standby.clone();
+        standby.retain(|ip| ifaces.iter().any(|i| i.addrs.iter().any(|a| a.ip == *ip)));
+        self.commit_with(ifaces, routes, standby, Vec::new(), workers, timeout)
+    }
+
+    /// [`NetPlumbing::commit`] with `standby` as the new standby VIPs and `taken` announced
+    /// beside the added addresses (each listing is one gratuitous ARP).
+    fn commit_with(
+        &mut self,
+        ifaces: Vec<Iface>,
+        routes: Vec<Route>,
+        standby: Vec<Ipv4Addr>,
+        taken: Vec<Ipv4Addr>,
+        workers: &[WorkerHandle],
+        timeout: Duration,
+    ) -> Result<NetReply, NetFailure> {
+        let (t, r) = self.build_with(&ifaces, &routes, &standby)?;
         let (t, r) = (Arc::new(t), Arc::new(r));
         // Addresses new in this change are announced (gratuitous ARP), as at start.
         let old: Vec<Ipv4Addr> =
@@ -185,6 +224,7 @@ impl NetPlumbing {
             .iter()
             .flat_map(|i| i.addrs.iter().map(|a| a.ip))
             .filter(|ip| !old.contains(ip))
+            .chain(taken)
             .collect();
         for w in workers {
             if let Err(e) = w.set_net(t.clone(), r.clone(), announce.clone(), timeout) {
@@ -200,7 +240,59 @@ impl NetPlumbing {
         }
         self.ifaces = ifaces;
         self.routes = routes;
+        self.standby = standby;
         Ok(NetReply::Done)
+    }
+
+    /// `addr take VIP` (`take`) or `addr standby VIP`: the VIP leaves or joins the standby
+    /// set. Either is accepted again in the state it asks for (keepalived may call its notify
+    /// scripts more than once); a take always announces the VIP ([`TAKE_GARPS`] gratuitous
+    /// ARPs). Anything but an rvsd VIP is refused and nothing changes.
+    fn addr_ha(
+        &mut self,
+        ip: Ipv4Addr,
+        take: bool,
+        workers: &[WorkerHandle],
+        timeout: Duration,
+    ) -> Result<NetReply, NetFailure> {
+        let kind = self.ifaces.iter().flat_map(|i| &i.addrs).find(|a| a.ip == ip).map(|a| a.kind);
+        match kind {
+            Some(AddrKind::Vip) => {}
+            Some(k) => {
+                return Err(NetFailure::Refused(format!(
+                    "{ip} is a {} address of rvsd: only a VIP (kind vip) can be standby or taken",
+                    kind_of(k).name()
+                )))
+            }
+            None => {
+                return Err(NetFailure::Refused(format!(
+                    "{ip} is not an address of rvsd: add it as a VIP first (rvsnet addr add {ip} dev PORT kind vip)"
+                )))
+            }
+        }
+        let mut standby = self.standby.clone();
+        standby.retain(|v| *v != ip);
+        let taken = if take {
+            vec![ip; TAKE_GARPS]
+        } else {
+            standby.push(ip);
+            standby.sort();
+            Vec::new()
+        };
+        let (ifaces, routes) = (self.ifaces.clone(), self.routes.clone());
+        let reply = self.commit_with(ifaces, routes, standby, taken, workers, timeout)?;
+        tracing::info!("VIP {ip} {}", if take { "taken (active)" } else { "in standby" });
+        Ok(reply)
+    }
+
+    /// Every VIP with whether it is active (answered for), for `rvs_vip_active`.
+    pub fn vip_states(&self) -> Vec<(Ipv4Addr, bool)> {
+        self.ifaces
+            .iter()
+            .flat_map(|i| &i.addrs)
+            .filter(|a| a.kind == AddrKind::Vip)
+            .map(|a| (a.ip, !self.standby.contains(&a.ip)))
+            .collect()
     }
 
     fn addr_show(
@@ -232,6 +324,7 @@ impl NetPlumbing {
                         ip: a.ip,
                         prefix_len: a.prefix_len,
                         kind: kind_of(a.kind),
+                        standby: self.standby.contains(&a.ip),
                         pool: (a.kind == AddrKind::Local).then(|| {
                             let mut u = PoolUsage::default();
                             for w in &per_worker {
@@ -529,6 +622,65 @@ mod tests {
         let (t, _) = p.build(&ifaces, &p.routes).unwrap();
         assert_eq!(t.kernel_owns(Ipv4Addr::new(10, 0, 0, 20)), Some(0));
         assert!(t.owns(Ipv4Addr::new(10, 0, 0, 50)).is_some());
+    }
+
+    fn with_vip() -> NetPlumbing {
+        let mut p = plumbing();
+        p.ifaces[0].addrs.push(IfAddr {
+            ip: Ipv4Addr::new(10, 0, 0, 50),
+            prefix_len: 32,
+            kind: AddrKind::Vip,
+        });
+        p
+    }
+
+    fn ha(p: &mut NetPlumbing, ip: [u8; 4], take: bool) -> Result<NetReply, NetFailure> {
+        let ip = Ipv4Addr::from(ip);
+        let req = if take { NetRequest::AddrTake { ip } } else { NetRequest::AddrStandby { ip } };
+        p.handle(req, &[], &[], Duration::from_secs(1))
+    }
+
+    #[test]
+    fn standby_and_take_move_a_vip_and_are_listed() {
+        let vip = Ipv4Addr::new(10, 0, 0, 50);
+        let mut p = with_vip();
+        assert_eq!(p.vip_states(), vec![(vip, true)]);
+        for _ in 0..2 {
+            assert_eq!(ha(&mut p, [10, 0, 0, 50], false), Ok(NetReply::Done), "again is fine");
+            assert_eq!(p.vip_states(), vec![(vip, false)]);
+        }
+        let (t, _) = p.build(&p.ifaces, &p.routes).unwrap();
+        assert!(t.is_standby(vip), "the tables the workers get hold it in standby");
+        let Ok(NetReply::Addrs(ports)) = p.addr_show(&[], Duration::ZERO) else { panic!() };
+        let shown: Vec<(Ipv4Addr, bool)> =
+            ports[0].addrs.iter().map(|a| (a.ip, a.standby)).collect();
+        assert_eq!(shown, vec![(Ipv4Addr::new(10, 0, 0, 1), false), (vip, true)]);
+        assert_eq!(ha(&mut p, [10, 0, 0, 50], true), Ok(NetReply::Done));
+        assert_eq!(p.vip_states(), vec![(vip, true)]);
+        // Deleting a standby VIP takes it out of the standby set too.
+        assert_eq!(ha(&mut p, [10, 0, 0, 50], false), Ok(NetReply::Done));
+        let del = NetRequest::AddrDel { ip: vip, port: None };
+        assert_eq!(p.handle(del, &[], &[], Duration::ZERO), Ok(NetReply::Done));
+        assert!(p.standby.is_empty() && p.vip_states().is_empty());
+    }
+
+    #[test]
+    fn only_a_vip_can_be_standby_and_a_refusal_changes_nothing() {
+        let mut p = with_vip();
+        for (ip, words) in [
+            ([10, 0, 0, 1], "is a host address"),
+            ([10, 0, 0, 20], "not an address of rvsd"),
+            ([10, 0, 0, 99], "not an address of rvsd"),
+        ] {
+            for take in [false, true] {
+                match ha(&mut p, ip, take) {
+                    Err(NetFailure::Refused(m)) => assert!(m.contains(words), "{m}"),
+                    other => panic!("{ip:?}: {other:?}"),
+                }
+                assert!(p.standby.is_empty());
+                assert_eq!(p.vip_states(), vec![(Ipv4Addr::new(10, 0, 0, 50), true)]);
+            }
+        }
     }
 
     #[test]

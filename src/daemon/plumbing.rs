@@ -33,7 +33,8 @@ pub fn build_ifaces(cfg: &Config, macs: &[[u8; 6]]) -> Result<IfaceTable, IfaceE
                 .collect(),
         })
         .collect();
-    IfaceTable::new(ifaces)
+    let standby: Vec<_> = cfg.addrs().iter().filter(|a| a.standby).map(|a| a.ip).collect();
+    IfaceTable::new(ifaces)?.with_standby(&standby)
 }
 
 /// The route table: connected routes from the interfaces plus the configured static routes.

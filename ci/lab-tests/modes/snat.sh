@@ -81,7 +81,7 @@ kernel_reach_check 192.168.100.50 srv
 # Prometheus conventions (promtool) and the Grafana dashboard, over the scrape after the checks
 # above (SNAT rules only: no services of its own or health checks in this mode).
 promtool_check
-dashboard_check "$NO_HEALTH|rvs_(service|dest)_[a-z_]+"
+dashboard_check "$NO_HEALTH|rvs_(service|dest)_[a-z_]+|rvs_vip_active"
 stop_check
 summary
 ((FAIL == 0))

@@ -76,6 +76,17 @@ pub enum NetRequest {
         /// Port it must be on, if given.
         port: Option<String>,
     },
+    /// `addr standby VIP`: keep the VIP and its services, stop answering for it (director
+    /// HA: the other director is master).
+    AddrStandby {
+        /// The VIP.
+        ip: Ipv4Addr,
+    },
+    /// `addr take VIP`: answer for the VIP again and announce it with gratuitous ARPs.
+    AddrTake {
+        /// The VIP.
+        ip: Ipv4Addr,
+    },
     /// `route show`.
     RouteShow,
     /// `route add`.
@@ -116,6 +127,9 @@ pub struct AddrEntry {
     pub kind: NetAddrKind,
     /// Pool usage, for local addresses.
     pub pool: Option<PoolUsage>,
+    /// A VIP held in standby (director HA): owned, not answered for.
+    #[serde(default)]
+    pub standby: bool,
 }
 
 /// A port and its addresses.

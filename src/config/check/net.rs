@@ -93,7 +93,16 @@ pub(crate) fn check_addrs(raw: Vec<RawAddr>, ports: &[Port]) -> Result<Vec<Addr>
                 ));
             }
         }
-        addrs.push(Addr { port, ip, prefix_len: net.prefix_len(), kind });
+        if a.standby && kind != AddrKind::Vip {
+            return Err(invalid(
+                key("standby"),
+                format!(
+                    "only a kind = \"vip\" address can start in standby; {ip} is a {} address",
+                    kind_name(kind)
+                ),
+            ));
+        }
+        addrs.push(Addr { port, ip, prefix_len: net.prefix_len(), kind, standby: a.standby });
     }
     Ok(addrs)
 }

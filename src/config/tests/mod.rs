@@ -111,7 +111,13 @@ fn base_is_valid_and_typed() {
 
     assert_eq!(
         c.addrs()[2],
-        Addr { port: 0, ip: Ipv4Addr::new(10, 0, 0, 100), prefix_len: 32, kind: AddrKind::Vip }
+        Addr {
+            port: 0,
+            ip: Ipv4Addr::new(10, 0, 0, 100),
+            prefix_len: 32,
+            kind: AddrKind::Vip,
+            standby: false,
+        }
     );
     assert_eq!(c.addrs()[1].net().trunc(), "10.1.0.0/24".parse().unwrap());
     assert_eq!(

@@ -91,7 +91,8 @@ pub(crate) fn input<B: PacketBuf>(
         ctx.drop(pkt, DropReason::ArpNotForUs);
         return None;
     }
-    let for_us = matches!(ctx.ifaces.owns(req.target_ip), Some((p, _)) if p == port);
+    // A standby VIP (director HA) is owned but not answered for: the master director answers.
+    let for_us = ctx.ifaces.answers_on(req.target_ip, port);
     let for_kernel = kernel_port && ctx.ifaces.kernel_owns(req.target_ip) == Some(port);
 
     // Merge rule. Never learn our own addresses (a conflict, not a neighbour) nor senders that
@@ -245,30 +246,44 @@ pub(crate) fn send_gratuitous<B: PacketBuf>(ctx: &mut Ctx<'_, impl NetIo<B>>) {
 }
 
 /// Gratuitous ARP for the owned addresses in `only` (every owned address when `None`): for an
-/// address added while running, so neighbours learn it at once.
+/// address added while running, so neighbours learn it at once. An address listed n times in
+/// `only` is announced n times (a VIP taken over in director HA, as keepalived repeats its
+/// gratuitous ARPs); standby VIPs are never announced.
 pub(crate) fn send_gratuitous_for<B: PacketBuf>(
     ctx: &mut Ctx<'_, impl NetIo<B>>,
     only: Option<&[Ipv4Addr]>,
 ) {
     let ifaces = ctx.ifaces;
     for iface in ifaces.iter() {
-        for addr in iface.addrs.iter().filter(|a| only.map_or(true, |o| o.contains(&a.ip))) {
-            let a = ArpRepr {
-                operation: ArpOperation::Request,
-                sender_mac: iface.mac,
-                sender_ip: addr.ip,
-                target_mac: MacAddr::ZERO,
-                target_ip: addr.ip,
-            };
-            let eth = EthernetRepr {
-                src_addr: iface.mac,
-                dst_addr: MacAddr::BROADCAST,
-                ethertype: EtherType::Arp,
-            };
-            if send(iface.port, &eth, &a, ctx) {
-                ctx.counters.gratuitous_sent += 1;
+        let wanted = |ip: &Ipv4Addr| only.map_or(1, |o| o.iter().filter(|&a| a == ip).count());
+        for addr in iface.addrs.iter().filter(|a| !ifaces.is_standby(a.ip)) {
+            for _ in 0..wanted(&addr.ip) {
+                send_gratuitous_one(ctx, iface, addr.ip);
             }
         }
+    }
+}
+
+/// Broadcasts one gratuitous ARP request (sender = target = `ip`) on `iface`'s port.
+fn send_gratuitous_one<B: PacketBuf>(
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+    iface: &super::Iface,
+    ip: Ipv4Addr,
+) {
+    let a = ArpRepr {
+        operation: ArpOperation::Request,
+        sender_mac: iface.mac,
+        sender_ip: ip,
+        target_mac: MacAddr::ZERO,
+        target_ip: ip,
+    };
+    let eth = EthernetRepr {
+        src_addr: iface.mac,
+        dst_addr: MacAddr::BROADCAST,
+        ethertype: EtherType::Arp,
+    };
+    if send(iface.port, &eth, &a, ctx) {
+        ctx.counters.gratuitous_sent += 1;
     }
 }
 

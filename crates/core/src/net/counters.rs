@@ -60,11 +60,14 @@ pub enum DropReason {
     NoMbuf,
     /// The transmit queue refused the packet.
     TxFull,
+    /// Packet for a VIP this director holds in standby (director HA: the other director is
+    /// master; a neighbour's ARP cache still names this one).
+    VipStandby,
 }
 
 impl DropReason {
     /// Number of reasons; the length of [`NetCounters::drops`].
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 26;
 
     /// Every reason, in discriminant order (`ALL[r as usize] == r`).
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -93,6 +96,7 @@ impl DropReason {
         DropReason::NeighTableFull,
         DropReason::NoMbuf,
         DropReason::TxFull,
+        DropReason::VipStandby,
     ];
 
     /// The snake_case name used as the Prometheus `reason` label.
@@ -123,6 +127,7 @@ impl DropReason {
             DropReason::NeighTableFull => "neigh_table_full",
             DropReason::NoMbuf => "no_mbuf",
             DropReason::TxFull => "tx_full",
+            DropReason::VipStandby => "vip_standby",
         }
     }
 
@@ -230,7 +235,7 @@ mod tests {
             assert_eq!(r.index(), i, "{r:?}");
         }
         // The last variant's discriminant is COUNT - 1, so ALL cannot miss one at the end.
-        assert_eq!(DropReason::TxFull as usize, DropReason::COUNT - 1);
+        assert_eq!(DropReason::VipStandby as usize, DropReason::COUNT - 1);
     }
 
     #[test]

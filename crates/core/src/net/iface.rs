@@ -8,7 +8,7 @@
 
 use std::net::Ipv4Addr;
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use thiserror::Error;
 
 use crate::wire::MacAddr;
@@ -100,6 +100,9 @@ pub enum IfaceError {
     /// Kernel addresses for a port that is not in the table.
     #[error("port {0} does not exist; kernel addresses belong to a configured port")]
     NoSuchPort(u16),
+    /// A standby address that is not one of the director's VIPs.
+    #[error("{0} is not a VIP of rvsd: only a kind = \"vip\" address can be standby or taken")]
+    NotAVip(Ipv4Addr),
 }
 
 /// All interfaces and owned addresses, validated; lookups never allocate.
@@ -112,6 +115,9 @@ pub struct IfaceTable {
     owned: HashMap<Ipv4Addr, (u16, AddrKind)>,
     /// Addresses the host kernel owns (exception path) -> port whose kernel interface has them.
     kernel: HashMap<Ipv4Addr, u16>,
+    /// VIPs held in standby (director HA, docs/keepalived.md): owned, their services configured,
+    /// but not answered for (no ARP, no GARP) and their traffic dropped.
+    standby: HashSet<Ipv4Addr>,
 }
 
 impl IfaceTable {
@@ -155,7 +161,7 @@ impl IfaceTable {
                 owned.insert(a.ip, (iface.port, a.kind));
             }
         }
-        Ok(IfaceTable { ifaces, by_port, owned, kernel: HashMap::new() })
+        Ok(IfaceTable { ifaces, by_port, owned, kernel: HashMap::new(), standby: HashSet::new() })
     }
 
     /// Declares `addrs` as the host kernel's on `port` (its kernel interface, the exception
@@ -178,6 +184,37 @@ impl IfaceTable {
             self.kernel.insert(ip, port);
         }
         Ok(self)
+    }
+
+    /// Puts `vips` in standby (director HA): the director keeps them (services, routes) but
+    /// answers no ARP for them, announces none and drops their traffic until they are taken
+    /// (a table without them). An address that is not an owned VIP is refused.
+    pub fn with_standby(mut self, vips: &[Ipv4Addr]) -> Result<Self, IfaceError> {
+        for &ip in vips {
+            if !matches!(self.owned.get(&ip), Some((_, AddrKind::Vip))) {
+                return Err(IfaceError::NotAVip(ip));
+            }
+            self.standby.insert(ip);
+        }
+        Ok(self)
+    }
+
+    /// The VIPs held in standby, in no particular order.
+    pub fn standby_vips(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.standby.iter().copied()
+    }
+
+    /// Whether `ip` is a VIP held in standby (see [`IfaceTable::with_standby`]).
+    #[inline]
+    pub fn is_standby(&self, ip: Ipv4Addr) -> bool {
+        !self.standby.is_empty() && self.standby.contains(&ip)
+    }
+
+    /// Whether the director answers for `ip` on `port`: it owns it there and it is not a
+    /// standby VIP.
+    #[inline]
+    pub fn answers_on(&self, ip: Ipv4Addr, port: u16) -> bool {
+        matches!(self.owns(ip), Some((p, _)) if p == port) && !self.is_standby(ip)
     }
 
     /// Every kernel-owned address with the port whose kernel interface holds it.
@@ -343,6 +380,22 @@ mod tests {
         let mut i = ok(0);
         i.mtu = 67;
         assert!(matches!(IfaceTable::new(vec![i]), Err(IfaceError::BadMtu { .. })));
+    }
+
+    #[test]
+    fn standby_is_for_owned_vips_only() {
+        let vip = Ipv4Addr::new(10, 0, 0, 100);
+        let t = sample().with_standby(&[vip]).unwrap();
+        assert!(t.is_standby(vip));
+        assert_eq!(t.owns(vip), Some((0, AddrKind::Vip)), "a standby VIP stays owned");
+        assert!(!t.answers_on(vip, 0));
+        assert!(t.answers_on(Ipv4Addr::new(10, 0, 0, 1), 0));
+        assert!(sample().answers_on(vip, 0));
+        assert!(!sample().answers_on(vip, 3), "only on its own port");
+        for not_vip in [[10, 0, 0, 1], [192, 168, 1, 50], [10, 9, 9, 9]] {
+            let ip = Ipv4Addr::from(not_vip);
+            assert_eq!(sample().with_standby(&[ip]).unwrap_err(), IfaceError::NotAVip(ip));
+        }
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub mod stack;
 #[cfg(test)]
 mod exception_tests;
 #[cfg(test)]
+mod standby_tests;
+#[cfg(test)]
 pub(crate) mod testutil;
 
 pub use counters::{DropReason, NetCounters};

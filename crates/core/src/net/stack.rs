@@ -208,6 +208,10 @@ impl<B: PacketBuf> Stack<B> {
             let meta = PacketMeta::parse(pkt.data(), ip);
             return Input::Ipv4 { pkt, meta, owner: None };
         };
+        if kind == AddrKind::Vip && self.ifaces.is_standby(dst) {
+            // Director HA: the other director holds this VIP; a stale ARP cache sent it here.
+            return self.drop(io, pkt, DropReason::VipStandby);
+        }
         if proto != IpProtocol::ICMP {
             let meta = self.meta_for(&pkt, ip, kind);
             return Input::Ipv4 { pkt, meta, owner: Some(kind) };
@@ -430,8 +434,9 @@ impl<B: PacketBuf> Stack<B> {
         self.route_generation = self.route_generation.wrapping_add(1);
     }
 
-    /// Announces `addrs` (owned addresses, typically just added) with a gratuitous ARP each;
-    /// addresses the tables do not own are skipped.
+    /// Announces `addrs` (owned addresses, typically just added or taken over) with a
+    /// gratuitous ARP each; an address listed n times is announced n times. Addresses the
+    /// tables do not own, and standby VIPs, are skipped.
     pub fn announce(&mut self, addrs: &[Ipv4Addr], io: &mut impl NetIo<B>) {
         let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
         arp::send_gratuitous_for(&mut ctx, Some(addrs));

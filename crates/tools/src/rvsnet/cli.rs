@@ -49,6 +49,8 @@ const FORMS: &[(&[&str], &[&str])] = &[
     (&["addr", "show"], &["addr show"]),
     (&["addr", "add"], &["addr add IP[/LEN] dev PORT [kind host|vip|local]"]),
     (&["addr", "del"], &["addr del IP [dev PORT]"]),
+    (&["addr", "standby"], &["addr standby VIP"]),
+    (&["addr", "take"], &["addr take VIP"]),
     (&["route", "show"], &["route show"]),
     (&["route", "add"], &["route add PREFIX/LEN|default [via GATEWAY] [dev PORT]"]),
     (&["route", "del"], &["route del PREFIX/LEN|default [via GATEWAY] [dev PORT]"]),
@@ -136,6 +138,19 @@ enum AddrCmd {
         #[arg(long, value_name = "PORT", allow_hyphen_values = true)]
         dev: Option<String>,
     },
+    /// Hold a VIP in standby: its services stay, rvsd stops answering ARP for it and drops
+    /// its traffic (director HA: the other director is master)
+    Standby {
+        /// The VIP (a kind vip address of rvsd)
+        #[arg(value_name = "VIP", value_parser = ipv4)]
+        vip: Ipv4Addr,
+    },
+    /// Take a VIP: answer for it again and announce it with gratuitous ARPs
+    Take {
+        /// The VIP (a kind vip address of rvsd)
+        #[arg(value_name = "VIP", value_parser = ipv4)]
+        vip: Ipv4Addr,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -212,6 +227,10 @@ impl Object {
             Object::Addr { cmd: Some(AddrCmd::Del { addr: (ip, _), dev }) } => {
                 NetRequest::AddrDel { ip, port: dev }
             }
+            Object::Addr { cmd: Some(AddrCmd::Standby { vip }) } => {
+                NetRequest::AddrStandby { ip: vip }
+            }
+            Object::Addr { cmd: Some(AddrCmd::Take { vip }) } => NetRequest::AddrTake { ip: vip },
             Object::Route { cmd: None | Some(RouteCmd::Show) } => NetRequest::RouteShow,
             Object::Route { cmd: Some(RouteCmd::Add(r)) } => NetRequest::RouteAdd(r.spec()),
             Object::Route { cmd: Some(RouteCmd::Del(r)) } => NetRequest::RouteDel(r.spec()),
@@ -429,6 +448,18 @@ mod tests {
             req("addr delete 192.0.2.60 dev p0"),
             NetRequest::AddrDel { ip: ip("192.0.2.60"), port: Some("p0".into()) }
         );
+    }
+
+    #[test]
+    fn addr_standby_and_take() {
+        assert_eq!(
+            req("addr standby 192.0.2.100"),
+            NetRequest::AddrStandby { ip: ip("192.0.2.100") }
+        );
+        assert_eq!(req("a take 192.0.2.100"), NetRequest::AddrTake { ip: ip("192.0.2.100") });
+        assert!(err("addr take 192.0.2.100/32").contains("not an IPv4 address"));
+        assert!(err("addr standby").contains("VIP"));
+        assert!(help("addr help").contains("addr standby VIP"));
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub fn addrs(ports: &[PortAddrs]) -> String {
                 let _ =
                     write!(out, " ports-in-use {total} ({}) misses {}", per.join(" "), pool.misses);
             }
+            if a.standby {
+                out.push_str(" standby");
+            }
             out.push('\n');
         }
     }
@@ -210,12 +213,21 @@ mod tests {
                         prefix_len: 24,
                         kind: NetAddrKind::Host,
                         pool: None,
+                        standby: false,
+                    },
+                    AddrEntry {
+                        ip: ip("192.0.2.100"),
+                        prefix_len: 32,
+                        kind: NetAddrKind::Vip,
+                        pool: None,
+                        standby: true,
                     },
                     AddrEntry {
                         ip: ip("192.0.2.200"),
                         prefix_len: 32,
                         kind: NetAddrKind::Local,
                         pool: Some(PoolUsage { in_use: vec![1, 2], misses: 7 }),
+                        standby: false,
                     },
                 ],
             },
@@ -224,6 +236,7 @@ mod tests {
             addrs(&ports),
             "0: p0: mtu 9000 link/ether 02:00:00:00:ab:01\n\
              \x20   inet 192.0.2.1/24 host\n\
+             \x20   inet 192.0.2.100/32 vip standby\n\
              \x20   inet 192.0.2.200/32 local ports-in-use 3 (w0:1 w1:2) misses 7\n\
              1: wan: mtu 1500 link/ether 02:00:00:00:ab:01\n"
         );
