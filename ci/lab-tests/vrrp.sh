@@ -20,6 +20,7 @@
 # Runs as root, on its own `vrrp-` namespaces (no lab lock). RVSD (default
 # target/release/rvsd) with rvsadm, rvsnet and rvs-keepalived-import beside it; keepalived and
 # tshark (ci/deps). Prints TAP (`1..N`, ok / not ok) and `N passed, M failed`.
+# lab-lane: own
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
