@@ -236,7 +236,7 @@ pub struct LbEvent {
 }
 
 /// The balancer's counters, in slot order (drops by [`IpvsDropReason`] follow them).
-pub const LB_EVENTS: [LbEvent; 33] = [
+pub const LB_EVENTS: [LbEvent; 34] = [
     LbEvent {
         metric: "rvs_lb_conns_created_total",
         help: "Connections created.",
@@ -434,6 +434,12 @@ pub const LB_EVENTS: [LbEvent; 33] = [
         help: "SYN proxy: real servers that reset the proxied SYN.",
         gauge: false,
         get: |c, _, _| c.synproxy.server_resets,
+    },
+    LbEvent {
+        metric: "rvs_lb_source_rate_evicted_total",
+        help: "Clients evicted from the per-source rate table while their bucket was not full (size: docs/hardening/limits.md).",
+        gauge: false,
+        get: |c, _, _| c.source_rate_evicted,
     },
 ];
 

@@ -199,7 +199,7 @@ impl Ctx<'_> {
                 "the SYN proxy answers TCP handshakes: remove synproxy from this udp service",
             ));
         }
-        Ok(ServiceSpec {
+        let mut spec = ServiceSpec {
             key: ServiceKey { proto, addr: IpAddr::V4(*vip.ip()), port: vip.port() },
             scheduler,
             flags,
@@ -210,7 +210,10 @@ impl Ctx<'_> {
             toa: s.toa,
             synproxy: s.synproxy,
             sloppy: s.sloppy,
-        })
+            limits: None,
+        };
+        spec.set_limits(super::limits::check_limits(&s.limits, |f| self.key(f))?);
+        Ok(spec)
     }
 
     /// `vip`: an IPv4 `address:port` that is an `[[addr]]` of kind `vip`.

@@ -80,6 +80,13 @@ pub(super) fn model_fix(e: &SpecError) -> (&'static str, String) {
             ("fwmark", format!("remove fwmark and declare {FWMARK_ALTERNATIVE}"))
         }
         SpecError::BadMatch(_, why) => ("snat", format!("declare it as a [[snat]] rule: {why}")),
+        SpecError::BadPrefix(_)
+        | SpecError::PrefixHostBits(..)
+        | SpecError::TooManyPrefixes(_)
+        | SpecError::SourceRateRange(_)
+        | SpecError::BurstWithoutRate => {
+            ("limits", "see [service.limits] in docs/hardening/limits.md".to_owned())
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 
 mod check;
 mod errors;
+pub(crate) mod limits;
 mod range;
 pub(crate) mod raw;
 mod snat;

@@ -41,6 +41,8 @@ pub(crate) struct RawService {
     pub synproxy: bool,
     /// Sloppy TCP (scale-out: mid-flow DR/TUN packets open connections).
     pub sloppy: bool,
+    /// `[service.limits]`: admission limits (see crate::config::services::limits).
+    pub limits: super::limits::RawLimits,
     /// Scale-out: when the VIP is announced (`healthy`, `always`, `never`); see
     /// crate::config::announce.
     pub announce: Option<String>,

@@ -105,6 +105,7 @@ fn service(out: &mut String, s: &ServiceInfo, table: &ServiceTable) {
     if spec.synproxy {
         let _ = writeln!(out, "synproxy = true");
     }
+    super::limits::limits_toml(out, spec.limits());
     for d in &s.dests {
         let d = &d.spec;
         let addr = SocketAddr::new(d.addr, d.port);

@@ -637,3 +637,25 @@ fn synproxy_is_read_written_and_read_back() {
     assert!(text.contains("synproxy = true"), "{text}");
     assert_eq!(config(&rewritten(&c)).services(), c.services());
 }
+
+#[test]
+fn service_limits_are_read_written_and_read_back() {
+    let c = config(&with_services(
+        "[[service]]\nproto = \"tcp\"\nvip = \"10.0.0.100:80\"\n\
+         [service.limits]\nconn_limit = 500\nsource_rate = 10\nsource_burst = 30\n\
+         allow = [\"10.0.0.0/8\", \"192.0.2.1\"]\ndeny = [\"10.9.0.0/16\"]\n\
+         [[service.dest]]\naddr = \"10.0.0.12:80\"\nfwd = \"nat\"\n",
+    ));
+    let key = tcp("10.0.0.100", 80);
+    let s = c.services().services().iter().find(|s| s.spec.key == key).unwrap();
+    let l = s.spec.limits();
+    assert_eq!((l.conn_limit, l.source_rate, l.source_burst), (500, 10, 30));
+    assert_eq!(
+        l.allow.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        ["10.0.0.0/8", "192.0.2.1/32"]
+    );
+    assert_eq!(l.deny[0].to_string(), "10.9.0.0/16");
+    let text = to_toml(c.services(), c.snat_rules(), c.timeouts());
+    assert!(text.contains("[service.limits]\nconn_limit = 500\n"), "{text}");
+    assert_eq!(config(&rewritten(&c)).services(), c.services());
+}

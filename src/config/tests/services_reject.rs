@@ -529,3 +529,23 @@ fn synproxy_only_with_tcp_and_nat_or_fullnat() {
         &["TCP handshakes", "remove synproxy"],
     );
 }
+
+#[test]
+fn service_limits_refusals_name_the_key_and_the_fix() {
+    let lim = |keys: &str| svc(&format!("[service.limits]\n{keys}\n"));
+    accepts(&lim("conn_limit = 3\nallow = [\"10.0.0.0/8\"]"));
+    rejects(
+        &lim("deny = [\"10.0.0.0/8\", \"10.1.2.3/16\"]"),
+        "service[0].limits.deny[1]",
+        &["host bits", "write 10.1.0.0/16"],
+    );
+    rejects(&lim("allow = [\"10.0.0.0/40\"]"), "service[0].limits.allow[0]", &["a.b.c.d/len"]);
+    rejects(&lim("source_burst = 4"), "service[0].limits.source_burst", &["add source_rate"]);
+    rejects(&lim("source_rate = 2000000"), "service[0].limits.source_rate", &["1 to 1000000"]);
+    match Config::from_toml_str(&with_services(&lim("conn_limits = 3"))) {
+        Err(ConfigError::Syntax { message, .. }) => {
+            assert!(message.contains("unknown field `conn_limits`"), "{message}")
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+}

@@ -73,11 +73,20 @@ pub enum IpvsDropReason {
     /// SYN proxy: a client segment while the real server's handshake is in progress (the
     /// client retransmits it), or a valid ACK refused because too many handshakes are.
     SynproxyHandshake,
+    /// The service already holds its connection limit on this core (see
+    /// [`crate::ipvs::limits`]).
+    ServiceConnLimit,
+    /// The client address is out of tokens of the service's per-source rate.
+    SourceRateLimited,
+    /// The client address is on the service's deny list.
+    SourceDenied,
+    /// The service has an allow list and the client address is not on it.
+    SourceNotAllowed,
 }
 
 impl IpvsDropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 29;
 
     /// Every reason, in discriminant order.
     pub const ALL: [IpvsDropReason; IpvsDropReason::COUNT] = [
@@ -106,6 +115,10 @@ impl IpvsDropReason {
         Self::SynproxyBadAck,
         Self::SynproxyRateLimited,
         Self::SynproxyHandshake,
+        Self::ServiceConnLimit,
+        Self::SourceRateLimited,
+        Self::SourceDenied,
+        Self::SourceNotAllowed,
     ];
 
     /// The snake_case name used as the metric label.
@@ -136,6 +149,10 @@ impl IpvsDropReason {
             Self::SynproxyBadAck => "synproxy_bad_ack",
             Self::SynproxyRateLimited => "synproxy_rate_limited",
             Self::SynproxyHandshake => "synproxy_handshake",
+            Self::ServiceConnLimit => "service_conn_limit",
+            Self::SourceRateLimited => "source_rate_limited",
+            Self::SourceDenied => "source_denied",
+            Self::SourceNotAllowed => "source_not_allowed",
         }
     }
 
@@ -192,6 +209,9 @@ pub struct IpvsCounters {
     pub embryonic: u64,
     /// The SYN proxy's counters.
     pub synproxy: crate::ipvs::synproxy::SynProxyCounters,
+    /// Clients evicted from the per-source rate table while their bucket was not full
+    /// ([`crate::ipvs::limits::SourceRates::evicted`]), copied at each `Balancer::poll`.
+    pub source_rate_evicted: u64,
 }
 
 impl Default for IpvsCounters {
@@ -211,6 +231,7 @@ impl Default for IpvsCounters {
             guard: crate::ipvs::guard::GuardCounters::default(),
             embryonic: 0,
             synproxy: crate::ipvs::synproxy::SynProxyCounters::default(),
+            source_rate_evicted: 0,
         }
     }
 }

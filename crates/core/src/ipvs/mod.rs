@@ -16,6 +16,7 @@ pub mod dest;
 pub mod frag;
 pub mod guard;
 pub mod laddr;
+pub mod limits;
 pub mod proto;
 pub mod reset;
 pub mod sched;

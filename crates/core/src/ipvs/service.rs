@@ -23,11 +23,13 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::Range;
+use std::sync::Arc;
 
 use hashbrown::HashMap;
 use thiserror::Error;
 
 use super::dest::Dest;
+use super::limits::SvcLimits;
 use super::proto::StateTimeouts;
 use super::sched::{MhTableSize, SchedFlags, SchedKind};
 use super::spec::{
@@ -75,6 +77,9 @@ pub struct Service {
     /// Sloppy TCP: a mid-flow TCP packet may open a DR/TUN connection (see
     /// [`crate::ipvs::spec::ServiceSpec::sloppy`]).
     pub sloppy: bool,
+    /// Admission limits (connection limit, per-source rate, allow and deny lists), compiled
+    /// once here and shared by every core; `None` when the service has none.
+    pub limits: Option<Arc<SvcLimits>>,
     /// Local addresses (`-P -z`) for FULLNAT dests.
     pub laddrs: Vec<Ipv4Addr>,
     /// This service's dests in [`Services::dests`].
@@ -246,6 +251,7 @@ impl Services {
                         .iter()
                         .all(|d| matches!(d.fwd, FwdMethod::Masq | FwdMethod::FullNat)),
                 sloppy: spec.sloppy && proto == Protocol::Tcp,
+                limits: SvcLimits::compile(spec.limits()).map(Arc::new),
                 laddrs: svc_laddrs,
                 dests: first..out.dests.len(),
             });

@@ -12,6 +12,7 @@ mod fullnat;
 mod guard;
 mod icmp;
 mod l2cache;
+mod limits;
 mod nat;
 mod services;
 mod sloppy;

@@ -25,9 +25,9 @@ use super::names::Names;
 use super::opts::{lookup_long, lookup_short, ArgKind, Cmd, Opt, OptSet, Spec, Tag};
 use rvs_core::ipvs::sched::{SchedFlags, SchedKind};
 use rvs_core::ipvs::spec::{
-    DestSpec, FwdMethod, LocalAddrSpec, Netmask, Protocol, ServiceKey, ServiceSpec, SpecError,
-    Timeouts, TunCsum, TunInfo, TunType, DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER, MAX_THRESHOLD,
-    MAX_TIMEOUT_S, MAX_WEIGHT,
+    parse_prefix_list, DestSpec, FwdMethod, LocalAddrSpec, Netmask, Protocol, ServiceKey,
+    ServiceLimits, ServiceSpec, SpecError, Timeouts, TunCsum, TunInfo, TunType,
+    DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
 use rvs_proto::change::Change;
 use serde::{Deserialize, Serialize};
@@ -265,6 +265,10 @@ struct Raw {
     format: ListFormat,
     /// `--sloppy` (rvs extension, scale-out): add/edit-service only.
     sloppy: bool,
+    /// `--conn-limit`, `--source-rate`, `--allow`, `--deny` (rvs extensions): add/edit-service
+    /// only; the first of them given, for the refusal on another command.
+    limits: ServiceLimits,
+    limits_opt: Option<&'static str>,
 }
 
 struct Parser<'a> {
@@ -423,6 +427,9 @@ impl Parser<'_> {
                 }
                 st.sloppy = true;
             }
+            Tag::ConnLimit | Tag::SourceRate | Tag::Allow | Tag::Deny => {
+                Self::limit_option(st, spec.tag, &v)?;
+            }
             Tag::TunInfo => {
                 self.opts.set(Opt::TunInfo)?;
                 st.format.tun_info = true;
@@ -462,6 +469,43 @@ impl Parser<'_> {
         Ok(false)
     }
 
+    /// One of the service-limit options (see `Raw::limits`); each may be given once.
+    fn limit_option(st: &mut Raw, tag: Tag, v: &str) -> Result<(), CliError> {
+        let l = &mut st.limits;
+        let (name, unset) = match tag {
+            Tag::ConnLimit => ("conn-limit", l.conn_limit == 0),
+            Tag::SourceRate => ("source-rate", l.source_rate == 0),
+            Tag::Allow => ("allow", l.allow.is_empty()),
+            _ => ("deny", l.deny.is_empty()),
+        };
+        if !unset {
+            return Err(CliError::MultipleOption(name));
+        }
+        st.limits_opt.get_or_insert(name);
+        match tag {
+            Tag::ConnLimit => {
+                l.conn_limit = bounded(v, u32::MAX)
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| CliError::IllegalLimit { opt: name, value: v.to_string() })?;
+            }
+            Tag::SourceRate => {
+                let (rate, burst) = match v.split_once(':') {
+                    Some((r, b)) => (r, Some(b)),
+                    None => (v, None),
+                };
+                let bad = || CliError::IllegalLimit { opt: name, value: v.to_string() };
+                l.source_rate = bounded(rate, u32::MAX).filter(|n| *n > 0).ok_or_else(bad)?;
+                l.source_burst = match burst {
+                    Some(b) => bounded(b, u32::MAX).filter(|n| *n > 0).ok_or_else(bad)?,
+                    None => 0,
+                };
+            }
+            Tag::Allow => l.allow = parse_prefix_list(v)?,
+            _ => l.deny = parse_prefix_list(v)?,
+        }
+        Ok(())
+    }
+
     fn finish(mut self, in_restore: bool) -> Result<Command, CliError> {
         let Some(cmd) = self.cmd else {
             return Err(CliError::TryHelp(self.program.to_string()));
@@ -484,6 +528,11 @@ impl Parser<'_> {
         let st = &self.st;
         if st.sloppy && !matches!(cmd, Cmd::Add | Cmd::Edit) {
             return Err(CliError::IllegalOption { opt: "sloppy", cmd: cmd.name() });
+        }
+        if let Some(opt) = st.limits_opt {
+            if !matches!(cmd, Cmd::Add | Cmd::Edit) {
+                return Err(CliError::IllegalOption { opt, cmd: cmd.name() });
+            }
         }
         // An unknown scheduler is refused after the legality checks, as the kernel would.
         let scheduler = match st.scheduler.as_deref() {
@@ -545,7 +594,7 @@ impl Parser<'_> {
         Ok(match cmd {
             Cmd::Add | Cmd::Edit => {
                 let key = need_service()?;
-                let spec = ServiceSpec {
+                let mut spec = ServiceSpec {
                     key,
                     scheduler,
                     flags,
@@ -556,7 +605,9 @@ impl Parser<'_> {
                     toa: false,
                     synproxy: st.synproxy,
                     sloppy: st.sloppy,
+                    limits: None,
                 };
+                spec.set_limits(st.limits.clone());
                 if key.port == 0 && spec.persistence.is_none() {
                     return Err(SpecError::ZeroPortNotPersistent.into());
                 }
@@ -566,6 +617,7 @@ impl Parser<'_> {
                 if spec.synproxy && key.proto != Protocol::Tcp {
                     return Err(SpecError::SynproxyNotTcp.into());
                 }
+                spec.limits().validate()?;
                 if cmd == Cmd::Add {
                     Command::Change(Change::AddService(spec))
                 } else {
@@ -682,6 +734,7 @@ impl Parser<'_> {
                     || st.sloppy
                     || st.pe.is_some()
                     || st.synproxy
+                    || st.limits_opt.is_some()
                 {
                     return Err(refuse(
                         "a match service takes only -s (not -p, -M, -o, -b or --pe)".into(),
@@ -827,6 +880,11 @@ Firewall-mark services (-f) do not exist in rvs: DPDK has no netfilter marks.
     daemon; withdraw them all while established connections go on; announce them again.
 --sloppy (rvs, with -A/-E): a TCP segment other than a SYN may open a DR/TUN connection, so a
     flow another director began goes on to the same real server (use mh or sh).
+Service limits (rvs, with -A/-E; -E sets them all, an absent one is removed):
+  --conn-limit N            at most N connections at once (each of W workers holds N/W, rounded up)
+  --source-rate R[:B]       at most R new connections/s per client address (bucket of B, default R)
+  --allow P[,P...]          only these IPv4 prefixes (a.b.c.d/len) may connect
+  --deny P[,P...]           these prefixes may not connect (deny wins over allow)
 ",
         p = program,
         sched = DEFAULT_SCHEDULER,

@@ -604,3 +604,51 @@ fn synproxy_extension() {
     assert!(err("rvsadm -a -t 10.0.0.1:80 -r 10.1.1.1 --synproxy").contains("synproxy"));
     assert!(err("rvsadm -L --synproxy").contains("synproxy"));
 }
+
+#[test]
+fn service_limits_on_add_and_edit_only() {
+    let mut s = ServiceSpec::new(tcp("10.0.0.1", 80));
+    s.scheduler = "rr".parse().unwrap();
+    s.set_limits(ServiceLimits {
+        conn_limit: 1000,
+        source_rate: 20,
+        source_burst: 40,
+        allow: vec!["10.0.0.0/8".parse().unwrap(), "192.0.2.7/32".parse().unwrap()],
+        deny: vec!["10.9.0.0/16".parse().unwrap()],
+    });
+    let line = "rvsadm -A -t 10.0.0.1:80 -s rr --conn-limit 1000 --source-rate 20:40 \
+                --allow 10.0.0.0/8,192.0.2.7 --deny 10.9.0.0/16";
+    assert_eq!(p(line), Ok(Command::Change(Change::AddService(s.clone()))));
+    let edit = line.replace("-A", "-E");
+    assert_eq!(p(&edit), Ok(Command::Change(Change::EditService(s))));
+    let mut only_rate = ServiceSpec::new(tcp("10.0.0.1", 80));
+    only_rate.set_limits(ServiceLimits { source_rate: 5, ..Default::default() });
+    assert_eq!(
+        p("rvsadm -A -t 10.0.0.1:80 --source-rate 5"),
+        Ok(Command::Change(Change::AddService(only_rate)))
+    );
+}
+
+#[test]
+fn service_limits_refusals_name_the_option_and_the_fix() {
+    assert_eq!(
+        p("rvsadm -a -t 10.0.0.1:80 -r 10.0.0.2 --conn-limit 3"),
+        Err(CliError::IllegalOption { opt: "conn-limit", cmd: "add-server" })
+    );
+    assert_eq!(
+        p("rvsadm -L --deny 10.0.0.0/8"),
+        Err(CliError::IllegalOption { opt: "deny", cmd: "list" })
+    );
+    assert_eq!(
+        p("rvsadm -A -t 10.0.0.1:80 --allow 10.0.0.0/8 --allow 11.0.0.0/8"),
+        Err(CliError::MultipleOption("allow"))
+    );
+    for bad in ["--conn-limit 0", "--conn-limit x", "--source-rate 5:0", "--source-rate :3"] {
+        let e = err(&format!("rvsadm -A -t 10.0.0.1:80 {bad}"));
+        assert!(e.starts_with("illegal --"), "{bad}: {e}");
+    }
+    assert!(err("rvsadm -A -t 10.0.0.1:80 --source-rate 2000000").contains("1 to 1000000"));
+    assert!(err("rvsadm -A -t 10.0.0.1:80 --deny 10.1.2.3/16").contains("write 10.1.0.0/16"));
+    assert!(err("rvsadm -A -t 10.0.0.1:80 --allow 10.0.0.0/33").contains("invalid prefix"));
+    assert!(err("rvsadm -A -H proto=tcp -s rr --conn-limit 4").contains("match service"));
+}

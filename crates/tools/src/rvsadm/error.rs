@@ -38,6 +38,14 @@ pub enum CliError {
         /// Command name.
         cmd: &'static str,
     },
+    /// A service-limit value that is not a number in range (rvs extension).
+    #[error("illegal --{opt} value `{value}': give a positive number (--source-rate RATE or RATE:BURST)")]
+    IllegalLimit {
+        /// Option name.
+        opt: &'static str,
+        /// The value given.
+        value: String,
+    },
     /// An option the command requires is missing.
     #[error("You need to supply the '{opt}' option for the '{cmd}' command")]
     MissingOption {

@@ -14,7 +14,9 @@
 use super::cli::ListFormat;
 use super::largenum::push_largenum;
 use super::names::Names;
-use rvs_core::ipvs::spec::{FwdMethod, Protocol, ServiceKey, Timeouts, TunType};
+use rvs_core::ipvs::spec::{
+    prefix_list_text, FwdMethod, Protocol, ServiceKey, ServiceLimits, Timeouts, TunType,
+};
 use rvs_proto::model::{DestInfo, MatchService, ServiceInfo, ServiceLocalAddrs};
 use std::cmp::Ordering;
 use std::fmt::Write;
@@ -161,6 +163,32 @@ pub fn tunnel_info(d: &DestInfo) -> String {
     }
 }
 
+/// Prefixes a `-L` limits line shows of one list; `-S` has them all.
+const LISTED_PREFIXES: usize = 8;
+
+/// The line under a service that has limits (an rvs extension: services without any list as
+/// ipvsadm does): `  limits conn-limit N source-rate R[:B] allow P,... deny P,...`.
+fn limits_line(out: &mut String, l: &ServiceLimits) {
+    out.push_str("  limits");
+    if l.conn_limit != 0 {
+        let _ = write!(out, " conn-limit {}", l.conn_limit);
+    }
+    if l.source_rate != 0 {
+        let _ = write!(out, " source-rate {}", l.rate_text());
+    }
+    for (name, list) in [("allow", &l.allow), ("deny", &l.deny)] {
+        if list.is_empty() {
+            continue;
+        }
+        let shown = &list[..list.len().min(LISTED_PREFIXES)];
+        let _ = write!(out, " {name} {}", prefix_list_text(shown));
+        if list.len() > shown.len() {
+            let _ = write!(out, ",... ({} prefixes)", list.len());
+        }
+    }
+    out.push('\n');
+}
+
 /// One service and its real servers (no title).
 pub fn service_entry(out: &mut String, s: &ServiceInfo, fmt: &ListFormat, names: &dyn Names) {
     let key = &s.spec.key;
@@ -205,6 +233,9 @@ pub fn service_entry(out: &mut String, s: &ServiceInfo, fmt: &ListFormat, names:
         }
     }
     out.push('\n');
+    if !(fmt.stats || fmt.rate || s.spec.limits().is_unset()) {
+        limits_line(out, s.spec.limits());
+    }
 
     for d in &s.dests {
         let dn = dest_name(key, d, fmt.numeric, names);

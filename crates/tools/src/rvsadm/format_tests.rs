@@ -622,3 +622,59 @@ fn conns_printed_as_chunks_arrive_are_the_same_bytes() {
     assert_eq!(w.push(all[1..2].to_vec()).lines().count(), 1);
     assert_eq!(w.finish(), "");
 }
+
+fn limited() -> ServiceInfo {
+    let mut spec = ServiceSpec::new(key(Protocol::Tcp, "10.0.0.1", 80));
+    spec.scheduler = "rr".parse().unwrap();
+    spec.set_limits(ServiceLimits {
+        conn_limit: 1000,
+        source_rate: 20,
+        source_burst: 0,
+        allow: (0..10).map(|i| format!("10.{i}.0.0/16").parse().unwrap()).collect(),
+        deny: vec!["10.9.9.0/24".parse().unwrap()],
+    });
+    ServiceInfo::new(spec)
+}
+
+#[test]
+fn limits_are_listed_on_a_line_of_their_own_and_saved() {
+    let svcs = [limited()];
+    let listed = list_all(4096, &svcs, &numeric(), &NoNames);
+    let want = "TCP  10.0.0.1:80 rr\n  limits conn-limit 1000 source-rate 20 allow \
+                10.0.0.0/16,10.1.0.0/16,10.2.0.0/16,10.3.0.0/16,10.4.0.0/16,10.5.0.0/16,\
+                10.6.0.0/16,10.7.0.0/16,... (10 prefixes) deny 10.9.9.0/24\n";
+    assert!(listed.contains(want), "{listed}");
+    let allow: Vec<String> = (0..10).map(|i| format!("10.{i}.0.0/16")).collect();
+    assert_eq!(
+        save(&svcs, true, &NoNames),
+        format!(
+            "-A -t 10.0.0.1:80 -s rr --conn-limit 1000 --source-rate 20 --allow {} --deny 10.9.9.0/24\n",
+            allow.join(",")
+        )
+    );
+    // Stats and rate listings keep ipvsadm's layout.
+    let mut stats = numeric();
+    stats.stats = true;
+    assert!(!list_all(4096, &svcs, &stats, &NoNames).contains("limits"));
+}
+
+#[test]
+fn a_service_without_limits_lists_and_saves_as_ipvsadm() {
+    let svcs = [ServiceInfo::new(ServiceSpec::new(key(Protocol::Tcp, "10.0.0.1", 80)))];
+    assert_eq!(save(&svcs, true, &NoNames), "-A -t 10.0.0.1:80 -s wlc\n");
+    assert!(!list_all(4096, &svcs, &numeric(), &NoNames).contains("limits"));
+}
+
+#[test]
+fn limits_survive_save_then_restore() {
+    use crate::rvsadm::cli::{parse, Command};
+    use rvs_proto::change::Change;
+    let mut s = limited();
+    let mut l = s.spec.limits().clone();
+    l.source_burst = 35;
+    s.spec.set_limits(l);
+    let saved = save(std::slice::from_ref(&s), true, &NoNames);
+    let mut argv = vec!["rvsadm"];
+    argv.extend(saved.split_whitespace());
+    assert_eq!(parse(&argv, &NoNames), Ok(Command::Change(Change::AddService(s.spec))));
+}

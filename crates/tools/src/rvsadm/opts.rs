@@ -309,6 +309,16 @@ pub(crate) enum Tag {
     /// `--sloppy`: rvs's per-service sloppy TCP (docs/scale-out.md); not in the legality table,
     /// the parser allows it only with -A/-E.
     Sloppy,
+    // Service limits (rvs extensions, docs/hardening/limits.md); like `--sloppy`, not in the
+    // legality table: the parser allows them only with -A/-E.
+    /// `--conn-limit N`.
+    ConnLimit,
+    /// `--source-rate RATE[:BURST]`.
+    SourceRate,
+    /// `--allow PREFIX[,PREFIX...]`.
+    Allow,
+    /// `--deny PREFIX[,PREFIX...]`.
+    Deny,
 }
 
 /// One spelling of an option.
@@ -402,6 +412,10 @@ pub(crate) const SPECS: &[Spec] = &[
     spec("sloppy", None, N, Tag::Sloppy),
     spec("match", Some('H'), R, Tag::Match),
     spec("synproxy", None, N, Tag::Synproxy),
+    spec("conn-limit", None, R, Tag::ConnLimit),
+    spec("source-rate", None, R, Tag::SourceRate),
+    spec("allow", None, R, Tag::Allow),
+    spec("deny", None, R, Tag::Deny),
 ];
 
 /// Look up `--name`.

@@ -2,7 +2,7 @@
 //! restores the same table.
 //!
 //! Owns the rule layout: `-A -t addr:port -s sched` then ` -p T` (and ` -M mask` when not a host
-//! mask), ` --pe name`, ` -o`, ` -b flags`, ` --synproxy` (extension); real servers `-a -t addr:port -r addr:port -X -w W`
+//! mask), ` --pe name`, ` -o`, ` -b flags`, ` --synproxy`, ` --conn-limit N`, ` --source-rate R[:B]`, ` --allow P,..`, ` --deny P,..` (extensions); real servers `-a -t addr:port -r addr:port -X -w W`
 //! with the forwarding switch (`-g`, `-i`, `-m`, and the extensions `-b` FULLNAT and `-J` SNAT),
 //! tunnel servers followed by `--tun-type ...`. Thresholds are not saved (as in ipvsadm).
 //! Local addresses follow their service as `-P` lines (`save_with`).
@@ -10,7 +10,7 @@
 
 use super::format::{addrport, ordered};
 use super::names::Names;
-use rvs_core::ipvs::spec::{FwdMethod, TunType};
+use rvs_core::ipvs::spec::{prefix_list_text, FwdMethod, TunType};
 use rvs_proto::model::{ServiceInfo, ServiceLocalAddrs};
 use std::fmt::Write;
 
@@ -59,6 +59,19 @@ pub fn save_with(
         }
         if spec.synproxy {
             out.push_str(" --synproxy");
+        }
+        let l = spec.limits();
+        if l.conn_limit != 0 {
+            let _ = write!(out, " --conn-limit {}", l.conn_limit);
+        }
+        if l.source_rate != 0 {
+            let _ = write!(out, " --source-rate {}", l.rate_text());
+        }
+        if !l.allow.is_empty() {
+            let _ = write!(out, " --allow {}", prefix_list_text(&l.allow));
+        }
+        if !l.deny.is_empty() {
+            let _ = write!(out, " --deny {}", prefix_list_text(&l.deny));
         }
         out.push('\n');
         for d in &s.dests {

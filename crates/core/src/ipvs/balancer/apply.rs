@@ -17,6 +17,7 @@ use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::dest::CoreThresholds;
 use crate::ipvs::dest::Dest;
 use crate::ipvs::laddr::{LocalAddrPool, PoolLimits, PortScope};
+use crate::ipvs::limits::SvcLimits;
 use crate::ipvs::sched::DestView;
 use crate::ipvs::sched::MhTableSize;
 use crate::ipvs::service::{Service, Services};
@@ -142,6 +143,9 @@ impl Book {
             toa: false,
             synproxy: false,
             sloppy: false,
+            limits: None,
+            conn_share: 0,
+            conns: 0,
             pool: None,
             laddrs: Vec::new(),
             refs: 0,
@@ -248,6 +252,9 @@ impl Book {
         s.toa = svc.toa;
         s.synproxy = svc.synproxy;
         s.sloppy = svc.sloppy;
+        s.limits = svc.limits.clone();
+        s.conn_share =
+            svc.limits.as_ref().map_or(0, |l| SvcLimits::core_share(l.conn_limit, n_cores));
         if s.pool.is_none() {
             s.pool = new_pool;
         }

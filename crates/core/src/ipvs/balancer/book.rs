@@ -15,6 +15,7 @@
 //! `snat_rules`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use hashbrown::HashMap;
 
@@ -23,6 +24,7 @@ use crate::ipvs::counters::TrafficCounters;
 use crate::ipvs::dest::CoreThresholds;
 use crate::ipvs::guard::{Guard, GuardConfig};
 use crate::ipvs::laddr::{LocalAddrPool, PortOwnership, PortRange};
+use crate::ipvs::limits::SvcLimits;
 use crate::ipvs::proto::{tcp::TcpState, ConnState};
 use crate::ipvs::sched::{DestView, SchedFlags, SchedKey, SchedKind, Scheduler};
 use crate::ipvs::spec::Protocol;
@@ -101,6 +103,12 @@ pub(super) struct SvcSlot {
     /// The SYN proxy answers this service's SYNs.
     pub synproxy: bool,
     pub sloppy: bool,
+    /// Admission limits (see [`crate::ipvs::limits`]); `None` = none.
+    pub limits: Option<Arc<SvcLimits>>,
+    /// This core's share of the connection limit; 0 = no limit.
+    pub conn_share: u32,
+    /// Connections of this service on this core (templates not counted).
+    pub conns: u32,
     /// When several cores share the service's traffic: the mask of the client address that
     /// picks the core owning a new connection (see `Balancer::steer_core`); `None` = the
     /// receiving core keeps it.
@@ -287,6 +295,7 @@ impl Book {
         }
         if let Some(s) = self.svcs.get_mut(svc as usize) {
             s.refs = s.refs.saturating_add(1);
+            s.conns = s.conns.saturating_add(1);
             s.stats.conns += 1;
         }
     }
@@ -378,6 +387,9 @@ impl Book {
         }
         if let Some(s) = self.svcs.get_mut(c.svc() as usize) {
             s.refs = s.refs.saturating_sub(1);
+            if !c.is_template() {
+                s.conns = s.conns.saturating_sub(1);
+            }
         }
     }
 

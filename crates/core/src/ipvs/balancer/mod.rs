@@ -63,6 +63,7 @@ use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
 use crate::ipvs::frag::{FragKey, FragTable};
 use crate::ipvs::guard::{Guard, GuardConfig, GuardCounters};
 use crate::ipvs::laddr::{LaddrError, LocalAddrPool, PortOwnership, PortRange};
+use crate::ipvs::limits::{SourceRates, DEFAULT_SOURCE_ENTRIES};
 use crate::ipvs::proto::tcp::TcpState;
 use crate::ipvs::service::Services;
 use crate::ipvs::spec::{Protocol, ServiceKey};
@@ -179,6 +180,9 @@ pub struct BalancerConfig {
     pub guard: GuardConfig,
     /// The SYN proxy's settings; its cookie keys must be the same on every core of a process.
     pub synproxy: SynProxyConfig,
+    /// Slots of the per-source rate table ([`crate::ipvs::limits::SourceRates`]), allocated
+    /// when a service first has a `source_rate`.
+    pub source_entries: usize,
 }
 
 impl BalancerConfig {
@@ -198,6 +202,7 @@ impl BalancerConfig {
             port_cursor_seed: 0,
             guard: GuardConfig::UNLIMITED,
             synproxy: SynProxyConfig::new(),
+            source_entries: DEFAULT_SOURCE_ENTRIES,
         }
     }
 
@@ -271,6 +276,9 @@ pub struct Balancer {
     frag_first: Option<(FragKey, Instant)>,
     /// The SYN proxy's per-core state (see [`crate::ipvs::synproxy`]).
     proxy: SynProxy,
+    /// Per-source new-connection buckets (see [`crate::ipvs::limits`]); one set until a
+    /// service has a `source_rate`.
+    rates: SourceRates,
 }
 
 fn svc_key(proto: Protocol, addr: Ipv4Addr, port: u16) -> ServiceKey {
@@ -296,6 +304,7 @@ impl Balancer {
             frags: FragTable::new(cfg.frag_capacity as usize, cfg.frag_timeout),
             frag_first: None,
             proxy: SynProxy::new(cfg.synproxy, now),
+            rates: SourceRates::new(0, cfg.port_cursor_seed),
         })
     }
 
@@ -307,6 +316,13 @@ impl Balancer {
         self.book.tick(now);
         if snap.services().iter().any(|s| s.synproxy) {
             self.proxy.enable(self.conns.capacity());
+        }
+        let rated =
+            snap.services().iter().any(|s| s.limits.as_ref().is_some_and(|l| l.rate.is_some()));
+        if rated && self.rates.capacity() < self.cfg.source_entries {
+            // Control path: allocated once, never on the packet path. Hashed with the seed
+            // rvsd draws at each start, so a client cannot aim sources at one set.
+            self.rates = SourceRates::new(self.cfg.source_entries, self.cfg.port_cursor_seed);
         }
         self.snap = snap;
         self.apply_timeouts();
@@ -361,6 +377,7 @@ impl Balancer {
         }
         self.counters.guard = *self.book.guard.counters();
         self.counters.embryonic = u64::from(self.book.guard.embryonic());
+        self.counters.source_rate_evicted = self.rates.evicted();
         self.synproxy_poll(now);
         n
     }

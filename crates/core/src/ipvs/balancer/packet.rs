@@ -253,6 +253,34 @@ impl Balancer {
         Verdict::Drop { pkt, reason: R::NoDest }
     }
 
+    /// Service slot `svc`'s admission limits for a new connection from `src` (see
+    /// [`crate::ipvs::limits`]): the lists, the connection limit, then the source's bucket, so a
+    /// refused source spends no token. Nothing is changed when it is refused.
+    #[inline]
+    fn admit_limits(&mut self, svc: u32, src: Ipv4Addr, now: Instant) -> Result<(), R> {
+        let Some(s) = self.book.svcs.get(svc as usize) else { return Ok(()) };
+        let Some(l) = s.limits.as_deref() else { return Ok(()) };
+        l.check_source(src)?;
+        if s.conn_share != 0 && s.conns >= s.conn_share {
+            return Err(R::ServiceConnLimit);
+        }
+        if let Some(p) = l.rate {
+            if !self.rates.admit(svc, src, p, now) {
+                return Err(R::SourceRateLimited);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether service slot `svc`'s lists admit `src` (for a SYN the SYN proxy would answer).
+    #[inline]
+    pub(super) fn source_listed(&self, svc: u32, src: Ipv4Addr) -> Result<(), R> {
+        match self.book.svcs.get(svc as usize).and_then(|s| s.limits.as_deref()) {
+            Some(l) => l.check_source(src),
+            None => Ok(()),
+        }
+    }
+
     /// Room in `proto`'s share of the table for a new connection: a TCP one evicts the oldest
     /// embryonic connection when the share is full (see [`crate::ipvs::guard`]).
     fn share_room(&mut self, proto: IpProtocol) -> Result<(), R> {
@@ -374,6 +402,9 @@ impl Balancer {
             Err(R::TcpNotSyn) if self.sloppy_may_open(svc, flow) => true,
             Err(r) => return self.drop(pkt, r),
         };
+        if let Err(r) = self.admit_limits(svc, flow.tuple.saddr, now) {
+            return self.drop(pkt, r);
+        }
         if let Err(r) = self.share_room(flow.tuple.proto) {
             return self.drop(pkt, r);
         }

@@ -103,6 +103,11 @@ impl Balancer {
         let count = cookie::count_of(now_ms);
         let hs = s.flags & HANDSHAKE;
         if hs == TcpFlags::SYN {
+            // A denied source gets no SYN-ACK; the rate and the connection limit are checked
+            // on the ACK that opens the connection (`new_conn`).
+            if let Err(r) = self.source_listed(svc, flow.tuple.saddr) {
+                return self.drop(pkt, r);
+            }
             if !self.proxy.take_synack(now) {
                 self.counters.synproxy.synack_rate_limited += 1;
                 return self.drop(pkt, R::SynproxyRateLimited);

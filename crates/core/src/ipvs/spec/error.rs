@@ -66,6 +66,22 @@ pub enum SpecError {
     /// A `-H` match that rvs cannot take; the message says what to write.
     #[error("invalid match `{0}': {1}")]
     BadMatch(String, String),
+    // Service limits (rvs extensions; see `spec::limits`).
+    /// Not an IPv4 prefix `a.b.c.d/len`.
+    #[error("invalid prefix `{0}': write a.b.c.d/len (len 0 to 32), or a.b.c.d for one address")]
+    BadPrefix(String),
+    /// A prefix with bits set past its length.
+    #[error("prefix `{0}' has host bits set: write {1}")]
+    PrefixHostBits(String, String),
+    /// An allow or deny list longer than [`super::limits::MAX_PREFIXES`].
+    #[error("{0} prefixes in one list: at most 65536 (merge them into shorter prefixes)")]
+    TooManyPrefixes(usize),
+    /// A per-source rate above [`super::limits::MAX_SOURCE_RATE`].
+    #[error("source rate {0} is out of range: give 1 to 1000000 new connections per second, or 0 for none")]
+    SourceRateRange(u32),
+    /// A burst given without a rate.
+    #[error("a source burst needs a source rate: give the rate too (RATE:BURST)")]
+    BurstWithoutRate,
 }
 
 /// A scheduler name or flag refused while parsing, in ipvsadm's words.

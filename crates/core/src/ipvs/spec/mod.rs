@@ -19,6 +19,7 @@
 mod dest;
 mod error;
 mod laddr;
+mod limits;
 mod protocol;
 mod service;
 mod snat;
@@ -28,6 +29,9 @@ mod tunnel;
 pub use dest::{DestSpec, FwdMethod, MAX_THRESHOLD, MAX_WEIGHT};
 pub use error::{SpecError, FWMARK_ALTERNATIVE};
 pub use laddr::LocalAddrSpec;
+pub use limits::{
+    parse_prefix_list, prefix_list_text, Ipv4Prefix, ServiceLimits, MAX_PREFIXES, MAX_SOURCE_RATE,
+};
 pub use protocol::Protocol;
 pub use service::{Netmask, ServiceKey, ServiceSpec, DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER};
 pub use snat::{AddrRange, MatchSpec, SnatProto, SnatRule};

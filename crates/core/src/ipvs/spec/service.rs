@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{Protocol, SpecError, MAX_TIMEOUT_S};
+use super::{Protocol, ServiceLimits, SpecError, MAX_TIMEOUT_S};
 use crate::ipvs::sched::{SchedFlags, SchedKind};
 
 /// Persistence timeout used when `-p` is given without a value: 300 s, as ipvsadm documents it
@@ -91,6 +91,12 @@ pub struct ServiceSpec {
     /// TOML `sloppy = true`.
     #[serde(default)]
     pub sloppy: bool,
+    /// Admission limits (connection limit, per-source rate, allow and deny lists): rvs
+    /// extensions, `--conn-limit`, `--source-rate`, `--allow`, `--deny`; see `spec::limits`.
+    /// Boxed and `None` when nothing is limited, so a spec without limits stays small (it
+    /// travels inside the control protocol's enums); read with [`ServiceSpec::limits`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Box<ServiceLimits>>,
 }
 
 impl ServiceSpec {
@@ -107,7 +113,19 @@ impl ServiceSpec {
             toa: false,
             synproxy: false,
             sloppy: false,
+            limits: None,
         }
+    }
+
+    /// The service's limits (all unset when it has none).
+    pub fn limits(&self) -> &ServiceLimits {
+        static NONE: ServiceLimits = ServiceLimits::NONE;
+        self.limits.as_deref().unwrap_or(&NONE)
+    }
+
+    /// Sets the limits; `None` is kept when `l` limits nothing, so equal limits compare equal.
+    pub fn set_limits(&mut self, l: ServiceLimits) {
+        self.limits = (!l.is_unset()).then(|| Box::new(l));
     }
 
     /// Rules every service must satisfy wherever it comes from.
@@ -135,7 +153,7 @@ impl ServiceSpec {
         if self.pe.is_some() {
             return Err(SpecError::SchedulerNotFound);
         }
-        Ok(())
+        self.limits().validate()
     }
 }
 
