@@ -157,6 +157,8 @@ pub enum NeighStateName {
     Reachable,
     /// From the config.
     Permanent,
+    /// Learned from ARP the director did not ask for; not confirmed, evicted first.
+    Stale,
 }
 
 impl NeighStateName {
@@ -166,6 +168,7 @@ impl NeighStateName {
             NeighStateName::Incomplete => "INCOMPLETE",
             NeighStateName::Reachable => "REACHABLE",
             NeighStateName::Permanent => "PERMANENT",
+            NeighStateName::Stale => "STALE",
         }
     }
 }
