@@ -195,6 +195,10 @@ idle_backoff = {{ empty_polls = 8, sleep_us = 100 }}
 [exception]
 to_kernel_pps = {RATE}
 to_kernel_burst = {BURST}
+
+# The aggregate limit alone here: the flood's class (other) unlimited.
+[exception_classes]
+other = {{ pps = 0 }}
 "#,
         pid = std::process::id(),
         input = input.display(),

@@ -25,6 +25,7 @@ mod check;
 mod checked;
 mod eal_args;
 pub(crate) mod error;
+pub mod exc_guard;
 pub mod health;
 mod ip;
 mod raw;
@@ -65,6 +66,7 @@ pub struct Config {
     exception: Exception,
     guard: crate::ipvs::guard::GuardConfig,
     announce: Option<announce::Announce>,
+    exc_guard: exc_guard::ExcGuard,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -139,6 +141,12 @@ impl Config {
     /// `[dataplane]`, with `mbufs` filled in when the file leaves it out.
     pub fn dataplane(&self) -> &Dataplane {
         &self.dataplane
+    }
+
+    /// `[arp_limit]` and `[exception_classes]`: the per-worker ARP rate limit and the
+    /// exception path's per-(port, class) rates, defaults filled in.
+    pub fn exc_guard(&self) -> &exc_guard::ExcGuard {
+        &self.exc_guard
     }
 
     /// `[guard]`: the load balancer's flood defences per worker, defaults filled in.

@@ -43,6 +43,12 @@ pub(crate) struct RawConfig {
     pub guard: RawGuard,
     /// Scale-out: `[announce]` (crate::config::announce).
     pub announce: Option<super::announce::RawAnnounce>,
+    /// `[arp_limit]` (crate::config::exc_guard).
+    #[serde(default)]
+    pub arp_limit: super::exc_guard::RawArpLimit,
+    /// `[exception_classes]` (crate::config::exc_guard).
+    #[serde(default)]
+    pub exception_classes: super::exc_guard::RawExceptionClasses,
 }
 
 /// `[eal]`: how the DPDK environment is started.

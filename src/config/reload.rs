@@ -91,6 +91,7 @@ impl Config {
             differs("ctrl", &self.ctrl, &new.ctrl),
             differs("metrics", &self.metrics, &new.metrics),
             differs("guard", &self.guard, &new.guard),
+            differs("arp_limit/exception_classes", &self.exc_guard, &new.exc_guard),
         ]
         .into_iter()
         .flatten()

@@ -36,6 +36,7 @@ pub(super) fn exception(cfg: &Config, ports: &[u16]) -> Exception {
         to_kernel_burst: e.to_kernel_burst,
         from_kernel_pps: e.from_kernel_pps,
         from_kernel_burst: e.from_kernel_burst,
+        classes: cfg.exc_guard().classes,
     };
     Exception::new(ports, params, time::now())
 }

@@ -379,7 +379,8 @@ impl Director {
             }
             let stack = Stack::new(ifaces.clone(), routes.clone(), &statics, neigh_params(cfg))
                 .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?
-                .with_exception(kernel::exception(cfg, &kernel_port_list));
+                .with_exception(kernel::exception(cfg, &kernel_port_list))
+                .with_arp_limit(cfg.exc_guard().arp_pps, cfg.exc_guard().arp_burst, time::now());
             let mut kernel_queues = Vec::new();
             for (index, kp) in &mut self.kernel_ports {
                 kernel_queues.push(KernelQueues {

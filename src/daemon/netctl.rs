@@ -510,6 +510,7 @@ impl NetPlumbing {
                         NeighState::Incomplete => NeighStateName::Incomplete,
                         NeighState::Reachable => NeighStateName::Reachable,
                         NeighState::Static => NeighStateName::Permanent,
+                        NeighState::Stale => NeighStateName::Stale,
                     },
                     mac: n.mac.map(|m| m.0),
                     age_s: left.map(|l| self.neigh_timeout.saturating_sub(l).as_secs()),

@@ -8,7 +8,7 @@
 
 use crate::ipvs::conn::ConnStats;
 use crate::ipvs::counters::{IpvsCounters, IpvsDropReason};
-use crate::net::{DropReason, ExceptionCounters, ExceptionDrop, NetCounters};
+use crate::net::{ClassCount, DropReason, ExcClass, ExceptionCounters, ExceptionDrop, NetCounters};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// What the worker loop itself counts (the stack and the load balancer count their own events).
@@ -150,7 +150,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 12] = [
+pub const NET_EVENTS: [NetEvent; 15] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -200,6 +200,21 @@ pub const NET_EVENTS: [NetEvent; 12] = [
         metric: "rvs_net_neigh_evicted_total",
         help: "Learned neighbour entries removed, oldest first, for a next hop rvsd needs with the table full.",
         get: |c| c.neigh_evicted,
+    },
+    NetEvent {
+        metric: "rvs_net_neigh_unconfirmed_learned_total",
+        help: "Neighbour entries created STALE from a request for an owned address by an on-link host never resolved.",
+        get: |c| c.neigh_unconfirmed_learned,
+    },
+    NetEvent {
+        metric: "rvs_net_neigh_not_learned_full_total",
+        help: "ARP senders not learned: the neighbour table is full of confirmed, static or incomplete entries.",
+        get: |c| c.neigh_not_learned_full,
+    },
+    NetEvent {
+        metric: "rvs_net_arp_rate_limited_total",
+        help: "ARP packets not processed: the core's ARP rate limit was spent (replies to rvsd's own requests are exempt).",
+        get: |c| c.arp_rate_limited,
     },
     NetEvent {
         metric: "rvs_net_l2_cache_hits_total",
@@ -465,6 +480,8 @@ pub struct CoreStats {
     pub lb: Published<LB_SLOTS>,
     /// The exception path's counters, by [`exception_slots`] slot.
     pub exception: Published<EXCEPTION_SLOTS>,
+    /// The exception path's per (port, class) counts, by [`exception_class_slots`] slot.
+    pub exception_classes: Box<Published<EXCEPTION_CLASS_SLOTS>>,
     /// The worker's heartbeat (beats with every publication), read by the liveness monitor.
     pub heartbeat: super::heartbeat::Heartbeat,
     /// Mbufs of the packet pool in use (all workers share the pool), at the last publication.
@@ -548,6 +565,36 @@ pub fn exception_slots(c: &ExceptionCounters) -> [u64; EXCEPTION_SLOTS] {
         Some(e) => (e.get)(c),
         None => c.drops.get(i - EXCEPTION_EVENTS.len()).copied().unwrap_or(0),
     })
+}
+
+/// Ports whose per-class exception counts are published (the config's limit on ports).
+pub const EXCEPTION_CLASS_PORTS: usize = 32;
+/// Slots of the per (port, class) block: for each port, for each class, passed then limited.
+pub const EXCEPTION_CLASS_SLOTS: usize = EXCEPTION_CLASS_PORTS * ExcClass::COUNT * 2;
+
+/// The per (port, class) counts laid out in slots (ports beyond [`EXCEPTION_CLASS_PORTS`] are
+/// left out).
+pub fn exception_class_slots(
+    counts: &[[ClassCount; ExcClass::COUNT]],
+) -> [u64; EXCEPTION_CLASS_SLOTS] {
+    let mut out = [0u64; EXCEPTION_CLASS_SLOTS];
+    for (p, classes) in counts.iter().take(EXCEPTION_CLASS_PORTS).enumerate() {
+        for (c, n) in classes.iter().enumerate() {
+            let i = (p * ExcClass::COUNT + c) * 2;
+            if let Some(s) = out.get_mut(i..i + 2) {
+                s.copy_from_slice(&[n.passed, n.limited]);
+            }
+        }
+    }
+    out
+}
+
+impl CoreStats {
+    /// Packets of (`port`, `class`) the exception path let through and refused.
+    pub fn exception_class(&self, port: usize, class: ExcClass) -> (u64, u64) {
+        let i = (port * ExcClass::COUNT + class as usize) * 2;
+        (self.exception_classes.load(i), self.exception_classes.load(i + 1))
+    }
 }
 
 impl CoreStats {

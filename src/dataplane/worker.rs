@@ -11,7 +11,9 @@ use super::backoff::IdleBackoff;
 use super::control::{WorkerInbox, WorkerRequest, REQUESTS_PER_LOOP};
 use super::crossing::{self, Arrival, Crossing};
 use super::pipeline::Pipeline;
-use super::stats::{exception_slots, lb_slots, net_slots, CoreStats, LoopCounters, LoopStat};
+use super::stats::{
+    exception_class_slots, exception_slots, lb_slots, net_slots, CoreStats, LoopCounters, LoopStat,
+};
 use crate::buf::PacketBuf;
 use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxL3, TxL4, TxQueue, BURST_SIZE};
 use crate::net::{is_arp_frame, DropReason, NetIo};
@@ -445,6 +447,9 @@ impl Worker {
             self.stats
                 .exception
                 .store(&exception_slots(self.pipeline.stack().exception_counters()));
+            self.stats
+                .exception_classes
+                .store(&exception_class_slots(self.pipeline.stack().exception_class_counts()));
         }
     }
 

@@ -6,7 +6,7 @@ use crate::dataplane::stats::{CoreStats, LoopStat, EXCEPTION_EVENTS, LB_EVENTS, 
 use crate::dpdk;
 use crate::ipvs::counters::IpvsDropReason;
 use crate::metrics::{Family, MetricsSource};
-use crate::net::{DropReason, ExceptionDrop};
+use crate::net::{DropReason, ExcClass, ExceptionDrop};
 use prometheus::proto::MetricFamily;
 use std::sync::{Arc, RwLock};
 
@@ -122,7 +122,7 @@ impl DirectorMetrics {
             }
         }
         out.push(f.build());
-        exception_families(&self.cores, out);
+        exception_families(&self.cores, &self.port_names, out);
     }
 
     fn port_families(&self, out: &mut Vec<MetricFamily>) {
@@ -155,7 +155,24 @@ impl DirectorMetrics {
 }
 
 /// The exception path's counters per core, and its drops by core and reason.
-fn exception_families(cores: &[Arc<CoreStats>], out: &mut Vec<MetricFamily>) {
+fn exception_families(cores: &[Arc<CoreStats>], ports: &[String], out: &mut Vec<MetricFamily>) {
+    for (passed, metric, help) in [
+        (true, "rvs_exception_class_packets_total", "Packets handed on to the kernel by their (port, class) bucket, by core, port and class."),
+        (false, "rvs_exception_class_limited_total", "Packets for the kernel refused by their (port, class) rate limit, by core, port and class."),
+    ] {
+        let mut f = Family::counter(metric, help);
+        for (i, c) in cores.iter().enumerate() {
+            let core = i.to_string();
+            for (p, pname) in ports.iter().enumerate() {
+                for class in ExcClass::ALL {
+                    let (ok, limited) = c.exception_class(p, class);
+                    let v = if passed { ok } else { limited };
+                    f.sample(&[("core", &core), ("port", pname), ("class", class.name())], v as f64);
+                }
+            }
+        }
+        out.push(f.build());
+    }
     for (idx, ev) in EXCEPTION_EVENTS.iter().enumerate() {
         let mut f = Family::counter(ev.metric, ev.help);
         for (i, c) in cores.iter().enumerate() {

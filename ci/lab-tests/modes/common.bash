@@ -710,7 +710,7 @@ print(e.get("to_kernel_pps", 20000), e.get("to_kernel_burst", 512))' "$CONFIG")
 	local to0 lim0 to1 lim1 t0 t1 sent
 	scrape_settled "$TMP/mx"
 	to0=$(metric_sum "$TMP/mx" rvs_exception_to_kernel_packets_total)
-	lim0=$(metric_now_in "$TMP/mx" rvs_exception_drops_total 'reason="rate_limited"')
+	lim0=$(metric_now_in "$TMP/mx" rvs_exception_drops_total 'reason="(rate|class)_limited"')
 	t0=$(date +%s.%N)
 	in_ns "$client" python3 - "$kaddr" "$secs" >"$TMP/flood" 2>&1 <<'PY' &
 import socket, sys, time
@@ -740,7 +740,7 @@ PY
 	sent=$(tail -n 1 "$TMP/flood")
 	scrape_settled "$TMP/mx"
 	to1=$(metric_sum "$TMP/mx" rvs_exception_to_kernel_packets_total)
-	lim1=$(metric_now_in "$TMP/mx" rvs_exception_drops_total 'reason="rate_limited"')
+	lim1=$(metric_now_in "$TMP/mx" rvs_exception_drops_total 'reason="(rate|class)_limited"')
 	local passed=$((to1 - to0)) limited=$((lim1 - lim0)) max
 	max=$(awk -v w="$workers" -v b="$burst" -v r="$rate" -v a="$t0" -v z="$t1" \
 		'BEGIN { printf "%d", w * (b + r * (z - a + 0.6)) + 64 }') # + the ping/ARP/curl of the window

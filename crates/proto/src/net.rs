@@ -171,6 +171,8 @@ pub enum NeighStateName {
     Reachable,
     /// From the config.
     Permanent,
+    /// Learned from ARP the director did not ask for; not confirmed, evicted first.
+    Stale,
 }
 
 impl NeighStateName {
@@ -180,6 +182,7 @@ impl NeighStateName {
             NeighStateName::Incomplete => "INCOMPLETE",
             NeighStateName::Reachable => "REACHABLE",
             NeighStateName::Permanent => "PERMANENT",
+            NeighStateName::Stale => "STALE",
         }
     }
 }

@@ -47,6 +47,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let snat = check_snats(raw.snats, &addrs, &ports)?;
     let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     let guard = guard::check_guard(&raw.guard, dataplane.conns_per_worker)?;
+    let exc_guard = super::exc_guard::check_exc_guard(&raw.arp_limit, &raw.exception_classes)?;
     Ok(Config {
         eal,
         ports,
@@ -64,5 +65,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         exception,
         guard,
         announce,
+        exc_guard,
     })
 }

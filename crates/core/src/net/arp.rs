@@ -13,8 +13,9 @@
 use std::net::Ipv4Addr;
 
 use super::counters::DropReason;
+use super::exception::TokenBucket;
 use super::io::{Ctx, NetIo};
-use super::neigh::NeighTable;
+use super::neigh::{Learn, NeighTable};
 use crate::buf::PacketBuf;
 use crate::time::Instant;
 use crate::wire::{
@@ -52,11 +53,12 @@ pub(crate) fn input<B: PacketBuf>(
     now: Instant,
     role: ArpRole,
     neigh: &mut NeighTable<B>,
+    limit: &mut TokenBucket,
     ctx: &mut Ctx<'_, impl NetIo<B>>,
 ) -> Option<B> {
     let kernel_port = match role {
         ArpRole::Observe => {
-            observe(pkt, port, now, neigh, ctx);
+            observe(pkt, port, now, neigh, limit, ctx);
             return None;
         }
         ArpRole::Receive { kernel } => kernel,
@@ -98,19 +100,24 @@ pub(crate) fn input<B: PacketBuf>(
     // Merge rule. Never learn our own addresses (a conflict, not a neighbour) nor senders that
     // cannot be hosts (an ARP probe has sender 0.0.0.0).
     let spa = req.sender_ip;
+    let host_like = host_like(spa, ctx);
     // Nor senders outside every connected prefix of the port: an on-link host cannot be there,
     // so such a sender is a spoofer filling the table (counted, not learned).
-    let host_like =
-        !(spa.is_unspecified() || spa.is_broadcast() || spa.is_multicast() || spa.is_loopback())
-            && ctx.ifaces.owns(spa).is_none()
-            && ctx.ifaces.kernel_owns(spa).is_none();
     let on_link = ctx.ifaces.iface(port).is_some_and(|i| i.on_link(spa));
+    let learnable = host_like && on_link;
+    // The core's ARP budget: every ARP frame takes a token except a reply to a resolution of
+    // ours, so a flood cannot keep the director from resolving its gateway or real servers.
+    let ours = !is_request && learnable && neigh.is_resolving(spa, port);
+    if !ours && !limit.take(now) {
+        ctx.counters.arp_rate_limited += 1;
+        ctx.io.free(pkt);
+        return None;
+    }
     if host_like && !on_link {
         ctx.counters.arp_off_link += 1;
     }
-    let learnable = host_like && on_link;
-    let solicited = for_us || (for_kernel && !is_request);
-    let learned = learnable && neigh.learn(spa, port, req.sender_mac, solicited, now, ctx);
+    let how = learn_kind(is_request, for_us, for_kernel);
+    let learned = learnable && neigh.learn(spa, port, req.sender_mac, how, now, ctx);
     if learned {
         ctx.counters.arp_learned += 1;
     }
@@ -150,6 +157,7 @@ fn observe<B: PacketBuf>(
     port: u16,
     now: Instant,
     neigh: &mut NeighTable<B>,
+    limit: &mut TokenBucket,
     ctx: &mut Ctx<'_, impl NetIo<B>>,
 ) {
     let parsed = pkt
@@ -160,21 +168,47 @@ fn observe<B: PacketBuf>(
     if let Some(a) = parsed {
         let our_mac = ctx.ifaces.iface(port).map(|i| i.mac);
         let spa = a.sender_ip;
+        let is_request = a.operation == ArpOperation::Request;
         let for_us = matches!(ctx.ifaces.owns(a.target_ip), Some((p, _)) if p == port);
+        let for_kernel = ctx.ifaces.kernel_owns(a.target_ip) == Some(port);
         let on_link = ctx.ifaces.iface(port).is_some_and(|i| i.on_link(spa));
         let learnable = on_link
             && Some(a.sender_mac) != our_mac
             && a.sender_mac.is_unicast()
-            && !(spa.is_unspecified()
-                || spa.is_broadcast()
-                || spa.is_multicast()
-                || spa.is_loopback())
-            && ctx.ifaces.owns(spa).is_none();
-        if learnable && neigh.learn(spa, port, a.sender_mac, for_us, now, ctx) {
-            ctx.counters.arp_learned += 1;
+            && !matches!(a.operation, ArpOperation::Unknown(_))
+            && host_like(spa, ctx);
+        let ours = !is_request && learnable && neigh.is_resolving(spa, port);
+        if learnable && !ours && !limit.take(now) {
+            ctx.counters.arp_rate_limited += 1;
+        } else if learnable {
+            let how = learn_kind(is_request, for_us, for_kernel);
+            if neigh.learn(spa, port, a.sender_mac, how, now, ctx) {
+                ctx.counters.arp_learned += 1;
+            }
         }
     }
     ctx.io.free(pkt);
+}
+
+/// Whether `spa` can be a neighbour: not unspecified, broadcast, multicast or loopback, and not
+/// an address of ours or of the kernel's.
+fn host_like<B: PacketBuf>(spa: Ipv4Addr, ctx: &Ctx<'_, impl NetIo<B>>) -> bool {
+    !(spa.is_unspecified() || spa.is_broadcast() || spa.is_multicast() || spa.is_loopback())
+        && ctx.ifaces.owns(spa).is_none()
+        && ctx.ifaces.kernel_owns(spa).is_none()
+}
+
+/// What an ARP packet from an on-link host may do to the neighbour table (see
+/// [`NeighTable::learn`]): a reply to one of our (or the kernel's) addresses confirms its sender;
+/// a request for one of our addresses may create an unconfirmed entry (RFC 826 learns the
+/// sender of a request addressed to us, so the reply to it and the traffic that follows need no
+/// request of our own); anything else only refreshes what we know.
+fn learn_kind(is_request: bool, for_us: bool, for_kernel: bool) -> Learn {
+    match (is_request, for_us || for_kernel) {
+        (false, true) => Learn::Confirmed,
+        (true, true) if for_us => Learn::Addressed,
+        _ => Learn::Refresh,
+    }
 }
 
 /// Writes an Ethernet header and an ARP packet at the start of `data`; false if it is too short.

@@ -173,6 +173,15 @@ pub struct NetCounters {
     /// Learned neighbour entries removed, oldest first, to make room for a next hop the
     /// director needs with the table full.
     pub neigh_evicted: u64,
+    /// Neighbour entries created unconfirmed ([`super::NeighState::Stale`]) from ARP the
+    /// director did not ask for (a request for one of our addresses from an on-link host).
+    pub neigh_unconfirmed_learned: u64,
+    /// ARP from an on-link host that would have created an entry, not learned: the table is
+    /// full of confirmed, static or incomplete entries.
+    pub neigh_not_learned_full: u64,
+    /// ARP packets this core did not process: its ARP rate limit was spent (replies to the
+    /// director's own requests are exempt).
+    pub arp_rate_limited: u64,
     /// Drops by reason, indexed by [`DropReason::index`].
     pub drops: [u64; DropReason::COUNT],
     /// Connection packets sent with the connection's cached L2 header (no route or
@@ -196,6 +205,9 @@ impl Default for NetCounters {
             arp_off_link: 0,
             neigh_released: 0,
             neigh_evicted: 0,
+            neigh_unconfirmed_learned: 0,
+            neigh_not_learned_full: 0,
+            arp_rate_limited: 0,
             drops: [0; DropReason::COUNT],
             l2_cache_hits: 0,
             l2_cache_misses: 0,

@@ -10,6 +10,7 @@
 //! know DPDK, taps or queues: the worker moves the buffers through [`super::NetIo::to_kernel`] and
 //! reads what the kernel sent itself, asking [`Exception::from_kernel_budget`] how much it may take.
 
+use super::exc_class::{ClassCount, ClassLimits, ClassRate, ExcClass, DEFAULT_CLASS_RATES};
 use crate::time::Instant;
 
 /// A token bucket: `rate` tokens per second, at most `depth` banked. One token is one packet.
@@ -91,6 +92,9 @@ pub struct ExceptionParams {
     pub from_kernel_pps: u64,
     /// Packets the from-kernel bucket banks.
     pub from_kernel_burst: u64,
+    /// Per (port, class) rates to the kernel, by [`ExcClass`] discriminant, checked before the
+    /// core's aggregate `to_kernel_pps`.
+    pub classes: [ClassRate; ExcClass::COUNT],
 }
 
 impl Default for ExceptionParams {
@@ -103,6 +107,7 @@ impl Default for ExceptionParams {
             to_kernel_burst: 512,
             from_kernel_pps: 20_000,
             from_kernel_burst: 512,
+            classes: DEFAULT_CLASS_RATES,
         }
     }
 }
@@ -118,14 +123,20 @@ pub enum ExceptionDrop {
     /// The packet arrived on a port without a kernel interface, or for a kernel address of
     /// another port.
     NoKernelIface,
+    /// The packet's (port, class) rate limit was exhausted (see [`ExcClass`]).
+    ClassLimited,
 }
 
 impl ExceptionDrop {
     /// Number of reasons.
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 4;
     /// Every reason, in discriminant order.
-    pub const ALL: [ExceptionDrop; ExceptionDrop::COUNT] =
-        [ExceptionDrop::RateLimited, ExceptionDrop::KernelQueueFull, ExceptionDrop::NoKernelIface];
+    pub const ALL: [ExceptionDrop; ExceptionDrop::COUNT] = [
+        ExceptionDrop::RateLimited,
+        ExceptionDrop::KernelQueueFull,
+        ExceptionDrop::NoKernelIface,
+        ExceptionDrop::ClassLimited,
+    ];
 
     /// The snake_case label value.
     pub const fn name(self) -> &'static str {
@@ -133,6 +144,7 @@ impl ExceptionDrop {
             ExceptionDrop::RateLimited => "rate_limited",
             ExceptionDrop::KernelQueueFull => "kernel_queue_full",
             ExceptionDrop::NoKernelIface => "no_kernel_iface",
+            ExceptionDrop::ClassLimited => "class_limited",
         }
     }
 }
@@ -196,6 +208,7 @@ pub struct Exception {
     ports: Vec<bool>,
     to_kernel: TokenBucket,
     from_kernel: TokenBucket,
+    classes: ClassLimits,
     counters: ExceptionCounters,
 }
 
@@ -213,6 +226,7 @@ impl Exception {
             ports: v,
             to_kernel: TokenBucket::new(params.to_kernel_pps, params.to_kernel_burst, now),
             from_kernel: TokenBucket::new(params.from_kernel_pps, params.from_kernel_burst, now),
+            classes: ClassLimits::new(n, &params.classes, now),
             counters: ExceptionCounters::default(),
         }
     }
@@ -233,11 +247,21 @@ impl Exception {
         self.ports.iter().any(|&p| p)
     }
 
-    /// Decides (and counts) a packet of `len` bytes for the kernel interface of `port`.
+    /// Decides (and counts) a packet of `len` bytes and class `class` for the kernel interface
+    /// of `port`: its (port, class) bucket first, so a flood of one class or at one port spends
+    /// only its own bucket, then the core's aggregate one.
     #[inline]
-    pub fn admit_to_kernel(&mut self, port: u16, len: usize, now: Instant) -> Admit {
+    pub fn admit_to_kernel(
+        &mut self,
+        port: u16,
+        class: ExcClass,
+        len: usize,
+        now: Instant,
+    ) -> Admit {
         let verdict = if !self.has_port(port) {
             Admit::Drop(ExceptionDrop::NoKernelIface)
+        } else if !self.classes.take(port, class, now) {
+            Admit::Drop(ExceptionDrop::ClassLimited)
         } else if !self.to_kernel.take(now) {
             Admit::Drop(ExceptionDrop::RateLimited)
         } else {
@@ -275,6 +299,11 @@ impl Exception {
     /// The counters.
     pub fn counters(&self) -> &ExceptionCounters {
         &self.counters
+    }
+
+    /// Per (port, class) counts, by port index then [`ExcClass`] discriminant.
+    pub fn class_counts(&self) -> &[[ClassCount; ExcClass::COUNT]] {
+        self.classes.counts()
     }
 }
 
@@ -382,11 +411,17 @@ mod tests {
         };
         let mut e = Exception::new(&[1], params, at(0));
         assert!(!e.has_port(0) && e.has_port(1) && !e.has_port(7));
-        assert_eq!(e.admit_to_kernel(0, 60, at(0)), Admit::Drop(ExceptionDrop::NoKernelIface));
-        assert_eq!(e.admit_to_kernel(1, 60, at(0)), Admit::Pass);
-        assert_eq!(e.admit_to_kernel(1, 100, at(0)), Admit::Pass);
-        assert_eq!(e.admit_to_kernel(1, 60, at(0)), Admit::Drop(ExceptionDrop::RateLimited));
-        assert_eq!(e.admit_to_kernel(1, 60, at(1000)), Admit::Pass);
+        assert_eq!(
+            e.admit_to_kernel(0, ExcClass::Other, 60, at(0)),
+            Admit::Drop(ExceptionDrop::NoKernelIface)
+        );
+        assert_eq!(e.admit_to_kernel(1, ExcClass::Other, 60, at(0)), Admit::Pass);
+        assert_eq!(e.admit_to_kernel(1, ExcClass::Other, 100, at(0)), Admit::Pass);
+        assert_eq!(
+            e.admit_to_kernel(1, ExcClass::Other, 60, at(0)),
+            Admit::Drop(ExceptionDrop::RateLimited)
+        );
+        assert_eq!(e.admit_to_kernel(1, ExcClass::Other, 60, at(1000)), Admit::Pass);
         let c = e.counters();
         assert_eq!((c.to_kernel_packets, c.to_kernel_bytes), (3, 220));
         assert_eq!(c.drop_count(ExceptionDrop::NoKernelIface), 1);
@@ -432,6 +467,6 @@ mod tests {
         b.count_drop(ExceptionDrop::KernelQueueFull);
         let m = a.merged(&b);
         assert_eq!((m.to_kernel_packets, m.to_kernel_bytes, m.from_kernel_bytes), (3, 9, 5));
-        assert_eq!(m.drops, [1, 1, 0]);
+        assert_eq!(m.drops, [1, 1, 0, 0]);
     }
 }

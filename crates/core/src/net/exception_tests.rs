@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::exc_class::{ClassRate, ExcClass};
 use super::exception::{Exception, ExceptionDrop, ExceptionParams};
 use super::stack::{Input, Stack};
 use super::testutil::*;
@@ -174,7 +175,13 @@ fn without_an_exception_path_nothing_changes() {
 #[test]
 fn a_flood_to_the_kernel_is_cut_to_the_rate_limit() {
     // 1000 packets/s, bursts of 10: a flood of 10 000 frames within 1 s of fake time.
-    let params = ExceptionParams { to_kernel_pps: 1000, to_kernel_burst: 10, ..Default::default() };
+    // No class limit here: the core's aggregate bucket alone.
+    let params = ExceptionParams {
+        to_kernel_pps: 1000,
+        to_kernel_burst: 10,
+        classes: [ClassRate { pps: 0, burst: 1 }; ExcClass::COUNT],
+        ..Default::default()
+    };
     let mut s = kstack(params);
     let mut io = TestIo::default();
     let f = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, KADDR, 17, 64, &[0; 12]));
@@ -212,4 +219,67 @@ fn from_kernel_frames_leave_by_the_port_and_are_counted() {
     assert_eq!(s.from_kernel_budget(at(2), 32), 2);
     let c = s.exception_counters();
     assert_eq!((c.from_kernel_packets, c.from_kernel_bytes), (4, 4 * f.len() as u64));
+}
+
+/// Both ports have a kernel interface (KADDR on port 0, KADDR1 on port 1).
+fn two_port_kstack() -> Stack<VecBuf> {
+    let i =
+        ifaces().with_kernel_addrs(0, &[KADDR]).unwrap().with_kernel_addrs(1, &[KADDR1]).unwrap();
+    let r = routes(&i);
+    Stack::new(i, r, &[], NeighParams::default()).unwrap().with_exception(Exception::new(
+        &[0, 1],
+        ExceptionParams::default(),
+        Instant::ZERO,
+    ))
+}
+
+/// A health check's answer: a SYN-ACK from a real server to the kernel's ephemeral port.
+fn syn_ack(from: Ipv4Addr, to: Ipv4Addr) -> Vec<u8> {
+    let mut t = tcp_syn();
+    t[0..2].copy_from_slice(&80u16.to_be_bytes());
+    t[2..4].copy_from_slice(&45000u16.to_be_bytes());
+    t[13] = 0x12;
+    eth(MAC1, PEER_MAC, 0x0800, &ipv4(from, to, 6, 64, &t))
+}
+
+#[test]
+fn a_flood_at_one_ports_kernel_address_leaves_the_other_ports_health_replies_alone() {
+    let mut s = two_port_kstack();
+    let mut io = TestIo::default();
+    let rs1 = Ipv4Addr::new(192, 168, 1, 12);
+    let flood = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, KADDR, 17, 64, &[0; 12]));
+    let ping = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, KADDR, 1, 64, &icmp(8, 0, [0; 4], b"x")));
+    let ssh = eth(MAC0, PEER_MAC, 0x0800, &ipv4(CLIENT, KADDR, 6, 64, &tcp_syn()));
+    let (mut replies_in, mut pings_in, mut ssh_in) = (0u64, 0u64, 0u64);
+    // One second of fake time: 100 000 flood frames (UDP to port 0 of KADDR: class other), a
+    // health-check answer every 10 ms on port 1, a ping and an SSH SYN every 10 ms on port 0.
+    for i in 0..100_000u64 {
+        let now = Instant::from_micros(i * 10);
+        s.input(0, buf(&flood), now, &mut io);
+        if i % 1000 == 0 {
+            s.input(1, buf(&syn_ack(rs1, KADDR1)), now, &mut io);
+            s.input(0, buf(&ping), now, &mut io);
+            s.input(0, buf(&ssh), now, &mut io);
+        }
+        for (port, k) in io.kernel.drain(..) {
+            match (port, super::exc_class::classify(data(&k))) {
+                (1, ExcClass::Replies) => replies_in += 1,
+                (0, ExcClass::Icmp) => pings_in += 1,
+                (0, ExcClass::Ssh) => ssh_in += 1,
+                _ => {}
+            }
+        }
+        io.dropped.clear();
+    }
+    assert_eq!((replies_in, pings_in, ssh_in), (100, 100, 100), "none of them starved");
+    let counts = s.exception_class_counts();
+    let other = counts[0][ExcClass::Other as usize];
+    // The default class "other": 1000/s with a burst of 100, over 0.99999 s.
+    assert!(other.passed <= 1100 && other.passed >= 1099, "{other:?}");
+    assert_eq!(other.passed + other.limited, 100_000);
+    assert_eq!(counts[1][ExcClass::Replies as usize].passed, 100);
+    assert_eq!(counts[1][ExcClass::Replies as usize].limited, 0);
+    let c = s.exception_counters();
+    assert_eq!(c.drop_count(ExceptionDrop::ClassLimited), other.limited);
+    assert_eq!(c.drop_count(ExceptionDrop::RateLimited), 0, "the aggregate was never the limit");
 }

@@ -24,6 +24,7 @@
 pub mod arp;
 pub mod control;
 pub mod counters;
+pub mod exc_class;
 pub mod exception;
 pub mod icmp;
 pub mod iface;
@@ -34,6 +35,8 @@ pub mod route;
 pub mod stack;
 
 #[cfg(test)]
+mod arp_guard_tests;
+#[cfg(test)]
 mod exception_tests;
 #[cfg(test)]
 mod standby_tests;
@@ -41,13 +44,14 @@ mod standby_tests;
 pub(crate) mod testutil;
 
 pub use counters::{DropReason, NetCounters};
+pub use exc_class::{ClassCount, ClassRate, ExcClass};
 pub use exception::{Exception, ExceptionCounters, ExceptionDrop, ExceptionParams, TokenBucket};
 pub use icmp::IcmpError;
 pub use iface::{AddrKind, IfAddr, Iface, IfaceError, IfaceTable};
 pub use io::{Ctx, NetIo};
 pub use l2cache::{L2Cache, L2Hop};
 pub use neigh::{
-    NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh,
+    Learn, NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh,
 };
 pub use route::{Route, RouteError, RouteHit, RouteTable};
 pub use stack::{is_arp_frame, Input, Stack};

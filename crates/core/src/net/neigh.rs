@@ -95,6 +95,12 @@ pub enum NeighState {
     Incomplete,
     /// Learned from ARP; valid until it expires.
     Reachable,
+    /// Learned from ARP the director did not ask for: a request (or an unsolicited reply)
+    /// addressed to one of our addresses from an on-link host never resolved before. Usable
+    /// like [`NeighState::Reachable`] until it expires, but the first to be evicted, and the
+    /// only kind of entry another unconfirmed one may replace. A reply to us, or any ARP from
+    /// the host while we resolve it, makes it reachable. Linux's `NUD_STALE` plays this part.
+    Stale,
     /// From configuration; never expires, never overwritten by ARP.
     Static,
 }
@@ -108,6 +114,26 @@ pub enum Resolution {
     Incomplete,
     /// No usable entry (never seen, failed, or expired).
     Unknown,
+}
+
+/// What an ARP packet tells [`NeighTable::learn`] about its sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learn {
+    /// A reply addressed to one of our addresses (or to the kernel's): the host answered.
+    Confirmed,
+    /// A request for one of our addresses: the host wants to talk to us.
+    Addressed,
+    /// Anything else (a request for another host, an announcement): refresh only.
+    Refresh,
+}
+
+/// Which entries [`NeighTable::evict_oldest`] may remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Victims {
+    /// Reachable or stale (for a next hop of ours).
+    Learned,
+    /// Stale only (for a new unconfirmed entry).
+    Unconfirmed,
 }
 
 /// A snapshot of one entry, for listings.
@@ -287,8 +313,10 @@ impl<B: PacketBuf> NeighTable<B> {
         match self.entries.get(&(port, u32::from(ip))) {
             Some(e) => match e.state {
                 NeighState::Static => Resolution::Resolved(e.mac),
-                NeighState::Reachable if now < e.deadline => Resolution::Resolved(e.mac),
-                NeighState::Reachable => Resolution::Unknown,
+                NeighState::Reachable | NeighState::Stale if now < e.deadline => {
+                    Resolution::Resolved(e.mac)
+                }
+                NeighState::Reachable | NeighState::Stale => Resolution::Unknown,
                 NeighState::Incomplete => Resolution::Incomplete,
             },
             None => Resolution::Unknown,
@@ -322,7 +350,18 @@ impl<B: PacketBuf> NeighTable<B> {
                     set_macs(&mut pkt, e.mac, src);
                     return ctx.io.tx(port, pkt);
                 }
-                NeighState::Reachable => {
+                NeighState::Stale if now < e.deadline => {
+                    // Used but never confirmed: send, and ask once (as Linux's DELAY/PROBE
+                    // does) so the host's reply makes the entry reachable.
+                    set_macs(&mut pkt, e.mac, src);
+                    ctx.io.tx(port, pkt);
+                    if e.probes_sent == 0 {
+                        e.probes_sent = 1;
+                        arp::send_request(ctx, port, ip);
+                    }
+                    return;
+                }
+                NeighState::Reachable | NeighState::Stale => {
                     // Expired but not yet collected: resolve again.
                     e.state = NeighState::Incomplete;
                     e.probes_sent = 0;
@@ -332,7 +371,9 @@ impl<B: PacketBuf> NeighTable<B> {
                 NeighState::Incomplete => false,
             },
             None => {
-                if self.entries.len() >= self.params.max_entries && !self.evict_oldest(ctx) {
+                if self.entries.len() >= self.params.max_entries
+                    && !self.evict_oldest(Victims::Learned, ctx)
+                {
                     return ctx.drop(pkt, DropReason::NeighTableFull);
                 }
                 let e = Entry {
@@ -362,18 +403,24 @@ impl<B: PacketBuf> NeighTable<B> {
         }
     }
 
-    /// Makes room for a next hop this director must reach (a gateway, a real server): removes
-    /// the learned entry that expires first, i.e. the one refreshed longest ago. Entries
-    /// learned from other hosts' requests must not keep the director from resolving its own
-    /// next hops once the table is full. Static and incomplete entries stay (an incomplete one
-    /// is a resolution of ours in progress). Scans the table: only on a new next hop with the
-    /// table full. Returns whether an entry was removed.
-    fn evict_oldest(&mut self, ctx: &mut Ctx<'_, impl NetIo<B>>) -> bool {
+    /// Makes room in a full table: removes the learned entry that expires first, i.e. the one
+    /// refreshed longest ago, among `victims`. For a next hop this director must reach (a
+    /// gateway, a real server) any learned entry may go, unconfirmed ([`NeighState::Stale`])
+    /// ones first: entries learned from other hosts' requests must not keep the director from
+    /// resolving its own next hops. For a new unconfirmed entry only an unconfirmed one may go,
+    /// so a flood of requests recycles its own entries and never displaces a confirmed one.
+    /// Static and incomplete entries stay (an incomplete one is a resolution of ours in
+    /// progress). Scans the table: only when it is full (and, for unconfirmed entries, at most
+    /// at the core's ARP rate limit). Returns whether an entry was removed.
+    fn evict_oldest(&mut self, victims: Victims, ctx: &mut Ctx<'_, impl NetIo<B>>) -> bool {
         let victim = self
             .entries
             .iter()
-            .filter(|(_, e)| e.state == NeighState::Reachable)
-            .min_by_key(|(_, e)| e.deadline)
+            .filter(|(_, e)| match victims {
+                Victims::Learned => matches!(e.state, NeighState::Reachable | NeighState::Stale),
+                Victims::Unconfirmed => e.state == NeighState::Stale,
+            })
+            .min_by_key(|(_, e)| (e.state != NeighState::Stale, e.deadline))
             .map(|(&k, _)| k);
         let Some(k) = victim else { return false };
         if let Some(mut e) = self.entries.remove(&k) {
@@ -386,15 +433,37 @@ impl<B: PacketBuf> NeighTable<B> {
         true
     }
 
-    /// Records that `ip` on `port` has `mac` (from ARP). Updates an existing entry (unless static);
-    /// creates one only when `create` (the RFC 826 rule: the packet was addressed to us). Packets
-    /// waiting for it are sent. Returns whether an entry now holds `mac` because of this call.
+    /// Whether the director is resolving `ip` on `port` (it sent requests and waits for the
+    /// answer, or asked to confirm a stale entry it used). A reply from such a host is one we asked for.
+    #[inline]
+    pub fn is_resolving(&self, ip: Ipv4Addr, port: u16) -> bool {
+        self.entries.get(&(port, u32::from(ip))).is_some_and(|e| match e.state {
+            NeighState::Incomplete => true,
+            NeighState::Stale => e.probes_sent > 0,
+            NeighState::Reachable | NeighState::Static => false,
+        })
+    }
+
+    /// Records that `ip` on `port` has `mac` (from ARP; the caller has checked the sender is
+    /// on-link and host-like). What `how` may do:
+    ///
+    /// - any `how` refreshes an existing entry (unless static) and resolves an incomplete one,
+    ///   sending the packets waiting for it;
+    /// - [`Learn::Confirmed`] (a reply addressed to us) makes the entry
+    ///   [`NeighState::Reachable`]; the other kinds keep a stale entry stale, and turn a
+    ///   reachable one stale when they change its MAC;
+    /// - only [`Learn::Confirmed`] and [`Learn::Addressed`] create an entry for a host never
+    ///   seen, and then a [`NeighState::Stale`] one; with the table full it replaces the oldest
+    ///   stale entry, never a confirmed, static or incomplete one (else it is not created and
+    ///   [`super::NetCounters::neigh_not_learned_full`] counts it).
+    ///
+    /// Returns whether an entry now holds `mac` because of this call.
     pub fn learn(
         &mut self,
         ip: Ipv4Addr,
         port: u16,
         mac: MacAddr,
-        create: bool,
+        how: Learn,
         now: Instant,
         ctx: &mut Ctx<'_, impl NetIo<B>>,
     ) -> bool {
@@ -403,30 +472,42 @@ impl<B: PacketBuf> NeighTable<B> {
         }
         let key = (port, u32::from(ip));
         let deadline = now + self.params.timeout;
-        let e = match self.entries.get_mut(&key) {
+        let state = match self.entries.get(&key) {
             Some(e) if e.state == NeighState::Static => return false,
-            Some(e) => e,
+            Some(e) => match (e.state, how) {
+                (NeighState::Incomplete, _) | (_, Learn::Confirmed) => NeighState::Reachable,
+                (NeighState::Reachable, _) if e.mac == mac => NeighState::Reachable,
+                _ => NeighState::Stale,
+            },
             None => {
-                if !create || self.entries.len() >= self.params.max_entries {
+                if how == Learn::Refresh {
+                    return false;
+                }
+                if self.entries.len() >= self.params.max_entries
+                    && !self.evict_oldest(Victims::Unconfirmed, ctx)
+                {
+                    ctx.counters.neigh_not_learned_full += 1;
                     return false;
                 }
                 let e = Entry {
                     mac,
-                    state: NeighState::Reachable,
+                    state: NeighState::Stale,
                     deadline,
                     probes_sent: 0,
                     queue: Queue::EMPTY,
                 };
                 self.entries.insert(key, e);
                 self.next_deadline = self.next_deadline.min(deadline);
+                ctx.counters.neigh_unconfirmed_learned += 1;
                 return true;
             }
         };
+        let Some(e) = self.entries.get_mut(&key) else { return false };
         if e.mac != mac {
             self.generation = self.generation.wrapping_add(1);
         }
         e.mac = mac;
-        e.state = NeighState::Reachable;
+        e.state = state;
         e.deadline = deadline;
         e.probes_sent = 0;
         self.next_deadline = self.next_deadline.min(deadline);
@@ -457,7 +538,7 @@ impl<B: PacketBuf> NeighTable<B> {
         let mut expired = false;
         self.entries.retain(|&(port, ip), e| match e.state {
             NeighState::Static => true,
-            NeighState::Reachable => {
+            NeighState::Reachable | NeighState::Stale => {
                 if now >= e.deadline {
                     expired = true;
                     return false;
@@ -526,7 +607,8 @@ impl<B: PacketBuf> NeighTable<B> {
                 port,
                 state: e.state,
                 mac: (e.state != NeighState::Incomplete).then_some(e.mac),
-                expires: (e.state == NeighState::Reachable).then_some(e.deadline),
+                expires: matches!(e.state, NeighState::Reachable | NeighState::Stale)
+                    .then_some(e.deadline),
                 pending: e.queue.len as usize,
             })
             .collect()
@@ -575,10 +657,10 @@ mod tests {
             pkt.data_mut()[12..14].copy_from_slice(&[8, 0]);
             self.table.output(pkt, ip, 0, now, &mut ctx);
         }
-        fn learn(&mut self, ip: Ipv4Addr, mac: MacAddr, create: bool, now: Instant) -> bool {
+        fn learn(&mut self, ip: Ipv4Addr, mac: MacAddr, how: Learn, now: Instant) -> bool {
             let mut ctx =
                 Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io: &mut self.io };
-            self.table.learn(ip, 0, mac, create, now, &mut ctx)
+            self.table.learn(ip, 0, mac, how, now, &mut ctx)
         }
         fn poll(&mut self, now: Instant) {
             let mut ctx =
@@ -643,8 +725,8 @@ mod tests {
         assert_eq!(f.counters.drop_count(DropReason::NeighQueueFull), 2);
         assert_eq!(f.arp_targets(), vec![PEER, P2], "one request per neighbour, not per packet");
         // The dropped packets were the newest ones: resolution releases tags 0, 1 and 10.
-        assert!(f.learn(PEER, PEER_MAC, false, T0));
-        assert!(f.learn(P2, PEER_MAC, false, T0));
+        assert!(f.learn(PEER, PEER_MAC, Learn::Refresh, T0));
+        assert!(f.learn(P2, PEER_MAC, Learn::Refresh, T0));
         let tags: Vec<u8> = f.ip_tx().iter().map(|p| *data(p).last().unwrap()).collect();
         assert_eq!(tags, vec![0, 1, 10]);
         assert_eq!(f.table.pending_len(), 0);
@@ -684,13 +766,16 @@ mod tests {
     #[test]
     fn learned_entries_expire() {
         let mut f = Fixture::new(params(), &[]);
-        assert!(!f.learn(PEER, PEER_MAC, false, T0), "not created without an entry or create");
-        assert!(f.learn(PEER, PEER_MAC, true, T0));
+        assert!(
+            !f.learn(PEER, PEER_MAC, Learn::Refresh, T0),
+            "not created without an entry or create"
+        );
+        assert!(f.learn(PEER, PEER_MAC, Learn::Addressed, T0));
         assert_eq!(f.table.resolve(PEER, 0, at(59_999)), Resolution::Resolved(PEER_MAC));
         assert_eq!(f.table.resolve(PEER, 1, at(0)), Resolution::Unknown, "per port");
         // Refreshed by a later ARP packet.
         let other = MacAddr([0x52, 0, 0, 0, 0, 9]);
-        assert!(f.learn(PEER, other, false, at(30_000)));
+        assert!(f.learn(PEER, other, Learn::Refresh, at(30_000)));
         assert_eq!(f.table.resolve(PEER, 0, at(89_999)), Resolution::Resolved(other));
         assert_eq!(f.table.resolve(PEER, 0, at(90_000)), Resolution::Unknown);
         f.poll(at(89_999));
@@ -704,7 +789,7 @@ mod tests {
     #[test]
     fn expired_but_not_collected_entry_is_resolved_again() {
         let mut f = Fixture::new(params(), &[]);
-        f.learn(PEER, PEER_MAC, true, T0);
+        f.learn(PEER, PEER_MAC, Learn::Addressed, T0);
         f.output(PEER, 1, at(60_000));
         assert!(f.ip_tx().is_empty());
         assert_eq!(f.arp_targets(), vec![PEER]);
@@ -718,7 +803,7 @@ mod tests {
         let far = T0 + Duration::from_secs(10 * 365 * 86_400);
         f.poll(far);
         assert_eq!(f.table.resolve(PEER, 0, far), Resolution::Resolved(PEER_MAC));
-        assert!(!f.learn(PEER, MacAddr([0x52, 0, 0, 0, 0, 9]), true, far));
+        assert!(!f.learn(PEER, MacAddr([0x52, 0, 0, 0, 0, 9]), Learn::Addressed, far));
         f.output(PEER, 7, far);
         let sent = f.ip_tx();
         assert_eq!(sent.len(), 1);
@@ -737,7 +822,7 @@ mod tests {
         let flooders =
             [Ipv4Addr::new(10, 0, 0, 20), Ipv4Addr::new(10, 0, 0, 21), Ipv4Addr::new(10, 0, 0, 22)];
         for (i, ip) in flooders.iter().enumerate() {
-            assert!(f.learn(*ip, PEER_MAC, true, at(i as u64 * 10)));
+            assert!(f.learn(*ip, PEER_MAC, Learn::Addressed, at(i as u64 * 10)));
         }
         assert_eq!(f.table.len(), 3);
         let gen = f.table.generation();
@@ -768,7 +853,10 @@ mod tests {
         f.output(Ipv4Addr::new(10, 0, 0, 10), 1, T0);
         assert_eq!(f.table.len(), 3);
         assert_eq!(f.io.drop_reasons().last(), Some(&DropReason::NeighTableFull));
-        assert!(!f.learn(Ipv4Addr::new(10, 0, 0, 11), PEER_MAC, true, T0), "full: not learned");
+        assert!(
+            !f.learn(Ipv4Addr::new(10, 0, 0, 11), PEER_MAC, Learn::Addressed, T0),
+            "full: not learned"
+        );
         // Churn: entries fail and are replaced many times; the map never reallocates.
         let mut now = T0;
         for round in 0..200u32 {

@@ -63,6 +63,12 @@ pub const DEFAULT_ICMP_ERROR_PPS: u64 = 1000;
 /// The burst of ICMP errors a core may send after a quiet spell, by default.
 pub const DEFAULT_ICMP_ERROR_BURST: u64 = 100;
 
+/// ARP packets per second one core processes by default (see [`Stack::with_arp_limit`]): far
+/// more than the neighbours of a director's links send, a few µs of work per packet.
+pub const DEFAULT_ARP_PPS: u64 = 2000;
+/// The burst of ARP packets a core processes after a quiet spell, by default.
+pub const DEFAULT_ARP_BURST: u64 = 200;
+
 /// One core's L2/L3 stack.
 #[derive(Debug)]
 pub struct Stack<B> {
@@ -73,6 +79,8 @@ pub struct Stack<B> {
     exception: Exception,
     /// Paces the ICMP errors this core generates (see [`Stack::with_icmp_error_limit`]).
     icmp_errors: super::TokenBucket,
+    /// Paces the ARP packets this core processes (see [`Stack::with_arp_limit`]).
+    arp_limit: super::TokenBucket,
     /// Bumped when the routes are replaced; part of [`Stack::l2_epoch`].
     route_generation: u32,
 }
@@ -96,6 +104,7 @@ impl<B: PacketBuf> Stack<B> {
                 DEFAULT_ICMP_ERROR_BURST,
                 Instant::ZERO,
             ),
+            arp_limit: super::TokenBucket::new(DEFAULT_ARP_PPS, DEFAULT_ARP_BURST, Instant::ZERO),
             route_generation: 0,
         })
     }
@@ -117,6 +126,16 @@ impl<B: PacketBuf> Stack<B> {
         self
     }
 
+    /// Limits the ARP packets this core processes (answers, learns from, hands to the kernel) to
+    /// `pps` per second with bursts of `burst` (`pps` 0 = unlimited); the default is
+    /// [`DEFAULT_ARP_PPS`] with bursts of [`DEFAULT_ARP_BURST`]. Replies to the director's own
+    /// requests are exempt, so a flood cannot keep it from resolving its next hops. A packet over
+    /// the limit is freed and counted in [`NetCounters::arp_rate_limited`].
+    pub fn with_arp_limit(mut self, pps: u64, burst: u64, now: Instant) -> Self {
+        self.arp_limit = super::TokenBucket::new(pps, burst, now);
+        self
+    }
+
     /// Announces every owned address with a gratuitous ARP. Call once when the ports are up
     /// (from one core: every core shares the same addresses).
     pub fn start(&mut self, io: &mut impl NetIo<B>) {
@@ -128,7 +147,8 @@ impl<B: PacketBuf> Stack<B> {
     /// counts no drop; the copy is freed. See [`is_arp_frame`].
     pub fn observe_arp(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
         let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
-        arp::input(pkt, port, now, arp::ArpRole::Observe, &mut self.neigh, &mut ctx);
+        let (neigh, limit) = (&mut self.neigh, &mut self.arp_limit);
+        arp::input(pkt, port, now, arp::ArpRole::Observe, neigh, limit, &mut ctx);
     }
 
     /// Runs the neighbour timers (probe retries, failures, expiry). Call every few milliseconds.
@@ -155,7 +175,8 @@ impl<B: PacketBuf> Stack<B> {
                 let kernel = self.exception.has_port(port);
                 let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
                 let role = arp::ArpRole::Receive { kernel };
-                if let Some(pkt) = arp::input(pkt, port, now, role, &mut self.neigh, &mut ctx) {
+                let (neigh, limit) = (&mut self.neigh, &mut self.arp_limit);
+                if let Some(pkt) = arp::input(pkt, port, now, role, neigh, limit, &mut ctx) {
                     self.to_kernel(port, pkt, now, io);
                 }
                 Input::Consumed
@@ -358,7 +379,8 @@ impl<B: PacketBuf> Stack<B> {
     /// [`NetIo::to_kernel`], if the port has one and the core's rate limit allows; otherwise
     /// drops it, counted in the exception counters.
     pub fn to_kernel(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
-        match self.exception.admit_to_kernel(port, pkt.data().len(), now) {
+        let class = super::exc_class::classify(pkt.data());
+        match self.exception.admit_to_kernel(port, class, pkt.data().len(), now) {
             Admit::Pass => io.to_kernel(port, pkt),
             Admit::Drop(_) => io.drop_pkt(pkt, DropReason::NotForUs),
         }
@@ -381,6 +403,13 @@ impl<B: PacketBuf> Stack<B> {
         for _ in 0..n {
             self.exception.count_drop(super::exception::ExceptionDrop::KernelQueueFull);
         }
+    }
+
+    /// The exception path's counts per (port, class).
+    pub fn exception_class_counts(
+        &self,
+    ) -> &[[super::exc_class::ClassCount; super::exc_class::ExcClass::COUNT]] {
+        self.exception.class_counts()
     }
 
     /// The exception path's counters.
