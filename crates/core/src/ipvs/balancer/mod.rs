@@ -179,6 +179,11 @@ pub struct BalancerConfig {
     pub guard: GuardConfig,
     /// The SYN proxy's settings; its cookie keys must be the same on every core of a process.
     pub synproxy: SynProxyConfig,
+    /// Whether a port this core sends on computes checksums on transmit: only then are
+    /// rewritten packets marked for it ([`crate::buf::PacketBuf::want_tx_csum`], which on an
+    /// mbuf writes its second cache line). Default true; a worker whose ports do not offload
+    /// sets it false.
+    pub tx_csum_offload: bool,
 }
 
 impl BalancerConfig {
@@ -198,6 +203,7 @@ impl BalancerConfig {
             port_cursor_seed: 0,
             guard: GuardConfig::UNLIMITED,
             synproxy: SynProxyConfig::new(),
+            tx_csum_offload: true,
         }
     }
 
