@@ -12,6 +12,9 @@
 #       new-*: every packet a new connection until the table is full (created_total =
 #       min(rx_total, capacity - conns_before)), all forwarded and in the table;
 #       mix-*: some new connections, every one in the table (conns = conns_before + created);
+#       steady-*: every packet a new connection (created_total = rx_total), all forwarded, and
+#       the table held where it was filled (conns = conns_before = flows: each new connection
+#       displaced the oldest embryonic one);
 #   - idle: no packet and no drop; mem-*: every connection established (conns = capacity, both
 #     packets of each forwarded);
 #   - the orders (issue 13): est-*, both-*, mix-* and io sent their flows in a shuffle unrelated
@@ -45,7 +48,7 @@ fail() {
     bad=1
 }
 for s in io est-dr est-tun est-nat est-fullnat est-fullnat-1k both-nat both-fullnat new-tcp-dr new-tcp-fullnat new-udp-nat \
-         new-udp-fullnat mix-fullnat idle mem-100k; do
+         new-udp-fullnat steady-tcp-fullnat mix-fullnat idle mem-100k; do
     line=$(grep "^scenario $s " "$out" || true)
     if [[ -z $line || $line == *" FAILED "* ]]; then
         fail "$s" "no result line (${line:-none})"
@@ -108,6 +111,12 @@ for s in io est-dr est-tun est-nat est-fullnat est-fullnat-1k both-nat both-full
     new-*)
         want fwd_total -eq "${v[created_total]:-0}"
         want conns -eq $((${v[conns_before]:-0} + ${v[created_total]:-0}))
+        ;;
+    steady-*)
+        want created_total -eq "${v[rx_total]:-0}"
+        want fwd_total -eq "${v[rx_total]:-0}"
+        want conns_before -eq "$FLOWS"
+        want conns -eq "$FLOWS"
         ;;
     mix-*)
         want fwd_total -eq "${v[rx_total]:-0}"

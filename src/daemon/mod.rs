@@ -397,6 +397,7 @@ impl Director {
                 },
                 guard: *cfg.guard(),
                 synproxy,
+                tx_csum_offload: csum_offload.iter().any(|&on| on),
                 ..BalancerConfig::new(core, n_workers)
             };
             let lb = Balancer::new(lb_cfg, time::now())

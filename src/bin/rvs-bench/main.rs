@@ -13,6 +13,7 @@ mod frames;
 mod mem;
 mod order;
 mod pcapgen;
+mod plot;
 mod run;
 mod setup;
 
@@ -60,6 +61,15 @@ struct Cli {
     /// Use 2 MB hugepages (reserved beforehand) instead of --no-huge.
     #[arg(long)]
     huge: bool,
+    /// Throughput against connection count: instead of the scenarios, the I/O ceiling and
+    /// established FULLNAT with each of these numbers of connections (comma separated, e.g.
+    /// 1000,10000,100000,1000000,10000000); each row is named est-fullnat-<count>.
+    #[arg(long, value_delimiter = ',')]
+    sweep: Vec<u64>,
+    /// Draw the run's results as SVG into this directory: scenarios.svg (Mpps and ratio to the
+    /// I/O ceiling per scenario), and with --sweep conns.svg (throughput against connections).
+    #[arg(long)]
+    plot: Option<PathBuf>,
     #[command(subcommand)]
     child: Option<Child>,
 }
@@ -119,9 +129,23 @@ struct Plan {
     args: Vec<String>,
 }
 
+/// `name` without a flow-count suffix (`est-fullnat-1k`, `est-fullnat-10M`).
+fn without_count(name: &str) -> &str {
+    match name.rsplit_once('-') {
+        Some((base, n))
+            if n.len() > 1
+                && (n.ends_with('k') || n.ends_with('M'))
+                && n[..n.len() - 1].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => name,
+    }
+}
+
 fn traffic_of(name: &str) -> Result<(Traffic, Mode)> {
     // A size suffix (est-fullnat-1k) names the flow count, not the mode.
-    let base = name.strip_suffix("-1k").unwrap_or(name);
+    let base = without_count(name);
     let mode = if base.ends_with("-dr") {
         Mode::Dr
     } else if base.ends_with("-tun") {
@@ -143,6 +167,8 @@ fn traffic_of(name: &str) -> Result<(Traffic, Mode)> {
         Traffic::Mix
     } else if name.starts_with("both-") {
         Traffic::Both
+    } else if name.starts_with("steady-tcp-") {
+        Traffic::Steady
     } else if name == "idle" {
         Traffic::Idle
     } else {
@@ -176,6 +202,14 @@ fn plans(cli: &Cli, seed: u64) -> Vec<Plan> {
         Plan { name: name.to_owned(), what, args }
     };
     let mut v = vec![t("io", "I/O ceiling: rx -> tx, no work", flows, 1024)];
+    if !cli.sweep.is_empty() {
+        for &n in &cli.sweep {
+            let n = n.max(1);
+            let cap = u32::try_from(n + n / 8 + 1024).unwrap_or(u32::MAX);
+            v.push(t(&format!("est-fullnat-{}", human(n)), "established TCP, 64 B", n, cap));
+        }
+        return v;
+    }
     for m in ["dr", "tun", "nat", "fullnat"] {
         v.push(t(&format!("est-{m}"), "established TCP, 64 B", flows, est_cap));
     }
@@ -186,6 +220,12 @@ fn plans(cli: &Cli, seed: u64) -> Vec<Plan> {
     v.push(t("new-tcp-fullnat", "every packet a new TCP SYN (+ local port)", 0, new_cap));
     v.push(t("new-udp-nat", "every packet a new UDP flow", 0, new_cap));
     v.push(t("new-udp-fullnat", "every packet a new UDP flow (+ local port)", 0, new_cap));
+    v.push(t(
+        "steady-tcp-fullnat",
+        "every packet a new TCP SYN, table held at --flows conns (oldest evicted per new one)",
+        flows,
+        est_cap,
+    ));
     v.push(t("mix-fullnat", "90% established, 10% new TCP", flows, mix_cap));
     v.push(t("idle", "no traffic, idle backoff 64 polls, 200 us doubling to 2 ms", 0, 1024));
     let mems: &[u64] = if cli.quick { &[100_000] } else { &[1_000_000, 10_000_000] };
@@ -512,6 +552,14 @@ fn targets(rows: &[Row]) -> String {
         true,
         1e6,
     );
+    line(
+        "new FULLNAT conns/s/core, table at steady state (issue 13)",
+        get("steady-tcp-fullnat", "new_cps"),
+        2.0,
+        "M/s",
+        true,
+        1e6,
+    );
     let per = rows.iter().find(|r| r.name.starts_with("mem-")).and_then(|r| r.kv.as_ref());
     line(
         "bytes per connection entry",
@@ -524,6 +572,50 @@ fn targets(rows: &[Row]) -> String {
     line("RSS with 10M conns", get("mem-10M", "rss"), 2.0, "GiB", false, 1024.0 * 1024.0 * 1024.0);
     line("idle CPU", get("idle", "cpu"), 5.0, "% of a core", false, 0.01);
     s
+}
+
+/// Draws the rows of a run into `dir` (see `plot`): scenarios.svg, and conns.svg for a sweep.
+fn draw(rows: &[Row], dir: &std::path::Path, started: &str, sweep: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let io = rows
+        .iter()
+        .find(|r| r.name == "io")
+        .and_then(|r| r.kv.as_ref())
+        .map_or(f64::NAN, |kv| num(kv, "rx_pps"));
+    let traffic = |r: &Row| !r.name.starts_with("mem-") && r.name != "idle";
+    let points: Vec<plot::ScenarioPoint> = rows
+        .iter()
+        .filter(|r| traffic(r))
+        .map(|r| {
+            let pps = r.kv.as_ref().map_or(f64::NAN, |kv| num(kv, "rx_pps"));
+            plot::ScenarioPoint { name: r.name.clone(), mpps: pps / 1e6, ratio: pps / io }
+        })
+        .collect();
+    let path = dir.join("scenarios.svg");
+    plot::scenarios_svg(&points, &format!("rvs-bench {started}: one worker core"), &path)?;
+    eprintln!("drew {}", path.display());
+    if sweep {
+        let sweep: Vec<plot::SweepPoint> = rows
+            .iter()
+            .filter(|r| r.name.starts_with("est-fullnat-"))
+            .filter_map(|r| {
+                let kv = r.kv.as_ref()?;
+                Some(plot::SweepPoint {
+                    conns: num(kv, "conns_before") as u64,
+                    mpps: num(kv, "rx_pps") / 1e6,
+                    io_mpps: io / 1e6,
+                })
+            })
+            .collect();
+        let path = dir.join("conns.svg");
+        plot::sweep_svg(
+            &sweep,
+            &format!("rvs-bench {started}: FULLNAT against connections"),
+            &path,
+        )?;
+        eprintln!("drew {}", path.display());
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -569,6 +661,9 @@ fn main() -> Result<()> {
         }
         rows.push(Row { name: plan.name, what: plan.what, kv, err });
     }
+    if let Some(dir) = &cli.plot {
+        draw(&rows, dir, &started, !cli.sweep.is_empty())?;
+    }
     let failed = rows.iter().filter(|r| r.kv.is_none() && !r.err.starts_with("skipped")).count();
     let t = table(&rows);
     let tg = targets(&rows);
@@ -612,6 +707,18 @@ mod tests {
             assert_eq!(out, a.trim(), "{a:?}");
         }
         assert_eq!(shell_word("--only=est-,io"), "--only=est-,io");
+    }
+
+    #[test]
+    fn a_count_suffix_is_not_the_mode() {
+        assert_eq!(without_count("est-fullnat-1k"), "est-fullnat");
+        assert_eq!(without_count("est-fullnat-10M"), "est-fullnat");
+        assert_eq!(without_count("est-fullnat"), "est-fullnat");
+        assert_eq!(without_count("new-tcp-dr"), "new-tcp-dr");
+        assert!(matches!(
+            traffic_of("est-fullnat-100k"),
+            Ok((Traffic::Established, Mode::FullNat))
+        ));
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct MemReport {
 pub fn measure(n: u64) -> Result<MemReport> {
     let rss_before = rss_bytes();
     let cap = u32::try_from(n).unwrap_or(u32::MAX);
-    let mut lb = setup::balancer(cap)?;
+    let mut lb = setup::balancer(cap, None)?;
     let egress = FixedEgress { mtu: 1500, source: Some(Ipv4Addr::new(192, 168, 1, 1)) };
     lb.set_services(setup::services(Mode::FullNat, "rr")?, rvs::time::now(), &egress);
     if lb.config_errors() > 0 {

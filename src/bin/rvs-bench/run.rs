@@ -50,6 +50,12 @@ pub enum Traffic {
     /// No traffic: the worker with the idle backoff of the lab configs (64 empty polls, then
     /// 200 us sleeps); measures the CPU it uses.
     Idle,
+    /// Every packet a TCP SYN of a new flow into a table kept at `flows` connections (issue
+    /// 13's steady state): the table is filled with `flows` SYN_RECV connections before the
+    /// window, and the SYN flood guard's embryonic budget (`flows`, rvsd's `[guard]`) evicts
+    /// the oldest for each new one, so every new connection costs an insert and a removal in a
+    /// table that stays at the same fill.
+    Steady,
 }
 
 /// One scenario's parameters.
@@ -281,20 +287,16 @@ fn reply_frames(pipeline: &Pipeline<rvs::dpdk::Mbuf>, dst_mac: [u8; 6]) -> Vec<[
     out
 }
 
-/// Pre-populates the balancer with established TCP connections of the flows of `insert`, in
-/// that order (SYN then ACK of each flow, through `Balancer::input_checked` as the pipeline would hand
-/// them). Returns how many were established.
-fn populate(
-    pipeline: &mut Pipeline<rvs::dpdk::Mbuf>,
-    syn: &Template,
-    ack: &Template,
-    insert: &[u32],
-) -> u64 {
+/// Pre-populates the balancer with TCP connections of the flows of `insert`, in that order:
+/// the frames of `kinds` for each flow (SYN then ACK: established; SYN alone: SYN_RECV),
+/// through `Balancer::input_checked` as the pipeline would hand them. Returns how many flows
+/// had every frame forwarded.
+fn populate(pipeline: &mut Pipeline<rvs::dpdk::Mbuf>, kinds: &[&Template], insert: &[u32]) -> u64 {
     let Some(lb) = pipeline.balancer_mut() else { return 0 };
     let mut ok = 0;
     for &i in insert {
         let i = u64::from(i);
-        for t in [syn, ack] {
+        for &t in kinds {
             let mut b = VecBuf::with_capacity(128, 256);
             if let Ok(bytes) = b.append(FRAME_LEN) {
                 t.write(bytes, i);
@@ -305,7 +307,7 @@ fn populate(
             }
         }
     }
-    ok / 2
+    ok / kinds.len().max(1) as u64
 }
 
 /// Runs the scenario and returns what it measured.
@@ -369,16 +371,23 @@ pub fn run(p: &Params) -> Result<Measured> {
         .map_err(|e| anyhow!("{e}"))?
     } else {
         let stack = setup::stack(mac0, mac1)?;
-        let mut pipeline = Pipeline::with_balancer(stack, setup::balancer(p.capacity)?);
+        let embryonic_max = (p.traffic == Traffic::Steady).then_some(flows as u32);
+        let mut pipeline =
+            Pipeline::with_balancer(stack, setup::balancer(p.capacity, embryonic_max)?);
         pipeline.set_services(setup::services(p.mode, "rr")?, rvs::time::now());
         if let Some(lb) = pipeline.balancer() {
             if lb.config_errors() > 0 {
                 bail!("the balancer refused part of the services ({} errors)", lb.config_errors());
             }
         }
-        if matches!(p.traffic, Traffic::Established | Traffic::Mix | Traffic::Both) {
+        if matches!(
+            p.traffic,
+            Traffic::Established | Traffic::Mix | Traffic::Both | Traffic::Steady
+        ) {
             let t = Instant::now();
-            let ok = populate(&mut pipeline, &syn, &ack, &insert);
+            let kinds: &[&Template] =
+                if p.traffic == Traffic::Steady { &[&syn] } else { &[&syn, &ack] };
+            let ok = populate(&mut pipeline, kinds, &insert);
             eprintln!(
                 "populated {ok} of {flows} connections in {:.1} s",
                 t.elapsed().as_secs_f64()
@@ -454,7 +463,7 @@ pub fn run(p: &Params) -> Result<Measured> {
         (Traffic::Io | Traffic::Established | Traffic::Idle | Traffic::Both, _) => {
             ack.write(buf, visit.get((seq % flows) as usize).map_or(0, |&f| u64::from(f)))
         }
-        (Traffic::NewTcp, _) => syn.write(buf, flows + seq),
+        (Traffic::NewTcp | Traffic::Steady, _) => syn.write(buf, flows + seq),
         (Traffic::NewUdp, _) => udp.write(buf, flows + seq),
         (Traffic::Mix, _) => {
             if seq % 10 == 9 {
@@ -561,11 +570,12 @@ pub fn run(p: &Params) -> Result<Measured> {
     m.drops_total = last.drops - first.drops;
     m.created_total = last.created - first.created;
     m.conns_before = conns_before;
-    m.adjacent = if matches!(traffic, Traffic::NewTcp | Traffic::NewUdp | Traffic::Idle) {
-        0
-    } else {
-        adjacent
-    };
+    m.adjacent =
+        if matches!(traffic, Traffic::NewTcp | Traffic::NewUdp | Traffic::Idle | Traffic::Steady) {
+            0
+        } else {
+            adjacent
+        };
     m.touched = touched.load(Ordering::Relaxed);
     m.longest_poll_ns = stats.loop_stat(LoopStat::LongestPollNs);
 

@@ -9,6 +9,7 @@
 use anyhow::{anyhow, Context, Result};
 use rvs::ctrl::table::ServiceTable;
 use rvs::ipvs::balancer::{Balancer, BalancerConfig};
+use rvs::ipvs::guard::GuardConfig;
 use rvs::ipvs::service::{BuildOptions, Services};
 use rvs::ipvs::spec::{DestSpec, FwdMethod, LocalAddrSpec, Protocol, ServiceKey, ServiceSpec};
 use rvs::net::Stack;
@@ -126,8 +127,21 @@ pub fn stack<B: rvs::buf::PacketBuf>(mac0: [u8; 6], mac1: [u8; 6]) -> Result<Sta
     Stack::new(ifaces, routes, &neigh, NeighParams::default()).map_err(|e| anyhow!("neigh: {e}"))
 }
 
-/// A balancer for one worker core holding up to `capacity` connections.
-pub fn balancer(capacity: u32) -> Result<Balancer> {
-    let cfg = BalancerConfig { conn_capacity: capacity, ..BalancerConfig::new(0, 1) };
+/// A balancer for one worker core holding up to `capacity` connections; with
+/// `embryonic_max`, the SYN flood guard keeps at most that many connections in SYN_RECV,
+/// evicting the oldest for a new one (SYN_RECV's timeout is not shortened: the budget alone
+/// holds the fill).
+pub fn balancer(capacity: u32, embryonic_max: Option<u32>) -> Result<Balancer> {
+    let guard = match embryonic_max {
+        Some(n) => GuardConfig { embryonic_max: n, ..GuardConfig::UNLIMITED },
+        None => GuardConfig::UNLIMITED,
+    };
+    // The bench's ports (a ring-backed ethdev, net_null) compute no checksums on transmit.
+    let cfg = BalancerConfig {
+        conn_capacity: capacity,
+        tx_csum_offload: false,
+        guard,
+        ..BalancerConfig::new(0, 1)
+    };
     Balancer::new(cfg, rvs::time::now()).map_err(|e| anyhow!("balancer: {e}"))
 }

@@ -183,6 +183,11 @@ pub struct BalancerConfig {
     /// Slots of the per-source rate table ([`crate::ipvs::limits::SourceRates`]), allocated
     /// when a service first has a `source_rate`.
     pub source_entries: usize,
+    /// Whether a port this core sends on computes checksums on transmit: only then are
+    /// rewritten packets marked for it ([`crate::buf::PacketBuf::want_tx_csum`], which on an
+    /// mbuf writes its second cache line). Default true; a worker whose ports do not offload
+    /// sets it false.
+    pub tx_csum_offload: bool,
 }
 
 impl BalancerConfig {
@@ -203,6 +208,7 @@ impl BalancerConfig {
             guard: GuardConfig::UNLIMITED,
             synproxy: SynProxyConfig::new(),
             source_entries: DEFAULT_SOURCE_ENTRIES,
+            tx_csum_offload: true,
         }
     }
 

@@ -680,7 +680,7 @@ impl Balancer {
                 if let Some((key, now)) = self.frag_first {
                     let _ = self.frags.record(key, FragAction::Forward { fwd, ctx: *ctx }, now);
                 }
-                if x.tx_csum {
+                if x.tx_csum && self.cfg.tx_csum_offload {
                     // The worker may leave these checksums to the NIC (see `xmit::Xmit`).
                     pkt.want_tx_csum(head.l3);
                 }
@@ -729,17 +729,19 @@ impl Balancer {
         flow: &FlowMeta,
         now: Instant,
     ) -> Verdict<B> {
-        let Some(c) = self.conns.get(id).copied() else { return self.drop(pkt, R::NoConn) };
+        // The entry is read in place (no copy of it per packet): what the rest needs is taken
+        // out of it here.
+        let Some(c) = self.conns.get(id) else { return self.drop(pkt, R::NoConn) };
         let fwd = c.fwd();
         let toa = fwd == FwdMethod::FullNat
             && dir == Direction::In
             && !c.toa_done()
             && self.book.svcs.get(c.svc() as usize).is_some_and(|s| s.toa);
-        let ctx = self.conn_ctx(&c, dir, toa);
+        let ctx = self.conn_ctx(c, dir, toa);
         let (svc, d, len) = (c.svc(), c.dest(), head.total_len as u32);
         let tcp_data = flow.tcp_data;
         let mut flags = flow.flags;
-        if held_bare_ack(&c, dir, flags, tcp_data) {
+        if held_bare_ack(c, dir, flags, tcp_data) {
             // Accounted as a repeated SYN: the connection stays in SYN_RECV (see `guard`).
             flags = TcpFlags::SYN;
             self.book.guard.count_bare_ack_held();

@@ -17,6 +17,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Xmit, XmitError};
 pub use crate::wire::checked::L4;
+use crate::wire::checksum;
 use crate::wire::icmpv4::Message;
 use crate::wire::{Icmpv4Packet, IpProtocol, Ipv4Meta, Ipv4Packet, TcpPacket, UdpPacket};
 
@@ -260,14 +261,7 @@ pub(super) fn nat_or_ip(
     if hdr.len() < crate::wire::ipv4::HEADER_LEN {
         return Checksummed(());
     }
-    let mut iph = Ipv4Packet::new_unchecked(hdr);
-    iph.decrement_ttl();
-    if let Some(s) = new_src {
-        iph.rewrite_src_addr(*s.ip());
-    }
-    if let Some(d) = new_dst {
-        iph.rewrite_dst_addr(*d.ip());
-    }
+    rewrite_ip_header(hdr, new_src, new_dst);
     Checksummed(())
 }
 
@@ -275,6 +269,10 @@ pub(super) fn nat_or_ip(
 /// the IPv4 header checksum and the TCP/UDP checksum (pseudo-header included) right with
 /// incremental updates. For an ICMP echo the identifier is the requester's port: a request
 /// takes `new_src`'s port, a reply `new_dst`'s; the ICMP checksum covers no pseudo-header.
+///
+/// Each checksum is read and written once: the changes to its area (TTL and addresses for the
+/// IPv4 header; addresses and ports for TCP/UDP) are folded into one RFC 1624 update
+/// ([`checksum::Delta`]), which gives the same bytes as one update per field.
 ///
 /// Only call after [`check_ipv4`] and [`check_l4`] accepted the same bytes.
 pub(super) fn nat(
@@ -292,25 +290,29 @@ pub(super) fn nat(
     if hdr.len() < crate::wire::ipv4::HEADER_LEN {
         return Checksummed(());
     }
-    let mut iph = Ipv4Packet::new_unchecked(hdr);
-    iph.decrement_ttl();
+    rewrite_ip_header(hdr, new_src, new_dst);
+    // The pseudo-header's part of the TCP/UDP change: the addresses.
+    let mut pseudo = checksum::Delta::NONE;
     if let Some(s) = new_src {
-        iph.rewrite_src_addr(*s.ip());
+        pseudo.addr(ip.src, *s.ip());
     }
     if let Some(d) = new_dst {
-        iph.rewrite_dst_addr(*d.ip());
+        pseudo.addr(ip.dst, *d.ip());
     }
     match l4 {
         L4::Tcp => {
             let Ok(mut t) = TcpPacket::new_checked(seg) else { return Checksummed(()) };
+            let mut delta = pseudo;
             if let Some(s) = new_src {
-                t.update_checksum_addr_v4(ip.src, *s.ip());
-                t.rewrite_src_port(s.port());
+                delta.u16(t.src_port(), s.port());
+                t.set_src_port(s.port());
             }
             if let Some(d) = new_dst {
-                t.update_checksum_addr_v4(ip.dst, *d.ip());
-                t.rewrite_dst_port(d.port());
+                delta.u16(t.dst_port(), d.port());
+                t.set_dst_port(d.port());
             }
+            let c = delta.apply(t.checksum());
+            t.set_checksum(c);
         }
         L4::Udp => {
             // A first fragment: only the 8 header bytes are there (checked by `check_l4`);
@@ -323,13 +325,21 @@ pub(super) fn nat(
                 let Ok(u) = UdpPacket::new_checked(seg) else { return Checksummed(()) };
                 u
             };
+            let mut delta = pseudo;
             if let Some(s) = new_src {
-                u.update_checksum_addr_v4(ip.src, *s.ip());
-                u.rewrite_src_port(s.port());
+                delta.u16(u.src_port(), s.port());
+                u.set_src_port(s.port());
             }
             if let Some(d) = new_dst {
-                u.update_checksum_addr_v4(ip.dst, *d.ip());
-                u.rewrite_dst_port(d.port());
+                delta.u16(u.dst_port(), d.port());
+                u.set_dst_port(d.port());
+            }
+            // Zero means the sender sent no checksum: it stays zero. A computed zero is sent
+            // as its other form, 0xffff (RFC 768).
+            let old = u.checksum();
+            if old != 0 {
+                let c = delta.apply(old);
+                u.set_checksum(if c == 0 { 0xffff } else { c });
             }
         }
         L4::Echo { request } => {
@@ -343,6 +353,28 @@ pub(super) fn nat(
         }
     }
     Checksummed(())
+}
+
+/// Decrements the TTL of the IPv4 header `hdr` (at least 20 bytes) and replaces the
+/// addresses given, with one incremental update of its checksum for all of them.
+fn rewrite_ip_header(hdr: &mut [u8], new_src: Option<SocketAddrV4>, new_dst: Option<SocketAddrV4>) {
+    let mut iph = Ipv4Packet::new_unchecked(hdr);
+    let mut delta = checksum::Delta::NONE;
+    let ttl = iph.ttl();
+    let new_ttl = ttl.saturating_sub(1);
+    let proto = u8::from(iph.protocol());
+    delta.u16(u16::from_be_bytes([ttl, proto]), u16::from_be_bytes([new_ttl, proto]));
+    iph.set_ttl(new_ttl);
+    if let Some(s) = new_src {
+        delta.addr(iph.src_addr(), *s.ip());
+        iph.set_src_addr(*s.ip());
+    }
+    if let Some(d) = new_dst {
+        delta.addr(iph.dst_addr(), *d.ip());
+        iph.set_dst_addr(*d.ip());
+    }
+    let c = delta.apply(iph.checksum());
+    iph.set_checksum(c);
 }
 
 /// Decrements the TTL of the IPv4 header at `l3` (header checksum updated incrementally).
