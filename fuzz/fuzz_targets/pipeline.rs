@@ -4,12 +4,20 @@
 //! they reach the balancer) from fuzzer-chosen fields, or passed raw. Every path (new
 //! connections, replies, state changes, expiry, ICMP, ARP, fragments, malformed input) must
 //! end without a panic, and the table must stay within its capacity.
+//!
+//! Everything is sized small and seeded fixed (connection table, followed fragments, local
+//! ports, SYN-proxy handshakes, per-source rates, cookie keys): every execution then builds the
+//! same director cheaply, exhaustion is within reach of a short input, and a finding replays.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rvs_core::buf::VecBuf;
 use rvs_core::ipvs::balancer::{Balancer, BalancerConfig};
 use rvs_core::ipvs::conn::HashSeed;
+use rvs_core::ipvs::guard::GuardConfig;
+use rvs_core::ipvs::laddr::PortRange;
+use rvs_core::ipvs::spec::{Ipv4Prefix, ServiceLimits};
+use rvs_core::ipvs::synproxy::SynProxyConfig;
 use rvs_core::ipvs::service::{BuildOptions, Services};
 use rvs_core::ipvs::spec::{self, DestSpec, FwdMethod, Protocol, ServiceKey, ServiceSpec};
 use rvs_core::net::Stack;
@@ -79,11 +87,14 @@ fn stack() -> Stack<VecBuf> {
     for n in 0..4 {
         neigh.push(StaticNeigh { ip: rs(n), port: 1, mac: MacAddr([0x52, 0, 0, 0, 1, n]) });
     }
-    Stack::new(ifaces, routes, &neigh, NeighParams::default()).expect("fixed neighbours")
+    // A small neighbour table: ARP from random senders fills it and eviction runs.
+    let params = NeighParams { max_entries: 16, pending_total: 32, ..NeighParams::default() };
+    Stack::new(ifaces, routes, &neigh, params).expect("fixed neighbours")
 }
 
-/// TCP 80 NAT (rr), TCP 81 DR (wlc), TCP 82 FULLNAT (sh), UDP 53 TUN (rr), TCP 83 NAT with
-/// persistence.
+/// TCP 80 NAT (rr), TCP 81 DR (wlc, sloppy), TCP 82 FULLNAT (sh), UDP 53 TUN (rr), TCP 83 NAT
+/// with persistence, TCP 84 NAT behind the SYN proxy, TCP 85 FULLNAT with every admission limit
+/// (a connection limit, a per-source rate, a deny list).
 fn services() -> Arc<Services> {
     let svc = |proto, port, sched: &str| {
         let mut s = ServiceSpec::new(ServiceKey { proto, addr: VIP.into(), port });
@@ -96,19 +107,42 @@ fn services() -> Arc<Services> {
         d
     };
     let nat = svc(Protocol::Tcp, 80, "rr");
-    let dr = svc(Protocol::Tcp, 81, "wlc");
+    let mut dr = svc(Protocol::Tcp, 81, "wlc");
+    dr.sloppy = true;
     let fnat = svc(Protocol::Tcp, 82, "sh");
     let tun = svc(Protocol::Udp, 53, "rr");
     let mut sticky = svc(Protocol::Tcp, 83, "rr");
     sticky.persistence = Some(30);
+    let mut proxied = svc(Protocol::Tcp, 84, "rr");
+    proxied.synproxy = true;
+    let mut limited = svc(Protocol::Tcp, 85, "rr");
+    limited.limits = Some(Box::new(ServiceLimits {
+        conn_limit: 6,
+        source_rate: 2,
+        source_burst: 3,
+        allow: Vec::new(),
+        deny: vec![Ipv4Prefix { addr: Ipv4Addr::new(203, 0, 113, 4), len: 31 }],
+    }));
     let nat_d = [dest(0, 8080, FwdMethod::Masq), dest(1, 8080, FwdMethod::Masq)];
     let dr_d = [dest(0, 81, FwdMethod::Route), dest(1, 81, FwdMethod::Route)];
     let fnat_d = [dest(2, 80, FwdMethod::FullNat), dest(3, 80, FwdMethod::FullNat)];
     let tun_d = [dest(2, 53, FwdMethod::Tunnel)];
     let sticky_d = [dest(0, 83, FwdMethod::Masq), dest(3, 83, FwdMethod::Masq)];
-    let la = [(fnat.key, spec::LocalAddrSpec { addr: LADDR.into(), ifname: None })];
-    let list: [(&ServiceSpec, &[DestSpec]); 5] =
-        [(&nat, &nat_d), (&dr, &dr_d), (&fnat, &fnat_d), (&tun, &tun_d), (&sticky, &sticky_d)];
+    let proxied_d = [dest(0, 84, FwdMethod::Masq), dest(1, 84, FwdMethod::Masq)];
+    let limited_d = [dest(2, 85, FwdMethod::FullNat), dest(3, 85, FwdMethod::FullNat)];
+    let la = [
+        (fnat.key, spec::LocalAddrSpec { addr: LADDR.into(), ifname: None }),
+        (limited.key, spec::LocalAddrSpec { addr: LADDR.into(), ifname: None }),
+    ];
+    let list: [(&ServiceSpec, &[DestSpec]); 7] = [
+        (&nat, &nat_d),
+        (&dr, &dr_d),
+        (&fnat, &fnat_d),
+        (&tun, &tun_d),
+        (&sticky, &sticky_d),
+        (&proxied, &proxied_d),
+        (&limited, &limited_d),
+    ];
     Arc::new(
         Services::build(
             list.into_iter(),
@@ -166,7 +200,7 @@ fn record(inp: &mut Input) -> Option<(u16, Vec<u8>)> {
                 client(c),
                 sport,
                 VIP,
-                80 + u16::from(port % 5),
+                80 + u16::from(port % 6),
                 flags,
                 seq,
                 ack,
@@ -182,7 +216,7 @@ fn record(inp: &mut Input) -> Option<(u16, Vec<u8>)> {
         2 => {
             let (n, c, dport, flags, seq, ack) =
                 (inp.u8()?, inp.u8()?, inp.u16()?, inp.u8()?, inp.u32()?, inp.u32()?);
-            let sport = [8080, 80, 83][usize::from(n % 3)];
+            let sport = [8080, 80, 83, 84, 85][usize::from(n % 5)];
             let dst = if n & 0x10 != 0 { LADDR } else { client(c) };
             on1(frames::tcp(rs(n), sport, dst, dport, flags, seq, ack, &[]))
         }
@@ -233,6 +267,17 @@ fuzz_target!(|data: &[u8]| {
     let cfg = BalancerConfig {
         conn_capacity: CAPACITY,
         hash_seed: HashSeed::from_u64(7),
+        local_ports: PortRange::new(40_000, 40_015).expect("fixed ports"),
+        frag_capacity: 8,
+        guard: GuardConfig { embryonic_max: 16, ..GuardConfig::protective(CAPACITY) },
+        synproxy: SynProxyConfig {
+            keys: [[0x11; 16], [0x22; 16]],
+            pending: 8,
+            hold_bytes: 64,
+            synack_burst: 16,
+            ..SynProxyConfig::new()
+        },
+        source_entries: 16,
         ..BalancerConfig::new(0, 1)
     };
     let Ok(lb) = Balancer::new(cfg, now) else { return };
