@@ -9,10 +9,12 @@
 //! The pcap comes from `rvs-bench pcap` (as perf/blackbox.sh makes it); net_pcap holds every
 //! frame in an mbuf, so the EAL gets about 5 KB per frame (--no-huge). One EAL per process.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rvs_proto::chunks::ChunksEnd;
@@ -28,18 +30,7 @@ const VIP: &str = "10.0.0.100";
 /// copy, the listing's rows, their JSON) took about 100 MB before the listing was streamed.
 const RSS_BOUND_KB: u64 = 48 << 10;
 
-struct Rvsd {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Rvsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use common::rvsd::Rvsd;
 
 fn config(dir: &Path, pcap: &Path, metrics_port: u16) -> String {
     let mbufs = 2 * FLOWS + 65_536;
@@ -198,9 +189,7 @@ fn wait_metrics(
 
 #[test]
 fn a_large_listing_streams_while_the_worker_forwards() {
-    let dir = std::env::temp_dir().join(format!("rvs-conn-stream-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = Rvsd::scratch("conn-stream");
     let pcap = dir.join("flows.pcap");
     let made = Command::new(env!("CARGO_BIN_EXE_rvs-bench"))
         .args(["pcap", "--out"])
@@ -210,16 +199,8 @@ fn a_large_listing_streams_while_the_worker_forwards() {
         .expect("rvs-bench runs");
     assert!(made.success(), "rvs-bench pcap");
     let mport = free_port();
-    let cfg_path = dir.join("rvs.toml");
-    std::fs::write(&cfg_path, config(&dir, &pcap, mport)).expect("config written");
-    let child = Command::new(env!("CARGO_BIN_EXE_rvsd"))
-        .arg("-c")
-        .arg(&cfg_path)
-        .env("RVS_LOG", "warn")
-        .spawn()
-        .expect("rvsd runs");
-    let pid = child.id();
-    let mut rvsd = Rvsd { child, dir: dir.clone() };
+    let mut rvsd = Rvsd::spawn(&dir, &config(&dir, &pcap, mport));
+    let pid = rvsd.pid();
     let sock = dir.join("rvs.sock");
 
     // The first pass (every SYN, then every ACK) has opened every connection.

@@ -8,7 +8,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rvs_tools::rvsadm::names::{CachedNames, SystemNames};
@@ -19,43 +19,22 @@ const CTRL: &str = r#"
 socket = "SOCK"
 "#;
 
+/// The started rvsd and its control socket.
 struct Rvsd {
-    child: Child,
-    dir: PathBuf,
+    proc: common::rvsd::Rvsd,
     sock: PathBuf,
 }
 
-impl Drop for Rvsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn start_rvsd() -> Rvsd {
-    let pid = std::process::id();
-    let dir = std::env::temp_dir().join(format!("rvs-dpdk-ctrl-{pid}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = common::rvsd::Rvsd::scratch("dpdk-ctrl");
     // The server creates the socket's directory itself.
     let sock = dir.join("run/rvs.sock");
     let cfg = common::two_worker_null_config("ctrl", "192.168.0.38", CTRL)
         .replace("SOCK", &sock.to_string_lossy());
-    let cfg_path = dir.join("rvs.toml");
-    std::fs::write(&cfg_path, cfg).expect("config written");
-    let child = Command::new(env!("CARGO_BIN_EXE_rvsd"))
-        .arg("-c")
-        .arg(&cfg_path)
-        .env("RVS_LOG", "warn")
-        .spawn()
-        .expect("rvsd runs");
-    let mut d = Rvsd { child, dir, sock };
+    let mut d = Rvsd { proc: common::rvsd::Rvsd::spawn(&dir, &cfg), sock };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some(status) = d.child.try_wait().expect("rvsd status") {
-            panic!("rvsd exited early: {status}");
-        }
+        d.proc.assert_running();
         if rvsadm(&d.sock, &["-L", "--timeout"], "").0 == 0 {
             return d;
         }
@@ -183,11 +162,11 @@ TCP  192.168.0.38:80 wrr\n  \
 
     // SIGTERM: exit 0, socket gone.
     let mut d = d;
-    let killed = Command::new("kill").arg("-TERM").arg(d.child.id().to_string()).status();
+    let killed = Command::new("kill").arg("-TERM").arg(d.proc.child.id().to_string()).status();
     assert!(killed.expect("kill runs").success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        if let Some(s) = d.child.try_wait().expect("rvsd status") {
+        if let Some(s) = d.proc.child.try_wait().expect("rvsd status") {
             break s;
         }
         assert!(Instant::now() < deadline, "rvsd did not stop on SIGTERM");

@@ -9,21 +9,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `[metrics]`'s default connection bound (metrics::server::Limits) plus the accept thread.
 const MAX_EXPORTER_THREADS: usize = 8 + 1;
 
-struct Rvsd(Child, std::path::PathBuf);
-
-impl Drop for Rvsd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
+use common::rvsd::Rvsd;
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
@@ -51,29 +43,18 @@ fn exporter_threads(pid: u32) -> usize {
 
 #[test]
 fn scrapes_answer_under_abuse_and_sigterm_does_not_wait_for_clients() {
-    let pid = std::process::id();
-    let dir = std::env::temp_dir().join(format!("rvs-dpdk-metrics-abuse-{pid}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Rvsd::scratch("dpdk-metrics-abuse");
     let port = free_port();
     let extra = format!(
         "\n[ctrl]\nsocket = \"{}\"\n\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n",
         dir.join("rvs.sock").display()
     );
     let cfg = common::two_worker_null_config("metrics-abuse", "192.0.2.80", &extra);
-    let cfg_path = dir.join("rvs.toml");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rvsd"))
-        .arg("-c")
-        .arg(&cfg_path)
-        .env("RVS_LOG", "warn")
-        .spawn()
-        .expect("rvsd runs");
-    let mut rvsd = Rvsd(child, dir);
+    let mut rvsd = Rvsd::spawn(&dir, &cfg);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some(st) = rvsd.0.try_wait().unwrap() {
+        if let Some(st) = rvsd.child.try_wait().unwrap() {
             panic!("rvsd exited early: {st}");
         }
         if scrape(addr).is_some_and(|b| b.starts_with("HTTP/1.0 200")) {
@@ -96,17 +77,17 @@ fn scrapes_answer_under_abuse_and_sigterm_does_not_wait_for_clients() {
         let body = scrape(addr).unwrap_or_default();
         assert!(body.starts_with("HTTP/1.0 200"), "scrape {round} under abuse: {body}");
         assert!(body.contains("rvs_"), "scrape {round} carries the families");
-        let threads = exporter_threads(rvsd.0.id());
+        let threads = exporter_threads(rvsd.child.id());
         assert!(threads <= MAX_EXPORTER_THREADS, "{threads} exporter threads");
         held.extend(TcpStream::connect(addr).ok());
     }
 
     // SIGTERM with every abusive connection still open: rvsd exits 0 on its own.
-    let st = Command::new("kill").args(["-TERM", &rvsd.0.id().to_string()]).status().unwrap();
+    let st = Command::new("kill").args(["-TERM", &rvsd.child.id().to_string()]).status().unwrap();
     assert!(st.success());
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        if let Some(st) = rvsd.0.try_wait().unwrap() {
+        if let Some(st) = rvsd.child.try_wait().unwrap() {
             break st;
         }
         assert!(Instant::now() < deadline, "rvsd did not stop on SIGTERM while clients held on");

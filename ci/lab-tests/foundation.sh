@@ -22,26 +22,11 @@ VIP=192.168.100.100
 METRICS=http://127.0.0.1:9100/metrics
 BURST=${BURST:-20} # frames of each malformed kind
 
-PASS=0
-FAIL=0
+# shellcheck source-path=SCRIPTDIR source=tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
 TMP=$(mktemp -d /tmp/rvs-foundation.XXXXXX)
 CAPTURE_PID=
 
-ok() {
-	echo "ok - $*"
-	PASS=$((PASS + 1))
-}
-not_ok() {
-	echo "not ok - $*"
-	FAIL=$((FAIL + 1))
-}
-# show FILE: a failed check's evidence, as comments.
-show() { sed 's/^/#   /' "$1" | tail -n 20; }
-summary() { echo "$PASS passed, $FAIL failed"; }
-# plan N: the number of ok/not ok lines this script prints (TAP `1..N`; run-all.sh compares).
-plan() { echo "1..$1"; }
-# skip DESC REASON: a check that cannot run here (run-all.sh lists the expected ones).
-skip() { echo "ok - $1 # SKIP $2"; }
 
 cleanup() {
 	if [[ -n $CAPTURE_PID ]]; then kill -TERM "$CAPTURE_PID" 2>/dev/null || true; fi
@@ -51,12 +36,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# bail_out REASON: a prerequisite failed; later checks cannot run.
-bail_out() {
-	echo "# bail out: $*"
-	summary
-	exit 1
-}
 
 # check DESC CMD...: runs CMD (output kept for the failure report), one ok/not ok line.
 check() {

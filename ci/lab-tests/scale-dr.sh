@@ -37,27 +37,9 @@ BIG_MB=${SCALE_BIG_MB:-8}
 RATE=${SCALE_RATE:-250k} # per download: BIG_MB at RATE lasts about 32 s
 WWW=/run/rvs-ecmp/www
 TMP=$(mktemp -d /tmp/rvs-scale.XXXXXX)
-PASS=0
-FAIL=0
+# shellcheck source-path=SCRIPTDIR source=tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
 
-ok() {
-	echo "ok - $*"
-	PASS=$((PASS + 1))
-}
-not_ok() {
-	echo "not ok - $*"
-	FAIL=$((FAIL + 1))
-}
-verdict() { # COND-STATUS DESC
-	if (($1 == 0)); then ok "$2"; else not_ok "$2"; fi
-}
-note() { echo "# $*"; }
-summary() { echo "$PASS passed, $FAIL failed"; }
-bail_out() {
-	echo "# bail out: $*"
-	summary
-	exit 1
-}
 cleanup() {
 	"$LAB" down >/dev/null 2>&1 || true
 	rm -rf "$TMP"
@@ -129,6 +111,18 @@ downloads() {
 			>"$TMP/$2.$i" 2>/dev/null &
 		echo $! >>"$TMP/$2.pids"
 	done
+}
+# in_transfer TAG N: waits (at most 90 s) until each of the N downloads TAG is established at the
+# client or has ended (one that could not connect wrote its empty sum).
+in_transfer() {
+	local i est ended
+	for ((i = 0; i < 450; i++)); do
+		est=$(in_client ss -Htn state established dst "$VIP:80" | wc -l)
+		ended=$(find "$TMP" -name "$1.[0-9]*" -size +0 | wc -l)
+		((est + ended >= $2)) && return 0
+		sleep 0.2
+	done
+	return 1
 }
 # finished TAG: waits for the downloads TAG (in this shell: they are its children); sets INTACT to
 # how many ended intact and shows curl's errors.
@@ -209,13 +203,9 @@ downloads "$TRANSFERS" kill
 # after 30 s, and the kill then tested nothing). Kill once every download is established at the
 # client or has ended (one that could not connect), waiting up to 90 s; each lasts about 32 s
 # once started. The kill must find at least 90% of them in transfer, or it tests nothing.
-for ((i = 0; i < 450; i++)); do
-	est=$(in_client ss -Htn state established dst "$VIP:80" | wc -l)
-	ended=$(find "$TMP" -name 'kill.[0-9]*' -size +0 | wc -l)
-	((est + ended >= TRANSFERS)) && break
-	sleep 0.2
-done
+in_transfer kill "$TRANSFERS"
 est=$(in_client ss -Htn state established dst "$VIP:80" | wc -l)
+ended=$(find "$TMP" -name 'kill.[0-9]*' -size +0 | wc -l)
 a1=$(active dir1)
 a2=$(active dir2)
 note "before the kill: $est of $TRANSFERS downloads established at the client, $ended ended"
@@ -256,7 +246,7 @@ verdict $? "after the kill, 20 new requests answered, all by dir2 (its new conne
 
 # dir1 comes back under running downloads: flows ECMP moves to it are taken up sloppily.
 downloads 20 back
-sleep 2
+in_transfer back 20
 "$LAB" start dir1 >"$TMP/start-dir1" 2>&1
 t=$(wait_hops "10.99.2.21 10.99.2.22" 60)
 rc=$?

@@ -31,27 +31,9 @@ VIP=10.98.1.100
 # the rest is slack for a loaded machine. The measured time is reported.
 BOUND=${VRRP_FAILOVER_BOUND:-15}
 TMP=$(mktemp -d /tmp/rvs-vrrp.XXXXXX)
-PASS=0
-FAIL=0
+# shellcheck source-path=SCRIPTDIR source=tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
 
-ok() {
-	echo "ok - $*"
-	PASS=$((PASS + 1))
-}
-not_ok() {
-	echo "not ok - $*"
-	FAIL=$((FAIL + 1))
-}
-verdict() { # STATUS DESC
-	if (($1 == 0)); then ok "$2"; else not_ok "$2"; fi
-}
-note() { echo "# $*"; }
-summary() { echo "$PASS passed, $FAIL failed"; }
-bail_out() {
-	echo "# bail out: $*"
-	summary
-	exit 1
-}
 cleanup() {
 	[[ -n ${CAP_PID:-} ]] && kill "$CAP_PID" 2>/dev/null
 	"$LAB" down >/dev/null 2>&1 || true
@@ -95,12 +77,26 @@ metric() { # DIR: rvs_vip_active of the VIP on DIR
 }
 # capture NAME: ARP on the client's eth0 into TMP/NAME.pcap, in the background.
 capture() {
-	in_client tcpdump -i eth0 -U -n -w "$TMP/$1.pcap" arp >/dev/null 2>&1 &
+	in_client tcpdump -i eth0 -U -n -w "$TMP/$1.pcap" arp >/dev/null 2>"$TMP/$1.cap.err" &
 	CAP_PID=$!
-	sleep 1
+	CAP_FILE=$TMP/$1.pcap
+	local i
+	for ((i = 0; i < 150; i++)); do
+		grep -qs 'listening on' "$TMP/$1.cap.err" && return 0
+		sleep 0.2
+	done
+	note "tcpdump not listening after 30 s: $(head -c 200 "$TMP/$1.cap.err")"
 }
+# capture_end: stops the capture once its file stopped growing (three equal sizes 0.5 s apart,
+# at most 10 s), so the last gratuitous ARPs are in it.
 capture_end() {
-	sleep 1
+	local i same=0 prev=-1 cur
+	for ((i = 0; i < 20 && same < 2; i++)); do
+		cur=$(stat -c %s "$CAP_FILE" 2>/dev/null || echo 0)
+		if ((cur == prev)); then same=$((same + 1)); else same=0; fi
+		prev=$cur
+		sleep 0.5
+	done
 	kill "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
 	CAP_PID=

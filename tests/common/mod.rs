@@ -6,6 +6,7 @@
 
 pub mod golden;
 pub mod log;
+pub mod rvsd;
 
 use rvs::buf::PacketBuf;
 use rvs::dpdk::{Eal, Mbuf, Mempool};

@@ -36,21 +36,11 @@ BIG_MB=${BIG_MB:-100}       # size of the download check's file
 BIG_SEED=${BIG_SEED:-20240} # its content: python random.Random(BIG_SEED).randbytes
 RR_N=${RR_N:-8}             # requests of the round-robin check
 
-PASS=0
-FAIL=0
+# shellcheck source=../tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.bash"
 TMP=$(mktemp -d "/tmp/rvs-$MODE.XXXXXX")
 BG_PIDS=()
 
-ok() {
-	echo "ok - $*"
-	PASS=$((PASS + 1))
-}
-not_ok() {
-	echo "not ok - $*"
-	FAIL=$((FAIL + 1))
-}
-show() { sed 's/^/#   /' "$1" | tail -n 20; }
-summary() { echo "$PASS passed, $FAIL failed"; }
 
 cleanup() {
 	local pid
@@ -61,11 +51,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bail_out() {
-	echo "# bail out: $*"
-	summary
-	exit 1
-}
 
 # check DESC CMD...: runs CMD (output kept for the failure report), one ok/not ok line.
 check() {
@@ -111,13 +96,7 @@ wait_for() {
 	return 1
 }
 
-# plan N: this script prints N ok/not ok lines; printed as TAP's plan line `1..N`, which run-all.sh
-# compares with the lines the script printed (a block of checks skipped without a word fails there).
-plan() { echo "1..$1"; }
 
-# skip DESC REASON: a check that cannot run here, as a TAP skip `ok - DESC # SKIP REASON`. It counts
-# toward the plan; run-all.sh fails on every skip it does not list with a reason.
-skip() { echo "ok - $1 # SKIP $2"; }
 
 # settled SECONDS CMD...: polls CMD every 0.2 s until it prints the same output three times in a row
 # (what it measures stopped moving), at most SECONDS; the output is left in $TMP/settled.

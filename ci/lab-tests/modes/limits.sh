@@ -140,7 +140,9 @@ rvsadm -E -u $VIP:9000 -s rr
 rvsadm -E $SVC
 got2=$(served_from "$C2" 3)
 got3=$(served_from "$C3" 3)
-if ((got2 == 3 && got3 == 3)) && ! rvsadm -L -n | grep -q '^  limits'; then
+# The listing is read first: a failed rvsadm must not pass as "no limits line".
+if ((got2 == 3 && got3 == 3)) && rvsadm -L -n >"$TMP/list" 2>&1 && grep -q '^TCP' "$TMP/list" &&
+	! grep -q '^  limits' "$TMP/list"; then
 	ok "-E without limits: both sources served, no limits line"
 else
 	not_ok "-E without limits: $C2 $got2 of 3, $C3 $got3 of 3"

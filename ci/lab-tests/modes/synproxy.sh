@@ -48,8 +48,9 @@ syn_captures_start() {
 	wait_for 30 eval "grep -qs 'listening on' '$TMP/$1-client.err' && grep -qs 'listening on' '$TMP/$1-rs1.err' && grep -qs 'listening on' '$TMP/$1-rs2.err'" ||
 		echo "# captures not listening after 30 s"
 }
+# syn_captures_stop: stops the captures once their files stopped growing (settled, at most 10 s).
 syn_captures_stop() {
-	sleep 1
+	settled 10 eval "stat -c %s $TMP/*.pcap" || echo "# captures still growing after 10 s"
 	kill -TERM "${CAP_PIDS[@]}" 2>/dev/null
 	wait "${CAP_PIDS[@]}" 2>/dev/null
 }
