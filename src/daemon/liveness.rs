@@ -8,8 +8,12 @@
 //! towards that silence: on an oversubscribed host (a lab on two cores, a noisy VM) a runnable
 //! worker the scheduler does not run is starved, not stuck, and restarting rvsd would not help.
 //! The wait is the kernel's per-thread figure (`/proc/self/task/TID/schedstat`, second field).
-//! A worker spinning in a loop or blocked in a call does not wait on a run queue, so it is still
-//! found within the threshold. Either is a [`WorkerFault`]: rvsd logs it, exports it (`rvs_worker_up`) and
+//! The kernel adds a wait to that figure only when it ends (the thread gets a CPU), so a wait
+//! still going on is inferred: a thread that is runnable now (`R` in `/proc/self/task/TID/stat`)
+//! and has had less than a quarter of its unexplained silence on a CPU (schedstat's first field)
+//! is waiting for one, not stuck. A worker spinning in a loop gets CPU time and one blocked in a
+//! call is not runnable, so either is still found within the threshold; past [`STARVED_LIMIT`]
+//! of silence a worker is stuck whatever the reason. Either is a [`WorkerFault`]: rvsd logs it, exports it (`rvs_worker_up`) and
 //! exits non-zero so that its supervisor restarts it; while every worker is alive it pings
 //! systemd's watchdog. Must not touch: the workers (it only reads what they publish).
 
@@ -25,6 +29,9 @@ use std::time::{Duration, Instant};
 pub const CHECK_EVERY: Duration = Duration::from_millis(100);
 /// A beat that has not moved for this long means the worker is stuck.
 pub const STALL_AFTER: Duration = Duration::from_millis(500);
+/// A beat that has not moved for this long means the worker is stuck, even while it waits for
+/// a CPU.
+pub const STARVED_LIMIT: Duration = Duration::from_secs(30);
 
 /// What is wrong with a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,17 +78,35 @@ struct Watched {
     stats: Arc<CoreStats>,
     last_beat: u64,
     moved_at: Instant,
-    /// The thread's total run-queue wait when the beat last moved (None: unknown).
-    waited_at_move: Option<u64>,
+    /// The thread's times when the beat last moved (None: unknown).
+    times_at_move: Option<ThreadTimes>,
 }
 
-/// Reads a worker thread's total run-queue wait in nanoseconds, given its kernel thread id.
-pub type WaitProbe = Box<dyn Fn(u32) -> Option<u64> + Send>;
+/// What the kernel says of a worker's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadTimes {
+    /// Total time on a CPU, ns (schedstat's first field).
+    pub on_cpu_ns: u64,
+    /// Total time waiting on a run queue, ns, counting only waits that ended (schedstat's second
+    /// field).
+    pub waited_ns: u64,
+    /// Whether the thread is running or runnable now (state `R`).
+    pub runnable: bool,
+}
 
-/// The thread's total time waiting on a run queue (ns): the second field of its schedstat.
-fn schedstat_wait_ns(tid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
+/// Reads a worker thread's [`ThreadTimes`], given its kernel thread id.
+pub type WaitProbe = Box<dyn Fn(u32) -> Option<ThreadTimes> + Send>;
+
+/// The thread's schedstat and state from `/proc/self/task/TID/`.
+fn thread_times(tid: u32) -> Option<ThreadTimes> {
+    let sched = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    let mut fields = sched.split_whitespace();
+    let on_cpu_ns = fields.next()?.parse().ok()?;
+    let waited_ns = fields.next()?.parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // `pid (comm) S ...`: the state follows the last ')' (comm may hold one).
+    let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+    Some(ThreadTimes { on_cpu_ns, waited_ns, runnable: state == "R" })
 }
 
 /// The monitor of every worker's heartbeat.
@@ -104,11 +129,10 @@ impl Liveness {
         now: Instant,
         stall_after: Duration,
     ) -> Liveness {
-        Liveness::with_probe(workers, now, stall_after, Box::new(schedstat_wait_ns))
+        Liveness::with_probe(workers, now, stall_after, Box::new(thread_times))
     }
 
-    /// As [`Liveness::with_stall_after`], reading the threads' run-queue wait with `probe`
-    /// (tests).
+    /// As [`Liveness::with_stall_after`], reading the threads' times with `probe` (tests).
     pub fn with_probe(
         workers: Vec<(usize, u32, Arc<CoreStats>)>,
         now: Instant,
@@ -120,7 +144,7 @@ impl Liveness {
             .into_iter()
             .map(|(core, lcore, stats)| {
                 let last_beat = stats.heartbeat.beats();
-                Watched { core, lcore, stats, last_beat, moved_at: now, waited_at_move: None }
+                Watched { core, lcore, stats, last_beat, moved_at: now, times_at_move: None }
             })
             .collect();
         Liveness { workers, stall_after, up, probe }
@@ -163,29 +187,33 @@ fn judge(
         WorkerState::Running => {}
     }
     let beat = w.stats.heartbeat.beats();
-    let waited_now = w.stats.heartbeat.thread_id().and_then(probe);
+    let times_now = w.stats.heartbeat.thread_id().and_then(probe);
     if beat != w.last_beat {
         w.last_beat = beat;
         w.moved_at = now;
-        w.waited_at_move = waited_now;
+        w.times_at_move = times_now;
         return None;
     }
-    if w.waited_at_move.is_none() {
-        // The thread id became known after the last move: count its wait from here (less than
+    if w.times_at_move.is_none() {
+        // The thread id became known after the last move: count its times from here (less than
         // its whole wait, so never more lenient than the wall time alone).
-        w.waited_at_move = waited_now;
+        w.times_at_move = times_now;
     }
     let silent = now.saturating_duration_since(w.moved_at);
-    let waited = match (w.waited_at_move, waited_now) {
-        (Some(then), Some(now_ns)) => Duration::from_nanos(now_ns.saturating_sub(then)),
-        _ => Duration::ZERO,
+    let (waited, waiting_now) = match (w.times_at_move, times_now) {
+        (Some(then), Some(t)) => {
+            let waited = Duration::from_nanos(t.waited_ns.saturating_sub(then.waited_ns));
+            let on_cpu = Duration::from_nanos(t.on_cpu_ns.saturating_sub(then.on_cpu_ns));
+            // Runnable, and hardly on a CPU through the silence the ended waits do not explain:
+            // it is in a wait the kernel has not added up yet.
+            let waiting = t.runnable && on_cpu < silent.saturating_sub(waited) / 4;
+            (waited, waiting)
+        }
+        _ => (Duration::ZERO, false),
     };
-    (silent.saturating_sub(waited) >= stall_after).then_some(WorkerFault::Stalled {
-        core,
-        lcore,
-        silent,
-        waited,
-    })
+    let stuck =
+        silent >= STARVED_LIMIT || (silent.saturating_sub(waited) >= stall_after && !waiting_now);
+    stuck.then_some(WorkerFault::Stalled { core, lcore, silent, waited })
 }
 
 /// `rvs_worker_up` (1 while the monitor finds the worker alive) and
@@ -273,22 +301,33 @@ mod tests {
         assert_eq!(f[1], WorkerFault::Returned { core: 1, lcore: 2 });
     }
 
-    #[test]
-    fn time_spent_waiting_for_a_cpu_does_not_count_as_stuck() {
-        use std::sync::atomic::AtomicU64;
+    /// A probe whose times the test sets.
+    fn settable_probe() -> (Arc<std::sync::Mutex<ThreadTimes>>, WaitProbe) {
+        let t = ThreadTimes { on_cpu_ns: 0, waited_ns: 7_000_000, runnable: false };
+        let times = Arc::new(std::sync::Mutex::new(t));
+        let read = times.clone();
+        let probe: WaitProbe = Box::new(move |_| read.lock().ok().map(|t| *t));
+        (times, probe)
+    }
+
+    fn one_watched(probe: WaitProbe) -> (Arc<CoreStats>, Liveness, Instant) {
         let stats = Arc::new(CoreStats::default());
         stats.heartbeat.record_thread();
         assert!(stats.heartbeat.thread_id().is_some(), "/proc/thread-self gives the thread id");
-        let wait_ns = Arc::new(AtomicU64::new(7_000_000));
-        let w = wait_ns.clone();
-        let probe: WaitProbe = Box::new(move |_| Some(w.load(Ordering::Relaxed)));
         let t0 = Instant::now();
+        let l = Liveness::with_probe(vec![(0, 1, stats.clone())], t0, STALL_AFTER, probe);
+        (stats, l, t0)
+    }
+
+    #[test]
+    fn time_spent_waiting_for_a_cpu_does_not_count_as_stuck() {
+        let (times, probe) = settable_probe();
+        let (stats, mut l, t0) = one_watched(probe);
         let at = |ms| t0 + Duration::from_millis(ms);
-        let mut l = Liveness::with_probe(vec![(0, 1, stats.clone())], t0, STALL_AFTER, probe);
         stats.heartbeat.beat(1);
         assert!(l.check(at(100)).is_empty());
         // Silent from 100 ms on, but runnable and not run for 1.2 s of it: starved, not stuck.
-        wait_ns.fetch_add(1_200_000_000, Ordering::Relaxed);
+        times.lock().unwrap().waited_ns += 1_200_000_000;
         assert!(l.check(at(1400)).is_empty());
         // Its silence beyond the wait reaches the threshold at 1800 ms: stuck.
         assert!(l.check(at(1799)).is_empty());
@@ -311,13 +350,46 @@ mod tests {
     }
 
     #[test]
-    fn the_kernel_reports_a_threads_run_queue_wait() {
+    fn a_wait_for_a_cpu_still_going_on_is_not_stuck_but_a_spinning_or_blocked_worker_is() {
+        let (times, probe) = settable_probe();
+        let (stats, mut l, t0) = one_watched(probe);
+        let at = |ms| t0 + Duration::from_millis(ms);
+        stats.heartbeat.beat(1);
+        assert!(l.check(at(0)).is_empty());
+        // Runnable with no CPU time since its beat, no wait added up yet: waiting, not stuck.
+        times.lock().unwrap().runnable = true;
+        assert!(l.check(at(900)).is_empty());
+        // Given a CPU for most of that time without beating: spinning, stuck.
+        times.lock().unwrap().on_cpu_ns += 700_000_000;
+        assert_eq!(l.check(at(1000)).len(), 1);
+        // Beating again, then asleep in a call (not runnable) without beating: stuck.
+        stats.heartbeat.beat(2);
+        assert!(l.check(at(1100)).is_empty());
+        times.lock().unwrap().runnable = false;
+        assert!(l.check(at(1599)).is_empty());
+        assert_eq!(l.check(at(1600)).len(), 1);
+        // Waiting for a CPU for longer than STARVED_LIMIT: stuck whatever the reason.
+        stats.heartbeat.beat(3);
+        assert!(l.check(at(2000)).is_empty());
+        times.lock().unwrap().runnable = true;
+        let limit = STARVED_LIMIT.as_millis() as u64;
+        assert!(l.check(at(2000 + limit - 1)).is_empty());
+        assert_eq!(l.check(at(2000 + limit)).len(), 1);
+    }
+
+    #[test]
+    fn the_kernel_reports_a_threads_times_and_state() {
         let stats = CoreStats::default();
         stats.heartbeat.record_thread();
         let tid = stats.heartbeat.thread_id().expect("the thread id");
-        let a = schedstat_wait_ns(tid).expect("/proc/self/task/TID/schedstat");
-        std::thread::yield_now();
-        let b = schedstat_wait_ns(tid).expect("schedstat again");
-        assert!(b >= a, "the wait only grows: {a} then {b}");
+        let a = thread_times(tid).expect("/proc/self/task/TID/{schedstat,stat}");
+        assert!(a.runnable, "the thread reading its own state is running");
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(20) {
+            std::hint::spin_loop();
+        }
+        let b = thread_times(tid).expect("again");
+        assert!(b.waited_ns >= a.waited_ns, "the wait only grows: {a:?} then {b:?}");
+        assert!(b.on_cpu_ns > a.on_cpu_ns, "time on a CPU grows while it spins: {a:?} then {b:?}");
     }
 }
