@@ -1,5 +1,6 @@
-//! The `wire` parsers on any bytes: an Ethernet frame (VLAN tags too) down to ARP, IPv4, IPv6,
-//! TCP (options included), UDP, GUE and ICMP (with the quoted packet of an error). None may
+//! The `wire` parsers on any bytes: an Ethernet frame (VLAN tags too) down to ARP, IPv4, IPv6
+//! (its extension-header chain walked), TCP (options included), UDP, GUE, ICMP and ICMPv6 (with
+//! the quoted packet of an error) and neighbour discovery. None may
 //! panic; what parses must be readable through every accessor.
 #![no_main]
 
@@ -29,6 +30,21 @@ fn l4(proto: IpProtocol, payload: &[u8]) {
                 let _ = wire::Icmpv4Repr::parse(&p);
             }
         }
+        IpProtocol::ICMPV6 => {
+            if let Ok(p) = wire::Icmpv6Packet::new_checked(payload) {
+                let _ = wire::Icmpv6Repr::parse(&p);
+                if let Ok(q) = p.quoted() {
+                    let _ = (q.tuple(), q.echo_request());
+                }
+                if let Ok(r) = wire::NdiscRepr::parse(&p) {
+                    let _ = r.validate(
+                        std::net::Ipv6Addr::UNSPECIFIED,
+                        std::net::Ipv6Addr::LOCALHOST,
+                        255,
+                    );
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -52,6 +68,12 @@ fn l3(ethertype: EtherType, payload: &[u8]) {
             if let Ok(p) = wire::Ipv6Packet::new_checked(payload) {
                 let _ = wire::Ipv6Repr::parse(&p);
                 l4(p.next_header(), p.payload());
+                if let Ok(c) = wire::ipv6ext::walk(&p) {
+                    if c.has_l4_header() {
+                        let at = c.l4_offset.saturating_sub(wire::ipv6::HEADER_LEN);
+                        l4(c.protocol, p.payload().get(at..).unwrap_or_default());
+                    }
+                }
             }
         }
         EtherType::Arp => {

@@ -1,5 +1,5 @@
-//! IPv6 fixed headers (RFC 8200 section 3). Extension headers are not walked: the next header
-//! value is exposed and the caller decides.
+//! IPv6 fixed headers (RFC 8200 section 3). Extension headers are not walked here: the next
+//! header value is exposed and [`super::ipv6ext::walk`] walks the chain when the caller asks.
 //!
 //! Layout (40 bytes):
 //! ```text
@@ -57,15 +57,24 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// ([`Error::BadTotalLength`]).
     #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_checked_header(buffer)?;
+        if HEADER_LEN + usize::from(p.payload_len()) > p.buffer.as_ref().len() {
+            return Err(Error::BadTotalLength);
+        }
+        Ok(p)
+    }
+
+    /// Like [`Packet::new_checked`] without the Payload Length check: for the truncated copy of
+    /// a packet quoted inside an ICMPv6 error, whose Payload Length describes the original.
+    /// [`Packet::payload`] is then clamped to the buffer.
+    #[inline]
+    pub fn new_checked_header(buffer: T) -> Result<Self> {
         let b = buffer.as_ref();
         if b.len() < HEADER_LEN {
             return Err(Error::Truncated);
         }
         if b[0] >> 4 != 6 {
             return Err(Error::BadVersion);
-        }
-        if HEADER_LEN + usize::from(get_u16(b, field::LENGTH.start)) > b.len() {
-            return Err(Error::BadTotalLength);
         }
         Ok(Packet { buffer })
     }
@@ -133,10 +142,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ipv6Addr::from(a)
     }
 
-    /// The bytes after the fixed header, up to Payload Length.
+    /// The bytes after the fixed header, up to Payload Length (clamped to the buffer, which
+    /// only matters for a view made by [`Packet::new_checked_header`]).
     #[inline]
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..HEADER_LEN + usize::from(self.payload_len())]
+        let b = self.buffer.as_ref();
+        let end = (HEADER_LEN + usize::from(self.payload_len())).min(b.len());
+        &b[HEADER_LEN..end]
     }
 }
 

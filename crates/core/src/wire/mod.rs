@@ -1,6 +1,7 @@
 //! Zero-copy views of packet headers, and the Internet checksum.
 //!
-//! Owns byte layout only: where each field of Ethernet (+802.1Q), ARP, IPv4, IPv6, ICMPv4, TCP,
+//! Owns byte layout only: where each field of Ethernet (+802.1Q), ARP, IPv4, IPv6 (with its
+//! extension headers), ICMPv4, ICMPv6, neighbour discovery, TCP,
 //! UDP and the tunnel headers (IP-in-IP, GUE) sits, how to read and write it, and how to compute
 //! and incrementally update the one's-complement checksum ([`checksum`]). It must not know about
 //! services, conns, routes, neighbours or DPDK; its input is any byte slice (`&[u8]`,
@@ -17,6 +18,9 @@
 //! | [`ip`] | [`IpProtocol`] numbers |
 //! | [`ipv4`], [`ipv6`] | IP headers; IPv4 NAT rewrites with incremental checksum |
 //! | [`icmpv4`] | echo, destination unreachable, time exceeded, quoted header |
+//! | [`ipv6ext`] | the IPv6 extension-header walk, the fragment header |
+//! | [`icmpv6`] | ICMPv6 echo and errors with the invoking packet, pseudo-header checksum |
+//! | [`ndisc`] | neighbour discovery: NS, NA, RS, RA, link-layer address options |
 //! | [`tcp`], [`udp`] | L4 headers, options (TCP), checksums, NAT rewrites |
 //! | [`ipip`], [`gue`] | outer headers of the tunnel forwarding mode |
 //!
@@ -39,15 +43,20 @@
 use thiserror::Error;
 
 pub mod arp;
+#[cfg(test)]
+mod capture_tests;
 pub mod checked;
 pub mod checksum;
 pub mod ethernet;
 pub mod gue;
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod ip;
 pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;
+pub mod ipv6ext;
+pub mod ndisc;
 pub mod tcp;
 pub mod tuple;
 pub mod udp;
@@ -56,9 +65,11 @@ pub use arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
 pub use checked::{FlowMeta, Ipv4Meta, PacketMeta, L4};
 pub use ethernet::{EtherType, Frame as EthernetFrame, MacAddr, Repr as EthernetRepr};
 pub use icmpv4::{Message as Icmpv4Message, Packet as Icmpv4Packet, Repr as Icmpv4Repr};
+pub use icmpv6::{Packet as Icmpv6Packet, Repr as Icmpv6Repr};
 pub use ip::IpProtocol;
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use ipv6::{Packet as Ipv6Packet, Repr as Ipv6Repr};
+pub use ndisc::Repr as NdiscRepr;
 pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr, TcpOption};
 pub use tuple::Tuple;
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
