@@ -3,7 +3,9 @@
 //! Owns what a director must do as a host on its links, before and after load balancing:
 //! interfaces and the addresses it owns ([`iface`]), static routes with longest-prefix match
 //! ([`route`]), the per-core ARP neighbour table with its bounded queue of packets waiting for
-//! resolution ([`neigh`]), ARP answers, learning and announcements ([`arp`]), ICMP echo and ICMP
+//! resolution ([`neigh`]), ARP answers, learning and announcements ([`arp`]), IPv6 neighbour
+//! discovery and DAD for the director's IPv6 addresses over the same table ([`nd`], not yet
+//! wired into the stack), ICMP echo and ICMP
 //! error messages ([`icmp`]), the per-core entry point that validates and dispatches received
 //! frames and sends the director's packets ([`stack`]), the counters and drop reasons of all of
 //! it ([`counters`]), and the exception path to the host kernel: which frames go to the kernel
@@ -30,6 +32,7 @@ pub mod icmp;
 pub mod iface;
 pub mod io;
 pub mod l2cache;
+pub mod nd;
 pub mod neigh;
 pub mod route;
 pub mod stack;
@@ -51,7 +54,8 @@ pub use iface::{AddrKind, IfAddr, Iface, IfaceError, IfaceTable};
 pub use io::{Ctx, NetIo};
 pub use l2cache::{L2Cache, L2Hop};
 pub use neigh::{
-    Learn, NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution, StaticNeigh,
+    Learn, NeighAddr, NeighError, NeighInfo, NeighParams, NeighState, NeighTable, Resolution,
+    StaticNeigh,
 };
 pub use route::{Route, RouteError, RouteHit, RouteTable};
 pub use stack::{is_arp_frame, Input, Stack};

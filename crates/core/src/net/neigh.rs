@@ -1,21 +1,29 @@
-//! The per-core neighbour (ARP) table and the queue of packets waiting for resolution.
+//! The per-core neighbour table (ARP for IPv4, neighbour discovery for IPv6) and the queue of
+//! packets waiting for resolution.
 //!
-//! Owns [`NeighTable`]: IPv4 neighbour -> MAC per port, with static entries that never expire,
-//! learned entries that expire after `timeout`, and incomplete entries that are probed with an ARP
-//! request every `retry` up to `probes` times, then fail and drop what waited on them. Packets for
-//! an unresolved neighbour wait in a fixed pool shared by all entries, bounded per neighbour and in
-//! total; when the table, a neighbour's queue or the pool is full the packet is dropped and counted,
-//! nothing grows. All memory is reserved at construction; the per-packet path does not allocate.
+//! Owns [`NeighTable`]: neighbour -> MAC per port, for one address family ([`NeighAddr`]:
+//! `Ipv4Addr`, the default, resolved with ARP; `Ipv6Addr` with neighbour solicitations), with
+//! static entries that never expire, learned entries that expire after `timeout`, and
+//! incomplete entries that are probed with a solicitation (an ARP request, or an NS) every
+//! `retry` up to `probes` times, then fail and drop what waited on them. Packets for an
+//! unresolved neighbour wait in a fixed pool shared by all entries, bounded per neighbour and in
+//! total; when the table, a neighbour's queue or the pool is full the packet is dropped and
+//! counted, nothing grows. All memory is reserved at construction; the per-packet path does not
+//! allocate.
 //!
-//! It does not route (the caller gives the next hop and port) and does not parse ARP (`arp.rs`
-//! calls [`NeighTable::learn`]). Its parameters and static entries come from the configuration
-//! through the dataplane; each core has its own table and learns on its own.
+//! It does not route (the caller gives the next hop and port) and does not parse ARP or ND
+//! (`arp.rs` and `nd.rs` call [`NeighTable::learn`]). The two families share every rule of this
+//! table (bounds, states, eviction, the hardening of `learn`); only the key and the
+//! solicitation differ ([`NeighAddr`]). Its parameters and static entries come from the
+//! configuration through the dataplane; each core has its own table and learns on its own.
 //!
 //! Convention for queued and sent packets: the packet starts with a 14-byte Ethernet header whose
 //! EtherType the caller has set; this table writes the destination and source MACs.
 
+use core::fmt::{Debug, Display};
+use core::hash::Hash;
 use core::time::Duration;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hashbrown::HashMap;
 use thiserror::Error;
@@ -23,6 +31,7 @@ use thiserror::Error;
 use super::arp;
 use super::counters::DropReason;
 use super::io::{Ctx, NetIo};
+use super::nd;
 use crate::buf::PacketBuf;
 use crate::time::Instant;
 use crate::wire::{EthernetFrame, MacAddr};
@@ -57,11 +66,69 @@ impl Default for NeighParams {
     }
 }
 
+/// An address family the table resolves: how its addresses are keyed and how the table asks
+/// for a neighbour's MAC.
+pub trait NeighAddr: Copy + Eq + Hash + Debug + Display {
+    /// The address as the table stores it.
+    type Key: Copy + Eq + Hash + Debug;
+    /// What a solicitation needs besides the interfaces: nothing for ARP (the port's IPv4
+    /// addresses are in the [`super::IfaceTable`]), the usable source addresses for IPv6.
+    type Solicit: Debug + Default;
+    /// The key of `self`.
+    fn key(self) -> Self::Key;
+    /// The address of a key.
+    fn from_key(key: Self::Key) -> Self;
+    /// Sends one solicitation for `target` on `port`.
+    fn solicit<B: PacketBuf>(
+        how: &Self::Solicit,
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+        port: u16,
+        target: Self,
+    );
+}
+
+impl NeighAddr for Ipv4Addr {
+    type Key = u32;
+    type Solicit = ();
+    #[inline]
+    fn key(self) -> u32 {
+        u32::from(self)
+    }
+    #[inline]
+    fn from_key(key: u32) -> Self {
+        Ipv4Addr::from(key)
+    }
+    fn solicit<B: PacketBuf>(_: &(), ctx: &mut Ctx<'_, impl NetIo<B>>, port: u16, target: Self) {
+        arp::send_request(ctx, port, target);
+    }
+}
+
+impl NeighAddr for Ipv6Addr {
+    type Key = u128;
+    type Solicit = nd::Sources;
+    #[inline]
+    fn key(self) -> u128 {
+        u128::from(self)
+    }
+    #[inline]
+    fn from_key(key: u128) -> Self {
+        Ipv6Addr::from(key)
+    }
+    fn solicit<B: PacketBuf>(
+        how: &nd::Sources,
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+        port: u16,
+        target: Self,
+    ) {
+        nd::send_solicit(how, ctx, port, target);
+    }
+}
+
 /// A neighbour fixed by configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StaticNeigh {
+pub struct StaticNeigh<A = Ipv4Addr> {
     /// The neighbour's address.
-    pub ip: Ipv4Addr,
+    pub ip: A,
     /// The port it is reached on.
     pub port: u16,
     /// Its MAC address.
@@ -70,7 +137,7 @@ pub struct StaticNeigh {
 
 /// Why a neighbour table could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum NeighError {
+pub enum NeighError<A: Debug + Display = Ipv4Addr> {
     /// `max_entries` is zero or `probes` is zero.
     #[error("neighbour table: max_entries and probes must be at least 1 (got {max_entries} and {probes})")]
     BadParams { max_entries: usize, probes: u32 },
@@ -82,10 +149,10 @@ pub enum NeighError {
     TooManyStatic { statics: usize, max_entries: usize },
     /// The same static neighbour twice.
     #[error("static neighbour {ip} on port {port} is configured twice")]
-    DuplicateStatic { ip: Ipv4Addr, port: u16 },
+    DuplicateStatic { ip: A, port: u16 },
     /// A static entry with a MAC no neighbour can have.
     #[error("static neighbour {ip}: MAC {mac} is multicast, broadcast or all-zero")]
-    BadStaticMac { ip: Ipv4Addr, mac: MacAddr },
+    BadStaticMac { ip: A, mac: MacAddr },
 }
 
 /// State of an entry.
@@ -138,9 +205,9 @@ enum Victims {
 
 /// A snapshot of one entry, for listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NeighInfo {
+pub struct NeighInfo<A = Ipv4Addr> {
     /// Neighbour address.
-    pub ip: Ipv4Addr,
+    pub ip: A,
     /// Port.
     pub port: u16,
     /// State.
@@ -233,14 +300,17 @@ struct Entry {
     queue: Queue,
 }
 
-/// Entry key: port, then the neighbour's address as a `u32`.
-type Key = (u16, u32);
+/// Entry key: port, then the neighbour's address as a number (`u32` for IPv4).
+type Key<A> = (u16, <A as NeighAddr>::Key);
 
-/// The per-core neighbour table. `B` is the packet buffer type of the packets that wait in it.
+/// The per-core neighbour table. `B` is the packet buffer type of the packets that wait in it;
+/// `A` the address family.
 #[derive(Debug)]
-pub struct NeighTable<B> {
+pub struct NeighTable<B, A: NeighAddr = Ipv4Addr> {
     params: NeighParams,
-    entries: HashMap<Key, Entry>,
+    entries: HashMap<Key<A>, Entry>,
+    /// What [`NeighAddr::solicit`] needs.
+    solicit: A::Solicit,
     pool: Pool<B>,
     /// No deadline of any entry is earlier than this; `poll` does nothing before it.
     next_deadline: Instant,
@@ -249,9 +319,9 @@ pub struct NeighTable<B> {
     generation: u32,
 }
 
-impl<B: PacketBuf> NeighTable<B> {
+impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
     /// A table with `statics` installed and all memory reserved.
-    pub fn new(params: NeighParams, statics: &[StaticNeigh]) -> Result<Self, NeighError> {
+    pub fn new(params: NeighParams, statics: &[StaticNeigh<A>]) -> Result<Self, NeighError<A>> {
         if params.max_entries == 0 || params.probes == 0 {
             return Err(NeighError::BadParams {
                 max_entries: params.max_entries,
@@ -281,13 +351,14 @@ impl<B: PacketBuf> NeighTable<B> {
                 probes_sent: 0,
                 queue: Queue::EMPTY,
             };
-            if entries.insert((s.port, u32::from(s.ip)), e).is_some() {
+            if entries.insert((s.port, s.ip.key()), e).is_some() {
                 return Err(NeighError::DuplicateStatic { ip: s.ip, port: s.port });
             }
         }
         Ok(NeighTable {
             params,
             entries,
+            solicit: A::Solicit::default(),
             pool: Pool::new(params.pending_total),
             next_deadline: Instant::from_micros(u64::MAX),
             generation: 0,
@@ -307,10 +378,16 @@ impl<B: PacketBuf> NeighTable<B> {
         &self.params
     }
 
+    /// What solicitations are sent with (for IPv6: the source address of each port), for the
+    /// owner of the family's protocol ([`super::nd`]) to keep current.
+    pub fn solicit_mut(&mut self) -> &mut A::Solicit {
+        &mut self.solicit
+    }
+
     /// What is known about `ip` on `port` at `now`, without side effects.
     #[inline]
-    pub fn resolve(&self, ip: Ipv4Addr, port: u16, now: Instant) -> Resolution {
-        match self.entries.get(&(port, u32::from(ip))) {
+    pub fn resolve(&self, ip: A, port: u16, now: Instant) -> Resolution {
+        match self.entries.get(&(port, ip.key())) {
             Some(e) => match e.state {
                 NeighState::Static => Resolution::Resolved(e.mac),
                 NeighState::Reachable | NeighState::Stale if now < e.deadline => {
@@ -328,7 +405,7 @@ impl<B: PacketBuf> NeighTable<B> {
     pub fn output(
         &mut self,
         mut pkt: B,
-        ip: Ipv4Addr,
+        ip: A,
         port: u16,
         now: Instant,
         ctx: &mut Ctx<'_, impl NetIo<B>>,
@@ -339,7 +416,7 @@ impl<B: PacketBuf> NeighTable<B> {
         if pkt.len() < crate::wire::ethernet::HEADER_LEN {
             return ctx.drop(pkt, DropReason::EthTruncated);
         }
-        let key = (port, u32::from(ip));
+        let key = (port, ip.key());
         let fresh_probe = match self.entries.get_mut(&key) {
             Some(e) => match e.state {
                 NeighState::Static => {
@@ -357,7 +434,7 @@ impl<B: PacketBuf> NeighTable<B> {
                     ctx.io.tx(port, pkt);
                     if e.probes_sent == 0 {
                         e.probes_sent = 1;
-                        arp::send_request(ctx, port, ip);
+                        A::solicit(&self.solicit, ctx, port, ip);
                     }
                     return;
                 }
@@ -396,7 +473,7 @@ impl<B: PacketBuf> NeighTable<B> {
             ctx.drop(pkt, DropReason::NeighQueueFull);
         }
         if fresh_probe {
-            arp::send_request(ctx, port, ip);
+            A::solicit(&self.solicit, ctx, port, ip);
             e.probes_sent = 1;
             e.deadline = now + self.params.retry;
             self.next_deadline = self.next_deadline.min(e.deadline);
@@ -436,8 +513,8 @@ impl<B: PacketBuf> NeighTable<B> {
     /// Whether the director is resolving `ip` on `port` (it sent requests and waits for the
     /// answer, or asked to confirm a stale entry it used). A reply from such a host is one we asked for.
     #[inline]
-    pub fn is_resolving(&self, ip: Ipv4Addr, port: u16) -> bool {
-        self.entries.get(&(port, u32::from(ip))).is_some_and(|e| match e.state {
+    pub fn is_resolving(&self, ip: A, port: u16) -> bool {
+        self.entries.get(&(port, ip.key())).is_some_and(|e| match e.state {
             NeighState::Incomplete => true,
             NeighState::Stale => e.probes_sent > 0,
             NeighState::Reachable | NeighState::Static => false,
@@ -460,7 +537,7 @@ impl<B: PacketBuf> NeighTable<B> {
     /// Returns whether an entry now holds `mac` because of this call.
     pub fn learn(
         &mut self,
-        ip: Ipv4Addr,
+        ip: A,
         port: u16,
         mac: MacAddr,
         how: Learn,
@@ -470,7 +547,7 @@ impl<B: PacketBuf> NeighTable<B> {
         if !mac.is_unicast() || mac == MacAddr::ZERO {
             return false;
         }
-        let key = (port, u32::from(ip));
+        let key = (port, ip.key());
         let deadline = now + self.params.timeout;
         let state = match self.entries.get(&key) {
             Some(e) if e.state == NeighState::Static => return false,
@@ -535,6 +612,7 @@ impl<B: PacketBuf> NeighTable<B> {
         let mut next = Instant::from_micros(u64::MAX);
         let params = self.params;
         let pool = &mut self.pool;
+        let solicit = &self.solicit;
         let mut expired = false;
         self.entries.retain(|&(port, ip), e| match e.state {
             NeighState::Static => true,
@@ -557,7 +635,7 @@ impl<B: PacketBuf> NeighTable<B> {
                     }
                     return false;
                 }
-                arp::send_request(ctx, port, Ipv4Addr::from(ip));
+                A::solicit(solicit, ctx, port, A::from_key(ip));
                 e.probes_sent += 1;
                 e.deadline = now + params.retry;
                 next = next.min(e.deadline);
@@ -599,11 +677,11 @@ impl<B: PacketBuf> NeighTable<B> {
     }
 
     /// Snapshot of every entry (allocates; for listings, not the packet path).
-    pub fn entries(&self) -> Vec<NeighInfo> {
+    pub fn entries(&self) -> Vec<NeighInfo<A>> {
         self.entries
             .iter()
             .map(|(&(port, ip), e)| NeighInfo {
-                ip: Ipv4Addr::from(ip),
+                ip: A::from_key(ip),
                 port,
                 state: e.state,
                 mac: (e.state != NeighState::Incomplete).then_some(e.mac),
