@@ -70,7 +70,13 @@ impl TokenBucket {
         if self.rate == 0 {
             return true;
         }
-        if self.tokens == 0 {
+        if self.tokens >= self.depth {
+            // Full: nothing accrued while it sat full; its accrual starts with this token (the
+            // refill below is lazy, and would otherwise credit the whole quiet spell once the
+            // bucket empties: a second burst of the depth).
+            self.last = self.last.max(now);
+            self.frac = 0;
+        } else if self.tokens == 0 {
             self.refill(now);
         }
         if self.tokens == 0 {
@@ -329,6 +335,16 @@ mod tests {
         assert!(!b.take(at(1000)));
         // 5 ms later: 5 tokens.
         assert_eq!((0..20).filter(|_| b.take(at(6000))).count(), 5);
+    }
+
+    #[test]
+    fn a_quiet_spell_gives_one_burst_not_two() {
+        let mut b = TokenBucket::new(1000, 10, at(0));
+        // Full and untouched for 10 s, then a burst: the depth, and nothing more at once.
+        let t = 10_000_000;
+        assert_eq!((0..30).filter(|_| b.take(at(t))).count(), 10);
+        assert!(!b.take(at(t + 999)), "1000/s: the next token is due 1 ms after the burst");
+        assert!(b.take(at(t + 1000)));
     }
 
     #[test]
