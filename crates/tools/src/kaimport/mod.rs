@@ -99,6 +99,9 @@ fn convert_source(src: &lex::Source, opts: &Options) -> Result<Imported, Vec<Ref
         }
         None => {}
     }
+    for b in &conv.bfd {
+        emit::write_table(&mut toml, "bfd_instance", b, true);
+    }
     for s in &conv.services {
         emit::write_table(&mut toml, "service", s, true);
     }
