@@ -39,7 +39,7 @@ rx = [{ port = "lan", queue = 0 }]
 "#;
 
 fn opts() -> Options {
-    Options { vip_port: Some("lan".into()), config_id: "high".into() }
+    Options { vip_port: Some("lan".into()), config_id: "high".into(), vip_standby: false }
 }
 
 /// Each service as `proto vip:port -> dest:port(fwd, weight)[CHECKERS] ...`, from the checked
@@ -289,4 +289,12 @@ fn bfd_instances_and_checks_round_trip_through_the_config_check() {
     assert_eq!((bfd[0].name.as_str(), bfd[0].min_rx_us, bfd[0].multiplier), ("rs1", 100_000, 3));
     let d = &c.health().services[0].dests[0];
     assert_eq!(d.checkers[0].kind.name(), "BFD_CHECK");
+}
+
+#[test]
+fn vip_standby_addrs_pass_the_config_check() {
+    let text = "virtual_server 192.168.200.100 80 {\n lb_algo rr\n lb_kind DR\n real_server 192.168.201.11 80 { }\n}\n";
+    let i = import_str(text, "lb.conf", &Options { vip_standby: true, ..opts() }).unwrap();
+    assert!(i.toml.contains("standby = true"), "{}", i.toml);
+    check(&i.toml);
 }

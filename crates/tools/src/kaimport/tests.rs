@@ -140,7 +140,8 @@ fn a_web_farm_converts_key_by_key() {
 #[test]
 fn groups_expand_and_vip_addrs_are_written_on_request() {
     let text = "virtual_server_group WEB {\n  10.0.0.100 80\n  10.0.0.110-112 8080\n}\nvirtual_server group WEB {\n lb_algo rr\n protocol UDP\n real_server 10.0.1.1 53 {\n  DNS_CHECK { type a\n name www.example.test }\n }\n}\n";
-    let opts = Options { vip_port: Some("lan".into()), config_id: String::new() };
+    let opts =
+        Options { vip_port: Some("lan".into()), config_id: String::new(), vip_standby: false };
     let i = import_str(text, "g.conf", &opts).unwrap();
     assert_eq!(i.services, 4);
     for vip in ["10.0.0.100:80", "10.0.0.110:8080", "10.0.0.111:8080", "10.0.0.112:8080"] {
@@ -267,7 +268,7 @@ mod never_panics {
         #[test]
         fn any_text_converts_or_is_refused(words in proptest::collection::vec(word(), 0..80)) {
             let text = words.join(" ");
-            match import_str(&text, "p.conf", &Options { vip_port: Some("lan".into()), config_id: "x".into() }) {
+            match import_str(&text, "p.conf", &Options { vip_port: Some("lan".into()), config_id: "x".into(), vip_standby: false }) {
                 Ok(i) => prop_assert!(i.toml.starts_with("# rvs services imported")),
                 Err(r) => prop_assert!(!r.is_empty() && r.iter().all(|r| !r.reason.is_empty())),
             }
@@ -308,4 +309,19 @@ fn bfd_instances_and_bfd_checks_convert() {
     for (got, want) in r.iter().zip(want) {
         assert!(got.starts_with(want), "{got} / {want}");
     }
+}
+
+#[test]
+fn vip_standby_marks_every_vip_addr() {
+    let text = "virtual_server 10.0.0.100 80 {\n lb_algo rr\n real_server 10.0.1.1 80 { }\n}\n";
+    let opts =
+        Options { vip_port: Some("lan".into()), config_id: String::new(), vip_standby: true };
+    let i = import_str(text, "v.conf", &opts).unwrap();
+    assert!(
+        i.toml.contains(
+            "[[addr]]\nport = \"lan\"\nip = \"10.0.0.100/32\"\nkind = \"vip\"\nstandby = true\n"
+        ),
+        "{}",
+        i.toml
+    );
 }
