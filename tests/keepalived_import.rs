@@ -39,7 +39,7 @@ rx = [{ port = "lan", queue = 0 }]
 "#;
 
 fn opts() -> Options {
-    Options { vip_port: Some("lan".into()), config_id: "high".into() }
+    Options { vip_port: Some("lan".into()), config_id: "high".into(), vip_standby: false }
 }
 
 /// Each service as `proto vip:port -> dest:port(fwd, weight)[CHECKERS] ...`, from the checked
@@ -277,4 +277,24 @@ fn debian_s_own_keepalived_conf_sample_converts() {
     let i = import(path, &opts()).unwrap();
     let c = check(&i.toml);
     assert_eq!(summary(&c).len(), i.services);
+}
+
+#[test]
+fn bfd_instances_and_checks_round_trip_through_the_config_check() {
+    let text = "bfd_instance rs1 {\n neighbor_ip 192.168.201.11\n min_rx 100\n min_tx 100\n multiplier 3\n}\nvirtual_server 192.168.200.100 80 {\n lb_algo rr\n lb_kind DR\n real_server 192.168.201.11 80 {\n  BFD_CHECK { name rs1 }\n }\n}\n";
+    let i = import_str(text, "lb.conf", &opts()).unwrap();
+    let c = check(&i.toml);
+    let bfd = &c.health().bfd.instances;
+    assert_eq!(bfd.len(), 1, "{}", i.toml);
+    assert_eq!((bfd[0].name.as_str(), bfd[0].min_rx_us, bfd[0].multiplier), ("rs1", 100_000, 3));
+    let d = &c.health().services[0].dests[0];
+    assert_eq!(d.checkers[0].kind.name(), "BFD_CHECK");
+}
+
+#[test]
+fn vip_standby_addrs_pass_the_config_check() {
+    let text = "virtual_server 192.168.200.100 80 {\n lb_algo rr\n lb_kind DR\n real_server 192.168.201.11 80 { }\n}\n";
+    let i = import_str(text, "lb.conf", &Options { vip_standby: true, ..opts() }).unwrap();
+    assert!(i.toml.contains("standby = true"), "{}", i.toml);
+    check(&i.toml);
 }

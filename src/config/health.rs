@@ -11,6 +11,7 @@
 use crate::config::error::{invalid, Invalid};
 use crate::ctrl::table::ServiceTable;
 use crate::health::md5;
+use crate::health::plan::{BfdCheck, BfdPlan};
 use crate::health::plan::{
     CheckKind, CheckerPlan, DestPlan, HealthPlan, HttpCheck, HttpProtocol, MiscCheck, ServicePlan,
     SorryPlan, Timing, UdpCheck, UrlCheck,
@@ -216,6 +217,8 @@ pub(crate) struct RawDestHealth {
     pub dns_check: Option<RawDnsCheck>,
     pub ping_check: Option<RawPingCheck>,
     pub file_check: Option<RawFileCheck>,
+    /// `BFD_CHECK` (crate::config::bfd).
+    pub bfd_check: Option<crate::config::bfd::RawBfdCheck>,
 }
 
 fn timer(key: &str, v: f64, zero_ok: bool) -> Result<Duration, Invalid> {
@@ -351,6 +354,7 @@ struct Ctx<'a> {
     prefix: String,
     levels: Levels<'a>,
     spec: &'a DestSpec,
+    bfd: &'a crate::health::plan::BfdPlan,
 }
 
 impl Ctx<'_> {
@@ -366,7 +370,7 @@ impl Ctx<'_> {
         let http = matches!(kind, CheckKind::Http(_) | CheckKind::Ssl(_));
         // keepalived: DNS_CHECK retries 3 times, after delay_loop.
         let dns = matches!(kind, CheckKind::Dns(_));
-        let portless = misc || matches!(kind, CheckKind::Ping);
+        let portless = misc || matches!(kind, CheckKind::Ping | CheckKind::Bfd(_));
         let delay_loop = match l.pick(g.delay_loop, l.dest.delay_loop, l.svc.delay_loop) {
             Some(v) => timer(&key("delay_loop"), v, false)?,
             None => Duration::from_secs_f64(DEFAULT_DELAY_LOOP_S),
@@ -780,6 +784,29 @@ impl Ctx<'_> {
             };
             out.push(self.checker("file_check", CheckKind::File(c), g)?);
         }
+        if let Some(b) = &d.bfd_check {
+            let (name, instance) = crate::config::bfd::check_bfd_check(&self.prefix, b, self.bfd)?;
+            let neighbor = self.bfd.instances.get(instance).map(|i| i.neighbor);
+            // Event-driven: no timers, no retries (keepalived's BFD_CHECK has none).
+            let g = Generic {
+                delay_loop: None,
+                retry: Some(0),
+                delay_before_retry: Some(0.0),
+                warmup: Some(0.0),
+                alpha: b.alpha,
+                connect_timeout: None,
+                connect_ip: None,
+                connect_port: None,
+                bindto: None,
+                bind_port: None,
+            };
+            let mut c =
+                self.checker("bfd_check", CheckKind::Bfd(BfdCheck { name, instance }), g)?;
+            if let Some(n) = neighbor {
+                c.target = SocketAddr::new(IpAddr::V4(n), 0);
+            }
+            out.push(c);
+        }
         Ok(())
     }
 }
@@ -843,8 +870,9 @@ pub(crate) fn check_health(
     health: &[(&RawServiceHealth, Vec<&RawDestHealth>)],
     table: &ServiceTable,
     fwd_of: &dyn Fn(Option<&str>) -> Result<FwdMethod, String>,
+    bfd: BfdPlan,
 ) -> Result<HealthPlan, Invalid> {
-    let mut plan = HealthPlan::default();
+    let mut plan = HealthPlan { bfd, ..HealthPlan::default() };
     for (i, (h, dests)) in health.iter().enumerate() {
         let Some(svc) = table.services().get(i) else { continue };
         let key = |k: &str| format!("service[{i}].{k}");
@@ -862,6 +890,7 @@ pub(crate) fn check_health(
                 prefix: format!("service[{i}].dest[{k}]"),
                 levels: Levels { svc: h, dest: d },
                 spec: &info.spec,
+                bfd: &plan.bfd,
             };
             let checkers = ctx.checkers()?;
             out.push(DestPlan {

@@ -21,6 +21,8 @@
 //! [`crate::ctrl::table::ServiceTable`], so the file and the command line obey the same rules.
 
 pub mod announce;
+/// BFD: `[[bfd_instance]]` and `bfd_check` (crate::health::bfd).
+pub mod bfd;
 mod check;
 mod checked;
 mod eal_args;

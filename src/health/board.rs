@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Default)]
 pub struct Board {
     rows: Arc<Mutex<Vec<DestHealth>>>,
+    bfd: crate::health::bfd::BfdStats,
 }
 
 impl Board {
@@ -32,6 +33,11 @@ impl Board {
     /// Replaces every row.
     pub fn set(&self, rows: Vec<DestHealth>) {
         *self.rows.lock().unwrap_or_else(|p| p.into_inner()) = rows;
+    }
+
+    /// The BFD sessions' counters (filled by `health::bfd`).
+    pub fn bfd(&self) -> &crate::health::bfd::BfdStats {
+        &self.bfd
     }
 
     /// Changes the rows in place.
@@ -100,8 +106,50 @@ impl MetricsSource for Board {
                 hist.mut_metric().push(m);
             }
         }
-        vec![up.build(), checks.build(), failed.build(), hist]
+        let mut out = vec![up.build(), checks.build(), failed.build(), hist];
+        out.extend(bfd_families(&self.bfd));
+        out
     }
+}
+
+/// `rvs_bfd_*`: per session (labels `instance`, `neighbor`) its state, packets and ignored
+/// packets by reason; datagrams from no neighbour. None while no session runs.
+fn bfd_families(stats: &crate::health::bfd::BfdStats) -> Vec<MetricFamily> {
+    use crate::health::bfd::Bad;
+    let sessions = stats.sessions();
+    if sessions.is_empty() {
+        return Vec::new();
+    }
+    let mut up = Family::gauge("rvs_bfd_session_up", "1 while the BFD session is Up, else 0.");
+    let mut rx = Family::counter(
+        "rvs_bfd_packets_received_total",
+        "BFD control packets accepted from the neighbour.",
+    );
+    let mut tx = Family::counter("rvs_bfd_packets_sent_total", "BFD control packets sent.");
+    let mut bad = Family::counter(
+        "rvs_bfd_bad_packets_total",
+        "BFD packets from the neighbour ignored, by reason (ttl: not 255 - max_hops or more).",
+    );
+    let mut downs =
+        Family::counter("rvs_bfd_session_downs_total", "Times the BFD session left Up.");
+    for s in &sessions {
+        let n = s.neighbor.to_string();
+        let l = [("instance", s.name.as_str()), ("neighbor", n.as_str())];
+        let is_up = s.state == rvs_core::bfd::State::Up;
+        up.sample(&l, if is_up { 1.0 } else { 0.0 });
+        rx.sample(&l, s.packets_in as f64);
+        tx.sample(&l, s.packets_out as f64);
+        downs.sample(&l, s.downs as f64);
+        for (b, v) in Bad::ALL.iter().zip(s.bad) {
+            bad.sample(&[l[0], l[1], ("reason", b.label())], v as f64);
+        }
+    }
+    let mut unknown = Family::counter(
+        "rvs_bfd_unknown_packets_total",
+        "Datagrams on the BFD port from an address that is no instance's neighbour.",
+    );
+    unknown.sample(&[], stats.unknown() as f64);
+    vec![up.build(), rx.build(), tx.build(), bad.build(), downs.build(), unknown.build()]
 }
 
 #[cfg(test)]

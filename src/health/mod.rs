@@ -11,6 +11,7 @@
 //! - [`check`]: the probes (TCP connect, HTTP GET, UDP, scripts), blocking std I/O with timeouts;
 //! - [`runner`]: the control-plane threads that run probes and apply actions, never on a worker
 //!   core, bounded (one check in flight per checker, a fixed pool of probe threads);
+//! - [`bfd`]: the BFD sessions `BFD_CHECK` follows, in a thread of their own;
 //! - [`board`]: the health state for `rvsadm -L --health` and the metrics.
 //!
 //! Must not touch: the data plane, the config's format. Changes reach the workers only through
@@ -19,6 +20,7 @@
 //! ([`crate::proto::health`]).
 
 pub mod apply;
+pub mod bfd;
 pub mod board;
 pub mod check;
 pub mod engine;

@@ -15,6 +15,8 @@ use std::time::Duration;
 pub struct HealthPlan {
     /// In config order.
     pub services: Vec<ServicePlan>,
+    /// The BFD sessions (`[[bfd_instance]]`) that `bfd_check`s name.
+    pub bfd: BfdPlan,
 }
 
 impl HealthPlan {
@@ -124,6 +126,8 @@ pub enum CheckKind {
     Ping,
     /// `FILE_CHECK`: a number in a file (keepalived's `track_file`).
     File(FileCheck),
+    /// `BFD_CHECK`: up while a BFD session is Up (event-driven, see `health::bfd`).
+    Bfd(BfdCheck),
 }
 
 impl CheckKind {
@@ -139,6 +143,7 @@ impl CheckKind {
             CheckKind::Dns(_) => "DNS_CHECK",
             CheckKind::Ping => "PING_CHECK",
             CheckKind::File(_) => "FILE_CHECK",
+            CheckKind::Bfd(_) => "BFD_CHECK",
         }
     }
 }
@@ -330,4 +335,71 @@ pub struct FileCheck {
     pub dynamic: bool,
     /// The dest's configured weight.
     pub base_weight: u32,
+}
+
+// --- BFD (keepalived's bfd_instance and BFD_CHECK) -----------------------------------------------
+
+/// The BFD sessions rvsd runs (RFC 5880 asynchronous mode, RFC 5881 single hop, IPv4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BfdPlan {
+    /// `[[bfd_instance]]`, in config order; names are unique.
+    pub instances: Vec<BfdInstance>,
+    /// UDP port the sessions send to and listen on; 0 = RFC 5881's 3784 (tests use others).
+    pub port: u16,
+}
+
+/// RFC 5881's destination port of single-hop BFD control packets.
+pub const BFD_PORT: u16 = 3784;
+
+impl BfdPlan {
+    /// The port in use.
+    pub fn port(&self) -> u16 {
+        if self.port == 0 {
+            BFD_PORT
+        } else {
+            self.port
+        }
+    }
+}
+
+/// One `[[bfd_instance]]`: a session with one neighbour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdInstance {
+    /// `name`, what `bfd_check.name` refers to.
+    pub name: String,
+    /// `neighbor_ip`.
+    pub neighbor: std::net::Ipv4Addr,
+    /// `source_ip` (default: the kernel's choice).
+    pub source: Option<std::net::Ipv4Addr>,
+    /// `min_rx`, microseconds (default 10 ms).
+    pub min_rx_us: u32,
+    /// `min_tx`, microseconds (default 10 ms).
+    pub min_tx_us: u32,
+    /// `idle_tx`, microseconds (default 1 s).
+    pub idle_tx_us: u32,
+    /// `multiplier` (default 5).
+    pub multiplier: u8,
+    /// `passive`: send nothing until the neighbour has spoken.
+    pub passive: bool,
+    /// `ttl` of the packets sent (default 255).
+    pub ttl: u8,
+    /// `max_hops`: received packets need a TTL of at least 255 - max_hops (default 0: exactly
+    /// 255, RFC 5881's GTSM rule); 255 disables the check.
+    pub max_hops: u8,
+}
+
+impl BfdInstance {
+    /// Whether a packet received with `ttl` passes the hop check.
+    pub fn ttl_ok(&self, ttl: u8) -> bool {
+        self.max_hops == 255 || ttl >= 255 - self.max_hops
+    }
+}
+
+/// `BFD_CHECK` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdCheck {
+    /// The `bfd_instance` it follows.
+    pub name: String,
+    /// Its index in [`BfdPlan::instances`].
+    pub instance: usize,
 }

@@ -11,15 +11,16 @@
 //! on control-plane threads, never on a worker core. Must not touch: decisions (the engine's).
 
 use super::apply::command_for;
+use super::bfd::{Bfd, BfdEvent};
 use super::board::Board;
 use super::check;
 use super::engine::{Action, CheckId, Engine};
-use super::plan::{CheckerPlan, HealthPlan};
+use super::plan::{CheckKind, CheckerPlan, HealthPlan};
 use super::state::CheckResult;
 use crate::ctrl::health_state::HealthChanges;
 use crate::proto::health::{CheckerHealth, DestHealth};
 use crate::time;
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -52,6 +53,8 @@ pub struct Health {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     board: Board,
+    /// The BFD sessions, when a `BFD_CHECK` follows one.
+    bfd: Option<Bfd>,
 }
 
 struct Job {
@@ -120,6 +123,9 @@ struct Loop<A> {
     board: Board,
     stats: Vec<Vec<Vec<CheckerHealth>>>,
     checkers: Vec<(CheckId, Arc<CheckerPlan>)>,
+    /// State changes of the BFD sessions, and the `BFD_CHECK`s of each session.
+    bfd_events: Receiver<BfdEvent>,
+    bfd_checks: Vec<Vec<CheckId>>,
 }
 
 impl<A: Applier> Loop<A> {
@@ -195,9 +201,30 @@ impl<A: Applier> Loop<A> {
         }
     }
 
+    /// A session changed: each `BFD_CHECK` following it takes the new state as its result at
+    /// once (retry 0), and stays "in flight" so that it is never scheduled as a probe.
+    fn bfd_event(&mut self, e: BfdEvent) {
+        let result = if e.state == rvs_core::bfd::State::Up {
+            CheckResult::Success { weight: None }
+        } else {
+            CheckResult::Failure(format!("BFD session {:?} ({:?})", e.state, e.diag))
+        };
+        let ids = self.bfd_checks.get(e.instance).cloned().unwrap_or_default();
+        for id in ids {
+            self.record(&Done { id, result: result.clone(), took: Duration::ZERO });
+            let a = self.engine.finish(id, time::now(), &result);
+            self.engine.start(id);
+            self.act(a);
+        }
+        self.publish();
+    }
+
     fn run(mut self, stop: &AtomicBool, jobs: &Sender<Job>, done: &Receiver<Done>) {
         let initial = self.engine.initial_actions();
         self.act(initial);
+        for id in self.bfd_checks.iter().flatten() {
+            self.engine.start(*id);
+        }
         self.publish();
         while !stop.load(Ordering::Relaxed) {
             let now = time::now();
@@ -214,15 +241,22 @@ impl<A: Applier> Loop<A> {
                 }
             }
             let wait = self.engine.next_due().map_or(TICK, |t| t.saturating_since(now)).min(TICK);
-            match done.recv_timeout(wait) {
-                Ok(d) => {
-                    self.record(&d);
-                    let a = self.engine.finish(d.id, time::now(), &d.result);
-                    self.act(a);
-                    self.publish();
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            crossbeam_channel::select! {
+                recv(done) -> d => match d {
+                    Ok(d) => {
+                        self.record(&d);
+                        let a = self.engine.finish(d.id, time::now(), &d.result);
+                        self.act(a);
+                        self.publish();
+                    }
+                    Err(_) => break,
+                },
+                recv(self.bfd_events) -> e => match e {
+                    Ok(e) => self.bfd_event(e),
+                    // The BFD thread ended: its checkers keep their last state.
+                    Err(_) => self.bfd_events = crossbeam_channel::never(),
+                },
+                default(wait) => {}
             }
         }
     }
@@ -267,6 +301,23 @@ impl Health {
             }
             stats.push(sv);
         }
+        // BFD_CHECKs are no probes: their sessions run in a thread of their own.
+        let mut bfd_checks = vec![Vec::new(); plan.bfd.instances.len()];
+        checkers.retain(|(id, c)| match &c.kind {
+            CheckKind::Bfd(b) => {
+                if let Some(v) = bfd_checks.get_mut(b.instance) {
+                    v.push(*id);
+                }
+                false
+            }
+            _ => true,
+        });
+        let (bfd, bfd_events) = if bfd_checks.iter().any(|v| !v.is_empty()) {
+            let (tx, rx) = bounded::<BfdEvent>(64);
+            (Some(Bfd::start(&plan.bfd, tx, board.bfd().clone())?), rx)
+        } else {
+            (None, crossbeam_channel::never())
+        };
         let n = checkers.len();
         let (job_tx, job_rx) = bounded::<Job>(n.max(1));
         let (done_tx, done_rx) = bounded::<Done>(n.max(1));
@@ -278,13 +329,22 @@ impl Health {
         }
         drop((job_rx, done_tx));
         let stop = Arc::new(AtomicBool::new(false));
-        let l = Loop { plan, engine, applier, board: board.clone(), stats, checkers };
+        let l = Loop {
+            plan,
+            engine,
+            applier,
+            board: board.clone(),
+            stats,
+            checkers,
+            bfd_events,
+            bfd_checks,
+        };
         let s = stop.clone();
         info!("health: {n} checker(s)");
         let thread = std::thread::Builder::new()
             .name("rvs-health".into())
             .spawn(move || l.run(&s, &job_tx, &done_rx))?;
-        Ok(Health { stop, thread: Some(thread), board })
+        Ok(Health { stop, thread: Some(thread), board, bfd })
     }
 
     /// The rows this instance publishes.
@@ -301,6 +361,9 @@ impl Health {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+        if let Some(b) = self.bfd.take() {
+            b.stop();
         }
     }
 }

@@ -43,7 +43,8 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let services = check_services(raw.timeouts, raw.services, &addrs, &ports)?;
     let health_refs: Vec<_> =
         health_keys.iter().map(|(s, d)| (s, d.iter().collect::<Vec<_>>())).collect();
-    let health = crate::config::health::check_health(&health_refs, &services, &fwd_method)?;
+    let bfd = super::bfd::check_bfd(&raw.bfd_instances)?;
+    let health = crate::config::health::check_health(&health_refs, &services, &fwd_method, bfd)?;
     let snat = check_snats(raw.snats, &addrs, &ports)?;
     let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     let guard = guard::check_guard(&raw.guard, dataplane.conns_per_worker)?;

@@ -155,6 +155,9 @@ pub(crate) struct RawDest {
     pub ping_check: Option<RawPingCheck>,
     #[serde(default)]
     pub file_check: Option<RawFileCheck>,
+    /// `BFD_CHECK` (crate::config::bfd).
+    #[serde(default)]
+    pub bfd_check: Option<crate::config::bfd::RawBfdCheck>,
 }
 
 impl RawDest {
@@ -180,6 +183,7 @@ impl RawDest {
             dns_check: self.dns_check.clone(),
             ping_check: self.ping_check.clone(),
             file_check: self.file_check.clone(),
+            bfd_check: self.bfd_check.clone(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! robustness against arbitrary text. Rejections are in `reject.rs`.
 
 mod announce;
+mod bfd;
 mod exception;
 mod health;
 mod reject;

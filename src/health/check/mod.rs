@@ -34,6 +34,8 @@ pub fn run(c: &CheckerPlan) -> CheckResult {
         CheckKind::Dns(d) => dns::check(d, c.target, c.bind, deadline),
         CheckKind::Ping => ping::check(c.target.ip(), c.bind, deadline),
         CheckKind::File(f) => file::check(f),
+        // Driven by its session's events (health::bfd), never run as a probe.
+        CheckKind::Bfd(_) => CheckResult::Failure("BFD_CHECK follows its session".into()),
     }
 }
 

@@ -48,7 +48,9 @@ fn service(dests: Vec<DestPlan>) -> ServicePlan {
 }
 
 fn engine(s: ServicePlan) -> Engine {
-    Engine::new(&HealthPlan { services: vec![s] }, Instant::ZERO, &mut |_| Duration::ZERO)
+    Engine::new(&HealthPlan { services: vec![s], ..Default::default() }, Instant::ZERO, &mut |_| {
+        Duration::ZERO
+    })
 }
 
 fn id(dest: usize) -> CheckId {
@@ -260,7 +262,7 @@ fn due_and_next_due_follow_the_checkers() {
 fn warmup_offsets_are_drawn_per_checker_within_warmup() {
     let mut d = dest(1, 1);
     d.checkers[0].timing.warmup = Duration::from_secs(10);
-    let plan = HealthPlan { services: vec![service(vec![d])] };
+    let plan = HealthPlan { services: vec![service(vec![d])], ..Default::default() };
     let mut asked = Vec::new();
     let e = Engine::new(&plan, Instant::from_secs(100), &mut |max| {
         asked.push(max);

@@ -148,6 +148,7 @@ fn plan(dests: Vec<DestPlan>, sorry: Option<SorryPlan>) -> HealthPlan {
             sorry,
             dests,
         }],
+        ..Default::default()
     }
 }
 
@@ -278,5 +279,88 @@ fn a_silent_server_does_not_hold_up_the_others() {
     let rows = board.rows();
     assert_eq!(rows.iter().find(|r| r.port == fp).unwrap().state(), "UP");
     // Its probe thread stays blocked until the timeout; stop does not wait for probes.
+    h.stop();
+}
+
+/// A BFD_CHECK takes its dest out when the session's peer falls silent and brings it back when
+/// the peer speaks again; an alpha dest waits for its session's first Up.
+#[test]
+fn a_bfd_check_follows_its_session() {
+    use crate::health::plan::{BfdCheck, BfdInstance, BfdPlan};
+    use rvs_core::bfd::{Config as BfdConfig, ControlPacket, Session};
+    use std::net::{Ipv4Addr, UdpSocket};
+    let peer_ip = Ipv4Addr::new(127, 0, 0, 4);
+    let sock = UdpSocket::bind((peer_ip, 0)).unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let addr: SocketAddr = (peer_ip, 80).into();
+    let mut d = http_dest(addr, 1);
+    d.checkers = vec![CheckerPlan {
+        kind: CheckKind::Bfd(BfdCheck { name: "rs".into(), instance: 0 }),
+        timing: Timing { retry: 0, ..timing() },
+        target: (peer_ip, 0).into(),
+        bind: None,
+        alpha: true,
+    }];
+    let control = control_for(&[&d]);
+    let mut p = plan(vec![d], None);
+    p.bfd = BfdPlan {
+        instances: vec![BfdInstance {
+            name: "rs".into(),
+            neighbor: peer_ip,
+            source: Some(Ipv4Addr::LOCALHOST),
+            min_rx_us: 20_000,
+            min_tx_us: 20_000,
+            idle_tx_us: 1_000_000,
+            multiplier: 3,
+            passive: false,
+            ttl: 255,
+            max_hops: 0,
+        }],
+        port,
+    };
+    let board = Board::new();
+    let h = Health::start(p, control.clone(), board.clone(), 1).unwrap();
+    // alpha: out until the session is Up.
+    wait_until("alpha dest removed", Duration::from_secs(30), || dests(&control).is_empty());
+    sock.set_ttl(255).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    let cfg = BfdConfig {
+        min_tx: 20_000,
+        min_rx: 20_000,
+        idle_tx: 1_000_000,
+        detect_mult: 3,
+        passive: false,
+    };
+    let speak = |until: &dyn Fn() -> bool| {
+        let mut s = Session::new(cfg, 77, 3, time::now());
+        let mut buf = [0u8; 128];
+        let start = StdInstant::now();
+        while !until() && start.elapsed() < Duration::from_secs(30) {
+            let now = time::now();
+            s.tick(now);
+            if let Some(p) = s.transmit(now) {
+                let _ = sock.send_to(&p.to_bytes(), (Ipv4Addr::LOCALHOST, port));
+            }
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                if let Ok(p) = ControlPacket::parse(&buf[..n]) {
+                    let _ = s.receive(&p, time::now());
+                }
+            }
+        }
+    };
+    speak(&|| dests(&control).len() == 1);
+    assert_eq!(dests(&control), vec![(addr.to_string(), 1)]);
+    let rows = board.rows();
+    assert!(rows[0].alive && rows[0].checkers[0].kind == "BFD_CHECK", "{rows:?}");
+    // Silent peer: the detection time takes the dest out.
+    wait_until("dest removed", Duration::from_secs(30), || dests(&control).is_empty());
+    assert!(board.rows()[0].checkers[0].last_error.as_deref().unwrap_or("").contains("Down"));
+    speak(&|| dests(&control).len() == 1);
+    assert_eq!(dests(&control).len(), 1);
+    let text = crate::metrics::render(&crate::metrics::MetricsSource::families(&board));
+    assert!(
+        text.contains("rvs_bfd_session_downs_total{instance=\"rs\",neighbor=\"127.0.0.4\"} 1"),
+        "{text}"
+    );
     h.stop();
 }

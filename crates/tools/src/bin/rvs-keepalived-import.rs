@@ -18,6 +18,9 @@ struct Args {
     /// Also write an [[addr]] of kind "vip" on this [[port]] for each VIP.
     #[arg(long, value_name = "PORT")]
     vip_port: Option<String>,
+    /// Mark those VIPs `standby = true` (a VRRP pair: keepalived's notify scripts take them).
+    #[arg(long, requires = "vip_port")]
+    vip_standby: bool,
     /// keepalived's config id (its -i), which selects @ID lines; default: the host name.
     #[arg(long, value_name = "ID")]
     config_id: Option<String>,
@@ -47,8 +50,11 @@ fn main() -> ExitCode {
         };
     }
     let args = Args::parse();
-    let opts =
-        Options { vip_port: args.vip_port, config_id: args.config_id.unwrap_or_else(host_name) };
+    let opts = Options {
+        vip_port: args.vip_port,
+        config_id: args.config_id.unwrap_or_else(host_name),
+        vip_standby: args.vip_standby,
+    };
     match import(&args.file, &opts) {
         Ok(done) => {
             for n in &done.notes {

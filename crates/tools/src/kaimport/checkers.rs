@@ -2,8 +2,9 @@
 //! `UDP_CHECK`, `MISC_CHECK`, `SMTP_CHECK`, `DNS_CHECK`, `PING_CHECK`, `FILE_CHECK`) as the
 //! checker tables of a `[[service.dest]]` (`tcp_check`, `http_get`, ...).
 //!
-//! Owns each checker's keywords and their refusals; `BFD_CHECK` is refused (rvs runs no BFD
-//! sessions). Must not touch the service and real-server keys (the conversion's).
+//! Owns each checker's keywords and their refusals, and the `bfd_instance` blocks that
+//! `BFD_CHECK`s name (`[[bfd_instance]]`). Must not touch the service and real-server keys (the
+//! conversion's).
 
 use super::convert::Conv;
 use super::emit::{Table, Value};
@@ -94,8 +95,35 @@ impl Conv<'_> {
                 "file_check"
             }
             "BFD_CHECK" => {
-                self.refuse(n, "BFD_CHECK: rvs runs no BFD sessions; check the server with TCP_CHECK or PING_CHECK");
-                return None;
+                // keepalived's BFD_CHECK has `name` and `alpha`, none of the generic options.
+                for c in n.children() {
+                    match c.key() {
+                        "name" => {
+                            if let Some(v) = self.arg(c) {
+                                if self.bfd_names.contains_key(&v) {
+                                    t.set("name", Value::Str(v));
+                                } else {
+                                    self.refuse(
+                                        c,
+                                        format!(
+                                            "BFD_CHECK name `{v}`: no bfd_instance has that name"
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                        "alpha" => {
+                            if let Some(v) = self.boolean(c) {
+                                t.set("alpha", Value::Bool(v));
+                            }
+                        }
+                        _ => self.unknown(n, c),
+                    }
+                }
+                if !t.has("name") && self.refusals.len() == before {
+                    self.refuse(n, "BFD_CHECK needs the name of a bfd_instance");
+                }
+                "bfd_check"
             }
             _ => return None,
         };
@@ -392,6 +420,67 @@ impl Conv<'_> {
                 );
                 None
             }
+        }
+    }
+}
+
+impl Conv<'_> {
+    /// A `bfd_instance NAME { }` block as a `[[bfd_instance]]` table (rvs's keys are
+    /// keepalived's; intervals stay milliseconds).
+    pub(super) fn bfd_instance(&mut self, n: &Node) {
+        let [name] = n.args() else { return };
+        let mut t =
+            Table { comment: Some(format!("from {}", self.src.place(n.at))), ..Table::default() };
+        t.set("name", Value::Str(name.clone()));
+        let before = self.refusals.len();
+        for c in n.children() {
+            match c.key() {
+                "neighbor_ip" | "neighbour_ip" => {
+                    if let Some(v) = self.arg(c) {
+                        t.set("neighbor_ip", Value::Str(v));
+                    }
+                }
+                "source_ip" => {
+                    if let Some(v) = self.arg(c) {
+                        t.set("source_ip", Value::Str(v));
+                    }
+                }
+                "min_rx" | "min_tx" | "idle_tx" => {
+                    // Milliseconds, fractions allowed: the same number as rvs's.
+                    if let Some(v) = self.secs(c) {
+                        t.set(c.key(), Value::Secs(v));
+                    }
+                }
+                "multiplier" | "ttl" => {
+                    if let Some(v) = self.int(c, 1, 255) {
+                        t.set(c.key(), Value::Int(v));
+                    }
+                }
+                "max_hops" => {
+                    if let Some(v) = self.int(c, 0, 255) {
+                        t.set("max_hops", Value::Int(v));
+                    }
+                }
+                "passive" => {
+                    if let Some(v) = self.boolean(c) {
+                        t.set("passive", Value::Bool(v));
+                    }
+                }
+                "hoplimit" => {
+                    self.refuse(c, "hoplimit is for IPv6 neighbours: rvs runs BFD over IPv4 only")
+                }
+                "weight" | "vrrp" | "checker" => self.note(
+                    c,
+                    format!("bfd_instance {name} {}: keepalived's VRRP tracking of the session, not imported (rvs's BFD_CHECK always follows it)", c.key()),
+                ),
+                _ => self.unknown(n, c),
+            }
+        }
+        if !t.has("neighbor_ip") {
+            self.refuse(n, format!("bfd_instance {name} has no neighbor_ip"));
+        }
+        if self.refusals.len() == before {
+            self.bfd.push(t);
         }
     }
 }

@@ -44,6 +44,10 @@ pub struct Conv<'a> {
     pub(super) notes: Vec<String>,
     groups: HashMap<String, &'a Node>,
     pub(super) track_files: HashMap<String, &'a Node>,
+    /// `bfd_instance` names, for `BFD_CHECK { name }`.
+    pub(super) bfd_names: HashMap<String, &'a Node>,
+    /// The `[[bfd_instance]]` tables, in file order.
+    pub bfd: Vec<Table>,
     /// The `[[service]]` tables, in file order.
     pub services: Vec<Table>,
     /// Every VIP, in first-use order.
@@ -58,6 +62,8 @@ impl<'a> Conv<'a> {
             notes: Vec::new(),
             groups: HashMap::new(),
             track_files: HashMap::new(),
+            bfd_names: HashMap::new(),
+            bfd: Vec::new(),
             services: Vec::new(),
             vips: Vec::new(),
         }
@@ -164,6 +170,12 @@ impl<'a> Conv<'a> {
                     }
                     _ => self.refuse(n, "track_file takes one name"),
                 },
+                "bfd_instance" => match n.args() {
+                    [name] => {
+                        self.bfd_names.insert(name.clone(), n);
+                    }
+                    _ => self.refuse(n, "bfd_instance takes one name"),
+                },
                 _ => {}
             }
         }
@@ -183,10 +195,7 @@ impl<'a> Conv<'a> {
                     n,
                     format!("{k} is VRRP: left to keepalived, which keeps running it beside rvsd (docs/keepalived.md, director HA)"),
                 ),
-                "bfd_instance" => self.refuse(
-                    n,
-                    "bfd_instance: rvs has no BFD sessions (BFD_CHECK is not supported); check the servers with TCP_CHECK or PING_CHECK",
-                ),
+                "bfd_instance" => self.bfd_instance(n),
                 "SSL" => self.refuse(
                     n,
                     "SSL (client certificate or CA for SSL_GET): rvs's SSL_GET presents no client certificate and, as keepalived without a CA, does not verify the server's; remove the block",

@@ -43,6 +43,9 @@ pub struct Options {
     pub vip_port: Option<String>,
     /// keepalived's config id (`-i`), which decides `@ID` lines.
     pub config_id: String,
+    /// Mark those `[[addr]]`s `standby = true` (director HA: keepalived's VRRP notify scripts
+    /// take and release the VIPs).
+    pub vip_standby: bool,
 }
 
 /// A converted configuration.
@@ -88,6 +91,9 @@ fn convert_source(src: &lex::Source, opts: &Options) -> Result<Imported, Vec<Ref
         Some(port) => {
             for vip in &conv.vips {
                 toml.push_str(&vip_addr(port, *vip));
+                if opts.vip_standby {
+                    toml.push_str("standby = true\n");
+                }
             }
         }
         None if !conv.vips.is_empty() => {
@@ -98,6 +104,9 @@ fn convert_source(src: &lex::Source, opts: &Options) -> Result<Imported, Vec<Ref
             ));
         }
         None => {}
+    }
+    for b in &conv.bfd {
+        emit::write_table(&mut toml, "bfd_instance", b, true);
     }
     for s in &conv.services {
         emit::write_table(&mut toml, "service", s, true);

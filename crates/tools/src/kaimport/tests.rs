@@ -140,7 +140,8 @@ fn a_web_farm_converts_key_by_key() {
 #[test]
 fn groups_expand_and_vip_addrs_are_written_on_request() {
     let text = "virtual_server_group WEB {\n  10.0.0.100 80\n  10.0.0.110-112 8080\n}\nvirtual_server group WEB {\n lb_algo rr\n protocol UDP\n real_server 10.0.1.1 53 {\n  DNS_CHECK { type a\n name www.example.test }\n }\n}\n";
-    let opts = Options { vip_port: Some("lan".into()), config_id: String::new() };
+    let opts =
+        Options { vip_port: Some("lan".into()), config_id: String::new(), vip_standby: false };
     let i = import_str(text, "g.conf", &opts).unwrap();
     assert_eq!(i.services, 4);
     for vip in ["10.0.0.100:80", "10.0.0.110:8080", "10.0.0.111:8080", "10.0.0.112:8080"] {
@@ -172,7 +173,7 @@ fn what_rvs_cannot_do_is_refused_with_file_and_line() {
     let want = [
         "keepalived.conf:2: protocol SCTP",
         "keepalived.conf:3: persistence_engine",
-        "keepalived.conf:5: BFD_CHECK: rvs runs no BFD sessions",
+        "keepalived.conf:5: BFD_CHECK name `b1`: no bfd_instance has that name",
         "keepalived.conf:6: bind_if",
         "keepalived.conf:7: a second TCP_CHECK on this real_server",
         "keepalived.conf:8: weight `x` is not a whole number",
@@ -267,10 +268,60 @@ mod never_panics {
         #[test]
         fn any_text_converts_or_is_refused(words in proptest::collection::vec(word(), 0..80)) {
             let text = words.join(" ");
-            match import_str(&text, "p.conf", &Options { vip_port: Some("lan".into()), config_id: "x".into() }) {
+            match import_str(&text, "p.conf", &Options { vip_port: Some("lan".into()), config_id: "x".into(), vip_standby: false }) {
                 Ok(i) => prop_assert!(i.toml.starts_with("# rvs services imported")),
                 Err(r) => prop_assert!(!r.is_empty() && r.iter().all(|r| !r.reason.is_empty())),
             }
         }
     }
+}
+
+const BFD: &str = "bfd_instance rs1 {\n neighbour_ip 10.0.1.1\n source_ip 10.0.0.5\n min_rx 50\n min_tx 100.5\n idle_tx 2000\n multiplier 3\n passive\n max_hops 0\n weight 10\n}\nvirtual_server 10.0.0.100 80 {\n real_server 10.0.1.1 80 {\n  BFD_CHECK {\n   name rs1\n   alpha\n  }\n }\n}\n";
+
+#[test]
+fn bfd_instances_and_bfd_checks_convert() {
+    let i = ok(BFD);
+    assert!(
+        i.toml.contains("# from keepalived.conf:1\n[[bfd_instance]]\nname = \"rs1\"\nneighbor_ip = \"10.0.1.1\"\nsource_ip = \"10.0.0.5\"\nmin_rx = 50\nmin_tx = 100.5\nidle_tx = 2000\nmultiplier = 3\npassive = true\nmax_hops = 0\n"),
+        "{}",
+        i.toml
+    );
+    assert!(
+        i.toml.contains("[service.dest.bfd_check]\nname = \"rs1\"\nalpha = true\n"),
+        "{}",
+        i.toml
+    );
+    // weight is VRRP tracking: said, not silently dropped.
+    assert!(
+        i.notes.iter().any(|n| n.starts_with("keepalived.conf:10: bfd_instance rs1 weight")),
+        "{:?}",
+        i.notes
+    );
+    let r = refused("bfd_instance b {\n hoplimit 3\n frob 1\n}\nbfd_instance c {\n}\nvirtual_server 10.0.0.1 80 {\n real_server 10.0.1.1 80 {\n  BFD_CHECK { delay_loop 3 }\n }\n}\n");
+    let want = [
+        "keepalived.conf:2: hoplimit is for IPv6",
+        "keepalived.conf:3: `frob` is not a bfd_instance keyword",
+        "keepalived.conf:1: bfd_instance b has no neighbor_ip",
+        "keepalived.conf:5: bfd_instance c has no neighbor_ip",
+        "keepalived.conf:9: `delay_loop` is not a BFD_CHECK keyword",
+    ];
+    assert_eq!(r.len(), want.len(), "{r:#?}");
+    for (got, want) in r.iter().zip(want) {
+        assert!(got.starts_with(want), "{got} / {want}");
+    }
+}
+
+#[test]
+fn vip_standby_marks_every_vip_addr() {
+    let text = "virtual_server 10.0.0.100 80 {\n lb_algo rr\n real_server 10.0.1.1 80 { }\n}\n";
+    let opts =
+        Options { vip_port: Some("lan".into()), config_id: String::new(), vip_standby: true };
+    let i = import_str(text, "v.conf", &opts).unwrap();
+    assert!(
+        i.toml.contains(
+            "[[addr]]\nport = \"lan\"\nip = \"10.0.0.100/32\"\nkind = \"vip\"\nstandby = true\n"
+        ),
+        "{}",
+        i.toml
+    );
 }
