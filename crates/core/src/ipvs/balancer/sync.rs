@@ -108,6 +108,20 @@ pub enum InstallError {
     Insert(InsertError),
 }
 
+/// What [`Balancer::install_batch`] did with a batch of learnt connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstallCounts {
+    /// Installed as new connections.
+    pub installed: u64,
+    /// Already here: state and timer updated.
+    pub updated: u64,
+    /// Refused ([`InstallError`]): no such service or dest here, a local port in use, a full
+    /// table...
+    pub refused: u64,
+    /// Another core's.
+    pub not_mine: u64,
+}
+
 /// What an install did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installed {
@@ -169,6 +183,25 @@ impl Balancer {
             .and_then(|si| self.book.svc_of_snap.get(si as usize).copied());
         let mask = self.book.steer_mask_of(slot, (l.proto, l.virt.0, l.virt.1))?;
         Some(self.steer_core(l.client.0, mask))
+    }
+
+    /// Installs the connections of `conns` that belong on this core ([`Balancer::sync_owner`];
+    /// one whose core receive-side scaling decides is installed on every core, where it lives
+    /// until its timer ends if no packet of it comes). Control path (between bursts).
+    pub fn install_batch(&mut self, conns: &[Learnt], now: Instant) -> InstallCounts {
+        let mut n = InstallCounts::default();
+        for l in conns {
+            if self.sync_owner(l).is_some_and(|k| k != self.cfg.core) {
+                n.not_mine += 1;
+                continue;
+            }
+            match self.install(l, now) {
+                Ok(Installed::New(_)) => n.installed += 1,
+                Ok(Installed::Updated(_)) => n.updated += 1,
+                Err(_) => n.refused += 1,
+            }
+        }
+        n
     }
 
     /// Installs a connection a peer reported, as one this core can continue: finds its
