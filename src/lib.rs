@@ -16,6 +16,7 @@ pub mod daemon;
 pub mod dataplane;
 pub mod health;
 pub mod metrics;
+pub mod sync;
 
 pub use rvs_core::{buf, ipvs, net, time, wire};
 pub use rvs_dpdk as dpdk;

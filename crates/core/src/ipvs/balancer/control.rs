@@ -9,10 +9,11 @@
 //! not look inside them. Must not touch: packets, the stack's tables (the routes reach the
 //! balancer only as an [`Egress`]).
 
-use super::{Balancer, DestReport, Egress, PoolReports, ServiceReport};
+use super::{Balancer, DestReport, Egress, InstallCounts, PoolReports, ServiceReport, SyncReports};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::laddr::LaddrStats;
 use crate::ipvs::service::Services;
+use crate::ipvs::sync::Learnt;
 use crate::time::Instant;
 use crossbeam_channel::Sender;
 use std::net::IpAddr;
@@ -70,6 +71,17 @@ pub enum LbRequest {
         /// Where the count goes.
         reply: Sender<u32>,
     },
+    /// Connection sync: start (`Some`) or stop (`None`) reporting this core's connections.
+    SyncReports(Option<SyncReports>),
+    /// Connection sync: install the connections a peer reported that belong on this core
+    /// ([`Balancer::install_batch`]; at most one message's worth, 255). What was done goes to
+    /// `reply` if it has room (never waited on).
+    SyncInstall {
+        /// The learnt connections.
+        conns: Vec<Learnt>,
+        /// Where the counts go.
+        reply: Sender<InstallCounts>,
+    },
 }
 
 impl LbRequest {
@@ -109,6 +121,20 @@ impl LbRequest {
             }
             LbRequest::FlushRemoved { reply } => {
                 let _ = reply.send(lb.map_or(0, |lb| lb.flush_removed()));
+            }
+            LbRequest::SyncReports(reports) => {
+                if let Some(lb) = lb {
+                    lb.set_sync_reports(reports);
+                }
+            }
+            LbRequest::SyncInstall { conns, reply } => {
+                let counts = match lb {
+                    Some(lb) => lb.install_batch(&conns, now),
+                    None => {
+                        InstallCounts { not_mine: conns.len() as u64, ..InstallCounts::default() }
+                    }
+                };
+                let _ = reply.try_send(counts);
             }
         }
         None
@@ -186,6 +212,31 @@ mod tests {
             let (tx, rx) = bounded(1);
             let served = LbRequest::FlushRemoved { reply: tx }.serve(b.as_mut(), &EGRESS, NOW);
             assert_eq!((served, rx.try_recv()), (None, Ok(0)));
+            // Sync: nothing of a learnt connection to a service this core lacks is installed;
+            // a core without a balancer has none of them.
+            let (tx, rx) = bounded(1);
+            let l = crate::ipvs::sync::Learnt {
+                proto: crate::wire::IpProtocol::TCP,
+                client: (std::net::Ipv4Addr::new(10, 0, 0, 1), 4000),
+                virt: (std::net::Ipv4Addr::new(10, 0, 0, 9), 80),
+                dest_addr: (std::net::Ipv4Addr::new(10, 0, 1, 1), 80),
+                local: None,
+                fwd: crate::ipvs::spec::FwdMethod::Masq,
+                state: crate::ipvs::proto::ConnState::Tcp(
+                    crate::ipvs::proto::TcpState::Established,
+                ),
+                timeout: 60,
+            };
+            let has_lb = b.is_some();
+            let req = LbRequest::SyncInstall { conns: vec![l], reply: tx };
+            assert_eq!(req.serve(b.as_mut(), &EGRESS, NOW), None);
+            let want = if has_lb {
+                InstallCounts { refused: 1, ..InstallCounts::default() }
+            } else {
+                InstallCounts { not_mine: 1, ..InstallCounts::default() }
+            };
+            assert_eq!(rx.try_recv(), Ok(want));
+            assert_eq!(LbRequest::SyncReports(None).serve(b.as_mut(), &EGRESS, NOW), None);
         }
     }
 }

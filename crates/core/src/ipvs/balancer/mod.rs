@@ -47,9 +47,11 @@ mod packet;
 mod pools;
 mod prefetch;
 mod snat_rules;
+mod sync;
 mod synproxy;
 
 pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport, SnatRuleReport};
+pub use sync::{InstallCounts, InstallError, Installed, SyncReports, SyncRule};
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -285,6 +287,10 @@ pub struct Balancer {
     /// Per-source new-connection buckets (see [`crate::ipvs::limits`]); one set until a
     /// service has a `source_rate`.
     rates: SourceRates,
+    /// Connection sync: where this core reports its connections, if it does.
+    sync: Option<SyncReports>,
+    /// Connections installed from peers' reports.
+    sync_learnt: u64,
 }
 
 fn svc_key(proto: Protocol, addr: Ipv4Addr, port: u16) -> ServiceKey {
@@ -311,6 +317,8 @@ impl Balancer {
             frag_first: None,
             proxy: SynProxy::new(cfg.synproxy, now),
             rates: SourceRates::new(0, cfg.port_cursor_seed),
+            sync: None,
+            sync_learnt: 0,
         })
     }
 

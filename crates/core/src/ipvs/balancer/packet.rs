@@ -757,6 +757,7 @@ impl Balancer {
             let mut reset_release = false;
             if let Some(tr) = b.conns.on_packet(id, dir, flags, len, now) {
                 b.embryo_transition(id, tr.from, tr.to);
+                b.sync_note(id, dir, tr);
                 // A reset connection is over at both ends (no TIME_WAIT follows a reset): a
                 // FULLNAT/SNAT local port goes back to the pool now, not after CLOSE's
                 // timeout, so spoofed SYNs and resets cannot hold the pool. That includes a

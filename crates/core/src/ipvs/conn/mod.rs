@@ -53,4 +53,6 @@ pub use table::{ConnStats, ConnTable, ConnTableError, InsertError};
 #[cfg(test)]
 mod index_tests;
 #[cfg(test)]
+mod install_tests;
+#[cfg(test)]
 mod tests;

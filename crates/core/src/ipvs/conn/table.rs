@@ -461,6 +461,73 @@ impl<A: ConnAddr> ConnTable<A> {
         Ok(ConnId(idx))
     }
 
+    /// Installs a connection another director reported (connection sync): like
+    /// [`ConnTable::insert`], but the entry starts in `state` with a timer of `timeout_secs`
+    /// (0: the table's timeout for `state`), as the reporting director had it. The entry is an
+    /// ordinary connection from then on: its packets refresh it with the table's timeouts.
+    /// `state` must be a state of the spec's protocol ([`InsertError::UnsupportedProtocol`]
+    /// otherwise, with nothing changed). A live entry holding either tuple refuses it
+    /// ([`InsertError::Exists`]): the caller decides whether to update that one instead.
+    pub fn install(
+        &mut self,
+        spec: &ConnSpec<A>,
+        state: ConnState,
+        timeout_secs: u32,
+        now: Instant,
+        on_freed: impl FnMut(&Conn<A>),
+    ) -> Result<ConnId, InsertError> {
+        let same_proto = matches!(
+            (ConnState::initial(spec.key.proto), state),
+            (Some(ConnState::Tcp(_)), ConnState::Tcp(_))
+                | (Some(ConnState::Udp(_)), ConnState::Udp(_))
+        );
+        if !same_proto {
+            return Err(InsertError::UnsupportedProtocol(spec.key.proto.number()));
+        }
+        let id = self.insert(spec, now, on_freed)?;
+        let timeout = if timeout_secs == 0 {
+            delay_ticks(self.timeouts.for_state(state))
+        } else {
+            delay_ticks(timeout_secs)
+        };
+        let e = &mut self.slab[id.0 as usize];
+        e.state = state.to_u8();
+        e.timeout = timeout;
+        self.wheel.arm(&mut self.slab[..], id.0, tick_of(now).wrapping_add(timeout));
+        Ok(id)
+    }
+
+    /// Sets the state and timer of live connection `id` as a peer director reported them
+    /// (connection sync: a connection both directors hold); `timeout_secs` 0 means the table's
+    /// timeout for `state`. Returns the transition (for the real server's active/inactive
+    /// counts); `None`, with nothing changed, if `id` is not a live connection or `state` is
+    /// not a state of its protocol.
+    pub fn set_state(
+        &mut self,
+        id: ConnId,
+        state: ConnState,
+        timeout_secs: u32,
+        now: Instant,
+    ) -> Option<Transition> {
+        let timeouts = &self.timeouts;
+        let e = self.slab.get_mut(id.0 as usize).filter(|e| !e.is_free() && !e.is_template())?;
+        let from = ConnState::from_u8(e.state);
+        if !matches!(
+            (from, state),
+            (ConnState::Tcp(_), ConnState::Tcp(_)) | (ConnState::Udp(_), ConnState::Udp(_))
+        ) {
+            return None;
+        }
+        e.state = state.to_u8();
+        e.timeout = match timeout_secs {
+            0 => delay_ticks(timeouts.for_state(state)),
+            s => delay_ticks(s),
+        };
+        let deadline = tick_of(now).wrapping_add(e.timeout);
+        self.wheel.arm(&mut self.slab[..], id.0, deadline);
+        Some(Transition { from, to: state })
+    }
+
     /// Creates a persistence template (see [`ConnTable::insert`] for reclaiming). Its timeout
     /// is the service's persistence timeout, clamped to the wheel's reach.
     pub fn template_insert(

@@ -108,4 +108,8 @@ pub enum LaddrError {
     /// The port is not allocated (already released, or never handed out).
     #[error("local port {laddr}:{port} is not in use (released twice?)")]
     NotAllocated { laddr: IpAddr, port: u16 },
+    /// The port is already in use (a connection taken over from a peer collides with one of
+    /// this director's).
+    #[error("local port {laddr}:{port} is already in use on this core")]
+    InUse { laddr: IpAddr, port: u16 },
 }

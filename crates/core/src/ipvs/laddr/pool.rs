@@ -373,6 +373,44 @@ impl LocalAddrPool {
         Err(LaddrError::Exhausted(dest))
     }
 
+    /// Marks `port` of local address `laddr` toward `dest` as used, as if
+    /// [`LocalAddrPool::alloc`] had returned it: for a connection a peer director scheduled
+    /// and this one takes over (connection sync); [`LocalAddrPool::release`] gives it back.
+    /// The address may be active or draining, as long as its port sets exist. No allocation.
+    ///
+    /// Errors, with nothing changed: unknown local address or dest (or no port set for the
+    /// pair), a port this core does not own ([`LaddrError::NotOwned`]: the connection belongs
+    /// on another core), a port already in use ([`LaddrError::InUse`]).
+    pub fn reserve(
+        &mut self,
+        laddr: IpAddr,
+        port: u16,
+        dest: SocketAddr,
+    ) -> Result<(), LaddrError> {
+        let l = self.laddr_slots.get(&laddr).and_then(|&s| self.laddrs.get_mut(s)?.as_mut());
+        let Some(l) = l else { return Err(LaddrError::UnknownLaddr(laddr)) };
+        let d = match self.scope {
+            PortScope::PerLaddr => 0,
+            PortScope::PerDest => match self.dest_slots.get(&dest) {
+                Some(&s) => s,
+                None => return Err(LaddrError::UnknownDest(dest)),
+            },
+        };
+        let index = self.ports.index_of(port).ok_or(LaddrError::NotOwned(port))?;
+        let Some(set) = l.sets.get_mut(d).and_then(Option::as_mut) else {
+            return Err(LaddrError::UnknownDest(dest));
+        };
+        if !set.reserve(index) {
+            return Err(LaddrError::InUse { laddr, port });
+        }
+        l.stats.in_use += 1;
+        l.stats.allocs += 1;
+        if let Some(dest) = self.dests.get_mut(d).and_then(Option::as_mut) {
+            dest.in_use += 1;
+        }
+        Ok(())
+    }
+
     /// Gives back a port that [`LocalAddrPool::alloc`] returned for `dest`. Works for removed
     /// (draining) local addresses and dests too. No allocation.
     ///
@@ -578,6 +616,29 @@ mod tests {
             p.release(ip(1), 3001, rs(2)),
             Err(LaddrError::NotAllocated { laddr: ip(1), port: 3001 })
         );
+    }
+
+    #[test]
+    fn reserve_takes_a_given_port_that_alloc_then_skips() {
+        // Two workers: worker 0 owns the even ports of 3000..=3005.
+        let mut p = pool(0, 2, 3000, 3005, PortScope::PerDest);
+        p.add_laddr(ip(1)).unwrap();
+        p.add_dest(rs(1)).unwrap();
+        p.reserve(ip(1), 3002, rs(1)).unwrap();
+        assert_eq!(p.laddr_stats(ip(1)).unwrap().in_use, 1);
+        assert_eq!(
+            p.reserve(ip(1), 3002, rs(1)),
+            Err(LaddrError::InUse { laddr: ip(1), port: 3002 })
+        );
+        assert_eq!(p.reserve(ip(1), 3001, rs(1)), Err(LaddrError::NotOwned(3001)));
+        assert_eq!(p.reserve(ip(2), 3000, rs(1)), Err(LaddrError::UnknownLaddr(ip(2))));
+        assert_eq!(p.reserve(ip(1), 3000, rs(2)), Err(LaddrError::UnknownDest(rs(2))));
+        // Allocation steps over the reserved port; release gives it back.
+        let got: Vec<u16> = (0..2).map(|_| p.alloc(rs(1)).unwrap().1).collect();
+        assert_eq!(got, vec![3000, 3004]);
+        assert!(p.alloc(rs(1)).is_err());
+        p.release(ip(1), 3002, rs(1)).unwrap();
+        assert_eq!(p.alloc(rs(1)).unwrap().1, 3002);
     }
 
     #[test]

@@ -116,6 +116,19 @@ impl PortSet {
         true
     }
 
+    /// Takes the given `index` (a port a peer director handed out, for a connection taken
+    /// over); false (and nothing changes) when it is out of range or already in use. The cursor
+    /// stays where it is.
+    #[inline]
+    pub(super) fn reserve(&mut self, index: usize) -> bool {
+        let free = index < self.len
+            && self.leaves.get(index / 64).is_some_and(|w| w & (1 << (index % 64)) != 0);
+        if free {
+            self.take(index);
+        }
+        free
+    }
+
     /// First free index `>= from`, or `None`.
     #[inline]
     fn find_from(&self, from: usize) -> Option<usize> {
