@@ -157,7 +157,8 @@ impl Balancer {
                 }
                 if let Some(slot) = slot {
                     if flow.tuple.proto == IpProtocol::TCP && self.synproxy_on(slot) {
-                        return self.synproxy_new(pkt, head, flow, slot, now);
+                        let to = super::synproxy::Proxied::Service(slot);
+                        return self.synproxy_new(pkt, head, flow, to, now);
                     }
                     return self.new_conn(pkt, head, flow, slot, now);
                 }
@@ -525,7 +526,7 @@ impl Balancer {
     }
 
     /// A packet from inside to an address the director does not own: SNAT if a rule matches.
-    fn snat_new<B: PacketBuf>(
+    pub(super) fn snat_new<B: PacketBuf>(
         &mut self,
         pkt: B,
         head: &Ipv4Meta,
@@ -558,6 +559,23 @@ impl Balancer {
                 return Verdict::Redirect { pkt, core: k };
             }
         }
+        if t.proto == IpProtocol::TCP && self.snat_synproxy_on(rule) {
+            return self.synproxy_new(pkt, head, flow, super::synproxy::Proxied::Snat(rule), now);
+        }
+        self.snat_open(pkt, head, flow, rule, now)
+    }
+
+    /// A new connection of SNAT rule `rule` (its index in the snapshot): a port from the WAN
+    /// address's pool, the entry, and the packet forwarded.
+    pub(super) fn snat_open<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        flow: &FlowMeta,
+        rule: usize,
+        now: Instant,
+    ) -> Verdict<B> {
+        let t = &flow.tuple;
         if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.tuple.proto)) {
             return self.drop(pkt, r);
         }
