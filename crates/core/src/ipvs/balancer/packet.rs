@@ -14,6 +14,7 @@ use crate::ipvs::conn::{
 use crate::ipvs::counters::IpvsDropReason as R;
 use crate::ipvs::frag::{FragAction, FragKey};
 use crate::ipvs::guard::Embryo;
+use crate::ipvs::limits::SvcLimits;
 use crate::ipvs::proto::tcp::is_suspicious;
 use crate::ipvs::proto::tcp::TcpState;
 use crate::ipvs::proto::ConnState;
@@ -259,8 +260,7 @@ impl Balancer {
     /// refused source spends no token. Nothing is changed when it is refused.
     #[inline]
     fn admit_limits(&mut self, svc: u32, src: Ipv4Addr, now: Instant) -> Result<(), R> {
-        let Some(s) = self.book.svcs.get(svc as usize) else { return Ok(()) };
-        let Some(l) = s.limits.as_deref() else { return Ok(()) };
+        let Some((s, l)) = self.svc_limits(svc) else { return Ok(()) };
         l.check_source(src)?;
         if s.conn_share != 0 && s.conns >= s.conn_share {
             return Err(R::ServiceConnLimit);
@@ -276,10 +276,15 @@ impl Balancer {
     /// Whether service slot `svc`'s lists admit `src` (for a SYN the SYN proxy would answer).
     #[inline]
     pub(super) fn source_listed(&self, svc: u32, src: Ipv4Addr) -> Result<(), R> {
-        match self.book.svcs.get(svc as usize).and_then(|s| s.limits.as_deref()) {
-            Some(l) => l.check_source(src),
-            None => Ok(()),
-        }
+        self.svc_limits(svc).map_or(Ok(()), |(_, l)| l.check_source(src))
+    }
+
+    /// Service slot `svc` and its admission limits, when it has any (the one lookup both
+    /// [`Balancer::admit_limits`] and [`Balancer::source_listed`] make).
+    #[inline]
+    fn svc_limits(&self, svc: u32) -> Option<(&super::book::SvcSlot, &SvcLimits)> {
+        let s = self.book.svcs.get(svc as usize)?;
+        Some((s, s.limits.as_deref()?))
     }
 
     /// Room in `proto`'s share of the table for a new connection: a TCP one evicts the oldest
