@@ -260,6 +260,8 @@ pub struct NeighParams {
     pub retry: Duration,
     /// ARP requests before giving up on a neighbour.
     pub probes: u32,
+    /// Unicast probes per second confirming used STALE entries (0 = unlimited).
+    pub confirm_pps: u32,
 }
 
 /// `[ctrl]`, checked.

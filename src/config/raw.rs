@@ -243,6 +243,8 @@ pub(crate) struct RawNeigh {
     pub max_entries: u32,
     pub retry_ms: u32,
     pub probes: u32,
+    /// Unicast probes per second to confirm used STALE entries (0 = unlimited).
+    pub confirm_pps: u32,
     #[serde(rename = "static")]
     pub statics: Vec<RawStaticNeigh>,
 }
@@ -256,6 +258,7 @@ impl Default for RawNeigh {
             max_entries: 4096,
             retry_ms: 1000,
             probes: 3,
+            confirm_pps: 100,
             statics: Vec::new(),
         }
     }

@@ -353,6 +353,7 @@ mod tests {
             dst: None,
             proto: SnatProto::Udp,
             out_addr: "192.0.2.200".parse().unwrap(),
+            synproxy: false,
         };
         let m = |conns: u64| {
             let mut m = MatchService::from_rule(&rule);

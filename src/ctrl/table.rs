@@ -11,8 +11,8 @@
 
 use crate::ipvs::service::{BuildOptions, Services, ServicesError};
 use crate::ipvs::spec::{
-    DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, ServiceKey, ServiceSpec, SnatRule, SpecError,
-    Timeouts,
+    DestSpec, FwdMethod, LocalAddrSpec, MatchSpec, ServiceKey, ServiceSpec, SnatProto, SnatRule,
+    SpecError, Timeouts,
 };
 use crate::proto::change::Change;
 use crate::proto::model::{
@@ -185,20 +185,25 @@ impl ServiceTable {
                 self.laddrs.clear();
                 self.matches.clear();
             }
-            Change::AddMatch { matcher, scheduler } => {
+            Change::AddMatch { matcher, scheduler, synproxy } => {
                 if self.matches.iter().any(|o| o.spec == *matcher) {
                     return Err(TableError::ServiceExists);
                 }
+                check_match_synproxy(matcher, *synproxy)?;
                 self.matches.push(MatchService {
                     spec: matcher.clone(),
                     scheduler: *scheduler,
                     dests: Vec::new(),
                     stats: Default::default(),
                     rates: Default::default(),
+                    synproxy: *synproxy,
                 });
             }
-            Change::EditMatch { matcher, scheduler } => {
-                self.match_mut(matcher).ok_or(TableError::NoSuchService)?.scheduler = *scheduler;
+            Change::EditMatch { matcher, scheduler, synproxy } => {
+                check_match_synproxy(matcher, *synproxy)?;
+                let m = self.match_mut(matcher).ok_or(TableError::NoSuchService)?;
+                m.scheduler = *scheduler;
+                m.synproxy = *synproxy;
             }
             Change::DeleteMatch(matcher) => {
                 let i = self
@@ -314,6 +319,14 @@ impl ServiceTable {
         }
         Ok(())
     }
+}
+
+/// `--synproxy` on a match service: only when it matches TCP (`tcp` or `any`).
+fn check_match_synproxy(m: &MatchSpec, synproxy: bool) -> Result<(), TableError> {
+    if synproxy && !matches!(m.proto, SnatProto::Tcp | SnatProto::Any) {
+        return Err(SpecError::SynproxyNotTcp.into());
+    }
+    Ok(())
 }
 
 /// The SNAT address of a match service: `-J`, IPv4, a valid weight.

@@ -79,5 +79,6 @@ pub fn neigh_params(cfg: &Config) -> NeighParams {
         pending_per_neigh: n.pending_per_neigh as usize,
         pending_total: n.pending_total as usize,
         max_entries: n.max_entries as usize,
+        confirm_pps: n.confirm_pps,
     }
 }

@@ -150,7 +150,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 15] = [
+pub const NET_EVENTS: [NetEvent; 19] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -205,6 +205,26 @@ pub const NET_EVENTS: [NetEvent; 15] = [
         metric: "rvs_net_neigh_unconfirmed_learned_total",
         help: "Neighbour entries created STALE from a request for an owned address by an on-link host never resolved.",
         get: |c| c.neigh_unconfirmed_learned,
+    },
+    NetEvent {
+        metric: "rvs_net_neigh_confirm_probes_total",
+        help: "Unicast ARP probes sent to confirm a STALE neighbour entry rvsd used.",
+        get: |c| c.neigh_confirm_probes,
+    },
+    NetEvent {
+        metric: "rvs_net_neigh_confirm_limited_total",
+        help: "STALE-entry confirmation probes deferred: the core's probe rate limit was spent.",
+        get: |c| c.neigh_confirm_limited,
+    },
+    NetEvent {
+        metric: "rvs_net_neigh_confirmed_total",
+        help: "STALE neighbour entries confirmed by the host's reply to a probe.",
+        get: |c| c.neigh_confirmed,
+    },
+    NetEvent {
+        metric: "rvs_net_neigh_confirm_failed_total",
+        help: "STALE neighbour entries removed: every confirmation probe went unanswered.",
+        get: |c| c.neigh_confirm_failed,
     },
     NetEvent {
         metric: "rvs_net_neigh_not_learned_full_total",

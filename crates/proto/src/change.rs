@@ -65,19 +65,25 @@ pub enum Change {
         /// The local address.
         laddr: LocalAddrSpec,
     },
-    /// `-A -H match [-s scheduler]`: add a match service (SNAT).
+    /// `-A -H match [-s scheduler] [--synproxy]`: add a match service (SNAT).
     AddMatch {
         /// What it selects.
         matcher: MatchSpec,
         /// Scheduler.
         scheduler: SchedKind,
+        /// `--synproxy`: SYN proxy for its TCP traffic (rvs extension; absent = off).
+        #[serde(default)]
+        synproxy: bool,
     },
-    /// `-E -H match -s scheduler`: change a match service's scheduler.
+    /// `-E -H match -s scheduler [--synproxy]`: change a match service's scheduler and proxy.
     EditMatch {
         /// What it selects.
         matcher: MatchSpec,
         /// Scheduler.
         scheduler: SchedKind,
+        /// `--synproxy`: SYN proxy for its TCP traffic (rvs extension; absent = off).
+        #[serde(default)]
+        synproxy: bool,
     },
     /// `-D -H match`: delete a match service.
     DeleteMatch(MatchSpec),

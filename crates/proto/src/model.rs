@@ -164,6 +164,9 @@ pub struct MatchService {
     /// Estimated rates (listings only).
     #[serde(default)]
     pub rates: Rates,
+    /// SYN proxy for its TCP traffic (`--synproxy`, rvs extension; hardening).
+    #[serde(default)]
+    pub synproxy: bool,
 }
 
 impl MatchService {
@@ -177,12 +180,15 @@ impl MatchService {
             dests: vec![DestInfo::new(dest)],
             stats: Stats::default(),
             rates: Rates::default(),
+            synproxy: r.synproxy,
         }
     }
 
     /// The SNAT rule the data plane runs, once the service has its address.
     pub fn rule(&self) -> Option<SnatRule> {
-        self.dests.first().map(|d| self.spec.rule(d.spec.addr))
+        self.dests
+            .first()
+            .map(|d| SnatRule { synproxy: self.synproxy, ..self.spec.rule(d.spec.addr) })
     }
 }
 

@@ -214,6 +214,7 @@ pub(crate) fn check_neigh(raw: &RawNeigh) -> Result<NeighParams, Invalid> {
         max_entries: raw.max_entries,
         retry: Duration::from_millis(u64::from(raw.retry_ms)),
         probes: raw.probes,
+        confirm_pps: raw.confirm_pps,
     })
 }
 

@@ -200,4 +200,7 @@ pub(crate) struct RawSnat {
     #[serde(default)]
     pub proto: Option<String>,
     pub out: String,
+    /// SYN proxy for the rule's TCP traffic (hardening); absent = off.
+    #[serde(default)]
+    pub synproxy: bool,
 }

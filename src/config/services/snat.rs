@@ -46,7 +46,17 @@ pub(crate) fn check_snats(
             )
         })?;
         require_addr(addrs, ports, out, AddrKind::Local, "the SNAT source", key("out"))?;
-        let rule = SnatRule { src, dst, proto, out_addr: IpAddr::V4(out) };
+        if r.synproxy && !matches!(proto, SnatProto::Tcp | SnatProto::Any) {
+            return Err(invalid(
+                key("synproxy"),
+                format!(
+                    "the SYN proxy answers TCP handshakes only, and this rule matches `{}`: \
+                     remove `synproxy` or write proto = \"tcp\" (or \"any\")",
+                    proto.name()
+                ),
+            ));
+        }
+        let rule = SnatRule { src, dst, proto, out_addr: IpAddr::V4(out), synproxy: r.synproxy };
         if let Some(j) = rules
             .iter()
             .position(|o| o.src == rule.src && o.dst == rule.dst && o.proto == rule.proto)

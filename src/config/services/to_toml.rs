@@ -61,6 +61,9 @@ pub fn to_toml(table: &ServiceTable, snat: &[SnatRule], timeouts: Timeouts) -> S
             let _ = writeln!(out, "proto = {}", q(r.proto.name()));
         }
         let _ = writeln!(out, "out = {}", q(&r.out_addr.to_string()));
+        if r.synproxy {
+            let _ = writeln!(out, "synproxy = true");
+        }
     }
     out
 }

@@ -248,12 +248,14 @@ fn every_key_builds_what_the_rvsadm_commands_build() {
                 dst: None,
                 proto: SnatProto::Any,
                 out_addr: ip("10.1.0.11"),
+                synproxy: false,
             },
             SnatRule {
                 src: range("10.0.0.5", "10.0.0.9"),
                 dst: range("203.0.113.0", "203.0.113.255"),
                 proto: SnatProto::Icmp,
                 out_addr: ip("10.1.0.12"),
+                synproxy: false,
             },
         ]
     );
@@ -360,6 +362,7 @@ fn bare_metal_sample_services() {
             dst: None,
             proto: SnatProto::Any,
             out_addr: "203.0.113.50".parse().unwrap(),
+            synproxy: false,
         }]
     );
     assert_eq!(c.timeouts(), Timeouts::default());
@@ -636,6 +639,26 @@ fn synproxy_is_read_written_and_read_back() {
     let text = to_toml(c.services(), c.snat_rules(), c.timeouts());
     assert!(text.contains("synproxy = true"), "{text}");
     assert_eq!(config(&rewritten(&c)).services(), c.services());
+}
+
+#[test]
+fn snat_synproxy_is_read_written_and_read_back_and_refused_without_tcp() {
+    let rule = |proto: &str| {
+        with_services(&format!(
+            "[[snat]]\nsrc = \"10.0.0.0/24\"\nproto = \"{proto}\"\nout = \"10.1.0.11\"\nsynproxy = true\n"
+        ))
+    };
+    for proto in ["tcp", "any"] {
+        let c = config(&rule(proto));
+        assert!(c.snat_rules()[0].synproxy, "{proto}");
+        let text = to_toml(c.services(), c.snat_rules(), c.timeouts());
+        assert!(text.contains("out = \"10.1.0.11\"\nsynproxy = true\n"), "{text}");
+        assert_eq!(config(&rewritten(&c)).snat_rules(), c.snat_rules());
+    }
+    for proto in ["udp", "icmp"] {
+        let e = Config::from_toml_str(&rule(proto)).expect_err(proto).to_string();
+        assert!(e.contains("snat[0].synproxy") && e.contains("TCP"), "{e}");
+    }
 }
 
 #[test]

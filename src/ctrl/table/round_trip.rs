@@ -35,6 +35,7 @@ fn lan_match() -> MatchService {
         dests: vec![DestInfo::new(d)],
         stats: Default::default(),
         rates: Default::default(),
+        synproxy: false,
     }
 }
 
@@ -144,7 +145,8 @@ fn match_services_save_and_restore_to_the_same_table() {
             src: lan_match().spec.src,
             dst: None,
             proto: SnatProto::Tcp,
-            out_addr: ip("192.0.2.200")
+            out_addr: ip("192.0.2.200"),
+            synproxy: false,
         }]
     );
     let mut from_cfg = ServiceTable::new();
@@ -155,6 +157,37 @@ fn match_services_save_and_restore_to_the_same_table() {
         "wlc",
         "config rules take ipvsadm's default"
     );
+}
+
+#[test]
+fn a_match_service_with_the_syn_proxy_saves_restores_and_becomes_a_proxied_rule() {
+    let m = MatchService { synproxy: true, ..lan_match() };
+    let text = crate::rvsadm::save::save_matches(&[m.clone()], true, &NoNames);
+    assert_eq!(
+        text,
+        "-A -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -s rr --synproxy\n\
+         -a -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -r 192.0.2.200:0 -J -w 1\n"
+    );
+    let mut t = ServiceTable::new();
+    for c in &parse_restore("rvsadm", &text, &NoNames).unwrap() {
+        t.apply(c).unwrap();
+    }
+    assert_eq!(t.matches(), &[m]);
+    let rules = t.snat_rules();
+    assert!(rules[0].synproxy, "the data plane's rule has the proxy on");
+    // The config's rule loads with it, and -E without --synproxy turns it off (as -E of a
+    // virtual service resets the options it does not repeat).
+    let mut from_cfg = ServiceTable::new();
+    from_cfg.add_snat_rules(&rules);
+    assert!(from_cfg.matches()[0].synproxy);
+    let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
+    t.apply(&change(&format!("rvsadm -E -H {h} -s rr"), &NoNames)).unwrap();
+    assert!(!t.snat_rules()[0].synproxy);
+    // A UDP match has no handshake to proxy: the table refuses it too (a control client
+    // other than rvsadm may ask).
+    let udp = MatchSpec { proto: SnatProto::Udp, ..lan_match().spec };
+    let add = Change::AddMatch { matcher: udp, scheduler: "rr".parse().unwrap(), synproxy: true };
+    assert_eq!(t.apply(&add), Err(TableError::Invalid(SpecError::SynproxyNotTcp)));
 }
 
 #[test]

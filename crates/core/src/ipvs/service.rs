@@ -104,6 +104,8 @@ pub struct SnatMatch {
     pub proto: Option<IpProtocol>,
     /// The WAN address the traffic leaves from.
     pub out_addr: Ipv4Addr,
+    /// TCP handshakes go through the SYN proxy before a port is taken.
+    pub synproxy: bool,
 }
 
 impl SnatMatch {
@@ -114,7 +116,7 @@ impl SnatMatch {
         else {
             return None;
         };
-        Some(SnatMatch { src, dst, proto: r.proto.ip_proto(), out_addr })
+        Some(SnatMatch { src, dst, proto: r.proto.ip_proto(), out_addr, synproxy: r.synproxy })
     }
 
     /// Whether a packet `proto` from `src` to `dst` matches.
@@ -404,6 +406,7 @@ mod tests {
             dst: None,
             proto,
             out_addr: "203.0.113.1".parse().unwrap(),
+            synproxy: false,
         };
         let rules =
             [r(Some(("192.168.0.10", "192.168.0.20")), SnatProto::Udp), r(None, SnatProto::Any)];

@@ -273,6 +273,29 @@ pub(crate) fn send_request<B: PacketBuf>(
     }
 }
 
+/// Sends an ARP request for `target` on `port` to `mac` only (unicast, as Linux's PROBE state
+/// does to confirm a cached address), from the same source address as [`send_request`].
+pub(crate) fn send_unicast_request<B: PacketBuf>(
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+    port: u16,
+    target: Ipv4Addr,
+    mac: MacAddr,
+) {
+    let Some(iface) = ctx.ifaces.iface(port) else { return };
+    let a = ArpRepr {
+        operation: ArpOperation::Request,
+        sender_mac: iface.mac,
+        sender_ip: iface.source_addr_for(target).unwrap_or(Ipv4Addr::UNSPECIFIED),
+        target_mac: MacAddr::ZERO,
+        target_ip: target,
+    };
+    let eth = EthernetRepr { src_addr: iface.mac, dst_addr: mac, ethertype: EtherType::Arp };
+    if send(port, &eth, &a, ctx) {
+        ctx.counters.arp_requests_sent += 1;
+        ctx.counters.neigh_confirm_probes += 1;
+    }
+}
+
 /// Broadcasts one gratuitous ARP request (sender = target = the address) for every owned address
 /// on its port, so that switches and neighbours learn where the director's addresses are.
 pub(crate) fn send_gratuitous<B: PacketBuf>(ctx: &mut Ctx<'_, impl NetIo<B>>) {

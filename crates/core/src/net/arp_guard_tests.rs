@@ -96,6 +96,89 @@ fn a_request_for_us_from_an_on_link_host_creates_a_stale_entry_and_others_create
     assert_eq!(state(&s, PEER), Some(NeighState::Reachable));
 }
 
+/// Destination MACs of the ARP requests in `io.tx`, drained.
+fn arp_request_macs(io: &mut TestIo) -> Vec<MacAddr> {
+    let mut out = Vec::new();
+    io.tx.retain(|(_, p)| {
+        let d = data(p);
+        if d.get(12..14) == Some(&[8, 6]) && d.get(20..22) == Some(&[0, 1]) {
+            out.push(MacAddr([d[0], d[1], d[2], d[3], d[4], d[5]]));
+            false
+        } else {
+            true
+        }
+    });
+    out
+}
+
+#[test]
+fn a_used_stale_entry_is_probed_by_unicast_and_removed_when_silent() {
+    let mut s = small_stack(16, 60);
+    let mut io = TestIo::default();
+    let mac = MacAddr([0x52, 0, 0, 0, 0, 0x33]);
+    s.input(0, buf(&req(PEER, mac, VIP)), at_ms(0), &mut io);
+    io.tx.clear();
+    // Used: sent at once, and a unicast request goes to the MAC the entry holds.
+    s.send_ipv4(outgoing(PEER, 1), PEER, at_ms(1000), &mut io);
+    assert_eq!(arp_request_macs(&mut io), vec![mac], "a unicast probe");
+    assert_eq!(io.tx.len(), 1, "the packet left with the stale MAC");
+    // No answer: one probe per retry (1 s), three in all, then the entry goes.
+    for t in [1500, 2000, 2500, 3000] {
+        s.poll(at_ms(t), &mut io);
+    }
+    assert_eq!(arp_request_macs(&mut io), vec![mac, mac], "probes 2 and 3");
+    assert_eq!(state(&s, PEER), Some(NeighState::Stale));
+    s.poll(at_ms(4000), &mut io);
+    assert_eq!(state(&s, PEER), None, "removed after three unanswered probes");
+    let c = s.counters();
+    assert_eq!((c.neigh_confirm_probes, c.neigh_confirm_failed, c.neigh_confirmed), (3, 1, 0));
+    // The next packet resolves afresh, by broadcast.
+    s.send_ipv4(outgoing(PEER, 2), PEER, at_ms(4001), &mut io);
+    assert_eq!(arp_request_macs(&mut io), vec![MacAddr::BROADCAST]);
+    assert_eq!(state(&s, PEER), Some(NeighState::Incomplete));
+
+    // Another host answers its probe: reachable, counted, no more probes.
+    let p2 = Ipv4Addr::new(10, 0, 0, 8);
+    s.input(0, buf(&req(p2, mac, VIP)), at_ms(5000), &mut io);
+    io.tx.clear();
+    s.send_ipv4(outgoing(p2, 1), p2, at_ms(5001), &mut io);
+    assert_eq!(arp_request_macs(&mut io), vec![mac]);
+    // A refresh (a request for another host) does not end the confirmation.
+    s.input(0, buf(&req(p2, mac, Ipv4Addr::new(10, 0, 0, 9))), at_ms(5100), &mut io);
+    assert!(s.neigh().is_resolving(p2, 0), "still being confirmed");
+    s.input(0, buf(&reply_to_us(p2, mac)), at_ms(5200), &mut io);
+    assert_eq!(state(&s, p2), Some(NeighState::Reachable));
+    assert_eq!(s.counters().neigh_confirmed, 1);
+    for t in [6500, 8000, 9500] {
+        s.poll(at_ms(t), &mut io);
+    }
+    // (PEER's broadcast resolution goes on meanwhile; no unicast probe is sent.)
+    assert!(!arp_request_macs(&mut io).contains(&mac), "a confirmed entry is not probed");
+}
+
+#[test]
+fn confirmation_probes_are_rate_limited_per_core() {
+    let i = ifaces();
+    let r = routes(&i);
+    let p = NeighParams { confirm_pps: 2, ..NeighParams::default() };
+    let mut s = Stack::new(i, r, &[], p).unwrap();
+    let mut io = TestIo::default();
+    let hosts: Vec<Ipv4Addr> = (20..30).map(|n| Ipv4Addr::new(10, 0, 0, n)).collect();
+    for (k, h) in hosts.iter().enumerate() {
+        s.input(0, buf(&req(*h, MacAddr([0x52, 0, 0, 0, 1, k as u8]), VIP)), at_ms(0), &mut io);
+    }
+    io.tx.clear();
+    for (k, h) in hosts.iter().enumerate() {
+        s.send_ipv4(outgoing(*h, 1), *h, at_ms(10 + k as u64), &mut io);
+    }
+    assert_eq!(arp_request_macs(&mut io).len(), 2, "the burst: 2 probes");
+    assert_eq!(s.counters().neigh_confirm_limited, 8);
+    // The deferred ones are tried again a retry later, within the rate.
+    s.poll(at_ms(1100), &mut io);
+    let sent = arp_request_macs(&mut io).len();
+    assert!((1..=3).contains(&sent), "{sent} probes a second later");
+}
+
 #[test]
 fn a_changed_mac_from_a_request_makes_a_reachable_entry_stale() {
     let mut s = small_stack(16, 60);

@@ -182,6 +182,16 @@ pub struct NetCounters {
     /// ARP packets this core did not process: its ARP rate limit was spent (replies to the
     /// director's own requests are exempt).
     pub arp_rate_limited: u64,
+    /// Unicast ARP requests sent to confirm a [`super::NeighState::Stale`] entry the director
+    /// used (to the MAC it holds, as Linux's PROBE state).
+    pub neigh_confirm_probes: u64,
+    /// Confirmation probes not sent (deferred): the core's probe rate limit was spent.
+    pub neigh_confirm_limited: u64,
+    /// Stale entries confirmed by the host's reply while the director was probing them.
+    pub neigh_confirmed: u64,
+    /// Stale entries removed because every confirmation probe went unanswered (the next packet
+    /// resolves the host afresh, by broadcast).
+    pub neigh_confirm_failed: u64,
     /// Drops by reason, indexed by [`DropReason::index`].
     pub drops: [u64; DropReason::COUNT],
     /// Connection packets sent with the connection's cached L2 header (no route or
@@ -208,6 +218,10 @@ impl Default for NetCounters {
             neigh_unconfirmed_learned: 0,
             neigh_not_learned_full: 0,
             arp_rate_limited: 0,
+            neigh_confirm_probes: 0,
+            neigh_confirm_limited: 0,
+            neigh_confirmed: 0,
+            neigh_confirm_failed: 0,
             drops: [0; DropReason::COUNT],
             l2_cache_hits: 0,
             l2_cache_misses: 0,

@@ -487,6 +487,24 @@ pub(crate) fn send_solicit<B: PacketBuf>(
     send_nd(ctx, port, None, src, ndisc::solicited_node(target), &ns);
 }
 
+/// Sends a unicast neighbour solicitation for `target` to `mac` on `port` (the neighbour
+/// table's confirmation probe of a stale entry in use, RFC 4861 7.3.3's PROBE state): to the
+/// target address itself, from the port's usable address. Nothing is sent while the port has
+/// no usable address.
+pub(crate) fn send_unicast_solicit<B: PacketBuf>(
+    how: &Sources,
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+    port: u16,
+    target: Ipv6Addr,
+    mac: MacAddr,
+) {
+    let (Some(src), Some(our)) = (how.source(port), ctx.ifaces.iface(port).map(|i| i.mac)) else {
+        return;
+    };
+    let ns = ndisc::Repr::NeighborSolicit { target, source_ll: Some(our) };
+    send_nd(ctx, port, Some(mac), src, target, &ns);
+}
+
 /// Allocates and transmits an Ethernet + IPv6 + ND frame on `port`: Ethernet destination
 /// `mac`, or the multicast address of `dst`. Counts [`DropReason::NoMbuf`] and returns false
 /// when no buffer is available.

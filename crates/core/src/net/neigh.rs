@@ -30,6 +30,7 @@ use thiserror::Error;
 
 use super::arp;
 use super::counters::DropReason;
+use super::exception::TokenBucket;
 use super::io::{Ctx, NetIo};
 use super::nd;
 use crate::buf::PacketBuf;
@@ -51,6 +52,9 @@ pub struct NeighParams {
     pub pending_total: usize,
     /// Entries (static included) the table holds at most.
     pub max_entries: usize,
+    /// Unicast probes per second this core may send to confirm stale entries it uses (burst
+    /// the same; 0 = unlimited). A deferred probe is retried after `retry`.
+    pub confirm_pps: u32,
 }
 
 impl Default for NeighParams {
@@ -62,6 +66,7 @@ impl Default for NeighParams {
             pending_per_neigh: 16,
             pending_total: 1024,
             max_entries: 4096,
+            confirm_pps: 100,
         }
     }
 }
@@ -85,6 +90,15 @@ pub trait NeighAddr: Copy + Eq + Hash + Debug + Display {
         port: u16,
         target: Self,
     );
+    /// Sends one unicast solicitation for `target` to the link-layer address `mac` the table
+    /// holds for it (the confirmation probe of a stale entry in use).
+    fn solicit_unicast<B: PacketBuf>(
+        how: &Self::Solicit,
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+        port: u16,
+        target: Self,
+        mac: MacAddr,
+    );
 }
 
 impl NeighAddr for Ipv4Addr {
@@ -100,6 +114,15 @@ impl NeighAddr for Ipv4Addr {
     }
     fn solicit<B: PacketBuf>(_: &(), ctx: &mut Ctx<'_, impl NetIo<B>>, port: u16, target: Self) {
         arp::send_request(ctx, port, target);
+    }
+    fn solicit_unicast<B: PacketBuf>(
+        _: &(),
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+        port: u16,
+        target: Self,
+        mac: MacAddr,
+    ) {
+        arp::send_unicast_request(ctx, port, target, mac);
     }
 }
 
@@ -121,6 +144,15 @@ impl NeighAddr for Ipv6Addr {
         target: Self,
     ) {
         nd::send_solicit(how, ctx, port, target);
+    }
+    fn solicit_unicast<B: PacketBuf>(
+        how: &nd::Sources,
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+        port: u16,
+        target: Self,
+        mac: MacAddr,
+    ) {
+        nd::send_unicast_solicit(how, ctx, port, target, mac);
     }
 }
 
@@ -296,7 +328,10 @@ struct Entry {
     state: NeighState,
     /// Reachable: when it expires. Incomplete: when the next probe (or failure) is due.
     deadline: Instant,
+    /// Incomplete: broadcast requests sent. Stale: unicast confirmation probes sent.
     probes_sent: u32,
+    /// Stale and used: being confirmed; when the next unicast probe (or the failure) is due.
+    confirm_at: Option<Instant>,
     queue: Queue,
 }
 
@@ -317,6 +352,8 @@ pub struct NeighTable<B, A: NeighAddr = Ipv4Addr> {
     /// Changes (wrapping) whenever a MAC that was handed out may no longer be right: an entry's
     /// MAC changes, or a resolved entry expires, goes back to incomplete or is removed.
     generation: u32,
+    /// The core's budget of unicast confirmation probes (`NeighParams::confirm_pps`).
+    confirm: TokenBucket,
 }
 
 impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
@@ -349,6 +386,7 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
                 state: NeighState::Static,
                 deadline: Instant::ZERO,
                 probes_sent: 0,
+                confirm_at: None,
                 queue: Queue::EMPTY,
             };
             if entries.insert((s.port, s.ip.key()), e).is_some() {
@@ -362,6 +400,11 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
             pool: Pool::new(params.pending_total),
             next_deadline: Instant::from_micros(u64::MAX),
             generation: 0,
+            confirm: TokenBucket::new(
+                u64::from(params.confirm_pps),
+                u64::from(params.confirm_pps),
+                Instant::ZERO,
+            ),
         })
     }
 
@@ -428,13 +471,25 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
                     return ctx.io.tx(port, pkt);
                 }
                 NeighState::Stale if now < e.deadline => {
-                    // Used but never confirmed: send, and ask once (as Linux's DELAY/PROBE
-                    // does) so the host's reply makes the entry reachable.
+                    // Used but never confirmed: send, and start confirming it (as Linux's
+                    // PROBE state): unicast requests to the MAC it holds, every `retry`, up
+                    // to `probes`; the host's reply makes it reachable, silence removes it.
                     set_macs(&mut pkt, e.mac, src);
                     ctx.io.tx(port, pkt);
-                    if e.probes_sent == 0 {
-                        e.probes_sent = 1;
-                        A::solicit(&self.solicit, ctx, port, ip);
+                    if e.confirm_at.is_none() {
+                        e.probes_sent = 0;
+                        let retry = self.params.retry;
+                        confirm_probe(
+                            &self.solicit,
+                            &mut self.confirm,
+                            e,
+                            port,
+                            ip,
+                            now,
+                            retry,
+                            ctx,
+                        );
+                        self.next_deadline = self.next_deadline.min(now + self.params.retry);
                     }
                     return;
                 }
@@ -442,6 +497,7 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
                     // Expired but not yet collected: resolve again.
                     e.state = NeighState::Incomplete;
                     e.probes_sent = 0;
+                    e.confirm_at = None;
                     self.generation = self.generation.wrapping_add(1);
                     true
                 }
@@ -458,6 +514,7 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
                     state: NeighState::Incomplete,
                     deadline: now,
                     probes_sent: 0,
+                    confirm_at: None,
                     queue: Queue::EMPTY,
                 };
                 self.entries.insert(key, e);
@@ -516,7 +573,7 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
     pub fn is_resolving(&self, ip: A, port: u16) -> bool {
         self.entries.get(&(port, ip.key())).is_some_and(|e| match e.state {
             NeighState::Incomplete => true,
-            NeighState::Stale => e.probes_sent > 0,
+            NeighState::Stale => e.confirm_at.is_some(),
             NeighState::Reachable | NeighState::Static => false,
         })
     }
@@ -571,6 +628,7 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
                     state: NeighState::Stale,
                     deadline,
                     probes_sent: 0,
+                    confirm_at: None,
                     queue: Queue::EMPTY,
                 };
                 self.entries.insert(key, e);
@@ -583,10 +641,20 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
         if e.mac != mac {
             self.generation = self.generation.wrapping_add(1);
         }
+        if e.state == NeighState::Stale && e.confirm_at.is_some() && state == NeighState::Reachable
+        {
+            ctx.counters.neigh_confirmed += 1;
+        }
+        // A stale entry being confirmed stays under confirmation when ARP only refreshes it
+        // (same MAC): a host that keeps announcing itself must still answer the probes.
+        let confirming = state == NeighState::Stale && e.state == NeighState::Stale && e.mac == mac;
+        if !confirming {
+            e.probes_sent = 0;
+            e.confirm_at = None;
+        }
         e.mac = mac;
         e.state = state;
         e.deadline = deadline;
-        e.probes_sent = 0;
         self.next_deadline = self.next_deadline.min(deadline);
         let src = ctx.ifaces.iface(port).map(|i| i.mac);
         while let Some(mut pkt) = self.pool.pop(&mut e.queue) {
@@ -613,6 +681,7 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
         let params = self.params;
         let pool = &mut self.pool;
         let solicit = &self.solicit;
+        let confirm = &mut self.confirm;
         let mut expired = false;
         self.entries.retain(|&(port, ip), e| match e.state {
             NeighState::Static => true,
@@ -620,6 +689,22 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
                 if now >= e.deadline {
                     expired = true;
                     return false;
+                }
+                if let Some(at) = e.confirm_at {
+                    if now >= at {
+                        if e.probes_sent >= params.probes {
+                            // Every probe unanswered: the host is gone or was never there.
+                            ctx.counters.neigh_confirm_failed += 1;
+                            expired = true;
+                            while let Some(pkt) = pool.pop(&mut e.queue) {
+                                ctx.drop(pkt, DropReason::NeighUnresolved);
+                            }
+                            return false;
+                        }
+                        let ip = A::from_key(ip);
+                        confirm_probe(solicit, confirm, e, port, ip, now, params.retry, ctx);
+                    }
+                    next = next.min(e.confirm_at.unwrap_or(e.deadline));
                 }
                 next = next.min(e.deadline);
                 true
@@ -691,6 +776,28 @@ impl<B: PacketBuf, A: NeighAddr> NeighTable<B, A> {
             })
             .collect()
     }
+}
+
+/// Sends stale entry `e`'s next unicast confirmation probe if the core's probe budget allows
+/// (else defers it, counted), and schedules the next one (or the failure) `retry` later.
+#[allow(clippy::too_many_arguments)]
+fn confirm_probe<B: PacketBuf, A: NeighAddr>(
+    how: &A::Solicit,
+    bucket: &mut TokenBucket,
+    e: &mut Entry,
+    port: u16,
+    ip: A,
+    now: Instant,
+    retry: Duration,
+    ctx: &mut Ctx<'_, impl NetIo<B>>,
+) {
+    if bucket.take(now) {
+        A::solicit_unicast(how, ctx, port, ip, e.mac);
+        e.probes_sent = e.probes_sent.saturating_add(1);
+    } else {
+        ctx.counters.neigh_confirm_limited += 1;
+    }
+    e.confirm_at = Some(now + retry);
 }
 
 /// Writes the Ethernet destination and source of `pkt` (at least a header long, checked by callers).
@@ -775,6 +882,7 @@ mod tests {
             pending_per_neigh: 2,
             pending_total: 3,
             max_entries: 3,
+            confirm_pps: 0,
         }
     }
 

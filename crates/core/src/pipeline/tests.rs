@@ -18,6 +18,7 @@ mod services;
 mod sloppy;
 mod snat;
 mod snat_echo;
+mod snat_synproxy;
 mod sync;
 mod synproxy;
 mod tables;

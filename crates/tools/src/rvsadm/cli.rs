@@ -26,7 +26,7 @@ use super::opts::{lookup_long, lookup_short, ArgKind, Cmd, Opt, OptSet, Spec, Ta
 use rvs_core::ipvs::sched::{SchedFlags, SchedKind};
 use rvs_core::ipvs::spec::{
     parse_prefix_list, DestSpec, FwdMethod, LocalAddrSpec, Netmask, Protocol, ServiceKey,
-    ServiceLimits, ServiceSpec, SpecError, Timeouts, TunCsum, TunInfo, TunType,
+    ServiceLimits, ServiceSpec, SnatProto, SpecError, Timeouts, TunCsum, TunInfo, TunType,
     DEFAULT_PERSISTENCE_S, DEFAULT_SCHEDULER, MAX_THRESHOLD, MAX_TIMEOUT_S, MAX_WEIGHT,
 };
 use rvs_proto::change::Change;
@@ -733,17 +733,21 @@ impl Parser<'_> {
                     || st.sched_flags.is_some()
                     || st.sloppy
                     || st.pe.is_some()
-                    || st.synproxy
                     || st.limits_opt.is_some()
                 {
                     return Err(refuse(
-                        "a match service takes only -s (not -p, -M, -o, -b or --pe)".into(),
+                        "a match service takes only -s and --synproxy (not -p, -M, -o, -b or --pe)"
+                            .into(),
                     ));
                 }
+                let synproxy = st.synproxy;
+                if synproxy && !matches!(matcher.proto, SnatProto::Tcp | SnatProto::Any) {
+                    return Err(SpecError::SynproxyNotTcp.into());
+                }
                 if cmd == Cmd::Add {
-                    Command::Change(Change::AddMatch { matcher, scheduler })
+                    Command::Change(Change::AddMatch { matcher, scheduler, synproxy })
                 } else {
-                    Command::Change(Change::EditMatch { matcher, scheduler })
+                    Command::Change(Change::EditMatch { matcher, scheduler, synproxy })
                 }
             }
             Cmd::Del => Command::Change(Change::DeleteMatch(matcher)),

@@ -533,20 +533,37 @@ fn lan() -> MatchSpec {
 #[test]
 fn match_services_parse() {
     let h = "proto=tcp,src-range=10.0.0.1-10.0.0.254";
-    assert_eq!(
-        p(&format!("rvsadm -A -H {h} -s rr")),
-        Ok(Command::Change(Change::AddMatch { matcher: lan(), scheduler: "rr".parse().unwrap() }))
-    );
-    assert_eq!(
-        p(&format!("rvsadm -A -H {h}")),
-        Ok(Command::Change(Change::AddMatch { matcher: lan(), scheduler: "wlc".parse().unwrap() }))
-    );
+    let add = |sched: &str, synproxy| {
+        Ok(Command::Change(Change::AddMatch {
+            matcher: lan(),
+            scheduler: sched.parse().unwrap(),
+            synproxy,
+        }))
+    };
+    assert_eq!(p(&format!("rvsadm -A -H {h} -s rr")), add("rr", false));
+    assert_eq!(p(&format!("rvsadm -A -H {h}")), add("wlc", false));
     assert_eq!(
         p(&format!("rvsadm --edit-service --match {h} -s wrr")),
         Ok(Command::Change(Change::EditMatch {
             matcher: lan(),
-            scheduler: "wrr".parse().unwrap()
+            scheduler: "wrr".parse().unwrap(),
+            synproxy: false,
         }))
+    );
+    // The SYN proxy (rvs extension) on a match service of TCP or of any protocol; refused on
+    // UDP or ICMP, which have no handshake.
+    assert_eq!(p(&format!("rvsadm -A -H {h} -s rr --synproxy")), add("rr", true));
+    assert_eq!(
+        p(&format!("rvsadm -E -H {h} -s rr --synproxy")),
+        Ok(Command::Change(Change::EditMatch {
+            matcher: lan(),
+            scheduler: "rr".parse().unwrap(),
+            synproxy: true,
+        }))
+    );
+    assert_eq!(
+        p("rvsadm -A -H proto=udp,src-range=10.0.0.1-10.0.0.254 --synproxy"),
+        Err(CliError::Model(SpecError::SynproxyNotTcp))
     );
     assert_eq!(p(&format!("rvsadm -D -H {h}")), Ok(Command::Change(Change::DeleteMatch(lan()))));
     let mut d = DestSpec::new(ip("192.0.2.200"), 0);

@@ -339,7 +339,9 @@ pub fn list_matches(matches: &[MatchService], fmt: &ListFormat, names: &dyn Name
             }
             out.push('\n');
         } else {
-            let _ = writeln!(out, "{name} {}", m.scheduler);
+            // The SYN proxy shows at the end, as on a virtual service's line.
+            let proxy = if m.synproxy { " synproxy" } else { "" };
+            let _ = writeln!(out, "{name} {}{proxy}", m.scheduler);
         }
         for d in &m.dests {
             let dn = cut(addrport(d.spec.addr, d.spec.port, Protocol::Tcp, fmt.numeric, names), 28);

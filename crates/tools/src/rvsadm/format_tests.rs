@@ -427,6 +427,7 @@ fn lan_match() -> MatchService {
         dests: vec![DestInfo::new(d)],
         stats: Default::default(),
         rates: Default::default(),
+        synproxy: false,
     }
 }
 
@@ -442,6 +443,7 @@ fn match_services_list_as_dpvs_prints_them() {
         dests: vec![],
         stats: Default::default(),
         rates: Default::default(),
+        synproxy: false,
     };
     let fmt = ListFormat { numeric: true, ..ListFormat::default() };
     // Service line "%s %s" (name, scheduler); real server "  -> %-28s %-7s %-6d %-10u %-10u".
@@ -482,6 +484,21 @@ MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
 }
 
 #[test]
+fn a_match_service_with_the_syn_proxy_says_so_at_the_end_of_its_line() {
+    let m = MatchService { synproxy: true, ..lan_match() };
+    let fmt = ListFormat { numeric: true, ..ListFormat::default() };
+    assert_eq!(
+        crate::rvsadm::format::list_matches(&[m], &fmt, &NoNames),
+        golden(
+            "\
+MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr synproxy$
+  -> 192.0.2.200:0                SNAT    1      0          0         $
+"
+        )
+    );
+}
+
+#[test]
 fn match_services_list_their_counters_as_services_do() {
     // Live connections in the plain layout's real-server line.
     let mut m = lan_match();
@@ -514,6 +531,7 @@ MATCH tcp,from=10.0.0.1-10.0.0.254:0-0 rr$
         dests: vec![],
         stats: Default::default(),
         rates: Default::default(),
+        synproxy: false,
     };
     let both = [m, udp];
     let list = |f: ListFormat| crate::rvsadm::format::list_matches(&both, &f, &NoNames);

@@ -104,7 +104,7 @@ pub fn save_with(
 }
 
 /// `-S` lines of match services (`-H`), written after the virtual services:
-/// `-A -H proto=P[,src-range=A-B][,dst-range=C-D] -s sched`, then its SNAT address as
+/// `-A -H proto=P[,src-range=A-B][,dst-range=C-D] -s sched[ --synproxy]`, then its SNAT address as
 /// `-a -H ... -r addr:port -J -w W`.
 pub fn save_matches(
     matches: &[rvs_proto::model::MatchService],
@@ -114,7 +114,8 @@ pub fn save_matches(
     let mut out = String::new();
     for m in matches {
         let arg = super::matchspec::rule_arg(&m.spec);
-        let _ = writeln!(out, "-A -H {arg} -s {}", m.scheduler);
+        let proxy = if m.synproxy { " --synproxy" } else { "" };
+        let _ = writeln!(out, "-A -H {arg} -s {}{proxy}", m.scheduler);
         for d in &m.dests {
             let ds = &d.spec;
             let dname =

@@ -328,7 +328,7 @@ impl Balancer {
     pub fn set_services(&mut self, snap: Arc<Services>, now: Instant, egress: &dyn Egress) {
         self.book.apply(&snap, egress, self.cfg.mtu);
         self.book.tick(now);
-        if snap.services().iter().any(|s| s.synproxy) {
+        if snap.services().iter().any(|s| s.synproxy) || snap.snat().iter().any(|r| r.synproxy) {
             self.proxy.enable(self.conns.capacity());
         }
         let rated =

@@ -14,6 +14,7 @@ use crate::ipvs::conn::{
 use crate::ipvs::counters::IpvsDropReason as R;
 use crate::ipvs::frag::{FragAction, FragKey};
 use crate::ipvs::guard::Embryo;
+use crate::ipvs::limits::SvcLimits;
 use crate::ipvs::proto::tcp::is_suspicious;
 use crate::ipvs::proto::tcp::TcpState;
 use crate::ipvs::proto::ConnState;
@@ -157,7 +158,8 @@ impl Balancer {
                 }
                 if let Some(slot) = slot {
                     if flow.tuple.proto == IpProtocol::TCP && self.synproxy_on(slot) {
-                        return self.synproxy_new(pkt, head, flow, slot, now);
+                        let to = super::synproxy::Proxied::Service(slot);
+                        return self.synproxy_new(pkt, head, flow, to, now);
                     }
                     return self.new_conn(pkt, head, flow, slot, now);
                 }
@@ -258,8 +260,7 @@ impl Balancer {
     /// refused source spends no token. Nothing is changed when it is refused.
     #[inline]
     fn admit_limits(&mut self, svc: u32, src: Ipv4Addr, now: Instant) -> Result<(), R> {
-        let Some(s) = self.book.svcs.get(svc as usize) else { return Ok(()) };
-        let Some(l) = s.limits.as_deref() else { return Ok(()) };
+        let Some((s, l)) = self.svc_limits(svc) else { return Ok(()) };
         l.check_source(src)?;
         if s.conn_share != 0 && s.conns >= s.conn_share {
             return Err(R::ServiceConnLimit);
@@ -275,10 +276,15 @@ impl Balancer {
     /// Whether service slot `svc`'s lists admit `src` (for a SYN the SYN proxy would answer).
     #[inline]
     pub(super) fn source_listed(&self, svc: u32, src: Ipv4Addr) -> Result<(), R> {
-        match self.book.svcs.get(svc as usize).and_then(|s| s.limits.as_deref()) {
-            Some(l) => l.check_source(src),
-            None => Ok(()),
-        }
+        self.svc_limits(svc).map_or(Ok(()), |(_, l)| l.check_source(src))
+    }
+
+    /// Service slot `svc` and its admission limits, when it has any (the one lookup both
+    /// [`Balancer::admit_limits`] and [`Balancer::source_listed`] make).
+    #[inline]
+    fn svc_limits(&self, svc: u32) -> Option<(&super::book::SvcSlot, &SvcLimits)> {
+        let s = self.book.svcs.get(svc as usize)?;
+        Some((s, s.limits.as_deref()?))
     }
 
     /// Room in `proto`'s share of the table for a new connection: a TCP one evicts the oldest
@@ -525,7 +531,7 @@ impl Balancer {
     }
 
     /// A packet from inside to an address the director does not own: SNAT if a rule matches.
-    fn snat_new<B: PacketBuf>(
+    pub(super) fn snat_new<B: PacketBuf>(
         &mut self,
         pkt: B,
         head: &Ipv4Meta,
@@ -558,6 +564,23 @@ impl Balancer {
                 return Verdict::Redirect { pkt, core: k };
             }
         }
+        if t.proto == IpProtocol::TCP && self.snat_synproxy_on(rule) {
+            return self.synproxy_new(pkt, head, flow, super::synproxy::Proxied::Snat(rule), now);
+        }
+        self.snat_open(pkt, head, flow, rule, now)
+    }
+
+    /// A new connection of SNAT rule `rule` (its index in the snapshot): a port from the WAN
+    /// address's pool, the entry, and the packet forwarded.
+    pub(super) fn snat_open<B: PacketBuf>(
+        &mut self,
+        pkt: B,
+        head: &Ipv4Meta,
+        flow: &FlowMeta,
+        rule: usize,
+        now: Instant,
+    ) -> Verdict<B> {
+        let t = &flow.tuple;
         if let Err(r) = self.may_open(flow).and_then(|()| self.share_room(flow.tuple.proto)) {
             return self.drop(pkt, r);
         }

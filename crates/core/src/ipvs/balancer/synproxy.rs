@@ -15,6 +15,10 @@
 //! - Once established every segment is translated ([`crate::ipvs::synproxy::seq`]) before the
 //!   forwarding mode rewrites it.
 //!
+//! SNAT rules with the proxy on (`SnatRule::synproxy`) take the same path: the director
+//! answers an inside host's SYN in the outside server's name, and a port is taken from the WAN
+//! address's pool only when the host's ACK carries a valid cookie ([`Proxied::Snat`]).
+//!
 //! A new SYN from the client on a proxied connection's tuple (a port reused after TIME_WAIT)
 //! ends that connection and starts over with a cookie.
 //!
@@ -23,7 +27,7 @@
 
 use super::{Balancer, Verdict};
 use crate::buf::PacketBuf;
-use crate::ipvs::conn::{ConnId, Direction};
+use crate::ipvs::conn::{ConnId, Direction, FwdMethod};
 use crate::ipvs::counters::IpvsDropReason as R;
 use crate::ipvs::proto::tcp::is_suspicious;
 use crate::ipvs::synproxy::cookie::{self, Tuple};
@@ -65,7 +69,22 @@ fn seg_info(data: &[u8], head: &Ipv4Meta) -> Option<SegInfo> {
     })
 }
 
+/// What a proxied handshake opens once its cookie validates.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Proxied {
+    /// A connection of service slot `.0`.
+    Service(u32),
+    /// A connection of SNAT rule `.0` (its index in the snapshot).
+    Snat(usize),
+}
+
 impl Balancer {
+    /// Whether SNAT rule `rule` (its index in the snapshot) has the SYN proxy on.
+    #[inline]
+    pub(super) fn snat_synproxy_on(&self, rule: usize) -> bool {
+        self.proxy.enabled() && self.snap.snat().get(rule).is_some_and(|r| r.synproxy)
+    }
+
     /// Whether service slot `svc` has the SYN proxy on.
     #[inline]
     pub(super) fn synproxy_on(&self, svc: u32) -> bool {
@@ -77,13 +96,13 @@ impl Balancer {
         self.proxy.pending_count()
     }
 
-    /// A TCP segment of no connection for proxied service slot `svc`.
+    /// A TCP segment of no connection for a proxied service or SNAT rule (`to`).
     pub(super) fn synproxy_new<B: PacketBuf>(
         &mut self,
         mut pkt: B,
         head: &Ipv4Meta,
         flow: &FlowMeta,
-        svc: u32,
+        to: Proxied,
         now: Instant,
     ) -> Verdict<B> {
         if head.is_fragment() {
@@ -105,8 +124,10 @@ impl Balancer {
         if hs == TcpFlags::SYN {
             // A denied source gets no SYN-ACK; the rate and the connection limit are checked
             // on the ACK that opens the connection (`new_conn`).
-            if let Err(r) = self.source_listed(svc, flow.tuple.saddr) {
-                return self.drop(pkt, r);
+            if let Proxied::Service(svc) = to {
+                if let Err(r) = self.source_listed(svc, flow.tuple.saddr) {
+                    return self.drop(pkt, r);
+                }
             }
             if !self.proxy.take_synack(now) {
                 self.counters.synproxy.synack_rate_limited += 1;
@@ -114,7 +135,10 @@ impl Balancer {
             }
             let idx = cookie::mss_index(s.opts.mss);
             let isn = cookie::make(self.proxy.secret(), &tuple, s.seq, count, idx);
-            let toa = self.book.svcs.get(svc as usize).is_some_and(|x| x.toa);
+            let toa = match to {
+                Proxied::Service(svc) => self.book.svcs.get(svc as usize).is_some_and(|x| x.toa),
+                Proxied::Snat(_) => false,
+            };
             let mss = self.cfg.mtu.saturating_sub(40 + if toa { TOA_LEN } else { 0 });
             let ours = match s.opts.ts {
                 Some((tsval, _)) => SynOpts {
@@ -189,9 +213,18 @@ impl Balancer {
             self.counters.synproxy.pending_full += 1;
             return self.drop(pkt, R::SynproxyHandshake);
         };
-        let v = self.synproxy_send_syn(pkt, head, flow, client_isn, &pending, |b, pkt, h, f| {
-            b.new_conn(pkt, h, f, svc, now)
-        });
+        let v =
+            self.synproxy_send_syn(
+                pkt,
+                head,
+                flow,
+                client_isn,
+                &pending,
+                |b, pkt, h, f| match to {
+                    Proxied::Service(svc) => b.new_conn(pkt, h, f, svc, now),
+                    Proxied::Snat(rule) => b.snat_open(pkt, h, f, rule, now),
+                },
+            );
         match &v {
             Verdict::Forward { conn: Some((id, _)), .. } => {
                 self.proxy.bind(slot, id.index());
@@ -261,12 +294,16 @@ impl Balancer {
         if dir == Direction::In && flow.flags & HANDSHAKE == TcpFlags::SYN {
             // A new SYN on the tuple of a proxied connection (its port reused after TIME_WAIT):
             // the old connection ends and the new one is proxied from its cookie like any other.
-            let svc = self.conns.get(id).map(|c| c.svc());
+            let of = self.conns.get(id).map(|c| (c.svc(), c.fwd()));
             let book = &mut self.book;
             self.conns.remove(id, |c| book.on_freed(c));
-            return match svc {
-                Some(svc) if self.synproxy_on(svc) => self.synproxy_new(pkt, head, flow, svc, now),
-                Some(svc) => self.new_conn(pkt, head, flow, svc, now),
+            return match of {
+                // SNAT: matched again (the rule may have changed), proxied if it says so.
+                Some((_, FwdMethod::Snat)) => self.snat_new(pkt, head, flow, now, false),
+                Some((svc, _)) if self.synproxy_on(svc) => {
+                    self.synproxy_new(pkt, head, flow, Proxied::Service(svc), now)
+                }
+                Some((svc, _)) => self.new_conn(pkt, head, flow, svc, now),
                 None => self.drop(pkt, R::NoConn),
             };
         }

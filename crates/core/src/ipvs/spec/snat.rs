@@ -78,6 +78,10 @@ pub struct SnatRule {
     pub proto: SnatProto,
     /// Source address used on the way out.
     pub out_addr: IpAddr,
+    /// SYN proxy (hardening): the director answers TCP SYNs with cookies and takes a port
+    /// from the pool only once the inside host's ACK validates. TCP only; rvs extension.
+    #[serde(default)]
+    pub synproxy: bool,
 }
 
 /// What a match service (`-H`, DPVS's SNAT spelling) selects: the fields of a [`SnatRule`]
@@ -95,7 +99,7 @@ pub struct MatchSpec {
 impl MatchSpec {
     /// The rule this match makes with its SNAT address `out_addr`.
     pub fn rule(&self, out_addr: IpAddr) -> SnatRule {
-        SnatRule { src: self.src, dst: self.dst, proto: self.proto, out_addr }
+        SnatRule { src: self.src, dst: self.dst, proto: self.proto, out_addr, synproxy: false }
     }
 }
 

@@ -86,7 +86,7 @@ proptest! {
             dest(2, 80, spec::FwdMethod::FullNat, 1),
             dest(3, 80, spec::FwdMethod::Tunnel, 1),
         ];
-        let snat = [spec::SnatRule { src: None, dst: None, proto: spec::SnatProto::Any, out_addr: WAN.into() }];
+        let snat = [spec::SnatRule { src: None, dst: None, proto: spec::SnatProto::Any, out_addr: WAN.into(), synproxy: false }];
         let snap = snapshot(&[(&s, &d), (&u, &d[..2])], &[laddr(&s, LADDR)], &snat);
         let cfg = BalancerConfig { conn_capacity: 8, hash_seed: HashSeed::from_u64(9), ..BalancerConfig::new(0, n_cores) };
         let mut lab = Lab::with(cfg, snap);

@@ -206,6 +206,7 @@ fn snat_fragments_leave_from_the_wan_address() {
         dst: None,
         proto: spec::SnatProto::Any,
         out_addr: WAN.into(),
+        synproxy: false,
     };
     let mut lab = Lab::new(snapshot(&[], &[], &[rule]));
     let payload = data_block(800);

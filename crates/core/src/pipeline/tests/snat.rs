@@ -9,6 +9,7 @@ fn snat_takes_inside_hosts_out_through_the_wan_address() {
         dst: None,
         proto: spec::SnatProto::Any,
         out_addr: WAN.into(),
+        synproxy: false,
     };
     let mut lab = Lab::new(snapshot(&[], &[], &[rule]));
     let from_inside = |ip: &[u8]| eth(MAC1, rs_mac(50), ip);
@@ -62,7 +63,13 @@ fn snat_takes_inside_hosts_out_through_the_wan_address() {
 fn snat_rules_count_their_live_connections_and_traffic() {
     // Two rules through one WAN address: TCP and UDP from INSIDE. Each counts its own.
     let inside = Some(spec::AddrRange { first: INSIDE.into(), last: INSIDE.into() });
-    let rule = |proto| spec::SnatRule { src: inside, dst: None, proto, out_addr: WAN.into() };
+    let rule = |proto| spec::SnatRule {
+        src: inside,
+        dst: None,
+        proto,
+        out_addr: WAN.into(),
+        synproxy: false,
+    };
     let rules = [rule(spec::SnatProto::Tcp), rule(spec::SnatProto::Udp)];
     let mut lab = Lab::new(snapshot(&[], &[], &rules));
     let from_inside = |ip: &[u8]| eth(MAC1, rs_mac(50), ip);

@@ -10,6 +10,7 @@ fn rule(proto: spec::SnatProto) -> spec::SnatRule {
         dst: None,
         proto,
         out_addr: WAN.into(),
+        synproxy: false,
     }
 }
 

@@ -7,7 +7,7 @@ use crate::testkit::checksum::l4_checksum_v4;
 
 /// A TCP segment with option bytes `opts` (a multiple of 4) and window `win`.
 #[allow(clippy::too_many_arguments)]
-fn seg(
+pub(super) fn seg(
     src: (Ipv4Addr, u16),
     dst: (Ipv4Addr, u16),
     flags: u8,
@@ -34,7 +34,7 @@ fn seg(
     ipv4(src.0, dst.0, TCP, &t)
 }
 
-fn ts(val: u32, ecr: u32) -> Vec<u8> {
+pub(super) fn ts(val: u32, ecr: u32) -> Vec<u8> {
     let mut o = vec![1, 1, 8, 10];
     o.extend_from_slice(&val.to_be_bytes());
     o.extend_from_slice(&ecr.to_be_bytes());
@@ -42,7 +42,7 @@ fn ts(val: u32, ecr: u32) -> Vec<u8> {
 }
 
 /// A Linux-like SYN's options: MSS, SACK-permitted, timestamps, window scale.
-fn syn_opts(mss: u16, tsval: u32, ws: u8) -> Vec<u8> {
+pub(super) fn syn_opts(mss: u16, tsval: u32, ws: u8) -> Vec<u8> {
     let mut o = vec![2, 4];
     o.extend_from_slice(&mss.to_be_bytes());
     o.extend_from_slice(&[4, 2, 8, 10]);
@@ -53,7 +53,7 @@ fn syn_opts(mss: u16, tsval: u32, ws: u8) -> Vec<u8> {
 }
 
 /// The options of a segment as (kind, data) pairs.
-fn options(opts: &[u8]) -> Vec<(u8, Vec<u8>)> {
+pub(super) fn options(opts: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < opts.len() {
@@ -70,11 +70,11 @@ fn options(opts: &[u8]) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
-fn opt(s: &Seen, kind: u8) -> Option<Vec<u8>> {
+pub(super) fn opt(s: &Seen, kind: u8) -> Option<Vec<u8>> {
     options(&s.opts).into_iter().find(|(k, _)| *k == kind).map(|(_, d)| d)
 }
 
-fn ts_of(s: &Seen) -> (u32, u32) {
+pub(super) fn ts_of(s: &Seen) -> (u32, u32) {
     let d = opt(s, 8).expect("timestamps");
     (u32::from_be_bytes([d[0], d[1], d[2], d[3]]), u32::from_be_bytes([d[4], d[5], d[6], d[7]]))
 }
