@@ -162,7 +162,7 @@ fn match_services_save_and_restore_to_the_same_table() {
 #[test]
 fn a_match_service_with_the_syn_proxy_saves_restores_and_becomes_a_proxied_rule() {
     let m = MatchService { synproxy: true, ..lan_match() };
-    let text = crate::rvsadm::save::save_matches(&[m.clone()], true, &NoNames);
+    let text = crate::rvsadm::save::save_matches(std::slice::from_ref(&m), true, &NoNames);
     assert_eq!(
         text,
         "-A -H proto=tcp,src-range=10.0.0.1-10.0.0.254 -s rr --synproxy\n\
