@@ -30,6 +30,7 @@ awk '{ print } $0 == "out = \"192.168.100.200\"" { print "synproxy = true" }' \
 	"$ROOT/conf/lab-snat.toml" >"$TMP/lab-snat-synproxy.toml"
 CONFIG=$TMP/lab-snat-synproxy.toml
 export CONFIG
+CTRL_SOCK=$(ctrl_socket) # common.bash read it from the placeholder config
 
 metric_now() { scrape >"$TMP/m" || : >"$TMP/m"; metric_sum "$TMP/m" "$1"; }
 # pool_metric FILE NAME: NAME of the WAN address's pool in scrape FILE.
