@@ -136,7 +136,13 @@ impl Balancer {
         may_redirect: bool,
     ) -> Verdict<B> {
         if let Some((id, dir)) = self.conns.lookup(&flow.tuple, now) {
-            return self.forward_conn(pkt, head, id, dir, flow, now);
+            if !self.reopens(id, dir, flow) {
+                return self.forward_conn(pkt, head, id, dir, flow, now);
+            }
+            // IPVS's default `conn_reuse_mode`: the old connection ends here and the SYN is a
+            // new connection's, scheduled by the service as it is now.
+            let book = &mut self.book;
+            self.conns.remove(id, |c| book.on_freed(c));
         }
         match owner {
             Some(kind) => {
@@ -810,6 +816,20 @@ impl Balancer {
                 }
             }
         })
+    }
+
+    /// Whether a client's SYN without ACK finds its connection `id` in TIME_WAIT or CLOSE: a
+    /// client that reuses its port after a close opens a new connection (as IPVS does with its
+    /// default `conn_reuse_mode`), which must not go on to the old connection's real server (it
+    /// may be at weight 0 or gone by now).
+    #[inline]
+    fn reopens(&self, id: ConnId, dir: Direction, flow: &FlowMeta) -> bool {
+        dir == Direction::In
+            && flow.flags.contains(TcpFlags::SYN)
+            && !flow.flags.contains(TcpFlags::ACK)
+            && self.conns.get(id).is_some_and(|c| {
+                matches!(c.state(), ConnState::Tcp(TcpState::TimeWait | TcpState::Close))
+            })
     }
 
     /// An ICMP echo request or reply: a SNAT echo flow's packet, a new one from an inside host

@@ -74,6 +74,33 @@ fn nat_tcp_handshake_data_and_close() {
 }
 
 #[test]
+fn a_syn_on_a_connection_in_time_wait_opens_a_new_one() {
+    // As IPVS with its default conn_reuse_mode: the client reuses its port after a close; the
+    // new SYN is scheduled again (rr: the other server), the old entry is gone.
+    let mut lab = nat_lab("rr", &[1, 1]);
+    let c = |flags, seq, ack| from_client(&tcp(CLIENT, 40000, VIP, 80, flags, seq, ack, &[]));
+    let r = |flags, seq, ack| from_rs(0, &tcp(rs(0), 8080, CLIENT, 40000, flags, seq, ack, &[]));
+    let (_, f) = lab.one(0, &c(SYN, 1000, 0));
+    assert_eq!(seen(&f).dst, rs(0));
+    lab.one(1, &r(SYN | ACK, 5000, 1001));
+    lab.one(0, &c(ACK, 1001, 5001));
+    lab.one(0, &c(FIN | ACK, 1001, 5001));
+    lab.one(1, &r(FIN | ACK, 5001, 1002));
+    lab.one(0, &c(ACK, 1002, 5002));
+    assert_eq!(lab.states(), ["TIME_WAIT"]);
+    // An ACK in TIME_WAIT still belongs to the old connection.
+    lab.one(0, &c(ACK, 1002, 5002));
+    assert_eq!(lab.states(), ["TIME_WAIT"]);
+    let (_, f) = lab.one(0, &c(SYN, 90_000, 0));
+    let s = seen(&f);
+    assert_eq!((s.dst, s.flags, s.seq), (rs(1), SYN, 90_000));
+    assert_eq!(lab.states(), ["SYN_RECV"]);
+    assert_eq!(lab.dest_counts(0), (0, 0), "the old connection is gone");
+    assert_eq!(lab.dest_counts(1), (0, 1));
+    assert_eq!(lab.lb().service_reports()[0].stats.conns, 2);
+}
+
+#[test]
 fn nat_udp_exchange() {
     let mut lab = nat_lab("rr", &[1]);
     let (port, f) = lab.one(0, &from_client(&udp(CLIENT, 5000, VIP, 53, b"query")));
