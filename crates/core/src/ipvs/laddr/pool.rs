@@ -373,6 +373,28 @@ impl LocalAddrPool {
         Err(LaddrError::Exhausted(dest))
     }
 
+    /// The live local address `laddr`, the index of `dest`'s port set in it and `port`'s index
+    /// in the sets: the lookup [`LocalAddrPool::reserve`] and [`LocalAddrPool::release`] share.
+    #[inline]
+    fn locate(
+        &mut self,
+        laddr: IpAddr,
+        port: u16,
+        dest: SocketAddr,
+    ) -> Result<(&mut Laddr, usize, usize), LaddrError> {
+        let l = self.laddr_slots.get(&laddr).and_then(|&s| self.laddrs.get_mut(s)?.as_mut());
+        let Some(l) = l else { return Err(LaddrError::UnknownLaddr(laddr)) };
+        let d = match self.scope {
+            PortScope::PerLaddr => 0,
+            PortScope::PerDest => match self.dest_slots.get(&dest) {
+                Some(&s) => s,
+                None => return Err(LaddrError::UnknownDest(dest)),
+            },
+        };
+        let index = self.ports.index_of(port).ok_or(LaddrError::NotOwned(port))?;
+        Ok((l, d, index))
+    }
+
     /// Marks `port` of local address `laddr` toward `dest` as used, as if
     /// [`LocalAddrPool::alloc`] had returned it: for a connection a peer director scheduled
     /// and this one takes over (connection sync); [`LocalAddrPool::release`] gives it back.
@@ -387,16 +409,7 @@ impl LocalAddrPool {
         port: u16,
         dest: SocketAddr,
     ) -> Result<(), LaddrError> {
-        let l = self.laddr_slots.get(&laddr).and_then(|&s| self.laddrs.get_mut(s)?.as_mut());
-        let Some(l) = l else { return Err(LaddrError::UnknownLaddr(laddr)) };
-        let d = match self.scope {
-            PortScope::PerLaddr => 0,
-            PortScope::PerDest => match self.dest_slots.get(&dest) {
-                Some(&s) => s,
-                None => return Err(LaddrError::UnknownDest(dest)),
-            },
-        };
-        let index = self.ports.index_of(port).ok_or(LaddrError::NotOwned(port))?;
+        let (l, d, index) = self.locate(laddr, port, dest)?;
         let Some(set) = l.sets.get_mut(d).and_then(Option::as_mut) else {
             return Err(LaddrError::UnknownDest(dest));
         };
@@ -423,16 +436,7 @@ impl LocalAddrPool {
         port: u16,
         dest: SocketAddr,
     ) -> Result<(), LaddrError> {
-        let l = self.laddr_slots.get(&laddr).and_then(|&s| self.laddrs.get_mut(s)?.as_mut());
-        let Some(l) = l else { return Err(LaddrError::UnknownLaddr(laddr)) };
-        let d = match self.scope {
-            PortScope::PerLaddr => 0,
-            PortScope::PerDest => match self.dest_slots.get(&dest) {
-                Some(&s) => s,
-                None => return Err(LaddrError::UnknownDest(dest)),
-            },
-        };
-        let index = self.ports.index_of(port).ok_or(LaddrError::NotOwned(port))?;
+        let (l, d, index) = self.locate(laddr, port, dest)?;
         let set = l.sets.get_mut(d).and_then(Option::as_mut);
         if !set.is_some_and(|s| s.release(index)) {
             return Err(LaddrError::NotAllocated { laddr, port });
