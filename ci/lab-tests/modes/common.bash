@@ -98,6 +98,36 @@ wait_for() {
 
 
 
+# now / elapsed T0: a timestamp, and the seconds since T0 ("1.42"), to report how long a wait took
+# (never to assert it).
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# waited DESC CMD...: waits up to 30 s for CMD; `ok - DESC (after T s)`, or `not ok - DESC: not
+# within 30 s` (and status 1).
+waited() {
+	local desc=$1 t0
+	shift
+	t0=$(now)
+	if wait_for 30 "$@"; then
+		ok "$desc (after $(elapsed "$t0") s)"
+	else
+		not_ok "$desc: not within 30 s"
+		return 1
+	fi
+}
+# table: the listing of the TCP service VIP:80; fails unless rvsadm succeeded and listed it.
+# in_table ADDR / not_in_table ADDR: whether it lists the real server ADDR:80 (the negative form
+# fails when rvsadm did not answer with the service).
+table() {
+	local out
+	out=$(rvsadm -L -n -t "$VIP:80") && grep -qE "^TCP  $VIP:80 " <<<"$out" && echo "$out"
+}
+in_table() { table | grep -qE "^  -> $1:80 "; }
+not_in_table() {
+	local out
+	out=$(table) && ! grep -qE "^  -> $1:80 " <<<"$out"
+}
+
 # settled SECONDS CMD...: polls CMD every 0.2 s until it prints the same output three times in a row
 # (what it measures stopped moving), at most SECONDS; the output is left in $TMP/settled.
 settled() {

@@ -60,18 +60,6 @@ http_pid() {
 	return 1
 }
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-# table: the service's listing; fails unless rvsadm succeeded and listed the service.
-table() {
-	local out
-	out=$(rvsadm -L -n -t "$VIP:80") && grep -qE "^TCP  $VIP:80 " <<<"$out" && echo "$out"
-}
-in_table() { table | grep -qE "^  -> $1:80 "; }
-not_in_table() {
-	local out
-	out=$(table) && ! grep -qE "^  -> $1:80 " <<<"$out"
-}
 health_says() { rvsadm -L -n --health | grep -qE "^  -> $1 .* $2( |\$)"; }
 answers() { # N: N requests to the VIP from the client, the answers sorted and counted
 	local i
