@@ -165,9 +165,19 @@ verdict $? "the router learnt the VIP from both directors: one route, two next h
 verdict $? "BGP sessions to dir1 and dir2 Established, both BFD sessions Up"
 sed 's/^/#   /' "$TMP/protos" "$TMP/bfd"
 
-adm dir1 --announced >"$TMP/ann" 2>&1
-grep -qx "$VIP announced" "$TMP/ann"
-verdict $? "rvsadm --announced on dir1: $VIP announced"
+# rvsd asks BIRD for its sessions ([announce] bird_socket) every round: the listing and the metrics
+# show what BIRD says, and the announcer has run a round since the router learnt the route.
+announced_ok() {
+	adm dir1 --announced >"$TMP/ann" 2>&1 &&
+		grep -qx "$VIP announced" "$TMP/ann" && grep -qx "bgp upstream up Established" "$TMP/ann" &&
+		ip netns exec ecmp-dir1 curl -sf --max-time 2 http://127.0.0.1:9100/metrics >"$TMP/m.ann" &&
+		grep -qx 'rvs_bgp_session_established{protocol="upstream"} 1' "$TMP/m.ann" &&
+		grep -qx "rvs_announce_vip_state{vip=\"$VIP\",state=\"announced\"} 1" "$TMP/m.ann"
+}
+for _ in $(seq 50); do announced_ok && break; sleep 0.2; done
+announced_ok
+verdict $? "rvsadm --announced on dir1: $VIP announced, BIRD's session upstream up Established; the same in rvs_announce_vip_state and rvs_bgp_session_established"
+sed 's/^/#   /' "$TMP/ann"
 
 adm dir1 -Z && adm dir2 -Z
 get 40 >"$TMP/get"

@@ -16,7 +16,9 @@
 //! interfaces' addresses are (`daemon::kernel`): no netlink code of rvs's own. Must not touch:
 //! the data plane, the table's rules, BIRD's configuration.
 
+pub mod bird;
 mod decide;
+pub mod metrics;
 mod routes;
 pub mod settings;
 
@@ -29,7 +31,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use rvs_proto::announce::{AnnounceRequest, AnnounceStatus, VipState};
+use rvs_proto::announce::{AnnounceRequest, AnnounceStatus, BgpView, VipState};
 use rvs_proto::model::ServiceInfo;
 
 use routes::KernelRoutes;
@@ -42,6 +44,8 @@ struct Shared {
     draining: bool,
     last: Vec<(Ipv4Addr, VipState)>,
     routes: KernelRoutes,
+    /// What BIRD said of its BGP sessions at the last round (with `bird_socket`).
+    bgp: Option<BgpView>,
 }
 
 impl Shared {
@@ -57,7 +61,7 @@ impl Shared {
             }
             self.last = vips.clone();
         }
-        AnnounceStatus { draining: self.draining, vips }
+        AnnounceStatus { draining: self.draining, vips, bgp: self.bgp.clone() }
     }
 }
 
@@ -78,6 +82,12 @@ impl AnnounceHandle {
             AnnounceRequest::Resume => s.draining = false,
         }
         s.reconcile(&self.cfg, services)
+    }
+
+    /// The state as last reconciled (for the metrics; does not look at the table again).
+    pub fn status(&self) -> AnnounceStatus {
+        let s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        AnnounceStatus { draining: s.draining, vips: s.last.clone(), bgp: s.bgp.clone() }
     }
 
     /// Withdraws everything (a clean stop's first step).
@@ -106,7 +116,12 @@ impl Announcer {
         routes.flush();
         let handle = AnnounceHandle {
             cfg: Arc::new(cfg.clone()),
-            shared: Arc::new(Mutex::new(Shared { draining: false, last: Vec::new(), routes })),
+            shared: Arc::new(Mutex::new(Shared {
+                draining: false,
+                last: Vec::new(),
+                routes,
+                bgp: None,
+            })),
         };
         let (stop, rx) = crossbeam_channel::bounded(1);
         let h = handle.clone();
@@ -150,9 +165,36 @@ impl Announcer {
     }
 }
 
+/// How long one question to BIRD may wait per read or write.
+const BIRD_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Asks BIRD (without any lock held); logs a change between reachable and not once.
+fn ask_bird(path: &std::path::Path, before: Option<&BgpView>) -> BgpView {
+    match bird::sessions(path, BIRD_TIMEOUT) {
+        Ok(s) => {
+            if matches!(before, Some(BgpView::Unreachable(_))) {
+                tracing::info!("announce: BIRD's control socket answers again");
+            }
+            BgpView::Sessions(s)
+        }
+        Err(e) => {
+            let e = e.to_string();
+            if !matches!(before, Some(BgpView::Unreachable(b)) if *b == e) {
+                tracing::warn!("announce: {e}");
+            }
+            BgpView::Unreachable(e)
+        }
+    }
+}
+
 fn run<F: Fn() -> Vec<ServiceInfo>>(h: &AnnounceHandle, stop: &Receiver<()>, services: F) {
     loop {
         let table = services();
+        if let Some(path) = &h.cfg.bird_socket {
+            let before = h.shared.lock().unwrap_or_else(|p| p.into_inner()).bgp.clone();
+            let view = ask_bird(path, before.as_ref());
+            h.shared.lock().unwrap_or_else(|p| p.into_inner()).bgp = Some(view);
+        }
         h.shared.lock().unwrap_or_else(|p| p.into_inner()).reconcile(&h.cfg, &table);
         match stop.recv_timeout(h.cfg.interval) {
             Err(RecvTimeoutError::Timeout) => {}

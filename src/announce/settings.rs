@@ -34,6 +34,9 @@ pub struct Announce {
     pub drain_timeout: Duration,
     /// Services whose policy is not [`AnnouncePolicy::Healthy`].
     pub policies: Vec<(ServiceKey, AnnouncePolicy)>,
+    /// BIRD's control socket, asked for the BGP sessions' state every round (listings and
+    /// metrics only: what is announced never depends on it).
+    pub bird_socket: Option<std::path::PathBuf>,
 }
 
 impl Eq for Announce {}

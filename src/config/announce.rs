@@ -29,6 +29,9 @@ pub(crate) struct RawAnnounce {
     /// Seconds a clean stop keeps serving established connections after the withdraw
     /// (default 0: stop at once).
     pub drain_timeout: Option<f64>,
+    /// BIRD's control socket (`bird -s PATH`), for the BGP sessions' state in `rvsadm
+    /// --announced` and the metrics (optional).
+    pub bird_socket: Option<String>,
 }
 
 fn seconds(key: &str, v: Option<f64>, default: f64, max: f64) -> Result<Duration, Invalid> {
@@ -104,5 +107,15 @@ pub(crate) fn check_announce(
         return Err(invalid("announce.interval", "give at least 0.05 seconds"));
     }
     let drain_timeout = seconds("announce.drain_timeout", raw.drain_timeout, 0.0, 86_400.0)?;
-    Ok(Some(Announce { table, dev, interval, drain_timeout, policies }))
+    let bird_socket = match raw.bird_socket {
+        None => None,
+        Some(p) if p.starts_with('/') => Some(std::path::PathBuf::from(p)),
+        Some(p) => {
+            return Err(invalid(
+                "announce.bird_socket",
+                format!("\"{p}\": give the absolute path BIRD was started with (`bird -s PATH`)"),
+            ))
+        }
+    };
+    Ok(Some(Announce { table, dev, interval, drain_timeout, policies, bird_socket }))
 }

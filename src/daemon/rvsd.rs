@@ -89,10 +89,12 @@ impl Rvsd {
         };
         // The metrics: the director's own, the load balancer's, the health checks'.
         let liveness = director.liveness(std::time::Instant::now());
+        let announce_metrics = crate::announce::metrics::AnnounceMetrics::new();
         let sources: Vec<Arc<dyn MetricsSource>> = vec![
             Arc::new(board),
             Arc::new(LbMetrics::new(control.clone())),
             Arc::new(liveness.metrics()),
+            Arc::new(announce_metrics.clone()),
         ];
         if let Err(e) = director.start_metrics(cfg, sources) {
             if let Some(h) = health {
@@ -111,6 +113,7 @@ impl Rvsd {
                 match Announcer::start(a, table) {
                     Ok(an) => {
                         control.lock().unwrap_or_else(|p| p.into_inner()).set_announce(an.handle());
+                        announce_metrics.attach(an.handle());
                         Some(an)
                     }
                     Err(e) => {

@@ -54,4 +54,30 @@ pub struct AnnounceStatus {
     pub draining: bool,
     /// Every VIP of the table, in address order, with its state.
     pub vips: Vec<(Ipv4Addr, VipState)>,
+    /// The routing daemon's BGP sessions as it last reported them (`[announce] bird_socket`);
+    /// `None` when rvsd is not told where to ask.
+    #[serde(default)]
+    pub bgp: Option<BgpView>,
+}
+
+/// What the routing daemon said of its BGP sessions at the announcer's last round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BgpView {
+    /// Its BGP protocols, in its order.
+    Sessions(Vec<BgpSession>),
+    /// It could not be asked (the message says why).
+    Unreachable(String),
+}
+
+/// One BGP protocol of the routing daemon (a row of BIRD's `show protocols`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BgpSession {
+    /// The protocol's name in the daemon's configuration.
+    pub name: String,
+    /// Its state (`up`, `start`, `down`...).
+    pub state: String,
+    /// Its info column (`Established`, `Active`, `Connect`...).
+    pub info: String,
+    /// Whether the session is up and established (routes are exchanged).
+    pub established: bool,
 }

@@ -26,6 +26,7 @@ fn the_labs_director_config_is_accepted() {
     assert_eq!((a.table, a.dev.as_str()), (100, "lan-kernel"));
     assert_eq!(a.interval, core::time::Duration::from_millis(200));
     assert!(a.drain_timeout.is_zero());
+    assert_eq!(a.bird_socket.as_deref(), Some(std::path::Path::new("/run/rvs-ecmp/bird-dir1.ctl")));
     // `announce = "healthy"` is the default: no entry.
     assert!(a.policies.is_empty());
     let s = &cfg.services().services()[0].spec;
@@ -49,6 +50,11 @@ fn each_rule_refuses_at_its_key() {
     rejects(&DIR1.replace("dev = \"lan-kernel\"", "dev = \"eth9\""), "announce.dev", "lan-kernel");
     rejects(&DIR1.replace("interval = 0.2", "interval = 0.01"), "announce.interval", "0.05");
     rejects(
+        &DIR1.replace("bird_socket = \"/run/", "bird_socket = \"run/"),
+        "announce.bird_socket",
+        "absolute path",
+    );
+    rejects(
         &DIR1.replace("drain_timeout = 0", "drain_timeout = -1"),
         "announce.drain_timeout",
         "seconds",
@@ -60,7 +66,8 @@ fn each_rule_refuses_at_its_key() {
     );
     let no_section = DIR1
         .replace("[announce]\n", "")
-        .replace("table = 100\ndev = \"lan-kernel\"\ninterval = 0.2\ndrain_timeout = 0\n", "");
+        .replace("table = 100\ndev = \"lan-kernel\"\ninterval = 0.2\ndrain_timeout = 0\n", "")
+        .replace("bird_socket = \"/run/rvs-ecmp/bird-dir1.ctl\"\n", "");
     rejects(
         &no_section.replace("announce = \"healthy\"", "announce = \"always\""),
         "service[0].announce",

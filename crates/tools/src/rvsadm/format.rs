@@ -411,11 +411,25 @@ pub fn list_local_addrs(list: &[ServiceLocalAddrs]) -> String {
 mod tests;
 
 /// `--announced`/`--drain`/`--resume` (scale-out): whether the director drains, then one line
-/// per VIP with its state (`192.168.100.100 announced`).
+/// per VIP with its state (`192.168.100.100 announced`), then, with `[announce] bird_socket`,
+/// one line per BGP protocol of the routing daemon as it reported it (`bgp upstream up
+/// Established`) or `bgp daemon unreachable: WHY`.
 pub fn announced(s: &rvs_proto::announce::AnnounceStatus) -> String {
+    use rvs_proto::announce::BgpView;
     let mut out = format!("draining {}\n", if s.draining { "yes" } else { "no" });
     for (vip, state) in &s.vips {
         let _ = writeln!(out, "{vip} {}", state.describe());
+    }
+    match &s.bgp {
+        None => {}
+        Some(BgpView::Sessions(sessions)) => {
+            for b in sessions {
+                let _ = writeln!(out, "bgp {} {} {}", b.name, b.state, b.info);
+            }
+        }
+        Some(BgpView::Unreachable(why)) => {
+            let _ = writeln!(out, "bgp daemon unreachable: {why}");
+        }
     }
     out
 }

@@ -602,10 +602,32 @@ fn announced_lists_each_vip_with_its_state() {
             ("192.168.100.100".parse().unwrap(), VipState::Announced),
             ("192.168.100.101".parse().unwrap(), VipState::NoHealthyServer),
         ],
+        bgp: None,
     };
     assert_eq!(
         crate::rvsadm::format::announced(&s),
         "draining no\n192.168.100.100 announced\n192.168.100.101 withdrawn (no real server with weight above 0)\n"
+    );
+}
+
+#[test]
+fn announced_lists_the_bgp_sessions_as_the_daemon_reported_them() {
+    use rvs_proto::announce::{AnnounceStatus, BgpSession, BgpView};
+    let mut s = AnnounceStatus {
+        draining: true,
+        vips: vec![],
+        bgp: Some(BgpView::Sessions(vec![BgpSession {
+            name: "upstream".into(),
+            state: "up".into(),
+            info: "Established".into(),
+            established: true,
+        }])),
+    };
+    assert_eq!(crate::rvsadm::format::announced(&s), "draining yes\nbgp upstream up Established\n");
+    s.bgp = Some(BgpView::Unreachable("no such file".into()));
+    assert_eq!(
+        crate::rvsadm::format::announced(&s),
+        "draining yes\nbgp daemon unreachable: no such file\n"
     );
 }
 
