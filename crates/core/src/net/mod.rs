@@ -35,6 +35,7 @@ pub mod l2cache;
 pub mod nd;
 pub mod neigh;
 pub mod route;
+pub mod route6;
 pub mod stack;
 
 #[cfg(test)]
@@ -58,4 +59,5 @@ pub use neigh::{
     StaticNeigh,
 };
 pub use route::{Route, RouteError, RouteHit, RouteTable};
+pub use route6::{IfAddr6, Ipv6Addrs, Route6, Route6Error, Route6Hit, Route6Table};
 pub use stack::{is_arp_frame, Input, Stack};
