@@ -245,6 +245,9 @@ impl Worker {
                     WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
                 self.pipeline.poll(now, &mut io);
                 let full = io.tx_full;
+                for e in self.pipeline.take_nd_events() {
+                    report_nd_event(e);
+                }
                 self.count_tx_full(full);
                 self.flush();
                 last_timer = now;
@@ -545,5 +548,23 @@ impl NetIo<Mbuf> for WorkerIo<'_> {
             drop(pkt);
             self.kernel_full += 1;
         }
+    }
+}
+
+/// Logs an IPv6 neighbour discovery event of a worker's stack (the counters count them too).
+fn report_nd_event(e: crate::net::nd::NdEvent) {
+    use crate::net::nd::NdEvent;
+    match e {
+        NdEvent::Ready { port, addr } => {
+            tracing::info!("port {port}: IPv6 address {addr} passed duplicate address detection")
+        }
+        NdEvent::DadConflict { port, addr, mac } => tracing::error!(
+            "port {port}: IPv6 address {addr} is already used by {} (duplicate address detection): rvsd will not use it; remove it from the config or from the other host",
+            mac.map_or("another node".to_owned(), |m| m.to_string())
+        ),
+        NdEvent::Conflict { port, addr, mac } => tracing::warn!(
+            "port {port}: another node ({}) advertises rvsd's IPv6 address {addr}",
+            mac.map_or("unknown MAC".to_owned(), |m| m.to_string())
+        ),
     }
 }

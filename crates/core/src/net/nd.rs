@@ -16,8 +16,8 @@
 //! answering our own resolution. Router solicitations, advertisements and redirects are
 //! validated and ignored: the director is neither a router nor a host that autoconfigures.
 //!
-//! It does not route, own the exception path, or know the data path; it is not yet wired into
-//! [`super::Stack`] (docs/ipv6.md says what remains). Frames are read and written through
+//! It does not route, own the exception path, or know the data path; [`super::stack6`] calls it
+//! for the ND frames that concern the director (docs/ipv6.md). Frames are read and written through
 //! [`crate::wire`]'s `ipv6`, `ipv6ext`, `icmpv6` and `ndisc` views.
 
 use core::time::Duration;
