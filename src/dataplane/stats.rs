@@ -262,7 +262,7 @@ pub const NET_EVENTS: [NetEvent; 31] = [
         get: |c| c.icmp6_errors_limited,
     },
     NetEvent {
-        metric: "rvs_net_nd_ns_answered_total",
+        metric: "rvs_net_nd_solicitations_answered_total",
         help: "IPv6 neighbour solicitations for an owned address answered with an advertisement.",
         get: |c| c.nd.ns_answered,
     },

@@ -16,7 +16,7 @@ use super::stats::{
 };
 use crate::buf::PacketBuf;
 use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxL3, TxL4, TxQueue, BURST_SIZE};
-use crate::net::{is_arp_frame, DropReason, NetIo};
+use crate::net::{is_arp_frame, is_nd_frame, DropReason, NetIo};
 use crate::time::{self, Instant};
 use crate::wire::checksum::{prepare_tx_offload, TxL4Csum};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -290,12 +290,14 @@ impl Worker {
             }
             got += n;
             let share = self.crossing.has_peers();
+            // IPv6 neighbour discovery travels the ARP copies' way (Stack::observe_arp).
+            let share_nd = share && self.pipeline.stack().has_ipv6();
             let mut io =
                 WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
             let mut lost_redirects = 0;
             self.pipeline.prefetch(batch.as_slice().iter().map(|p| p.data()));
             for pkt in batch.drain() {
-                if share && is_arp_frame(pkt.data()) {
+                if share && is_arp_frame(pkt.data()) || share_nd && is_nd_frame(pkt.data()) {
                     let pool = io.pool;
                     let lost = self.crossing.share_arp(port, pkt.data(), || pool.alloc());
                     io.counters.arp_copies_lost += lost;

@@ -62,4 +62,4 @@ pub use neigh::{
 pub use route::{Route, RouteError, RouteHit, RouteTable};
 pub use route6::{IfAddr6, Ipv6Addrs, Route6, Route6Error, Route6Hit, Route6Table};
 pub use stack::{is_arp_frame, Input, Stack};
-pub use stack6::{is_ipv6_frame, Icmp6Error, Ipv6Setup};
+pub use stack6::{is_ipv6_frame, is_nd_frame, Icmp6Error, Ipv6Setup};

@@ -149,7 +149,12 @@ impl<B: PacketBuf> Stack<B> {
     /// Learns from a copy of an ARP frame that another core received on `port` (RSS sends all
     /// ARP to one queue, while every core keeps its own neighbour table). Answers nothing and
     /// counts no drop; the copy is freed. See [`is_arp_frame`].
+    /// A copy of an IPv6 neighbour discovery frame (see [`super::stack6::is_nd_frame`]) goes to
+    /// the IPv6 neighbour discovery's observer the same way.
     pub fn observe_arp(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        if super::stack6::is_ipv6_frame(pkt.data()) {
+            return self.observe_nd(port, pkt, now, io);
+        }
         let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
         let (neigh, limit) = (&mut self.neigh, &mut self.arp_limit);
         arp::input(pkt, port, now, arp::ArpRole::Observe, neigh, limit, &mut ctx);

@@ -93,6 +93,20 @@ impl<B: PacketBuf> Stack<B> {
         self
     }
 
+    /// Whether the stack has IPv6 (an IPv6 address was configured).
+    pub fn has_ipv6(&self) -> bool {
+        self.v6.is_some()
+    }
+
+    /// Learns from a copy of an ND frame another core received on `port` (through
+    /// [`Stack::observe_arp`]): DAD conflicts and neighbours, nothing sent; the copy is freed.
+    pub(super) fn observe_nd(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        let Some(v6) = self.v6.as_mut() else { return io.free(pkt) };
+        let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
+        v6.nd.observe(pkt, port, now, &mut ctx);
+        Self::sync_nd(v6, &mut self.counters);
+    }
+
     /// Neighbour discovery's counters, when the stack has IPv6.
     pub fn nd_counters(&self) -> Option<&NdCounters> {
         self.v6.as_ref().map(|v| v.nd.counters())
@@ -364,6 +378,18 @@ fn build_ipv6<B: PacketBuf>(
         return None;
     }
     Some((pkt, dst))
+}
+
+/// Whether `frame` is an Ethernet frame carrying an IPv6 neighbour discovery message right
+/// after the fixed header (the cheap test the worker makes before it hands copies of ND frames
+/// to the other cores, as it does for ARP; ND messages carry no extension header).
+#[inline]
+pub fn is_nd_frame(frame: &[u8]) -> bool {
+    is_ipv6_frame(frame)
+        && frame.get(ethernet::HEADER_LEN + 6) == Some(&58)
+        && frame
+            .get(ethernet::HEADER_LEN + ipv6::HEADER_LEN)
+            .is_some_and(|t| (133..=137).contains(t))
 }
 
 /// Whether `frame` is an Ethernet frame carrying IPv6.

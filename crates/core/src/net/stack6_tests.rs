@@ -446,3 +446,45 @@ proptest! {
         prop_assert_eq!(inputs + io.allocs, io.tx.len() + io.dropped.len() + io.freed.len() + io.kernel.len());
     }
 }
+
+#[test]
+fn copies_from_another_core_teach_dad_and_resolution_and_answer_nothing() {
+    // A conflict answer that RSS gave to another core still marks the address duplicate here.
+    let mut s = stack6(NdParams::default(), false);
+    let mut io = TestIo::default();
+    s.poll(t(0), &mut io);
+    io.tx.clear();
+    let other = MacAddr([0x52, 0x54, 0, 0, 0, 0x99]);
+    let na =
+        ndisc::Repr::NeighborAdvert { flags: FLAG_OVERRIDE, target: VIP6, target_ll: Some(other) };
+    let f = nd_frame(PEER6, a("ff02::1"), na);
+    assert!(is_nd_frame(&f) && !is_nd_frame(&echo_req(PEER6, HOST6, b"x")));
+    s.observe_arp(0, buf(&f), t(10), &mut io);
+    assert_eq!(s.nd().unwrap().state(VIP6), Some(DadState::Duplicate));
+    assert_eq!(s.counters().nd.dad_conflicts, 1);
+    // An answer to this core's resolution, received by another core, releases what waited.
+    let (mut s, mut io) = ready(false);
+    s.input(0, buf(&echo_req(PEER6, HOST6, b"q")), t(2000), &mut io);
+    assert_eq!(s.nd_pending_len(), 1);
+    io.tx.clear();
+    let na = ndisc::Repr::NeighborAdvert {
+        flags: FLAG_SOLICITED | FLAG_OVERRIDE,
+        target: PEER6,
+        target_ll: Some(PEER_MAC),
+    };
+    s.observe_arp(0, buf(&nd_frame(PEER6, HOST6, na)), t(2001), &mut io);
+    assert_eq!((s.nd_pending_len(), io.tx.len()), (0, 1), "the echo reply went out");
+    assert_eq!(sent6(&io.tx[0].1).0, PEER_MAC);
+    // A solicitation for our address seen as a copy: learned, not answered, nothing dropped.
+    let (mut s, mut io) = ready(false);
+    let ns = ndisc::Repr::NeighborSolicit { target: HOST6, source_ll: Some(PEER_MAC) };
+    s.observe_arp(0, buf(&nd_frame(PEER6, ndisc::solicited_node(HOST6), ns)), t(2000), &mut io);
+    assert!(io.tx.is_empty() && io.dropped.is_empty());
+    assert_eq!((s.counters().nd.ns_answered, s.counters().nd.learned), (0, 1));
+    assert_eq!(io.freed.len(), 1);
+    // Without IPv6 a copy is only freed.
+    let mut s = stack();
+    let mut io = TestIo::default();
+    s.observe_arp(0, buf(&f), t(0), &mut io);
+    assert_eq!((io.freed.len(), io.dropped.len()), (1, 0));
+}
