@@ -3,7 +3,9 @@
 //! byte, a time step, then the op's fields; frames are built with correct checksums (so that
 //! they reach the balancer) from fuzzer-chosen fields, or passed raw. Every path (new
 //! connections, replies, state changes, expiry, ICMP, ARP, fragments, malformed input) must
-//! end without a panic, and the table must stay within its capacity.
+//! end without a panic, and the table must stay within its capacity. The stack has IPv6 too
+//! (a host address and a VIP, no DAD): ND, echo, and IPv6 packets with fuzzer-chosen extension
+//! headers reach its IPv6 half.
 //!
 //! Everything is sized small and seeded fixed (connection table, followed fragments, local
 //! ports, SYN-proxy handshakes, per-source rates, cookie keys): every execution then builds the
@@ -20,16 +22,19 @@ use rvs_core::ipvs::spec::{Ipv4Prefix, ServiceLimits};
 use rvs_core::ipvs::synproxy::SynProxyConfig;
 use rvs_core::ipvs::service::{BuildOptions, Services};
 use rvs_core::ipvs::spec::{self, DestSpec, FwdMethod, Protocol, ServiceKey, ServiceSpec};
+use rvs_core::net::nd::{Nd, NdParams};
 use rvs_core::net::Stack;
 use rvs_core::net::{
     AddrKind, DropReason, IfAddr, Iface, IfaceTable, NeighParams, NetIo, Route, RouteTable,
     StaticNeigh,
 };
+use rvs_core::net::{IfAddr6, Ipv6Addrs, Ipv6Setup, Route6, Route6Table};
 use rvs_core::pipeline::Pipeline;
 use rvs_core::testkit::frames;
 use rvs_core::time::Instant;
 use rvs_core::wire::MacAddr;
-use std::net::Ipv4Addr;
+use rvs_core::wire::{icmpv6, ndisc};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 const MAC0: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xa0]);
@@ -41,6 +46,9 @@ const GW: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 254);
 const HOST1: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
 const LADDR: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 200);
 const CAPACITY: u32 = 64;
+const HOST6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
+const GW6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 
 fn rs(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(192, 168, 1, 10 + n % 4)
@@ -89,7 +97,71 @@ fn stack() -> Stack<VecBuf> {
     }
     // A small neighbour table: ARP from random senders fills it and eviction runs.
     let params = NeighParams { max_entries: 16, pending_total: 32, ..NeighParams::default() };
-    Stack::new(ifaces, routes, &neigh, params).expect("fixed neighbours")
+    let addrs = Ipv6Addrs::new(
+        vec![
+            IfAddr6 { port: 0, ip: HOST6, prefix_len: 64, kind: AddrKind::Host },
+            IfAddr6 { port: 0, ip: VIP6, prefix_len: 128, kind: AddrKind::Vip },
+        ],
+        &ifaces,
+    )
+    .expect("fixed IPv6 addresses");
+    let dflt = Route6 { prefix: Ipv6Addr::UNSPECIFIED, prefix_len: 0, port: 0, gateway: Some(GW6) };
+    let routes6 = Route6Table::build(&ifaces, &addrs, &[dflt]).expect("fixed IPv6 routes");
+    let nd_params = NdParams { dad_transmits: 0, ..NdParams::default() };
+    let nd = Nd::new(nd_params, params, &addrs.own_addrs(), &[], Instant::from_secs(100))
+        .expect("fixed ND");
+    let v6 = Ipv6Setup::new(Arc::new(addrs), Arc::new(routes6), nd);
+    Stack::new(ifaces, routes, &neigh, params).expect("fixed neighbours").with_ipv6(v6)
+}
+
+/// An IPv6 address for a fuzzed frame: ours, a neighbour's, multicast, link-local or anyone.
+fn addr6(b: u8) -> Ipv6Addr {
+    match b % 7 {
+        0 => HOST6,
+        1 => VIP6,
+        2 => Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+        3 => ndisc::solicited_node(if b & 0x80 == 0 { HOST6 } else { VIP6 }),
+        4 => Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(b)),
+        5 => Ipv6Addr::UNSPECIFIED,
+        _ => Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(b)),
+    }
+}
+
+/// An IPv6 frame on port 0: an NS, an NA, an echo request (hop limit 255 or fuzzed), or a
+/// fuzzer-chosen next header and payload (extension chains, fragments, anything).
+fn frame6(inp: &mut Input) -> Option<Vec<u8>> {
+    let (kind, s, d, t, hl) = (inp.u8()?, inp.u8()?, inp.u8()?, inp.u8()?, inp.u8()?);
+    let (src, dst) = (addr6(s), addr6(d));
+    let (nh, l4) = match kind % 4 {
+        0 | 1 => {
+            let target = addr6(t);
+            let msg = if kind % 4 == 0 {
+                ndisc::Repr::NeighborSolicit { target, source_ll: (t & 1 == 0).then_some(PEER) }
+            } else {
+                let target_ll = (t & 1 == 0).then_some(PEER);
+                ndisc::Repr::NeighborAdvert { flags: t & 0xe0, target, target_ll }
+            };
+            let mut l4 = vec![0u8; msg.buffer_len()];
+            msg.emit(src, dst, &mut l4).ok()?;
+            (58, l4)
+        }
+        2 => {
+            let data = inp.bytes(64)?;
+            let r = icmpv6::Repr::EchoRequest { ident: u16::from(t), seq: 1, data: &data };
+            let mut l4 = vec![0u8; r.buffer_len()];
+            r.emit(src, dst, &mut icmpv6::Packet::new_unchecked(&mut l4[..])).ok()?;
+            (58, l4)
+        }
+        _ => (t, inp.bytes(160)?),
+    };
+    let mut ip = vec![0x60, 0, 0, 0];
+    ip.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+    ip.extend_from_slice(&[nh, if kind & 0x80 == 0 { 255 } else { hl }]);
+    ip.extend_from_slice(&src.octets());
+    ip.extend_from_slice(&dst.octets());
+    ip.extend_from_slice(&l4);
+    let mac = if dst.is_multicast() { ndisc::multicast_mac(dst) } else { MAC0 };
+    Some(frames::eth(mac, PEER, 0x86dd, &ip))
 }
 
 /// TCP 80 NAT (rr), TCP 81 DR (wlc, sloppy), TCP 82 FULLNAT (sh), UDP 53 TUN (rr), TCP 83 NAT
@@ -191,7 +263,7 @@ fn record(inp: &mut Input) -> Option<(u16, Vec<u8>)> {
     let op = inp.u8()?;
     let on0 = |ip: Vec<u8>| (0, frames::eth(MAC0, PEER, 0x0800, &ip));
     let on1 = |ip: Vec<u8>| (1, frames::eth(MAC1, PEER, 0x0800, &ip));
-    Some(match op % 7 {
+    Some(match op % 8 {
         // A client's TCP segment to a service port.
         0 => {
             let (c, sport, port, flags) = (inp.u8()?, inp.u16()?, inp.u8()?, inp.u8()?);
@@ -254,6 +326,8 @@ fn record(inp: &mut Input) -> Option<(u16, Vec<u8>)> {
             }
             on0(ip)
         }
+        // IPv6.
+        6 => (0, frame6(inp)?),
         // Raw bytes.
         _ => {
             let port = inp.u8()?;

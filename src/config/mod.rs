@@ -30,6 +30,9 @@ pub(crate) mod error;
 pub mod exc_guard;
 pub mod health;
 mod ip;
+/// The director's own IPv6 (issue 16): IPv6 addresses, routes, neighbours, `[nd]`.
+pub mod ip6;
+pub mod ipv6;
 mod raw;
 mod reload;
 mod services;
@@ -69,6 +72,8 @@ pub struct Config {
     guard: crate::ipvs::guard::GuardConfig,
     announce: Option<announce::Announce>,
     exc_guard: exc_guard::ExcGuard,
+    /// The director's own IPv6 (crate::config::ipv6).
+    ipv6: ipv6::Ipv6Config,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -108,6 +113,12 @@ impl Config {
     /// Scale-out: `[announce]`, when rvsd announces its VIPs to a routing daemon.
     pub fn announce(&self) -> Option<&announce::Announce> {
         self.announce.as_ref()
+    }
+
+    /// The director's own IPv6: IPv6 `[[addr]]`, `[[route]]` and `[[neigh.static]]` entries
+    /// and `[nd]`.
+    pub fn ipv6(&self) -> &ipv6::Ipv6Config {
+        &self.ipv6
     }
 
     /// `[eal]`.

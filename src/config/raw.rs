@@ -52,6 +52,9 @@ pub(crate) struct RawConfig {
     /// `[[bfd_instance]]` (crate::config::bfd).
     #[serde(default, rename = "bfd_instance")]
     pub bfd_instances: Vec<super::bfd::RawBfdInstance>,
+    /// `[nd]`: IPv6 neighbour discovery (crate::config::ipv6).
+    #[serde(default)]
+    pub nd: super::ipv6::RawNd,
 }
 
 /// `[eal]`: how the DPDK environment is started.

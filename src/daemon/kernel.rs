@@ -85,12 +85,15 @@ impl Director {
                 tx_offloads: 0,
             };
             let configured = port.configure(&pc, pool)?;
-            // The exception path carries IPv4 only; without this the kernel would send router
-            // solicitations and MLD reports out of the port and never hear the answers.
+            // Without IPv6 addresses rvsd drops IPv6, so the kernel would send router
+            // solicitations and MLD reports out of the port and never hear the answers: IPv6
+            // off. With them, the exception path carries the kernel's IPv6 (its link-local
+            // address, ND for it, routers' advertisements): IPv6 on.
             let v6 = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", k.name);
-            if let Err(e) = std::fs::write(&v6, "1") {
+            let off = if cfg.ipv6().enabled() { "0" } else { "1" };
+            if let Err(e) = std::fs::write(&v6, off) {
                 if e.kind() != std::io::ErrorKind::NotFound {
-                    warn!("port {}: could not turn IPv6 off on {}: {e}", p.name, k.name);
+                    warn!("port {}: could not write {off} to {v6}: {e}", p.name);
                 }
             }
             ip(&["link", "set", "dev", &k.name, "up"])?;

@@ -6,6 +6,8 @@
 //! exporter — and the orderly stop in reverse: workers first, then ports, then pools, then EAL. Every start failure is a [`StartError`] whose message says what to do. It maps
 //! the checked config onto the types of `net` and `dpdk`; it holds no packet logic itself.
 
+/// The director's own IPv6 into the stacks (issue 16).
+pub mod ipv6;
 mod kernel;
 pub mod liveness;
 pub mod netctl;
@@ -334,6 +336,7 @@ impl Director {
             build_routes(cfg, &ifaces).map_err(|e| StartError::Setup(format!("routes: {e}")))?,
         );
         let statics = static_neighs(cfg);
+        let v6_tables = ipv6::tables(cfg, &ifaces).map_err(StartError::Setup)?;
         let backoff = cfg.dataplane().idle_backoff.map(|b| BackoffParams {
             empty_polls: b.empty_polls,
             sleep: b.sleep,
@@ -381,6 +384,13 @@ impl Director {
                 .map_err(|e| StartError::Setup(format!("neighbours: {e}")))?
                 .with_exception(kernel::exception(cfg, &kernel_port_list))
                 .with_arp_limit(cfg.exc_guard().arp_pps, cfg.exc_guard().arp_burst, time::now());
+            let stack = match &v6_tables {
+                Some(t) => stack.with_ipv6(
+                    ipv6::setup(cfg, t, neigh_params(cfg), time::now())
+                        .map_err(StartError::Setup)?,
+                ),
+                None => stack,
+            };
             let mut kernel_queues = Vec::new();
             for (index, kp) in &mut self.kernel_ports {
                 kernel_queues.push(KernelQueues {

@@ -150,7 +150,7 @@ pub struct NetEvent {
 }
 
 /// The stack's event counters, in slot order (drops follow them, by [`DropReason::index`]).
-pub const NET_EVENTS: [NetEvent; 19] = [
+pub const NET_EVENTS: [NetEvent; 31] = [
     NetEvent {
         metric: "rvs_net_arp_replies_total",
         help: "ARP requests for an owned address answered.",
@@ -245,6 +245,66 @@ pub const NET_EVENTS: [NetEvent; 19] = [
         metric: "rvs_net_l2_cache_misses_total",
         help: "Connection packets that had to route and resolve their next hop.",
         get: |c| c.l2_cache_misses,
+    },
+    NetEvent {
+        metric: "rvs_net_echo6_replies_total",
+        help: "ICMPv6 echo replies sent.",
+        get: |c| c.echo6_replies,
+    },
+    NetEvent {
+        metric: "rvs_net_icmp6_errors_sent_total",
+        help: "ICMPv6 error messages sent.",
+        get: |c| c.icmp6_errors_sent,
+    },
+    NetEvent {
+        metric: "rvs_net_icmp6_errors_limited_total",
+        help: "ICMPv6 error messages not sent: the per-core ICMP error budget (shared with IPv4) was spent.",
+        get: |c| c.icmp6_errors_limited,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_solicitations_answered_total",
+        help: "IPv6 neighbour solicitations for an owned address answered with an advertisement.",
+        get: |c| c.nd.ns_answered,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_na_announced_total",
+        help: "Unsolicited IPv6 neighbour advertisements sent (an address became usable, or defended against another node's DAD).",
+        get: |c| c.nd.na_announced,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_dad_sent_total",
+        help: "Duplicate address detection probes sent.",
+        get: |c| c.nd.dad_sent,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_dad_conflicts_total",
+        help: "Owned IPv6 addresses found duplicate by DAD: never used.",
+        get: |c| c.nd.dad_conflicts,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_conflicts_total",
+        help: "Neighbour advertisements from another node for an IPv6 address in use here.",
+        get: |c| c.nd.conflicts,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_learned_total",
+        help: "IPv6 neighbour entries created or refreshed by neighbour discovery.",
+        get: |c| c.nd.learned,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_off_link_total",
+        help: "ND senders outside every prefix of the port and not link-local: not learned.",
+        get: |c| c.nd.off_link,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_rate_limited_total",
+        help: "ND frames not processed: the core's ND rate limit was spent (answers to rvsd's own solicitations are exempt).",
+        get: |c| c.nd.rate_limited,
+    },
+    NetEvent {
+        metric: "rvs_net_nd_router_ignored_total",
+        help: "Router solicitations, advertisements and redirects ignored (rvsd neither routes nor autoconfigures).",
+        get: |c| c.nd.router_ignored,
     },
 ];
 

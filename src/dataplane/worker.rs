@@ -16,7 +16,7 @@ use super::stats::{
 };
 use crate::buf::PacketBuf;
 use crate::dpdk::{Mbuf, MbufBatch, Mempool, RxQueue, TxL3, TxL4, TxQueue, BURST_SIZE};
-use crate::net::{is_arp_frame, DropReason, NetIo};
+use crate::net::{is_arp_frame, is_nd_frame, DropReason, NetIo};
 use crate::time::{self, Instant};
 use crate::wire::checksum::{prepare_tx_offload, TxL4Csum};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -245,6 +245,9 @@ impl Worker {
                     WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
                 self.pipeline.poll(now, &mut io);
                 let full = io.tx_full;
+                for e in self.pipeline.take_nd_events() {
+                    report_nd_event(e);
+                }
                 self.count_tx_full(full);
                 self.flush();
                 last_timer = now;
@@ -287,12 +290,14 @@ impl Worker {
             }
             got += n;
             let share = self.crossing.has_peers();
+            // IPv6 neighbour discovery travels the ARP copies' way (Stack::observe_arp).
+            let share_nd = share && self.pipeline.stack().has_ipv6();
             let mut io =
                 WorkerIo::new(&mut self.tx, &mut self.kernel, &self.pool, &mut self.counters);
             let mut lost_redirects = 0;
             self.pipeline.prefetch(batch.as_slice().iter().map(|p| p.data()));
             for pkt in batch.drain() {
-                if share && is_arp_frame(pkt.data()) {
+                if share && is_arp_frame(pkt.data()) || share_nd && is_nd_frame(pkt.data()) {
                     let pool = io.pool;
                     let lost = self.crossing.share_arp(port, pkt.data(), || pool.alloc());
                     io.counters.arp_copies_lost += lost;
@@ -545,5 +550,23 @@ impl NetIo<Mbuf> for WorkerIo<'_> {
             drop(pkt);
             self.kernel_full += 1;
         }
+    }
+}
+
+/// Logs an IPv6 neighbour discovery event of a worker's stack (the counters count them too).
+fn report_nd_event(e: crate::net::nd::NdEvent) {
+    use crate::net::nd::NdEvent;
+    match e {
+        NdEvent::Ready { port, addr } => {
+            tracing::info!("port {port}: IPv6 address {addr} passed duplicate address detection")
+        }
+        NdEvent::DadConflict { port, addr, mac } => tracing::error!(
+            "port {port}: IPv6 address {addr} is already used by {} (duplicate address detection): rvsd will not use it; remove it from the config or from the other host",
+            mac.map_or("another node".to_owned(), |m| m.to_string())
+        ),
+        NdEvent::Conflict { port, addr, mac } => tracing::warn!(
+            "port {port}: another node ({}) advertises rvsd's IPv6 address {addr}",
+            mac.map_or("unknown MAC".to_owned(), |m| m.to_string())
+        ),
     }
 }

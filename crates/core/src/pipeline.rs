@@ -257,6 +257,12 @@ impl<B: PacketBuf> Pipeline<B> {
         self.lb.as_mut()
     }
 
+    /// The stack's IPv6 neighbour discovery events (DAD done or in conflict) since the last
+    /// call, for the worker to report.
+    pub fn take_nd_events(&mut self) -> Vec<crate::net::nd::NdEvent> {
+        self.stack.take_nd_events()
+    }
+
     /// The stack.
     pub fn stack(&self) -> &Stack<B> {
         &self.stack

@@ -10,6 +10,7 @@ mod eal;
 mod exception;
 mod guard;
 mod net;
+mod net6;
 mod port;
 mod worker;
 
@@ -24,6 +25,7 @@ pub(crate) use dataplane::min_mbufs;
 pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let eal = eal::check_eal(raw.eal)?;
     let ports = port::check_ports(raw.ports, &eal, raw.workers.len())?;
+    let ipv6 = net6::check_ipv6(&raw.addrs, &raw.routes, &raw.neigh.statics, &raw.nd, &ports)?;
     let addrs = net::check_addrs(raw.addrs, &ports)?;
     let routes = net::check_routes(raw.routes, &ports, &addrs)?;
     let neigh = dataplane::check_neigh(&raw.neigh)?;
@@ -67,5 +69,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         guard,
         announce,
         exc_guard,
+        ipv6,
     })
 }

@@ -36,6 +36,9 @@ fn unusable(ip: Ipv4Addr) -> Option<&'static str> {
 pub(crate) fn check_addrs(raw: Vec<RawAddr>, ports: &[Port]) -> Result<Vec<Addr>, Invalid> {
     let mut addrs: Vec<Addr> = Vec::with_capacity(raw.len());
     for (i, a) in raw.into_iter().enumerate() {
+        if crate::config::ipv6::is_v6_text(&a.ip) {
+            continue; // check/net6.rs
+        }
         let key = |field: &str| format!("addr[{i}].{field}");
         let port = port_index(ports, &a.port, key("port"))?;
         let kind = match a.kind {
@@ -147,6 +150,9 @@ pub(crate) fn check_routes(
 ) -> Result<Vec<Route>, Invalid> {
     let mut routes: Vec<Route> = Vec::with_capacity(raw.len());
     for (i, r) in raw.into_iter().enumerate() {
+        if super::net6::skip_route(&r) {
+            continue; // check/net6.rs
+        }
         let key = |field: &str| format!("route[{i}].{field}");
         let port = port_index(ports, &r.port, key("port"))?;
         let dst: Ipv4Net = if r.dst == "default" {
@@ -196,6 +202,9 @@ pub(crate) fn check_static_neighs(
 ) -> Result<Vec<StaticNeigh>, Invalid> {
     let mut neighs: Vec<StaticNeigh> = Vec::with_capacity(raw.len());
     for (i, n) in raw.into_iter().enumerate() {
+        if crate::config::ipv6::is_v6_text(&n.ip) {
+            continue; // check/net6.rs
+        }
         let key = |field: &str| format!("neigh.static[{i}].{field}");
         let port = port_index(ports, &n.port, key("port"))?;
         let ip: Ipv4Addr = n.ip.parse().map_err(|_| {

@@ -230,7 +230,7 @@ impl Ctx<'_> {
             Ok(SocketAddr::V6(_)) => {
                 return Err(invalid(
                     key,
-                    format!("`{text}` is IPv6; the director's VIPs are IPv4: write a.b.c.d:port"),
+                    format!("`{text}` is IPv6: IPv6 services are not forwarded yet (the director's own IPv6 addresses, ND and ping work; its data path is IPv4 only, docs/ipv6.md): write an IPv4 a.b.c.d:port"),
                 ))
             }
             Err(_) => {
@@ -251,10 +251,12 @@ impl Ctx<'_> {
     fn laddr(&self, k: usize, text: &str) -> Result<Ipv4Addr, Invalid> {
         let key = self.key(&format!("laddrs[{k}]"));
         let ip = text.parse::<Ipv4Addr>().map_err(|_| {
-            invalid(
-                key.clone(),
-                format!("`{text}` is not an IPv4 address: write a.b.c.d, without port or length"),
-            )
+            let msg = if crate::config::ipv6::is_v6_text(text) {
+                format!("`{text}` is IPv6: IPv6 services are not forwarded yet, so IPv6 local addresses have no use (docs/ipv6.md); write an IPv4 a.b.c.d")
+            } else {
+                format!("`{text}` is not an IPv4 address: write a.b.c.d, without port or length")
+            };
+            invalid(key.clone(), msg)
         })?;
         require_addr(self.addrs, self.ports, ip, AddrKind::Local, "a local address", key)?;
         Ok(ip)

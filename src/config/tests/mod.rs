@@ -5,6 +5,7 @@ mod announce;
 mod bfd;
 mod exception;
 mod health;
+mod ipv6;
 mod reject;
 mod services;
 mod services_reject;

@@ -14,7 +14,7 @@ pub enum DropReason {
     EthTruncated,
     /// Unicast frame addressed to another station's MAC (port in promiscuous mode).
     EthOtherHost,
-    /// EtherType the director does not handle (IPv6 included, for now).
+    /// EtherType the director does not handle (IPv6 too when it has no IPv6 address).
     UnknownEthertype,
     /// 802.1Q / 802.1ad tagged frame: VLANs are not supported.
     VlanUnsupported,
@@ -63,11 +63,18 @@ pub enum DropReason {
     /// Packet for a VIP this director holds in standby (director HA: the other director is
     /// master; a neighbour's ARP cache still names this one).
     VipStandby,
+    /// IPv6 packet shorter than its header or its payload length, or whose extension headers
+    /// do not walk (malformed, too many, a routing header the director refuses).
+    Ipv6Malformed,
+    /// IPv6 source that can never be a sender (multicast, loopback; unspecified outside DAD).
+    Ipv6BadSource,
+    /// IPv6 fragment for the director's own address, where only whole packets are handled.
+    Ipv6Fragment,
 }
 
 impl DropReason {
     /// Number of reasons; the length of [`NetCounters::drops`].
-    pub const COUNT: usize = 26;
+    pub const COUNT: usize = 29;
 
     /// Every reason, in discriminant order (`ALL[r as usize] == r`).
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -97,6 +104,9 @@ impl DropReason {
         DropReason::NoMbuf,
         DropReason::TxFull,
         DropReason::VipStandby,
+        DropReason::Ipv6Malformed,
+        DropReason::Ipv6BadSource,
+        DropReason::Ipv6Fragment,
     ];
 
     /// The snake_case name used as the Prometheus `reason` label.
@@ -128,6 +138,9 @@ impl DropReason {
             DropReason::NoMbuf => "no_mbuf",
             DropReason::TxFull => "tx_full",
             DropReason::VipStandby => "vip_standby",
+            DropReason::Ipv6Malformed => "ipv6_malformed",
+            DropReason::Ipv6BadSource => "ipv6_bad_source",
+            DropReason::Ipv6Fragment => "ipv6_fragment",
         }
     }
 
@@ -200,6 +213,14 @@ pub struct NetCounters {
     /// Connection packets that had to route and resolve (no cache yet, or the L2 epoch
     /// changed); a resolved next hop refills the cache.
     pub l2_cache_misses: u64,
+    /// ICMPv6 echo replies sent.
+    pub echo6_replies: u64,
+    /// ICMPv6 error messages built and handed to the send path.
+    pub icmp6_errors_sent: u64,
+    /// ICMPv6 error messages not sent: the core's ICMP-error budget (shared with IPv4) was spent.
+    pub icmp6_errors_limited: u64,
+    /// IPv6 neighbour discovery's counters (a copy of [`super::nd::Nd::counters`]).
+    pub nd: super::nd::NdCounters,
 }
 
 impl Default for NetCounters {
@@ -225,6 +246,10 @@ impl Default for NetCounters {
             drops: [0; DropReason::COUNT],
             l2_cache_hits: 0,
             l2_cache_misses: 0,
+            echo6_replies: 0,
+            icmp6_errors_sent: 0,
+            icmp6_errors_limited: 0,
+            nd: super::nd::NdCounters::default(),
         }
     }
 }
@@ -261,7 +286,7 @@ mod tests {
             assert_eq!(r.index(), i, "{r:?}");
         }
         // The last variant's discriminant is COUNT - 1, so ALL cannot miss one at the end.
-        assert_eq!(DropReason::VipStandby as usize, DropReason::COUNT - 1);
+        assert_eq!(DropReason::Ipv6Fragment as usize, DropReason::COUNT - 1);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! interfaces and the addresses it owns ([`iface`]), static routes with longest-prefix match
 //! ([`route`]), the per-core ARP neighbour table with its bounded queue of packets waiting for
 //! resolution ([`neigh`]), ARP answers, learning and announcements ([`arp`]), IPv6 neighbour
-//! discovery and DAD for the director's IPv6 addresses over the same table ([`nd`], not yet
-//! wired into the stack), ICMP echo and ICMP
+//! discovery and DAD for the director's IPv6 addresses over the same table ([`nd`]), its IPv6
+//! addresses and routes ([`route6`]) and the IPv6 half of the stack ([`stack6`]), ICMP echo and ICMP
 //! error messages ([`icmp`]), the per-core entry point that validates and dispatches received
 //! frames and sends the director's packets ([`stack`]), the counters and drop reasons of all of
 //! it ([`counters`]), and the exception path to the host kernel: which frames go to the kernel
@@ -35,7 +35,9 @@ pub mod l2cache;
 pub mod nd;
 pub mod neigh;
 pub mod route;
+pub mod route6;
 pub mod stack;
+pub mod stack6;
 
 #[cfg(test)]
 mod arp_guard_tests;
@@ -58,4 +60,6 @@ pub use neigh::{
     StaticNeigh,
 };
 pub use route::{Route, RouteError, RouteHit, RouteTable};
+pub use route6::{IfAddr6, Ipv6Addrs, Route6, Route6Error, Route6Hit, Route6Table};
 pub use stack::{is_arp_frame, Input, Stack};
+pub use stack6::{is_ipv6_frame, is_nd_frame, Icmp6Error, Ipv6Setup};

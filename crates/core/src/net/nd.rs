@@ -16,8 +16,8 @@
 //! answering our own resolution. Router solicitations, advertisements and redirects are
 //! validated and ignored: the director is neither a router nor a host that autoconfigures.
 //!
-//! It does not route, own the exception path, or know the data path; it is not yet wired into
-//! [`super::Stack`] (docs/ipv6.md says what remains). Frames are read and written through
+//! It does not route, own the exception path, or know the data path; [`super::stack6`] calls it
+//! for the ND frames that concern the director (docs/ipv6.md). Frames are read and written through
 //! [`crate::wire`]'s `ipv6`, `ipv6ext`, `icmpv6` and `ndisc` views.
 
 use core::time::Duration;
@@ -314,14 +314,33 @@ impl<B: PacketBuf> Nd<B> {
     /// dropped and counted (malformed messages, bad checksums and RFC 4861 validity failures
     /// as [`DropReason::IcmpMalformed`] / [`DropReason::IcmpBadChecksum`], the rest freed).
     pub fn input(&mut self, pkt: B, port: u16, now: Instant, ctx: &mut Ctx<'_, impl NetIo<B>>) {
+        self.handle(pkt, port, now, ctx, true);
+    }
+
+    /// Learns from a copy of an ND frame another core received on `port` (RSS sends an
+    /// answer to wherever its hash says, while every core keeps its own neighbour table and
+    /// DAD state): the same rules as [`Nd::input`], DAD conflicts included, but nothing is
+    /// sent (no answer, no defence: the core that received the frame sends them).
+    pub fn observe(&mut self, pkt: B, port: u16, now: Instant, ctx: &mut Ctx<'_, impl NetIo<B>>) {
+        self.handle(pkt, port, now, ctx, false);
+    }
+
+    fn handle(
+        &mut self,
+        pkt: B,
+        port: u16,
+        now: Instant,
+        ctx: &mut Ctx<'_, impl NetIo<B>>,
+        answer: bool,
+    ) {
         let parsed = match parse(pkt.data()) {
             Ok(p) => p,
-            Err(reason) => return ctx.drop(pkt, reason),
+            Err(reason) => return discard(ctx, pkt, reason, answer),
         };
         let our_mac = ctx.ifaces.iface(port).map(|i| i.mac);
         if our_mac.is_none() || Some(parsed.eth_src) == our_mac {
             // No such port, or our own multicast looped back.
-            return ctx.drop(pkt, DropReason::NotForUs);
+            return discard(ctx, pkt, DropReason::NotForUs, answer);
         }
         // The budget: every frame but an advertisement answering a resolution of ours.
         let answers_us = matches!(parsed.msg, ndisc::Repr::NeighborAdvert { target, .. }
@@ -339,7 +358,7 @@ impl<B: PacketBuf> Nd<B> {
                     if let Some(mac) = source_ll {
                         self.learn(parsed.src, port, mac, Learn::Refresh, now, ctx);
                     }
-                    return ctx.drop(pkt, DropReason::NotForUs);
+                    return discard(ctx, pkt, DropReason::NotForUs, answer);
                 };
                 let (a, state) = self.addrs[i];
                 match state {
@@ -349,7 +368,9 @@ impl<B: PacketBuf> Nd<B> {
                     DadState::Tentative { .. } | DadState::Duplicate => {}
                     DadState::Preferred if parsed.src.is_unspecified() => {
                         // Another node's DAD for our address: defend it (RFC 4861 7.2.4).
-                        self.advertise(a, ALL_NODES, None, FLAG_OVERRIDE, ctx);
+                        if answer {
+                            self.advertise(a, ALL_NODES, None, FLAG_OVERRIDE, ctx);
+                        }
                     }
                     DadState::Preferred => {
                         if let Some(mac) = source_ll {
@@ -358,7 +379,7 @@ impl<B: PacketBuf> Nd<B> {
                         // A unicast probe without the option is answered to the frame's source.
                         let to = source_ll.unwrap_or(parsed.eth_src);
                         let flags = FLAG_SOLICITED | FLAG_OVERRIDE;
-                        if self.advertise(a, parsed.src, Some(to), flags, ctx) {
+                        if answer && self.advertise(a, parsed.src, Some(to), flags, ctx) {
                             self.counters.ns_answered += 1;
                         }
                     }
@@ -389,7 +410,7 @@ impl<B: PacketBuf> Nd<B> {
                 if learned {
                     ctx.io.free(pkt);
                 } else {
-                    ctx.drop(pkt, DropReason::NotForUs);
+                    discard(ctx, pkt, DropReason::NotForUs, answer);
                 }
             }
             ndisc::Repr::RouterSolicit { .. } | ndisc::Repr::RouterAdvert { .. } => {
@@ -428,6 +449,16 @@ impl<B: PacketBuf> Nd<B> {
             self.counters.learned += 1;
         }
         learned
+    }
+}
+
+/// Drops `pkt` for `reason`, counted, when it was received here; frees a copy another core
+/// received (counted there).
+fn discard<B>(ctx: &mut Ctx<'_, impl NetIo<B>>, pkt: B, reason: DropReason, counted: bool) {
+    if counted {
+        ctx.drop(pkt, reason);
+    } else {
+        ctx.io.free(pkt);
     }
 }
 

@@ -72,17 +72,20 @@ pub const DEFAULT_ARP_BURST: u64 = 200;
 /// One core's L2/L3 stack.
 #[derive(Debug)]
 pub struct Stack<B> {
-    ifaces: Arc<IfaceTable>,
+    pub(super) ifaces: Arc<IfaceTable>,
     routes: Arc<RouteTable>,
     neigh: NeighTable<B>,
-    counters: NetCounters,
-    exception: Exception,
-    /// Paces the ICMP errors this core generates (see [`Stack::with_icmp_error_limit`]).
-    icmp_errors: super::TokenBucket,
+    pub(super) counters: NetCounters,
+    pub(super) exception: Exception,
+    /// Paces the ICMP and ICMPv6 errors this core generates (see
+    /// [`Stack::with_icmp_error_limit`]).
+    pub(super) icmp_errors: super::TokenBucket,
     /// Paces the ARP packets this core processes (see [`Stack::with_arp_limit`]).
     arp_limit: super::TokenBucket,
     /// Bumped when the routes are replaced; part of [`Stack::l2_epoch`].
     route_generation: u32,
+    /// The director's own IPv6 (`stack6.rs`); `None` without IPv6 addresses.
+    pub(super) v6: Option<Box<super::stack6::Ipv6Setup<B>>>,
 }
 
 impl<B: PacketBuf> Stack<B> {
@@ -106,6 +109,7 @@ impl<B: PacketBuf> Stack<B> {
             ),
             arp_limit: super::TokenBucket::new(DEFAULT_ARP_PPS, DEFAULT_ARP_BURST, Instant::ZERO),
             route_generation: 0,
+            v6: None,
         })
     }
 
@@ -145,7 +149,12 @@ impl<B: PacketBuf> Stack<B> {
     /// Learns from a copy of an ARP frame that another core received on `port` (RSS sends all
     /// ARP to one queue, while every core keeps its own neighbour table). Answers nothing and
     /// counts no drop; the copy is freed. See [`is_arp_frame`].
+    /// A copy of an IPv6 neighbour discovery frame (see [`super::stack6::is_nd_frame`]) goes to
+    /// the IPv6 neighbour discovery's observer the same way.
     pub fn observe_arp(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
+        if super::stack6::is_ipv6_frame(pkt.data()) {
+            return self.observe_nd(port, pkt, now, io);
+        }
         let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
         let (neigh, limit) = (&mut self.neigh, &mut self.arp_limit);
         arp::input(pkt, port, now, arp::ArpRole::Observe, neigh, limit, &mut ctx);
@@ -154,6 +163,7 @@ impl<B: PacketBuf> Stack<B> {
     /// Runs the neighbour timers (probe retries, failures, expiry). Call every few milliseconds.
     pub fn poll(&mut self, now: Instant, io: &mut impl NetIo<B>) {
         self.neigh.poll(now, &mut Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io });
+        self.poll6(now, io);
     }
 
     /// Handles a frame received on `port`. Validation order: Ethernet length, destination MAC,
@@ -182,6 +192,7 @@ impl<B: PacketBuf> Stack<B> {
                 Input::Consumed
             }
             EtherType::Ipv4 => self.ipv4_input(port, our_mac, pkt, now, io),
+            EtherType::Ipv6 => self.ipv6_input(port, pkt, now, io),
             EtherType::Vlan | EtherType::Unknown(0x88a8) | EtherType::Unknown(0x9100) => {
                 self.drop(io, pkt, DropReason::VlanUnsupported)
             }
@@ -424,7 +435,11 @@ impl<B: PacketBuf> Stack<B> {
 
     /// Drops every packet waiting for a neighbour (for shutdown: buffers go back to the pool).
     pub fn flush(&mut self, io: &mut impl NetIo<B>) {
-        self.neigh.flush(&mut Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io });
+        let mut ctx = Ctx { ifaces: &self.ifaces, counters: &mut self.counters, io };
+        self.neigh.flush(&mut ctx);
+        if let Some(v6) = self.v6.as_mut() {
+            v6.nd.table().flush(&mut ctx);
+        }
     }
 
     /// This core's counters.
