@@ -2,7 +2,8 @@
 """flood: bounded floods of hand-made frames from a lab namespace, for ci/lab-tests/modes/floods.sh.
 
 Standard library only (AF_PACKET; needs CAP_NET_RAW, root in a lab namespace). Every flood stops at
---count frames or --seconds, whichever comes first, and prints `sent=N seconds=S pps=P`. Sources are
+--count frames, --seconds, or once --until-file exists, whichever comes first, and prints
+`sent=N seconds=S pps=P stopped=count|seconds|file` (why it stopped). Sources are
 drawn from --src-net (default 198.18.0.0/15, the benchmarking range no lab host uses), so nothing
 answers them; the destination MAC is learned once by ARP from --iface (or given with --dst-mac).
 
@@ -18,6 +19,7 @@ Kinds:
 
 import argparse
 import ipaddress
+import os
 import random
 import socket
 import struct
@@ -98,6 +100,7 @@ def main():
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--count", type=int, default=100000, help="most frames (a pair counts two)")
     ap.add_argument("--seconds", type=float, default=10.0, help="longest run")
+    ap.add_argument("--until-file", help="stop once this file exists (checked every 256 frames)")
     a = ap.parse_args()
     if a.count <= 0 or not 0 < a.seconds <= 600:
         sys.exit("flood: give --count > 0 and --seconds in (0, 600]")
@@ -111,9 +114,15 @@ def main():
     base, span = int(net.network_address), max(net.num_addresses - 2, 1)
     sent, start = 0, time.monotonic()
     end = start + a.seconds
+    stopped = "count"
     while sent < a.count:
-        if (sent & 255) == 0 and time.monotonic() >= end:
-            break
+        if (sent & 255) == 0:
+            if time.monotonic() >= end:
+                stopped = "seconds"
+                break
+            if a.until_file and os.path.exists(a.until_file):
+                stopped = "file"
+                break
         src = struct.pack("!I", base + 1 + rng.randrange(span))
         sport = rng.randrange(1024, 65536)
         if a.kind == "udp":
@@ -136,7 +145,7 @@ def main():
                     raise
                 time.sleep(0.0005)
     secs = time.monotonic() - start
-    print("sent=%d seconds=%.2f pps=%d" % (sent, secs, sent / max(secs, 1e-6)), flush=True)
+    print("sent=%d seconds=%.2f pps=%d stopped=%s" % (sent, secs, sent / max(secs, 1e-6), stopped), flush=True)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ Standard library only; needs CAP_NET_RAW (root in a lab namespace):
 
     ip netns exec rvs-client python3 ci/tools/synflood.py 192.168.100.100 80 --count 50000 --seconds 20
 
-Prints `sent=N seconds=S rate=R` on exit.
+Prints `sent=N seconds=S rate=R stopped=count|seconds|file` (why it stopped) on exit.
 """
 
 import argparse
 import ipaddress
+import os
 import random
 import socket
 import struct
@@ -49,6 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, default=10000, help="most SYNs to send")
     p.add_argument("--seconds", type=float, default=10.0, help="most time to spend")
+    p.add_argument("--until-file", help="stop once this file exists (checked every 256 SYNs)")
     p.add_argument("--src-net", default="10.0.0.0/8", help="network the sources are drawn from")
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args(argv)
@@ -60,9 +62,15 @@ def main(argv=None) -> int:
     start = time.monotonic()
     deadline = start + a.seconds
     sent = 0
+    stopped = "count"
     while sent < a.count:
-        if sent % 256 == 0 and time.monotonic() > deadline:
-            break
+        if sent % 256 == 0:
+            if time.monotonic() > deadline:
+                stopped = "seconds"
+                break
+            if a.until_file and os.path.exists(a.until_file):
+                stopped = "file"
+                break
         src = struct.pack("!I", base + rng.randrange(1, size - 1))
         frame = syn(src, dst, rng.randrange(1024, 65536), a.port, rng.getrandbits(32))
         try:
@@ -71,7 +79,7 @@ def main(argv=None) -> int:
         except OSError:
             time.sleep(0.001)  # a full socket buffer: let the link drain
     took = time.monotonic() - start
-    print(f"sent={sent} seconds={took:.1f} rate={sent / max(took, 1e-9):.0f}")
+    print(f"sent={sent} seconds={took:.1f} rate={sent / max(took, 1e-9):.0f} stopped={stopped}")
     return 0
 
 

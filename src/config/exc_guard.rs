@@ -1,15 +1,16 @@
-//! `[arp_limit]` and `[exception_classes]`: the per-worker ARP rate limit and the per-(port,
-//! class) rate limits of the exception path (issue 14, items 5 and 6; see
-//! docs/hardening/floods.md). Raw keys, defaults and checks live together here; both tables are
-//! optional and every key has a protective default.
+//! `[arp_limit]`, `[exception_classes]` and `[exception_classes_from_kernel]`: the per-worker ARP
+//! rate limit and the per-(port, class) rate limits of the exception path, towards the kernel and
+//! from it (issue 14, items 5 and 6; see docs/hardening/floods.md). Raw keys, defaults and checks
+//! live together here; every table is optional and every key has a protective default.
 //!
-//! It owns only these two tables; `[neigh]` and `[exception]` (the aggregate to/from-kernel
+//! It owns only these three tables; `[neigh]` and `[exception]` (the aggregate to/from-kernel
 //! limits) stay where they are.
 
 use serde::Deserialize;
 
 use super::error::{invalid, Invalid};
 use crate::net::exc_class::DEFAULT_CLASS_RATES;
+use crate::net::exc_from_kernel::DEFAULT_FROM_KERNEL_CLASS_RATES;
 use crate::net::stack::{DEFAULT_ARP_BURST, DEFAULT_ARP_PPS};
 use crate::net::{ClassRate, ExcClass};
 
@@ -38,7 +39,8 @@ pub(crate) struct RawRate {
     pub burst: Option<u64>,
 }
 
-/// `[exception_classes]`: one inline table per class, by its metric label name.
+/// `[exception_classes]` and `[exception_classes_from_kernel]`: one inline table per class, by
+/// its metric label name.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct RawExceptionClasses {
@@ -59,6 +61,9 @@ pub struct ExcGuard {
     pub arp_burst: u64,
     /// Per (port, class) rates to the kernel, per worker, by [`ExcClass`] discriminant.
     pub classes: [ClassRate; ExcClass::COUNT],
+    /// Per (port, class) rates of what the kernel sends out of a port, per worker, by
+    /// [`ExcClass`] discriminant.
+    pub from_kernel_classes: [ClassRate; ExcClass::COUNT],
 }
 
 fn burst(key: String, b: u64) -> Result<u64, Invalid> {
@@ -68,12 +73,32 @@ fn burst(key: String, b: u64) -> Result<u64, Invalid> {
     Ok(b)
 }
 
-/// Checks both tables; errors name the key (`arp_limit.burst`, `exception_classes.ssh.burst`).
+/// Checks the tables; errors name the key (`arp_limit.burst`, `exception_classes.ssh.burst`,
+/// `exception_classes_from_kernel.other.burst`).
 pub(crate) fn check_exc_guard(
     arp: &RawArpLimit,
     classes: &RawExceptionClasses,
+    from_kernel: &RawExceptionClasses,
 ) -> Result<ExcGuard, Invalid> {
     let arp_burst = burst("arp_limit.burst".into(), arp.burst)?;
+    Ok(ExcGuard {
+        arp_pps: arp.pps,
+        arp_burst,
+        classes: class_rates("exception_classes", classes, DEFAULT_CLASS_RATES)?,
+        from_kernel_classes: class_rates(
+            "exception_classes_from_kernel",
+            from_kernel,
+            DEFAULT_FROM_KERNEL_CLASS_RATES,
+        )?,
+    })
+}
+
+/// One table's rates: each class's keys over its default.
+fn class_rates(
+    table: &str,
+    classes: &RawExceptionClasses,
+    defaults: [ClassRate; ExcClass::COUNT],
+) -> Result<[ClassRate; ExcClass::COUNT], Invalid> {
     let raw = [
         &classes.arp,
         &classes.icmp,
@@ -82,16 +107,13 @@ pub(crate) fn check_exc_guard(
         &classes.replies,
         &classes.other,
     ];
-    let mut out = DEFAULT_CLASS_RATES;
+    let mut out = defaults;
     for ((class, r), slot) in ExcClass::ALL.iter().zip(raw).zip(out.iter_mut()) {
         let pps = r.pps.unwrap_or(slot.pps);
-        let b = burst(
-            format!("exception_classes.{}.burst", class.name()),
-            r.burst.unwrap_or(slot.burst),
-        )?;
+        let b = burst(format!("{table}.{}.burst", class.name()), r.burst.unwrap_or(slot.burst))?;
         *slot = ClassRate { pps, burst: b };
     }
-    Ok(ExcGuard { arp_pps: arp.pps, arp_burst, classes: out })
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -125,6 +147,29 @@ mod tests {
         let e = Config::from_toml_str(&bad).unwrap_err().to_string();
         assert!(e.contains("exception_classes.ssh.burst"), "{e}");
         let bad = base() + "\n[exception_classes]\ntelnet = { pps = 1 }\n";
+        assert!(Config::from_toml_str(&bad).is_err());
+    }
+
+    #[test]
+    fn the_kernel_side_table_has_its_own_defaults_keys_and_errors() {
+        let c = Config::from_toml_str(&base()).unwrap();
+        let g = c.exc_guard();
+        assert_eq!(
+            g.from_kernel_classes,
+            crate::net::exc_from_kernel::DEFAULT_FROM_KERNEL_CLASS_RATES
+        );
+        let t = base()
+            + "\n[exception_classes_from_kernel]\nother = { pps = 50, burst = 5 }\nreplies = { pps = 0 }\n";
+        let c = Config::from_toml_str(&t).unwrap();
+        let g = c.exc_guard();
+        let other = g.from_kernel_classes[ExcClass::Other as usize];
+        assert_eq!((other.pps, other.burst), (50, 5));
+        assert_eq!(g.from_kernel_classes[ExcClass::Replies as usize].pps, 0, "0: unlimited");
+        assert_eq!(g.classes[ExcClass::Other as usize].pps, 1000, "the other direction unchanged");
+        let bad = base() + "\n[exception_classes_from_kernel]\nother = { burst = 2000000 }\n";
+        let e = Config::from_toml_str(&bad).unwrap_err().to_string();
+        assert!(e.contains("exception_classes_from_kernel.other.burst"), "{e}");
+        let bad = base() + "\n[exception_classes_from_kernel]\nssh = { rate = 1 }\n";
         assert!(Config::from_toml_str(&bad).is_err());
     }
 }

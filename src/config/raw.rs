@@ -49,6 +49,9 @@ pub(crate) struct RawConfig {
     /// `[exception_classes]` (crate::config::exc_guard).
     #[serde(default)]
     pub exception_classes: super::exc_guard::RawExceptionClasses,
+    /// `[exception_classes_from_kernel]` (crate::config::exc_guard).
+    #[serde(default)]
+    pub exception_classes_from_kernel: super::exc_guard::RawExceptionClasses,
     /// `[[bfd_instance]]` (crate::config::bfd).
     #[serde(default, rename = "bfd_instance")]
     pub bfd_instances: Vec<super::bfd::RawBfdInstance>,

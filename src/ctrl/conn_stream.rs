@@ -29,6 +29,8 @@ pub trait ConnSource: Send {
     fn workers(&self) -> usize;
     /// Worker `worker`'s live entries among at most `slots` slots from slot `from`.
     fn slice(&self, worker: usize, from: u32, slots: u32) -> Result<ConnSlice, String>;
+    /// How many of worker `worker`'s connections the listing shows with a local address.
+    fn listed_with_local(&self, worker: usize) -> Result<u32, String>;
 }
 
 /// One connection listing in progress. See the module documentation.
@@ -58,6 +60,25 @@ impl ConnStream {
     /// A walk of every worker of `source`, at most `limit` entries of each.
     pub fn new(source: Box<dyn ConnSource>, limit: usize) -> ConnStream {
         ConnStream { source, limit, worker: 0, at: Some(0), taken: 0 }
+    }
+
+    /// Whether the listing's header has the `local` column, asked of every worker before the
+    /// walk: whether any of them has a connection the listing shows with a local address.
+    /// That is exact for tables that do not change during the walk; otherwise the header
+    /// tells the tables as they were when the listing began, as each row tells its entry as
+    /// it was when its slot was visited. `None` (not known) for a listing limited per worker,
+    /// which may leave out the rows with a local address. A worker that does not answer is an
+    /// error.
+    pub fn local_column(&self) -> Result<Option<bool>, String> {
+        if self.limit != usize::MAX {
+            return Ok(None);
+        }
+        for w in 0..self.source.workers() {
+            if self.source.listed_with_local(w)? > 0 {
+                return Ok(Some(true));
+            }
+        }
+        Ok(Some(false))
     }
 
     /// Whether every worker has been walked.
@@ -107,6 +128,10 @@ pub(crate) mod tests {
             let end = (from as usize + slots as usize).min(t.len());
             let conns = t.get(from as usize..end).unwrap_or_default().iter().flatten().cloned();
             Ok(ConnSlice { conns: conns.collect(), next: (end < t.len()).then_some(end as u32) })
+        }
+        fn listed_with_local(&self, worker: usize) -> Result<u32, String> {
+            let t = self.0.get(worker).ok_or_else(|| format!("worker {worker} has stopped"))?;
+            Ok(t.iter().flatten().filter(|c| c.local.is_some()).count() as u32)
         }
     }
 
@@ -186,8 +211,39 @@ pub(crate) mod tests {
                     _ => Err("worker 1 did not answer within 5000 ms".into()),
                 }
             }
+            fn listed_with_local(&self, worker: usize) -> Result<u32, String> {
+                match worker {
+                    0 => Ok(0),
+                    _ => Err("worker 1 did not answer within 5000 ms".into()),
+                }
+            }
         }
         let mut s = ConnStream::new(Box::new(Failing), usize::MAX);
+        assert_eq!(s.local_column(), Err("worker 1 did not answer within 5000 ms".into()));
         assert_eq!(s.next_chunk(), Err("worker 1 did not answer within 5000 ms".into()));
+    }
+
+    #[test]
+    fn the_header_is_known_before_the_walk_from_every_workers_count() {
+        let with_local = |mut t: Vec<Option<ConnInfo>>, at: usize| {
+            let mut c = info(9, 9);
+            c.local = Some("172.16.0.1:5000".parse().unwrap());
+            c.fwd = FwdMethod::FullNat;
+            t[at] = Some(c);
+            t
+        };
+        // No worker has one; the last worker has one; a limited listing cannot tell.
+        let none = || vec![table(0, 10, 100), table(1, 10, 100)];
+        let s = ConnStream::new(Box::new(FakeTables(none())), usize::MAX);
+        assert_eq!(s.local_column(), Ok(Some(false)));
+        let last = vec![table(0, 10, 100), with_local(table(1, 10, 100), 99)];
+        let s = ConnStream::new(Box::new(FakeTables(last)), usize::MAX);
+        assert_eq!(s.local_column(), Ok(Some(true)));
+        let s = ConnStream::new(Box::new(FakeTables(none())), 5);
+        assert_eq!(s.local_column(), Ok(None));
+        assert_eq!(
+            ConnStream::new(Box::new(FakeTables(vec![])), usize::MAX).local_column(),
+            Ok(Some(false))
+        );
     }
 }

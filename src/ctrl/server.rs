@@ -392,9 +392,17 @@ fn stream_conns(
     stop: &AtomicBool,
     deadline: Duration,
 ) -> bool {
+    // Told in the first chunk only: the client prints rows as they come once it knows.
+    let mut column = listing.local_column();
     loop {
-        let resp = match listing.next_chunk() {
-            Ok(conns) => Response::Ok(Reply::ConnChunk { conns, last: listing.done() }),
+        let chunk = match &mut column {
+            Ok(c) => listing.next_chunk().map(|conns| (conns, c.take())),
+            Err(e) => Err(e.clone()),
+        };
+        let resp = match chunk {
+            Ok((conns, local_column)) => {
+                Response::Ok(Reply::ConnChunk { conns, last: listing.done(), local_column })
+            }
             Err(e) => Response::error(ErrorCode::Dataplane, e),
         };
         let end = !matches!(resp, Response::Ok(Reply::ConnChunk { last: false, .. }));

@@ -47,11 +47,22 @@ fn a_large_listing_arrives_whole_in_bounded_chunks() {
     assert!(chunks.len() > 10, "{} chunks", chunks.len());
     assert!(chunks.iter().all(|c| c.len() <= MAX_CHUNK_ENTRIES));
     assert_eq!(chunks.concat(), want);
-    // The same connection answers the next request, and the per-worker limit holds.
+    // The first chunk tells the header (no row has a local address here), the others nothing.
+    let mut columns = Vec::new();
     let mut c = Client::connect(&path).unwrap();
+    c.list_conns_with_column(usize::MAX, |column, _| columns.push(column)).unwrap();
+    assert_eq!(columns.len(), chunks.len());
+    assert_eq!(columns[0], Some(false));
+    assert!(columns[1..].iter().all(Option::is_none), "{columns:?}");
+    // The same connection answers the next request, and the per-worker limit holds; a
+    // limited listing does not tell the header.
     let mut n = 0;
     assert_eq!(
-        c.list_conns(10, |chunk| n += chunk.len()).unwrap(),
+        c.list_conns_with_column(10, |column, chunk| {
+            assert_eq!(column, None);
+            n += chunk.len()
+        })
+        .unwrap(),
         ChunksEnd::Complete { entries: 20 }
     );
     assert_eq!(n, 20);

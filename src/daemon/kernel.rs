@@ -37,6 +37,7 @@ pub(super) fn exception(cfg: &Config, ports: &[u16]) -> Exception {
         from_kernel_pps: e.from_kernel_pps,
         from_kernel_burst: e.from_kernel_burst,
         classes: cfg.exc_guard().classes,
+        from_kernel_classes: cfg.exc_guard().from_kernel_classes,
     };
     Exception::new(ports, params, time::now())
 }

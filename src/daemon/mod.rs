@@ -123,6 +123,10 @@ impl crate::ctrl::conn_stream::ConnSource for WorkerTables {
         let h = self.0.get(worker).ok_or_else(|| format!("no worker {worker}"))?;
         h.conn_slice(from, slots, CONTROL_TIMEOUT).map_err(|e| e.to_string())
     }
+    fn listed_with_local(&self, worker: usize) -> Result<u32, String> {
+        let h = self.0.get(worker).ok_or_else(|| format!("no worker {worker}"))?;
+        h.conns_listed_with_local(CONTROL_TIMEOUT).map_err(|e| e.to_string())
+    }
 }
 
 impl crate::ctrl::control::Dataplane for DirectorControl {

@@ -136,6 +136,12 @@ impl WorkerHandle {
         self.ask(|reply| LbRequest::ConnSlice { from, slots, reply }, timeout)
     }
 
+    /// How many of the worker's connections the listing shows with a local address (see
+    /// [`LbRequest::ConnsListedWithLocal`]).
+    pub fn conns_listed_with_local(&self, timeout: Duration) -> Result<u32, ControlError> {
+        self.ask(|reply| LbRequest::ConnsListedWithLocal { reply }, timeout)
+    }
+
     /// Up to `limit` entries of the worker's connection table, copied a slice per request
     /// (`timeout` for each), gathered here: for tests and tools; rvsd's listing streams them.
     pub fn conns(&self, limit: usize, timeout: Duration) -> Result<Vec<ConnInfo>, ControlError> {

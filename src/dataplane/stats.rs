@@ -562,6 +562,8 @@ pub struct CoreStats {
     pub exception: Published<EXCEPTION_SLOTS>,
     /// The exception path's per (port, class) counts, by [`exception_class_slots`] slot.
     pub exception_classes: Box<Published<EXCEPTION_CLASS_SLOTS>>,
+    /// The same for what the kernel sends out of each port, by [`exception_class_slots`] slot.
+    pub exception_classes_from_kernel: Box<Published<EXCEPTION_CLASS_SLOTS>>,
     /// The worker's heartbeat (beats with every publication), read by the liveness monitor.
     pub heartbeat: super::heartbeat::Heartbeat,
     /// Mbufs of the packet pool in use (all workers share the pool), at the last publication.
@@ -674,6 +676,13 @@ impl CoreStats {
     pub fn exception_class(&self, port: usize, class: ExcClass) -> (u64, u64) {
         let i = (port * ExcClass::COUNT + class as usize) * 2;
         (self.exception_classes.load(i), self.exception_classes.load(i + 1))
+    }
+
+    /// Packets of (`port`, `class`) that the kernel sent, let through and refused.
+    pub fn exception_class_from_kernel(&self, port: usize, class: ExcClass) -> (u64, u64) {
+        let i = (port * ExcClass::COUNT + class as usize) * 2;
+        let p = &self.exception_classes_from_kernel;
+        (p.load(i), p.load(i + 1))
     }
 }
 

@@ -455,6 +455,9 @@ impl Worker {
             self.stats
                 .exception_classes
                 .store(&exception_class_slots(self.pipeline.stack().exception_class_counts()));
+            self.stats.exception_classes_from_kernel.store(&exception_class_slots(
+                self.pipeline.stack().exception_from_kernel_class_counts(),
+            ));
         }
     }
 

@@ -4,11 +4,12 @@
 # 5000), and on the FULLNAT lab. Every flood comes from rvs-client through ci/tools/flood.py with
 # spoofed sources in 198.18.0.0/15 and is bounded in frames and seconds.
 #
-#   - DR, then TUN: a spoofed-SYN flood (FLOOD_FRAMES frames or FLOOD_SECS s) at VIP:80 while the
-#     client makes REQS HTTP requests and downloads BIG_MB (100) MB: at least 99.9% of the requests
-#     answered, the download intact, the table (rvs_conn_table_entries) within conns_per_worker and
-#     the embryonic connections within the budget at every sample, embryos evicted, no
-#     conn_table_full drop;
+#   - DR, then TUN: a spoofed-SYN flood at VIP:80 (FLOOD_FRAMES frames or FLOOD_SECS s, stopped
+#     when the requests are over) while the client makes REQS HTTP requests and downloads BIG_MB
+#     (100) MB (FLOOD_WHOLE_RUN=1: for the whole run, and required to): at least 99.9% of the requests
+#     answered, the download intact, the table (rvs_conn_table_entries, sampled every 0.5 s during
+#     the flood) within conns_per_worker and the embryonic connections within the budget at every
+#     sample, embryos evicted, no conn_table_full drop;
 #   - DR: spoofed SYN+ACK pairs stay embryonic (bare ACKs held, none ESTABLISHED);
 #   - DR: a spoofed UDP flood at VIP:9000 is cut at the UDP share (proto_share_full) and HTTP still
 #     answers every request;
@@ -25,22 +26,36 @@ export CONFIG=$GEN/dr.toml
 MODE=floods
 # shellcheck source-path=SCRIPTDIR source=common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+# shellcheck source-path=SCRIPTDIR source=harden.bash
+source "$(dirname "${BASH_SOURCE[0]}")/harden.bash"
 trap 'cleanup; rm -rf "$GEN"' EXIT
 plan 20
 
 VIP=192.168.100.100
 FLOOD=$ROOT/ci/tools/flood.py
-FLOOD_FRAMES=${FLOOD_FRAMES:-400000}
-FLOOD_SECS=${FLOOD_SECS:-40}
+# FLOOD_WHOLE_RUN=1: the flood lasts the whole request run (stopped once the requests and the
+# download are over, and required to have lasted that long). Not the default yet: TUN answers
+# about 98.7% of the requests under a whole-run flood (docs/hardening/floods.md); by default the
+# flood is bounded by FLOOD_FRAMES (it ends after about 7 s) and stopped with the requests if
+# still running.
+FLOOD_WHOLE_RUN=${FLOOD_WHOLE_RUN:-0}
+if ((FLOOD_WHOLE_RUN)); then
+	FLOOD_FRAMES=${FLOOD_FRAMES:-20000000}
+	FLOOD_SECS=${FLOOD_SECS:-300}
+else
+	FLOOD_FRAMES=${FLOOD_FRAMES:-400000}
+	FLOOD_SECS=${FLOOD_SECS:-40}
+fi
 REQS=${REQS:-1000}
 TABLE=20000
 BUDGET=5000
 
 # flood_bg KIND PORT FRAMES SECS: flood.py from rvs-client in the background ($FLOOD_PID, output in
-# $TMP/flood).
+# $TMP/flood), until flood_until_stop.
 flood_bg() {
+	flood_until_start
 	in_ns client python3 "$FLOOD" --iface eth0 --dst-ip "$VIP" "$1" --port "$2" --count "$3" --seconds "$4" \
-		>"$TMP/flood" 2>&1 &
+		--until-file "$FLOOD_STOP" >"$TMP/flood" 2>&1 &
 	FLOOD_PID=$!
 	BG_PIDS+=("$FLOOD_PID")
 }
@@ -65,37 +80,12 @@ print("ok=%d failed=%d" % (ok, n - ok))
 PY
 }
 
-# sample_bg: the largest rvs_conn_table_entries and rvs_lb_embryonic_conns seen, sampled every
-# 0.5 s until $TMP/stop-sampling exists, written to $TMP/peak as "entries embryonic".
-sample_bg() {
-	rm -f "$TMP/stop-sampling"
-	(
-		pe=0 pb=0
-		while [[ ! -e $TMP/stop-sampling ]]; do
-			if scrape >"$TMP/sample" 2>/dev/null; then
-				e=$(metric_sum "$TMP/sample" rvs_conn_table_entries)
-				b=$(metric_sum "$TMP/sample" rvs_lb_embryonic_conns)
-				((e > pe)) && pe=$e
-				((b > pb)) && pb=$b
-				echo "$pe $pb" >"$TMP/peak"
-			fi
-			sleep 0.5
-		done
-	) &
-	SAMPLER=$!
-	BG_PIDS+=("$SAMPLER")
-}
-sample_stop() {
-	touch "$TMP/stop-sampling"
-	wait "$SAMPLER" 2>/dev/null
-}
-
 # syn_flood_checks LAB: the spoofed-SYN flood while requests and a download run (see the header).
 syn_flood_checks() {
 	local lab=$1 sha got ok failed peak_e peak_b
 	sha=$(make_big rs1 rs2)
 	scrape_settled "$TMP/m0"
-	sample_bg
+	peak_sampler_start
 	flood_bg syn 80 "$FLOOD_FRAMES" "$FLOOD_SECS"
 	sleep 1
 	in_ns client curl -sS --connect-timeout 10 --max-time 150 "http://$VIP/big.bin" 2>"$TMP/dl.err" |
@@ -103,19 +93,18 @@ syn_flood_checks() {
 	local dl=$!
 	got=$(requests "$REQS")
 	wait "$dl"
-	kill -TERM "$FLOOD_PID" 2>/dev/null
-	wait "$FLOOD_PID" 2>/dev/null
-	sample_stop
+	flood_until_stop "$FLOOD_PID" "$TMP/flood"
+	peak_sampler_stop
 	scrape_settled "$TMP/m1"
-	echo "# $lab: flood $(tail -n 1 "$TMP/flood"); requests $got; peak (entries embryonic) $(cat "$TMP/peak" 2>/dev/null)"
-	read -r peak_e peak_b <"$TMP/peak"
+	echo "# $lab: flood $(tail -n 1 "$TMP/flood"); requests $got; peak (entries embryonic samples) $PEAK_ENTRIES $PEAK_EMBRYONIC $PEAK_SAMPLES"
+	peak_e=$PEAK_ENTRIES peak_b=$PEAK_EMBRYONIC
 	ok=${got#ok=}
 	ok=${ok%% *}
 	failed=${got##*failed=}
-	if ((ok * 1000 >= REQS * 999)); then
-		ok "$lab: spoofed-SYN flood at VIP:80: $ok of $REQS requests answered (at least 99.9%)"
+	if ((ok * 1000 >= REQS * 999 && (FLOOD_WHOLE_RUN == 0 || FLOOD_SPANNED == 1))); then
+		ok "$lab: spoofed-SYN flood at VIP:80 (whole run: $FLOOD_WHOLE_RUN): $ok of $REQS requests answered (at least 99.9%)"
 	else
-		not_ok "$lab: spoofed-SYN flood at VIP:80: $ok of $REQS requests answered, $failed failed"
+		not_ok "$lab: spoofed-SYN flood at VIP:80: $ok of $REQS requests answered, $failed failed; flood throughout the run: $FLOOD_SPANNED ($(tail -n 1 "$TMP/flood"))"
 	fi
 	if [[ $(cat "$TMP/dl.sha") == "$sha" ]]; then
 		ok "$lab: $BIG_MB MB download during the flood: sha256 matches"
@@ -124,10 +113,10 @@ syn_flood_checks() {
 		show "$TMP/dl.err"
 	fi
 	rm -f "$WWW/big.bin" "$WWW"/*/big.bin
-	if ((peak_e <= TABLE && peak_b <= BUDGET)); then
-		ok "$lab: table within its budget at every sample: peak $peak_e entries (of $TABLE), $peak_b embryonic (of $BUDGET)"
+	if ((peak_e <= TABLE && peak_b <= BUDGET && PEAK_SAMPLES > 2)); then
+		ok "$lab: table within its budget at every one of $PEAK_SAMPLES samples during the flood: peak $peak_e entries (of $TABLE), $peak_b embryonic (of $BUDGET)"
 	else
-		not_ok "$lab: peak $peak_e entries (of $TABLE), $peak_b embryonic (of $BUDGET)"
+		not_ok "$lab: peak $peak_e entries (of $TABLE), $peak_b embryonic (of $BUDGET), $PEAK_SAMPLES samples"
 	fi
 	local ev full
 	ev=$(($(metric_sum "$TMP/m1" rvs_lb_embryonic_evicted_total) - $(metric_sum "$TMP/m0" rvs_lb_embryonic_evicted_total)))

@@ -40,6 +40,15 @@ pub fn read_conn_chunks(
     r: &mut impl Read,
     mut each: impl FnMut(Vec<ConnEntry>),
 ) -> Result<ChunksEnd, FrameError> {
+    read_conn_chunks_with_column(r, |_, conns| each(conns))
+}
+
+/// [`read_conn_chunks`], also handing on each chunk's `local_column` (whether the listing's
+/// header has the `local` column, when the daemon says so: in the first chunk).
+pub fn read_conn_chunks_with_column(
+    r: &mut impl Read,
+    mut each: impl FnMut(Option<bool>, Vec<ConnEntry>),
+) -> Result<ChunksEnd, FrameError> {
     let mut entries = 0u64;
     loop {
         let body = match read_frame(r, MAX_RESPONSE) {
@@ -53,9 +62,9 @@ pub fn read_conn_chunks(
             other => other?,
         };
         match decode_response(&body)? {
-            Response::Ok(Reply::ConnChunk { conns, last }) => {
+            Response::Ok(Reply::ConnChunk { conns, last, local_column }) => {
                 entries += conns.len() as u64;
-                each(conns);
+                each(local_column, conns);
                 if last {
                     return Ok(ChunksEnd::Complete { entries });
                 }
@@ -90,7 +99,11 @@ mod tests {
     }
 
     fn chunk(range: std::ops::Range<u16>, last: bool) -> Vec<u8> {
-        let resp = Response::Ok(Reply::ConnChunk { conns: range.map(entry).collect(), last });
+        let resp = Response::Ok(Reply::ConnChunk {
+            conns: range.map(entry).collect(),
+            last,
+            local_column: None,
+        });
         let mut wire = Vec::new();
         write_frame(&mut wire, &encode_response(&resp)).unwrap();
         wire
@@ -113,6 +126,31 @@ mod tests {
         assert_eq!(got, want, "the frame after the last chunk is not read");
         // An empty listing is one empty last chunk.
         assert_eq!(read_all(&chunk(0..0, true)).0.unwrap(), ChunksEnd::Complete { entries: 0 });
+    }
+
+    #[test]
+    fn the_first_chunk_may_say_whether_the_header_has_the_local_column() {
+        let mut wire = Vec::new();
+        for (n, column) in [(0u16, Some(true)), (1, None)] {
+            let resp = Response::Ok(Reply::ConnChunk {
+                conns: vec![entry(n)],
+                last: n == 1,
+                local_column: column,
+            });
+            write_frame(&mut wire, &encode_response(&resp)).unwrap();
+        }
+        let mut got = Vec::new();
+        let end = read_conn_chunks_with_column(&mut &wire[..], |c, conns| got.push((c, conns)));
+        assert_eq!(end.unwrap(), ChunksEnd::Complete { entries: 2 });
+        assert_eq!(got, vec![(Some(true), vec![entry(0)]), (None, vec![entry(1)])]);
+        // Absent, the field is not written; a frame without it (an older rvsd) reads as None.
+        let old = br#"{"version":1,"response":{"Ok":{"ConnChunk":{"conns":[],"last":true}}}}"#;
+        assert!(!String::from_utf8_lossy(&chunk(0..0, true)).contains("local_column"));
+        let mut wire = Vec::new();
+        write_frame(&mut wire, old).unwrap();
+        let mut got = Vec::new();
+        let end = read_conn_chunks_with_column(&mut &wire[..], |c, conns| got.push((c, conns)));
+        assert_eq!((end.unwrap(), got), (ChunksEnd::Complete { entries: 0 }, vec![(None, vec![])]));
     }
 
     #[test]

@@ -85,4 +85,17 @@ impl Client {
         proto::write_frame(&mut self.stream, &proto::encode_request(&req)).map_err(exchange)?;
         chunks::read_conn_chunks(&mut self.stream, each).map_err(exchange)
     }
+
+    /// [`Client::list_conns`], also handing on whether the listing's header has the `local`
+    /// column when rvsd says so ([`chunks::read_conn_chunks_with_column`]).
+    pub fn list_conns_with_column(
+        &mut self,
+        limit: usize,
+        each: impl FnMut(Option<bool>, Vec<ConnEntry>),
+    ) -> Result<ChunksEnd, ClientError> {
+        let exchange = |source| ClientError::Exchange { path: self.path.clone(), source };
+        let req = Request::List(ListRequest::Conns { limit });
+        proto::write_frame(&mut self.stream, &proto::encode_request(&req)).map_err(exchange)?;
+        chunks::read_conn_chunks_with_column(&mut self.stream, each).map_err(exchange)
+    }
 }

@@ -122,6 +122,13 @@ pub enum Reply {
         conns: Vec<ConnEntry>,
         /// Whether this chunk ends the listing.
         last: bool,
+        /// In the first chunk: whether the listing's header has the `local` column, i.e.
+        /// whether some connection the listing shows had a local address (FULLNAT, SNAT) when
+        /// the listing began, so the client can print rows as they arrive. Absent when not
+        /// known (a listing limited per worker) and in every later chunk; the client then
+        /// learns it from the rows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        local_column: Option<bool>,
     },
     /// Timeouts.
     Timeouts(Timeouts),

@@ -50,7 +50,11 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let snat = check_snats(raw.snats, &addrs, &ports)?;
     let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     let guard = guard::check_guard(&raw.guard, dataplane.conns_per_worker)?;
-    let exc_guard = super::exc_guard::check_exc_guard(&raw.arp_limit, &raw.exception_classes)?;
+    let exc_guard = super::exc_guard::check_exc_guard(
+        &raw.arp_limit,
+        &raw.exception_classes,
+        &raw.exception_classes_from_kernel,
+    )?;
     Ok(Config {
         eal,
         ports,

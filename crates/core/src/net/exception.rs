@@ -11,6 +11,7 @@
 //! reads what the kernel sent itself, asking [`Exception::from_kernel_budget`] how much it may take.
 
 use super::exc_class::{ClassCount, ClassLimits, ClassRate, ExcClass, DEFAULT_CLASS_RATES};
+use super::exc_from_kernel::DEFAULT_FROM_KERNEL_CLASS_RATES;
 use crate::time::Instant;
 
 /// A token bucket: `rate` tokens per second, at most `depth` banked. One token is one packet.
@@ -101,6 +102,9 @@ pub struct ExceptionParams {
     /// Per (port, class) rates to the kernel, by [`ExcClass`] discriminant, checked before the
     /// core's aggregate `to_kernel_pps`.
     pub classes: [ClassRate; ExcClass::COUNT],
+    /// Per (port, class) rates of what the kernel sends out of a port, by [`ExcClass`]
+    /// discriminant ([`super::exc_from_kernel`]).
+    pub from_kernel_classes: [ClassRate; ExcClass::COUNT],
 }
 
 impl Default for ExceptionParams {
@@ -114,6 +118,7 @@ impl Default for ExceptionParams {
             from_kernel_pps: 20_000,
             from_kernel_burst: 512,
             classes: DEFAULT_CLASS_RATES,
+            from_kernel_classes: DEFAULT_FROM_KERNEL_CLASS_RATES,
         }
     }
 }
@@ -131,17 +136,21 @@ pub enum ExceptionDrop {
     NoKernelIface,
     /// The packet's (port, class) rate limit was exhausted (see [`ExcClass`]).
     ClassLimited,
+    /// A packet the kernel sent exhausted its (port, class) rate limit
+    /// ([`super::exc_from_kernel`]).
+    FromKernelClassLimited,
 }
 
 impl ExceptionDrop {
     /// Number of reasons.
-    pub const COUNT: usize = 4;
+    pub const COUNT: usize = 5;
     /// Every reason, in discriminant order.
     pub const ALL: [ExceptionDrop; ExceptionDrop::COUNT] = [
         ExceptionDrop::RateLimited,
         ExceptionDrop::KernelQueueFull,
         ExceptionDrop::NoKernelIface,
         ExceptionDrop::ClassLimited,
+        ExceptionDrop::FromKernelClassLimited,
     ];
 
     /// The snake_case label value.
@@ -151,6 +160,7 @@ impl ExceptionDrop {
             ExceptionDrop::KernelQueueFull => "kernel_queue_full",
             ExceptionDrop::NoKernelIface => "no_kernel_iface",
             ExceptionDrop::ClassLimited => "class_limited",
+            ExceptionDrop::FromKernelClassLimited => "from_kernel_class_limited",
         }
     }
 }
@@ -215,6 +225,7 @@ pub struct Exception {
     to_kernel: TokenBucket,
     from_kernel: TokenBucket,
     classes: ClassLimits,
+    from_classes: ClassLimits,
     counters: ExceptionCounters,
 }
 
@@ -233,6 +244,7 @@ impl Exception {
             to_kernel: TokenBucket::new(params.to_kernel_pps, params.to_kernel_burst, now),
             from_kernel: TokenBucket::new(params.from_kernel_pps, params.from_kernel_burst, now),
             classes: ClassLimits::new(n, &params.classes, now),
+            from_classes: ClassLimits::new(n, &params.from_kernel_classes, now),
             counters: ExceptionCounters::default(),
         }
     }
@@ -297,6 +309,27 @@ impl Exception {
         self.counters.from_kernel_bytes += len as u64;
     }
 
+    /// Decides (and counts) a packet of `len` bytes and class `class` that the kernel sent on
+    /// the interface of `port`, read within [`Exception::from_kernel_budget`]: its (port,
+    /// class) bucket first; a packet refused there takes no token of the core's aggregate, so
+    /// the worker reads on past a flood of one class, and the frames of the others queued
+    /// behind it are not left to the kernel's queue to drop.
+    #[inline]
+    pub fn admit_from_kernel(
+        &mut self,
+        port: u16,
+        class: ExcClass,
+        len: usize,
+        now: Instant,
+    ) -> Admit {
+        if !self.from_classes.take(port, class, now) {
+            self.counters.count_drop(ExceptionDrop::FromKernelClassLimited);
+            return Admit::Drop(ExceptionDrop::FromKernelClassLimited);
+        }
+        self.count_from_kernel(len, now);
+        Admit::Pass
+    }
+
     /// Counts a drop decided outside (the worker's kernel queue was full).
     pub fn count_drop(&mut self, r: ExceptionDrop) {
         self.counters.count_drop(r);
@@ -310,6 +343,12 @@ impl Exception {
     /// Per (port, class) counts, by port index then [`ExcClass`] discriminant.
     pub fn class_counts(&self) -> &[[ClassCount; ExcClass::COUNT]] {
         self.classes.counts()
+    }
+
+    /// Per (port, class) counts of what the kernel sent, by port index then [`ExcClass`]
+    /// discriminant.
+    pub fn from_kernel_class_counts(&self) -> &[[ClassCount; ExcClass::COUNT]] {
+        self.from_classes.counts()
     }
 }
 
@@ -483,6 +522,6 @@ mod tests {
         b.count_drop(ExceptionDrop::KernelQueueFull);
         let m = a.merged(&b);
         assert_eq!((m.to_kernel_packets, m.to_kernel_bytes, m.from_kernel_bytes), (3, 9, 5));
-        assert_eq!(m.drops, [1, 1, 0, 0]);
+        assert_eq!(m.drops, [1, 1, 0, 0, 0]);
     }
 }

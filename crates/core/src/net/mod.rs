@@ -27,6 +27,7 @@ pub mod arp;
 pub mod control;
 pub mod counters;
 pub mod exc_class;
+pub mod exc_from_kernel;
 pub mod exception;
 pub mod icmp;
 pub mod iface;
@@ -41,6 +42,8 @@ pub mod stack6;
 
 #[cfg(test)]
 mod arp_guard_tests;
+#[cfg(test)]
+mod exception_from_kernel_tests;
 #[cfg(test)]
 mod exception_tests;
 #[cfg(test)]

@@ -398,10 +398,14 @@ impl<B: PacketBuf> Stack<B> {
     }
 
     /// Sends a frame the kernel wrote on the kernel interface of `port` out of `port`, as it is
-    /// (the kernel built the Ethernet header with the port's MAC and did its own ARP).
+    /// (the kernel built the Ethernet header with the port's MAC and did its own ARP), if its
+    /// (port, class) rate allows; otherwise drops it, counted in the exception counters.
     pub fn from_kernel(&mut self, port: u16, pkt: B, now: Instant, io: &mut impl NetIo<B>) {
-        self.exception.count_from_kernel(pkt.data().len(), now);
-        io.tx(port, pkt);
+        let class = super::exc_from_kernel::classify_from_kernel(pkt.data());
+        match self.exception.admit_from_kernel(port, class, pkt.data().len(), now) {
+            Admit::Pass => io.tx(port, pkt),
+            Admit::Drop(_) => io.drop_pkt(pkt, DropReason::NotForUs),
+        }
     }
 
     /// How many frames the worker may read from the kernel interfaces now, at most `max`.
@@ -421,6 +425,13 @@ impl<B: PacketBuf> Stack<B> {
         &self,
     ) -> &[[super::exc_class::ClassCount; super::exc_class::ExcClass::COUNT]] {
         self.exception.class_counts()
+    }
+
+    /// The exception path's counts per (port, class) of what the kernel sent.
+    pub fn exception_from_kernel_class_counts(
+        &self,
+    ) -> &[[super::exc_class::ClassCount; super::exc_class::ExcClass::COUNT]] {
+        self.exception.from_kernel_class_counts()
     }
 
     /// The exception path's counters.

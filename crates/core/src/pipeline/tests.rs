@@ -21,5 +21,6 @@ mod snat_echo;
 mod snat_synproxy;
 mod sync;
 mod synproxy;
+mod synproxy_segs;
 mod tables;
 mod tun;

@@ -28,10 +28,12 @@ pub fn list_conns(conns: &[ConnEntry], fmt: &ListFormat, names: &dyn Names) -> S
 }
 
 /// The `-c` listing written as its chunks arrive, byte for byte what [`list_conns`] prints for
-/// all of them. The header's `local` column depends on whether any row has a local address, so
-/// rows are held back only until that is known: from the first row with a local address (or at
-/// once with `-o`, whose header has no such column) everything is printed as it comes; a listing
-/// without any is held whole and printed at its end.
+/// all of them. The header's `local` column depends on whether any row has a local address.
+/// rvsd says so in the listing's first chunk ([`ConnWriter::push_chunk`]), and then every row
+/// is printed as it comes and nothing is held. When it does not (an older rvsd, a listing
+/// limited per worker), rows are held back only until that is known: from the first row with
+/// a local address (or at once with `-o`, whose header has no such column) everything is
+/// printed as it comes; a listing without any is held whole and printed at its end.
 pub struct ConnWriter<'a> {
     fmt: &'a ListFormat,
     names: &'a dyn Names,
@@ -43,6 +45,29 @@ impl<'a> ConnWriter<'a> {
     /// A listing in format `fmt`.
     pub fn new(fmt: &'a ListFormat, names: &'a dyn Names) -> Self {
         ConnWriter { fmt, names, started: false, held: Vec::new() }
+    }
+
+    /// The text that can be printed now that a chunk of `conns` arrived, with rvsd's word on
+    /// whether the header has the `local` column (`local_column`, in the first chunk). Once
+    /// the header is printed, a row with a local address still shows it (rvsd counted the
+    /// tables when the listing began; a connection with one may have come since).
+    pub fn push_chunk(&mut self, local_column: Option<bool>, conns: Vec<ConnEntry>) -> String {
+        match local_column {
+            Some(any_local) if !self.started => {
+                let mut out = self.header(any_local && !self.fmt.persistent_conn);
+                let held = std::mem::take(&mut self.held);
+                out.push_str(&self.rows(&held));
+                out.push_str(&self.rows(&conns));
+                self.started = true;
+                out
+            }
+            _ => self.push(conns),
+        }
+    }
+
+    /// Rows held back until the header is known (none once it is printed).
+    pub fn held(&self) -> usize {
+        self.held.len()
     }
 
     /// The text that can be printed now that `conns` arrived (possibly none).

@@ -663,6 +663,47 @@ fn conns_printed_as_chunks_arrive_are_the_same_bytes() {
     assert_eq!(w.finish(), "");
 }
 
+#[test]
+fn conns_told_their_header_print_every_chunk_as_it_arrives_and_the_same_bytes() {
+    use crate::rvsadm::conns::ConnWriter;
+    let all = conns();
+    let with_o = ListFormat { persistent_conn: true, ..numeric() };
+    for fmt in [numeric(), with_o] {
+        for rows in [all.get(..3).unwrap(), &all[..], &all[3..], &[]] {
+            let whole = list_conns(rows, &fmt, &NoNames);
+            let column = rows.iter().any(|c| c.local.is_some());
+            // Every way of cutting the rows into three chunks; rvsd tells the header in the
+            // first. Each chunk's rows are printed at once: nothing is held.
+            for a in 0..=rows.len() {
+                for b in a..=rows.len() {
+                    let mut w = ConnWriter::new(&fmt, &NoNames);
+                    let mut out = String::new();
+                    for (i, part) in [&rows[..a], &rows[a..b], &rows[b..]].into_iter().enumerate() {
+                        let now = w.push_chunk((i == 0).then_some(column), part.to_vec());
+                        let header = if i == 0 { 2 } else { 0 };
+                        assert_eq!(now.lines().count(), header + part.len(), "cut at {a} and {b}");
+                        assert_eq!(w.held(), 0);
+                        out.push_str(&now);
+                    }
+                    out.push_str(&w.finish());
+                    assert_eq!(out, whole, "cut at {a} and {b}");
+                }
+            }
+        }
+    }
+    // Without rvsd's word (an older rvsd, a limited listing) rows are held as before.
+    let fmt = numeric();
+    let mut w = ConnWriter::new(&fmt, &NoNames);
+    assert_eq!(w.push_chunk(None, all[..2].to_vec()), "");
+    assert_eq!(w.held(), 2);
+    // A row with a local address after a header without the column (a FULLNAT connection
+    // made during the listing) still shows its local address.
+    let mut w = ConnWriter::new(&fmt, &NoNames);
+    let head = w.push_chunk(Some(false), all[..1].to_vec());
+    assert!(!head.lines().nth(1).unwrap().contains("local"), "{head}");
+    assert!(w.push_chunk(None, all[3..].to_vec()).trim_end().ends_with("172.16.0.250:20001"));
+}
+
 fn limited() -> ServiceInfo {
     let mut spec = ServiceSpec::new(key(Protocol::Tcp, "10.0.0.1", 80));
     spec.scheduler = "rr".parse().unwrap();

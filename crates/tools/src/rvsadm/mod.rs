@@ -33,6 +33,8 @@ pub mod save;
 
 #[cfg(test)]
 mod daemon_tests;
+#[cfg(test)]
+mod run_tests;
 
 pub use cli::{parse, Command, ListFormat, ListWhat};
 pub use error::CliError;

@@ -50,8 +50,8 @@ fn fetch<T>(
     }
 }
 
-/// `-L -c`: the listing comes in chunks and is printed as they arrive ([`conns::ConnWriter`]),
-/// so rvsadm holds at most the rows whose header is not yet known.
+/// `-L -c`: the listing comes in chunks and is printed as they arrive ([`conns::ConnWriter`]):
+/// rvsd tells the header in the first chunk, so rvsadm holds at most the chunk it is printing.
 fn list_conns(
     socket: &Path,
     program: &str,
@@ -65,8 +65,11 @@ fn list_conns(
     let mut print = |text: String, out: &mut dyn Write| {
         written = written && out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_ok();
     };
-    let end = Client::connect(socket)
-        .and_then(|mut c| c.list_conns(usize::MAX, |chunk| print(w.push(chunk), &mut *out)));
+    let end = Client::connect(socket).and_then(|mut c| {
+        c.list_conns_with_column(usize::MAX, |column, chunk| {
+            print(w.push_chunk(column, chunk), &mut *out)
+        })
+    });
     match end {
         Ok(ChunksEnd::Complete { .. }) => {
             print(w.finish(), out);

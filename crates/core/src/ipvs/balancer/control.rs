@@ -50,6 +50,13 @@ pub enum LbRequest {
         /// Where the copy goes.
         reply: Sender<ConnSlice>,
     },
+    /// Before a connection listing: how many of this core's connections the listing shows
+    /// with a local address ([`Balancer::conns_listed_with_local`]), so the listing's header
+    /// is known before its rows.
+    ConnsListedWithLocal {
+        /// Where the count goes.
+        reply: Sender<u32>,
+    },
     /// Report per-service and per-dest counts of this core.
     Reports {
         /// Where the reports go.
@@ -108,6 +115,9 @@ impl LbRequest {
                 let slots = slots.min(MAX_SLICE_SLOTS);
                 let next = lb.and_then(|lb| lb.conns_from(now, from, slots, &mut conns));
                 let _ = reply.send(ConnSlice { conns, next });
+            }
+            LbRequest::ConnsListedWithLocal { reply } => {
+                let _ = reply.send(lb.map_or(0, |lb| lb.conns_listed_with_local()));
             }
             LbRequest::Reports { reply } => {
                 let r = lb.map(|lb| (lb.service_reports(), lb.dest_reports()));
@@ -200,6 +210,10 @@ mod tests {
             let req = LbRequest::ConnSlice { from: 0, slots: 100, reply: tx };
             let served = req.serve(b.as_mut(), &EGRESS, NOW);
             assert_eq!((served, rx.try_recv()), (None, Ok(ConnSlice::default())));
+            let (tx, rx) = bounded(1);
+            let served =
+                LbRequest::ConnsListedWithLocal { reply: tx }.serve(b.as_mut(), &EGRESS, NOW);
+            assert_eq!((served, rx.try_recv()), (None, Ok(0)));
             let (tx, rx) = bounded(1);
             let served = LbRequest::Reports { reply: tx }.serve(b.as_mut(), &EGRESS, NOW);
             assert_eq!((served, rx.try_recv()), (None, Ok((Vec::new(), Vec::new()))));

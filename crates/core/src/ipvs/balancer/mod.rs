@@ -429,6 +429,12 @@ impl Balancer {
         self.conns.snapshot_from(now, from, slots, out)
     }
 
+    /// Live connections the listing shows with a local address (see
+    /// [`ConnTable::listed_with_local`]).
+    pub fn conns_listed_with_local(&self) -> u32 {
+        self.conns.listed_with_local()
+    }
+
     /// Live entries in the connection table.
     pub fn conn_count(&self) -> u32 {
         self.conns.len()

@@ -349,7 +349,7 @@ impl Balancer {
             return;
         }
         let Some(c) = self.conns.get(id) else { return };
-        let e = Embryo { id, caddr: c.caddr(), cport: c.cport() };
+        let e = Embryo { id, caddr: c.caddr(), cport: c.cport(), gen: 0 };
         let conns = &self.conns;
         // The connection being admitted is never its own victim (an older handle of it can
         // still be in the FIFO when it re-entered SYN_RECV).
@@ -771,9 +771,13 @@ impl Balancer {
         let tcp_data = flow.tcp_data;
         let mut flags = flow.flags;
         if held_bare_ack(c, dir, flags, tcp_data) {
-            // Accounted as a repeated SYN: the connection stays in SYN_RECV (see `guard`).
+            // Accounted as a repeated SYN: the connection stays in SYN_RECV (see `guard`), and
+            // goes to the back of the embryonic FIFO: its client answered the handshake.
             flags = TcpFlags::SYN;
             self.book.guard.count_bare_ack_held();
+            let e = Embryo { id, caddr: c.caddr(), cport: c.cport(), gen: 0 };
+            let conns = &self.conns;
+            self.book.guard.requeue_embryo(e, |v| still_embryonic(conns, v));
         }
         self.transmit(pkt, head, fwd, &ctx, Some(flow.l4), Some((id, dir)), |b, x| {
             // TOA rides on the handshake's last ACK (where real servers' TOA modules read it)

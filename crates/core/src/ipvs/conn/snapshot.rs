@@ -50,6 +50,15 @@ impl ConnInfo {
     }
 }
 
+/// Whether the listing shows entry `e` with a local address: a connection (not a template)
+/// whose forwarding method has one (FULLNAT, SNAT), of a protocol the listing names (TCP,
+/// UDP; an SNAT ICMP echo has a local address but is not listed).
+pub(super) fn listed_with_local<A: ConnAddr>(e: &Conn<A>) -> bool {
+    !e.is_template()
+        && e.fwd().uses_local_addr()
+        && matches!(e.proto(), IpProtocol::TCP | IpProtocol::UDP)
+}
+
 fn sock<A: ConnAddr>(a: A, p: u16) -> SocketAddr {
     SocketAddr::new(a.into(), p)
 }
@@ -166,6 +175,59 @@ mod cursor_tests {
         assert_eq!(t.snapshot_from(T0, 64, 8, &mut out), None);
         assert_eq!(t.snapshot_from(T0, u32::MAX, u32::MAX, &mut out), None);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_table_counts_the_entries_listed_with_a_local_address() {
+        use super::super::{TemplateKey, TemplateSpec};
+        let mut t = ConnTable::<Ipv4Addr>::new(16, HashSeed::from_u64(7), T0).unwrap();
+        let local = |t: &ConnTable<Ipv4Addr>| {
+            let rows = t.snapshot(T0, usize::MAX);
+            // The listing shows TCP and UDP rows only.
+            let listed = |c: &&ConnInfo| matches!(c.proto, IpProtocol::TCP | IpProtocol::UDP);
+            rows.iter().filter(listed).filter(|c| c.local.is_some()).count() as u32
+        };
+        let with = |n: u32, fwd: FwdMethod, proto: IpProtocol| {
+            let mut s = spec(n, 0);
+            s.key.proto = proto;
+            s.fwd = fwd;
+            s.local =
+                fwd.uses_local_addr().then_some((Ipv4Addr::new(172, 16, 0, 1), 5000 + n as u16));
+            s
+        };
+        let mut ids = Vec::new();
+        for (n, fwd) in [FwdMethod::Masq, FwdMethod::Route, FwdMethod::FullNat, FwdMethod::Snat]
+            .into_iter()
+            .enumerate()
+        {
+            ids.push(t.insert(&with(n as u32, fwd, IpProtocol::TCP), T0, |_| {}).unwrap());
+        }
+        ids.push(t.insert(&with(10, FwdMethod::FullNat, IpProtocol::UDP), T0, |_| {}).unwrap());
+        // An SNAT echo has a local address but the listing does not show ICMP; a template
+        // is listed without one.
+        t.insert(&with(11, FwdMethod::Snat, IpProtocol::ICMP), T0, |_| {}).unwrap();
+        let key = TemplateKey::new(
+            IpProtocol::TCP,
+            Ipv4Addr::new(10, 0, 0, 0),
+            Ipv4Addr::prefix_mask(24),
+            Ipv4Addr::new(192, 0, 2, 1),
+            80,
+        );
+        let ts = TemplateSpec {
+            key,
+            dest_addr: (Ipv4Addr::new(192, 0, 2, 9), 80),
+            dest: 0,
+            svc: 0,
+            timeout_secs: 60,
+        };
+        t.template_insert(&ts, T0, |_| {}).unwrap();
+        assert_eq!((t.listed_with_local(), local(&t)), (3, 3));
+        t.remove(ids[2], |_| {});
+        assert_eq!((t.listed_with_local(), local(&t)), (2, 2));
+        // Expiry takes everything, the count with it.
+        t.expire(T0 + core::time::Duration::from_secs(100_000), |_| {});
+        assert_eq!((t.len(), t.listed_with_local()), (0, 0));
+        t.check_invariants();
     }
 
     proptest! {

@@ -43,6 +43,7 @@ use super::entry::{
     Conn, ConnFlags, ConnId, ConnSpec, Direction, FwdMethod, TemplateSpec, NO_INDEX,
 };
 use super::key::{ConnAddr, ConnKey, HashSeed, TemplateKey};
+use super::snapshot::listed_with_local;
 use crate::ipvs::proto::{tcp, ConnState, StateTimeouts, TcpDir, Transition};
 use crate::ipvs::timer::{
     self, delay_ticks, is_due, tick_of, Tick, TimerNode, TimerNodes, TimerWheel,
@@ -115,6 +116,9 @@ pub struct ConnTable<A: ConnAddr> {
     seed: HashSeed,
     timeouts: StateTimeouts,
     stats: ConnStats,
+    /// Live entries the connection listing shows with a local address
+    /// ([`super::snapshot::listed_with_local`]).
+    listed_local: u32,
     /// Tests only: bits of every hash kept (the rest zeroed), to force bucket and signature
     /// collisions.
     #[cfg(test)]
@@ -197,6 +201,7 @@ impl<A: ConnAddr> ConnTable<A> {
             seed,
             timeouts: StateTimeouts::default(),
             stats: ConnStats::default(),
+            listed_local: 0,
             #[cfg(test)]
             hash_mask: u64::MAX,
         })
@@ -206,6 +211,13 @@ impl<A: ConnAddr> ConnTable<A> {
     /// connections).
     pub fn len(&self) -> u32 {
         self.len
+    }
+
+    /// Live entries that the connection listing (`-L -c`) shows with a local address: TCP
+    /// and UDP connections forwarded by FULLNAT or SNAT. Kept as entries come and go, so
+    /// the listing can tell before its walk whether its header needs the `local` column.
+    pub fn listed_with_local(&self) -> u32 {
+        self.listed_local
     }
 
     /// Whether the table holds no entry.
@@ -591,6 +603,7 @@ impl<A: ConnAddr> ConnTable<A> {
         }
         self.wheel.arm(&mut self.slab[..], idx, deadline);
         self.len += 1;
+        self.listed_local += u32::from(listed_with_local(&self.slab[idx as usize]));
         self.stats.inserts += 1;
         Ok(())
     }
@@ -671,6 +684,7 @@ impl<A: ConnAddr> ConnTable<A> {
             slot.timer.set_spare_link(self.free_head);
             self.free_head = idx;
             self.len -= 1;
+            self.listed_local -= u32::from(listed_with_local(&e));
             if let Some(t) = self.slab.get_mut(e.template as usize) {
                 t.controlled = t.controlled.saturating_sub(1);
                 if t.controlled == 0 && t.flags.contains(ConnFlags::DETACHED) {
@@ -811,6 +825,8 @@ impl<A: ConnAddr> ConnTable<A> {
     pub(crate) fn check_invariants(&self) {
         let live = self.slab.iter().filter(|e| !e.is_free()).count();
         assert_eq!(live as u32, self.len, "len");
+        let local = self.slab.iter().filter(|e| !e.is_free() && listed_with_local(e)).count();
+        assert_eq!(local as u32, self.listed_local, "entries listed with a local address");
         let mut free = 0;
         let mut f = self.free_head;
         while f != NIL {

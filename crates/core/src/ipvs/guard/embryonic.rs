@@ -2,7 +2,9 @@
 //! construction, oldest first.
 //!
 //! Owns handles only (the connection's id and client address and port, to tell a handle whose
-//! slot was reused from the connection it named) and the count of connections now embryonic.
+//! slot was reused from the connection it named, and the generation the guard stamped it with,
+//! to tell a handle superseded by a later one of the same connection) and the count of
+//! connections now embryonic.
 //! It never reads the table: the balancer pops the oldest handle, checks it against the table
 //! and evicts or discards it. The invariant it keeps with the balancer: every embryonic
 //! connection has a handle in the FIFO (pushed when it entered SYN_RECV); the guard sizes it
@@ -22,6 +24,9 @@ pub struct Embryo {
     pub caddr: Ipv4Addr,
     /// Its client port.
     pub cport: u16,
+    /// Stamped by the guard when the handle is queued (give 0): only the connection's latest
+    /// handle is current.
+    pub gen: u8,
 }
 
 /// See the module documentation. A capacity of 0 means no budget: nothing is remembered and
@@ -81,6 +86,17 @@ impl EmbryonicFifo {
         }
         self.ring.push_back(e);
         self.live = self.live.saturating_add(1);
+        true
+    }
+
+    /// An embryonic connection's new handle, at the back (the one it had is superseded and
+    /// skipped when met); nothing is counted. Returns `false` (and changes nothing) when the
+    /// FIFO is full.
+    pub fn requeue(&mut self, e: Embryo) -> bool {
+        if self.cap == 0 || self.ring.len() >= self.cap {
+            return false;
+        }
+        self.ring.push_back(e);
         true
     }
 

@@ -23,7 +23,10 @@
 //! - **Handshakes the director only half sees** (DR, TUN: replies bypass it): the client's bare
 //!   ACK after its SYN does not make the connection ESTABLISHED; data, or any later segment,
 //!   does. A spoofed SYN then ACK pair therefore stays embryonic (60 s at most, evictable)
-//!   instead of taking a 900 s ESTABLISHED entry.
+//!   instead of taking a 900 s ESTABLISHED entry. That ACK does send the connection to the back
+//!   of the FIFO, once: a real client gets a second budget's worth of newer embryos to send its
+//!   first data in, while a spoofed-SYN flood, which never answers, does not. (A per-slot
+//!   generation stamped on each handle tells the superseded handle from the current one.)
 //! - **Local ports** (FULLNAT, SNAT): a reset in either direction ends the connection at once,
 //!   giving its port back; an embryonic connection evicted or expired under pressure gives its
 //!   port back too (see the port pools' release in the books).
@@ -119,6 +122,8 @@ pub struct Guard {
     /// Live connections per share (templates excluded).
     live: [u32; 3],
     embryos: EmbryonicFifo,
+    /// Per table slot, the generation of the slot's current handle (empty without a budget).
+    gens: Vec<u8>,
     resets: TokenBucket,
     pressure: bool,
     counters: GuardCounters,
@@ -140,6 +145,7 @@ impl Guard {
             share_max: [share(cfg.tcp_share), share(cfg.udp_share), share(cfg.other_share)],
             live: [0; 3],
             embryos: EmbryonicFifo::new(cfg.embryonic_max.saturating_mul(2)),
+            gens: if cfg.embryonic_max > 0 { vec![0; capacity as usize] } else { Vec::new() },
             resets: TokenBucket::new(u64::from(cfg.reset_pps), u64::from(cfg.reset_burst), now),
             pressure: false,
             counters: GuardCounters::default(),
@@ -256,23 +262,62 @@ impl Guard {
         e: Embryo,
         still_embryonic: impl Fn(&Embryo) -> bool,
     ) -> Option<Embryo> {
+        let e = self.stamp(e);
         let mut victim = None;
         if self.embryos.is_bounded() && self.embryos.live() >= self.cfg.embryonic_max {
             victim = self.oldest_embryo(&still_embryonic);
         }
-        if self.embryos.is_full() {
-            self.embryos.retain(&still_embryonic);
-        }
+        self.compact_if_full(&still_embryonic);
         // Cannot fail: the FIFO holds twice the budget and at most the budget is live.
         let _ = self.embryos.push(e);
         victim
+    }
+
+    /// Sends embryonic connection `e` to the back of the FIFO (its client answered the
+    /// handshake: see the module documentation); the handle it had is superseded. Counts
+    /// nothing: `e` was, and stays, one embryonic connection.
+    pub fn requeue_embryo(&mut self, e: Embryo, still_embryonic: impl Fn(&Embryo) -> bool) {
+        if !self.embryos.is_bounded() {
+            return;
+        }
+        self.compact_if_full(&still_embryonic);
+        if self.embryos.is_full() {
+            // Not after a compaction (at most the budget is live, the FIFO holds twice it); the
+            // connection would keep its handle where it is.
+            return;
+        }
+        let e = self.stamp(e);
+        let _ = self.embryos.requeue(e);
+    }
+
+    /// `e` with the next generation of its slot, which makes it the slot's current handle.
+    fn stamp(&mut self, mut e: Embryo) -> Embryo {
+        if let Some(g) = self.gens.get_mut(e.id.index() as usize) {
+            *g = g.wrapping_add(1);
+            e.gen = *g;
+        }
+        e
+    }
+
+    /// Whether `e` is its slot's current handle.
+    fn current(gens: &[u8], e: &Embryo) -> bool {
+        gens.get(e.id.index() as usize).map_or(true, |&g| g == e.gen)
+    }
+
+    /// Drops every handle that is superseded or names no embryonic connection, when the FIFO
+    /// is full of handles.
+    fn compact_if_full(&mut self, still_embryonic: &impl Fn(&Embryo) -> bool) {
+        if self.embryos.is_full() {
+            let gens = &self.gens;
+            self.embryos.retain(|e| Self::current(gens, e) && still_embryonic(e));
+        }
     }
 
     /// The oldest embryonic connection, popped for the caller to evict (counted here) because
     /// the table or a share is full; stale handles on the way are discarded.
     pub fn oldest_embryo(&mut self, still_embryonic: impl Fn(&Embryo) -> bool) -> Option<Embryo> {
         while let Some(old) = self.embryos.pop_oldest() {
-            if still_embryonic(&old) {
+            if Self::current(&self.gens, &old) && still_embryonic(&old) {
                 self.counters.embryonic_evicted += 1;
                 return Some(old);
             }

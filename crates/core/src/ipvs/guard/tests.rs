@@ -65,7 +65,7 @@ proptest! {
                     slots[i] = Slot::Conn { cport: next_port, embryonic: true, born: clock };
                     g.conn_added(IpProtocol::TCP);
                     let e = Embryo { id: ConnId::from_index(i as u32), caddr: Ipv4Addr::LOCALHOST,
-                        cport: next_port };
+                        cport: next_port, gen: 0 };
                     let oldest = slots.iter().enumerate()
                         .filter_map(|(j, s)| match s {
                             Slot::Conn { embryonic: true, born, .. } if j != i => Some(*born),
@@ -144,8 +144,12 @@ fn a_full_share_is_the_whole_table() {
 fn oldest_embryo_skips_stale_handles() {
     let mut g = Guard::new(cfg(4), 16, T0);
     for i in 0..4u16 {
-        let e =
-            Embryo { id: ConnId::from_index(u32::from(i)), caddr: Ipv4Addr::LOCALHOST, cport: i };
+        let e = Embryo {
+            id: ConnId::from_index(u32::from(i)),
+            caddr: Ipv4Addr::LOCALHOST,
+            cport: i,
+            gen: 0,
+        };
         assert_eq!(g.admit_embryo(e, |_| true), None);
     }
     // Handles 0 and 1 are stale (established or reused): the first live one is 2.
@@ -156,11 +160,46 @@ fn oldest_embryo_skips_stale_handles() {
 }
 
 #[test]
+fn a_requeued_embryo_goes_after_the_newer_ones_and_its_old_handle_is_skipped() {
+    let mut g = Guard::new(cfg(4), 16, T0);
+    let e = |i: u16| Embryo {
+        id: ConnId::from_index(u32::from(i)),
+        caddr: Ipv4Addr::LOCALHOST,
+        cport: i,
+        gen: 0,
+    };
+    for i in 0..4 {
+        assert_eq!(g.admit_embryo(e(i), |_| true), None);
+    }
+    // 0's client answered the handshake after 1, 2 and 3 came.
+    g.requeue_embryo(e(0), |_| true);
+    // The budget is spent: the oldest current handle is 1's (0's first handle is superseded).
+    assert_eq!(g.admit_embryo(e(4), |_| true).map(|v| v.cport), Some(1));
+    assert_eq!(g.admit_embryo(e(5), |_| true).map(|v| v.cport), Some(2));
+    assert_eq!(g.admit_embryo(e(6), |_| true).map(|v| v.cport), Some(3));
+    assert_eq!(g.admit_embryo(e(7), |_| true).map(|v| v.cport), Some(0));
+    assert_eq!(g.counters().embryonic_evicted, 4);
+    // Requeues never overfill the FIFO (twice the budget): compaction makes room.
+    for _ in 0..100 {
+        g.requeue_embryo(e(7), |_| true);
+    }
+    assert!(g.embryos.len() <= 8, "{}", g.embryos.len());
+    // Without a budget nothing is remembered.
+    let mut u = Guard::new(cfg(0), 16, T0);
+    u.requeue_embryo(e(1), |_| true);
+    assert_eq!(u.embryos.len(), 0);
+}
+
+#[test]
 fn pressure_has_hysteresis() {
     let mut g = Guard::new(cfg(8), 64, T0);
     let push = |g: &mut Guard, n: u16| {
-        let e =
-            Embryo { id: ConnId::from_index(u32::from(n)), caddr: Ipv4Addr::LOCALHOST, cport: n };
+        let e = Embryo {
+            id: ConnId::from_index(u32::from(n)),
+            caddr: Ipv4Addr::LOCALHOST,
+            cport: n,
+            gen: 0,
+        };
         g.admit_embryo(e, |_| true);
     };
     for n in 0..3 {

@@ -73,6 +73,32 @@ fn spoofed_syn_then_ack_pairs_stay_embryonic_and_evictable() {
 }
 
 #[test]
+fn a_client_that_answered_the_handshake_outlasts_a_budget_of_newer_embryos() {
+    for fwd in [spec::FwdMethod::Route, spec::FwdMethod::Tunnel] {
+        let mut lab = guarded_lab(fwd, budget(16));
+        let syn = |lab: &mut Lab, i: u32| {
+            lab.send(0, &from_client(&tcp(spoofed(i), 1024 + i as u16, VIP, 80, SYN, i, 0, &[])));
+        };
+        // The client's SYN, 10 spoofed ones, its handshake ACK (to the back of the FIFO), then
+        // 15 more: 25 embryos came after its SYN, 15 after its ACK.
+        lab.one(0, &from_client(&tcp(CLIENT, 40000, VIP, 80, SYN, 1, 0, &[])));
+        (0..10).for_each(|i| syn(&mut lab, i));
+        lab.one(0, &from_client(&tcp(CLIENT, 40000, VIP, 80, ACK, 2, 1, &[])));
+        (10..25).for_each(|i| syn(&mut lab, i));
+        assert!(lab.lb().embryonic() <= 16, "{fwd:?}");
+        // Its first data still finds the connection, which is established.
+        lab.one(0, &from_client(&tcp(CLIENT, 40000, VIP, 80, ACK | PSH, 2, 1, b"GET /")));
+        let est = lab.states().iter().filter(|s| **s == "ESTABLISHED").count();
+        assert_eq!(est, 1, "{fwd:?}");
+        // A client that never answers is evicted after a budget of newer embryos, as before.
+        lab.one(0, &from_client(&tcp(CLIENT, 40001, VIP, 80, SYN, 1, 0, &[])));
+        (100..116).for_each(|i| syn(&mut lab, i));
+        let late = tcp(CLIENT, 40001, VIP, 80, ACK | PSH, 2, 1, b"GET /");
+        assert!(lab.send(0, &from_client(&late)).is_empty(), "{fwd:?}: evicted");
+    }
+}
+
+#[test]
 fn without_a_budget_a_syn_flood_fills_the_table_as_before() {
     let mut lab = guarded_lab(spec::FwdMethod::Route, GuardConfig::UNLIMITED);
     for i in 0..100 {

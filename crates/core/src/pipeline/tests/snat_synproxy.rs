@@ -4,7 +4,7 @@
 //! the source NAT.
 
 use super::common::*;
-use super::synproxy::{opt, seg, syn_opts, ts, ts_of};
+use super::synproxy_segs::*;
 use crate::ipvs::balancer::PoolOwner;
 
 const H: (Ipv4Addr, u16) = (INSIDE, 33000);
@@ -64,16 +64,7 @@ fn an_inside_host_connects_out_through_the_proxy() {
     let (our_ts, _) = ts_of(&sa);
 
     // The third ACK with data: only now a WAN port is taken and the SYN goes out.
-    let ack = seg(
-        H,
-        O,
-        ACK | PSH,
-        HISN.wrapping_add(1),
-        cookie.wrapping_add(1),
-        502,
-        &ts(501, our_ts),
-        b"hello",
-    );
+    let ack = cookie_ack(H, O, HISN, Cookie::of(&sa), 501, ACK | PSH, b"hello");
     let (port, f) = lab.one(1, &from_inside(&ack));
     assert_eq!(port, 0, "out through the WAN side");
     let syn = seen(&f);
@@ -88,10 +79,7 @@ fn an_inside_host_connects_out_through_the_proxy() {
 
     // The server's SYN-ACK becomes the host's ACK with the held data, sent to the server.
     let srv_isn = 90_000u32;
-    let mut o = vec![2, 4, 0x05, 0xb4, 4, 2, 8, 10];
-    o.extend_from_slice(&7000u32.to_be_bytes());
-    o.extend_from_slice(&501u32.to_be_bytes());
-    o.extend_from_slice(&[1, 3, 3, 7]);
+    let o = synack_opts(1460, 7000, 501, 7);
     let srv_sa = seg(O, (WAN, wport), SYN | ACK, srv_isn, HISN.wrapping_add(1), 65160, &o, &[]);
     let (port, f) = lab.one(0, &from_outside(&srv_sa));
     assert_eq!(port, 0);
@@ -192,17 +180,7 @@ fn a_server_that_never_answers_gives_its_wan_port_back() {
     let mut lab = proxied_snat_lab();
     let (_, f) =
         lab.one(1, &from_inside(&seg(H, O, SYN, HISN, 0, 64240, &syn_opts(1460, 500, 7), &[])));
-    let sa = seen(&f);
-    let ack = seg(
-        H,
-        O,
-        ACK,
-        HISN.wrapping_add(1),
-        sa.seq.wrapping_add(1),
-        502,
-        &ts(501, ts_of(&sa).0),
-        &[],
-    );
+    let ack = cookie_ack(H, O, HISN, Cookie::of(&seen(&f)), 501, ACK, &[]);
     lab.one(1, &from_inside(&ack));
     assert_eq!(wan_pool(&lab).0, 1);
     lab.advance(11);
@@ -216,17 +194,7 @@ fn a_reused_inside_port_is_matched_again_and_starts_over_with_a_cookie() {
     let mut lab = proxied_snat_lab();
     let (_, f) =
         lab.one(1, &from_inside(&seg(H, O, SYN, HISN, 0, 64240, &syn_opts(1460, 500, 7), &[])));
-    let sa = seen(&f);
-    let ack = seg(
-        H,
-        O,
-        ACK,
-        HISN.wrapping_add(1),
-        sa.seq.wrapping_add(1),
-        502,
-        &ts(501, ts_of(&sa).0),
-        &[],
-    );
+    let ack = cookie_ack(H, O, HISN, Cookie::of(&seen(&f)), 501, ACK, &[]);
     lab.one(1, &from_inside(&ack));
     assert_eq!((lab.lb().conn_count(), wan_pool(&lab).0), (1, 1));
     // The same inside port opens again: the old connection and its WAN port go, a cookie answers.

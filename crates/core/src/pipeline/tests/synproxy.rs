@@ -3,81 +3,7 @@
 //! FULLNAT.
 
 use super::common::*;
-use crate::testkit::checksum::l4_checksum_v4;
-
-/// A TCP segment with option bytes `opts` (a multiple of 4) and window `win`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn seg(
-    src: (Ipv4Addr, u16),
-    dst: (Ipv4Addr, u16),
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    win: u16,
-    opts: &[u8],
-    payload: &[u8],
-) -> Vec<u8> {
-    assert_eq!(opts.len() % 4, 0);
-    let mut t = Vec::new();
-    t.extend_from_slice(&src.1.to_be_bytes());
-    t.extend_from_slice(&dst.1.to_be_bytes());
-    t.extend_from_slice(&seq.to_be_bytes());
-    t.extend_from_slice(&ack.to_be_bytes());
-    t.push((((20 + opts.len()) / 4) as u8) << 4);
-    t.push(flags);
-    t.extend_from_slice(&win.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 0]);
-    t.extend_from_slice(opts);
-    t.extend_from_slice(payload);
-    let c = l4_checksum_v4(src.0, dst.0, TCP, &t);
-    t[16..18].copy_from_slice(&c.to_be_bytes());
-    ipv4(src.0, dst.0, TCP, &t)
-}
-
-pub(super) fn ts(val: u32, ecr: u32) -> Vec<u8> {
-    let mut o = vec![1, 1, 8, 10];
-    o.extend_from_slice(&val.to_be_bytes());
-    o.extend_from_slice(&ecr.to_be_bytes());
-    o
-}
-
-/// A Linux-like SYN's options: MSS, SACK-permitted, timestamps, window scale.
-pub(super) fn syn_opts(mss: u16, tsval: u32, ws: u8) -> Vec<u8> {
-    let mut o = vec![2, 4];
-    o.extend_from_slice(&mss.to_be_bytes());
-    o.extend_from_slice(&[4, 2, 8, 10]);
-    o.extend_from_slice(&tsval.to_be_bytes());
-    o.extend_from_slice(&0u32.to_be_bytes());
-    o.extend_from_slice(&[1, 3, 3, ws]);
-    o
-}
-
-/// The options of a segment as (kind, data) pairs.
-pub(super) fn options(opts: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < opts.len() {
-        match opts[i] {
-            0 => break,
-            1 => i += 1,
-            k => {
-                let l = usize::from(opts[i + 1]);
-                out.push((k, opts[i + 2..i + l].to_vec()));
-                i += l;
-            }
-        }
-    }
-    out
-}
-
-pub(super) fn opt(s: &Seen, kind: u8) -> Option<Vec<u8>> {
-    options(&s.opts).into_iter().find(|(k, _)| *k == kind).map(|(_, d)| d)
-}
-
-pub(super) fn ts_of(s: &Seen) -> (u32, u32) {
-    let d = opt(s, 8).expect("timestamps");
-    (u32::from_be_bytes([d[0], d[1], d[2], d[3]]), u32::from_be_bytes([d[4], d[5], d[6], d[7]]))
-}
+use super::synproxy_segs::*;
 
 fn proxied_lab(fwd: spec::FwdMethod) -> Lab {
     let mut s = svc(Protocol::Tcp, 80, "rr");
@@ -119,16 +45,7 @@ fn handshake(lab: &mut Lab, data: &[u8]) -> (u32, u32, Seen) {
     assert_eq!(opt(&sa, 4), Some(vec![]), "SACK permitted");
     assert_eq!(opt(&sa, 3), Some(vec![7]), "the director's window scale");
     // The third ACK (with data) opens the connection toward the real server.
-    let ack = seg(
-        C,
-        V,
-        ACK | PSH,
-        CISN.wrapping_add(1),
-        cookie.wrapping_add(1),
-        502,
-        &ts(1001, our_ts),
-        data,
-    );
+    let ack = cookie_ack(C, V, CISN, Cookie::of(&sa), 1001, ACK | PSH, data);
     let (port, f) = lab.one(0, &from_client(&ack));
     assert_eq!(port, 1);
     let syn = seen(&f);
@@ -156,10 +73,7 @@ fn run_proxied_connection(fwd: spec::FwdMethod) {
     let rsa = (rs(0), 8080);
     let rs_isn = 5000u32;
     // The server's SYN-ACK (window scale 9) completes its side: it gets the ACK with the data.
-    let mut o = vec![2, 4, 0x05, 0x78, 4, 2, 8, 10];
-    o.extend_from_slice(&777u32.to_be_bytes());
-    o.extend_from_slice(&1001u32.to_be_bytes());
-    o.extend_from_slice(&[1, 3, 3, 9]);
+    let o = synack_opts(1400, 777, 1001, 9);
     let sa = seg(rsa, back, SYN | ACK, rs_isn, CISN.wrapping_add(1), 65160, &o, &[]);
     let (port, f) = lab.one(1, &from_rs(0, &sa));
     assert_eq!(port, 1, "the completing ACK goes back to the server");
@@ -218,16 +132,7 @@ fn run_proxied_connection(fwd: spec::FwdMethod) {
     let mut late = proxied_lab(fwd);
     let sa = cookie_synack(&mut late);
     late.advance(180);
-    let ack = seg(
-        C,
-        V,
-        ACK,
-        CISN.wrapping_add(1),
-        sa.seq.wrapping_add(1),
-        502,
-        &ts(1001, ts_of(&sa).0),
-        &[],
-    );
+    let ack = cookie_ack(C, V, CISN, Cookie::of(&sa), 1001, ACK, &[]);
     assert!(late.send(0, &from_client(&ack)).is_empty(), "a cookie three minutes old");
     assert_eq!(late.drops(R::SynproxyBadAck), 1);
     assert_eq!(late.lb().conn_count(), 0);
@@ -296,22 +201,13 @@ fn retransmitted_ack_resends_the_syn_and_a_silent_server_is_given_up() {
     let mut lab = proxied_lab(spec::FwdMethod::FullNat);
     let (cookie, our_ts, _) = handshake(&mut lab, b"");
     // The same third ACK again: the SYN goes to the server again.
-    let ack =
-        seg(C, V, ACK, CISN.wrapping_add(1), cookie.wrapping_add(1), 502, &ts(1003, our_ts), &[]);
+    let sent = Cookie { seq: cookie, ts: our_ts };
+    let ack = cookie_ack(C, V, CISN, sent, 1003, ACK, &[]);
     let (port, f) = lab.one(0, &from_client(&ack));
     assert_eq!((port, seen(&f).flags, seen(&f).seq), (1, SYN, CISN));
     assert_eq!(lab.lb().counters().synproxy.syn_retransmits, 1);
     // Data before the server answered is held once, further segments are dropped.
-    let d = seg(
-        C,
-        V,
-        ACK | PSH,
-        CISN.wrapping_add(1),
-        cookie.wrapping_add(1),
-        502,
-        &ts(1004, our_ts),
-        b"x",
-    );
+    let d = cookie_ack(C, V, CISN, sent, 1004, ACK | PSH, b"x");
     assert!(lab.send(0, &from_client(&d)).is_empty());
     assert!(lab.send(0, &from_client(&d)).is_empty());
     assert_eq!(lab.drops(R::SynproxyHandshake), 2);
