@@ -43,7 +43,7 @@ use super::entry::{
     Conn, ConnFlags, ConnId, ConnSpec, Direction, FwdMethod, TemplateSpec, NO_INDEX,
 };
 use super::key::{ConnAddr, ConnKey, HashSeed, TemplateKey};
-use crate::ipvs::proto::{tcp, ConnState, StateTimeouts, TcpDir, Transition};
+use crate::ipvs::proto::{tcp, ConnState, StateTimeouts, TcpDir, TcpState, Transition};
 use crate::ipvs::timer::{
     self, delay_ticks, is_due, tick_of, Tick, TimerNode, TimerNodes, TimerWheel,
 };
@@ -105,6 +105,29 @@ pub struct ConnStats {
     pub table_full: u64,
 }
 
+/// Slots of [`ConnTable`]'s per-state timeouts in ticks: each TCP state, then UDP.
+const STATE_SLOTS: usize = TcpState::COUNT + 1;
+
+/// The slot of `s` among [`STATE_SLOTS`].
+#[inline]
+fn state_slot(s: ConnState) -> usize {
+    match s {
+        ConnState::Tcp(t) => t as usize,
+        ConnState::Udp(_) => TcpState::COUNT,
+    }
+}
+
+/// Every state's timeout of `t` in ticks ([`delay_ticks`]), by [`state_slot`].
+fn state_ticks(t: &StateTimeouts) -> [u32; STATE_SLOTS] {
+    let mut out = [1; STATE_SLOTS];
+    for s in TcpState::ALL {
+        out[state_slot(ConnState::Tcp(s))] = delay_ticks(t.for_state(ConnState::Tcp(s)));
+    }
+    let udp = ConnState::Udp(crate::ipvs::proto::UdpState::Normal);
+    out[state_slot(udp)] = delay_ticks(t.for_state(udp));
+    out
+}
+
 /// The per-core connection table for address family `A`. See the module documentation.
 pub struct ConnTable<A: ConnAddr> {
     slab: Box<[Conn<A>]>,
@@ -114,6 +137,9 @@ pub struct ConnTable<A: ConnAddr> {
     wheel: TimerWheel,
     seed: HashSeed,
     timeouts: StateTimeouts,
+    /// `timeouts` in ticks, by [`state_slot`]: what a packet re-arms its entry with, without
+    /// a conversion per packet.
+    state_ticks: [u32; STATE_SLOTS],
     stats: ConnStats,
     /// Tests only: bits of every hash kept (the rest zeroed), to force bucket and signature
     /// collisions.
@@ -196,6 +222,7 @@ impl<A: ConnAddr> ConnTable<A> {
             wheel: TimerWheel::new(tick_of(now)),
             seed,
             timeouts: StateTimeouts::default(),
+            state_ticks: state_ticks(&StateTimeouts::default()),
             stats: ConnStats::default(),
             #[cfg(test)]
             hash_mask: u64::MAX,
@@ -230,6 +257,7 @@ impl<A: ConnAddr> ConnTable<A> {
 
     /// Replaces the protocol timeouts. Entries pick them up on their next packet.
     pub fn set_timeouts(&mut self, t: StateTimeouts) {
+        self.state_ticks = state_ticks(&t);
         self.timeouts = t;
     }
 
@@ -723,7 +751,7 @@ impl<A: ConnAddr> ConnTable<A> {
             ConnState::Udp(u) => ConnState::Udp(u),
         };
         e.state = to.to_u8();
-        e.timeout = delay_ticks(self.timeouts.for_state(to));
+        e.timeout = self.state_ticks.get(state_slot(to)).copied().unwrap_or(1);
         let deadline = now.wrapping_add(e.timeout);
         self.wheel.arm(&mut self.slab[..], id.0, deadline);
         Some(Transition { from, to })
