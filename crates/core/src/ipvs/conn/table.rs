@@ -716,8 +716,10 @@ impl<A: ConnAddr> ConnTable<A> {
         }
     }
 
-    /// Accounts one packet of `len` bytes travelling in `dir` on connection `id`: counters,
-    /// protocol state (TCP uses `tcp_flags`; UDP ignores it) and timer, re-armed with the
+    /// Accounts one packet travelling in `dir` on connection `id`: its client packet count
+    /// (see [`super::ConnCounters`]; `_len`, the packet's length, is counted by the caller per dest
+    /// and service, not here), protocol state (TCP uses `tcp_flags`; UDP ignores it) and
+    /// timer, re-armed with the
     /// timeout of the new state. Returns the transition so the caller can move the connection
     /// between its real server's active and inactive counts; `None` if `id` is not a live
     /// connection.
@@ -726,7 +728,7 @@ impl<A: ConnAddr> ConnTable<A> {
         id: ConnId,
         dir: Direction,
         tcp_flags: crate::wire::TcpFlags,
-        len: u32,
+        _len: u32,
         now: Instant,
     ) -> Option<Transition> {
         let now = tick_of(now);
@@ -734,7 +736,7 @@ impl<A: ConnAddr> ConnTable<A> {
         if e.is_free() || e.is_template() {
             return None;
         }
-        e.counters.add(dir, len);
+        e.counters.add(dir);
         let from = ConnState::from_u8(e.state);
         let to = match from {
             ConnState::Tcp(s) => {
