@@ -24,7 +24,8 @@
 #     balancer scenario published its longest poll;
 #   - the black box (perf/blackbox.sh --quick): testpmd io-forwarded the pcap, and rvsd, the real
 #     daemon fed from it, forwarded every packet of its window on the 10k connections the
-#     pcap's first pass opened (rx = tx = fwd > 0, none created in the window, no drop).
+#     pcap's first pass opened (rx = tx = fwd > 0, none created in the window, no drop);
+#   - `rvs-bench hot` in every mode: every packet forwarded (tx = packets, none dropped).
 # It asserts nothing about speed.
 #   usage: perf/smoke.sh [path/to/rvs-bench]     (default: target/release/rvs-bench, built if absent)
 set -euo pipefail
@@ -164,6 +165,15 @@ want fwd -eq "${v[rx]:-0}"
 want created -eq 0
 want drops -eq 0
 want conns -eq 10000
+# `rvs-bench hot` (the profiling loop without DPDK ports): every packet of every mode forwarded.
+for mode in dr tun nat fullnat; do
+    hot=$("$BIN" hot --mode "$mode" --flows 1000 --packets 20000 2>&1) || {
+        echo "$hot"
+        fail "hot $mode" "rvs-bench hot failed"
+        continue
+    }
+    grep -q "^hot .* tx=20000 dropped=0$" <<<"$hot" || fail "hot $mode" "not every packet forwarded: $hot"
+done
 if [ "$bad" -ne 0 ]; then
     cat "$out"
     echo "$bb"

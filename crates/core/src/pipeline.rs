@@ -125,7 +125,9 @@ impl<B: PacketBuf> Pipeline<B> {
     ) -> Option<(B, usize, Carried)> {
         match self.stack.input(port, pkt, now, io) {
             Input::Consumed => None,
-            Input::Ipv4 { pkt, owner, meta } => {
+            // `meta` is read where the stack wrote it, not copied out first (see
+            // `Balancer::process`).
+            Input::Ipv4 { pkt, owner, ref meta } => {
                 let Some(lb) = self.lb.as_mut() else {
                     let reason = match owner {
                         Some(AddrKind::Vip | AddrKind::Local) => DropReason::NoService,
@@ -134,9 +136,9 @@ impl<B: PacketBuf> Pipeline<B> {
                     self.stack.drop_pkt(pkt, reason, io);
                     return None;
                 };
-                let v = lb.input_checked(pkt, &meta, owner, now);
+                let v = lb.input_checked(pkt, meta, owner, now);
                 let (pkt, core) = self.verdict(v, meta.ip.l3, now, io)?;
-                Some((pkt, core, Carried { meta, owner }))
+                Some((pkt, core, Carried { meta: *meta, owner }))
             }
         }
     }

@@ -10,6 +10,7 @@
 //! receives them, and transmits to `net_null`. No NIC is needed. See perf/README.md.
 
 mod frames;
+mod hot;
 mod mem;
 mod order;
 mod pcapgen;
@@ -113,6 +114,19 @@ enum Child {
         vip: std::net::Ipv4Addr,
         #[arg(long, default_value_t = 80)]
         port: u16,
+    },
+    /// The established path's fixed per-packet work without DPDK, for profiling: FLOWS
+    /// established connections of MODE (dr, tun, nat, fullnat) fed PACKETS ACKs through the
+    /// pipeline on this thread; prints CPU ns/packet of the source alone and with the pipeline.
+    Hot {
+        #[arg(long, default_value = "fullnat")]
+        mode: String,
+        #[arg(long, default_value_t = 1000)]
+        flows: u64,
+        #[arg(long, default_value_t = 20_000_000)]
+        packets: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Fill a table of N connections and report memory.
     #[command(hide = true)]
@@ -270,6 +284,10 @@ fn parse_mac(s: &str) -> Result<[u8; 6], String> {
 
 fn run_child(child: &Child) -> Result<()> {
     match child {
+        Child::Hot { mode, flows, packets, seed } => {
+            let (_, mode) = traffic_of(&format!("est-{mode}"))?;
+            hot::run(mode, (*flows).max(1), *packets, *seed)?;
+        }
         Child::Pcap { out, flows, passes, seed, dst_mac, vip, port } => {
             let n = pcapgen::write(out, *flows, *passes, *seed, *dst_mac, *vip, *port)?;
             println!("wrote {n} frames ({flows} flows, seed {seed}) to {}", out.display());

@@ -171,7 +171,7 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn eal_args(huge: bool) -> Vec<String> {
+pub(crate) fn eal_args(huge: bool) -> Vec<String> {
     let mut a: Vec<String> = vec![
         "--lcores=0@0,1@1".into(),
         "--no-pci".into(),
@@ -291,7 +291,11 @@ fn reply_frames(pipeline: &Pipeline<rvs::dpdk::Mbuf>, dst_mac: [u8; 6]) -> Vec<[
 /// the frames of `kinds` for each flow (SYN then ACK: established; SYN alone: SYN_RECV),
 /// through `Balancer::input_checked` as the pipeline would hand them. Returns how many flows
 /// had every frame forwarded.
-fn populate(pipeline: &mut Pipeline<rvs::dpdk::Mbuf>, kinds: &[&Template], insert: &[u32]) -> u64 {
+pub(crate) fn populate<B: rvs::buf::PacketBuf>(
+    pipeline: &mut Pipeline<B>,
+    kinds: &[&Template],
+    insert: &[u32],
+) -> u64 {
     let Some(lb) = pipeline.balancer_mut() else { return 0 };
     let mut ok = 0;
     for &i in insert {

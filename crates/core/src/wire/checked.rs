@@ -60,7 +60,9 @@ impl Ipv4Meta {
     }
 
     /// Records a header already checked with `Ipv4Packet::new_checked`, found at `l3`.
-    #[inline]
+    /// Always inlined: built in the caller's frame field by field, not written by a call and
+    /// copied out by wider loads that cannot forward from its narrow stores.
+    #[inline(always)]
     pub fn from_packet<T: AsRef<[u8]>>(l3: usize, p: &Packet<T>) -> Ipv4Meta {
         Ipv4Meta {
             l3,
@@ -138,6 +140,8 @@ impl FlowMeta {
     /// first fragment, the 8 header bytes), or an unfragmented ICMP echo request or reply with
     /// code 0. `None` for anything else: other protocols and ICMP messages, a later fragment
     /// (no transport header), a malformed header.
+    /// Always inlined, for the reason [`Ipv4Meta::from_packet`] is.
+    #[inline(always)]
     pub fn parse(frame: &[u8], ip: &Ipv4Meta) -> Option<FlowMeta> {
         if ip.frag_offset != 0 {
             return None;

@@ -35,13 +35,26 @@ pub fn sum(bytes: &[u8]) -> u16 {
         let (s, carry) = acc.overflowing_add(u64::from_be_bytes(w));
         acc = s + u64::from(carry);
     }
-    let rem = chunks.remainder();
-    if !rem.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rem.len()].copy_from_slice(rem);
-        let (s, carry) = acc.overflowing_add(u64::from_be_bytes(w));
-        acc = s + u64::from(carry);
+    // The last 0-7 bytes, zero-padded to a word, read as at most one 4-, one 2- and one
+    // 1-byte piece: a copy into a zeroed buffer would be a call to memcpy whose narrow stores
+    // the 8-byte load after it cannot forward from (a stall on every IPv4 header).
+    let mut rem = chunks.remainder();
+    let (mut w, mut shift) = (0u64, 64u32);
+    if let Some((h, t)) = rem.split_first_chunk::<4>() {
+        shift -= 32;
+        w |= u64::from(u32::from_be_bytes(*h)) << shift;
+        rem = t;
     }
+    if let Some((h, t)) = rem.split_first_chunk::<2>() {
+        shift -= 16;
+        w |= u64::from(u16::from_be_bytes(*h)) << shift;
+        rem = t;
+    }
+    if let Some(&b) = rem.first() {
+        w |= u64::from(b) << (shift - 8);
+    }
+    let (s, carry) = acc.overflowing_add(w);
+    acc = s + u64::from(carry);
     fold(acc)
 }
 

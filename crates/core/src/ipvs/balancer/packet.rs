@@ -71,16 +71,18 @@ impl Balancer {
         if head.frag_offset != 0 {
             return self.later_fragment(pkt, head, owner, now, may_redirect);
         }
-        let Some(flow) = meta.flow else {
+        // Read in place: a copy of it here is a wide load of what the stack just wrote with
+        // narrow stores (a store-forwarding stall per packet).
+        let Some(flow) = meta.flow.as_ref() else {
             return self.refuse(pkt, owner, R::BadL4);
         };
         if !head.is_fragment() {
-            return self.flow_input(pkt, head, &flow, owner, now, may_redirect);
+            return self.flow_input(pkt, head, flow, owner, now, may_redirect);
         }
         // A first fragment: whatever happens to it is recorded for the rest of its datagram.
         let key = FragKey::new(head.src_addr, head.dst_addr, flow.tuple.proto, head.ident);
         self.frag_first = Some((key, now));
-        let v = self.flow_input(pkt, head, &flow, owner, now, may_redirect);
+        let v = self.flow_input(pkt, head, flow, owner, now, may_redirect);
         self.frag_first = None;
         if let Verdict::Redirect { core, .. } = &v {
             let action = FragAction::Redirect { core: *core };

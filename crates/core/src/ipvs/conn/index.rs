@@ -54,6 +54,33 @@ struct Bucket {
 impl Bucket {
     const EMPTY: Bucket = Bucket { sig: [0; WAYS], val: [EMPTY; WAYS] };
 
+    /// Bit `i` set when slot `i`'s signature is `sig`: eight compares with no branch between
+    /// them (the compiler makes them one vector compare), where a slot-by-slot search took a
+    /// branch per slot.
+    #[inline]
+    fn matches(&self, sig: u32) -> u32 {
+        let mut m = 0;
+        for (i, &s) in self.sig.iter().enumerate() {
+            m |= u32::from(s == sig) << i;
+        }
+        m
+    }
+
+    /// The first value among the slots of `mask` ([`Bucket::matches`]) that is not empty and
+    /// for which `eq` holds.
+    #[inline]
+    fn first_of(&self, mut mask: u32, eq: &mut impl FnMut(u32) -> bool) -> Option<u32> {
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let v = self.val.get(i).copied().unwrap_or(EMPTY);
+            if v != EMPTY && eq(v) {
+                return Some(v);
+            }
+        }
+        None
+    }
+
     fn free_slot(&self) -> Option<usize> {
         self.val.iter().position(|&v| v == EMPTY)
     }
@@ -132,8 +159,7 @@ impl BucketIndex {
     #[inline]
     pub fn first_candidate(&self, h: u64) -> Option<u32> {
         let b = self.buckets.get(self.primary(h))?;
-        let sig = signature(h);
-        (0..WAYS).find(|&i| b.sig[i] == sig && b.val[i] != EMPTY).map(|i| b.val[i])
+        b.first_of(b.matches(signature(h)), &mut |_| true)
     }
 
     /// The first value stored under `h` for which `eq` holds.
@@ -141,17 +167,13 @@ impl BucketIndex {
     pub fn find(&self, h: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
         let sig = signature(h);
         let b1 = self.primary(h);
-        let scan = |b: &Bucket, eq: &mut dyn FnMut(u32) -> bool| {
-            (0..WAYS)
-                .find(|&i| b.sig[i] == sig && b.val[i] != EMPTY && eq(b.val[i]))
-                .map(|i| b.val[i])
-        };
-        if let Some(v) = self.buckets.get(b1).and_then(|b| scan(b, &mut eq)) {
+        if let Some(v) = self.buckets.get(b1).and_then(|b| b.first_of(b.matches(sig), &mut eq)) {
             return Some(v);
         }
         let b2 = self.alternative(b1, sig);
         if b2 != b1 {
-            if let Some(v) = self.buckets.get(b2).and_then(|b| scan(b, &mut eq)) {
+            if let Some(v) = self.buckets.get(b2).and_then(|b| b.first_of(b.matches(sig), &mut eq))
+            {
                 return Some(v);
             }
         }

@@ -44,7 +44,7 @@ use super::entry::{
 };
 use super::key::{ConnAddr, ConnKey, HashSeed, TemplateKey};
 use super::snapshot::listed_with_local;
-use crate::ipvs::proto::{tcp, ConnState, StateTimeouts, TcpDir, Transition};
+use crate::ipvs::proto::{tcp, ConnState, StateTimeouts, TcpDir, TcpState, Transition};
 use crate::ipvs::timer::{
     self, delay_ticks, is_due, tick_of, Tick, TimerNode, TimerNodes, TimerWheel,
 };
@@ -106,6 +106,29 @@ pub struct ConnStats {
     pub table_full: u64,
 }
 
+/// Slots of [`ConnTable`]'s per-state timeouts in ticks: each TCP state, then UDP.
+const STATE_SLOTS: usize = TcpState::COUNT + 1;
+
+/// The slot of `s` among [`STATE_SLOTS`].
+#[inline]
+fn state_slot(s: ConnState) -> usize {
+    match s {
+        ConnState::Tcp(t) => t as usize,
+        ConnState::Udp(_) => TcpState::COUNT,
+    }
+}
+
+/// Every state's timeout of `t` in ticks ([`delay_ticks`]), by [`state_slot`].
+fn state_ticks(t: &StateTimeouts) -> [u32; STATE_SLOTS] {
+    let mut out = [1; STATE_SLOTS];
+    for s in TcpState::ALL {
+        out[state_slot(ConnState::Tcp(s))] = delay_ticks(t.for_state(ConnState::Tcp(s)));
+    }
+    let udp = ConnState::Udp(crate::ipvs::proto::UdpState::Normal);
+    out[state_slot(udp)] = delay_ticks(t.for_state(udp));
+    out
+}
+
 /// The per-core connection table for address family `A`. See the module documentation.
 pub struct ConnTable<A: ConnAddr> {
     slab: Box<[Conn<A>]>,
@@ -115,6 +138,9 @@ pub struct ConnTable<A: ConnAddr> {
     wheel: TimerWheel,
     seed: HashSeed,
     timeouts: StateTimeouts,
+    /// `timeouts` in ticks, by [`state_slot`]: what a packet re-arms its entry with, without
+    /// a conversion per packet.
+    state_ticks: [u32; STATE_SLOTS],
     stats: ConnStats,
     /// Live entries the connection listing shows with a local address
     /// ([`super::snapshot::listed_with_local`]).
@@ -200,6 +226,7 @@ impl<A: ConnAddr> ConnTable<A> {
             wheel: TimerWheel::new(tick_of(now)),
             seed,
             timeouts: StateTimeouts::default(),
+            state_ticks: state_ticks(&StateTimeouts::default()),
             stats: ConnStats::default(),
             listed_local: 0,
             #[cfg(test)]
@@ -242,6 +269,7 @@ impl<A: ConnAddr> ConnTable<A> {
 
     /// Replaces the protocol timeouts. Entries pick them up on their next packet.
     pub fn set_timeouts(&mut self, t: StateTimeouts) {
+        self.state_ticks = state_ticks(&t);
         self.timeouts = t;
     }
 
@@ -702,8 +730,10 @@ impl<A: ConnAddr> ConnTable<A> {
         }
     }
 
-    /// Accounts one packet of `len` bytes travelling in `dir` on connection `id`: counters,
-    /// protocol state (TCP uses `tcp_flags`; UDP ignores it) and timer, re-armed with the
+    /// Accounts one packet travelling in `dir` on connection `id`: its client packet count
+    /// (see [`super::ConnCounters`]; `_len`, the packet's length, is counted by the caller per dest
+    /// and service, not here), protocol state (TCP uses `tcp_flags`; UDP ignores it) and
+    /// timer, re-armed with the
     /// timeout of the new state. Returns the transition so the caller can move the connection
     /// between its real server's active and inactive counts; `None` if `id` is not a live
     /// connection.
@@ -712,7 +742,7 @@ impl<A: ConnAddr> ConnTable<A> {
         id: ConnId,
         dir: Direction,
         tcp_flags: crate::wire::TcpFlags,
-        len: u32,
+        _len: u32,
         now: Instant,
     ) -> Option<Transition> {
         let now = tick_of(now);
@@ -720,7 +750,7 @@ impl<A: ConnAddr> ConnTable<A> {
         if e.is_free() || e.is_template() {
             return None;
         }
-        e.counters.add(dir, len);
+        e.counters.add(dir);
         let from = ConnState::from_u8(e.state);
         let to = match from {
             ConnState::Tcp(s) => {
@@ -737,7 +767,7 @@ impl<A: ConnAddr> ConnTable<A> {
             ConnState::Udp(u) => ConnState::Udp(u),
         };
         e.state = to.to_u8();
-        e.timeout = delay_ticks(self.timeouts.for_state(to));
+        e.timeout = self.state_ticks.get(state_slot(to)).copied().unwrap_or(1);
         let deadline = now.wrapping_add(e.timeout);
         self.wheel.arm(&mut self.slab[..], id.0, deadline);
         Some(Transition { from, to })

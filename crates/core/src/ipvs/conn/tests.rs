@@ -52,8 +52,8 @@ fn never(_: &Conn<Ipv4Addr>) {
 
 #[test]
 fn entry_size() {
-    assert_eq!(core::mem::size_of::<Conn<Ipv4Addr>>(), 104);
-    assert!(core::mem::size_of::<Conn<Ipv6Addr>>() <= 152);
+    assert_eq!(core::mem::size_of::<Conn<Ipv4Addr>>(), 84);
+    assert!(core::mem::size_of::<Conn<Ipv6Addr>>() <= 132);
 }
 
 #[test]
@@ -227,8 +227,6 @@ fn tcp_nat_lifecycle_states_timeouts_and_activity() {
     }
     let e = t.get(id).unwrap();
     assert_eq!(e.counters.in_pkts, 5);
-    assert_eq!(e.counters.out_pkts, 3);
-    assert_eq!(e.counters.in_bytes, 500);
     // Expires exactly 120 s after the last packet (at T0 + 7 s).
     let last = T0 + secs(7);
     assert_eq!(t.expire(last + secs(119) + Duration::from_millis(900), never), 0);
@@ -472,7 +470,7 @@ fn snapshot_rows() {
             local: None,
             fwd: FwdMethod::Masq,
             template: false,
-            counters: ConnCounters { in_pkts: 2, out_pkts: 1, in_bytes: 120, out_bytes: 60 },
+            counters: ConnCounters { in_pkts: 2 },
         }
     );
     assert_eq!(rows[0].proto_name(), "TCP");
