@@ -33,6 +33,8 @@ mod ip;
 mod raw;
 mod reload;
 mod services;
+/// Connection sync: `[sync]` (crate::sync).
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +71,7 @@ pub struct Config {
     guard: crate::ipvs::guard::GuardConfig,
     announce: Option<announce::Announce>,
     exc_guard: exc_guard::ExcGuard,
+    sync: Option<sync::SyncConfig>,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -108,6 +111,16 @@ impl Config {
     /// Scale-out: `[announce]`, when rvsd announces its VIPs to a routing daemon.
     pub fn announce(&self) -> Option<&announce::Announce> {
         self.announce.as_ref()
+    }
+
+    /// Connection sync: `[sync]`, when rvsd starts sync daemons.
+    pub fn sync(&self) -> Option<&sync::SyncConfig> {
+        self.sync.as_ref()
+    }
+
+    /// The ports' kernel interfaces that can carry sync traffic (`--mcast-interface`).
+    pub fn sync_ifaces(&self) -> Vec<sync::SyncIface> {
+        sync::sync_ifaces(&self.ports)
     }
 
     /// `[eal]`.

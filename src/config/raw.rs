@@ -52,6 +52,8 @@ pub(crate) struct RawConfig {
     /// `[[bfd_instance]]` (crate::config::bfd).
     #[serde(default, rename = "bfd_instance")]
     pub bfd_instances: Vec<super::bfd::RawBfdInstance>,
+    /// Connection sync: `[sync]` (crate::config::sync).
+    pub sync: Option<super::sync::RawSync>,
 }
 
 /// `[eal]`: how the DPDK environment is started.

@@ -49,6 +49,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
     let exception = exception::check_exception(raw.exception, &ports, &addrs, &eal, workers.len())?;
     let guard = guard::check_guard(&raw.guard, dataplane.conns_per_worker)?;
     let exc_guard = super::exc_guard::check_exc_guard(&raw.arp_limit, &raw.exception_classes)?;
+    let sync = super::sync::check_sync(raw.sync, &ports)?;
     Ok(Config {
         eal,
         ports,
@@ -67,5 +68,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         guard,
         announce,
         exc_guard,
+        sync,
     })
 }

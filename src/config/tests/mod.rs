@@ -8,6 +8,7 @@ mod health;
 mod reject;
 mod services;
 mod services_reject;
+mod sync;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
