@@ -248,14 +248,11 @@ impl SyncControl {
 
     /// Stops `role` if it runs; for a master, turns the workers' reporting off first.
     pub fn stop(&mut self, role: SyncRole) {
-        if role == SyncRole::Master {
-            self.primed = None;
-            if self.master.is_some() {
-                self.retire_reports();
-                if let Err(e) = self.set_reports(None) {
-                    // The master's end closes below: the workers' reports then drop.
-                    tracing::warn!("sync: turning reporting off: {e}");
-                }
+        if role == SyncRole::Master && self.master.is_some() {
+            self.retire_reports();
+            if let Err(e) = self.set_reports(None) {
+                // The master's end closes below: the workers' reports then drop.
+                tracing::warn!("sync: turning reporting off: {e}");
             }
         }
         if let Some(d) = self.slot(role).take() {
@@ -304,6 +301,10 @@ impl SyncControl {
                 continue;
             }
             self.stop(role);
+            if wanted.is_none() && role == SyncRole::Master && self.primed.take().is_some() {
+                // The workers were started reporting for a master that is no longer wanted.
+                self.set_reports(None).ok();
+            }
             if let Some(w) = wanted {
                 self.start(role, w.clone()).map_err(|e| format!("sync {}: {e}", role.name()))?;
             }
