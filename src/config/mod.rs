@@ -36,6 +36,8 @@ pub mod ipv6;
 mod raw;
 mod reload;
 mod services;
+/// Connection sync: `[sync]` (crate::sync).
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +76,7 @@ pub struct Config {
     exc_guard: exc_guard::ExcGuard,
     /// The director's own IPv6 (crate::config::ipv6).
     ipv6: ipv6::Ipv6Config,
+    sync: Option<sync::SyncConfig>,
 }
 
 /// The path shown in errors for a config given as a string.
@@ -119,6 +122,16 @@ impl Config {
     /// and `[nd]`.
     pub fn ipv6(&self) -> &ipv6::Ipv6Config {
         &self.ipv6
+    }
+
+    /// Connection sync: `[sync]`, when rvsd starts sync daemons.
+    pub fn sync(&self) -> Option<&sync::SyncConfig> {
+        self.sync.as_ref()
+    }
+
+    /// The ports' kernel interfaces that can carry sync traffic (`--mcast-interface`).
+    pub fn sync_ifaces(&self) -> Vec<sync::SyncIface> {
+        sync::sync_ifaces(&self.ports)
     }
 
     /// `[eal]`.

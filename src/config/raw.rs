@@ -58,6 +58,8 @@ pub(crate) struct RawConfig {
     /// `[nd]`: IPv6 neighbour discovery (crate::config::ipv6).
     #[serde(default)]
     pub nd: super::ipv6::RawNd,
+    /// Connection sync: `[sync]` (crate::config::sync).
+    pub sync: Option<super::sync::RawSync>,
 }
 
 /// `[eal]`: how the DPDK environment is started.

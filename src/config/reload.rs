@@ -104,6 +104,8 @@ impl Config {
 pub struct Reloader {
     source: Box<dyn Fn() -> Result<Config, String> + Send>,
     running: Config,
+    /// `[sync]` of the config the last load read (connection sync).
+    sync: std::sync::Mutex<Option<Option<super::sync::SyncConfig>>>,
 }
 
 impl Reloader {
@@ -113,7 +115,7 @@ impl Reloader {
         running: Config,
         source: impl Fn() -> Result<Config, String> + Send + 'static,
     ) -> Self {
-        Reloader { source: Box::new(source), running }
+        Reloader { source: Box::new(source), running, sync: std::sync::Mutex::new(None) }
     }
 
     /// Reloads from the file at `path`.
@@ -133,7 +135,12 @@ impl ReloadSource for Reloader {
                 fixed.join(", ")
             ));
         }
+        *self.sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(new.sync().cloned());
         Ok((new.services().clone(), new.snat_rules().to_vec()))
+    }
+
+    fn sync(&self) -> Option<Option<super::sync::SyncConfig>> {
+        self.sync.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

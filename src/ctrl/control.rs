@@ -79,6 +79,8 @@ pub struct Control<D> {
     pub(super) health: Option<Box<dyn HealthRows>>,
     /// Scale-out: the announcer's handle, when `[announce]` is configured.
     pub(super) announce: Option<crate::announce::AnnounceHandle>,
+    /// Connection sync: rvsd's sync daemons (`--start-daemon`, `[sync]` on reload).
+    pub(super) sync: Option<std::sync::Arc<std::sync::Mutex<crate::sync::SyncControl>>>,
 }
 
 impl<D: Dataplane> Control<D> {
@@ -96,6 +98,7 @@ impl<D: Dataplane> Control<D> {
             reloader: None,
             health: None,
             announce: None,
+            sync: None,
         }
     }
 
@@ -109,6 +112,12 @@ impl<D: Dataplane> Control<D> {
     /// Scale-out: answers `rvsadm --announced/--drain/--resume` through `announce`.
     pub fn set_announce(&mut self, announce: crate::announce::AnnounceHandle) {
         self.announce = Some(announce);
+    }
+
+    /// Connection sync: answers `rvsadm --start-daemon/--stop-daemon/-L --daemon` through
+    /// `sync`, and brings it to a changed `[sync]` block on reload.
+    pub fn set_sync(&mut self, sync: std::sync::Arc<std::sync::Mutex<crate::sync::SyncControl>>) {
+        self.sync = Some(sync);
     }
 
     /// The table in force.
@@ -151,6 +160,22 @@ impl<D: Dataplane> Control<D> {
                     ErrorCode::NotFound,
                     "rvsd announces no VIPs: add an [announce] section to its config (docs/scale-out.md)",
                 ),
+            },
+            Request::Sync(r) => match &self.sync {
+                Some(s) => match s.lock().unwrap_or_else(|p| p.into_inner()).handle(r) {
+                    Ok(rows) => Response::Ok(Reply::SyncDaemons(rows)),
+                    Err((code, message)) => Response::error(code, message),
+                },
+                // No data plane to sync: only `-L --daemon` answers (nothing runs).
+                None => match r {
+                    crate::proto::sync::SyncRequest::Show => {
+                        Response::Ok(Reply::SyncDaemons(Vec::new()))
+                    }
+                    _ => Response::error(
+                        ErrorCode::Refused,
+                        "this rvsd has no workers to sync connections of",
+                    ),
+                },
             },
             Request::Net(r) => {
                 let in_use = self.addrs_in_use();

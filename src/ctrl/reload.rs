@@ -90,6 +90,13 @@ pub trait ReloadSource: Send {
     /// The new declared state: the services, dests, local addresses and timeouts, and the SNAT
     /// rules. Fails, naming the problem, when it cannot be applied live.
     fn load(&self) -> Result<(ServiceTable, Vec<SnatRule>), String>;
+    /// Connection sync: the `[sync]` block of the config the last successful [`load`] read
+    /// (`Some(None)`: the file has none); `None` when this source declares no sync daemons.
+    ///
+    /// [`load`]: ReloadSource::load
+    fn sync(&self) -> Option<Option<crate::config::sync::SyncConfig>> {
+        None
+    }
 }
 
 impl<D: Dataplane> Control<D> {
@@ -119,9 +126,24 @@ impl<D: Dataplane> Control<D> {
             keep_health_state(&self.table, &mut table, &health.rows());
         }
         let cmds = table_diff(&self.table, &table);
-        let changes = cmds.len() + usize::from(snat != self.table.snat_rules());
+        let mut changes = cmds.len() + usize::from(snat != self.table.snat_rules());
+        let sync = r.sync();
         match self.change_with(&cmds, Some(snat)) {
             Response::Ok(_) => {
+                if let (Some(s), Some(declared)) = (&self.sync, sync) {
+                    let applied =
+                        s.lock().unwrap_or_else(|p| p.into_inner()).apply_config(declared.as_ref());
+                    match applied {
+                        Ok(changed) => changes += usize::from(changed),
+                        Err(e) => {
+                            let m = format!(
+                                "config reloaded ({changes} change(s) applied), but [sync] was not: {e}"
+                            );
+                            tracing::warn!("{m}");
+                            return Response::error(ErrorCode::BadConfig, m);
+                        }
+                    }
+                }
                 tracing::info!("config reloaded: {changes} change(s) applied");
                 Response::Ok(Reply::Reloaded { changes })
             }

@@ -193,6 +193,9 @@ pub struct Director {
     control_lock: Arc<std::sync::Mutex<()>>,
     net: Arc<std::sync::Mutex<Option<NetPlumbing>>>,
     flow_rules: Vec<dpdk::FlowRule>,
+    /// Connection sync: the master's ends of the report queues the workers started with
+    /// (when `[sync]` runs a master), taken by [`Director::take_sync_reports`].
+    sync_reports: Option<Vec<crossbeam_channel::Receiver<crate::ipvs::sync::SyncConn>>>,
     // Declared last: dropped after the ports and workers that use them.
     pool: Option<Mempool>,
     eal: Option<Eal>,
@@ -229,6 +232,7 @@ impl Director {
             control_lock: Arc::new(std::sync::Mutex::new(())),
             net: Arc::new(std::sync::Mutex::new(None)),
             flow_rules: Vec::new(),
+            sync_reports: None,
             pool: Some(pool.clone()),
             eal: Some(eal),
         };
@@ -371,6 +375,16 @@ impl Director {
         // One SYN proxy configuration (and so one set of cookie keys) for every worker: a
         // cookie made on one core validates on any.
         let synproxy = crate::ipvs::synproxy::SynProxyConfig::new();
+        // Connection sync: a configured master's workers report from their first packet.
+        let master = cfg.sync().is_some_and(|s| s.roles.contains(&crate::sync::SyncRole::Master));
+        let mut sync_queues = if master {
+            let (queues, rx) = crate::sync::control::report_queues(n_workers);
+            self.sync_reports = Some(rx);
+            queues.into_iter().map(Some).collect()
+        } else {
+            Vec::new()
+        }
+        .into_iter();
         for (core, w) in cfg.workers().iter().enumerate() {
             let crossing = crossings.next().unwrap_or_default();
             let mut rx = Vec::new();
@@ -414,8 +428,9 @@ impl Director {
                 tx_csum_offload: csum_offload.iter().any(|&on| on),
                 ..BalancerConfig::new(core, n_workers)
             };
-            let lb = Balancer::new(lb_cfg, time::now())
+            let mut lb = Balancer::new(lb_cfg, time::now())
                 .map_err(|e| StartError::Setup(format!("load balancer of worker {core}: {e}")))?;
+            lb.set_sync_reports(sync_queues.next().flatten());
             let mut pipeline = Pipeline::with_balancer(stack, lb);
             pipeline.set_services(services.clone(), time::now());
             let stats = Arc::new(CoreStats::default());
@@ -521,6 +536,18 @@ impl Director {
     /// Every worker's per-service and per-dest reports, one entry per worker.
     pub fn reports(&self) -> Result<Vec<WorkerReports>, ControlError> {
         self.control().worker_reports()
+    }
+
+    /// Connection sync: the report queues the workers started with (once).
+    pub fn take_sync_reports(
+        &mut self,
+    ) -> Option<Vec<crossbeam_channel::Receiver<crate::ipvs::sync::SyncConn>>> {
+        self.sync_reports.take()
+    }
+
+    /// The workers' request channels (for the sync daemons).
+    pub fn worker_handles(&self) -> Vec<WorkerHandle> {
+        self.handles.clone()
     }
 
     /// A handle for the control plane (the control socket's thread): it reaches the workers

@@ -18,17 +18,19 @@ use crate::ipvs::service::BuildOptions;
 use crate::metrics::lb_source::LbMetrics;
 use crate::metrics::MetricsSource;
 use crate::proto::{ListRequest, Reply, Request, Response};
+use crate::sync::{SyncControl, SyncMetrics};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// The order [`Rvsd::start`] starts things in (and logs); [`Rvsd::stop`] goes in reverse.
-pub const START_ORDER: [&str; 10] = [
+pub const START_ORDER: [&str; 11] = [
     "EAL",
     "packet pools",
     "ports",
     "kernel interfaces",
     "workers",
     "control plane",
+    "sync daemons",
     "control socket",
     "health checks",
     "metrics",
@@ -43,6 +45,7 @@ pub struct Rvsd {
     health: Option<Health>,
     liveness: Liveness,
     announcer: Option<Announcer>,
+    sync: Arc<Mutex<SyncControl>>,
 }
 
 impl Rvsd {
@@ -64,6 +67,18 @@ impl Rvsd {
         if let Some(path) = config_file {
             control.set_reloader(Reloader::from_file(cfg.clone(), path.to_path_buf()));
         }
+        // Connection sync (docs/scale-out.md): the daemons `[sync]` names; rvsadm starts and
+        // stops them later through the control plane.
+        let mut sync = SyncControl::new(director.worker_handles(), cfg.sync_ifaces());
+        if let Some(rx) = director.take_sync_reports() {
+            sync = sync.with_primed_reports(rx);
+        }
+        if let Err(e) = sync.apply_config(cfg.sync()) {
+            drop(sync);
+            return Err(stop_after(director, format!("starting the connection sync: {e}")));
+        }
+        let sync = Arc::new(Mutex::new(sync));
+        control.set_sync(sync.clone());
         let control = Arc::new(Mutex::new(control));
         // The control socket (rvsadm, rvsnet).
         let server_cfg = ServerConfig {
@@ -95,6 +110,7 @@ impl Rvsd {
             Arc::new(LbMetrics::new(control.clone())),
             Arc::new(liveness.metrics()),
             Arc::new(announce_metrics.clone()),
+            Arc::new(SyncMetrics::new(sync.clone())),
         ];
         if let Err(e) = director.start_metrics(cfg, sources) {
             if let Some(h) = health {
@@ -126,7 +142,7 @@ impl Rvsd {
                 }
             }
         };
-        Ok(Rvsd { director, control, server, health, liveness, announcer })
+        Ok(Rvsd { director, control, server, health, liveness, announcer, sync })
     }
 
     /// The control socket's path.
@@ -165,6 +181,8 @@ impl Rvsd {
             h.stop();
         }
         self.server.stop();
+        // A master sends what it holds; then no worker reports or installs any more.
+        self.sync.lock().unwrap_or_else(|p| p.into_inner()).stop_all();
         // Metrics, workers, kernel interfaces, ports, pools, EAL.
         self.director.shutdown()
     }

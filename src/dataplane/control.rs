@@ -199,6 +199,14 @@ impl WorkerHandle {
         self.ask(|reply| LbRequest::Laddrs { reply }, timeout)
     }
 
+    /// The worker's connection-sync counters.
+    pub fn sync_counts(
+        &self,
+        timeout: Duration,
+    ) -> Result<crate::ipvs::balancer::SyncCoreCounts, ControlError> {
+        self.ask(|reply| LbRequest::SyncCounts { reply }, timeout)
+    }
+
     /// Sends the request `make` builds around a reply channel and waits for the answer.
     fn ask<T, R: Into<WorkerRequest>>(
         &self,

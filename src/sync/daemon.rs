@@ -38,24 +38,7 @@ use crate::ipvs::balancer::InstallCounts;
 use crate::ipvs::sync::{Batcher, Learnt, Message, SyncConn, DEFAULT_GROUP, DEFAULT_PORT};
 use crate::time;
 
-/// Which daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SyncRole {
-    /// Sends this director's connections.
-    Master,
-    /// Installs the peers' connections.
-    Backup,
-}
-
-impl SyncRole {
-    /// `master` or `backup`.
-    pub fn name(self) -> &'static str {
-        match self {
-            SyncRole::Master => "master",
-            SyncRole::Backup => "backup",
-        }
-    }
-}
+pub use crate::proto::sync::SyncRole;
 
 /// How a sync daemon runs (ipvsadm's `--start-daemon` options plus rvs's peers).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,14 +6,22 @@
 //! peers) and the receiving thread (datagrams -> [`crate::ipvs::sync::Message`] -> learnt
 //! connections -> every worker's inbox as one [`crate::ipvs::balancer::control::LbRequest::SyncInstall`]
 //! per message; each worker installs those that belong on it), its settings ([`SyncSettings`])
-//! and counters ([`SyncStats`]). Must not touch: the connection tables (only the workers do,
+//! and counters ([`SyncStats`]); which daemons run ([`SyncControl`]: `[sync]`, rvsadm's
+//! `--start-daemon`/`--stop-daemon`/`-L --daemon`) and their Prometheus families
+//! ([`SyncMetrics`]). Must not touch: the connection tables (only the workers do,
 //! through their inboxes), the configuration files, the control protocol.
 
+pub mod control;
 pub mod daemon;
+mod metrics;
 mod stats;
 
+pub use control::{SyncControl, REPORT_QUEUE};
 pub use daemon::{SyncDaemon, SyncError, SyncRole, SyncSettings};
+pub use metrics::SyncMetrics;
 pub use stats::{SyncCounts, SyncStats};
 
+#[cfg(test)]
+mod control_tests;
 #[cfg(test)]
 mod tests;

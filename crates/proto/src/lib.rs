@@ -23,6 +23,7 @@ pub mod client;
 pub mod health;
 pub mod model;
 pub mod net;
+pub mod sync;
 
 use crate::change::Change;
 use crate::model::{ConnEntry, MatchService, ServiceInfo, ServiceLocalAddrs};
@@ -86,6 +87,9 @@ pub enum Request {
     /// Scale-out: the VIPs rvsd announces to its routing daemon (`rvsadm --announced`,
     /// `--drain`, `--resume`; docs/scale-out.md).
     Announce(crate::announce::AnnounceRequest),
+    /// Connection sync: `--start-daemon`, `--stop-daemon`, `-L --daemon`
+    /// (docs/scale-out.md).
+    Sync(crate::sync::SyncRequest),
 }
 
 /// Daemon state for [`Request::Status`].
@@ -155,6 +159,8 @@ pub enum Reply {
     },
     /// Scale-out: what rvsd announces, after a [`Request::Announce`].
     Announce(crate::announce::AnnounceStatus),
+    /// Connection sync: the running daemons, master first (after any [`Request::Sync`]).
+    SyncDaemons(Vec<crate::sync::SyncDaemonInfo>),
 }
 
 /// Stable error classes; scripts may match on them, the message is for people.
@@ -212,6 +218,7 @@ impl Reply {
             Reply::Matches(_) => "Matches",
             Reply::Flushed { .. } => "Flushed",
             Reply::Announce(_) => "Announce",
+            Reply::SyncDaemons(_) => "SyncDaemons",
         }
     }
 }

@@ -55,6 +55,7 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         &raw.exception_classes,
         &raw.exception_classes_from_kernel,
     )?;
+    let sync = super::sync::check_sync(raw.sync, &ports)?;
     Ok(Config {
         eal,
         ports,
@@ -74,5 +75,6 @@ pub(crate) fn check(raw: RawConfig) -> Result<Config, Invalid> {
         announce,
         exc_guard,
         ipv6,
+        sync,
     })
 }

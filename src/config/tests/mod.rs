@@ -9,6 +9,7 @@ mod ipv6;
 mod reject;
 mod services;
 mod services_reject;
+mod sync;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

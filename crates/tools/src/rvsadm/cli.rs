@@ -44,7 +44,7 @@ pub enum ListWhat {
     Conns,
     /// Timeouts (`--timeout`).
     Timeouts,
-    /// Sync daemons (`--daemon`); rvs has none, so this lists nothing.
+    /// Sync daemons (`--daemon`): the ones rvsd runs.
     Daemon,
 }
 

@@ -19,40 +19,19 @@ use super::error::CliError;
 use super::hostport::number_in;
 use super::opts::lookup_long;
 
-/// Which of the two sync daemons.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SyncRole {
-    /// Sends this director's connections.
-    Master,
-    /// Receives the peers' connections.
-    Backup,
-}
+pub use rvs_proto::sync::{SyncDaemonInfo, SyncDaemonParams, SyncRole};
 
-impl SyncRole {
-    /// `master` or `backup`.
-    pub fn name(self) -> &'static str {
+impl SyncDaemonCmd {
+    /// The request rvsd answers.
+    pub fn request(&self) -> rvs_proto::sync::SyncRequest {
+        use rvs_proto::sync::SyncRequest;
         match self {
-            SyncRole::Master => "master",
-            SyncRole::Backup => "backup",
+            SyncDaemonCmd::Start { role, params } => {
+                SyncRequest::Start { role: *role, params: params.clone() }
+            }
+            SyncDaemonCmd::Stop { role } => SyncRequest::Stop { role: *role },
         }
     }
-}
-
-/// The parameters of `--start-daemon` (what was given; the daemon fills in the defaults).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SyncDaemonParams {
-    /// `--mcast-interface` (at most 15 characters are kept, as ipvsadm keeps them).
-    pub mcast_interface: Option<String>,
-    /// `--syncid` (0 to 255).
-    pub syncid: Option<u8>,
-    /// `--sync-maxlen` (1 to 65507: the largest UDP payload).
-    pub sync_maxlen: Option<u16>,
-    /// `--mcast-group` (IPv4 or IPv6).
-    pub mcast_group: Option<IpAddr>,
-    /// `--mcast-port` (1 to 65535).
-    pub mcast_port: Option<u16>,
-    /// `--mcast-ttl` (1 to 255).
-    pub mcast_ttl: Option<u8>,
 }
 
 /// A sync daemon command.
@@ -71,25 +50,6 @@ pub enum SyncDaemonCmd {
         /// Master or backup.
         role: SyncRole,
     },
-}
-
-/// A running sync daemon as `-L --daemon` shows it (every value filled in by the daemon).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncDaemonInfo {
-    /// Master or backup.
-    pub role: SyncRole,
-    /// The interface.
-    pub mcast_interface: String,
-    /// The sync id.
-    pub syncid: u8,
-    /// The message size limit (0: not shown).
-    pub sync_maxlen: u16,
-    /// The group (none: not shown).
-    pub mcast_group: Option<IpAddr>,
-    /// The port (0: not shown).
-    pub mcast_port: u16,
-    /// The TTL (0: not shown).
-    pub mcast_ttl: u8,
 }
 
 /// ipvsadm keeps `IP_VS_IFNAME_MAXLEN - 1` characters of the interface name.
@@ -123,11 +83,7 @@ fn parse_daemon(
         Some(v) => v,
         None => *rest.next().ok_or_else(|| CliError::MissingArgument(shown.to_string()))?,
     };
-    let role = match role_word {
-        "master" => SyncRole::Master,
-        "backup" => SyncRole::Backup,
-        _ => return Err(CliError::IllegalDaemonState { start }),
-    };
+    let role = SyncRole::parse(role_word).ok_or(CliError::IllegalDaemonState { start })?;
     let mut p = SyncDaemonParams::default();
     while let Some(tok) = rest.next() {
         let Some(body) = tok.strip_prefix("--") else {
@@ -237,7 +193,7 @@ fn option_name(long: &str) -> &'static str {
 /// leaves unset.
 pub fn format_daemons(rows: &[SyncDaemonInfo]) -> String {
     let mut out = String::new();
-    for role in [SyncRole::Master, SyncRole::Backup] {
+    for role in SyncRole::ALL {
         for d in rows.iter().filter(|d| d.role == role) {
             let _ = write!(
                 out,

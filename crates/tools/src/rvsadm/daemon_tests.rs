@@ -157,24 +157,26 @@ fn the_daemon_listing_is_ipvsadms() {
 }
 
 #[test]
-fn rvsadm_says_rvsd_has_no_sync_daemon_yet() {
-    let argv: Vec<String> =
-        ["rvsadm", "--start-daemon", "master", "--mcast-interface", "eth1", "--syncid", "1"]
-            .map(String::from)
-            .to_vec();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run(
-        &argv,
-        &mut std::io::empty(),
-        &mut out,
-        &mut err,
-        Path::new("/nonexistent/rvsd.sock"),
-        &NoNames,
-    );
-    assert_eq!(code, 2);
-    assert!(out.is_empty());
-    assert_eq!(
-        String::from_utf8(err).unwrap(),
-        "rvsd does not run a connection sync daemon yet (--start-daemon); see docs/scale-out.md, Connection sync\n"
-    );
+fn rvsadm_sends_the_sync_requests_to_rvsd() {
+    // No rvsd at that path: rvsadm tried to reach it (exit 1), for each of the three commands.
+    for line in [
+        "rvsadm --start-daemon master --mcast-interface eth1 --syncid 1",
+        "rvsadm --stop-daemon backup",
+        "rvsadm -L --daemon",
+    ] {
+        let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(
+            &argv,
+            &mut std::io::empty(),
+            &mut out,
+            &mut err,
+            Path::new("/nonexistent/rvsd.sock"),
+            &NoNames,
+        );
+        assert_eq!(code, 1, "{line}");
+        assert!(out.is_empty());
+        let err = String::from_utf8(err).unwrap();
+        assert!(err.starts_with("rvsadm: ") && err.contains("/nonexistent/rvsd.sock"), "{err}");
+    }
 }

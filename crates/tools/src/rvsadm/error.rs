@@ -160,9 +160,6 @@ pub enum CliError {
     /// `--mcast-ttl` outside 1-255.
     #[error("illegal mcast-ttl specified")]
     IllegalMcastTtl,
-    /// A sync daemon command rvsd cannot run yet.
-    #[error("rvsd does not run a connection sync daemon yet ({0}); see docs/scale-out.md, Connection sync")]
-    SyncDaemonNotBuilt(&'static str),
     /// `-R` inside a restore file.
     #[error("-R cannot be used inside restore input")]
     NestedRestore,

@@ -4,16 +4,17 @@
 //! that comes back (with `rvsadm::format`, `rvsadm::conns`, `rvsadm::save`, so the bytes are ipvsadm's),
 //! the words and exit status of every failure (command-line errors as `rvsadm::error` says;
 //! refusals by the daemon print the daemon's ipvsadm words and exit 255, as ipvsadm's -1 does),
-//! and `-R` reading standard input. `--reload` (an rvs extension) asks rvsd to reload its config. Answered locally: `-h`, `-v`, `-L --daemon`. Must not touch:
+//! and `-R` reading standard input. `--reload` (an rvs extension) asks rvsd to reload its config. Answered locally: `-h`, `-v`; `-L --daemon`,
+//! `--start-daemon` and `--stop-daemon` go to rvsd's sync daemons (docs/scale-out.md). Must not touch:
 //! the table's rules (the daemon applies them).
 
 use crate::rvsadm::cli::{self, Command, ListWhat};
-use crate::rvsadm::daemon::SyncDaemonCmd;
-use crate::rvsadm::error::CliError;
+use crate::rvsadm::daemon;
 use crate::rvsadm::names::Names;
 use crate::rvsadm::{conns, format, restore, save};
 use rvs_proto::chunks::ChunksEnd;
 use rvs_proto::client::Client;
+use rvs_proto::sync::SyncRequest;
 use rvs_proto::{ErrorCode, ListRequest, Reply, Request, Response};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -121,15 +122,8 @@ pub fn run(
             let _ = write!(out, "{}", cli::version(program));
             return 0;
         }
-        Command::List { what: ListWhat::Daemon, .. } => return 0,
-        Command::SyncDaemon(d) => {
-            let e = CliError::SyncDaemonNotBuilt(match d {
-                SyncDaemonCmd::Start { .. } => "--start-daemon",
-                SyncDaemonCmd::Stop { .. } => "--stop-daemon",
-            });
-            let _ = writeln!(err, "{e}");
-            return e.exit_code();
-        }
+        Command::List { what: ListWhat::Daemon, .. } => Request::Sync(SyncRequest::Show),
+        Command::SyncDaemon(d) => Request::Sync(d.request()),
         Command::List { what: ListWhat::Conns, format } => {
             return list_conns(socket, program, format, names, out, err);
         }
@@ -148,6 +142,7 @@ pub fn run(
             }
         }
         Command::List { what, .. } => Request::List(match *what {
+            // `--daemon` is a sync request, sent above; never reached.
             ListWhat::All | ListWhat::Daemon => ListRequest::Services,
             ListWhat::Service(k) => ListRequest::Service(k),
             // Streamed chunk by chunk above; never reached.
@@ -250,6 +245,9 @@ pub fn run(
                 format!("rvsd ended {conns} connection(s) of removed services and real servers\n")
             }
             (Command::Announce(_), Reply::Announce(status)) => format::announced(&status),
+            // `-L --daemon` lists them; a start or stop prints nothing, as ipvsadm.
+            (Command::List { .. }, Reply::SyncDaemons(rows)) => daemon::format_daemons(&rows),
+            (Command::SyncDaemon(_), Reply::SyncDaemons(_)) => String::new(),
             (_, other) => {
                 let _ = writeln!(err, "{program}: rvsd answered with unexpected data: {other:?}");
                 return EXIT_UNREACHABLE;

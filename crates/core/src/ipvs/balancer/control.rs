@@ -9,7 +9,10 @@
 //! not look inside them. Must not touch: packets, the stack's tables (the routes reach the
 //! balancer only as an [`Egress`]).
 
-use super::{Balancer, DestReport, Egress, InstallCounts, PoolReports, ServiceReport, SyncReports};
+use super::{
+    Balancer, DestReport, Egress, InstallCounts, PoolReports, ServiceReport, SyncCoreCounts,
+    SyncReports,
+};
 use crate::ipvs::conn::ConnInfo;
 use crate::ipvs::laddr::LaddrStats;
 use crate::ipvs::service::Services;
@@ -89,6 +92,11 @@ pub enum LbRequest {
         /// Where the counts go.
         reply: Sender<InstallCounts>,
     },
+    /// Connection sync: report this core's sync counters (for the metrics).
+    SyncCounts {
+        /// Where the counters go.
+        reply: Sender<SyncCoreCounts>,
+    },
 }
 
 impl LbRequest {
@@ -145,6 +153,9 @@ impl LbRequest {
                     }
                 };
                 let _ = reply.try_send(counts);
+            }
+            LbRequest::SyncCounts { reply } => {
+                let _ = reply.send(lb.map(|lb| lb.sync_core_counts()).unwrap_or_default());
             }
         }
         None

@@ -51,7 +51,7 @@ mod sync;
 mod synproxy;
 
 pub use pools::{LaddrReport, PoolExhaustion, PoolOwner, PoolReports, SnatReport, SnatRuleReport};
-pub use sync::{InstallCounts, InstallError, Installed, SyncReports, SyncRule};
+pub use sync::{InstallCounts, InstallError, Installed, SyncCoreCounts, SyncReports, SyncRule};
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;

@@ -122,6 +122,19 @@ pub struct InstallCounts {
     pub not_mine: u64,
 }
 
+/// A core's sync counters ([`Balancer::sync_core_counts`]), for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCoreCounts {
+    /// Whether the core reports its connections now.
+    pub reporting: bool,
+    /// Reports pushed since reporting last started.
+    pub reported: u64,
+    /// Reports dropped (queue full or closed) since reporting last started.
+    pub dropped: u64,
+    /// Connections installed from peers' reports since the core started.
+    pub learnt: u64,
+}
+
 /// What an install did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installed {
@@ -145,6 +158,17 @@ impl Balancer {
     /// Reports pushed and reports dropped (queue full or closed), if reporting.
     pub fn sync_report_counts(&self) -> Option<(u64, u64)> {
         self.sync.as_ref().map(|s| (s.sent, s.queue.dropped()))
+    }
+
+    /// The core's sync counters.
+    pub fn sync_core_counts(&self) -> SyncCoreCounts {
+        let (reported, dropped) = self.sync_report_counts().unwrap_or((0, 0));
+        SyncCoreCounts {
+            reporting: self.sync.is_some(),
+            reported,
+            dropped,
+            learnt: self.sync_learnt,
+        }
     }
 
     /// The packet path's hook: a client packet moved connection `id` by `tr`.
