@@ -1,9 +1,11 @@
 //! `[sync]`: the connection-sync daemons rvsd starts (docs/scale-out.md, "Connection sync"),
 //! ipvsadm's `--start-daemon` options as TOML keys plus rvs's unicast peers.
 //!
-//! Owns these keys, their defaults and their checks, and [`SyncIface`] (a port's kernel
-//! interface with the address the sync sockets use there: the same lookup serves `[sync]` and
-//! `rvsadm --start-daemon --mcast-interface`). Must not touch sockets or threads (`crate::sync`).
+//! Owns these keys, their defaults and their checks, and the lookup of the ports' kernel
+//! interfaces that can carry sync traffic ([`sync_ifaces`]: the same lookup serves `[sync]` and
+//! `rvsadm --start-daemon --mcast-interface`); the checked types ([`SyncConfig`], [`SyncIface`])
+//! live in `crate::sync::settings`, so the daemon does not depend on this module. Must not touch
+//! sockets or threads (`crate::sync`).
 //!
 //! ```toml
 //! [sync]
@@ -24,6 +26,7 @@ use serde::Deserialize;
 use super::checked::Port;
 use super::error::{invalid, Invalid};
 use crate::proto::sync::SyncRole;
+pub use crate::sync::settings::{SyncConfig, SyncIface};
 use crate::sync::SyncSettings;
 
 /// `[sync]` as written.
@@ -38,34 +41,6 @@ pub(crate) struct RawSync {
     pub mcast_port: Option<i64>,
     pub mcast_ttl: Option<i64>,
     pub peers: Vec<String>,
-}
-
-/// `[sync]`, checked: which daemons start, and how they run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncConfig {
-    /// The daemons to run, master first.
-    pub roles: Vec<SyncRole>,
-    /// Their settings (the same for both, as the kernel's two daemons share an interface).
-    pub settings: SyncSettings,
-}
-
-/// A port's kernel interface that can carry sync traffic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncIface {
-    /// The kernel interface's name.
-    pub name: String,
-    /// Its first IPv4 kernel address: the sockets' source and, with peers, where the backup
-    /// listens.
-    pub addr: Ipv4Addr,
-    /// The port's MTU (the default message size is this less the IPv4 and UDP headers).
-    pub mtu: u16,
-}
-
-impl SyncIface {
-    /// The kernel's default `sync_maxlen` on this interface.
-    pub fn default_maxlen(&self) -> u16 {
-        self.mtu.saturating_sub(28)
-    }
 }
 
 /// The ports' kernel interfaces that have an address.

@@ -94,7 +94,7 @@ pub trait ReloadSource: Send {
     /// (`Some(None)`: the file has none); `None` when this source declares no sync daemons.
     ///
     /// [`load`]: ReloadSource::load
-    fn sync(&self) -> Option<Option<crate::config::sync::SyncConfig>> {
+    fn sync(&self) -> Option<Option<crate::sync::settings::SyncConfig>> {
         None
     }
 }

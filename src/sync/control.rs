@@ -11,8 +11,8 @@
 use crossbeam_channel::Receiver;
 
 use super::daemon::{SyncDaemon, SyncRole, SyncSettings};
+use super::settings::{SyncConfig, SyncIface};
 use super::stats::SyncCounts;
-use crate::config::sync::{SyncConfig, SyncIface};
 use crate::dataplane::control::WorkerHandle;
 use crate::ipvs::balancer::control::LbRequest;
 use crate::ipvs::balancer::{SyncReports, SyncRule};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::control::SyncControl;
 use super::daemon::{SyncRole, SyncSettings};
-use crate::config::sync::{SyncConfig, SyncIface};
+use super::settings::{SyncConfig, SyncIface};
 use crate::dataplane::control::{channel, WorkerHandle, WorkerRequest};
 use crate::ipvs::balancer::{Balancer, BalancerConfig, FixedEgress};
 use crate::ipvs::conn::HashSeed;

@@ -14,6 +14,7 @@
 pub mod control;
 pub mod daemon;
 mod metrics;
+pub mod settings;
 mod stats;
 
 pub use control::{SyncControl, REPORT_QUEUE};
