@@ -14,16 +14,7 @@ fn with_kernel(lines: &str) -> String {
 
 #[track_caller]
 fn rejects(text: &str, key: &str, words: &[&str]) {
-    match Config::from_toml_str(text) {
-        Ok(_) => panic!("accepted, expected a refusal at {key}"),
-        Err(ConfigError::Invalid { key: k, message, .. }) => {
-            assert_eq!(k, key, "wrong key; message: {message}");
-            for w in words {
-                assert!(message.contains(w), "message lacks `{w}`: {message}");
-            }
-        }
-        Err(e) => panic!("expected a rule violation at {key}, got: {e}"),
-    }
+    super::refused_at(text, key, words);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::BASE;
 use crate::config::ip6::Ipv6Net;
 use crate::config::ipv6::{Addr6, NdConfig, Route6, StaticNeigh6};
-use crate::config::{AddrKind, Config, ConfigError};
+use crate::config::{AddrKind, Config};
 
 /// BASE with one IPv6 host address per port, a VIP, a local address, two routes and a static
 /// neighbour.
@@ -63,16 +63,7 @@ fn v6(s: &str) -> Ipv6Addr {
 
 #[track_caller]
 fn rejects(text: &str, key: &str, words: &[&str]) {
-    match Config::from_toml_str(text) {
-        Ok(_) => panic!("accepted, expected a refusal at {key}"),
-        Err(ConfigError::Invalid { key: k, message, .. }) => {
-            assert_eq!(k, key, "wrong key; message: {message}");
-            for w in words {
-                assert!(message.contains(w), "message lacks `{w}`: {message}");
-            }
-        }
-        Err(e) => panic!("expected a rule violation at {key}, got: {e}"),
-    }
+    super::refused_at(text, key, words);
 }
 
 #[test]

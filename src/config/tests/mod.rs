@@ -93,6 +93,22 @@ socket = "/run/rvs/test.sock"
 listen = "127.0.0.1:9100"
 "#;
 
+/// Asserts that `text` is refused at `key` with a message containing every one of `words` (the
+/// test files' `rejects` helpers wrap this one).
+#[track_caller]
+pub(super) fn refused_at(text: &str, key: &str, words: &[&str]) {
+    match Config::from_toml_str(text) {
+        Ok(_) => panic!("accepted, expected a refusal at {key}"),
+        Err(ConfigError::Invalid { key: k, message, .. }) => {
+            assert_eq!(k, key, "wrong key; message: {message}");
+            for w in words {
+                assert!(message.contains(w), "message lacks `{w}`: {message}");
+            }
+        }
+        Err(e) => panic!("expected a rule violation at {key}, got: {e}"),
+    }
+}
+
 /// `BASE` with the one occurrence of `from` replaced by `to`.
 pub(super) fn patch(from: &str, to: &str) -> String {
     assert_eq!(BASE.matches(from).count(), 1, "`{from}` must occur exactly once in BASE");

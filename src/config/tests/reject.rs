@@ -6,16 +6,7 @@ use crate::config::{Config, ConfigError};
 /// Asserts that `text` is refused at `key` with a message containing every one of `words`.
 #[track_caller]
 fn rejects(text: &str, key: &str, words: &[&str]) {
-    match Config::from_toml_str(text) {
-        Ok(_) => panic!("accepted, expected a refusal at {key}"),
-        Err(ConfigError::Invalid { key: k, message, .. }) => {
-            assert_eq!(k, key, "wrong key; message: {message}");
-            for w in words {
-                assert!(message.contains(w), "message lacks `{w}`: {message}");
-            }
-        }
-        Err(e) => panic!("expected a rule violation at {key}, got: {e}"),
-    }
+    super::refused_at(text, key, words);
 }
 
 #[track_caller]

@@ -10,16 +10,7 @@ use crate::ipvs::spec::SpecError;
 /// containing every one of `words`.
 #[track_caller]
 fn rejects(services: &str, key: &str, words: &[&str]) {
-    match Config::from_toml_str(&with_services(services)) {
-        Ok(_) => panic!("accepted, expected a refusal at {key}"),
-        Err(ConfigError::Invalid { key: k, message, .. }) => {
-            assert_eq!(k, key, "wrong key; message: {message}");
-            for w in words {
-                assert!(message.contains(w), "message lacks `{w}`: {message}");
-            }
-        }
-        Err(e) => panic!("expected a rule violation at {key}, got: {e}"),
-    }
+    super::refused_at(&with_services(services), key, words);
 }
 
 #[track_caller]

@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::proto::sync::SyncRole;
 
 const DIR1: &str = include_str!("../../../conf/lab-ecmp-dir1.toml");
@@ -14,14 +14,7 @@ fn with(sync: &str) -> String {
 
 #[track_caller]
 fn rejects(sync: &str, key: &str, word: &str) {
-    match Config::from_toml_str(&with(sync)) {
-        Ok(_) => panic!("accepted, expected a refusal at {key}"),
-        Err(ConfigError::Invalid { key: k, message, .. }) => {
-            assert_eq!(k, key, "wrong key; message: {message}");
-            assert!(message.contains(word), "message lacks `{word}`: {message}");
-        }
-        Err(e) => panic!("expected a rule violation at {key}, got: {e}"),
-    }
+    super::refused_at(&with(sync), key, &[word]);
 }
 
 #[test]
